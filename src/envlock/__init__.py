@@ -1,0 +1,3 @@
+"""envlock: a reproducible-environment lockfile manager for Python."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""The one error hierarchy: each error has a message, a hint (the command that fixes it), an exit code."""
+
+from __future__ import annotations
+
+# Documented exit codes (docs/cli.md).
+EXIT_OK = 0
+EXIT_PROBLEM = 1  # the check/operation found a problem: drift, conflict, hash mismatch, network failure
+EXIT_USAGE = 2  # usage or input error: bad option, malformed requirement, invalid lock
+
+
+class EnvlockError(Exception):
+    """Base of every error envlock reports to a user; never shown as a traceback."""
+
+    exit_code: int = EXIT_PROBLEM
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(EnvlockError):
+    """Bad input: a malformed requirement, an invalid option value, a broken file."""
+
+    exit_code = 2
+
+
+class RequirementsFileError(InputError):
+    """A requirements/pyproject input could not be read; the message names file and line."""
+
+
+class LockFileError(InputError):
+    """A lock file is unreadable or not valid PEP 751; the message names the field."""
+
+
+class UnsupportedError(InputError):
+    """A valid input that envlock does not support yet (editables, VCS, local directories)."""
+
+
+class ResolutionError(EnvlockError):
+    """The requirements cannot be satisfied together, or a project is unknown."""
+
+
+class NetworkError(EnvlockError):
+    """An index or artifact URL failed after retries; the message names the URL (without credentials)."""
+
+
+class HashMismatchError(EnvlockError):
+    """An artifact's bytes do not match the hash the lock or index promised."""
+
+
+class BuildError(EnvlockError):
+    """Building a wheel or metadata from an sdist failed."""
+
+
+class TargetEnvironmentError(EnvlockError):
+    """The target environment is unusable: not a venv, not writable, interpreter broken."""
+
+
+class DriftError(EnvlockError):
+    """The venv does not match its stamp or lock."""
+
+
+class LockBusyError(EnvlockError):
+    """Another envlock process holds the venv lock."""

@@ -1,0 +1,225 @@
+"""Facts about a target Python: markers, wheel tags, install scheme, version.
+
+The facts come from ``_probe.py`` run *by the target interpreter* (standard library only, never
+importing envlock), so envlock can resolve for and install into any CPython >= 3.8 venv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from envlock.errors import TargetEnvironmentError
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+"""Runs a command and returns its completed process (tests pass fakes)."""
+
+PROBE_SCRIPT = Path(__file__).with_name("_probe.py")
+
+
+@dataclass(frozen=True)
+class InstallScheme:
+    """Where each part of a wheel lands in the target environment (absolute paths)."""
+
+    purelib: str
+    platlib: str
+    scripts: str
+    data: str
+    headers: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "purelib": self.purelib,
+            "platlib": self.platlib,
+            "scripts": self.scripts,
+            "data": self.data,
+            "headers": self.headers,
+        }
+
+
+@dataclass(frozen=True)
+class InterpreterInfo:
+    """What the probe reported about one interpreter."""
+
+    executable: str
+    prefix: str
+    base_prefix: str
+    is_venv: bool
+    version: tuple[int, int, int]
+    implementation: str
+    cache_tag: str | None
+    markers: Mapping[str, str]
+    platform: str
+    debug: bool
+    free_threaded: bool
+    scheme: InstallScheme
+
+    @property
+    def version_str(self) -> str:
+        return ".".join(str(v) for v in self.version)
+
+    @property
+    def python_version(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """The environment a lock is resolved for or selected against: marker values and wheel tags."""
+
+    markers: Mapping[str, str]
+    """PEP 508 marker environment (python_version, sys_platform, ...)."""
+    tags: tuple[str, ...]
+    """Supported wheel tags, most preferred first (``cp311-cp311-manylinux_2_28_x86_64``...)."""
+    description: str = ""
+    """Where the facts came from, for messages: an interpreter path or ``--python-version 3.12``."""
+
+    @property
+    def python_version(self) -> str:
+        return self.markers["python_version"]
+
+    @property
+    def python_full_version(self) -> str:
+        return self.markers["python_full_version"]
+
+    @cached_property
+    def tag_rank(self) -> Mapping[str, int]:
+        """Tag -> preference (0 best); computed once because wheel selection asks often."""
+        return {tag: index for index, tag in enumerate(self.tags)}
+
+
+def run_subprocess(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), capture_output=True, text=True, check=False, timeout=60)
+
+
+def probe(python: str | os.PathLike[str], runner: Runner = run_subprocess) -> InterpreterInfo:
+    """Run the probe in ``python``; a broken or missing interpreter is a TargetEnvironmentError."""
+    try:
+        result = runner([os.fspath(python), "-I", "-S", os.fspath(PROBE_SCRIPT)])
+    except (OSError, subprocess.SubprocessError) as error:
+        raise TargetEnvironmentError(f"cannot run Python at {python}: {error}") from None
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise TargetEnvironmentError(
+            f"Python at {python} does not work (exit {result.returncode})"
+            + (f": {detail[-1]}" if detail else "")
+        )
+    try:
+        return info_from_json(json.loads(result.stdout))
+    except (ValueError, KeyError, TypeError) as error:
+        raise TargetEnvironmentError(f"Python at {python} gave an unreadable probe answer: {error}") from None
+
+
+def info_from_json(data: Mapping[str, Any]) -> InterpreterInfo:
+    paths = data["paths"]
+    major, minor, micro = (int(v) for v in data["version"])
+    return InterpreterInfo(
+        executable=str(data["executable"]),
+        prefix=str(data["prefix"]),
+        base_prefix=str(data["base_prefix"]),
+        is_venv=bool(data["is_venv"]),
+        version=(major, minor, micro),
+        implementation=str(data["implementation"]),
+        cache_tag=data.get("cache_tag"),
+        markers={str(k): str(v) for k, v in data["markers"].items()},
+        platform=str(data["platform"]),
+        debug=bool(data.get("debug")),
+        free_threaded=bool(data.get("free_threaded")),
+        scheme=InstallScheme(
+            **{k: str(paths[k]) for k in ("purelib", "platlib", "scripts", "data", "headers")}
+        ),
+    )
+
+
+def environment_for(info: InterpreterInfo) -> TargetEnvironment:
+    """Marker environment and wheel tags of a probed interpreter."""
+    return TargetEnvironment(
+        markers=dict(info.markers),
+        tags=_tags(info.implementation, info.version[:2], _abi(info), _platforms(info.platform)),
+        description=info.executable,
+    )
+
+
+def current_environment() -> TargetEnvironment:
+    """The running interpreter, without a subprocess."""
+    from packaging.markers import default_environment
+    from packaging.tags import sys_tags
+
+    return TargetEnvironment(
+        markers={k: str(v) for k, v in default_environment().items()},
+        tags=tuple(str(t) for t in sys_tags()),
+        description=sys.executable,
+    )
+
+
+def environment_for_version(version: str) -> TargetEnvironment:
+    """``--python-version X.Y[.Z]``: this machine's platform with another CPython version."""
+    parts = version.strip().split(".")
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+        from envlock.errors import InputError
+
+        raise InputError(f"invalid Python version {version!r}: expected X.Y or X.Y.Z")
+    major, minor = int(parts[0]), int(parts[1])
+    full = ".".join(parts) if len(parts) == 3 else f"{major}.{minor}.0"
+    base = current_environment()
+    markers = dict(base.markers)
+    markers.update(
+        python_version=f"{major}.{minor}",
+        python_full_version=full,
+        implementation_name="cpython",
+        implementation_version=full,
+        platform_python_implementation="CPython",
+    )
+    abi = f"cp{major}{minor}"
+    return TargetEnvironment(
+        markers=markers,
+        tags=_tags("cpython", (major, minor), abi, _platforms(sysconfig.get_platform())),
+        description=f"--python-version {version}",
+    )
+
+
+def _abi(info: InterpreterInfo) -> str | None:
+    if info.implementation != "cpython":
+        return None
+    major, minor = info.version[:2]
+    abi = f"cp{major}{minor}"
+    if info.free_threaded:
+        abi += "t"
+    if info.debug:
+        abi += "d"
+    return abi
+
+
+def _platforms(platform: str) -> list[str]:
+    """Platform tags for a sysconfig platform; this machine's full list (manylinux...) when it matches."""
+    from packaging.tags import platform_tags
+
+    if platform == sysconfig.get_platform():
+        return list(platform_tags())
+    return [platform.replace("-", "_").replace(".", "_")]
+
+
+def _tags(
+    implementation: str, version: tuple[int, int], abi: str | None, platforms: list[str]
+) -> tuple[str, ...]:
+    from packaging.tags import compatible_tags, cpython_tags, generic_tags
+
+    if implementation == "cpython":
+        found = [*cpython_tags(version, [abi] if abi else None, platforms)]
+        interpreter = f"cp{version[0]}{version[1]}"
+    else:
+        interpreter = f"{implementation[:2]}{version[0]}{version[1]}"
+        found = [*generic_tags(interpreter, None, platforms)]
+    found += compatible_tags(version, interpreter, platforms)
+    seen: dict[str, None] = {}
+    for tag in found:
+        seen.setdefault(str(tag), None)
+    return tuple(seen)

@@ -71,6 +71,11 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = Output(verbosity=-1 if quiet else verbose)
 
 
+# Subcommands: one module each under envlock/commands/ (each imports heavy modules lazily).
+# -- command registrations (one line per command, keep sorted) --
+# -- end of command registrations --
+
+
 def main() -> None:
     try:
         cli(prog_name="envlock")

@@ -43,9 +43,15 @@ def bootstrap() -> Path:
 
 
 def dev_env(envlock: Path) -> Path:
-    """Make .venv exactly the committed dev lock; CI fails when that lock is stale."""
-    run(envlock, "compile", "--check", "requirements.in", "-o", "pylock.toml")
-    run(envlock, "sync", "pylock.toml", "--venv", DEV)
+    """Make .venv exactly the committed dev lock (dogfooding); CI fails when that lock is stale."""
+    if (ROOT / "pylock.toml").exists():
+        run(envlock, "compile", "--check", "requirements.in", "-o", "pylock.toml")
+        run(envlock, "sync", "pylock.toml", "--venv", DEV)
+    else:  # before the dev lock was first compiled
+        python = bin_path(DEV, "python")
+        if not python.exists():
+            venv.EnvBuilder(with_pip=True, clear=True).create(DEV)
+        run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.in")
     return bin_path(DEV, "python")
 
 

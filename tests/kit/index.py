@@ -273,7 +273,9 @@ class KitIndex:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.kit = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="kit-index", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="kit-index", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from packaging.version import InvalidVersion, Version
+
 from tests.kit.dists import DistSpec, build_all, normalize
 
 __all__ = ["DEFAULT_UPLOAD_TIME", "FAULT_KINDS", "IndexFeatures", "KitIndex", "RequestRecord"]
@@ -594,13 +596,12 @@ class KitIndex:
         return f"KitIndex({where}, {len(self._files)} files)"
 
 
-def _version_key(version: str) -> object:
+def _version_key(version: str) -> tuple[int, Version | None, str]:
+    """PEP 440 order; unparsable versions last, by text."""
     try:
-        from packaging.version import Version
-
         return (0, Version(version), version)
-    except Exception:
-        return (1, version, version)
+    except InvalidVersion:
+        return (1, None, version)
 
 
 def _html_page(title: str, body: str) -> bytes:

@@ -1,0 +1,658 @@
+"""The package-index client: PEP 691 JSON / PEP 503 HTML project pages, find-links, core metadata
+(PEP 658/714 files, else the wheel, else an sdist build), artifact downloads into the verified cache,
+and the HTTP cache with revalidation. All network access of compile goes through here.
+
+Thread-safe: the resolver prefetches pages and metadata from a thread pool; each page and metadata
+item is fetched once per process (concurrent callers wait for the first).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import html.parser
+import json
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from envlock.cache import Cache, key_for
+from envlock.errors import HashMismatchError, NetworkError, ResolutionError
+from envlock.http import Response, redact, strip_credentials
+
+DEFAULT_INDEX = "https://pypi.org/simple/"
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+MAX_FRESHNESS = 600.0
+"""Upper bound (seconds) on reusing a cached project page without asking the server: the server's
+``Cache-Control: max-age`` is honoured up to this; without one, every page is revalidated."""
+_CACHE_FORMAT = 1
+
+
+class HttpGetter(Protocol):
+    """The part of ``envlock.http.HttpClient`` the index client uses (tests may pass a fake)."""
+
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> Response: ...
+
+    def stream(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> AbstractContextManager[Any]: ...
+
+    def add_credentials_from(self, url: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One distribution file listed for a project (on an index page or in find-links)."""
+
+    filename: str
+    url: str
+    """Absolute URL without credentials (``file://`` for local find-links)."""
+    project: NormalizedName
+    version: Version
+    is_wheel: bool
+    tags: frozenset[str] = frozenset()
+    """Wheel tags (``py3-none-any``...); empty for sdists."""
+    hashes: Mapping[str, str] = field(default_factory=dict, compare=False)
+    requires_python: str | None = None
+    yanked: str | None = None
+    """None if not yanked, else the reason ("" when none given)."""
+    metadata_hashes: Mapping[str, str] | None = field(default=None, compare=False)
+    """PEP 658/714: None when no metadata file is advertised, else its hashes (may be empty)."""
+    size: int | None = None
+    upload_time: datetime | None = None
+    index: str | None = None
+    """The index (credential-free base URL) that listed this file; None for find-links."""
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file://")
+
+    @property
+    def local_path(self) -> Path:
+        return Path(unquote(urlsplit(self.url).path))
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """All files of a project from the first index that has it, plus find-links files."""
+
+    name: NormalizedName
+    index: str | None
+    """Credential-free URL of the index that supplied the project (None: find-links only)."""
+    files: tuple[DistFile, ...]
+
+    def versions(self) -> list[Version]:
+        return sorted({f.version for f in self.files}, reverse=True)
+
+    def files_for(self, version: Version) -> tuple[DistFile, ...]:
+        return tuple(f for f in self.files if f.version == version)
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    """The parts of a distribution's core metadata the resolver needs."""
+
+    name: str
+    version: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = ()
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> CoreMetadata:
+        raw = json.loads(data)
+        return cls(
+            name=raw["name"],
+            version=raw["version"],
+            requires_dist=tuple(raw["requires_dist"]),
+            requires_python=raw["requires_python"],
+            provides_extra=tuple(raw["provides_extra"]),
+        )
+
+
+def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
+    """METADATA / PKG-INFO bytes -> CoreMetadata (lenient: only the fields the resolver needs)."""
+    from packaging.metadata import parse_email
+
+    raw, _unparsed = parse_email(data)
+    name = raw.get("name")
+    version = raw.get("version")
+    if not name or not version:
+        raise ResolutionError(f"metadata of {source} has no Name or Version")
+    return CoreMetadata(
+        name=name,
+        version=version,
+        requires_dist=tuple(raw.get("requires_dist", [])),
+        requires_python=raw.get("requires_python"),
+        provides_extra=tuple(canonicalize_name(e) for e in raw.get("provides_extra", [])),
+    )
+
+
+MetadataBuilder = Callable[[Path], bytes]
+"""Builds core metadata (METADATA bytes) from a downloaded sdist (``envlock.builder``)."""
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _Once(Generic[_K, _V]):
+    """Computes each key once; concurrent callers of the same key wait for the first one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[_K, Future[_V]] = {}
+
+    def get(self, key: _K, compute: Callable[[], _V]) -> _V:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = Future()
+                self._futures[key] = future
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as error:
+                future.set_exception(error)
+        return future.result()
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where to look and how fresh cached pages may be."""
+
+    indexes: tuple[str, ...] = (DEFAULT_INDEX,)
+    """Index URLs in priority order (credentials allowed; they are kept only in the HTTP client)."""
+    find_links: tuple[str, ...] = ()
+    """Local folders or URLs of link pages."""
+    refresh: bool = False
+    """Revalidate every cached page (``--upgrade``): never trust a freshness window."""
+    max_freshness: float = MAX_FRESHNESS
+
+
+class IndexClient:
+    """Looks projects up on the configured indexes; see the module docstring."""
+
+    def __init__(
+        self,
+        http: HttpGetter,
+        cache: Cache,
+        settings: IndexSettings,
+        *,
+        metadata_builder: MetadataBuilder | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self._cache = cache
+        self._settings = settings
+        self._metadata_builder = metadata_builder
+        self._clock = clock
+        self.indexes = tuple(_slash(http.add_credentials_from(url)) for url in settings.indexes)
+        """Credential-free index URLs, in priority order."""
+        self._find_links = tuple(
+            http.add_credentials_from(f) if "://" in f else f for f in settings.find_links
+        )
+        self._pages: _Once[str, ProjectPage] = _Once()
+        self._metadata: _Once[str, CoreMetadata] = _Once()
+        self._downloads: _Once[str, Path] = _Once()
+        self._link_pages: _Once[str, tuple[DistFile, ...]] = _Once()
+
+    # ------------------------------------------------------------------------------------ projects
+
+    def project(self, name: str) -> ProjectPage:
+        """The project's files: from the first index that has it, plus find-links (never mixed
+        across indexes, so a public index cannot shadow a private one). Unknown -> ResolutionError."""
+        canonical = canonicalize_name(name)
+        return self._pages.get(canonical, lambda: self._find_project(canonical))
+
+    def files(self, name: str, version: str | Version) -> tuple[DistFile, ...]:
+        """Every file of ``name==version`` (for importing hashed requirements, sync fallbacks)."""
+        wanted = version if isinstance(version, Version) else Version(version)
+        return self.project(name).files_for(wanted)
+
+    def _find_project(self, name: NormalizedName) -> ProjectPage:
+        extra = self._find_links_files(name)
+        for index in self.indexes:
+            files = self._index_files(index, name)
+            if files is not None:
+                return ProjectPage(name, index, _dedupe(files + extra))
+        if extra:
+            return ProjectPage(name, None, _dedupe(extra))
+        where = ", ".join(redact(i) for i in self.indexes)
+        if self._find_links:
+            where += " and find-links " + ", ".join(redact(f) for f in self._find_links)
+        raise ResolutionError(
+            f"project {name!r} not found on {where}",
+            hint="check the name, or add the index that has it with --extra-index-url / --index-url",
+        )
+
+    def _index_files(self, index: str, name: NormalizedName) -> tuple[DistFile, ...] | None:
+        url = f"{index}{name}/"
+        fetched = self._fetch_page(url)
+        if fetched is None:
+            return None
+        body, content_type = fetched
+        if "json" in content_type:
+            files = _parse_json_page(body, url, name, index)
+        else:
+            files = _parse_html_page(body, url, name, index)
+        return files
+
+    def _fetch_page(self, url: str) -> tuple[bytes, str] | None:
+        """GET a simple page through the HTTP cache: fresh entries are reused, stale ones revalidated
+        with ETag / Last-Modified (a 304 costs no body). 404 -> None."""
+        key = key_for(url)
+        cached = self._read_cached_page(key)
+        now = self._clock()
+        if cached is not None:
+            meta, body = cached
+            fresh_for = min(float(meta.get("max_age") or 0.0), self._settings.max_freshness)
+            if not self._settings.refresh and now - float(meta["stored_at"]) < fresh_for:
+                return body, str(meta["content_type"])
+        headers = {"Accept": ACCEPT}
+        if cached is not None:
+            if cached[0].get("etag"):
+                headers["If-None-Match"] = str(cached[0]["etag"])
+            if cached[0].get("last_modified"):
+                headers["If-Modified-Since"] = str(cached[0]["last_modified"])
+        response = self._http.get(url, headers, ok=(200, 304, 404, 410))
+        if response.status in (404, 410):
+            return None
+        if response.status == 304 and cached is not None:
+            meta, body = cached
+            meta = {**meta, "stored_at": now, "max_age": _max_age(response.headers)}
+            self._write_cached_page(key, meta, body)
+            return body, str(meta["content_type"])
+        content_type = response.headers.get("content-type", "text/html")
+        meta = {
+            "format": _CACHE_FORMAT,
+            "content_type": content_type,
+            "etag": response.headers.get("etag"),
+            "last_modified": response.headers.get("last-modified"),
+            "stored_at": now,
+            "max_age": _max_age(response.headers),
+        }
+        self._write_cached_page(key, meta, response.body)
+        return response.body, content_type
+
+    def _read_cached_page(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        data = self._cache.read_entry("http", key)
+        if data is None:
+            return None
+        header, sep, body = data.partition(b"\n")
+        if not sep:
+            return None
+        try:
+            meta = json.loads(header)
+        except ValueError:
+            return None
+        if not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT:
+            return None
+        return meta, body
+
+    def _write_cached_page(self, key: str, meta: Mapping[str, Any], body: bytes) -> None:
+        header = json.dumps(meta, sort_keys=True).encode("utf-8")
+        with suppress(OSError):  # a read-only or full cache slows us down but must not fail the compile
+            self._cache.write_entry("http", key, header + b"\n" + body)
+
+    def _find_links_files(self, name: NormalizedName) -> tuple[DistFile, ...]:
+        found: list[DistFile] = []
+        for location in self._find_links:
+            files = self._link_pages.get(location, lambda loc=location: self._read_find_links(loc))  # type: ignore[misc]
+            found.extend(f for f in files if f.project == name)
+        return tuple(found)
+
+    def _read_find_links(self, location: str) -> tuple[DistFile, ...]:
+        if "://" not in location:
+            folder = Path(location)
+            if not folder.is_dir():
+                raise ResolutionError(f"find-links folder {location} does not exist")
+            files = []
+            for path in sorted(folder.iterdir()):
+                made = _dist_file(path.name, path.resolve().as_uri(), None, index=None)
+                if made is None or not path.is_file():
+                    continue
+                digest = _sha256_file(path)
+                files.append(_with(made, hashes={"sha256": digest}, size=path.stat().st_size))
+            return tuple(files)
+        response = self._http.get(location, {"Accept": "text/html"})
+        return _parse_html_page(response.body, location, None, None)
+
+    # ------------------------------------------------------------------------------------ metadata
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        """Core metadata of a file: PEP 658 file (hash-checked), else from the wheel, else built
+        from the sdist. Cached on disk by the file's sha256 (parsed form)."""
+        key = file.sha256 or file.url
+        return self._metadata.get(key, lambda: self._load_metadata(file))
+
+    def _load_metadata(self, file: DistFile) -> CoreMetadata:
+        cache_key = f"{file.sha256}.json" if file.sha256 else None
+        if cache_key:
+            cached = self._cache.read_entry("metadata", cache_key)
+            if cached is not None:
+                try:
+                    return CoreMetadata.from_json(cached)
+                except (ValueError, KeyError, TypeError):
+                    pass
+        metadata = parse_core_metadata(self._metadata_bytes(file), file.filename)
+        if canonicalize_name(metadata.name) != file.project:
+            raise ResolutionError(
+                f"{file.filename}: its metadata names project {metadata.name!r}, not {file.project!r}"
+            )
+        if cache_key:
+            with suppress(OSError):
+                self._cache.write_entry("metadata", cache_key, metadata.to_json())
+        return metadata
+
+    def _metadata_bytes(self, file: DistFile) -> bytes:
+        if file.metadata_hashes is not None and not file.is_local:
+            response = self._http.get(file.url + ".metadata", ok=(200, 404))
+            if response.status == 200:
+                expected = file.metadata_hashes.get("sha256")
+                if expected and hashlib.sha256(response.body).hexdigest() != expected.lower():
+                    raise HashMismatchError(
+                        f"metadata file of {file.filename} does not match the sha256 the index "
+                        f"lists ({redact(file.url)}.metadata)",
+                        hint="the index is inconsistent; try again later or report it to the index",
+                    )
+                return response.body
+        path = self.download(file)
+        if file.is_wheel:
+            return wheel_metadata(path, file.filename)
+        if self._metadata_builder is None:
+            raise ResolutionError(f"{file.filename}: metadata of an sdist needs a build, which is disabled")
+        return self._metadata_builder(path)
+
+    # ----------------------------------------------------------------------------------- downloads
+
+    def download(self, file: DistFile) -> Path:
+        """The file's bytes in the verified artifact cache (local find-links files are used in place)."""
+        if file.is_local:
+            return file.local_path
+        return self._downloads.get(file.url, lambda: self._download(file))
+
+    def _download(self, file: DistFile) -> Path:
+        expected = file.sha256
+        if expected:
+            found = self._cache.get_artifact(expected, file.filename)
+            if found is not None:
+                return found
+            with (
+                self._http.stream(file.url) as response,
+                self._cache.artifact_writer(expected, file.filename) as (handle, digest),
+            ):
+                for chunk in response.stream(1 << 16):
+                    handle.write(chunk)
+                    digest.update(chunk)
+                if digest.hexdigest() != expected:
+                    raise HashMismatchError(
+                        f"{file.filename} downloaded from {redact(file.url)} does not match the sha256 "
+                        f"the index lists (expected {expected}, got {digest.hexdigest()})"
+                    )
+            return self._cache.artifact_path(expected, file.filename)
+        # No hash from the index: hash what we download, then store it under that hash.
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / file.filename
+            digest = hashlib.sha256()
+            with self._http.stream(file.url) as response, open(target, "wb") as handle:
+                for chunk in response.stream(1 << 16):
+                    handle.write(chunk)
+                    digest.update(chunk)
+            sha256 = digest.hexdigest()
+            with self._cache.artifact_writer(sha256, file.filename) as (out, out_digest):
+                with open(target, "rb") as source:
+                    data = source.read()
+                out.write(data)
+                out_digest.update(data)
+            return self._cache.artifact_path(sha256, file.filename)
+
+    def hash_of(self, file: DistFile) -> str:
+        """The file's sha256: from the index, else by downloading it."""
+        if file.sha256:
+            return file.sha256
+        path = self.download(file)
+        return _sha256_file(path)
+
+
+def wheel_metadata(path: Path, filename: str) -> bytes:
+    """METADATA of a wheel file (the ``*.dist-info/METADATA`` at the archive's top level)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            candidates = [
+                n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(candidates) != 1:
+                raise ResolutionError(
+                    f"{filename}: expected one .dist-info/METADATA, found {len(candidates)}"
+                )
+            return archive.read(candidates[0])
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ResolutionError(f"{filename}: not a readable wheel: {error}") from None
+
+
+# ------------------------------------------------------------------------------------------- parsing
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _max_age(headers: Mapping[str, str]) -> float:
+    value = headers.get("cache-control", "")
+    for part in value.split(","):
+        key, _, number = part.strip().partition("=")
+        if key.lower() == "max-age":
+            try:
+                return max(0.0, float(number))
+            except ValueError:
+                return 0.0
+    return 0.0
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _with(file: DistFile, **changes: Any) -> DistFile:
+    from dataclasses import replace
+
+    return replace(file, **changes)
+
+
+def _dedupe(files: Sequence[DistFile]) -> tuple[DistFile, ...]:
+    """One entry per filename (the index's wins over find-links), sorted for stable output."""
+    seen: dict[str, DistFile] = {}
+    for file in files:
+        seen.setdefault(file.filename, file)
+    return tuple(sorted(seen.values(), key=lambda f: (f.version, f.filename)))
+
+
+def _dist_file(
+    filename: str,
+    url: str,
+    project: NormalizedName | None,
+    *,
+    index: str | None,
+    **extra: Any,
+) -> DistFile | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            tag_set = frozenset(str(t) for t in tags)
+            is_wheel = True
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            tag_set = frozenset()
+            is_wheel = False
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    if project is not None and name != project:
+        return None
+    parts = urlsplit(url)
+    hashes: dict[str, str] = dict(extra.pop("hashes", None) or {})
+    for piece in parts.fragment.split("&"):
+        algo, _, value = piece.partition("=")
+        if algo in ("sha256", "sha384", "sha512") and value:
+            hashes.setdefault(algo, value.lower())
+    clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+    return DistFile(
+        filename=filename,
+        url=strip_credentials(clean),
+        project=name,
+        version=version,
+        is_wheel=is_wheel,
+        tags=tag_set,
+        hashes={k: v.lower() for k, v in sorted(hashes.items()) if k == "sha256"},
+        index=index,
+        **extra,
+    )
+
+
+def _metadata_hashes(value: Any) -> Mapping[str, str] | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, str):
+        if value.lower() == "true" or not value:
+            return {}
+        algo, _, digest = value.partition("=")
+        return {algo: digest} if digest else {}
+    return {}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:
+    try:
+        document = json.loads(body)
+        entries = document["files"]
+    except (ValueError, KeyError, TypeError):
+        raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page") from None
+    files = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or "filename" not in entry or "url" not in entry:
+            continue
+        yanked = entry.get("yanked", False)
+        made = _dist_file(
+            str(entry["filename"]),
+            urljoin(url, str(entry["url"])),
+            name,
+            index=index,
+            hashes={str(k): str(v) for k, v in (entry.get("hashes") or {}).items()},
+            requires_python=entry.get("requires-python") or None,
+            yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+            metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
+            size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+            upload_time=_parse_time(entry.get("upload-time")),
+        )
+        if made is not None:
+            files.append(made)
+    return tuple(files)
+
+
+class _LinkParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.links: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            values = dict(attrs)
+            if values.get("href"):
+                self.links.append(values)
+
+
+def _parse_html_page(
+    body: bytes, url: str, name: NormalizedName | None, index: str | None
+) -> tuple[DistFile, ...]:
+    parser = _LinkParser()
+    parser.feed(body.decode("utf-8", errors="replace"))
+    parser.close()
+    base = urljoin(url, parser.base) if parser.base else url
+    files = []
+    for link in parser.links:
+        href = urljoin(base, str(link["href"]))
+        filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+        metadata: str | None = None
+        for attribute in ("data-core-metadata", "data-dist-info-metadata"):
+            if attribute in link:
+                metadata = link[attribute] or "true"
+                break
+        made = _dist_file(
+            filename,
+            href,
+            name,
+            index=index,
+            requires_python=link.get("data-requires-python") or None,
+            yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
+            metadata_hashes=_metadata_hashes(metadata),
+        )
+        if made is not None:
+            files.append(made)
+    return tuple(files)
+
+
+__all__ = [
+    "DEFAULT_INDEX",
+    "CoreMetadata",
+    "DistFile",
+    "HttpGetter",
+    "IndexClient",
+    "IndexSettings",
+    "ProjectPage",
+    "parse_core_metadata",
+    "wheel_metadata",
+]

@@ -418,3 +418,33 @@ def test_pip_recovers_from_a_transient_503(index: KitIndex, tmp_path: Path) -> N
     pip_download(index.url, tmp_path / "dl", "foo-bar==1.0")
     assert (tmp_path / "dl" / FOO_WHEEL).is_file()
     assert index.requested_paths().count(f"/files/{FOO_WHEEL}") == 2
+
+
+# --- other resolvers as clients (oracles elsewhere rely on this) ---
+
+
+def tool(name: str) -> str:
+    path = Path(sys.executable).with_name(name)
+    if not path.exists():
+        pytest.skip(f"{name} is not installed in the dev environment")
+    return str(path)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("resolver", ["uv", "pip-compile"])
+def test_resolvers_compile_against_the_kit_index(kit_index: KitIndex, resolver: str) -> None:
+    kit_index.publish(
+        DistSpec("app", "1.0", requires=("leaf>=2",)),
+        DistSpec("leaf", "1.0"),
+        DistSpec("leaf", "2.0", wheel=False, sdist=True),  # only an sdist: built with the in-tree backend
+    )
+    Path("requirements.in").write_text("app\n")
+    if resolver == "uv":
+        command = [tool("uv"), "pip", "compile", "--index-url", kit_index.url, "requirements.in"]
+    else:
+        command = [tool("pip-compile"), "--index-url", kit_index.url, "requirements.in", "-o", "-"]
+        command += ["--strip-extras", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    pins = [line for line in result.stdout.splitlines() if "==" in line]
+    assert pins == ["app==1.0", "leaf==2.0"]

@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import struct
+import sys
 import tarfile
 import threading
 import time
@@ -248,6 +249,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     kit: KitIndex
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients that hang up (and injected faults) are normal here; anything else is printed."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError, OSError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class KitIndex:

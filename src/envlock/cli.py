@@ -73,6 +73,15 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 # Subcommands: one module each under envlock/commands/ (each imports heavy modules lazily).
 # -- command registrations (one line per command, keep sorted) --
+from envlock.commands import check as _check  # noqa: E402
+
+cli.add_command(_check.command)
+from envlock.commands import run as _run  # noqa: E402
+
+cli.add_command(_run.command)
+from envlock.commands import sync as _sync  # noqa: E402
+
+cli.add_command(_sync.command)
 # -- end of command registrations --
 
 

@@ -1,0 +1,467 @@
+# ruff: noqa: PTH110, PTH116, PTH118
+# (os.path on the no-op fast path on purpose: plain str paths, no pathlib objects per file)
+"""Orchestrates ``envlock sync``: lock -> target venv (create, patch or rebuild) -> selection -> plan ->
+fetch (before the venv is touched) -> apply -> stamp. Side effects come in through ``SyncEdges``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from envlock import stamp
+from envlock.errors import TargetEnvironmentError
+from envlock.interpreter import Runner, run_subprocess
+from envlock.models import SyncPlan, SyncResult
+
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from envlock.cache import Cache
+    from envlock.fetch import ArtifactClient, ProgressCallback
+    from envlock.interpreter import InterpreterInfo
+    from envlock.models import Selection
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Everything ``envlock sync`` was asked to do."""
+
+    lock_path: Path
+    venv: Path
+    python: str | None = None
+    """``--python``: a version (``3.12``) or a path; None keeps the venv's (or uses envlock's own)."""
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] | None = None
+    """None: the lock's ``default-groups``."""
+    dry_run: bool = False
+    rebuild: bool = False
+    offline: bool = False
+    only_binary: frozenset[str] = frozenset()
+    compile_bytecode: bool = False
+    cache_dir: Path | None = None
+    system: bool = False
+    """Allow a target that is not a venv (``--python`` or envlock's interpreter, installed in place)."""
+
+
+@dataclass(frozen=True)
+class SyncEdges:
+    """The side effects a sync uses; tests pass fakes."""
+
+    clock: Callable[[], float] = time.monotonic
+    runner: Runner = run_subprocess
+    client_factory: Callable[[], ArtifactClient] | None = None
+    """Makes the HTTP client, only when something must be downloaded (default: ``HttpClient``)."""
+    progress: ProgressCallback | None = None
+    default_python: str = field(default_factory=lambda: sys.executable)
+    """The base interpreter of a new venv when ``--python`` is not given."""
+
+
+def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
+    """Make the target exactly the lock (see docs/sync.md). Raises EnvlockError subclasses."""
+    from envlock import venvs
+
+    started = edges.clock()
+    lock_bytes = _read_lock_bytes(options.lock_path)
+    lock_sha = hashlib.sha256(lock_bytes).hexdigest()
+    venv = options.venv.absolute()
+
+    if options.system:
+        return _sync_system(options, edges, lock_bytes, lock_sha, started)
+    venvs.check_target(venv, system=False)
+    if not (options.dry_run or options.rebuild or options.python) and _stamp_is_current(
+        venv, lock_sha, options, lock_bytes
+    ):
+        python = str(venvs.venv_python(venv))
+        return SyncResult(SyncPlan(()), venv, python, elapsed=edges.clock() - started, up_to_date=True)
+
+    lock = _parse_lock(options.lock_path, lock_bytes)
+    existing = _probe_existing(venv, edges.runner)
+    base: Path | None = None
+    base_info: InterpreterInfo | None = None
+    if options.python:
+        from envlock.interpreter import probe
+
+        base = venvs.find_python(options.python)
+        base_info = probe(base, _probe_runner(edges.runner))
+    reason = _rebuild_reason(options, venv, existing, base_info)
+    if reason is None and existing is not None:
+        return _patch(options, edges, lock, lock_sha, existing, started)
+    if base is None:
+        from envlock.interpreter import probe
+
+        base = _base_of(existing) if existing is not None else Path(edges.default_python)
+        base_info = probe(base, _probe_runner(edges.runner))
+    assert base_info is not None
+    return _build_new(options, edges, lock, lock_sha, base, base_info, reason, started)
+
+
+# ---------------------------------------------------------------------------------------------------
+# patch an existing venv
+
+
+def _patch(
+    options: SyncOptions,
+    edges: SyncEdges,
+    lock: Pylock,
+    lock_sha: str,
+    info: InterpreterInfo,
+    started: float,
+) -> SyncResult:
+    from envlock import executor, planner, site_packages
+    from envlock.interpreter import environment_for
+
+    venv = options.venv.absolute()
+    layout = executor.InstallLayout.for_interpreter(info, root=venv)
+    selection = _select(lock, environment_for(info), options)
+    if options.dry_run:
+        interrupted = executor.needs_recovery(venv) or Path(stamp.marker_path(venv)).exists()
+        plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=interrupted))
+        return SyncResult(plan, venv, info.executable, dry_run=True, elapsed=edges.clock() - started)
+    cache = _cache(options)
+    with executor.venv_lock(venv):
+        notes: list[str] = []
+        interrupted = Path(stamp.marker_path(venv)).exists()
+        if executor.needs_recovery(venv):
+            notes += executor.recover(venv)
+            interrupted = True
+        installed = site_packages.scan(layout.site_dirs, verify=interrupted)
+        plan = planner.plan(selection, installed)
+        artifacts = _fetch(plan, cache, options, edges)  # everything verified before the venv is touched
+        stamp.begin_sync(venv)
+        executor.apply(
+            plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
+        )
+        _write_stamp(venv, options, lock, lock_sha, info.executable)
+    return SyncResult(plan, venv, info.executable, elapsed=edges.clock() - started, notes=tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------------
+# create or rebuild
+
+
+def _build_new(
+    options: SyncOptions,
+    edges: SyncEdges,
+    lock: Pylock,
+    lock_sha: str,
+    base: Path,
+    base_info: InterpreterInfo,
+    reason: str | None,
+    started: float,
+) -> SyncResult:
+    """A new venv beside the target, filled, then swapped in: a failure leaves the old one untouched."""
+    from envlock import executor, planner, venvs
+    from envlock.interpreter import environment_for, probe
+
+    venv = options.venv.absolute()
+    created = reason is None
+    final_python = venvs.venv_python(venv)
+    selection = _select(lock, environment_for(base_info), options)
+    if options.dry_run:
+        plan = planner.plan(selection, ())
+        notes: tuple[str, ...] = (f"would rebuild: {reason}",) if reason else (f"would create {venv}",)
+        return SyncResult(
+            plan,
+            venv,
+            str(final_python),
+            created=created,
+            rebuilt=not created,
+            dry_run=True,
+            elapsed=edges.clock() - started,
+            notes=notes,
+        )
+    plan = planner.plan(selection, ())
+    artifacts = _fetch(plan, _cache(options), options, edges)
+    aside: Path | None = None
+    with executor.venv_lock(venv):
+        staging = venvs.build_sibling(base, venv, edges.runner)
+        try:
+            info = probe(venvs.venv_python(staging), _probe_runner(edges.runner))
+            if not info.is_venv:  # pragma: no cover - python -m venv always makes one
+                raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
+            layout = executor.InstallLayout.for_interpreter(info, root=staging, interpreter=str(final_python))
+            stamp.begin_sync(staging)
+            executor.apply(
+                plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
+            )
+            # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
+            with executor.venv_lock(staging):
+                aside = venvs.swap_in(staging, venv)
+                _write_stamp(venv, options, lock, lock_sha, str(final_python))
+        except BaseException:
+            venvs.discard(staging if staging.exists() else None)
+            raise
+    venvs.discard(aside)
+    return SyncResult(
+        plan,
+        venv,
+        str(final_python),
+        created=created,
+        rebuilt=not created,
+        elapsed=edges.clock() - started,
+        notes=(f"rebuilt: {reason}",) if reason else (),
+    )
+
+
+def _rebuild_reason(
+    options: SyncOptions, venv: Path, existing: InterpreterInfo | None, wanted: InterpreterInfo | None
+) -> str | None:
+    """Why the existing venv must be rebuilt (None: patch it, or create it when there is none)."""
+    from envlock import venvs
+
+    if existing is None:
+        if venvs.is_venv(venv):
+            return "its interpreter is missing or broken"
+        return None
+    if options.rebuild:
+        return "--rebuild"
+    if wanted is not None and (
+        wanted.version != existing.version
+        or wanted.implementation != existing.implementation
+        or os.path.realpath(wanted.base_prefix) != os.path.realpath(existing.base_prefix)
+    ):
+        return f"--python asks for Python {wanted.version_str}, the venv has {existing.version_str}"
+    return None
+
+
+def _probe_existing(venv: Path, runner: Runner) -> InterpreterInfo | None:
+    from envlock import venvs
+    from envlock.interpreter import probe
+
+    if not venvs.is_venv(venv):
+        return None
+    try:
+        return probe(venvs.venv_python(venv), _probe_runner(runner))
+    except TargetEnvironmentError:
+        return None
+
+
+def _probe_runner(runner: Runner) -> Runner:
+    """``interpreter.probe`` runs the probe with ``-S``, but before 3.13 a venv's ``sys.prefix`` is set by
+    site.py, so under ``-S`` a venv reports its base Python's prefix and scheme. Drop ``-S`` (``-I`` still
+    isolates from the user's site and environment) until interpreter.py is fixed."""
+
+    def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        return runner([part for part in command if part != "-S"])
+
+    return run
+
+
+def _base_of(info: InterpreterInfo) -> Path:
+    """The interpreter a venv was made from (to rebuild it with the same one)."""
+    cfg = stamp.read_pyvenv_cfg(info.prefix)
+    home = cfg.get("home")
+    name = Path(info.executable).name
+    if home and (Path(home) / name).exists():
+        return Path(home) / name
+    return Path(sys.executable)
+
+
+# ---------------------------------------------------------------------------------------------------
+# --system
+
+
+def _sync_system(
+    options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str, started: float
+) -> SyncResult:
+    from envlock import executor, planner, site_packages, venvs
+    from envlock.interpreter import environment_for, probe
+
+    python = venvs.find_python(options.python) if options.python else Path(edges.default_python)
+    info = probe(python, _probe_runner(edges.runner))
+    lock = _parse_lock(options.lock_path, lock_bytes)
+    root = Path(info.prefix)
+    layout = executor.InstallLayout.for_interpreter(info, root=root)
+    selection = _select(lock, environment_for(info), options)
+    if options.dry_run:
+        plan = planner.plan(selection, site_packages.scan(layout.site_dirs))
+        return SyncResult(plan, root, info.executable, dry_run=True, elapsed=edges.clock() - started)
+    with executor.venv_lock(root):
+        if executor.needs_recovery(root):
+            executor.recover(root)
+        plan = planner.plan(selection, site_packages.scan(layout.site_dirs))
+        artifacts = _fetch(plan, _cache(options), options, edges)
+        executor.apply(
+            plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
+        )
+    return SyncResult(plan, root, info.executable, elapsed=edges.clock() - started)
+
+
+# ---------------------------------------------------------------------------------------------------
+# pieces
+
+
+def _read_lock_bytes(path: Path) -> bytes:
+    from envlock.errors import LockFileError
+
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LockFileError(f"{path}: lock file not found", hint="run: envlock compile") from None
+    except OSError as error:
+        raise LockFileError(f"{path}: cannot read lock file: {error.strerror or error}") from None
+
+
+def _parse_lock(path: Path, data: bytes) -> Pylock:
+    from envlock.errors import LockFileError
+    from envlock.lockfile import lock_from_dict
+
+    if _is_requirements_file(path, data):
+        from envlock.requirements_lock import read_requirements_lock
+
+        return read_requirements_lock(path, data)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise LockFileError(f"{path}: cannot read lock file: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LockFileError(f"{path}: not valid TOML: {error}") from None
+    return lock_from_dict(parsed, source=str(path))
+
+
+def _is_requirements_file(path: Path, data: bytes) -> bool:
+    if path.suffix == ".toml":
+        return False
+    if path.suffix in (".txt", ".in") or path.name.startswith("requirements"):
+        return True
+    return b"--hash" in data and b"lock-version" not in data
+
+
+def _select(lock: Pylock, target: object, options: SyncOptions) -> Selection:
+    from envlock.selection import SelectionOptions, declared, select
+
+    groups = declared(options.groups) if options.groups is not None else None
+    return select(
+        lock,
+        target,  # type: ignore[arg-type]
+        SelectionOptions(extras=declared(options.extras), groups=groups, only_binary=options.only_binary),
+        lock_path=options.lock_path,
+    )
+
+
+def _cache(options: SyncOptions) -> Cache:
+    from envlock.cache import Cache, default_cache_dir
+
+    return Cache(options.cache_dir or default_cache_dir())
+
+
+def _fetch(plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges) -> dict[str, Path]:
+    from envlock import fetch
+    from envlock.errors import UnsupportedError
+    from envlock.models import ArtifactKind
+
+    wanted = plan.to_install()
+    sdists = sorted(p.name for p in wanted if p.artifact.kind is ArtifactKind.SDIST)
+    if sdists:
+        raise UnsupportedError(
+            f"building from source is not supported by sync yet: {', '.join(sdists)} "
+            "has no wheel for this target",
+            hint="lock wheels for this platform, or install the sdist's wheel into the lock",
+        )
+    artifacts = [package.artifact for package in wanted]
+    if not artifacts:
+        return {}
+    missing = [a for a in artifacts if a.path is None and a.sha256 not in fetch.cached(artifacts, cache)]
+    client: ArtifactClient | None = None
+    if missing and not options.offline:
+        client = edges.client_factory() if edges.client_factory else _http_client()
+    return fetch.fetch_all(
+        artifacts, cache, client, fetch.FetchOptions(offline=options.offline), progress=edges.progress
+    )
+
+
+def _http_client() -> ArtifactClient:
+    from envlock.http import HttpClient
+
+    return HttpClient()
+
+
+def _effective_groups(options: SyncOptions, lock: Pylock | None, lock_bytes: bytes) -> list[str]:
+    from envlock.selection import declared
+
+    if options.groups is not None:
+        return list(declared(options.groups))
+    if lock is not None:
+        return list(declared(lock.default_groups or ()))
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(lock_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    groups = data.get("default-groups") or []
+    return list(declared([g for g in groups if isinstance(g, str)]))
+
+
+def _write_stamp(venv: Path, options: SyncOptions, lock: Pylock, lock_sha: str, python: str) -> None:
+    from envlock.selection import declared
+
+    stamp.write_stamp(
+        venv,
+        lock_path=options.lock_path.absolute(),
+        lock_bytes_sha256=lock_sha,
+        extras=list(declared(options.extras)),
+        groups=_effective_groups(options, lock, b""),
+        python=python,
+    )
+
+
+def _stamp_is_current(venv: Path, lock_sha: str, options: SyncOptions, lock_bytes: bytes) -> bool:
+    """The no-op fast path: a stamp for this lock (bytes), these extras/groups, an interpreter that is
+    still the same file, and the same dist-info folders with unchanged RECORD files. A few ``stat``
+    calls and one directory listing per site-packages; no subprocess, no network, no lock parsing."""
+    if Path(stamp.marker_path(venv)).exists():
+        return False
+    try:
+        data = json.loads(Path(stamp.stamp_path(venv)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("format") != stamp.STAMP_FORMAT:
+        return False
+    from envlock.selection import declared
+
+    if (data.get("lock") or {}).get("sha256") != lock_sha:
+        return False
+    if data.get("extras") != list(declared(options.extras)):
+        return False
+    if data.get("groups") != _effective_groups(options, None, lock_bytes):
+        return False
+    interpreter = data.get("interpreter") or {}
+    python = stamp.venv_python(venv)
+    if not os.path.exists(python):
+        return False
+    base = stamp.base_interpreter(venv, python)
+    if base != interpreter.get("resolved") or _stat(base) != interpreter.get("stat"):
+        return False
+    sites = data.get("site_packages")
+    if not isinstance(sites, list):
+        return False
+    found = []
+    for index, rel in enumerate(sites):
+        site = os.path.join(venv, rel)
+        for dirname in stamp.metadata_dir_names(site):
+            found.append((dirname, index, _stat(os.path.join(site, dirname, "RECORD"))))
+    recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
+    return sorted(found, key=repr) == sorted(recorded, key=repr)
+
+
+def _stat(path: str) -> dict[str, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}

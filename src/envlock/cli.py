@@ -79,12 +79,6 @@ cli.add_command(_check.command)
 from envlock.commands import run as _run  # noqa: E402
 
 cli.add_command(_run.command)
-from envlock.commands import check as _check  # noqa: E402
-
-cli.add_command(_check.command)
-from envlock.commands import run as _run  # noqa: E402
-
-cli.add_command(_run.command)
 from envlock.commands import sync as _sync  # noqa: E402
 
 cli.add_command(_sync.command)

@@ -57,3 +57,38 @@ def write_lock_dict(path: Path, data: Mapping[str, Any]) -> Path:
 
 def wheel_files(spec: DistSpec, out_dir: Path) -> list[Path]:
     return build_all(spec, out_dir)
+
+
+def snapshot(root: Path, *, ignore: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every path under ``root`` -> sha256 of a file, ``dir``, or ``-> target`` of a symlink."""
+    import hashlib
+    import os
+
+    found: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if any(rel == i or rel.startswith(i + "/") for i in ignore):
+                continue
+            if path.is_symlink():
+                found[rel] = "-> " + str(path.readlink())
+            elif path.is_dir():
+                found[rel] = "dir"
+            else:
+                found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def probe_venv(python: Path) -> Any:
+    """interpreter.probe without ``-S`` (see syncer._probe_runner)."""
+    import subprocess
+
+    from envlock.interpreter import probe
+
+    return probe(
+        python,
+        lambda cmd: subprocess.run(
+            [c for c in cmd if c != "-S"], capture_output=True, text=True, check=False
+        ),
+    )

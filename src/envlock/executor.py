@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import threading
 import uuid
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -414,7 +415,7 @@ def _install_wheel(transaction: Transaction, package: SelectedPackage, wheel: Pa
                 transaction.stash_path(final_dist_info)
             (staging / source.dist_info_dir).rename(final_dist_info)
             transaction.note_written(final_dist_info)
-    except (InstallerError, ValueError, KeyError, OSError) as error:
+    except (InstallerError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
             f"cannot install {package.name} {package.version} from {wheel.name}: {detail}"

@@ -549,6 +549,16 @@ class CheckOptions:
         raise AttributeError(f"CheckOptions is immutable: cannot set {name!r}")
 
 
+def sync_fix(venv: str, lock: str | None) -> str:
+    """``envlock sync`` with the lock and ``--venv`` spelled out when they are not the defaults."""
+    command = "envlock sync"
+    if lock is not None and os.path.normpath(lock) != "pylock.toml":
+        command += f" {lock}"
+    if os.path.normpath(venv) != ".venv":
+        command += f" --venv {venv}"
+    return command
+
+
 class CheckResult:
     """The outcome of one check (immutable): the venv, the lock compared, the drifts found."""
 
@@ -902,7 +912,7 @@ def main(argv: Sequence[str]) -> int:
         arg = args.pop(0)
         if arg in ("--deep", "--json", "-v"):
             flags.add(arg)
-        elif arg in ("--venv", "--lock", "--name", "--sync-command", "--compile-command") and args:
+        elif arg in ("--venv", "--lock", "--name", "--label", "--sync-command", "--compile-command") and args:
             values[arg] = args.pop(0)
         else:
             sys.stderr.write(f"envlock check: unknown argument {arg!r}\n")
@@ -912,7 +922,7 @@ def main(argv: Sequence[str]) -> int:
     options = CheckOptions(
         lock=values.get("--lock"),
         deep="--deep" in flags,
-        venv_label=os.path.normpath(venv),
+        venv_label=values.get("--label", os.path.normpath(venv)),
         sync_command=values.get("--sync-command", "envlock sync"),
         compile_command=values.get("--compile-command", "envlock compile"),
     )

@@ -41,11 +41,7 @@ def run_check(settings: CheckSettings) -> stamp.CheckResult:
 
 def check_options(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckOptions:
     """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
-    sync = "envlock sync"
-    if lock is not None and lock != Path("pylock.toml"):
-        sync += f" {lock}"
-    if venv != Path(".venv"):
-        sync += f" --venv {venv}"
+    sync = stamp.sync_fix(str(venv), None if lock is None else str(lock))
     return stamp.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
 
 

@@ -76,6 +76,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 from envlock.commands import check as _check  # noqa: E402
 
 cli.add_command(_check.command)
+from envlock.commands import compile as _compile  # noqa: E402
+
+cli.add_command(_compile.command)
 from envlock.commands import launcher as _launcher  # noqa: E402
 
 cli.add_command(_launcher.command)

@@ -79,6 +79,9 @@ cli.add_command(_check.command)
 from envlock.commands import compile as _compile  # noqa: E402
 
 cli.add_command(_compile.command)
+from envlock.commands import doctor as _doctor  # noqa: E402
+
+cli.add_command(_doctor.command)
 from envlock.commands import launcher as _launcher  # noqa: E402
 
 cli.add_command(_launcher.command)

@@ -1,0 +1,343 @@
+"""Benchmark driver: envlock vs pip-tools vs uv, compile and sync, on a local index of real PyPI wheels.
+
+    .venv-dev/bin/python benchmarks/run.py [--runs N] [--set fastapi|datascience|all] [--only compile|sync]
+
+Not a test: nothing here is asserted. Prints a markdown report and writes it to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import corpus
+import report
+import tools
+from server import BenchIndex
+
+CHANGED_PACKAGE = {"fastapi": "prometheus-client", "datascience": "scikit-learn"}
+"""The package the one-package-change sync moves to its previous release."""
+IGNORED_IN_VENV = {"pip", "setuptools", "wheel"}
+
+CommandFor = Callable[[Path, Path, str, tools.Sandbox], list[str]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One contender."""
+
+    name: str
+    compile: CommandFor
+    sync: CommandFor
+    compile_available: bool
+    sync_available: bool
+    venv_with_pip: bool
+    """pip-sync drives the target's own pip, so its venvs need pip; the others get --without-pip venvs."""
+
+
+@dataclass
+class Cell:
+    """The runs of one tool in one scenario."""
+
+    seconds: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    failure: str | None = None
+    skipped: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds and self.failure is None else None
+
+
+@dataclass
+class SetResult:
+    """Everything measured for one benchmark set."""
+
+    name: str
+    packages: int = 0
+    compile: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    """scenario -> tool -> cell"""
+    sync: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Bench:
+    """Runs the scenarios against one index; owns the scratch folder."""
+
+    def __init__(self, index: BenchIndex, files: list[corpus.CorpusFile], runs: int, scratch: Path) -> None:
+        self.index = index
+        self.files = files
+        self.runs = runs
+        self.scratch = scratch
+        self._counter = 0
+
+    def fresh(self, label: str) -> Path:
+        self._counter += 1
+        path = self.scratch / f"{self._counter:04d}-{label}"
+        path.mkdir(parents=True)
+        return path
+
+    def measure(self, cell: Cell, cmd: list[str], cwd: Path, box: tools.Sandbox) -> bool:
+        self.index.take_stats()
+        result = tools.timed(cmd, cwd=cwd, env=box.env())
+        stats = self.index.take_stats()
+        if not result.ok:
+            cell.failure = result.detail
+            say(f"    FAILED: {result.detail}")
+            return False
+        cell.seconds.append(result.seconds)
+        cell.requests.append(stats.requests)
+        say(f"    {result.seconds:8.3f} s  {stats.requests:4d} requests  {stats.bytes_sent / 1e6:7.1f} MB")
+        return True
+
+    # -- compile ------------------------------------------------------------------------------------------
+
+    def compile_set(self, set_name: str, tool_list: list[Tool], result: SetResult) -> None:
+        src_text = corpus.set_file(set_name).read_text()
+        scenarios = ("cold cache", "warm cache", "warm, lock kept")
+        for scenario in scenarios:
+            result.compile.setdefault(scenario, {})
+        for tool in tool_list:
+            cells = {s: result.compile[s].setdefault(tool.name, Cell()) for s in scenarios}
+            if not tool.compile_available:
+                for cell in cells.values():
+                    cell.skipped = "not available"
+                continue
+            work = self.fresh(f"compile-{set_name}-{tool.name}")
+            src = work / "requirements.in"
+            src.write_text(src_text)
+            out = work / ("pylock.toml" if tool.name == "envlock" else "requirements.txt")
+            box = tools.Sandbox(work / "box")
+            say(f"  compile {set_name} / {tool.name} / cold cache")
+            for _ in range(self.runs):
+                box = tools.Sandbox(self.fresh(f"box-{tool.name}"))
+                out.unlink(missing_ok=True)
+                if not self.measure(
+                    cells["cold cache"], tool.compile(src, out, self.index.url, box), work, box
+                ):
+                    break
+            say(f"  compile {set_name} / {tool.name} / warm cache")
+            for _ in range(self.runs):
+                out.unlink(missing_ok=True)
+                if not self.measure(
+                    cells["warm cache"], tool.compile(src, out, self.index.url, box), work, box
+                ):
+                    break
+            say(f"  compile {set_name} / {tool.name} / warm cache, previous output kept")
+            for _ in range(self.runs):
+                if not out.exists():
+                    cells["warm, lock kept"].skipped = "no output from the previous scenario"
+                    break
+                if not self.measure(
+                    cells["warm, lock kept"], tool.compile(src, out, self.index.url, box), work, box
+                ):
+                    break
+
+    # -- sync ---------------------------------------------------------------------------------------------
+
+    def reference_pins(self, set_name: str, result: SetResult) -> dict[str, str] | None:
+        """The resolved set every sync installs: pip-compile's pins (uv's if pip-tools fails)."""
+        work = self.fresh(f"pins-{set_name}")
+        src = work / "requirements.in"
+        src.write_text(corpus.set_file(set_name).read_text())
+        for name, command in (("pip-tools", tools.pip_compile), ("uv", tools.uv_compile)):
+            out = work / f"{name}.txt"
+            box = tools.Sandbox(self.fresh("box-pins"))
+            run = tools.timed(command(src, out, self.index.url, box), cwd=work, env=box.env())
+            if run.ok:
+                pins = report.read_pins(out.read_text())
+                result.packages = len(pins)
+                return pins
+            result.notes.append(f"{name} could not compile the set: {run.detail}")
+        return None
+
+    def write_locks(self, pins: dict[str, str], work: Path, tool_list: list[Tool]) -> dict[str, Path] | str:
+        """Hashed requirements.txt for pip-sync and uv; pylock.toml for envlock (its own, else uv's)."""
+        work.mkdir(parents=True, exist_ok=True)
+        req = work / "requirements.txt"
+        req.write_text(report.hashed_requirements(pins, self.files))
+        pins_in = work / "pins.in"
+        pins_in.write_text("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
+        lock = work / "pylock.toml"
+        envlock = next(t for t in tool_list if t.name == "envlock")
+        box = tools.Sandbox(self.fresh("box-lock"))
+        if envlock.compile_available:
+            cmd = tools.envlock_compile(pins_in, lock, self.index.url, box)
+        else:
+            cmd = [*tools.uv_compile(pins_in, lock, self.index.url, box), "--format", "pylock.toml"]
+        run = tools.timed(cmd, cwd=work, env=box.env())
+        if not run.ok:
+            return f"could not write pylock.toml for envlock: {run.detail}"
+        return {"requirements": req, "pylock": lock}
+
+    def new_venv(self, with_pip: bool) -> Path:
+        venv = self.fresh("venv") / "venv"
+        cmd = [str(tools.DEV_PYTHON), "-m", "venv", *([] if with_pip else ["--without-pip"]), str(venv)]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+        return venv
+
+    def sync_set(self, set_name: str, tool_list: list[Tool], result: SetResult) -> None:
+        scenarios = ("fresh venv, cold cache", "fresh venv, warm cache", "no-op", "one-package change")
+        for scenario in scenarios:
+            result.sync.setdefault(scenario, {})
+        pins_a = self.reference_pins(set_name, result)
+        if pins_a is None:
+            for scenario in scenarios:
+                for tool in tool_list:
+                    result.sync[scenario][tool.name] = Cell(failure="no resolved set to sync")
+            return
+        changed = CHANGED_PACKAGE[set_name]
+        older = report.previous_version(changed, pins_a[changed], self.files)
+        pins_b = dict(pins_a, **({changed: older} if older else {}))
+        if older:
+            result.notes.append(f"one-package change: {changed} {pins_a[changed]} -> {older}")
+        locks_a = self.write_locks(pins_a, self.fresh("locks-a"), tool_list)
+        locks_b = self.write_locks(pins_b, self.fresh("locks-b"), tool_list)
+        for tool in tool_list:
+            cells = {s: result.sync[s].setdefault(tool.name, Cell()) for s in scenarios}
+            if not tool.sync_available:
+                for cell in cells.values():
+                    cell.skipped = "not available"
+                continue
+            kind = "pylock" if tool.name == "envlock" else "requirements"
+            if isinstance(locks_a, str) or isinstance(locks_b, str):
+                for cell in cells.values():
+                    cell.failure = locks_a if isinstance(locks_a, str) else str(locks_b)
+                continue
+            lock_a, lock_b = locks_a[kind], locks_b[kind]
+            work = lock_a.parent
+            box = tools.Sandbox(self.fresh("box"))
+            venv = Path()
+            say(f"  sync {set_name} / {tool.name} / fresh venv, cold cache")
+            for _ in range(self.runs):
+                box = tools.Sandbox(self.fresh(f"box-{tool.name}"))
+                venv = self.new_venv(tool.venv_with_pip)
+                if not self.measure(
+                    cells["fresh venv, cold cache"], tool.sync(lock_a, venv, self.index.url, box), work, box
+                ):
+                    break
+            if cells["fresh venv, cold cache"].failure is None:
+                problem = report.compare_venv(venv, pins_a, IGNORED_IN_VENV)
+                if problem:
+                    result.notes.append(f"{tool.name} sync: the venv does not match the lock: {problem}")
+            say(f"  sync {set_name} / {tool.name} / fresh venv, warm cache")
+            for _ in range(self.runs):
+                venv = self.new_venv(tool.venv_with_pip)
+                if not self.measure(
+                    cells["fresh venv, warm cache"], tool.sync(lock_a, venv, self.index.url, box), work, box
+                ):
+                    break
+            if cells["fresh venv, warm cache"].failure is not None:
+                cells["no-op"].skipped = cells["one-package change"].skipped = "no synced venv"
+                continue
+            say(f"  sync {set_name} / {tool.name} / no-op")
+            for _ in range(self.runs):
+                if not self.measure(cells["no-op"], tool.sync(lock_a, venv, self.index.url, box), work, box):
+                    break
+            if not older:
+                cells["one-package change"].skipped = f"no older {changed} in the corpus"
+                continue
+            say(
+                f"  sync {set_name} / {tool.name} / one-package change "
+                f"({changed} {pins_a[changed]} -> {older})"
+            )
+            for _ in range(self.runs):
+                if not self.measure(
+                    cells["one-package change"], tool.sync(lock_b, venv, self.index.url, box), work, box
+                ):
+                    break
+                back = tools.timed(tool.sync(lock_a, venv, self.index.url, box), cwd=work, env=box.env())
+                if not back.ok:
+                    cells[
+                        "one-package change"
+                    ].failure = f"sync back to the original lock failed: {back.detail}"
+                    break
+            if cells["one-package change"].failure is None:
+                problem = report.compare_venv(venv, pins_a, IGNORED_IN_VENV)
+                if problem:
+                    result.notes.append(f"{tool.name} sync after switching back: venv differs: {problem}")
+
+
+def contenders() -> list[Tool]:
+    return [
+        Tool(
+            "envlock",
+            tools.envlock_compile,
+            tools.envlock_sync,
+            tools.envlock_has("compile"),
+            tools.envlock_has("sync"),
+            venv_with_pip=False,
+        ),
+        Tool("pip-tools", tools.pip_compile, tools.pip_sync, True, True, venv_with_pip=True),
+        Tool("uv", tools.uv_compile, tools.uv_sync, True, True, venv_with_pip=False),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per tool and scenario (default 3)")
+    parser.add_argument("--set", default="all", choices=[*corpus.set_names(), "all"])
+    parser.add_argument("--only", choices=["compile", "sync"], help="run only one benchmark")
+    parser.add_argument("--refresh-corpus", action="store_true", help="re-resolve the corpus from PyPI")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (venvs, caches, locks)")
+    args = parser.parse_args(argv)
+    if not (tools.DEV_BIN / "pip-compile").exists() or not (tools.DEV_BIN / "uv").exists():
+        say(f"error: pip-tools and uv must be installed in {tools.DEV_BIN.parent}: run")
+        say(f"  {tools.DEV_BIN / 'python'} -m pip install pip-tools uv")
+        return 2
+    try:
+        files = corpus.build(str(tools.DEV_PYTHON), refresh=args.refresh_corpus, say=say)
+    except corpus.CorpusError as exc:
+        say(f"error: {exc}")
+        return 1
+    say(f"corpus: {corpus.summary(files)}")
+    tool_list = contenders()
+    for tool in tool_list:
+        if not (tool.compile_available and tool.sync_available):
+            say(
+                f"note: {tool.name}: compile {'ok' if tool.compile_available else 'not available'}, "
+                f"sync {'ok' if tool.sync_available else 'not available'}"
+            )
+    set_list = corpus.set_names() if args.set == "all" else [args.set]
+    scratch = Path(tempfile.mkdtemp(prefix="envlock-bench-"))
+    started = time.time()
+    results: list[SetResult] = []
+    try:
+        with BenchIndex(files) as index:
+            say(f"index: {index.url}")
+            bench = Bench(index, files, args.runs, scratch)
+            for set_name in set_list:
+                result = SetResult(set_name)
+                results.append(result)
+                if args.only in (None, "compile"):
+                    bench.compile_set(set_name, tool_list, result)
+                if args.only in (None, "sync"):
+                    bench.sync_set(set_name, tool_list, result)
+    finally:
+        if args.keep:
+            say(f"scratch kept: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    text = report.render(results, files, args.runs, time.time() - started)
+    print(text)
+    path = report.write(text)
+    say(f"written: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

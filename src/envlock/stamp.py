@@ -94,15 +94,58 @@ def _unlink(path: str) -> bool:
     return True
 
 
+def _sha256() -> Any:
+    """A sha256 object, from CPython's built-in module when there is one (hashlib loads OpenSSL:
+    milliseconds on the launch path)."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.12
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
+def _json_loads(data: bytes) -> Any:
+    """``json.loads`` through CPython's C scanner, without importing ``json`` (which imports ``re``:
+    the largest cost of the launch path); the ``json`` module wherever that scanner is missing."""
+    text = data.decode("utf-8")
+    try:
+        from _json import make_scanner  # type: ignore[import-not-found,unused-ignore]
+
+        class _Context:
+            strict = True
+            object_hook = None
+            object_pairs_hook = None
+            parse_float = float
+            parse_int = int
+            memo: dict[str, str] = {}  # noqa: RUF012
+
+            @staticmethod
+            def parse_constant(name: str) -> float:
+                return float(name.replace("Infinity", "inf"))
+
+        start = len(text) - len(text.lstrip())
+        value, end = make_scanner(_Context())(text, start)  # type: ignore[arg-type,unused-ignore]
+    except (ImportError, TypeError, AttributeError):  # not CPython's scanner
+        import json
+
+        return json.loads(text)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if text[end:].strip():
+        raise ValueError(f"extra data at character {end}")
+    return value
+
+
 def sha256_file(path: StrPath) -> str:
     """Hex sha256 of a file's bytes."""
-    import hashlib
-
-    digest = hashlib.sha256()
+    digest = _sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 def canonical_name(name: str) -> str:
@@ -614,15 +657,13 @@ class _Context:
 
 def read_stamp(venv: StrPath) -> dict[str, Any] | None:
     """The stamp of ``venv`` (``None`` when there is none); ValueError when it is not a valid stamp."""
-    import json
-
     try:
         with open(stamp_path(venv), "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None
     try:
-        stamp = json.loads(data)
+        stamp = _json_loads(data)
     except ValueError as error:
         raise ValueError(f"unreadable stamp: {error}") from None
     if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
@@ -665,11 +706,9 @@ def check(venv: StrPath, options: CheckOptions | None = None) -> CheckResult:
 
 
 def _marker_note(venv: str) -> str:
-    import json
-
     try:
         with open(marker_path(venv), "rb") as handle:
-            marker = json.loads(handle.read())
+            marker = _json_loads(handle.read())
         return " (started %s by process %s)" % (marker["started"], marker["pid"])  # noqa: UP031
     except (OSError, ValueError, KeyError, TypeError):
         return ""

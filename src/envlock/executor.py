@@ -104,8 +104,9 @@ class ExecuteOptions:
 
     compile_bytecode: bool = False
     """Compile ``.pyc`` for installed modules with the target interpreter (off: Python does it lazily)."""
-    max_workers: int = 4
-    """Wheels installed at once (different distributions write different files)."""
+    max_workers: int = 8
+    """Wheels installed at once (different distributions write different files; file creation is
+    I/O-bound and releases the GIL, so threads pay off even on few cores)."""
 
 
 # ---------------------------------------------------------------------------------------------------

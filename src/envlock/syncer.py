@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -388,13 +389,19 @@ def _http_client() -> ArtifactClient:
     return HttpClient()
 
 
-def _effective_groups(options: SyncOptions, lock: Pylock | None, lock_bytes: bytes) -> list[str]:
-    from envlock.selection import declared
+def _normalized(values: Iterable[str]) -> list[str]:
+    """Sorted, de-duplicated PEP 503 names (``selection.declared`` without importing packaging)."""
+    return sorted({re.sub(r"[-_.]+", "-", value).lower() for value in values})
 
+
+def _effective_groups(options: SyncOptions, lock: Pylock | None, lock_bytes: bytes) -> list[str]:
+    """The dependency groups a sync installs: ``--group`` values, else the lock's ``default-groups``."""
     if options.groups is not None:
-        return list(declared(options.groups))
+        return _normalized(options.groups)
     if lock is not None:
-        return list(declared(lock.default_groups or ()))
+        return _normalized(lock.default_groups or ())
+    if b"default-groups" not in lock_bytes:
+        return []
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -404,17 +411,15 @@ def _effective_groups(options: SyncOptions, lock: Pylock | None, lock_bytes: byt
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []
     groups = data.get("default-groups") or []
-    return list(declared([g for g in groups if isinstance(g, str)]))
+    return _normalized(g for g in groups if isinstance(g, str))
 
 
 def _write_stamp(venv: Path, options: SyncOptions, lock: Pylock, lock_sha: str, python: str) -> None:
-    from envlock.selection import declared
-
     stamp.write_stamp(
         venv,
         lock_path=options.lock_path.absolute(),
         lock_bytes_sha256=lock_sha,
-        extras=list(declared(options.extras)),
+        extras=_normalized(options.extras),
         groups=_effective_groups(options, lock, b""),
         python=python,
     )
@@ -432,11 +437,9 @@ def _stamp_is_current(venv: Path, lock_sha: str, options: SyncOptions, lock_byte
         return False
     if not isinstance(data, dict) or data.get("format") != stamp.STAMP_FORMAT:
         return False
-    from envlock.selection import declared
-
     if (data.get("lock") or {}).get("sha256") != lock_sha:
         return False
-    if data.get("extras") != list(declared(options.extras)):
+    if data.get("extras") != _normalized(options.extras):
         return False
     if data.get("groups") != _effective_groups(options, None, lock_bytes):
         return False

@@ -63,7 +63,6 @@ def command(output: Output, /, **params: Any) -> None:
 
 
 def _options(params: dict[str, Any]) -> SyncOptions:
-    from envlock.selection import parse_only_binary
     from envlock.syncer import SyncOptions
 
     defaults = _project_defaults(Path("pyproject.toml"))
@@ -76,11 +75,19 @@ def _options(params: dict[str, Any]) -> SyncOptions:
         dry_run=params["dry_run"],
         rebuild=params["rebuild"],
         offline=params["offline"],
-        only_binary=parse_only_binary(params["only_binary"]),
+        only_binary=_only_binary(params["only_binary"]),
         compile_bytecode=params["compile_bytecode"],
         cache_dir=params["cache_dir"],
         system=params["system"],
     )
+
+
+def _only_binary(values: tuple[str, ...]) -> frozenset[str]:
+    if not values:  # the common case: do not import packaging on the no-op path
+        return frozenset()
+    from envlock.selection import parse_only_binary
+
+    return parse_only_binary(values)
 
 
 def _project_defaults(pyproject: Path) -> dict[str, str]:

@@ -153,7 +153,8 @@ def test_requirements_edited_since_compile(project: Project) -> None:
     project.requirements.write_text(project.requirements.read_text() + "requests\n")
     result = run_check(project)
     assert texts(result) == [
-        "requirements.in changed since pylock.toml was compiled — run: envlock compile && envlock sync"
+        "requirements.in changed since pylock.toml was compiled (requests not installed)"
+        " — run: envlock compile && envlock sync"
     ]
     assert stamp.fixes(result) == ["envlock compile && envlock sync"]
 

@@ -763,12 +763,37 @@ def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
         if identity is None and "sha256" not in record:
             continue  # absent at sync time too
         what = "was removed" if identity is None else "changed"
+        missing = [] if identity is None else _required_but_not_installed(path, stamp)
+        note = f" ({', '.join(missing)} not installed)" if missing else ""
         ctx.add(
             LOCK_STALE,
             record["path"],
-            f"{record['path']} {what} since {os.path.basename(lock)} was compiled",
+            f"{record['path']} {what} since {os.path.basename(lock)} was compiled{note}",
             f"{ctx.options.compile_command} && {ctx.sync}",
         )
+
+
+def _required_but_not_installed(path: str, stamp: dict[str, Any]) -> list[str]:
+    """Project names a requirements file lists that the stamp does not have (the drift path only)."""
+    if not path.endswith((".in", ".txt")):
+        return []
+    installed = {d["name"] for d in stamp["distributions"]}
+    names = set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")) or "://" in line:
+            continue
+        end = 0
+        while end < len(line) and (line[end].isalnum() or line[end] in "._-"):
+            end += 1
+        if end:
+            names.add(canonical_name(line[:end]))
+    return sorted(names - installed)
 
 
 def _check_interpreter(ctx: _Context, stamp: dict[str, Any]) -> None:

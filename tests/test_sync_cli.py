@@ -368,3 +368,25 @@ def test_drift_after_hand_install_defeats_the_fast_path(
     assert [(p["name"], p["action"]) for p in data["packages"] if p["action"] != "keep"] == [
         ("stray", "remove")
     ]
+
+
+def test_hashed_requirements_file_as_lock(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    specs = [DistSpec("a", "1.0"), DistSpec("b_c", "2.0")]
+    lines = [f"--index-url {kit_index.url}"]
+    for spec in specs:
+        (path,) = kit_index.publish(spec)
+        lines.append(
+            f"{spec.name}=={spec.version} \\\n    --hash=sha256:{kit_index.sha256(path.name)}  # via x"
+        )
+    Path("requirements.txt").write_text("\n".join(lines) + "\n")
+    data = sync_json(run_envlock, "requirements.txt")
+    assert data["counts"]["installed"] == 2
+    assert installed() == {"a": "1.0", "b_c": "2.0"}
+    assert sync_json(run_envlock, "requirements.txt")["up_to_date"] is True
+    Path("requirements.txt").write_text(f"--index-url {kit_index.url}\na==1.0 --hash=sha256:{'0' * 64}\n")
+    result = run_envlock("sync", "requirements.txt")
+    assert result.returncode == 2
+    assert "requirements.txt:2: no file of a==1.0" in result.stderr
+    Path("requirements.txt").write_text("a>=1.0 --hash=sha256:" + "0" * 64 + "\n")
+    result = run_envlock("sync", "requirements.txt")
+    assert result.returncode == 2 and "requirements.txt:1: a is not pinned with ==" in result.stderr

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     from envlock import venvs
 
     started = edges.clock()
+    edges = replace(edges, client_factory=_once(edges.client_factory or _http_client))
     lock_bytes = _read_lock_bytes(options.lock_path)
     lock_sha = hashlib.sha256(lock_bytes).hexdigest()
     venv = options.venv.absolute()
@@ -83,7 +84,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
         python = str(venvs.venv_python(venv))
         return SyncResult(SyncPlan(()), venv, python, elapsed=edges.clock() - started, up_to_date=True)
 
-    lock = _parse_lock(options.lock_path, lock_bytes)
+    lock = _parse_lock(options.lock_path, lock_bytes, options, edges)
     existing = _probe_existing(venv, edges.runner)
     base: Path | None = None
     base_info: InterpreterInfo | None = None
@@ -278,7 +279,7 @@ def _sync_system(
 
     python = venvs.find_python(options.python) if options.python else Path(edges.default_python)
     info = probe(python, _probe_runner(edges.runner))
-    lock = _parse_lock(options.lock_path, lock_bytes)
+    lock = _parse_lock(options.lock_path, lock_bytes, options, edges)
     root = Path(info.prefix)
     layout = executor.InstallLayout.for_interpreter(info, root=root)
     selection = _select(lock, environment_for(info), options)
@@ -311,14 +312,12 @@ def _read_lock_bytes(path: Path) -> bytes:
         raise LockFileError(f"{path}: cannot read lock file: {error.strerror or error}") from None
 
 
-def _parse_lock(path: Path, data: bytes) -> Pylock:
+def _parse_lock(path: Path, data: bytes, options: SyncOptions, edges: SyncEdges) -> Pylock:
     from envlock.errors import LockFileError
     from envlock.lockfile import lock_from_dict
 
     if _is_requirements_file(path, data):
-        from envlock.requirements_lock import read_requirements_lock
-
-        return read_requirements_lock(path, data)
+        return _requirements_lock(path, data, options, edges)
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -330,6 +329,44 @@ def _parse_lock(path: Path, data: bytes) -> Pylock:
     except tomllib.TOMLDecodeError as error:
         raise LockFileError(f"{path}: not valid TOML: {error}") from None
     return lock_from_dict(parsed, source=str(path))
+
+
+def _requirements_lock(path: Path, data: bytes, options: SyncOptions, edges: SyncEdges) -> Pylock:
+    """A hashed requirements file as a lock: its pins looked up on its index (or ENVLOCK_INDEX_URL)."""
+    from envlock import requirements_lock
+    from envlock.errors import LockFileError
+    from envlock.index import DEFAULT_INDEX, IndexClient, IndexSettings
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LockFileError(f"{path}: cannot read: {error}") from None
+    parsed = requirements_lock.parse(path, text)
+    primary = parsed.index_url or os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
+    assert edges.client_factory is not None
+    http = edges.client_factory()
+    client = IndexClient(
+        http,  # type: ignore[arg-type]
+        _cache(options),
+        IndexSettings(
+            indexes=tuple(dict.fromkeys((primary, *parsed.extra_index_urls))), find_links=parsed.find_links
+        ),
+    )
+    return requirements_lock.to_pylock(
+        path, parsed, lambda _parsed, name, version: client.files(name, version)
+    )
+
+
+def _once(factory: Callable[[], ArtifactClient]) -> Callable[[], ArtifactClient]:
+    """The same client for the whole sync (index lookups and downloads share credentials and pool)."""
+    made: list[ArtifactClient] = []
+
+    def get() -> ArtifactClient:
+        if not made:
+            made.append(factory())
+        return made[0]
+
+    return get
 
 
 def _is_requirements_file(path: Path, data: bytes) -> bool:
@@ -377,7 +414,7 @@ def _fetch(plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges)
     missing = [a for a in artifacts if a.path is None and a.sha256 not in fetch.cached(artifacts, cache)]
     client: ArtifactClient | None = None
     if missing and not options.offline:
-        client = edges.client_factory() if edges.client_factory else _http_client()
+        client = (edges.client_factory or _http_client)()
     return fetch.fetch_all(
         artifacts, cache, client, fetch.FetchOptions(offline=options.offline), progress=edges.progress
     )

@@ -201,3 +201,16 @@ def test_requirement_added_but_never_installed_is_refused(service: Path, run_env
     assert direct.returncode == 1
     assert "VenvDriftError" in direct.stderr
     assert "ModuleNotFoundError" not in direct.stderr
+
+
+def test_run_with_sync_installs_what_the_lock_gained(service: Path, run_envlock: RunEnvlock) -> None:
+    assert run_envlock("sync", cwd=service).returncode == 0
+    with (service / "requirements.in").open("a") as handle:
+        handle.write("requests\n")
+    assert run_envlock("compile", "requirements.in", "-o", "pylock.toml", cwd=service).returncode == 0
+    refused = run_envlock("run", "--", "python", "-c", "import requests", cwd=service)
+    assert refused.returncode == 1
+    assert "pylock.toml changed since .venv was synced" in refused.stderr
+    synced = run_envlock("run", "--sync", "--", "python", "-c", "import requests; print('ok')", cwd=service)
+    assert synced.returncode == 0, synced.stderr
+    assert synced.stdout.strip().endswith("ok")

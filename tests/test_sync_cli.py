@@ -390,3 +390,18 @@ def test_hashed_requirements_file_as_lock(kit_index: KitIndex, run_envlock: RunE
     Path("requirements.txt").write_text("a>=1.0 --hash=sha256:" + "0" * 64 + "\n")
     result = run_envlock("sync", "requirements.txt")
     assert result.returncode == 2 and "requirements.txt:1: a is not pinned with ==" in result.stderr
+
+
+def test_sdist_is_built_when_no_wheel_fits(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    spec = DistSpec("srconly", "1.0", wheel=False, sdist=True, console_scripts={"srconly": "srconly:main"})
+    write(kit_index, spec)
+    assert run_envlock("sync", "--only-binary", ":all:").returncode == 1
+    assert not VENV.exists() or not (VENV / "pyvenv.cfg").exists()
+    data = sync_json(run_envlock)
+    assert data["counts"]["installed"] == 1
+    out = subprocess.run(
+        [str(venv_python(VENV).parent / "srconly")], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "srconly 1.0\n"
+    assert sync_json(run_envlock, "--rebuild")["rebuilt"] is True  # the built wheel is reused from the cache
+    assert sync_json(run_envlock)["up_to_date"] is True

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -136,7 +137,9 @@ def _patch(
             interrupted = True
         installed = site_packages.scan(layout.site_dirs, verify=interrupted)
         plan = planner.plan(selection, installed)
-        artifacts = _fetch(plan, cache, options, edges)  # everything verified before the venv is touched
+        artifacts = _fetch(
+            plan, cache, options, edges, info.executable
+        )  # all verified before the venv is touched
         stamp.begin_sync(venv)
         executor.apply(
             plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
@@ -181,7 +184,7 @@ def _build_new(
             notes=notes,
         )
     plan = planner.plan(selection, ())
-    artifacts = _fetch(plan, _cache(options), options, edges)
+    artifacts = _fetch(plan, _cache(options), options, edges, str(base))
     aside: Path | None = None
     with executor.venv_lock(venv):
         staging = venvs.build_sibling(base, venv, edges.runner)
@@ -290,7 +293,7 @@ def _sync_system(
         if executor.needs_recovery(root):
             executor.recover(root)
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs))
-        artifacts = _fetch(plan, _cache(options), options, edges)
+        artifacts = _fetch(plan, _cache(options), options, edges, info.executable)
         executor.apply(
             plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
         )
@@ -395,19 +398,15 @@ def _cache(options: SyncOptions) -> Cache:
     return Cache(options.cache_dir or default_cache_dir())
 
 
-def _fetch(plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges) -> dict[str, Path]:
+def _fetch(
+    plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges, python: str
+) -> dict[str, Path]:
+    """Every artifact the plan installs, verified in the cache (sha256 -> path); sdists are built into
+    wheels for ``python`` here too, so nothing can fail after the venv is touched."""
     from envlock import fetch
-    from envlock.errors import UnsupportedError
     from envlock.models import ArtifactKind
 
     wanted = plan.to_install()
-    sdists = sorted(p.name for p in wanted if p.artifact.kind is ArtifactKind.SDIST)
-    if sdists:
-        raise UnsupportedError(
-            f"building from source is not supported by sync yet: {', '.join(sdists)} "
-            "has no wheel for this target",
-            hint="lock wheels for this platform, or install the sdist's wheel into the lock",
-        )
     artifacts = [package.artifact for package in wanted]
     if not artifacts:
         return {}
@@ -415,9 +414,53 @@ def _fetch(plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges)
     client: ArtifactClient | None = None
     if missing and not options.offline:
         client = (edges.client_factory or _http_client)()
-    return fetch.fetch_all(
+    paths = fetch.fetch_all(
         artifacts, cache, client, fetch.FetchOptions(offline=options.offline), progress=edges.progress
     )
+    for package in wanted:
+        if package.artifact.kind is ArtifactKind.SDIST:
+            paths[package.artifact.sha256] = _built_wheel(
+                paths[package.artifact.sha256], package.artifact.sha256, cache, options, edges, python
+            )
+    return paths
+
+
+def _built_wheel(
+    sdist: Path, sha256: str, cache: Cache, options: SyncOptions, edges: SyncEdges, python: str
+) -> Path:
+    """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
+    and interpreter version so a rebuild is not needed on the next sync."""
+    import sysconfig
+
+    from envlock.builder import build_wheel, index_build_installer
+    from envlock.index import DEFAULT_INDEX, IndexClient, IndexSettings
+
+    python_tag = _python_tag(python, edges)
+    folder = cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
+    existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    if existing:
+        return existing[0]
+
+    def install_requirements(requirements: Sequence[str], env_python: Path) -> None:
+        if not requirements:
+            return
+        index = os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
+        http = (edges.client_factory or _http_client)()
+        client = IndexClient(http, cache, IndexSettings(indexes=(index,)))  # type: ignore[arg-type]
+        index_build_installer(client)(requirements, env_python)
+
+    staging = cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
+    wheel = build_wheel(sdist, staging, install_requirements=install_requirements, python=Path(python))
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / wheel.name
+    wheel.replace(final)
+    shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _python_tag(python: str, edges: SyncEdges) -> str:
+    result = edges.runner([python, "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"])
+    return result.stdout.strip() or "unknown"
 
 
 def _http_client() -> ArtifactClient:

@@ -381,7 +381,7 @@ def parse_requirement_line(line: str, location: str, here: Path) -> Requirement:
         raise _unsupported(location, "VCS requirements")
     if "://" in stripped and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@", stripped):
         return _bare_url(stripped, location)
-    if _looks_like_path(stripped, here):
+    if "://" not in stripped and _looks_like_path(stripped, here):
         raise _unsupported(location, "local directories and files")
     try:
         requirement = Requirement(stripped)

@@ -1,0 +1,148 @@
+"""The index client against the kit index: JSON and HTML pages, metadata files, cache, priority."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from envlock.cache import Cache
+from envlock.errors import HashMismatchError, NetworkError, ResolutionError
+from envlock.http import HttpClient, HttpSettings
+from envlock.index import IndexClient, IndexSettings, _parse_html_page, parse_core_metadata
+from tests.kit.dists import DistSpec, build_wheel
+from tests.kit.index import IndexFeatures, KitIndex
+
+Factory = Callable[..., KitIndex]
+
+
+def client_for(tmp_path: Path, *indexes: str, find_links: tuple[str, ...] = (), **kw: object) -> IndexClient:
+    http = HttpClient(HttpSettings(retries=1, backoff=0.01))
+    return IndexClient(http, Cache(tmp_path / "cache"), IndexSettings(indexes, find_links, **kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["json", "html"])
+def test_project_page_fields(mode: str, kit_index_factory: Factory, tmp_path: Path) -> None:
+    index = kit_index_factory(IndexFeatures(json=mode == "json", html=mode == "html"))
+    index.publish(DistSpec("alpha", "1.0", requires_python=">=3.8", sdist=True))
+    index.publish(DistSpec("alpha", "2.0"), yanked="bad build")
+    page = client_for(tmp_path, index.url).project("Alpha")
+    assert page.name == "alpha" and page.index == index.url
+    assert page.versions() == [Version("2.0"), Version("1.0")]
+    by_name = {f.filename: f for f in page.files}
+    wheel = by_name["alpha-1.0-py3-none-any.whl"]
+    assert wheel.sha256 == index.sha256(wheel.filename)
+    assert wheel.requires_python == ">=3.8"
+    assert wheel.metadata_hashes is not None
+    assert by_name["alpha-2.0-py3-none-any.whl"].yanked == "bad build"
+    assert not by_name["alpha-1.0.tar.gz"].is_wheel
+    if mode == "json":
+        assert wheel.size and wheel.upload_time is not None
+    else:
+        assert wheel.size is None
+
+
+def test_metadata_from_file_then_cache(kit_index: KitIndex, tmp_path: Path) -> None:
+    kit_index.publish(DistSpec("alpha", "1.0", requires=("beta>=1", "gamma; extra == 'x'"), extras=("x",)))
+    client = client_for(tmp_path, kit_index.url)
+    file = client.project("alpha").files[0]
+    meta = client.metadata(file)
+    assert meta.requires_dist == ("beta>=1", 'gamma; extra == "x"') or "beta>=1" in meta.requires_dist
+    assert meta.provides_extra == ("x",)
+    assert any(p.endswith(".metadata") for p in kit_index.requested_paths())
+    before = len(kit_index.requested_paths())
+    again = client_for(tmp_path, kit_index.url)  # new process, same cache: parsed metadata reused
+    again.metadata(again.project("alpha").files[0])
+    new_paths = kit_index.requested_paths()[before:]
+    assert not any(p.endswith((".metadata", ".whl")) for p in new_paths)
+
+
+def test_metadata_from_wheel_without_metadata_files(kit_index_factory: Factory, tmp_path: Path) -> None:
+    index = kit_index_factory(IndexFeatures(metadata_files=False))
+    index.publish(DistSpec("alpha", "1.0", requires=("beta",)))
+    client = client_for(tmp_path, index.url)
+    file = client.project("alpha").files[0]
+    assert file.metadata_hashes is None
+    assert client.metadata(file).requires_dist == ("beta",)
+    assert client.download(file).is_file()
+
+
+def test_wrong_bytes_are_refused(kit_index_factory: Factory, tmp_path: Path) -> None:
+    index = kit_index_factory(IndexFeatures(metadata_files=False))
+    index.publish(DistSpec("alpha", "1.0"))
+    index.fault("/files/*.whl", "wrong_bytes")
+    client = client_for(tmp_path, index.url)
+    with pytest.raises(HashMismatchError):
+        client.download(client.project("alpha").files[0])
+
+
+def test_page_revalidation_uses_etag(kit_index: KitIndex, tmp_path: Path) -> None:
+    kit_index.publish(DistSpec("alpha", "1.0"))
+    client_for(tmp_path, kit_index.url).project("alpha")
+    before = len(kit_index.requested_paths())
+    page = client_for(tmp_path, kit_index.url).project("alpha")
+    assert len(page.files) == 1
+    last = [r for r in kit_index.requests if r.path.startswith("/simple/alpha")][-1]
+    assert any(k.lower() == "if-none-match" for k in last.headers)
+    kit_index.publish(DistSpec("alpha", "2.0"))
+    assert len(client_for(tmp_path, kit_index.url).project("alpha").files) == 2
+    assert len(kit_index.requested_paths()) > before
+
+
+def test_first_index_with_project_supplies_all_versions(kit_index_factory: Factory, tmp_path: Path) -> None:
+    private, public = kit_index_factory(), kit_index_factory()
+    private.publish(DistSpec("corp", "1.0"))
+    public.publish(DistSpec("corp", "9.0"), DistSpec("other", "1.0"))
+    client = client_for(tmp_path, private.url, public.url)
+    assert client.project("corp").versions() == [Version("1.0")]
+    assert client.project("other").index == public.url
+
+
+def test_find_links_folder_added(kit_index: KitIndex, tmp_path: Path) -> None:
+    kit_index.publish(DistSpec("alpha", "1.0"))
+    folder = tmp_path / "wheels"
+    build_wheel(DistSpec("alpha", "1.5"), folder)
+    build_wheel(DistSpec("solo", "0.1"), folder)
+    client = client_for(tmp_path, kit_index.url, find_links=(str(folder),))
+    assert client.project("alpha").versions() == [Version("1.5"), Version("1.0")]
+    solo = client.project("solo")
+    assert solo.index is None and solo.files[0].is_local and solo.files[0].sha256
+
+
+def test_unknown_project_names_indexes_without_credentials(kit_index: KitIndex, tmp_path: Path) -> None:
+    kit_index.auth = ("u", "pw-secret")
+    client = client_for(tmp_path, kit_index.url_with_auth())
+    with pytest.raises(ResolutionError) as info:
+        client.project("missing")
+    assert "missing" in info.value.message and "pw-secret" not in info.value.message
+    assert "127.0.0.1" in info.value.message
+
+
+def test_server_error_names_url(kit_index: KitIndex, tmp_path: Path) -> None:
+    kit_index.fault("/simple/alpha/*", "500")
+    with pytest.raises(NetworkError, match=r"/simple/alpha/"):
+        client_for(tmp_path, kit_index.url).project("alpha")
+
+
+def test_html_parser_details() -> None:
+    body = (
+        b'<html><head><base href="https://files.example/base/"></head><body>'
+        b'<a href="../f/a-1.0-py3-none-any.whl#sha256=AA" data-requires-python="&gt;=3.8"'
+        b' data-dist-info-metadata="true" data-yanked="">a-1.0-py3-none-any.whl</a>'
+        b'<a href="a-1.0.tar.gz">a-1.0.tar.gz</a><a href="b-1.0.tar.gz">other</a><a href="x.exe">x</a>'
+        b"</body></html>"
+    )
+    files = _parse_html_page(body, "https://idx/simple/a/", "a", "https://idx/simple/")  # type: ignore[arg-type]
+    assert [f.filename for f in files] == ["a-1.0-py3-none-any.whl", "a-1.0.tar.gz"]
+    wheel = files[0]
+    assert wheel.url == "https://files.example/f/a-1.0-py3-none-any.whl"
+    assert wheel.sha256 == "aa" and wheel.requires_python == ">=3.8"
+    assert wheel.metadata_hashes == {} and wheel.yanked == ""
+
+
+def test_parse_core_metadata() -> None:
+    data = b"Metadata-Version: 2.1\nName: Foo\nVersion: 1.0\nRequires-Dist: bar>=1\nProvides-Extra: X_Y\n"
+    meta = parse_core_metadata(data, "foo")
+    assert meta.requires_dist == ("bar>=1",) and meta.provides_extra == ("x-y",)

@@ -405,3 +405,17 @@ def test_sdist_is_built_when_no_wheel_fits(kit_index: KitIndex, run_envlock: Run
     assert out.stdout == "srconly 1.0\n"
     assert sync_json(run_envlock, "--rebuild")["rebuilt"] is True  # the built wheel is reused from the cache
     assert sync_json(run_envlock)["up_to_date"] is True
+
+
+def test_concurrent_syncs_serialize(kit_index: KitIndex) -> None:
+    write(kit_index, *(DistSpec(f"p{i}", "1.0") for i in range(5)))
+    command = [sys.executable, "-m", "envlock", "sync", "--json"]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)
+    ]
+    results = [(p.wait(timeout=300), *p.communicate()) for p in processes]
+    assert [code for code, _out, _err in results] == [0, 0, 0], [err for _c, _o, err in results]
+    assert installed() == {f"p{i}": "1.0" for i in range(5)}
+    assert sum(json.loads(out)["created"] for _code, out, _err in results) == 1
+    assert not list(Path().glob(".*.envlock-*"))
+    assert sorted(p.name for p in (VENV / ".envlock").iterdir()) == ["lock", "stamp.json"]

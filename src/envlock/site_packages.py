@@ -12,7 +12,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -146,12 +146,6 @@ def verify_record(dist_info: Path) -> list[str]:
             problems.append(f"changed {entry.path.name}")
     problems.sort()
     return problems[:5] + ([f"... {len(problems) - 5} more"] if len(problems) > 5 else [])
-
-
-def iter_dist_infos(site_dirs: Sequence[Path]) -> Iterator[Path]:
-    for site in site_dirs:
-        if site.is_dir():
-            yield from sorted(p for p in site.iterdir() if p.name.endswith(".dist-info"))
 
 
 def _sha256_file(path: Path) -> str:

@@ -164,7 +164,7 @@ def _build_new(
 ) -> SyncResult:
     """A new venv beside the target, filled, then swapped in: a failure leaves the old one untouched."""
     from envlock import executor, planner, venvs
-    from envlock.interpreter import environment_for, probe
+    from envlock.interpreter import environment_for
 
     venv = options.venv.absolute()
     created = reason is None
@@ -187,23 +187,13 @@ def _build_new(
     artifacts = _fetch(plan, _cache(options), options, edges, str(base))
     aside: Path | None = None
     with executor.venv_lock(venv):
-        staging = venvs.build_sibling(base, venv, edges.runner)
-        try:
-            info = probe(venvs.venv_python(staging), _probe_runner(edges.runner))
-            if not info.is_venv:  # pragma: no cover - python -m venv always makes one
-                raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
-            layout = executor.InstallLayout.for_interpreter(info, root=staging, interpreter=str(final_python))
-            stamp.begin_sync(staging)
-            executor.apply(
-                plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
-            )
-            # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
-            with executor.venv_lock(staging):
-                aside = venvs.swap_in(staging, venv)
-                _write_stamp(venv, options, lock, lock_sha, str(final_python))
-        except BaseException:
-            venvs.discard(staging if staging.exists() else None)
-            raise
+        if created and venvs.is_venv(venv):
+            raced = True  # another sync created it while this one waited for the lock: patch it instead
+        else:
+            raced = False
+            aside = _build_and_swap(options, edges, lock, lock_sha, base, plan, artifacts)
+    if raced:
+        return sync(options, edges)
     venvs.discard(aside)
     return SyncResult(
         plan,
@@ -214,6 +204,41 @@ def _build_new(
         elapsed=edges.clock() - started,
         notes=(f"rebuilt: {reason}",) if reason else (),
     )
+
+
+def _build_and_swap(
+    options: SyncOptions,
+    edges: SyncEdges,
+    lock: Pylock,
+    lock_sha: str,
+    base: Path,
+    plan: SyncPlan,
+    artifacts: dict[str, Path],
+) -> Path | None:
+    """Build and fill a venv beside the target, swap it in, stamp it; returns the old venv's new path."""
+    from envlock import executor, venvs
+    from envlock.interpreter import probe
+
+    venv = options.venv.absolute()
+    final_python = venvs.venv_python(venv)
+    staging = venvs.build_sibling(base, venv, edges.runner)
+    try:
+        info = probe(venvs.venv_python(staging), _probe_runner(edges.runner))
+        if not info.is_venv:  # pragma: no cover - python -m venv always makes one
+            raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
+        layout = executor.InstallLayout.for_interpreter(info, root=staging, interpreter=str(final_python))
+        stamp.begin_sync(staging)
+        executor.apply(
+            plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
+        )
+        # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
+        with executor.venv_lock(staging):
+            aside = venvs.swap_in(staging, venv)
+            _write_stamp(venv, options, lock, lock_sha, str(final_python))
+    except BaseException:
+        venvs.discard(staging if staging.exists() else None)
+        raise
+    return aside
 
 
 def _rebuild_reason(

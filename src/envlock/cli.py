@@ -82,6 +82,12 @@ cli.add_command(_compile.command)
 from envlock.commands import doctor as _doctor  # noqa: E402
 
 cli.add_command(_doctor.command)
+from envlock.commands import export as _export  # noqa: E402
+
+cli.add_command(_export.command)
+from envlock.commands import import_lock as _import_lock  # noqa: E402
+
+cli.add_command(_import_lock.command)
 from envlock.commands import launcher as _launcher  # noqa: E402
 
 cli.add_command(_launcher.command)

@@ -419,3 +419,14 @@ def test_concurrent_syncs_serialize(kit_index: KitIndex) -> None:
     assert sum(json.loads(out)["created"] for _code, out, _err in results) == 1
     assert not list(Path().glob(".*.envlock-*"))
     assert sorted(p.name for p in (VENV / ".envlock").iterdir()) == ["lock", "stamp.json"]
+
+
+def test_leftovers_of_a_killed_rebuild_are_cleaned(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    write(kit_index, DistSpec("a", "1.0"))
+    sync_json(run_envlock)
+    for name in ("..venv.envlock-new-dead0001", "..venv.envlock-old-dead0002"):
+        (Path(name) / "lib").mkdir(parents=True)
+    write(kit_index, DistSpec("a", "2.0"))
+    data = sync_json(run_envlock)
+    assert "interrupted rebuild" in " ".join(data["notes"])
+    assert not list(Path().glob("..venv.envlock-*"))

@@ -118,7 +118,7 @@ def _patch(
     info: InterpreterInfo,
     started: float,
 ) -> SyncResult:
-    from envlock import executor, planner, site_packages
+    from envlock import executor, planner, site_packages, venvs
     from envlock.interpreter import environment_for
 
     venv = options.venv.absolute()
@@ -131,6 +131,8 @@ def _patch(
     cache = _cache(options)
     with executor.venv_lock(venv):
         notes: list[str] = []
+        if venvs.clean_stale_siblings(venv):
+            notes.append("removed folders left beside the venv by an interrupted rebuild")
         interrupted = Path(stamp.marker_path(venv)).exists()
         if executor.needs_recovery(venv):
             notes += executor.recover(venv)
@@ -191,6 +193,7 @@ def _build_new(
             raced = True  # another sync created it while this one waited for the lock: patch it instead
         else:
             raced = False
+            venvs.clean_stale_siblings(venv)
             aside = _build_and_swap(options, edges, lock, lock_sha, base, plan, artifacts)
     if raced:
         return sync(options, edges)

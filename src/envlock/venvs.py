@@ -156,6 +156,17 @@ def swap_in(staging: Path, venv: Path) -> Path | None:
     return aside
 
 
+def clean_stale_siblings(venv: Path) -> list[Path]:
+    """Delete staging/old venvs a killed rebuild left beside ``venv`` (call with the venv lock held:
+    only the lock holder ever has a live one)."""
+    stale = sorted(venv.parent.glob(f".{venv.name}.envlock-new-*")) + sorted(
+        venv.parent.glob(f".{venv.name}.envlock-old-*")
+    )
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
 def discard(path: Path | None) -> None:
     if path is not None:
         shutil.rmtree(path, ignore_errors=True)

@@ -139,9 +139,8 @@ def _patch(
             interrupted = True
         installed = site_packages.scan(layout.site_dirs, verify=interrupted)
         plan = planner.plan(selection, installed)
-        artifacts = _fetch(
-            plan, cache, options, edges, info.executable
-        )  # all verified before the venv is touched
+        # Everything is downloaded, verified (and built) before the venv is touched.
+        artifacts = _fetch(plan, cache, options, edges, info.executable)
         stamp.begin_sync(venv)
         executor.apply(
             plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)

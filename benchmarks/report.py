@@ -196,12 +196,16 @@ copy. *No-op* = sync the lock the venv already matches; *one-package change* = s
 previous release (then switch back, untimed)."""
 
 
-def render(results: list[SetResult], files: list[CorpusFile], runs: int, elapsed: float) -> str:
+def render(
+    results: list[SetResult], files: list[CorpusFile], runs: int, elapsed: float, load: tuple[float, float]
+) -> str:
     lines = [
         f"# envlock benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
         *machine(),
         f"- corpus: {summary(files)}; {runs} timed runs per cell; the benchmark took {elapsed / 60:.1f} min",
+        f"- load average (1 min) at start / end: {load[0]:.1f} / {load[1]:.1f} "
+        f"(on {os.cpu_count()} cores; above ~0.5 other work shared the machine and the figures are noisier)",
         "",
         METHOD,
         "",

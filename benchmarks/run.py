@@ -8,6 +8,7 @@ Not a test: nothing here is asserted. Prints a markdown report and writes it to 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -182,7 +183,10 @@ class Bench:
             return f"could not write pylock.toml for envlock: {run.detail}"
         return {"requirements": req, "pylock": lock}
 
-    def new_venv(self, with_pip: bool) -> Path:
+    def new_venv(self, with_pip: bool, previous: Path | None = None) -> Path:
+        """A new empty venv; the previous one is deleted first (a data-science venv is ~0.5 GB)."""
+        if previous is not None and previous != Path():
+            shutil.rmtree(previous.parent, ignore_errors=True)
         venv = self.fresh("venv") / "venv"
         cmd = [str(tools.DEV_PYTHON), "-m", "venv", *([] if with_pip else ["--without-pip"]), str(venv)]
         subprocess.run(cmd, check=True, capture_output=True, timeout=300)
@@ -205,7 +209,10 @@ class Bench:
             result.notes.append(f"one-package change: {changed} {pins_a[changed]} -> {older}")
         locks_a = self.write_locks(pins_a, self.fresh("locks-a"), tool_list)
         locks_b = self.write_locks(pins_b, self.fresh("locks-b"), tool_list)
+        venv = Path()
         for tool in tool_list:
+            if venv != Path():
+                shutil.rmtree(venv.parent, ignore_errors=True)  # the previous tool's
             cells = {s: result.sync[s].setdefault(tool.name, Cell()) for s in scenarios}
             if not tool.sync_available:
                 for cell in cells.values():
@@ -219,11 +226,11 @@ class Bench:
             lock_a, lock_b = locks_a[kind], locks_b[kind]
             work = lock_a.parent
             box = tools.Sandbox(self.fresh("box"))
-            venv = Path()
             say(f"  sync {set_name} / {tool.name} / fresh venv, cold cache")
             for _ in range(self.runs):
+                shutil.rmtree(box.root, ignore_errors=True)
                 box = tools.Sandbox(self.fresh(f"box-{tool.name}"))
-                venv = self.new_venv(tool.venv_with_pip)
+                venv = self.new_venv(tool.venv_with_pip, venv)
                 if not self.measure(
                     cells["fresh venv, cold cache"], tool.sync(lock_a, venv, self.index.url, box), work, box
                 ):
@@ -234,7 +241,7 @@ class Bench:
                     result.notes.append(f"{tool.name} sync: the venv does not match the lock: {problem}")
             say(f"  sync {set_name} / {tool.name} / fresh venv, warm cache")
             for _ in range(self.runs):
-                venv = self.new_venv(tool.venv_with_pip)
+                venv = self.new_venv(tool.venv_with_pip, venv)
                 if not self.measure(
                     cells["fresh venv, warm cache"], tool.sync(lock_a, venv, self.index.url, box), work, box
                 ):
@@ -315,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     set_list = corpus.set_names() if args.set == "all" else [args.set]
     scratch = Path(tempfile.mkdtemp(prefix="envlock-bench-"))
     started = time.time()
+    load_before = os.getloadavg()[0]
     results: list[SetResult] = []
     try:
         with BenchIndex(files) as index:
@@ -327,15 +335,16 @@ def main(argv: list[str] | None = None) -> int:
                     bench.compile_set(set_name, tool_list, result)
                 if args.only in (None, "sync"):
                     bench.sync_set(set_name, tool_list, result)
+        load = (load_before, os.getloadavg()[0])
+        text = report.render(results, files, args.runs, time.time() - started, load)
+        print(text)
+        say(f"written: {report.write(text)}")
     finally:
         if args.keep:
             say(f"scratch kept: {scratch}")
         else:
+            say(f"deleting {scratch}")
             shutil.rmtree(scratch, ignore_errors=True)
-    text = report.render(results, files, args.runs, time.time() - started)
-    print(text)
-    path = report.write(text)
-    say(f"written: {path}")
     return 0
 
 

@@ -154,3 +154,21 @@ def test_cli_import_against_the_kit_index(
     loose = run_envlock("import", "loose.txt")
     assert loose.returncode == 2 and "error: loose.txt:1: app is not pinned with ==" in loose.stderr
     assert "Traceback" not in loose.stderr
+
+
+def test_compile_after_import_keeps_the_imported_pins(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    kit_index.publish(
+        DistSpec("app", "1.0", requires=("leaf",)), DistSpec("leaf", "2.0"), DistSpec("leaf", "3.0")
+    )
+    sha = {name: kit_index.sha256(name) for name in ("app-1.0-py3-none-any.whl", "leaf-2.0-py3-none-any.whl")}
+    (isolated / "requirements.in").write_text("app\n")
+    (isolated / "requirements.txt").write_text(
+        f"--index-url {kit_index.url}\napp==1.0 --hash=sha256:{sha['app-1.0-py3-none-any.whl']}\n"
+        f"leaf==2.0 --hash=sha256:{sha['leaf-2.0-py3-none-any.whl']}\n"
+    )
+    run_envlock("import", "requirements.txt", check=True)
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    pins = {p.name: str(p.version) for p in read_lock(isolated / "pylock.toml").packages}
+    assert pins == {"app": "1.0", "leaf": "2.0"}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from packaging.markers import Marker
 
-from envlock.errors import InputError, UnsupportedError
+from envlock.errors import InputError, LockFileError, UnsupportedError
 from envlock.export import ExportOptions, export_requirements, residual_marker
 from envlock.lockfile import lock_from_dict, write_lock
 from tests.kit.plugin import RunEnvlock
@@ -146,6 +146,11 @@ def test_entries_pip_cannot_express_are_errors_naming_the_package(
 ) -> None:
     with pytest.raises(UnsupportedError, match=message):
         export_requirements(lock(pkg("fine", "1", H1), entry), ExportOptions())
+
+
+def test_a_marker_that_cannot_be_evaluated_names_the_package() -> None:
+    with pytest.raises(LockFileError, match="package 'odd': its marker"):
+        export_requirements(lock(pkg("odd", "1", H1, marker="extras == 'x'"), extras=["x"]), ExportOptions())
 
 
 def test_archive_url_becomes_a_direct_reference() -> None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.markers import Marker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 from packaging.utils import canonicalize_name
 
-from envlock.errors import InputError, UnsupportedError
+from envlock.errors import InputError, LockFileError, UnsupportedError
 from envlock.http import strip_credentials
 
 FORMATS = ("requirements-txt",)
@@ -62,7 +62,13 @@ def export_requirements(lock: Pylock, options: ExportOptions) -> str:
     entries: list[tuple[str, str, str]] = []
     find_links: set[str] = set()
     for package in lock.packages:
-        marker = residual_marker(package.marker, extras=extras, groups=groups)
+        try:
+            marker = residual_marker(package.marker, extras=extras, groups=groups)
+        except (UndefinedComparison, UndefinedEnvironmentName) as error:
+            raise LockFileError(
+                f"package {str(package.name)!r}: its marker {str(package.marker)!r} "
+                f"cannot be evaluated: {error}"
+            ) from None
         if marker is False:
             continue
         requirement, links = _requirement(package, None if marker is True else marker, options)

@@ -16,7 +16,6 @@ from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "service"
-ENVLOCK = Path(sys.executable).parent / "envlock"
 
 PROMETHEUS = b"""
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
@@ -154,7 +153,7 @@ def test_committed_example_matches_its_generator() -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="runs the POSIX launcher")
 def test_demo_syncs_starts_fetches_metrics_and_stops(service: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "demo.py", str(ENVLOCK)],
+        [sys.executable, "demo.py", sys.executable, "-m", "envlock"],
         cwd=service,
         capture_output=True,
         text=True,

@@ -3,6 +3,7 @@ envlock absent from the app's venv."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -49,7 +50,9 @@ def test_silent_when_in_sync(project: Project) -> None:
 
 def test_envlock_is_not_installed_in_the_app_venv(project: Project) -> None:
     code = "import importlib.util, sys; sys.exit(importlib.util.find_spec('envlock') is not None)"
-    assert subprocess.run([str(project.python), "-c", code], check=False).returncode == 0
+    # PYTHONPATH is how the test run itself reaches envlock's source; an app's venv has none of it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert subprocess.run([str(project.python), "-c", code], check=False, env=env).returncode == 0
 
 
 def test_raises_on_drift_before_the_app_imports_anything(project: Project) -> None:

@@ -398,10 +398,10 @@ def pip_download(index_url: str, dest: Path, *requirements: str) -> subprocess.C
 def test_pip_download_uses_metadata_files(index: KitIndex, tmp_path: Path, mode: str) -> None:
     index.features.json = mode == "json"
     index.features.html = mode == "html"
-    result = pip_download(index.url, tmp_path / "dl", "foo-bar")
+    pip_download(index.url, tmp_path / "dl", "foo-bar")
     assert sorted(p.name for p in (tmp_path / "dl").iterdir()) == [FOO_WHEEL], "1.1 is yanked"
+    # pip read the PEP 658 file (its wording about it differs between pip versions, the server log does not)
     assert f"/files/{FOO_WHEEL}.metadata" in index.requested_paths()
-    assert "Obtaining dependency information" in result.stdout
 
 
 def test_pip_download_without_metadata_files_and_with_auth(index: KitIndex, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The README's main job on the example service: sync its venv with envlock, start the service through its
 launcher on a free port, fetch /metrics, print the first lines, stop the service.
 
-    python examples/service/demo.py <path-to-envlock-executable>
+    python examples/service/demo.py ENVLOCK_COMMAND...   (e.g. `.venv/bin/envlock` or `python -m envlock`)
 
 Standard library only; exits 0 on success, non-zero (with the reason) otherwise.
 """
@@ -38,7 +38,9 @@ def fetch(url: str, deadline: float, server: subprocess.Popen[bytes]) -> bytes:
                 return body
         except (urllib.error.URLError, ConnectionError, OSError):
             if server.poll() is not None:
-                raise SystemExit(f"the service exited with code {server.returncode} before answering") from None
+                raise SystemExit(
+                    f"the service exited with code {server.returncode} before answering"
+                ) from None
             if time.monotonic() > deadline:
                 raise SystemExit(f"no answer from {url}") from None
             time.sleep(0.1)
@@ -55,12 +57,12 @@ def stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    envlock = argv[0]
+    envlock = argv  # the envlock command: an executable, or e.g. `python -m envlock`
     print(f"+ envlock sync (in {HERE.name}/)", flush=True)
-    synced = subprocess.run([envlock, "sync", "pylock.toml", "--venv", ".venv"], cwd=HERE, check=False)
+    synced = subprocess.run([*envlock, "sync", "pylock.toml", "--venv", ".venv"], cwd=HERE, check=False)
     if synced.returncode != 0:
         return synced.returncode
     port = free_port()

@@ -103,7 +103,9 @@ def run_subprocess(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
 def probe(python: str | os.PathLike[str], runner: Runner = run_subprocess) -> InterpreterInfo:
     """Run the probe in ``python``; a broken or missing interpreter is a TargetEnvironmentError."""
     try:
-        result = runner([os.fspath(python), "-I", "-S", os.fspath(PROBE_SCRIPT)])
+        # -I isolates from PYTHON* variables and the user site; site.py must still run, because it is
+        # what sets a venv's sys.prefix (and so its install scheme) before Python 3.13's getpath.
+        result = runner([os.fspath(python), "-I", os.fspath(PROBE_SCRIPT)])
     except (OSError, subprocess.SubprocessError) as error:
         raise TargetEnvironmentError(f"cannot run Python at {python}: {error}") from None
     if result.returncode != 0:

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -93,7 +92,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
         from envlock.interpreter import probe
 
         base = venvs.find_python(options.python)
-        base_info = probe(base, _probe_runner(edges.runner))
+        base_info = probe(base, edges.runner)
     reason = _rebuild_reason(options, venv, existing, base_info)
     if reason is None and existing is not None:
         return _patch(options, edges, lock, lock_sha, existing, started)
@@ -101,7 +100,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
         from envlock.interpreter import probe
 
         base = _base_of(existing) if existing is not None else Path(edges.default_python)
-        base_info = probe(base, _probe_runner(edges.runner))
+        base_info = probe(base, edges.runner)
     assert base_info is not None
     return _build_new(options, edges, lock, lock_sha, base, base_info, reason, started)
 
@@ -225,7 +224,7 @@ def _build_and_swap(
     final_python = venvs.venv_python(venv)
     staging = venvs.build_sibling(base, venv, edges.runner)
     try:
-        info = probe(venvs.venv_python(staging), _probe_runner(edges.runner))
+        info = probe(venvs.venv_python(staging), edges.runner)
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         layout = executor.InstallLayout.for_interpreter(info, root=staging, interpreter=str(final_python))
@@ -271,20 +270,9 @@ def _probe_existing(venv: Path, runner: Runner) -> InterpreterInfo | None:
     if not venvs.is_venv(venv):
         return None
     try:
-        return probe(venvs.venv_python(venv), _probe_runner(runner))
+        return probe(venvs.venv_python(venv), runner)
     except TargetEnvironmentError:
         return None
-
-
-def _probe_runner(runner: Runner) -> Runner:
-    """``interpreter.probe`` runs the probe with ``-S``, but before 3.13 a venv's ``sys.prefix`` is set by
-    site.py, so under ``-S`` a venv reports its base Python's prefix and scheme. Drop ``-S`` (``-I`` still
-    isolates from the user's site and environment) until interpreter.py is fixed."""
-
-    def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        return runner([part for part in command if part != "-S"])
-
-    return run
 
 
 def _base_of(info: InterpreterInfo) -> Path:
@@ -308,7 +296,7 @@ def _sync_system(
     from envlock.interpreter import environment_for, probe
 
     python = venvs.find_python(options.python) if options.python else Path(edges.default_python)
-    info = probe(python, _probe_runner(edges.runner))
+    info = probe(python, edges.runner)
     lock = _parse_lock(options.lock_path, lock_bytes, options, edges)
     root = Path(info.prefix)
     layout = executor.InstallLayout.for_interpreter(info, root=root)

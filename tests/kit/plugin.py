@@ -12,8 +12,12 @@ from typing import Protocol
 
 import pytest
 
+import envlock
 from tests.kit import venvs
 from tests.kit.index import IndexFeatures, KitIndex
+
+ENVLOCK_SOURCE = str(Path(envlock.__file__).resolve().parents[1])
+"""The folder envlock is imported from; subprocesses get it as PYTHONPATH, like an installed tool."""
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +51,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "PYTHONHOME",
     ):
         monkeypatch.delenv(name, raising=False)
+    # `python -m envlock` works in every subprocess however the test run found envlock (installed, or the
+    # source tree as in CI); nothing else leaks in. Tests of an app venv that must not see envlock drop it.
+    monkeypatch.setenv("PYTHONPATH", ENVLOCK_SOURCE)
     monkeypatch.chdir(work)
     yield work
 

@@ -124,8 +124,17 @@ def installed(venv: Path, *, ignore: frozenset[str] = frozenset()) -> dict[str, 
 
 
 def installed_files(venv: Path, names: Sequence[str]) -> dict[str, set[str]]:
-    """Per distribution, the files its RECORD lists (no bytecode, no installer-specific metadata)."""
-    skip = {"INSTALLER", "RECORD", "REQUESTED", "direct_url.json", "envlock.json"}
+    """Per distribution, the files its RECORD lists (no bytecode, no installer-specific metadata such as
+    envlock's ``envlock.json`` or uv's ``uv_build.json`` for a wheel it built from an sdist)."""
+    skip = {
+        "INSTALLER",
+        "RECORD",
+        "REQUESTED",
+        "direct_url.json",
+        "envlock.json",
+        "uv_build.json",
+        "uv_cache.json",
+    }
     result: dict[str, set[str]] = {}
     root = site_packages(venv)
     for info in root.glob("*.dist-info"):
@@ -167,6 +176,9 @@ def test_uv_installs_envlocks_lock_to_the_sync_set(
         theirs_venv = venv_factory()
         run(uv, "pip", "sync", "pylock.toml", "--python", venv_python(theirs_venv), *selection, cwd=isolated)
         assert installed(theirs_venv) == ours
+        assert installed_files(theirs_venv, list(ours)) == installed_files(
+            isolated / f"ours{len(selection)}", list(ours)
+        )
     assert ours == {k: v for k, v in ALL_OF_IT.items() if k not in ("opt",)}
 
 

@@ -6,8 +6,8 @@ the command callbacks so that ``envlock --help`` and ``envlock check`` start fas
 
 from __future__ import annotations
 
+import importlib
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -16,11 +16,16 @@ from envlock import __version__
 from envlock.errors import EXIT_USAGE, EnvlockError
 
 
-@dataclass(frozen=True)
 class Output:
-    """How much the user wants to read: -1 quiet, 0 normal, 1+ verbose."""
+    """How much the user wants to read: -1 quiet, 0 normal, 1+ verbose.
 
-    verbosity: int = 0
+    A plain class, not a dataclass: importing ``dataclasses`` costs more than ``envlock check`` itself.
+    """
+
+    __slots__ = ("verbosity",)
+
+    def __init__(self, verbosity: int = 0) -> None:
+        self.verbosity = verbosity
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -42,7 +47,18 @@ def report_error(error: EnvlockError) -> None:
 
 
 class EnvlockGroup(click.Group):
-    """Turns every EnvlockError into a message and its documented exit code, never a traceback."""
+    """Loads subcommands lazily and turns every EnvlockError into a message and its documented exit
+    code, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        command: click.Command = importlib.import_module(module).command
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -71,32 +87,19 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = Output(verbosity=-1 if quiet else verbose)
 
 
-# Subcommands: one module each under envlock/commands/ (each imports heavy modules lazily).
-# -- command registrations (one line per command, keep sorted) --
-from envlock.commands import check as _check  # noqa: E402
-
-cli.add_command(_check.command)
-from envlock.commands import compile as _compile  # noqa: E402
-
-cli.add_command(_compile.command)
-from envlock.commands import doctor as _doctor  # noqa: E402
-
-cli.add_command(_doctor.command)
-from envlock.commands import export as _export  # noqa: E402
-
-cli.add_command(_export.command)
-from envlock.commands import import_lock as _import_lock  # noqa: E402
-
-cli.add_command(_import_lock.command)
-from envlock.commands import launcher as _launcher  # noqa: E402
-
-cli.add_command(_launcher.command)
-from envlock.commands import run as _run  # noqa: E402
-
-cli.add_command(_run.command)
-from envlock.commands import sync as _sync  # noqa: E402
-
-cli.add_command(_sync.command)
+# Subcommands: one module each under envlock/commands/, imported only when that command runs (or for
+# --help), so `envlock check` never pays for the resolver, the network code or the installer.
+# -- command registrations (name -> module with a `command` attribute; keep sorted) --
+COMMANDS: dict[str, str] = {
+    "check": "envlock.commands.check",
+    "compile": "envlock.commands.compile",
+    "doctor": "envlock.commands.doctor",
+    "export": "envlock.commands.export",
+    "import": "envlock.commands.import_lock",
+    "launcher": "envlock.commands.launcher",
+    "run": "envlock.commands.run",
+    "sync": "envlock.commands.sync",
+}
 # -- end of command registrations --
 
 

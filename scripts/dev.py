@@ -42,12 +42,28 @@ def bootstrap() -> Path:
     return bin_path(BOOTSTRAP, "envlock")
 
 
+LOCK_FITS = """
+import sys, tomllib
+from packaging.markers import Marker
+with open("pylock.toml", "rb") as f:
+    environments = tomllib.load(f).get("environments") or []
+sys.exit(0 if not environments or any(Marker(e).evaluate() for e in environments) else 1)
+"""
+
+
+def lock_fits_this_python() -> bool:
+    """Whether the committed dev lock was resolved for an environment like this one."""
+    python = bin_path(BOOTSTRAP, "python")
+    return subprocess.run([str(python), "-c", LOCK_FITS], cwd=ROOT, check=False).returncode == 0
+
+
 def dev_env(envlock: Path) -> Path:
     """Make .venv exactly the committed dev lock (dogfooding); CI fails when that lock is stale."""
-    if (ROOT / "pylock.toml").exists():
+    if lock_fits_this_python():
         run(envlock, "compile", "--check", "requirements.in", "-o", "pylock.toml")
         run(envlock, "sync", "pylock.toml", "--venv", DEV)
-    else:  # before the dev lock was first compiled
+    else:  # the dev lock is for CPython 3.11 on linux/x86_64; elsewhere install the same inputs with pip
+        print("note: pylock.toml was not resolved for this Python; installing requirements.in with pip")
         python = bin_path(DEV, "python")
         if not python.exists():
             venv.EnvBuilder(with_pip=True, clear=True).create(DEV)

@@ -106,8 +106,11 @@ def test_a_hash_no_file_of_that_version_has_names_the_line() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        (f"leaf>=2.0 --hash=sha256:{LEAF_WHL}", "requirements.txt:12: leaf is not pinned with =="),
-        ("leaf==2.0", "requirements.txt:12: leaf has no --hash"),
+        (
+            f"leaf>=2.0 --hash=sha256:{LEAF_WHL}",
+            "requirements.txt:12: not pinned with == and --hash",
+        ),
+        ("leaf==2.0", "requirements.txt:12: not pinned with == and --hash"),
         ("-e ./src", "requirements.txt:12: -e is not allowed"),
     ],
 )
@@ -152,7 +155,7 @@ def test_cli_import_against_the_kit_index(
     assert "error: bad.txt:2: no file of app==1.0" in bad.stderr
     (isolated / "loose.txt").write_text("app>=1\n")
     loose = run_envlock("import", "loose.txt")
-    assert loose.returncode == 2 and "error: loose.txt:1: app is not pinned with ==" in loose.stderr
+    assert loose.returncode == 2 and "error: loose.txt:1: not pinned with == and --hash" in loose.stderr
     assert "Traceback" not in loose.stderr
 
 

@@ -77,12 +77,12 @@ def parse(path: Path, text: str) -> RequirementsLock:
         pinned = [s for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
         if len(pinned) != 1 or len(requirement.specifier) != 1:
             raise LockFileError(
-                f"{path}:{number}: {requirement.name} is not pinned with == (a lock pins every line)"
+                f"{path}:{number}: not pinned with == and --hash ({requirement.name} has no single == pin)"
             )
         digests = frozenset(_sha256(h, path, number) for h in hashes)
         if not digests:
             raise LockFileError(
-                f"{path}:{number}: {requirement.name} has no --hash=sha256:... (not a hashed lock)"
+                f"{path}:{number}: not pinned with == and --hash ({requirement.name} has no --hash=sha256:)"
             )
         pins.append(
             PinnedRequirement(

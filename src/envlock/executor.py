@@ -8,9 +8,16 @@ Crash-safety layout (everything lives in ``<venv>/.envlock/``, which sync owns):
   missing files, which ``site_packages.scan(verify=True)`` reports.
 - ``tmp/<id>/``     each wheel's dist-info is written here and renamed into site-packages only after all
   of the wheel's files landed: a dist-info in site-packages means a complete install.
-- ``journal``       before a file is written, its path is appended under a ``dist <dist-info>`` line; a
-  crashed sync's orphan files (no dist-info arrived) are deleted by ``recover()``.
+- ``journal``       append-only, one line per step, written (flushed) *before* the step: ``remove
+  <dist-info>`` before a distribution is uninstalled, ``stash <path>`` before a file is moved into the
+  stash, ``dist <dist-info>`` before a wheel is installed and ``file <path>`` before each of its files is
+  written. ``recover()`` deletes the files of wheels whose dist-info never arrived, prunes the folders
+  emptied by stashing, and reports every distribution the killed sync touched, so the next sync verifies
+  them against RECORD before trusting them.
 - ``lock``          the venv lock (``venv_lock``), so two syncs never interleave.
+
+A ``Checkpoint`` callable (``ExecuteOptions.checkpoint``) is called at named points of the transaction;
+the crash-campaign tests pass one that SIGKILLs the process there (docs/safety.md).
 
 The running sync never invokes pip; wheels are installed with the ``installer`` library.
 """
@@ -25,7 +32,7 @@ import subprocess
 import threading
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +48,16 @@ if TYPE_CHECKING:
     from installer.records import RecordEntry
 
 STATE_DIR = ".envlock"
+KEPT_STATE = frozenset({"lock", "stamp.json", "sync-in-progress"})
+"""What may stay in ``<venv>/.envlock`` between syncs (the marker only while a sync runs or was killed)."""
+
+Checkpoint = Callable[[str], None]
+"""Called with a point's name (``file-written``, ``dist-info-in`` ...) as a sync passes it; a no-op
+except in crash tests."""
+
+
+def no_checkpoint(_point: str) -> None:
+    """The default Checkpoint: does nothing."""
 
 
 class InstallError(EnvlockError):
@@ -107,6 +124,8 @@ class ExecuteOptions:
     max_workers: int = 8
     """Wheels installed at once (different distributions write different files; file creation is
     I/O-bound and releases the GIL, so threads pay off even on few cores)."""
+    checkpoint: Checkpoint = no_checkpoint
+    """Crash-test hook, called at named points of the transaction."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -139,50 +158,99 @@ def venv_lock(root: Path, *, timeout: float = -1) -> Iterator[None]:
 
 
 def needs_recovery(root: Path) -> bool:
-    """True when a previous sync left its journal, stash or staging folders (it was killed)."""
+    """True when a previous sync left its journal, stash, staging folders or temp files (it was killed)."""
     state = root / STATE_DIR
-    return any((state / name).exists() for name in ("journal", "stash", "tmp"))
+    if any((state / name).exists() for name in ("journal", "stash", "tmp")):
+        return True
+    return bool(_state_leftovers(state))
+
+
+def _state_leftovers(state: Path) -> list[Path]:
+    """Temp files of atomic writes (``.stamp.json.<pid>.tmp`` ...) a killed sync left in ``state``."""
+    try:
+        return sorted(p for p in state.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp"))
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What ``recover()`` found and did."""
+
+    notes: tuple[str, ...]
+    touched: frozenset[Path]
+    """dist-info folders the killed sync was installing or removing (verify them before trusting)."""
 
 
 def recover(root: Path) -> list[str]:
+    """Undo what a killed sync left half-done (see ``recover_journal``); returns notes for the user."""
+    return list(recover_journal(root).notes)
+
+
+def recover_journal(root: Path) -> Recovery:
     """Undo what a killed sync left half-done: files of wheels whose dist-info never arrived are
-    deleted, stash and staging folders are dropped. Returns notes for the user. Distributions the
-    killed sync was removing keep a dist-info whose RECORD lists missing files; scan(verify=True) finds
-    them. Call with the venv lock held."""
+    deleted, folders emptied by its stashing are pruned, stash, staging folders and temp files are
+    dropped. Distributions the killed sync was removing keep a dist-info whose RECORD lists missing
+    files, which ``scan(verify=True)`` reports. Idempotent (a recovery killed half-way is redone); call
+    with the venv lock held and the in-progress marker written."""
     state = root / STATE_DIR
     notes: list[str] = []
+    touched: set[Path] = set()
     journal = state / "journal"
     if journal.exists():
         orphans = 0
-        for dist_info, paths in _read_journal(journal).items():
+        parents: set[Path] = set()
+        entries = _read_journal(journal)
+        for dist_info, paths in entries.installs.items():
+            touched.add(dist_info)
             if dist_info.exists():
                 continue
             for path in paths:
                 if _inside(path, root) and (path.is_file() or path.is_symlink()):
                     path.unlink()
                     orphans += 1
-                    _prune_empty_dirs(path.parent, root)
+                parents.add(path.parent)
+        touched.update(entries.removals)
+        parents.update(path.parent for path in entries.stashed if not path.exists())
+        for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+            if _inside(parent, root):
+                _prune_empty_dirs(parent, root)
         notes.append(f"repaired an interrupted sync ({orphans} orphan files removed)")
-        journal.unlink()
     for name in ("stash", "tmp"):
         folder = state / name
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
             if not notes:
                 notes.append("repaired an interrupted sync")
-    return notes
+    for leftover in _state_leftovers(state):
+        leftover.unlink(missing_ok=True)
+    journal.unlink(missing_ok=True)  # last: a recovery killed before this point is done again
+    return Recovery(tuple(notes), frozenset(touched))
 
 
-def _read_journal(journal: Path) -> dict[Path, list[Path]]:
-    blocks: dict[Path, list[Path]] = {}
+@dataclass
+class _Journal:
+    installs: dict[Path, list[Path]] = field(default_factory=dict)
+    removals: list[Path] = field(default_factory=list)
+    stashed: list[Path] = field(default_factory=list)
+
+
+def _read_journal(journal: Path) -> _Journal:
+    read = _Journal()
     current: list[Path] | None = None
     for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
         kind, _, value = line.partition(" ")
-        if kind == "dist" and value:
-            current = blocks.setdefault(Path(value), [])
-        elif kind == "file" and value and current is not None:
+        if not value:
+            continue  # a line cut by the kill names nothing reliable
+        if kind == "dist":
+            current = read.installs.setdefault(Path(value), [])
+        elif kind == "file" and current is not None:
             current.append(Path(value))
-    return blocks
+        elif kind == "remove":
+            read.removals.append(Path(value))
+        elif kind == "stash":
+            read.stashed.append(Path(value))
+    return read
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -207,6 +275,7 @@ class Transaction:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _journal: BinaryIO | None = None
     _counter: int = 0
+    checkpoint: Checkpoint = no_checkpoint
 
     @property
     def stash_dir(self) -> Path:
@@ -219,7 +288,8 @@ class Transaction:
     # -- uninstall --------------------------------------------------------------------------------
 
     def stash_path(self, path: Path) -> None:
-        """Move one file (or folder) out of the way until commit."""
+        """Move one file (or folder) out of the way until commit (journaled first)."""
+        self._journal_line(f"stash {path}")
         with self._lock:
             self._counter += 1
             target = self.stash_dir / f"{self._counter:06d}"
@@ -230,6 +300,7 @@ class Transaction:
     def uninstall(self, dist_info: Path) -> None:
         """Stash every file RECORD lists (and their bytecode), then the dist-info folder itself."""
         root = self.layout.root
+        self._journal_line(f"remove {dist_info}")
         seen: set[Path] = set()
         for entry in record_entries(dist_info):
             path = entry.path
@@ -244,8 +315,10 @@ class Transaction:
             for candidate in candidates:
                 if candidate.is_file() or candidate.is_symlink():
                     self.stash_path(candidate)
+                    self.checkpoint("file-stashed")
         if dist_info.exists():
             self.stash_path(dist_info)
+        self.checkpoint("uninstalled")
 
     # -- install ----------------------------------------------------------------------------------
 
@@ -258,6 +331,8 @@ class Transaction:
             self._written_set.add(path)
 
     def _journal_line(self, line: str) -> None:
+        """Append one line and flush it to the OS before the step it announces (a SIGKILL loses
+        nothing flushed; a power cut may: see docs/safety.md)."""
         with self._lock:
             if self._journal is None:
                 self.layout.state_dir.mkdir(parents=True, exist_ok=True)
@@ -337,7 +412,7 @@ def apply(
     on any failure (including KeyboardInterrupt) the venv is rolled back and the error re-raised."""
     if plan.is_empty:
         return
-    transaction = Transaction(layout)
+    transaction = Transaction(layout, checkpoint=options.checkpoint)
     try:
         for dist in plan.to_uninstall():
             transaction.uninstall(dist.dist_info)
@@ -354,12 +429,14 @@ def apply(
                 ]
                 for future in futures:
                     future.result()
+        options.checkpoint("installed")
         if options.compile_bytecode:
             compile_bytecode(layout, transaction.written_python_files())
     except BaseException:
         transaction.rollback()
         raise
     transaction.commit()
+    options.checkpoint("committed")
 
 
 def compile_bytecode(layout: InstallLayout, files: Sequence[Path]) -> None:
@@ -414,8 +491,10 @@ def _install_wheel(transaction: Transaction, package: SelectedPackage, wheel: Pa
             install(source, destination, _additional_metadata(package))
             if final_dist_info.exists():
                 transaction.stash_path(final_dist_info)
+            transaction.checkpoint("dist-info-staged")
             (staging / source.dist_info_dir).rename(final_dist_info)
             transaction.note_written(final_dist_info)
+            transaction.checkpoint("dist-info-in")
     except (InstallerError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
@@ -492,6 +571,7 @@ def _make_destination_class() -> type:
                 digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
             if is_executable:
                 make_file_executable(target)
+            self.transaction.checkpoint("file-written")
             return _RecordEntry(path, Hash(self.hash_algorithm, digest), size)
 
     return StagedDestination

@@ -1,8 +1,9 @@
-"""Scans a venv's installed distributions (``*.dist-info``): name, version, INSTALLER, RECORD,
-``direct_url.json``, envlock's artifact marker, and what makes one untrustworthy.
+"""Scans a venv's installed distributions (``*.dist-info`` and legacy ``*.egg-info``): name, version,
+INSTALLER, RECORD, ``direct_url.json``, envlock's artifact marker, and what makes one untrustworthy.
 
-Reads only small metadata files by default; ``verify=True`` also checks every RECORD entry on disk
-(size and sha256), which a sync does after an interrupted one so a torn distribution is never trusted.
+Reads only small metadata files by default; ``verify="sizes"`` also checks that every RECORD entry
+exists with its recorded size (a ``stat`` each), ``verify=True`` hashes every entry too, which a sync
+does after an interrupted one so a torn distribution is never trusted.
 """
 
 from __future__ import annotations
@@ -15,13 +16,20 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from envlock.models import InstalledDist
 
 ENVLOCK_MARKER = "envlock.json"
 """File envlock adds to each dist-info it installs: which artifact (sha256, filename) it came from."""
 INSTALLER_NAME = "envlock"
+NO_FILE_LIST = "no RECORD"
+"""The problem of a distribution whose files are unknown (a dist-info without RECORD, an egg-info without
+``installed-files.txt``): it cannot be uninstalled exactly, only replaced by rebuilding the venv."""
+LEGACY_EGG_INFO = "installed as .egg-info (legacy)"
+
+Verify = Literal[False, True, "sizes"]
+"""How much of each RECORD ``scan`` checks: nothing, sizes (``stat``), or sizes and sha256 (True)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,9 @@ def canonical_name(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-def scan(site_dirs: Sequence[Path], *, verify: bool = False) -> tuple[InstalledDist, ...]:
-    """Every dist-info in ``site_dirs`` (purelib and platlib; duplicates ignored), sorted by name."""
+def scan(site_dirs: Sequence[Path], *, verify: Verify = False) -> tuple[InstalledDist, ...]:
+    """Every dist-info and egg-info in ``site_dirs`` (purelib and platlib; duplicates ignored), sorted
+    by name."""
     seen: set[Path] = set()
     found: list[InstalledDist] = []
     for site in site_dirs:
@@ -53,6 +62,8 @@ def scan(site_dirs: Sequence[Path], *, verify: bool = False) -> tuple[InstalledD
             for entry in entries:
                 if entry.name.endswith(".dist-info") and entry.is_dir():
                     found.append(read_dist(Path(entry.path), verify=verify))
+                elif entry.name.endswith(".egg-info"):
+                    found.append(read_egg_info(Path(entry.path)))
     return _flag_duplicates(found)
 
 
@@ -72,7 +83,7 @@ def _flag_duplicates(found: Iterable[InstalledDist]) -> tuple[InstalledDist, ...
     return tuple(result)
 
 
-def read_dist(dist_info: Path, *, verify: bool = False) -> InstalledDist:
+def read_dist(dist_info: Path, *, verify: Verify = False) -> InstalledDist:
     """Facts about one dist-info folder; problems are collected, never raised."""
     problems: list[str] = []
     folder_name, _, folder_version = dist_info.name[: -len(".dist-info")].partition("-")
@@ -95,9 +106,9 @@ def read_dist(dist_info: Path, *, verify: bool = False) -> InstalledDist:
         if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
             artifact_sha256 = hashes["sha256"]
     if not (dist_info / "RECORD").is_file():
-        problems.append("no RECORD")
+        problems.append(NO_FILE_LIST)
     elif verify:
-        problems.extend(verify_record(dist_info))
+        problems.extend(verify_record(dist_info, hashes=verify is True))
     return InstalledDist(
         name=canonical_name(name),
         version=version,
@@ -109,8 +120,39 @@ def read_dist(dist_info: Path, *, verify: bool = False) -> InstalledDist:
     )
 
 
+def read_egg_info(egg_info: Path) -> InstalledDist:
+    """A legacy ``*.egg-info`` (folder or single PKG-INFO file): always untrustworthy, so a sync replaces
+    or removes it; its files are known only from pip's ``installed-files.txt``."""
+    folder_name = egg_info.name[: -len(".egg-info")]
+    name, _, version = folder_name.partition("-")
+    text = _read_text(egg_info / "PKG-INFO") if egg_info.is_dir() else _read_text(egg_info)
+    if text is not None:
+        headers = _metadata_headers(text)
+        name = headers.get("name") or name
+        version = headers.get("version") or version.partition("-")[0]
+    problems = [LEGACY_EGG_INFO]
+    if not (egg_info / "installed-files.txt").is_file():
+        problems.append(NO_FILE_LIST)
+    installer = _read_text(egg_info / "INSTALLER") if egg_info.is_dir() else None
+    return InstalledDist(
+        name=canonical_name(name),
+        version=version,
+        dist_info=egg_info,
+        installer=installer.strip() if installer is not None else None,
+        problems=tuple(problems),
+    )
+
+
+def files_unknown(dist: InstalledDist) -> bool:
+    """True when the files of ``dist`` cannot be listed (no RECORD / installed-files.txt)."""
+    return NO_FILE_LIST in dist.problems
+
+
 def record_entries(dist_info: Path) -> list[RecordEntry]:
-    """RECORD rows of a dist-info, paths made absolute; empty when there is no RECORD."""
+    """RECORD rows of a dist-info, paths made absolute; empty when there is no RECORD. For an egg-info
+    folder, the rows of ``installed-files.txt`` (paths relative to the folder, no hashes)."""
+    if dist_info.name.endswith(".egg-info"):
+        return _installed_files(dist_info)
     text = _read_text(dist_info / "RECORD")
     if text is None:
         return []
@@ -132,8 +174,20 @@ def record_entries(dist_info: Path) -> list[RecordEntry]:
     return entries
 
 
-def verify_record(dist_info: Path) -> list[str]:
-    """Problems with the files RECORD lists: missing, other size, other sha256 (sorted, at most a few)."""
+def _installed_files(egg_info: Path) -> list[RecordEntry]:
+    text = _read_text(egg_info / "installed-files.txt") if egg_info.is_dir() else None
+    if text is None:
+        return []
+    return [
+        RecordEntry(Path(os.path.normpath(egg_info / line.strip())), None, None)
+        for line in text.splitlines()
+        if line.strip()
+    ]
+
+
+def verify_record(dist_info: Path, *, hashes: bool = True) -> list[str]:
+    """Problems with the files RECORD lists: missing, other size, other sha256 (only with ``hashes``),
+    sorted, at most a few."""
     problems: list[str] = []
     for entry in record_entries(dist_info):
         try:
@@ -142,7 +196,8 @@ def verify_record(dist_info: Path) -> list[str]:
             problems.append(f"missing {entry.path.name}")
             continue
         wrong_size = entry.size is not None and stat.st_size != entry.size
-        if wrong_size or (entry.sha256 is not None and _sha256_file(entry.path) != entry.sha256):
+        wrong_hash = hashes and entry.sha256 is not None and _sha256_file(entry.path) != entry.sha256
+        if wrong_size or wrong_hash:
             problems.append(f"changed {entry.path.name}")
     problems.sort()
     return problems[:5] + ([f"... {len(problems) - 5} more"] if len(problems) > 5 else [])

@@ -682,9 +682,12 @@ def check(venv: StrPath, options: CheckOptions | None = None) -> CheckResult:
     venv = os.fspath(venv)
     ctx = _Context(venv, options)
     if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
-        ctx.add(NO_VENV, venv, f"no virtual environment at {ctx.label}")
+        if os.path.exists(swap_journal_path(venv)):
+            ctx.add(SYNC_INTERRUPTED, venv, f"a rebuild of {ctx.label} was interrupted while swapping it in")
+        else:
+            ctx.add(NO_VENV, venv, f"no virtual environment at {ctx.label}")
         return CheckResult(venv, options.lock, ctx.drifts, None)
-    if os.path.exists(marker_path(venv)):
+    if os.path.exists(marker_path(venv)) or _sync_leftovers(venv):
         ctx.add(SYNC_INTERRUPTED, venv, f"a sync of {ctx.label} was interrupted{_marker_note(venv)}")
         return CheckResult(venv, options.lock, ctx.drifts, None)
     try:
@@ -703,6 +706,18 @@ def check(venv: StrPath, options: CheckOptions | None = None) -> CheckResult:
         ctx.add(STAMP_INVALID, stamp_path(venv), f"the stamp of {ctx.label} is not usable (bad {error})")
         return CheckResult(venv, options.lock, ctx.drifts, stamp)
     return CheckResult(venv, lock, ctx.drifts, stamp)
+
+
+def swap_journal_path(venv: StrPath) -> str:
+    """``.<name>.envlock-swap.json`` beside the venv: a rebuild is swapping it (envlock.venvs)."""
+    parent, name = os.path.split(os.path.abspath(venv))
+    return os.path.join(parent, f".{name}.envlock-swap.json")
+
+
+def _sync_leftovers(venv: str) -> bool:
+    """A sync's journal, stash or staging folder exists: it was killed (even if its marker is gone)."""
+    state = state_dir(venv)
+    return any(os.path.exists(os.path.join(state, name)) for name in ("journal", "stash", "tmp"))
 
 
 def _marker_note(venv: str) -> str:

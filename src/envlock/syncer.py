@@ -25,6 +25,7 @@ from envlock.models import SyncPlan, SyncResult
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
+    from envlock import executor as executor_types
     from envlock.cache import Cache
     from envlock.fetch import ArtifactClient, ProgressCallback
     from envlock.interpreter import InterpreterInfo
@@ -63,6 +64,8 @@ class SyncEdges:
     progress: ProgressCallback | None = None
     default_python: str = field(default_factory=lambda: sys.executable)
     """The base interpreter of a new venv when ``--python`` is not given."""
+    checkpoint: Callable[[str], None] = field(default=lambda _point: None)
+    """Crash-test hook: called at named points of the sync (docs/safety.md lists them)."""
 
 
 def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
@@ -85,6 +88,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
         return SyncResult(SyncPlan(()), venv, python, elapsed=edges.clock() - started, up_to_date=True)
 
     lock = _parse_lock(options.lock_path, lock_bytes, options, edges)
+    config = _pyvenv_cfg(venv)
     existing = _probe_existing(venv, edges.runner)
     base: Path | None = None
     base_info: InterpreterInfo | None = None
@@ -95,7 +99,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
         base_info = probe(base, edges.runner)
     reason = _rebuild_reason(options, venv, existing, base_info)
     if reason is None and existing is not None:
-        return _patch(options, edges, lock, lock_sha, existing, started)
+        return _patch(options, edges, _Target(lock, lock_sha, existing, config), started)
     if base is None:
         from envlock.interpreter import probe
 
@@ -109,43 +113,116 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
 # patch an existing venv
 
 
-def _patch(
-    options: SyncOptions,
-    edges: SyncEdges,
-    lock: Pylock,
-    lock_sha: str,
-    info: InterpreterInfo,
-    started: float,
-) -> SyncResult:
+@dataclass(frozen=True)
+class _Target:
+    """The lock and the venv as probed before the venv lock was taken."""
+
+    lock: Pylock
+    lock_sha: str
+    info: InterpreterInfo
+    config: bytes | None
+    """``pyvenv.cfg`` as it was when ``info`` was probed (another sync may rebuild the venv meanwhile)."""
+
+
+def _patch(options: SyncOptions, edges: SyncEdges, target: _Target, started: float) -> SyncResult:
     from envlock import executor, planner, site_packages, venvs
     from envlock.interpreter import environment_for
 
     venv = options.venv.absolute()
+    info = target.info
     layout = executor.InstallLayout.for_interpreter(info, root=venv)
-    selection = _select(lock, environment_for(info), options)
+    selection = _select(target.lock, environment_for(info), options)
     if options.dry_run:
         interrupted = executor.needs_recovery(venv) or Path(stamp.marker_path(venv)).exists()
-        plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=interrupted))
+        verify: site_packages.Verify = True if interrupted else "sizes"
+        plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=verify))
         return SyncResult(plan, venv, info.executable, dry_run=True, elapsed=edges.clock() - started)
-    cache = _cache(options)
     with executor.venv_lock(venv):
-        notes: list[str] = []
-        if venvs.clean_stale_siblings(venv):
-            notes.append("removed folders left beside the venv by an interrupted rebuild")
-        interrupted = Path(stamp.marker_path(venv)).exists()
-        if executor.needs_recovery(venv):
-            notes += executor.recover(venv)
+        changed, notes = venvs.recover_rebuild(venv)
+        if not changed and _pyvenv_cfg(venv) == target.config:
+            plan, more = _patch_locked(options, edges, target, layout, selection)
+            return SyncResult(
+                plan, venv, info.executable, elapsed=edges.clock() - started, notes=(*notes, *more)
+            )
+    # The venv was swapped or rebuilt while this sync waited for its lock: decide again.
+    result = sync(options, edges)
+    return replace(result, notes=(*notes, *result.notes))
+
+
+def _patch_locked(
+    options: SyncOptions,
+    edges: SyncEdges,
+    target: _Target,
+    layout: executor_types.InstallLayout,
+    selection: Selection,
+) -> tuple[SyncPlan, list[str]]:
+    """Under the venv lock: recover what a killed sync left, plan against the venv as it is (every
+    distribution verified against RECORD: hashes after an interruption, sizes otherwise), fetch,
+    then mark, apply and stamp."""
+    from envlock import executor, planner, site_packages
+
+    venv = options.venv.absolute()
+    notes: list[str] = []
+    interrupted = Path(stamp.marker_path(venv)).exists()
+    if executor.needs_recovery(venv):
+        if not interrupted:
+            stamp.begin_sync(venv)  # recovery changes the venv: the marker comes first, always
             interrupted = True
-        installed = site_packages.scan(layout.site_dirs, verify=interrupted)
-        plan = planner.plan(selection, installed)
-        # Everything is downloaded, verified (and built) before the venv is touched.
-        artifacts = _fetch(plan, cache, options, edges, info.executable)
-        stamp.begin_sync(venv)
-        executor.apply(
-            plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
-        )
-        _write_stamp(venv, options, lock, lock_sha, info.executable)
-    return SyncResult(plan, venv, info.executable, elapsed=edges.clock() - started, notes=tuple(notes))
+        notes += executor.recover_journal(venv).notes
+    installed = site_packages.scan(layout.site_dirs, verify=True if interrupted else "sizes")
+    plan = planner.plan(selection, installed)
+    _refuse_unknown_files(plan, options)
+    # Everything is downloaded, verified (and built) before the venv is touched.
+    artifacts = _fetch(plan, _cache(options), options, edges, target.info.executable)
+    edges.checkpoint("fetched")
+    stamp.begin_sync(venv)
+    edges.checkpoint("marker")
+    executor.apply(plan, artifacts, layout, _execute_options(options, edges))
+    edges.checkpoint("applied")
+    _write_stamp(venv, options, target.lock, target.lock_sha, target.info.executable)
+    edges.checkpoint("stamped")
+    return plan, notes
+
+
+def _execute_options(options: SyncOptions, edges: SyncEdges) -> executor_types.ExecuteOptions:
+    from envlock.executor import ExecuteOptions
+
+    return ExecuteOptions(compile_bytecode=options.compile_bytecode, checkpoint=edges.checkpoint)
+
+
+def _refuse_unknown_files(plan: SyncPlan, options: SyncOptions) -> None:
+    """A distribution to remove or replace whose files are unknown (no RECORD) cannot be taken out
+    exactly: refuse before anything is touched, naming it, rather than leave its files behind."""
+    from envlock.site_packages import files_unknown
+
+    unknown = [dist for dist in plan.to_uninstall() if files_unknown(dist)]
+    if not unknown:
+        return
+    venv = options.venv.absolute()
+    names = ", ".join(f"{d.name} {d.version} ({_relative(d.dist_info, venv)})" for d in unknown)
+    raise TargetEnvironmentError(
+        f"cannot sync {options.venv}: {names} has no RECORD (or installed-files.txt), so the files it "
+        "installed are unknown and cannot be removed exactly; another tool left the venv torn",
+        hint=f"rebuild the venv from the lock: envlock sync --rebuild{_venv_arg(options)}",
+    )
+
+
+def _relative(path: Path, start: Path) -> str:
+    try:
+        return path.relative_to(start).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _venv_arg(options: SyncOptions) -> str:
+    return "" if os.path.normpath(options.venv) == ".venv" else f" --venv {options.venv}"
+
+
+def _pyvenv_cfg(venv: Path) -> bytes | None:
+    try:
+        return (venv / "pyvenv.cfg").read_bytes()
+    except OSError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -185,16 +262,17 @@ def _build_new(
         )
     plan = planner.plan(selection, ())
     artifacts = _fetch(plan, _cache(options), options, edges, str(base))
+    edges.checkpoint("fetched")
     aside: Path | None = None
     with executor.venv_lock(venv):
-        if created and venvs.is_venv(venv):
-            raced = True  # another sync created it while this one waited for the lock: patch it instead
-        else:
-            raced = False
-            venvs.clean_stale_siblings(venv)
+        changed, recovered = venvs.recover_rebuild(venv)
+        # Another sync created the venv, or a killed rebuild's swap was finished: decide again.
+        raced = changed or (created and venvs.is_venv(venv))
+        if not raced:
             aside = _build_and_swap(options, edges, lock, lock_sha, base, plan, artifacts)
     if raced:
-        return sync(options, edges)
+        result = sync(options, edges)
+        return replace(result, notes=(*recovered, *result.notes))
     venvs.discard(aside)
     return SyncResult(
         plan,
@@ -203,7 +281,7 @@ def _build_new(
         created=created,
         rebuilt=not created,
         elapsed=edges.clock() - started,
-        notes=(f"rebuilt: {reason}",) if reason else (),
+        notes=(*recovered, *((f"rebuilt: {reason}",) if reason else ())),
     )
 
 
@@ -224,18 +302,19 @@ def _build_and_swap(
     final_python = venvs.venv_python(venv)
     staging = venvs.build_sibling(base, venv, edges.runner)
     try:
+        edges.checkpoint("staging-created")
         info = probe(venvs.venv_python(staging), edges.runner)
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         layout = executor.InstallLayout.for_interpreter(info, root=staging, interpreter=str(final_python))
         stamp.begin_sync(staging)
-        executor.apply(
-            plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
-        )
+        executor.apply(plan, artifacts, layout, _execute_options(options, edges))
         # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
         with executor.venv_lock(staging):
-            aside = venvs.swap_in(staging, venv)
+            aside = venvs.swap_in(staging, venv, edges.checkpoint)
+            edges.checkpoint("swapped")
             _write_stamp(venv, options, lock, lock_sha, str(final_python))
+            edges.checkpoint("stamped")
     except BaseException:
         venvs.discard(staging if staging.exists() else None)
         raise
@@ -305,13 +384,14 @@ def _sync_system(
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs))
         return SyncResult(plan, root, info.executable, dry_run=True, elapsed=edges.clock() - started)
     with executor.venv_lock(root):
-        if executor.needs_recovery(root):
+        interrupted = executor.needs_recovery(root)
+        if interrupted:
             executor.recover(root)
-        plan = planner.plan(selection, site_packages.scan(layout.site_dirs))
+        verify: site_packages.Verify = True if interrupted else "sizes"
+        plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=verify))
+        _refuse_unknown_files(plan, options)
         artifacts = _fetch(plan, _cache(options), options, edges, info.executable)
-        executor.apply(
-            plan, artifacts, layout, executor.ExecuteOptions(compile_bytecode=options.compile_bytecode)
-        )
+        executor.apply(plan, artifacts, layout, _execute_options(options, edges))
     return SyncResult(plan, root, info.executable, elapsed=edges.clock() - started)
 
 
@@ -524,7 +604,9 @@ def _stamp_is_current(venv: Path, lock_sha: str, options: SyncOptions, lock_byte
     """The no-op fast path: a stamp for this lock (bytes), these extras/groups, an interpreter that is
     still the same file, and the same dist-info folders with unchanged RECORD files. A few ``stat``
     calls and one directory listing per site-packages; no subprocess, no network, no lock parsing."""
-    if Path(stamp.marker_path(venv)).exists():
+    if os.path.exists(stamp.marker_path(venv)) or os.path.exists(
+        os.path.join(venv.parent, f".{venv.name}.envlock-swap.json")
+    ):
         return False
     try:
         data = json.loads(Path(stamp.stamp_path(venv)).read_text(encoding="utf-8"))

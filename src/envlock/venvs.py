@@ -1,9 +1,16 @@
 """Virtual environments as build output: find a base interpreter, tell a venv from other folders, create
 one with the standard library's ``venv`` (no pip inside), and rebuild one beside the old and swap it in
-by rename, so a failed rebuild leaves the previous venv as it was."""
+by rename, so a failed rebuild leaves the previous venv as it was.
+
+The swap is two renames (old venv aside, new one in). Before the first, a swap journal
+``.<venv>.envlock-swap.json`` beside the venv names both folders (written atomically, fsync'd); it is
+removed after the second. A sync killed between the renames leaves the journal, which
+``recover_rebuild`` (the next sync, under the venv lock) uses to finish the swap, and which
+``envlock check`` reports as an interrupted rebuild."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -139,34 +146,111 @@ def _retarget(staging: Path, final: Path) -> None:
             path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def swap_in(staging: Path, venv: Path) -> Path | None:
+def swap_journal_path(venv: Path) -> Path:
+    """``.<name>.envlock-swap.json`` beside ``venv``: present only while a swap is under way."""
+    return venv.parent / f".{venv.name}.envlock-swap.json"
+
+
+def swap_in(
+    staging: Path, venv: Path, checkpoint: Callable[[str], None] = lambda _point: None
+) -> Path | None:
     """Put ``staging`` at ``venv``; the previous venv (if any) is renamed aside and its new path
     returned for the caller to delete once it no longer needs it. If the second rename fails, the
-    previous venv is put back."""
-    aside: Path | None = None
-    if venv.exists():
-        aside = sibling_path(venv, "old")
+    previous venv is put back. The swap journal makes a kill between the renames recoverable."""
+    aside = sibling_path(venv, "old") if venv.exists() or venv.is_symlink() else None
+    journal = swap_journal_path(venv)
+    _write_json_atomic(journal, {"new": staging.name, "old": aside.name if aside else None})
+    checkpoint("swap-journal")
+    if aside is not None:
         venv.rename(aside)
+    checkpoint("swap-between")
     try:
         staging.rename(venv)
     except OSError as error:
         if aside is not None:
             aside.rename(venv)
+        journal.unlink(missing_ok=True)
         raise TargetEnvironmentError(f"cannot move the rebuilt venv into place at {venv}: {error}") from None
+    journal.unlink(missing_ok=True)
+    _fsync_dir(venv.parent)
     return aside
+
+
+def recover_rebuild(venv: Path) -> tuple[bool, list[str]]:
+    """Finish what a killed rebuild left beside ``venv`` (call with the venv lock held): a swap cut
+    between its renames is completed (the new venv, fully installed before the swap began, is moved
+    in; it still carries its in-progress marker, so it is verified and stamped by the sync that
+    follows); staging and old venvs are deleted. Returns (whether the folder at ``venv`` changed, so
+    the caller must release its lock and start over, notes)."""
+    notes: list[str] = []
+    changed = False
+    journal = swap_journal_path(venv)
+    if journal.exists():
+        names = _read_json(journal)
+        new_name, old_name = names.get("new"), names.get("old")
+        new = venv.parent / new_name if isinstance(new_name, str) and new_name else None
+        old = venv.parent / old_name if isinstance(old_name, str) and old_name else None
+        if not is_venv(venv):
+            for candidate in (new, old):
+                if candidate is not None and is_venv(candidate):
+                    parked = sibling_path(venv, "old") if venv.exists() else None
+                    if parked is not None:
+                        venv.rename(parked)  # what is there is no venv (a lock-only folder)
+                    candidate.rename(venv)
+                    _fsync_dir(venv.parent)
+                    changed = True
+                    which = "finished" if candidate == new else "rolled back"
+                    notes.append(f"{which} the swap of an interrupted rebuild")
+                    break
+        journal.unlink(missing_ok=True)
+    if clean_stale_siblings(venv):
+        notes.append("removed folders left beside the venv by an interrupted rebuild")
+    return changed, notes
 
 
 def clean_stale_siblings(venv: Path) -> list[Path]:
     """Delete staging/old venvs a killed rebuild left beside ``venv`` (call with the venv lock held:
-    only the lock holder ever has a live one)."""
+    only the lock holder ever has a live one). A pending swap journal is left to ``recover_rebuild``."""
+    if swap_journal_path(venv).exists():
+        return []
     stale = sorted(venv.parent.glob(f".{venv.name}.envlock-new-*")) + sorted(
         venv.parent.glob(f".{venv.name}.envlock-old-*")
     )
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
+    for tmp in sorted(venv.parent.glob(f"{swap_journal_path(venv).name}.*.tmp")):
+        tmp.unlink(missing_ok=True)
     return stale
 
 
 def discard(path: Path | None) -> None:
     if path is not None:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_json_atomic(path: Path, data: dict[str, object]) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    _fsync_dir(path.parent)
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,4 +1,4 @@
-# ruff: noqa: PTH110, PTH116, PTH118
+# ruff: noqa: PTH110, PTH116, PTH118, PTH208
 # (os.path on the no-op fast path on purpose: plain str paths, no pathlib objects per file)
 """Orchestrates ``envlock sync``: lock -> target venv (create, patch or rebuild) -> selection -> plan ->
 fetch (before the venv is touched) -> apply -> stamp. Side effects come in through ``SyncEdges``."""
@@ -263,17 +263,15 @@ def _build_new(
     plan = planner.plan(selection, ())
     artifacts = _fetch(plan, _cache(options), options, edges, str(base))
     edges.checkpoint("fetched")
-    aside: Path | None = None
     with executor.venv_lock(venv):
         changed, recovered = venvs.recover_rebuild(venv)
         # Another sync created the venv, or a killed rebuild's swap was finished: decide again.
         raced = changed or (created and venvs.is_venv(venv))
         if not raced:
-            aside = _build_and_swap(options, edges, lock, lock_sha, base, plan, artifacts)
+            _build_and_swap(options, edges, lock, lock_sha, base, plan, artifacts)
     if raced:
         result = sync(options, edges)
         return replace(result, notes=(*recovered, *result.notes))
-    venvs.discard(aside)
     return SyncResult(
         plan,
         venv,
@@ -293,8 +291,8 @@ def _build_and_swap(
     base: Path,
     plan: SyncPlan,
     artifacts: dict[str, Path],
-) -> Path | None:
-    """Build and fill a venv beside the target, swap it in, stamp it; returns the old venv's new path."""
+) -> None:
+    """Build and fill a venv beside the target, swap it in, delete the old one, stamp the new one."""
     from envlock import executor, venvs
     from envlock.interpreter import probe
 
@@ -313,12 +311,13 @@ def _build_and_swap(
         with executor.venv_lock(staging):
             aside = venvs.swap_in(staging, venv, edges.checkpoint)
             edges.checkpoint("swapped")
+            # The old venv goes before the stamp: a stamped venv never has leftovers beside it.
+            venvs.discard(aside)
             _write_stamp(venv, options, lock, lock_sha, str(final_python))
             edges.checkpoint("stamped")
     except BaseException:
         venvs.discard(staging if staging.exists() else None)
         raise
-    return aside
 
 
 def _rebuild_reason(
@@ -604,9 +603,7 @@ def _stamp_is_current(venv: Path, lock_sha: str, options: SyncOptions, lock_byte
     """The no-op fast path: a stamp for this lock (bytes), these extras/groups, an interpreter that is
     still the same file, and the same dist-info folders with unchanged RECORD files. A few ``stat``
     calls and one directory listing per site-packages; no subprocess, no network, no lock parsing."""
-    if os.path.exists(stamp.marker_path(venv)) or os.path.exists(
-        os.path.join(venv.parent, f".{venv.name}.envlock-swap.json")
-    ):
+    if os.path.exists(stamp.marker_path(venv)) or _leftovers_beside(venv):
         return False
     try:
         data = json.loads(Path(stamp.stamp_path(venv)).read_text(encoding="utf-8"))
@@ -637,6 +634,15 @@ def _stamp_is_current(venv: Path, lock_sha: str, options: SyncOptions, lock_byte
             found.append((dirname, index, _stat(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
     return sorted(found, key=repr) == sorted(recorded, key=repr)
+
+
+def _leftovers_beside(venv: Path) -> bool:
+    """A killed rebuild's staging/old venv or swap journal beside ``venv`` (one directory listing)."""
+    prefix = f".{venv.name}.envlock-"
+    try:
+        return any(name.startswith(prefix) for name in os.listdir(venv.parent))
+    except OSError:
+        return False
 
 
 def _stat(path: str) -> dict[str, int] | None:

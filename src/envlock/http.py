@@ -27,24 +27,22 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 def redact(url: str) -> str:
     """``https://user:secret@host/x`` -> ``https://***@host/x``: safe for locks, logs and errors."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    return _replace_userinfo(url, "***@")
 
 
 def strip_credentials(url: str) -> str:
     """The URL without any userinfo: what may be written to a lock."""
+    return _replace_userinfo(url, "")
+
+
+def _replace_userinfo(url: str, replacement: str) -> str:
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True)
@@ -174,6 +172,12 @@ def _header_dict(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
 
 
 def _reason(error: BaseException) -> str:
+    """The root cause in a few words ("connection refused"), not urllib3's wrapper text."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return str(seen.strerror).lower()
+        seen = seen.__cause__ or seen.__context__
     reason = getattr(error, "reason", None)
     return str(reason or error) or type(error).__name__
 

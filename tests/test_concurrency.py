@@ -102,7 +102,7 @@ def test_shared_cold_cache_never_reads_a_partial_entry(scenario: Scenario, tmp_p
     for path in artifacts:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert digest == path.parent.parent.name + path.parent.name, path
-    assert not [p for p in cache.rglob(".tmp-*")]
+    assert not list(cache.rglob(".tmp-*"))
 
 
 def test_killed_lock_holder_is_repaired_by_a_waiting_sync(scenario: Scenario) -> None:

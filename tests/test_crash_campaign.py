@@ -210,3 +210,19 @@ def test_sigkill_at_every_checkpoint(scenario: Scenario, point: str, nth: int, r
     assert verify_venv(venv, want, scenario.baseline) == []
     assert envlock("check", cwd=scenario.work, cache=scenario.warm_cache).returncode == 0
     assert siblings(scenario.work) == []
+
+
+def test_swap_journal_rolls_back_when_the_new_venv_is_gone(tmp_path: Path) -> None:
+    """Between the renames with no usable new venv: the previous venv is put back."""
+    from envlock import venvs
+
+    venv = tmp_path / ".venv"
+    old = tmp_path / "..venv.envlock-old-0001"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(old)], check=True)
+    (venv / ".envlock").mkdir(parents=True)  # the lock-only folder a waiting sync creates
+    venvs.swap_journal_path(venv).write_text(
+        '{"new": "..venv.envlock-new-0002", "old": "..venv.envlock-old-0001"}'
+    )
+    changed, notes = venvs.recover_rebuild(venv)
+    assert changed and notes == ["rolled back the swap of an interrupted rebuild"]
+    assert venvs.is_venv(venv) and not list(tmp_path.glob("..venv.envlock-*"))

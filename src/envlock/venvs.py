@@ -198,6 +198,7 @@ def recover_rebuild(venv: Path) -> tuple[bool, list[str]]:
                         venv.rename(parked)  # what is there is no venv (a lock-only folder)
                     candidate.rename(venv)
                     _fsync_dir(venv.parent)
+                    discard(parked)
                     changed = True
                     which = "finished" if candidate == new else "rolled back"
                     notes.append(f"{which} the swap of an interrupted rebuild")

@@ -121,3 +121,13 @@ def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(LockFileError, match=r"pylock\.toml: not valid TOML"):
         read_lock(tmp_path / "pylock.toml")
     assert LockFileError("x").exit_code == 2
+
+
+def test_strings_that_need_escaping_round_trip() -> None:
+    data = lock_dict()
+    data["environments"] = ["sys_platform == \"linux\" and platform_release != '5.0'"]
+    data["packages"][0]["tool"] = {"envlock": {"via": ["-r requirements.in", 'näme "quoted"\ttab']}}
+    text = dumps_lock(lock_from_dict(data, source="test"))
+    parsed = tomllib.loads(text)
+    assert parsed["environments"] == ['sys_platform == "linux" and platform_release != "5.0"'], "normalized"
+    assert parsed["packages"][1]["tool"]["envlock"]["via"] == data["packages"][0]["tool"]["envlock"]["via"]

@@ -78,7 +78,8 @@ def test_deep_finds_edited_files(project: Project, run_envlock: RunEnvlock) -> N
     assert run_envlock("check", cwd=project.root).returncode == 0
     result = run_envlock("check", "--deep", cwd=project.root)
     assert result.returncode == 1
-    assert "tinyweb 1.0: tinyweb/__init__.py was modified — run: envlock sync" in result.stderr
+    assert "tinyweb 1.0: tinyweb/__init__.py was modified — run: envlock sync --verify" in result.stderr
+    assert result.stderr.splitlines()[-1] == "hint: run: envlock sync --verify"
 
 
 def test_other_venv_and_lock_appear_in_the_fix(

@@ -59,10 +59,41 @@ def test_raises_on_drift_before_the_app_imports_anything(project: Project) -> No
     shutil.rmtree(project.site_packages() / "prometheus_client-0.23.1.dist-info")
     shutil.rmtree(project.site_packages() / "prometheus_client")
     result = run_app(project.python, project)
-    assert result.returncode == 1
+    assert (result.returncode, result.stdout) == (1, "")
     assert "ModuleNotFoundError" not in result.stderr
-    assert "VenvDriftError: envlock: " in result.stderr
-    assert "prometheus-client 0.23.1 is locked but missing — run: envlock sync" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"envlock: {project.venv} does not match its lock (1 problem):",
+        "envlock:   prometheus-client 0.23.1 is locked but missing — run: envlock sync",
+        "envlock: refusing to start; run: envlock sync",
+    ]
+
+
+def test_no_traceback_by_default_and_an_exception_on_request(project: Project) -> None:
+    shutil.rmtree(project.site_packages() / "prometheus_client-0.23.1.dist-info")
+    clean = run_app(project.python, project)
+    assert clean.returncode == 1
+    assert "Traceback" not in clean.stderr
+    raised = run_app(project.python, project, ENVLOCK_GUARD="raise")
+    assert raised.returncode == 1
+    assert "Traceback" in raised.stderr
+    assert "VenvDriftError: envlock: " in raised.stderr
+    assert "is locked but missing" in raised.stderr
+
+
+def test_an_app_can_catch_the_error_itself(project: Project) -> None:
+    entry = (
+        "import os\n"
+        "os.environ['ENVLOCK_GUARD'] = 'raise'\n"
+        "try:\n    import envlock_guard  # noqa: F401\n"
+        "except RuntimeError as error:  # envlock_guard.VenvDriftError\n"
+        "    print('caught:', type(error).__name__, str(error).splitlines()[-1])\n"
+    )
+    (project.root / "backend" / "run_api.py").write_text(entry)
+    assert run_app(project.python, project).stdout == ""
+    shutil.rmtree(project.site_packages() / "prometheus_client-0.23.1.dist-info")
+    result = run_app(project.python, project)
+    assert result.returncode == 0
+    assert result.stdout == "caught: VenvDriftError envlock: refusing to start; run: envlock sync\n"
 
 
 def test_raises_on_a_lock_changed_since_sync(project: Project) -> None:

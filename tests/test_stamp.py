@@ -143,6 +143,38 @@ def test_lock_changed_since_sync(project: Project) -> None:
     assert run_check(project).ok
 
 
+def test_lock_changed_names_what_the_venv_lacks(project: Project) -> None:
+    """Python >= 3.11 (tomllib): the packages the new lock adds, drops and moves are named."""
+    text = project.lock.read_text()
+    text = text.replace('name = "tinyweb"\nversion = "1.0"', 'name = "tinyweb"\nversion = "2.0"')
+    text = text.replace(
+        'name = "prometheus-client"\nversion = "0.23.1"\n', 'name = "fastapi"\nversion = "0.115.0"\n'
+    )
+    text += '\n[[packages]]\nname = "pywin32"\nversion = "306"\nmarker = "sys_platform == \'win32\'"\n'
+    project.lock.write_text(text)
+    message = run_check(project).drifts[0].message
+    if sys.version_info < (3, 11):  # pragma: no cover - the dev venv is 3.11
+        assert message == "pylock.toml changed since .venv was synced"
+        return
+    assert message == (
+        "pylock.toml changed since .venv was synced (missing: fastapi 0.115.0;"
+        " no longer locked: prometheus-client 0.23.1; changed: tinyweb 1.0 -> 2.0)"
+    )
+
+
+def test_lock_changed_message_on_python_without_tomllib(
+    project: Project, available_pythons: dict[str, Path]
+) -> None:
+    python = available_pythons.get("3.10")
+    if python is None:
+        pytest.skip("no Python 3.10 here")
+    project.lock.write_text(project.lock.read_text().replace('version = "1.0"', 'version = "2.0"'))
+    command = [str(python), "-I", "-S", stamp.__file__, "--venv", str(project.venv), "--label", ".venv"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "envlock:   pylock.toml changed since .venv was synced — run: envlock sync\n" in result.stderr
+
+
 def test_lock_missing(project: Project) -> None:
     project.lock.unlink()
     result = run_check(project)
@@ -282,10 +314,11 @@ def test_deep_names_modified_and_missing_files(project: Project) -> None:
     assert run_check(project).ok  # the fast path reads no package files
     result = run_check(project, deep=True)
     assert texts(result) == [
-        "tinyweb 1.0: tinyweb/app.py was modified — run: envlock sync",
-        "tinyweb 1.0: tinyweb/__init__.py is missing — run: envlock sync",
+        "tinyweb 1.0: tinyweb/app.py was modified — run: envlock sync --verify",
+        "tinyweb 1.0: tinyweb/__init__.py is missing — run: envlock sync --verify",
     ]
     assert kinds(result) == [stamp.FILE_MODIFIED, stamp.FILE_MISSING]
+    assert stamp.fixes(result) == ["envlock sync --verify"]
 
 
 def test_every_drift_is_reported_at_once(project: Project) -> None:

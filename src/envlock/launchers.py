@@ -199,11 +199,11 @@ def checker_source() -> str:
 
 
 def guard_source() -> str:
-    """``envlock_guard.py``: the checker plus a call of ``guard()`` when imported."""
+    """``envlock_guard.py``: the checker plus a call of ``guard_or_exit()`` when imported."""
     return (
         checker_source().replace("launchers run with the venv's Python", "`import envlock_guard` runs")
         + '\n\nif __name__ != "__main__":  # `import envlock_guard`: refuse to run in a drifted venv\n'
-        "    guard()\n"
+        "    guard_or_exit()  # the report on stderr and exit 1; ENVLOCK_GUARD=raise: VenvDriftError\n"
     )
 
 

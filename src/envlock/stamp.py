@@ -757,10 +757,66 @@ def _check_lock(ctx: _Context, stamp: dict[str, Any]) -> str:
         )
         return lock
     if sha256_file(lock) != stamp["lock"]["sha256"]:
-        ctx.add(LOCK_CHANGED, lock, f"{name} changed since {ctx.label} was synced")
+        changes = _lock_changes(lock, stamp)
+        note = f" ({changes})" if changes else ""
+        ctx.add(LOCK_CHANGED, lock, f"{name} changed since {ctx.label} was synced{note}")
         return lock  # a changed lock may well come from changed inputs: only sync can tell
     _check_inputs(ctx, stamp, lock)
     return lock
+
+
+def _names(entries: list[str], limit: int = 8) -> str:
+    shown = ", ".join(entries[:limit])
+    return shown + (f" and {len(entries) - limit} more" if len(entries) > limit else "")
+
+
+def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
+    """What a changed lock has that the synced venv has not, e.g. ``missing: fastapi 0.115.0; no longer
+    locked: requests 2.32.0; changed: tinyweb 1.0 -> 2.0`` (empty when unknown).
+
+    Needs ``tomllib`` (Python >= 3.11; the drift path only). Packages with a marker are named as missing
+    only when installed in another version: without a marker evaluator the check cannot tell whether
+    they apply to this venv.
+    """
+    try:
+        import tomllib  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # Python < 3.11: the plain "changed since" message
+        return ""
+    try:
+        with open(lock, "rb") as handle:
+            packages = tomllib.load(handle).get("packages")
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(packages, list):
+        return ""
+    locked: dict[str, list[str]] = {}
+    conditional: set[str] = set()
+    for package in packages:
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            continue
+        name = canonical_name(package["name"])
+        version = package.get("version")
+        locked.setdefault(name, []).append(str(version) if version is not None else "")
+        if package.get("marker"):
+            conditional.add(name)
+    installed = {d["name"]: d["version"] for d in stamp["distributions"]}
+    missing = [
+        f"{name} {' / '.join(sorted(set(versions)))}".strip()
+        for name, versions in sorted(locked.items())
+        if name not in installed and name not in conditional
+    ]
+    extra = [f"{name} {version}" for name, version in sorted(installed.items()) if name not in locked]
+    changed = [
+        f"{name} {installed[name]} -> {' / '.join(sorted(set(locked[name])))}"
+        for name in sorted(set(locked) & set(installed))
+        if installed[name] not in locked[name] and "" not in locked[name]
+    ]
+    parts = [
+        f"{label}: {_names(entries)}"
+        for label, entries in (("missing", missing), ("no longer locked", extra), ("changed", changed))
+        if entries
+    ]
+    return "; ".join(parts)
 
 
 def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
@@ -891,7 +947,11 @@ def _check_distributions(ctx: _Context, stamp: dict[str, Any]) -> None:
 
 
 def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
-    """--deep: every file a distribution's RECORD lists with a hash, hashed and compared."""
+    """--deep: every file a distribution's RECORD lists with a hash, hashed and compared.
+
+    The fix is ``sync --verify``: a plain sync trusts the stamp and would not look inside a distribution.
+    """
+    fix = f"{ctx.sync} --verify"
     import base64
     import csv
     import hashlib
@@ -905,6 +965,7 @@ def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
             FILE_MODIFIED,
             f"{dist['name']}:RECORD",
             f"{dist['name']} {dist['version']}: RECORD unreadable ({error})",
+            fix,
         )
         return
     label = f"{dist['name']} {dist['version']}"
@@ -920,14 +981,16 @@ def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
         except FileNotFoundError:
-            ctx.add(FILE_MISSING, f"{dist['name']}:{relative}", f"{label}: {relative} is missing")
+            ctx.add(FILE_MISSING, f"{dist['name']}:{relative}", f"{label}: {relative} is missing", fix)
             continue
         except (OSError, ValueError):  # unreadable, or an unknown hash algorithm
-            ctx.add(FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} cannot be verified")
+            ctx.add(
+                FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} cannot be verified", fix
+            )
             continue
         actual = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
         if actual != expected.rstrip("="):
-            ctx.add(FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} was modified")
+            ctx.add(FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} was modified", fix)
 
 
 def report_lines(result: CheckResult, *, label: str | None = None) -> list[str]:
@@ -958,12 +1021,16 @@ class VenvDriftError(RuntimeError):
     """Raised by ``guard()``: the running venv does not match its lock; the message says what to run."""
 
 
+GUARD_ENV = "ENVLOCK_GUARD"
+"""``off`` (or ``0``/``false``/``no``): skip the guard; ``raise``: raise VenvDriftError instead of exiting."""
+
+
 def guard(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
     """Raise VenvDriftError unless ``venv`` (default: the running one) matches its lock.
 
     ``ENVLOCK_GUARD=off`` in the environment skips it (e.g. an image built without envlock).
     """
-    if os.environ.get("ENVLOCK_GUARD", "").lower() in ("0", "off", "false", "no"):
+    if os.environ.get(GUARD_ENV, "").lower() in ("0", "off", "false", "no"):
         return
     if venv is None:
         if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
@@ -975,7 +1042,21 @@ def guard(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
     result = check(venv, CheckOptions(lock=lock))
     if not result.ok:
         lines = report_lines(result)
-        raise VenvDriftError("envlock: " + "\n".join(lines))
+        lines.append(f"refusing to start; run: {' && '.join(fixes(result))}")
+        raise VenvDriftError("envlock: " + "\nenvlock: ".join(lines))
+
+
+def guard_or_exit(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
+    """What ``import envlock_guard`` runs: ``guard()``, but on drift the report goes to stderr and the
+    process exits with code 1 (SystemExit: no traceback). ``ENVLOCK_GUARD=raise`` raises instead."""
+    try:
+        guard(venv, lock=lock)
+    except VenvDriftError as error:
+        if os.environ.get(GUARD_ENV, "").lower() == "raise":
+            raise
+        sys.stderr.write(f"{error}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from None
 
 
 # ---------------------------------------------------------------------------------------------------

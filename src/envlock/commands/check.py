@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from envlock import stamp
+from envlock.commands._options import venv_and_lock_options
 from envlock.errors import EXIT_PROBLEM, DriftError
 
 if TYPE_CHECKING:
@@ -52,13 +53,7 @@ def drift_error(result: stamp.CheckResult, label: str) -> DriftError:
 
 
 @click.command("check")
-@click.option("--venv", type=click.Path(path_type=Path), default=Path(".venv"), show_default=True)
-@click.option(
-    "--lock",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Default: the lock the venv was synced from.",
-)
+@venv_and_lock_options
 @click.option("--deep", is_flag=True, help="Also verify every installed file against its RECORD hash.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document (schema: docs/check.md).")
 @click.pass_obj

@@ -8,19 +8,14 @@ from pathlib import Path
 
 import click
 
+from envlock.commands._options import venv_and_lock_options
 from envlock.errors import EXIT_PROBLEM
 
 _MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
 @click.command("doctor")
-@click.option("--venv", type=click.Path(path_type=Path), default=Path(".venv"), show_default=True)
-@click.option(
-    "--lock",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Default: the lock the venv was synced from.",
-)
+@venv_and_lock_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document (schema: docs/check.md).")
 def command(venv: Path, lock: Path | None, as_json: bool) -> None:
     """Report PATH, VIRTUAL_ENV, wrong-place installs, lock and stamp state, cache; exit 1 on problems."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from envlock import launchers
+from envlock.commands._options import venv_and_lock_options
 
 if TYPE_CHECKING:
     from envlock.cli import Output
@@ -16,13 +17,7 @@ if TYPE_CHECKING:
 
 @click.command("launcher", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
-@click.option("--venv", type=click.Path(path_type=Path), default=Path(".venv"), show_default=True)
-@click.option(
-    "--lock",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Default: the lock the venv was synced from.",
-)
+@venv_and_lock_options
 @click.option(
     "-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bin"), show_default=True
 )

@@ -1,4 +1,4 @@
-"""``envlock run``: check the venv (or sync it first), then exec a command inside it."""
+"""``envlock run``: check the venv (or sync it first, in-process), then exec a command inside it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from envlock import stamp
+from envlock.commands._options import venv_and_lock_options
 from envlock.commands.check import check_options, drift_error
-from envlock.errors import DriftError, InputError
+from envlock.errors import InputError
 from envlock.venv_env import venv_environment, which_in
+
+if TYPE_CHECKING:
+    from envlock.syncer import SyncOptions
+
+DEFAULT_LOCK = Path("pylock.toml")
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,7 @@ class RunSettings:
     """What ``envlock run`` was asked to do."""
 
     venv: Path
+    """The venv to run in."""
     lock: Path | None
     """The lock the venv must match; ``None``: the one its stamp names (``pylock.toml`` for --sync)."""
     sync: bool
@@ -29,17 +37,32 @@ class RunSettings:
     """The command and its arguments."""
 
 
-def sync_first(settings: RunSettings) -> None:
-    """``envlock sync`` in a subprocess (its own CLI is the contract), output passed through."""
-    argv = [sys.executable, "-m", "envlock", "sync"]
-    if settings.lock is not None:
-        argv.append(str(settings.lock))
-    argv += ["--venv", str(settings.venv)]
-    completed = subprocess.run(argv, check=False)
-    if completed.returncode != 0:
-        raise DriftError(
-            f"envlock sync failed (exit {completed.returncode}); not running {settings.command[0]}"
-        )
+def sync_options(settings: RunSettings, drifted: stamp.CheckResult) -> SyncOptions:
+    """The sync that repairs ``drifted``: the given lock, else the stamp's; the extras and groups of the
+    last sync, so that ``run --sync`` never drops an extra the venv was synced with."""
+    from envlock.syncer import SyncOptions
+
+    recorded = drifted.stamp or {}
+    lock = settings.lock or (Path(drifted.lock) if drifted.lock else DEFAULT_LOCK)
+    groups = recorded.get("groups")
+    return SyncOptions(
+        lock_path=lock,
+        venv=settings.venv,
+        extras=tuple(recorded.get("extras") or ()),
+        groups=tuple(groups) if isinstance(groups, list) else None,
+    )
+
+
+def sync_first(options: SyncOptions) -> str:
+    """Sync in this process (envlock.syncer); returns the one-line summary for stderr."""
+    from envlock.syncer import SyncEdges, sync
+
+    result = sync(options, SyncEdges())
+    counts = result.counts
+    return (
+        f"synced {options.venv}: +{counts['installed']} installed, ~{counts['replaced']} replaced, "
+        f"-{counts['removed']} removed in {result.elapsed:.2f}s"
+    )
 
 
 def exec_in_venv(venv: Path, command: tuple[str, ...]) -> None:
@@ -58,13 +81,7 @@ def exec_in_venv(venv: Path, command: tuple[str, ...]) -> None:
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--venv", type=click.Path(path_type=Path), default=Path(".venv"), show_default=True)
-@click.option(
-    "--lock",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Default: the lock the venv was synced from.",
-)
+@venv_and_lock_options
 @click.option("--sync", "sync", is_flag=True, help="Sync the venv first when it drifted.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def command(venv: Path, lock: Path | None, sync: bool, command: tuple[str, ...]) -> None:
@@ -72,7 +89,7 @@ def command(venv: Path, lock: Path | None, sync: bool, command: tuple[str, ...])
     settings = RunSettings(venv=venv, lock=lock, sync=sync, command=command)
     result = stamp.check(settings.venv, check_options(settings.venv, settings.lock))
     if not result.ok and settings.sync:
-        sync_first(settings)
+        click.echo(sync_first(sync_options(settings, result)), err=True)
         result = stamp.check(settings.venv, check_options(settings.venv, settings.lock))
     if not result.ok:
         raise drift_error(result, str(settings.venv))

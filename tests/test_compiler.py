@@ -70,7 +70,7 @@ def pin(
 
 
 def lock_of(*resolutions: Resolution, extras: tuple[str, ...] = (), groups: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    return build_lock(
+    lock = build_lock(
         resolutions,
         extras=extras,
         groups=groups,
@@ -78,6 +78,8 @@ def lock_of(*resolutions: Resolution, extras: tuple[str, ...] = (), groups: tupl
         lock_dir=Path("/project"),
         hash_of=lambda f: f.sha256 or "",
     )
+    lock.validate()  # build_lock skips the round trip for speed; every shape it makes must pass it
+    return lock
 
 
 def test_single_target_lock() -> None:

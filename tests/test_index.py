@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from packaging.version import Version
 
 from envlock.cache import Cache
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
-from envlock.http import HttpClient, HttpSettings
-from envlock.index import IndexClient, IndexSettings, _parse_html_page, parse_core_metadata
+from envlock.http import HttpClient, HttpSettings, Response
+from envlock.index import IndexClient, IndexSettings, LazyHttp, _parse_html_page, parse_core_metadata
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import IndexFeatures, KitIndex
 
@@ -146,3 +148,96 @@ def test_parse_core_metadata() -> None:
     data = b"Metadata-Version: 2.1\nName: Foo\nVersion: 1.0\nRequires-Dist: bar>=1\nProvides-Extra: X_Y\n"
     meta = parse_core_metadata(data, "foo")
     assert meta.requires_dist == ("bar>=1",) and meta.provides_extra == ("x-y",)
+
+
+def _wheel_requests(index: KitIndex) -> list[dict[str, str]]:
+    return [r.headers for r in index.requests if urlsplit(r.path).path.endswith(".whl")]
+
+
+def _range_header(headers: dict[str, str]) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == "range"), None)
+
+
+def test_metadata_by_range_requests_without_downloading_the_wheel(
+    kit_index_factory: Factory, tmp_path: Path
+) -> None:
+    index = kit_index_factory(IndexFeatures(metadata_files=False))
+    blob = os.urandom(200_000)  # incompressible: the wheel is far larger than one range
+    index.publish(DistSpec("alpha", "1.0", requires=("beta>=2",), files={"alpha/blob.bin": blob}))
+    client = client_for(tmp_path, index.url, range_chunk=4096)
+    file = client.project("alpha").files[0]
+    assert client.metadata(file).requires_dist == ("beta>=2",)
+    requests = _wheel_requests(index)
+    assert requests and all(_range_header(h) for h in requests)  # never the whole file
+    assert len(requests) <= 3
+    assert Cache(tmp_path / "cache").get_artifact(file.sha256 or "", file.filename) is None
+
+
+def test_metadata_by_range_falls_back_when_the_server_ignores_range(
+    kit_index_factory: Factory, tmp_path: Path
+) -> None:
+    index = kit_index_factory(IndexFeatures(metadata_files=False, range_requests=False))
+    index.publish(DistSpec("alpha", "1.0", requires=("beta",), files={"alpha/blob.bin": os.urandom(50_000)}))
+    client = client_for(tmp_path, index.url, range_chunk=4096)
+    file = client.project("alpha").files[0]
+    assert client.metadata(file).requires_dist == ("beta",)
+    assert len(_wheel_requests(index)) == 1  # the 200 answer is kept as the download
+    assert Cache(tmp_path / "cache").get_artifact(file.sha256 or "", file.filename) is not None
+    client.download(file)
+    assert len(_wheel_requests(index)) == 1
+
+
+def test_metadata_by_range_of_a_small_wheel_keeps_it_as_the_download(
+    kit_index_factory: Factory, tmp_path: Path
+) -> None:
+    index = kit_index_factory(IndexFeatures(metadata_files=False))
+    index.publish(DistSpec("alpha", "1.0", requires=("beta",)))
+    client = client_for(tmp_path, index.url)
+    file = client.project("alpha").files[0]
+    assert client.metadata(file).requires_dist == ("beta",)
+    assert len(_wheel_requests(index)) == 1
+    assert Cache(tmp_path / "cache").get_artifact(file.sha256 or "", file.filename) is not None
+
+
+def test_metadata_by_range_hash_checked_when_the_whole_file_arrives(
+    kit_index_factory: Factory, tmp_path: Path
+) -> None:
+    index = kit_index_factory(IndexFeatures(metadata_files=False, range_requests=False))
+    index.publish(DistSpec("alpha", "1.0"))
+    index.fault("/files/*.whl", "wrong_bytes")
+    client = client_for(tmp_path, index.url)
+    with pytest.raises(HashMismatchError):
+        client.metadata(client.project("alpha").files[0])
+
+
+def test_lazy_http_creates_the_client_on_the_first_request_with_credentials() -> None:
+    made: list[FakeHttp] = []
+
+    def factory() -> FakeHttp:
+        made.append(FakeHttp())
+        return made[-1]
+
+    lazy = LazyHttp(factory)
+    assert lazy.add_credentials_from("https://user:pw@idx.example/simple/") == "https://idx.example/simple/"
+    assert lazy.created is None and not made
+    assert lazy.get("https://idx.example/simple/a/").status == 200
+    assert lazy.created is made[0] and made[0].credentials == ["https://user:pw@idx.example/simple/"]
+    lazy.get("https://idx.example/simple/b/")
+    assert len(made) == 1
+
+
+class FakeHttp:
+    """Records credentials and answers every GET with an empty 200."""
+
+    def __init__(self) -> None:
+        self.credentials: list[str] = []
+
+    def add_credentials_from(self, url: str) -> str:
+        self.credentials.append(url)
+        return url
+
+    def get(self, url: str, headers: object = None, *, ok: tuple[int, ...] = (200,)) -> Response:
+        return Response(200, {}, b"", url)
+
+    def stream(self, url: str, headers: object = None, *, ok: tuple[int, ...] = (200,)) -> object:
+        raise NotImplementedError

@@ -138,7 +138,7 @@ def build_lock(
     lock_dir: Path,
     hash_of: Callable[[DistFile], str],
 ) -> Pylock:
-    """Pure: resolutions (one per target) -> a validated Pylock with sorted packages."""
+    """Pure: resolutions (one per target) -> a Pylock with sorted packages (valid by construction)."""
     env_markers = [environment_marker(r.target) for r in resolutions]
     entries: dict[tuple[str, Version], list[tuple[int, Pin]]] = {}
     for position, resolution in enumerate(resolutions):
@@ -155,7 +155,9 @@ def build_lock(
         if len(python_versions) == 1
         else SpecifierSet(f">={python_versions[0]}")
     )
-    lock = Pylock(
+    # Built from typed values, so it is valid by construction; ``Pylock.validate()`` (a to_dict +
+    # from_dict round trip, ~15 ms on 38 packages) is left to the tests, which run it on every shape.
+    return Pylock(
         lock_version=Version(LOCK_VERSION),
         environments=[Marker(m) for m in sorted(set(env_markers))],
         requires_python=requires_python,
@@ -166,8 +168,6 @@ def build_lock(
         packages=packages,
         tool={TOOL_KEY: metadata_to_tool(metadata)},
     )
-    lock.validate()
-    return lock
 
 
 def _group_marker(groups: Iterable[str]) -> str | None:

@@ -8,21 +8,18 @@ item is fetched once per process (concurrent callers wait for the first).
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import html.parser
+import io
 import json
-import tempfile
 import threading
 import time
-import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -39,12 +36,17 @@ from envlock.cache import Cache, key_for
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
 from envlock.http import Response, redact, strip_credentials
 
+if TYPE_CHECKING:
+    import zipfile
+
 DEFAULT_INDEX = "https://pypi.org/simple/"
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 MAX_FRESHNESS = 600.0
 """Upper bound (seconds) on reusing a cached project page without asking the server: the server's
 ``Cache-Control: max-age`` is honoured up to this; without one, every page is revalidated."""
 _CACHE_FORMAT = 1
+RANGE_CHUNK = 1 << 16
+"""64 KiB: the tail of most wheels holds the whole central directory; METADATA fits in one more."""
 
 
 class HttpGetter(Protocol):
@@ -59,6 +61,49 @@ class HttpGetter(Protocol):
     ) -> AbstractContextManager[Any]: ...
 
     def add_credentials_from(self, url: str) -> str: ...
+
+
+class LazyHttp:
+    """An ``HttpGetter`` that creates the real client (and imports urllib3, ssl, http.client) only on
+    the first request: a warm compile whose pages are all fresh in the cache makes none and so skips
+    that import cost. Credentials handed over before then are replayed to the client when it is made."""
+
+    def __init__(self, factory: Callable[[], HttpGetter]) -> None:
+        self._factory = factory
+        self._client: HttpGetter | None = None
+        self._credential_urls: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def created(self) -> HttpGetter | None:
+        """The real client, if a request needed it."""
+        return self._client
+
+    def _real(self) -> HttpGetter:
+        with self._lock:
+            if self._client is None:
+                client = self._factory()
+                for url in self._credential_urls:
+                    client.add_credentials_from(url)
+                self._client = client
+            return self._client
+
+    def add_credentials_from(self, url: str) -> str:
+        with self._lock:
+            if self._client is not None:
+                return self._client.add_credentials_from(url)
+            self._credential_urls.append(url)
+        return strip_credentials(url)
+
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> Response:
+        return self._real().get(url, headers, ok=ok)
+
+    def stream(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> AbstractContextManager[Any]:
+        return self._real().stream(url, headers, ok=ok)
 
 
 @dataclass(frozen=True)
@@ -196,6 +241,10 @@ class IndexSettings:
     refresh: bool = False
     """Revalidate every cached page (``--upgrade``): never trust a freshness window."""
     max_freshness: float = MAX_FRESHNESS
+    range_requests: bool = True
+    """Read a wheel's METADATA with HTTP range requests when the index has no PEP 658 file."""
+    range_chunk: int = RANGE_CHUNK
+    """Bytes asked for at a time by range requests (the first one: the wheel's last ``range_chunk``)."""
 
 
 class IndexClient:
@@ -385,9 +434,14 @@ class IndexClient:
                         hint="the index is inconsistent; try again later or report it to the index",
                     )
                 return response.body
-        path = self.download(file)
         if file.is_wheel:
-            return wheel_metadata(path, file.filename)
+            cached = self._cache.get_artifact(file.sha256, file.filename) if file.sha256 else None
+            if cached is None and not file.is_local and self._settings.range_requests:
+                found = self._wheel_metadata_by_range(file)
+                if found is not None:
+                    return found
+            return wheel_metadata(self.download(file), file.filename)
+        path = self.download(file)
         if self._metadata_builder is None:
             raise ResolutionError(f"{file.filename}: metadata of an sdist needs a build, which is disabled")
         return self._metadata_builder(path)
@@ -401,16 +455,20 @@ class IndexClient:
         return self._downloads.get(file.url, lambda: self._download(file))
 
     def _download(self, file: DistFile) -> Path:
-        expected = file.sha256
-        if expected:
-            found = self._cache.get_artifact(expected, file.filename)
+        if file.sha256:
+            found = self._cache.get_artifact(file.sha256, file.filename)
             if found is not None:
                 return found
-            with (
-                self._http.stream(file.url) as response,
-                self._cache.artifact_writer(expected, file.filename) as (handle, digest),
-            ):
-                for chunk in response.stream(1 << 16):
+        with self._http.stream(file.url) as response:
+            return self._store(file, response.stream(1 << 16))
+
+    def _store(self, file: DistFile, chunks: Iterable[bytes]) -> Path:
+        """Stream a download into the verified artifact cache: checked against the index's sha256, or,
+        when the index gives none, stored under the sha256 of what arrived."""
+        expected = file.sha256
+        if expected:
+            with self._cache.artifact_writer(expected, file.filename) as (handle, digest):
+                for chunk in chunks:
                     handle.write(chunk)
                     digest.update(chunk)
                 if digest.hexdigest() != expected:
@@ -419,21 +477,60 @@ class IndexClient:
                         f"the index lists (expected {expected}, got {digest.hexdigest()})"
                     )
             return self._cache.artifact_path(expected, file.filename)
-        # No hash from the index: hash what we download, then store it under that hash.
+        import tempfile
+
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / file.filename
             digest = hashlib.sha256()
-            with self._http.stream(file.url) as response, open(target, "wb") as handle:
-                for chunk in response.stream(1 << 16):
+            with open(target, "wb") as handle:
+                for chunk in chunks:
                     handle.write(chunk)
                     digest.update(chunk)
             sha256 = digest.hexdigest()
             with self._cache.artifact_writer(sha256, file.filename) as (out, out_digest):
-                with open(target, "rb") as source:
-                    data = source.read()
+                data = target.read_bytes()
                 out.write(data)
                 out_digest.update(data)
             return self._cache.artifact_path(sha256, file.filename)
+
+    # ------------------------------------------------------------------------------ range requests
+
+    def _wheel_metadata_by_range(self, file: DistFile) -> bytes | None:
+        """METADATA of a remote wheel read with HTTP range requests: the tail (end of central directory
+        and, usually, the central directory), then the METADATA member — two or three small GETs
+        instead of the whole wheel. None when the server cannot serve ranges (the caller downloads).
+
+        A server that ignores ``Range`` answers 200 with the whole file: that body is kept as the
+        download (hash-checked into the artifact cache), so nothing is fetched twice. As with pip's
+        lazy wheels, metadata read this way cannot be checked against the wheel's sha256 (only whole
+        files can); it steers the resolution only — every artifact is verified before it is installed."""
+        import zipfile
+
+        chunk = self._settings.range_chunk
+        with self._http.stream(file.url, {"Range": f"bytes=-{chunk}"}, ok=(200, 206, 416)) as response:
+            if response.status == 200:
+                return wheel_metadata(self._store(file, response.stream(1 << 16)), file.filename)
+            if response.status != 206:
+                return None
+            parsed = _content_range(response.headers.get("content-range", ""))
+            tail = response.read()
+        if parsed is None or len(tail) != parsed[1] - parsed[0] + 1:
+            return None
+        first, _last, total = parsed
+        if first == 0:  # the whole (small) wheel arrived: keep it as the download
+            return wheel_metadata(self._store(file, [tail]), file.filename)
+        remote = _RangeFile(lambda a, b: self._fetch_range(file.url, a, b), total, first, tail, chunk)
+        try:
+            return _zip_metadata(zipfile.ZipFile(remote), file.filename)
+        except (zipfile.BadZipFile, _RangeUnsupported, EOFError, ValueError):
+            return None
+
+    def _fetch_range(self, url: str, first: int, last: int) -> bytes:
+        response = self._http.get(url, {"Range": f"bytes={first}-{last}"}, ok=(200, 206))
+        parsed = _content_range(response.headers.get("content-range", ""))
+        if response.status != 206 or parsed is None or parsed[0] != first:
+            raise _RangeUnsupported(url)
+        return response.body
 
     def hash_of(self, file: DistFile) -> str:
         """The file's sha256: from the index, else by downloading it."""
@@ -445,18 +542,91 @@ class IndexClient:
 
 def wheel_metadata(path: Path, filename: str) -> bytes:
     """METADATA of a wheel file (the ``*.dist-info/METADATA`` at the archive's top level)."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as archive:
-            candidates = [
-                n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-            ]
-            if len(candidates) != 1:
-                raise ResolutionError(
-                    f"{filename}: expected one .dist-info/METADATA, found {len(candidates)}"
-                )
-            return archive.read(candidates[0])
+            return _zip_metadata(archive, filename)
     except (zipfile.BadZipFile, OSError) as error:
         raise ResolutionError(f"{filename}: not a readable wheel: {error}") from None
+
+
+def _zip_metadata(archive: zipfile.ZipFile, filename: str) -> bytes:
+    candidates = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+    if len(candidates) != 1:
+        raise ResolutionError(f"{filename}: expected one .dist-info/METADATA, found {len(candidates)}")
+    return archive.read(candidates[0])
+
+
+class _RangeUnsupported(Exception):
+    """The server stopped honouring ``Range`` midway: fall back to the whole file."""
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file that fetches the byte ranges ``zipfile`` reads
+    (at least ``chunk`` bytes at a time), starting from an already fetched tail."""
+
+    def __init__(
+        self, fetch: Callable[[int, int], bytes], size: int, tail_start: int, tail: bytes, chunk: int
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._size = size
+        self._chunk = chunk
+        self._segments: list[tuple[int, bytes]] = [(tail_start, tail)]
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self._position
+        end = self._size if size is None or size < 0 else min(self._size, start + size)
+        if start >= end:
+            return b""
+        data = self._cached(start, end)
+        if data is None:
+            stop = min(self._size, max(end, start + self._chunk))
+            self._segments.append((start, self._fetch(start, stop - 1)))
+            data = self._cached(start, end)
+            if data is None:
+                raise _RangeUnsupported("short range response")
+        self._position = end
+        return data
+
+    def _cached(self, start: int, end: int) -> bytes | None:
+        for first, data in self._segments:
+            if first <= start and end <= first + len(data):
+                return data[start - first : end - first]
+        return None
+
+
+def _content_range(value: str) -> tuple[int, int, int] | None:
+    """``bytes 100-199/1000`` -> (100, 199, 1000); None when absent or not of that form."""
+    unit, _, rest = value.strip().partition(" ")
+    span, _, total = rest.partition("/")
+    first, _, last = span.partition("-")
+    try:
+        parsed = int(first), int(last), int(total)
+    except ValueError:
+        return None
+    return parsed if unit == "bytes" and parsed[0] <= parsed[1] < parsed[2] else None
 
 
 # ------------------------------------------------------------------------------------------- parsing
@@ -563,6 +733,8 @@ def _parse_time(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        import email.utils
+
         try:
             moment = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
@@ -600,30 +772,36 @@ def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) ->
     return tuple(files)
 
 
-class _LinkParser(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.links: list[dict[str, str | None]] = []
+def _html_links(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
+    """The ``<base href>`` and the attributes of every ``<a href>`` of an HTML page (html.parser is
+    imported here: JSON indexes never need it)."""
+    import html.parser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            values = dict(attrs)
-            if values.get("href"):
-                self.links.append(values)
+    base: list[str | None] = []
+    links: list[dict[str, str | None]] = []
+
+    class LinkParser(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "base" and not base:
+                base.append(dict(attrs).get("href"))
+            elif tag == "a":
+                values = dict(attrs)
+                if values.get("href"):
+                    links.append(values)
+
+    parser = LinkParser(convert_charrefs=True)
+    parser.feed(text)
+    parser.close()
+    return (base[0] if base else None), links
 
 
 def _parse_html_page(
     body: bytes, url: str, name: NormalizedName | None, index: str | None
 ) -> tuple[DistFile, ...]:
-    parser = _LinkParser()
-    parser.feed(body.decode("utf-8", errors="replace"))
-    parser.close()
-    base = urljoin(url, parser.base) if parser.base else url
+    base_href, links = _html_links(body.decode("utf-8", errors="replace"))
+    base = urljoin(url, base_href) if base_href else url
     files = []
-    for link in parser.links:
+    for link in links:
         href = urljoin(base, str(link["href"]))
         filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
         metadata: str | None = None
@@ -652,6 +830,7 @@ __all__ = [
     "HttpGetter",
     "IndexClient",
     "IndexSettings",
+    "LazyHttp",
     "ProjectPage",
     "parse_core_metadata",
     "wheel_metadata",

@@ -133,18 +133,19 @@ def _compile(
     previous: Any,
     out: Path,
 ) -> Any:
-    from envlock.builder import index_build_installer, prepare_metadata
     from envlock.cache import Cache, default_cache_dir
     from envlock.compiler import CompileJob, UpgradePolicy, compile_lock
     from envlock.config import ALL
     from envlock.http import HttpClient
-    from envlock.index import DEFAULT_INDEX, IndexClient, IndexSettings
+    from envlock.index import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
 
     cache = Cache(settings.cache_dir or default_cache_dir())
-    http = HttpClient()
+    http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
     client_box: list[IndexClient] = []
 
     def build_metadata(sdist: Path) -> bytes:
+        from envlock.builder import index_build_installer, prepare_metadata
+
         return prepare_metadata(sdist, install_requirements=index_build_installer(client_box[0]))
 
     client = IndexClient(
@@ -170,7 +171,8 @@ def _compile(
     try:
         return compile_lock(client, job, client.hash_of)
     finally:
-        http.close()
+        if isinstance(http.created, HttpClient):
+            http.created.close()
 
 
 def _default_source(root: Path) -> Path:

@@ -335,3 +335,19 @@ def test_target_from_project_venv(
     (isolated / "requirements.in").write_text("alpha\n")
     run_envlock("compile", "--index-url", kit_index.url, check=True)
     assert pins(isolated / "pylock.toml") == {"alpha": "1.0"}
+
+
+def test_pyproject_lock_setting_is_the_default_output(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    basic(kit_index)
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndependencies = ["alpha"]\n'
+        '[tool.envlock]\nlock = "locks/app.toml"\nvenv = ".venv-app"\n'
+    )
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert pins(isolated / "locks" / "app.toml") == {"alpha": "2.0", "beta": "2.1"}
+    assert not (isolated / "pylock.toml").exists()
+    assert run_envlock("compile", "--check", "--index-url", kit_index.url).returncode == 0
+    exported = run_envlock("export", check=True)
+    assert "alpha==2.0" in exported.stdout

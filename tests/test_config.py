@@ -12,11 +12,12 @@ from envlock.config import (
     ResolverOptions,
     fingerprint,
     logical_lines,
+    project_defaults,
     read_pyproject,
     read_requirements_files,
     read_tool_settings,
 )
-from envlock.errors import RequirementsFileError, UnsupportedError
+from envlock.errors import InputError, RequirementsFileError, UnsupportedError
 
 TARGET = {"python_version": "3.11", "sys_platform": "linux"}
 
@@ -175,3 +176,20 @@ def test_fingerprint_ignores_order_comments_and_credentials(tmp_path: Path) -> N
     assert fingerprint(one, index=index, options=ResolverOptions(pre=True), target=TARGET) != base
     assert fingerprint(one, index=index, options=opts, target={**TARGET, "python_version": "3.12"}) != base
     assert fingerprint(one, index=IndexConfig("https://x/simple"), options=opts, target=TARGET) != base
+
+
+def test_project_defaults_lock_and_venv_relative_to_pyproject(tmp_path: Path) -> None:
+    assert project_defaults(tmp_path / "pyproject.toml") == {}
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\n[tool.envlock]\nlock = "locks/dev.toml"\nvenv = ".venv-dev"\npre = true\n'
+    )
+    found = project_defaults(tmp_path / "pyproject.toml")
+    assert found == {"lock": str(tmp_path / "locks/dev.toml"), "venv": str(tmp_path / ".venv-dev")}
+    settings = read_tool_settings({"tool": {"envlock": {"lock": "l.toml", "venv": "v"}}}, "pyproject.toml")
+    assert settings.lock == "l.toml" and settings.venv == "v"
+    (tmp_path / "pyproject.toml").write_text("[tool.envlock]\nlock = 3\n")
+    with pytest.raises(InputError, match=r"\[tool.envlock\] lock must be a string"):
+        project_defaults(tmp_path / "pyproject.toml")
+    (tmp_path / "pyproject.toml").write_text("[tool.envlock\n")
+    with pytest.raises(InputError, match="cannot read"):
+        project_defaults(tmp_path / "pyproject.toml")

@@ -209,3 +209,11 @@ def test_cli_stdout_file_and_errors(run_envlock: RunEnvlock, isolated: Path) -> 
     assert "error: undeclared extras: nope" in bad.stderr
     missing = run_envlock("export", "missing.toml")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_cli_default_lock_comes_from_pyproject(run_envlock: RunEnvlock, isolated: Path) -> None:
+    (isolated / "locks").mkdir()
+    write_lock(isolated / "locks" / "dev.toml", marker_lock())
+    (isolated / "pyproject.toml").write_text('[tool.envlock]\nlock = "locks/dev.toml"\n')
+    shown = run_envlock("export", "--extra", "fancy", check=True)
+    assert "opt==1 \\" in shown.stdout and "from dev.toml" in shown.stdout

@@ -13,26 +13,27 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 
 from envlock.errors import InputError, RequirementsFileError, UnsupportedError
 from envlock.http import strip_credentials
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.utils import NormalizedName
+
+# packaging and the TOML parser are imported inside the functions that use them: ``project_defaults``
+# is on ``envlock sync``'s start-up path, which must not pay for them.
+
+
+def _tomllib() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
 
 ALL = ":all:"
 """``--only-binary :all:`` / ``--no-binary :all:``: the rule covers every project."""
@@ -59,7 +60,7 @@ class InputRequirement:
 
     @property
     def name(self) -> NormalizedName:
-        return canonicalize_name(self.requirement.name)
+        return _canonical(self.requirement.name)
 
     @property
     def url_sha256(self) -> str | None:
@@ -75,8 +76,10 @@ class InputRequirement:
 
     def normalized(self) -> str:
         """Stable text for the fingerprint: credentials stripped, canonical spelling."""
+        from packaging.requirements import Requirement
+
         req = Requirement(str(self.requirement))
-        req.name = canonicalize_name(req.name)
+        req.name = _canonical(req.name)
         if req.url:
             req.url = strip_credentials(req.url)
         return str(req)
@@ -144,6 +147,10 @@ class ToolSettings:
     output: str | None = None
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    lock: str | None = None
+    """The project's lock (sync, export and check read it; compile writes it when no ``output``)."""
+    venv: str | None = None
+    """The project's venv (``sync`` makes it; ``compile`` resolves for its Python when it exists)."""
 
 
 @dataclass(frozen=True)
@@ -358,7 +365,7 @@ def parse_binary_names(value: str, location: str) -> list[str]:
             continue
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", item):
             raise RequirementsFileError(f"{location}: invalid project name {item!r} in binary option")
-        result.append(canonicalize_name(item))
+        result.append(_canonical(item))
     return result
 
 
@@ -373,6 +380,8 @@ def resolve_find_links(value: str, here: Path) -> str:
 
 def parse_requirement_line(line: str, location: str, here: Path) -> Requirement:
     """One requirement line: PEP 508, or a bare URL to a wheel/sdist; editables/VCS/dirs refused."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     stripped = line.strip()
     if " --hash" in stripped or stripped.startswith("--hash"):
         raise _unsupported(location, "--hash options in input files")
@@ -411,6 +420,14 @@ def _check_url(url: str, location: str) -> None:
 
 def _bare_url(url: str, location: str) -> Requirement:
     """``https://host/pkg-1.0-py3-none-any.whl#sha256=...`` (marker after ``;`` allowed)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
     link, _, marker = url.partition(" ;")
     if not marker:
         link, _, marker = url.partition("; ")
@@ -436,6 +453,7 @@ def _bare_url(url: str, location: str) -> Requirement:
 
 def load_toml(path: Path, base: Path) -> dict[str, Any]:
     shown = display_path(path, base)
+    tomllib = _tomllib()
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
         return data
@@ -463,6 +481,8 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
         "output": str,
         "extras": list,
         "groups": list,
+        "lock": str,
+        "venv": str,
     }
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -480,6 +500,32 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
     return ToolSettings(**values)
 
 
+def project_defaults(pyproject: Path) -> dict[str, str]:
+    """``lock`` and ``venv`` from ``[tool.envlock]`` of ``pyproject`` (made relative to its folder), for
+    the commands that take a lock or a venv (sync, export, compile). Reads with the standard library
+    only and skips the other keys (``read_tool_settings`` validates those for compile)."""
+    if not pyproject.is_file():
+        return {}
+    tomllib = _tomllib()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"{pyproject}: cannot read: {error}") from None
+    tool = data.get("tool")
+    table = tool.get("envlock") if isinstance(tool, Mapping) else None
+    if not isinstance(table, Mapping):
+        return {}
+    found: dict[str, str] = {}
+    for key in ("lock", "venv"):
+        value = table.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(f"{pyproject}: [tool.envlock] {key} must be a string")
+        found[key] = str(pyproject.parent / value)
+    return found
+
+
 def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], base: Path) -> CompileInputs:
     """``[project].dependencies`` plus the selected optional-dependencies and PEP 735 groups."""
     shown = display_path(path, base)
@@ -494,11 +540,11 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     if "dependencies" in project.get("dynamic", ()):
         raise _unsupported(f"{shown}", "dynamic [project] dependencies")
     project_name = project.get("name")
-    own = canonicalize_name(project_name) if isinstance(project_name, str) else None
+    own = _canonical(project_name) if isinstance(project_name, str) else None
     optional = project.get("optional-dependencies", {})
     if not isinstance(optional, Mapping):
         raise RequirementsFileError(f"{shown}: [project.optional-dependencies] must be a table")
-    optional_by_name: dict[str, tuple[str, Any]] = {canonicalize_name(k): (k, v) for k, v in optional.items()}
+    optional_by_name: dict[str, tuple[str, Any]] = {_canonical(k): (k, v) for k, v in optional.items()}
     requirements: list[InputRequirement] = []
 
     def add(entries: Any, where: str, group: str) -> None:
@@ -509,10 +555,10 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
             if not isinstance(entry, str):
                 raise RequirementsFileError(f"{location}: expected a requirement string")
             requirement = _pep508(entry, location)
-            if own is not None and canonicalize_name(requirement.name) == own:
+            if own is not None and _canonical(requirement.name) == own:
                 # "myproject[a,b]" inside the project's own lists: inline those extras.
                 for extra in sorted(requirement.extras):
-                    expand_extra(canonicalize_name(extra), group, seen=set())
+                    expand_extra(_canonical(extra), group, seen=set())
                 continue
             requirements.append(InputRequirement(requirement, location, group))
 
@@ -529,17 +575,17 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
         add(entries, f"[project.optional-dependencies] {key}", group)
 
     add(project.get("dependencies", []), "[project.dependencies]", DEFAULT_GROUP)
-    chosen_extras: list[str] = sorted({canonicalize_name(e) for e in extras})
+    chosen_extras: list[str] = sorted({_canonical(e) for e in extras})
     for extra in chosen_extras:
         expand_extra(extra, f"extra:{extra}", seen=set())
-    chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
-    groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
+    chosen_groups: list[str] = sorted({_canonical(g) for g in groups})
+    groups_by_name: dict[str, str] = {_canonical(k): k for k in groups_table}
     for group in chosen_groups:
         for entry, location in resolve_group(groups_table, groups_by_name, group, shown):
             requirement = _pep508(entry, location)
-            if own is not None and canonicalize_name(requirement.name) == own:
+            if own is not None and _canonical(requirement.name) == own:
                 for extra in sorted(requirement.extras):
-                    expand_extra(canonicalize_name(extra), f"group:{group}", seen=set())
+                    expand_extra(_canonical(extra), f"group:{group}", seen=set())
                 if not requirement.extras:
                     add(project.get("dependencies", []), "[project.dependencies]", f"group:{group}")
                 continue
@@ -580,13 +626,15 @@ def resolve_group(
             included = entry["include-group"]
             if not isinstance(included, str):
                 raise RequirementsFileError(f"{location}: include-group must be a string")
-            result.extend(resolve_group(table, by_name, canonicalize_name(included), shown, (*_stack, group)))
+            result.extend(resolve_group(table, by_name, _canonical(included), shown, (*_stack, group)))
         else:
             raise RequirementsFileError(f"{location}: expected a string or {{include-group = NAME}}")
     return result
 
 
 def _pep508(text: str, location: str) -> Requirement:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
@@ -652,5 +700,11 @@ def check_names(names: Iterable[str], what: str) -> tuple[str, ...]:
     for name in names:
         if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
             raise InputError(f"invalid {what} {name!r}")
-        result.append(canonicalize_name(name))
+        result.append(_canonical(name))
     return tuple(result)
+
+
+def _canonical(name: str) -> NormalizedName:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)

@@ -66,3 +66,7 @@ class DriftError(EnvlockError):
 
 class LockBusyError(EnvlockError):
     """Another envlock process holds the venv lock."""
+
+
+class StaleLockError(EnvlockError):
+    """``envlock compile --check``: the lock is missing or was compiled from other inputs (exit 1)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.errors import EnvlockError, InputError
+from envlock.errors import InputError, StaleLockError
 
 if TYPE_CHECKING:
     from envlock.cli import Output
@@ -87,7 +87,7 @@ def run(settings: CompileSettings, output: Output) -> None:
     index = _index_config(settings, inputs.index, tool)
     options = _resolver_options(settings, inputs.options, tool)
     target = _target(settings, tool, root)
-    out = settings.output or Path(tool.output or "pylock.toml")
+    out = settings.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
     fingerprint = config.fingerprint(inputs, index=index, options=options, target=target_identity(target))
     if settings.check:
@@ -268,7 +268,8 @@ def _target(settings: CompileSettings, tool: ToolSettings, root: Path) -> Target
     version = settings.python_version or tool.python_version
     if version:
         return environment_for_version(version)
-    for candidate in (root / ".venv" / "bin" / "python", root / ".venv" / "Scripts" / "python.exe"):
+    venv = root / (tool.venv or ".venv")
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
         if candidate.exists():
             return environment_for(probe(candidate))
     return current_environment()
@@ -282,18 +283,18 @@ def _check(
     from envlock.lockfile import lock_metadata, read_lock
 
     if not out.exists():
-        raise EnvlockError(f"{shown_out} does not exist", hint="run: envlock compile")
+        raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
     metadata = lock_metadata(read_lock(out))
     if metadata.fingerprint == fingerprint:
         return
     targets = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
     now = describe_target(target)
     if isinstance(targets, list) and targets and now not in targets:
-        raise EnvlockError(
+        raise StaleLockError(
             f"{shown_out} was compiled for {', '.join(str(t) for t in targets)}, not {now}",
             hint="run: envlock compile (or pass the --python/--python-version it was compiled with)",
         )
-    raise EnvlockError(
+    raise StaleLockError(
         f"{display_path(sources[0], root)} changed since {shown_out} was compiled — run: envlock compile"
     )
 

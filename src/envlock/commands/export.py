@@ -37,10 +37,13 @@ def command(output: Output, /, **params: Any) -> None:
     Exit codes: 0 written; 2 bad input (an unreadable lock, an undeclared extra/group,
                 a package pip cannot install by hash, named).
     """
+    from envlock.config import project_defaults
     from envlock.export import ExportOptions, export_requirements
     from envlock.lockfile import read_lock, write_text_atomic
 
-    lock_path: Path = params["lock"] or Path("pylock.toml")
+    lock_path: Path = params["lock"] or Path(
+        project_defaults(Path("pyproject.toml")).get("lock", "pylock.toml")
+    )
     out: Path | None = params["output"]
     options = ExportOptions(
         extras=tuple(params["extras"]),

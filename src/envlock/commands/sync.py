@@ -91,29 +91,12 @@ def _only_binary(values: tuple[str, ...]) -> frozenset[str]:
 
 
 def _project_defaults(pyproject: Path) -> dict[str, str]:
-    """``lock`` and ``venv`` from ``[tool.envlock]`` of ./pyproject.toml (paths relative to it)."""
-    from envlock.errors import InputError
-
-    if not pyproject.is_file():
+    """``lock`` and ``venv`` from ``[tool.envlock]`` of ./pyproject.toml (shared with export, compile)."""
+    if not pyproject.is_file():  # the common case: do not import envlock.config on the no-op path
         return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InputError(f"{pyproject}: cannot read: {error}") from None
-    table = (data.get("tool") or {}).get("envlock") or {}
-    found: dict[str, str] = {}
-    for key in ("lock", "venv"):
-        value = table.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise InputError(f"{pyproject}: [tool.envlock] {key} must be a string")
-        found[key] = str(pyproject.parent / value)
-    return found
+    from envlock.config import project_defaults
+
+    return project_defaults(pyproject)
 
 
 def _print(output: Output, result: SyncResult) -> None:

@@ -351,3 +351,13 @@ def test_pyproject_lock_setting_is_the_default_output(
     assert run_envlock("compile", "--check", "--index-url", kit_index.url).returncode == 0
     exported = run_envlock("export", check=True)
     assert "alpha==2.0" in exported.stdout
+
+
+def test_unknown_extra_is_a_warning_like_pip(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    basic(kit_index)
+    (isolated / "requirements.in").write_text("alpha[missing]\n")
+    result = run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert "warning: alpha 2.0 does not provide the extra 'missing'" in result.stderr
+    assert pins(isolated / "pylock.toml") == {"alpha": "2.0", "beta": "2.1"}

@@ -371,3 +371,37 @@ def test_prefetch_in_parallel_gives_same_pins() -> None:
     )
     pins = {p.name: str(p.version) for p in resolve(FakeIndex(projects), request).pins}
     assert pins == {"a": "2.0", "b": "2.0", "c": "1.0", "d": "1.0"}
+
+
+def test_an_extra_the_package_does_not_provide_is_a_warning() -> None:
+    projects = {"a": [Rel("1.0", requires=("b; extra == 'x'",))], "b": [Rel("1.0")]}
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("a[x,nope]"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    resolution = resolve(FakeIndex(projects), request)
+    assert {p.name: str(p.version) for p in resolution.pins} == {"a": "1.0", "b": "1.0"}
+    assert resolution.warnings == ("a 1.0 does not provide the extra 'nope' (required by requirements.in:1)",)
+    provided = ResolveRequest(
+        requirements=(InputRequirement(Requirement("a[x]"), "requirements.in:1"),), target=LINUX_311
+    )
+    assert resolve(FakeIndex(projects), provided).warnings == ()
+
+
+def test_via_names_the_constraint_files_of_constrained_packages() -> None:
+    projects = {"a": [Rel("1.0", requires=("b",))], "b": [Rel("1.0"), Rel("2.0")], "z": [Rel("1.0")]}
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("a"), "requirements.in:1"),),
+        constraints=(
+            InputRequirement(Requirement("b<2"), "constraints.txt:4"),
+            InputRequirement(Requirement("z==1.0"), "constraints.txt:5"),  # not required: no pin
+            InputRequirement(Requirement("b==1.0"), "--upgrade-package b==1.0"),
+        ),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    by_name = {pin.name: pin for pin in resolve(FakeIndex(projects), request).pins}
+    assert set(by_name) == {"a", "b"}
+    assert by_name["b"].via == ("-c constraints.txt", "a")
+    assert by_name["a"].via == ("-r requirements.in",)

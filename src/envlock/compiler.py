@@ -102,8 +102,14 @@ class CompileJob:
     prefetch_workers: int = 16
 
 
-def compile_lock(client: IndexLike, job: CompileJob, hash_of: Callable[[DistFile], str]) -> Pylock:
-    """Resolve for every target and build the lock (network only through ``client`` / ``hash_of``)."""
+def compile_lock(
+    client: IndexLike,
+    job: CompileJob,
+    hash_of: Callable[[DistFile], str],
+    warn: Callable[[str], None] = lambda _message: None,
+) -> Pylock:
+    """Resolve for every target and build the lock (network only through ``client`` / ``hash_of``);
+    ``warn`` receives each resolution warning once (e.g. an extra a package does not provide)."""
     preferences: dict[str, Version] = {}
     if not job.upgrade.all:
         freed = job.upgrade.names()
@@ -119,6 +125,8 @@ def compile_lock(client: IndexLike, job: CompileJob, hash_of: Callable[[DistFile
             prefetch_workers=job.prefetch_workers,
         )
         resolutions.append(resolve(client, request))
+    for message in sorted({w for r in resolutions for w in r.warnings}):
+        warn(message)
     return build_lock(
         resolutions,
         extras=job.inputs.extras,

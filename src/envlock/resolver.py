@@ -132,6 +132,9 @@ class Resolution:
     pins: tuple[Pin, ...]
     """Sorted by name."""
     target: TargetEnvironment
+    warnings: tuple[str, ...] = ()
+    """Things the user should know that did not stop the resolution (an extra a package does not
+    provide, as pip warns), sorted."""
 
 
 def to_req(requirement: Requirement, path: tuple[str, ...], *, root: bool = False) -> Req:
@@ -167,6 +170,19 @@ def _exact_pins(requirements: Iterable[InputRequirement]) -> dict[str, set[Versi
     return pins
 
 
+def _provided_extras(metadata: CoreMetadata) -> set[str]:
+    """``Provides-Extra``, plus extras that ``Requires-Dist`` markers test (older metadata may omit
+    ``Provides-Extra``; pip accepts those extras too)."""
+    provided: set[str] = {canonicalize_name(e) for e in metadata.provides_extra}
+    for text in metadata.requires_dist:
+        marker = text.partition(";")[2]
+        if "extra" in marker:
+            for quote in ("'", '"'):
+                parts = marker.split(quote)
+                provided.update(canonicalize_name(p) for p in parts[1::2] if p.strip())
+    return provided
+
+
 def _url_key(url: str) -> str:
     return url.split("#", 1)[0]
 
@@ -192,6 +208,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         self.excluded: dict[str, dict[Version, str]] = {}
         """Why versions were not candidates (for 'no matching version' messages)."""
         self.dependencies: dict[Candidate, list[Req]] = {}
+        self.warnings: set[str] = set()
         self._prefetched: set[str] = set()
 
     # -- resolvelib provider interface --
@@ -292,6 +309,11 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         if candidate.extras:
             base_spec = SpecifierSet(f"=={candidate.version}") if candidate.url is None else SpecifierSet()
             deps.append(Req(candidate.name, frozenset(), base_spec, candidate.url, path))
+            for extra in sorted(candidate.extras - _provided_extras(metadata)):
+                self.warnings.add(
+                    f"{candidate.label} does not provide the extra {extra!r} "
+                    f"(required by {' → '.join(candidate.path) or 'the input'})"
+                )
         if metadata.requires_python:
             try:
                 spec = SpecifierSet(metadata.requires_python)
@@ -596,6 +618,10 @@ def _resolution(
             depends.setdefault(parent, set()).add(child_name)
     for root in roots:
         via.setdefault(root.name, set()).add(_source_label(root.path[0]))
+    for name, constraints in provider.constraints.items():
+        for item in constraints:  # as pip-compile: "-c constraints.txt" names the file that constrained it
+            if not item.source.startswith("--"):  # not -P NAME==VER
+                via.setdefault(name, set()).add(_source_label(item.source, option="-c"))
     pins: dict[str, Pin] = {}
     for identifier, candidate in mapping.items():
         if identifier == PYTHON or (candidate.name in pins and not candidate.extras):
@@ -616,12 +642,17 @@ def _resolution(
             via=tuple(sorted(via.get(candidate.name, ()))),
             groups=frozenset(groups.get(candidate.name, {DEFAULT_GROUP})),
         )
-    return Resolution(pins=tuple(pins[n] for n in sorted(pins)), target=request.target)
+    return Resolution(
+        pins=tuple(pins[n] for n in sorted(pins)),
+        target=request.target,
+        warnings=tuple(sorted(provider.warnings)),
+    )
 
 
-def _source_label(source: str) -> str:
-    """``requirements.in:3`` -> ``-r requirements.in``; pyproject locations -> ``pyproject.toml``."""
+def _source_label(source: str, option: str = "-r") -> str:
+    """``requirements.in:3`` -> ``-r requirements.in`` (``-c constraints.txt`` for constraints);
+    pyproject locations -> ``pyproject.toml``."""
     if " " in source:
         return source.split(" ", 1)[0]
     file = source.rsplit(":", 1)[0] if source.rsplit(":", 1)[-1].isdigit() else source
-    return f"-r {file}"
+    return f"{option} {file}"

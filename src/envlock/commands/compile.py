@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,7 +106,7 @@ def run(settings: CompileSettings, output: Output) -> None:
         inputs=tuple(_relative(f, out.parent) for f in inputs.files),
         options=lock_options(options, indexes, [target]),
     )
-    lock = _compile(settings, inputs, index, options, target, metadata, previous, out)
+    lock = _compile(settings, inputs, index, options, target, metadata, previous, out, warn=output.warn)
     from envlock.lockfile import dumps_lock
 
     text = dumps_lock(lock)
@@ -132,6 +133,8 @@ def _compile(
     metadata: Any,
     previous: Any,
     out: Path,
+    *,
+    warn: Callable[[str], None],
 ) -> Any:
     from envlock.cache import Cache, default_cache_dir
     from envlock.compiler import CompileJob, UpgradePolicy, compile_lock
@@ -169,7 +172,7 @@ def _compile(
         upgrade=UpgradePolicy(all=settings.upgrade, packages=settings.upgrade_packages),
     )
     try:
-        return compile_lock(client, job, client.hash_of)
+        return compile_lock(client, job, client.hash_of, warn)
     finally:
         if isinstance(http.created, HttpClient):
             http.created.close()

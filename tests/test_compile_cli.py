@@ -361,3 +361,31 @@ def test_unknown_extra_is_a_warning_like_pip(
     result = run_envlock("compile", "--index-url", kit_index.url, check=True)
     assert "warning: alpha 2.0 does not provide the extra 'missing'" in result.stderr
     assert pins(isolated / "pylock.toml") == {"alpha": "2.0", "beta": "2.1"}
+
+
+def test_constraints_from_a_url(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    basic(kit_index)
+    served = isolated / "served"
+    served.mkdir()
+    (served / "constraints.txt").write_text("beta<2\n")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/constraints.txt"
+    try:
+        (isolated / "requirements.in").write_text(f"alpha\n-c {url}\n")
+        run_envlock("compile", "--index-url", kit_index.url, check=True)
+        lock = read_lock(isolated / "pylock.toml")
+        assert {p.name: str(p.version) for p in lock.packages} == {"alpha": "1.0", "beta": "1.0"}
+        beta = next(p for p in lock.packages if p.name == "beta")
+        assert (beta.tool or {})["envlock"]["via"] == [f"-c {url}", "alpha"]
+        assert run_envlock("compile", "--check", "--index-url", kit_index.url).returncode == 0
+        (served / "constraints.txt").write_text("beta<3\n")
+        assert run_envlock("compile", "--check", "--index-url", kit_index.url).returncode == 1
+    finally:
+        server.shutdown()
+        server.server_close()

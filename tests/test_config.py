@@ -193,3 +193,31 @@ def test_project_defaults_lock_and_venv_relative_to_pyproject(tmp_path: Path) ->
     (tmp_path / "pyproject.toml").write_text("[tool.envlock\n")
     with pytest.raises(InputError, match="cannot read"):
         project_defaults(tmp_path / "pyproject.toml")
+
+
+def test_constraint_and_requirement_files_from_urls(tmp_path: Path) -> None:
+    pages = {
+        "https://files.example/c/constraints.txt": "b<2\n-c more.txt\n",
+        "https://files.example/c/more.txt": "c==1.0\n",
+        "https://files.example/loop.txt": "-r https://files.example/loop.txt\n",
+    }
+    fetched: list[str] = []
+
+    def fetch(url: str) -> str:
+        fetched.append(url)
+        return pages[url.replace("user:pw@", "")]
+
+    (tmp_path / "requirements.in").write_text("a\n-c https://user:pw@files.example/c/constraints.txt\n")
+    inputs = read_requirements_files([tmp_path / "requirements.in"], {}, base=tmp_path, fetch=fetch)
+    assert [str(c.requirement) for c in inputs.constraints] == ["b<2", "c==1.0"]
+    assert [c.source for c in inputs.constraints] == [
+        "https://files.example/c/constraints.txt:1",
+        "https://files.example/c/more.txt:1",
+    ]
+    assert inputs.files == (tmp_path / "requirements.in",)  # URLs are not input files
+    assert fetched[0] == "https://user:pw@files.example/c/constraints.txt"
+    with pytest.raises(RequirementsFileError, match="need the network"):
+        read_requirements_files([tmp_path / "requirements.in"], {}, base=tmp_path)
+    (tmp_path / "requirements.in").write_text("-r https://files.example/loop.txt\n")
+    with pytest.raises(RequirementsFileError, match="includes itself"):
+        read_requirements_files([tmp_path / "requirements.in"], {}, base=tmp_path, fetch=fetch)

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,6 +186,7 @@ class _Collector:
     """Mutable accumulator used while reading requirements files (never leaves this module)."""
 
     env: Mapping[str, str]
+    fetch: Callable[[str], str] | None = None
     requirements: list[InputRequirement] = field(default_factory=list)
     constraints: list[InputRequirement] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
@@ -197,9 +198,16 @@ class _Collector:
     no_binary: set[str] = field(default_factory=set)
 
 
-def read_requirements_files(paths: Sequence[Path], env: Mapping[str, str], *, base: Path) -> CompileInputs:
-    """Read ``requirements*.in`` files (pip syntax) into CompileInputs; errors name file and line."""
-    collector = _Collector(env=env)
+def read_requirements_files(
+    paths: Sequence[Path],
+    env: Mapping[str, str],
+    *,
+    base: Path,
+    fetch: Callable[[str], str] | None = None,
+) -> CompileInputs:
+    """Read ``requirements*.in`` files (pip syntax) into CompileInputs; errors name file and line.
+    ``fetch`` reads ``-r``/``-c`` files given as http(s) URLs (None: such includes are an error)."""
+    collector = _Collector(env=env, fetch=fetch)
     for path in paths:
         _read_file(path, collector, constraint=False, base=base, stack=())
     return CompileInputs(
@@ -249,30 +257,57 @@ def logical_lines(text: str) -> Iterable[tuple[int, str]]:
 
 
 def _read_file(
-    path: Path, collector: _Collector, *, constraint: bool, base: Path, stack: tuple[Path, ...]
+    path: Path | str, collector: _Collector, *, constraint: bool, base: Path, stack: tuple[str, ...]
 ) -> None:
-    resolved = path.resolve()
-    shown = display_path(path, base)
-    if resolved in stack:
+    """Read one requirements file: a local path, or an ``http(s)://`` URL (``-r``/``-c`` of a URL, as
+    pip allows; fetched through ``collector.fetch``, never recorded as an input file)."""
+    if isinstance(path, str):
+        key = shown = strip_credentials(path)
+    else:
+        key, shown = str(path.resolve()), display_path(path, base)
+    if key in stack:
         raise RequirementsFileError(f"{shown}: includes itself (through -r/-c)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RequirementsFileError(f"{shown}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RequirementsFileError(f"{shown}: cannot read: {error}") from None
-    collector.files.append(path)
+    if isinstance(path, str):
+        if collector.fetch is None:
+            raise RequirementsFileError(f"{shown}: requirements from a URL need the network here")
+        text = collector.fetch(path)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RequirementsFileError(f"{shown}: file not found") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise RequirementsFileError(f"{shown}: cannot read: {error}") from None
+        collector.files.append(path)
     for number, line in logical_lines(text):
         location = f"{shown}:{number}"
         line = _expand(line, collector.env, location)
         if line.startswith("-"):
-            _option_line(line, location, path, collector, constraint=constraint, base=base, stack=stack)
+            _option_line(
+                line, location, path, collector, constraint=constraint, base=base, stack=(*stack, key)
+            )
             continue
-        requirement = parse_requirement_line(line, location, path.parent)
+        requirement = parse_requirement_line(line, location, base if isinstance(path, str) else path.parent)
         if constraint:
             collector.constraints.append(InputRequirement(requirement, location))
         else:
             collector.requirements.append(InputRequirement(requirement, location))
+
+
+def _is_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def _relative_to(source: Path | str, value: str) -> Path | str:
+    """An included file named in ``source``: URLs as they are, else relative to ``source``'s folder
+    (or, for a URL source, resolved against that URL)."""
+    if _is_url(value):
+        return value
+    if isinstance(source, str):
+        from urllib.parse import urljoin
+
+        return urljoin(source, value)
+    return source.parent / value
 
 
 def _expand(line: str, env: Mapping[str, str], location: str) -> str:
@@ -309,34 +344,33 @@ _SHORT = {
 def _option_line(
     line: str,
     location: str,
-    path: Path,
+    path: Path | str,
     collector: _Collector,
     *,
     constraint: bool,
     base: Path,
-    stack: tuple[Path, ...],
+    stack: tuple[str, ...],
 ) -> None:
     name, value = _split_option(line)
     name = _SHORT.get(name, name)
     needs_value = name not in ("--pre",)
     if needs_value and not value:
         raise RequirementsFileError(f"{location}: option {name} needs a value")
-    here = path.parent
     if name in ("--requirement", "--constraint"):
-        included = here / value
         _read_file(
-            included,
+            _relative_to(path, value),
             collector,
             constraint=constraint or name == "--constraint",
             base=base,
-            stack=(*stack, path.resolve()),
+            stack=stack,
         )
     elif name == "--index-url":
         collector.index_url = value
     elif name == "--extra-index-url":
         collector.extra_index_urls.append(value)
     elif name == "--find-links":
-        collector.find_links.append(resolve_find_links(value, here))
+        found = _relative_to(path, value) if isinstance(path, str) else resolve_find_links(value, path.parent)
+        collector.find_links.append(str(found))
     elif name == "--pre":
         collector.pre = True
     elif name in ("--only-binary", "--no-binary"):

@@ -211,12 +211,28 @@ def _read_inputs(
             pyproject_seen = True
             read = read_pyproject(source, extras=extras, groups=groups, base=root)
         else:
-            read = read_requirements_files([source], dict(os.environ), base=root)
+            read = read_requirements_files([source], dict(os.environ), base=root, fetch=_fetch_text)
         result = read if result is None else merge(result, read)
     if (extras or groups) and not pyproject_seen:
         raise InputError("--extra and --group select parts of pyproject.toml, which is not an input here")
     assert result is not None
     return result
+
+
+def _fetch_text(url: str) -> str:
+    """A ``-r``/``-c`` file given as a URL (credentials in it are used, never shown)."""
+    from envlock.errors import RequirementsFileError
+    from envlock.http import HttpClient, strip_credentials
+
+    client = HttpClient()
+    try:
+        body = client.get(url).body
+    finally:
+        client.close()
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequirementsFileError(f"{strip_credentials(url)}: cannot read: {error}") from None
 
 
 def _index_config(settings: CompileSettings, from_files: IndexConfig, tool: ToolSettings) -> IndexConfig:

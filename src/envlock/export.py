@@ -10,6 +10,7 @@ of its marker is kept for pip to evaluate at install time). See docs/migrating-f
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -87,7 +88,12 @@ def export_requirements(lock: Pylock, options: ExportOptions) -> str:
 def residual_marker(marker: Marker | None, *, extras: Collection[str], groups: Collection[str]) -> bool | str:
     """``marker`` with every test of ``extras`` / ``dependency_groups`` / ``extra`` replaced by its value
     for the chosen extras/groups: True (always applies), False (never), or the remaining marker text
-    (environment tests only, which pip evaluates)."""
+    (environment tests only, which pip evaluates).
+
+    packaging has no public partial evaluation and calls its parsed tree private, so this works on the
+    marker's public serialization (``str(marker)``, PEP 508 grammar): it is split into comparisons
+    joined by ``and`` / ``or`` / parentheses, each comparison that tests a selection variable is
+    evaluated with ``Marker(...).evaluate(..., context="lock_file")``, and the rest is kept as text."""
     if marker is None:
         return True
     environment = {
@@ -95,53 +101,81 @@ def residual_marker(marker: Marker | None, *, extras: Collection[str], groups: C
         "dependency_groups": frozenset(str(canonicalize_name(g)) for g in groups),
         "extra": frozenset(str(canonicalize_name(e)) for e in extras),
     }
-    # packaging has no public partial evaluation; its parsed tree (``Marker._markers``: atoms are
-    # (lhs, op, rhs) tuples of Variable/Value/Op nodes, nested lists are parentheses, "and"/"or"
-    # strings between them) is the documented shape that ``str(Marker)`` itself formats.
-    result = _partial(marker._markers, environment)
+    tokens = _MARKER_TOKEN.findall(str(marker))
+    tree, end = _parse_or(tokens, 0)
+    if end != len(tokens):
+        raise LockFileError(f"cannot split the marker {str(marker)!r} into comparisons")
+    result = _residual(tree, environment)
     if isinstance(result, bool):
         return result
-    return str(Marker(result))
+    return str(Marker(result[0]))
 
 
-def _partial(tree: Sequence[Any], environment: Mapping[str, frozenset[str]]) -> bool | str:
-    """Evaluate the selection tests of one (sub)expression; ``and`` binds tighter than ``or``."""
-    alternatives: list[list[bool | str]] = [[]]
-    for item in tree:
-        if item == "or":
-            alternatives.append([])
-        elif item == "and":
-            continue
-        elif isinstance(item, list):
-            alternatives[-1].append(_parenthesized(_partial(item, environment)))
-        else:
-            alternatives[-1].append(_atom(item, environment))
-    kept: list[str] = []
-    for terms in alternatives:
-        if any(term is False for term in terms):
-            continue
-        rest = [term for term in terms if isinstance(term, str)]
-        if not rest:
+_MARKER_TOKEN = re.compile(r"""\(|\)|"[^"]*"|'[^']*'|[^\s()"']+""")
+"""Tokens of a serialized marker: parentheses, quoted strings, and bare words (names, operators)."""
+
+_Node = tuple[str, Any]
+"""("atom", "lhs op rhs") | ("and", [nodes]) | ("or", [nodes])."""
+
+
+def _parse_or(tokens: Sequence[str], position: int) -> tuple[_Node, int]:
+    terms = []
+    node, position = _parse_and(tokens, position)
+    terms.append(node)
+    while position < len(tokens) and tokens[position] == "or":
+        node, position = _parse_and(tokens, position + 1)
+        terms.append(node)
+    return (("or", terms) if len(terms) > 1 else terms[0]), position
+
+
+def _parse_and(tokens: Sequence[str], position: int) -> tuple[_Node, int]:
+    terms = []
+    node, position = _parse_term(tokens, position)
+    terms.append(node)
+    while position < len(tokens) and tokens[position] == "and":
+        node, position = _parse_term(tokens, position + 1)
+        terms.append(node)
+    return (("and", terms) if len(terms) > 1 else terms[0]), position
+
+
+def _parse_term(tokens: Sequence[str], position: int) -> tuple[_Node, int]:
+    if position < len(tokens) and tokens[position] == "(":
+        node, position = _parse_or(tokens, position + 1)
+        if position >= len(tokens) or tokens[position] != ")":
+            raise LockFileError("unbalanced parentheses in a marker")
+        return node, position + 1
+    words = []
+    while position < len(tokens) and tokens[position] not in ("and", "or", "(", ")"):
+        words.append(tokens[position])
+        position += 1
+    if not words:
+        raise LockFileError("a marker has an empty comparison")
+    return ("atom", words), position
+
+
+def _residual(node: _Node, environment: Mapping[str, frozenset[str]]) -> bool | tuple[str, bool]:
+    """True / False, or (text, is_an_or) for what pip still has to evaluate."""
+    kind, value = node
+    if kind == "atom":
+        text = " ".join(value)
+        if any(word in _SELECTION_VARIABLES for word in value):  # bare words only: quotes stay attached
+            return Marker(text).evaluate(dict(environment), context="lock_file")
+        return text, False
+    parts = [_residual(child, environment) for child in value]
+    if kind == "and":
+        if any(part is False for part in parts):
+            return False
+        kept = [part for part in parts if not isinstance(part, bool)]
+        if not kept:
             return True
-        kept.append(" and ".join(rest))
-    if not kept:
+        texts = [f"({text})" if is_or else text for text, is_or in kept]
+        return " and ".join(texts), False
+    if any(part is True for part in parts):
+        return True
+    alternatives = [part for part in parts if not isinstance(part, bool)]
+    if not alternatives:
         return False
-    return " or ".join(kept)
-
-
-def _parenthesized(value: bool | str) -> bool | str:
-    return f"({value})" if isinstance(value, str) else value
-
-
-def _atom(atom: tuple[Any, Any, Any], environment: Mapping[str, frozenset[str]]) -> bool | str:
-    from packaging._parser import Variable
-
-    lhs, op, rhs = atom
-    text = f"{lhs.serialize()} {op.serialize()} {rhs.serialize()}"
-    variables = {node.value for node in (lhs, rhs) if isinstance(node, Variable)}
-    if variables & _SELECTION_VARIABLES:
-        return Marker(text).evaluate(dict(environment), context="lock_file")
-    return text
+    return " or ".join(text for text, _is_or in alternatives), len(alternatives) > 1
 
 
 def _chosen(values: Sequence[str], declared: Collection[str], kind: str) -> frozenset[str]:

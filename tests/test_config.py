@@ -221,3 +221,21 @@ def test_constraint_and_requirement_files_from_urls(tmp_path: Path) -> None:
     (tmp_path / "requirements.in").write_text("-r https://files.example/loop.txt\n")
     with pytest.raises(RequirementsFileError, match="includes itself"):
         read_requirements_files([tmp_path / "requirements.in"], {}, base=tmp_path, fetch=fetch)
+
+
+def test_fingerprint_of_local_find_links_is_relative_to_the_lock(tmp_path: Path) -> None:
+    inputs = read(tmp_path, "a\n")
+    here, there = tmp_path / "one", tmp_path / "two"
+    prints = [
+        fingerprint(
+            inputs,
+            index=IndexConfig(find_links=(str(checkout / "wheels"),)),
+            options=ResolverOptions(),
+            target=TARGET,
+            base=checkout,
+        )
+        for checkout in (here, there)
+    ]
+    assert prints[0] == prints[1]
+    other = IndexConfig(find_links=(str(here / "elsewhere"),))
+    assert fingerprint(inputs, index=other, options=ResolverOptions(), target=TARGET, base=here) != prints[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -708,11 +709,18 @@ def merge(first: CompileInputs, second: CompileInputs) -> CompileInputs:
 
 
 def fingerprint(
-    inputs: CompileInputs, *, index: IndexConfig, options: ResolverOptions, target: Mapping[str, str]
+    inputs: CompileInputs,
+    *,
+    index: IndexConfig,
+    options: ResolverOptions,
+    target: Mapping[str, str],
+    base: Path | None = None,
 ) -> str:
     """sha256 of the normalized inputs: requirement and constraint sets (sorted, canonical, without
-    credentials or comments), their root groups, index settings (without credentials), resolver options
-    and the target environment's identity. Not envlock's version, not the clock, not file order."""
+    credentials or comments), their root groups, index settings (without credentials; local find-links
+    folders relative to ``base``, the lock's folder, so a checkout elsewhere — CI — has the same
+    fingerprint), resolver options and the target environment's identity. Not envlock's version, not
+    the clock, not file order."""
     document = {
         "requirements": sorted({f"{r.group}|{r.normalized()}" for r in inputs.requirements}),
         "constraints": sorted({r.normalized() for r in inputs.constraints}),
@@ -720,12 +728,20 @@ def fingerprint(
         "groups": sorted(inputs.groups),
         "index-url": strip_credentials(index.index_url) if index.index_url else None,
         "extra-index-urls": [strip_credentials(u) for u in index.extra_index_urls],
-        "find-links": [strip_credentials(u) for u in index.find_links],
+        "find-links": [_portable_location(u, base) for u in index.find_links],
         "options": options.as_dict(),
         "target": dict(sorted(target.items())),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _portable_location(location: str, base: Path | None) -> str:
+    if "://" in location:
+        return strip_credentials(location)
+    if base is None:
+        return location
+    return Path(os.path.relpath(Path(location).resolve(), base.resolve())).as_posix()
 
 
 def check_names(names: Iterable[str], what: str) -> tuple[str, ...]:

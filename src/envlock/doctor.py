@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envlock import stamp
+from envlock.freshness import with_freshness
 from envlock.venv_env import scripts_dir
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -194,7 +195,7 @@ def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner:
 def check_venv(inputs: DoctorInputs) -> tuple[list[Finding], dict[str, str]]:
     """The venv against its lock and stamp; also the locked names (from the stamp) for the base check."""
     options = stamp.CheckOptions(lock=inputs.lock, venv_label=str(inputs.venv))
-    result = stamp.check(inputs.venv, options)
+    result = with_freshness(stamp.check(inputs.venv, options), options)
     locked = {d["name"]: d["version"] for d in (result.stamp or {}).get("distributions", [])}
     stale = [d for d in result.drifts if d.kind in (stamp.LOCK_STALE, stamp.NO_LOCK)]
     other = [d for d in result.drifts if d not in stale]

@@ -139,6 +139,13 @@ def _json_loads(data: bytes) -> Any:
     return value
 
 
+def sha256_text(text: str) -> str:
+    """Hex sha256 of a text's UTF-8 bytes (without importing hashlib)."""
+    digest = _sha256()
+    digest.update(text.encode("utf-8"))
+    return str(digest.hexdigest())
+
+
 def sha256_file(path: StrPath) -> str:
     """Hex sha256 of a file's bytes."""
     digest = _sha256()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from envlock import stamp
+from envlock import freshness, stamp
 from envlock.commands._options import venv_and_lock_options
 from envlock.errors import EXIT_PROBLEM, DriftError
 
@@ -37,7 +37,8 @@ class CheckSettings:
 
 def run_check(settings: CheckSettings) -> stamp.CheckResult:
     """The check of ``settings.venv``, with the fix commands worded for this command line."""
-    return stamp.check(settings.venv, check_options(settings.venv, settings.lock, deep=settings.deep))
+    options = check_options(settings.venv, settings.lock, deep=settings.deep)
+    return freshness.with_freshness(stamp.check(settings.venv, options), options)
 
 
 def check_options(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckOptions:

@@ -15,6 +15,7 @@ from envlock import stamp
 from envlock.commands._options import venv_and_lock_options
 from envlock.commands.check import check_options, drift_error
 from envlock.errors import InputError
+from envlock.freshness import with_freshness
 from envlock.venv_env import venv_environment, which_in
 
 if TYPE_CHECKING:
@@ -87,10 +88,11 @@ def exec_in_venv(venv: Path, command: tuple[str, ...]) -> None:
 def command(venv: Path, lock: Path | None, sync: bool, command: tuple[str, ...]) -> None:
     """Check the venv (or with --sync, sync it), then run COMMAND in it: envlock run -- CMD [ARGS...]."""
     settings = RunSettings(venv=venv, lock=lock, sync=sync, command=command)
-    result = stamp.check(settings.venv, check_options(settings.venv, settings.lock))
+    options = check_options(settings.venv, settings.lock)
+    result = with_freshness(stamp.check(settings.venv, options), options)
     if not result.ok and settings.sync:
         click.echo(sync_first(sync_options(settings, result)), err=True)
-        result = stamp.check(settings.venv, check_options(settings.venv, settings.lock))
+        result = with_freshness(stamp.check(settings.venv, options), options)
     if not result.ok:
         raise drift_error(result, str(settings.venv))
     exec_in_venv(settings.venv, settings.command)

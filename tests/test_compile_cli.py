@@ -66,6 +66,11 @@ def test_compile_writes_selectable_lock(index: KitIndex, run_envlock: RunEnvlock
         p.name: a.name for p, a in lock.select(environment=default_environment(), tags=list(sys_tags()))
     }
     assert selected == {"alpha": "alpha-2.0-py3-none-any.whl", "beta": "beta-2.1-py3-none-any.whl"}
+    files = [*beta.wheels, beta.sdist]
+    if index.features.json:  # PEP 700 size and upload-time; an HTML page has neither (see docs/compile.md)
+        assert all(f.size and f.upload_time is not None for f in files)
+    else:
+        assert all(f.size is None and f.upload_time is None for f in files)
 
 
 def test_determinism_and_up_to_date(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
@@ -78,6 +83,12 @@ def test_determinism_and_up_to_date(kit_index: KitIndex, run_envlock: RunEnvlock
     (isolated / "pylock.toml").unlink()
     run_envlock("compile", "--index-url", kit_index.url, "--cache-dir", isolated / "other-cache", check=True)
     assert (isolated / "pylock.toml").read_bytes() == first
+    assert any((isolated / "other-cache").rglob("*.json"))  # parsed metadata landed in that cache
+    (isolated / "pylock.toml").unlink()
+    env = {"ENVLOCK_CACHE_DIR": str(isolated / "env-cache")}
+    run_envlock("compile", "--index-url", kit_index.url, env=env, check=True)
+    assert (isolated / "pylock.toml").read_bytes() == first
+    assert any((isolated / "env-cache").rglob("*.json"))
 
 
 def test_minimal_diff_upgrade_and_upgrade_package(
@@ -209,6 +220,18 @@ def test_network_failure_names_url(run_envlock: RunEnvlock, isolated: Path) -> N
     result = run_envlock("compile", "--index-url", "http://127.0.0.1:9/simple/")
     assert result.returncode == 1
     assert "http://127.0.0.1:9/simple/alpha/" in result.stderr
+    assert "attempts)" in result.stderr and "Traceback" not in result.stderr  # retried with backoff
+
+
+def test_transient_index_errors_are_retried(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    basic(kit_index)
+    kit_index.fault("/simple/alpha/*", "503", times=2)
+    kit_index.fault("/files/*.metadata", "reset", times=1)
+    (isolated / "requirements.in").write_text("alpha\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert pins(isolated / "pylock.toml") == {"alpha": "2.0", "beta": "2.1"}
 
 
 def test_credentials_never_in_lock(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
@@ -330,11 +353,39 @@ def test_target_from_project_venv(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path, venv_factory: Callable[..., Path]
 ) -> None:
     kit_index.publish(DistSpec("alpha", "1.0"))
-    venv = venv_factory(sys.executable)
+    other = _other_python()
+    venv = venv_factory(other[1] if other else sys.executable)
     (isolated / ".venv").symlink_to(venv)
     (isolated / "requirements.in").write_text("alpha\n")
     run_envlock("compile", "--index-url", kit_index.url, check=True)
     assert pins(isolated / "pylock.toml") == {"alpha": "1.0"}
+    version = other[0] if other else f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert str(read_lock(isolated / "pylock.toml").requires_python) == f"=={version}.*"
+
+
+def _other_python() -> tuple[str, Path] | None:
+    """An interpreter of another minor version than the one running the tests, if the machine has one."""
+    from tests.kit.venvs import available_pythons
+
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    found = sorted((v, p) for v, p in available_pythons().items() if v != running)
+    return found[-1] if found else None
+
+
+def test_python_option_resolves_for_that_interpreter(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    other = _other_python()
+    if other is None:
+        pytest.skip("needs a second Python version")
+    version, python = other
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires_python=f"!={version}.*"))
+    (isolated / "requirements.in").write_text("alpha\n")
+    run_envlock("compile", "--index-url", kit_index.url, "--python", str(python), check=True)
+    lock = read_lock(isolated / "pylock.toml")
+    assert pins(isolated / "pylock.toml") == {"alpha": "1.0"}
+    assert str(lock.requires_python) == f"=={version}.*"
+    assert any(f'python_version == "{version}"' in str(e) for e in lock.environments or ())
 
 
 def test_pyproject_lock_setting_is_the_default_output(

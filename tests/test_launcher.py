@@ -86,7 +86,10 @@ def test_windows_launchers() -> None:
     ps1 = launchers.render_ps1(spec(command=("python", "-c", "print('x')")))
     assert "$venv = Join-Path $PSScriptRoot '..\\.venv'" in ps1
     assert "& 'python' '-c' 'print(''x'')' @args" in ps1
-    assert ps1.rstrip().endswith("exit $LASTEXITCODE")
+    assert ps1.rstrip().endswith("exit $code")
+    # the caller's PowerShell session gets its PATH and VIRTUAL_ENV back, whatever the command did
+    order = ["try {", "@args", "} finally {", "$env:PATH = $saved.PATH"]
+    assert [ps1.index(text) for text in order] == sorted(ps1.index(text) for text in order)
 
 
 def test_words_are_quoted_for_sh() -> None:

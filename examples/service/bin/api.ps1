@@ -8,9 +8,18 @@ if (-not (Test-Path $python)) {
 }
 & $python -I -S (Join-Path $PSScriptRoot '_envlock_check.py') --name 'api' --label '.venv' --venv $venv --sync-command 'envlock sync'
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-$env:VIRTUAL_ENV = $venv
-$env:PATH = (Join-Path $venv 'Scripts') + [IO.Path]::PathSeparator + $env:PATH
-Remove-Item Env:PYTHONHOME -ErrorAction SilentlyContinue
-Set-Location (Join-Path $PSScriptRoot '..')
-& 'python' 'backend/run_api.py' @args
-exit $LASTEXITCODE
+$saved = @{ PATH = $env:PATH; VIRTUAL_ENV = $env:VIRTUAL_ENV; PYTHONHOME = $env:PYTHONHOME }
+try {
+    $env:VIRTUAL_ENV = $venv
+    $env:PATH = (Join-Path $venv 'Scripts') + [IO.Path]::PathSeparator + $env:PATH
+    Remove-Item Env:PYTHONHOME -ErrorAction SilentlyContinue
+    Push-Location (Join-Path $PSScriptRoot '..')
+    & 'python' 'backend/run_api.py' @args
+    $code = $LASTEXITCODE
+} finally {
+    Pop-Location
+    $env:PATH = $saved.PATH
+    $env:VIRTUAL_ENV = $saved.VIRTUAL_ENV
+    $env:PYTHONHOME = $saved.PYTHONHOME
+}
+exit $code

@@ -147,7 +147,8 @@ def test_committed_example_matches_its_generator() -> None:
         project=EXAMPLE,
     )
     assert (EXAMPLE / "bin" / "api").read_text() == launchers.render_posix(spec)
-    assert (EXAMPLE / "bin" / "api.cmd").read_text() == launchers.render_cmd(spec)
+    with (EXAMPLE / "bin" / "api.cmd").open(newline="") as cmd:  # CRLF, as written
+        assert cmd.read() == launchers.render_cmd(spec)
     assert (EXAMPLE / "bin" / "api.ps1").read_text() == launchers.render_ps1(spec)
     assert "prometheus-client" in (EXAMPLE / "pylock.toml").read_text()
 

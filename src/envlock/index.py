@@ -309,11 +309,7 @@ class IndexClient:
         if fetched is None:
             return None
         body, content_type = fetched
-        if "json" in content_type:
-            files = _parse_json_page(body, url, name, index)
-        else:
-            files = _parse_html_page(body, url, name, index)
-        return files
+        return _parse_page(body, content_type, url, name, index)
 
     def _fetch_page(self, url: str) -> tuple[bytes, str] | None:
         """GET a simple page through the HTTP cache: fresh entries are reused, stale ones revalidated
@@ -321,11 +317,8 @@ class IndexClient:
         key = key_for(url)
         cached = self._read_cached_page(key)
         now = self._clock()
-        if cached is not None:
-            meta, body = cached
-            fresh_for = min(float(meta.get("max_age") or 0.0), self._settings.max_freshness)
-            if not self._settings.refresh and now - float(meta["stored_at"]) < fresh_for:
-                return body, str(meta["content_type"])
+        if cached is not None and self._fresh(cached[0], now):
+            return cached[1], str(cached[0]["content_type"])
         headers = {"Accept": ACCEPT}
         if cached is not None:
             if cached[0].get("etag"):
@@ -351,6 +344,31 @@ class IndexClient:
         }
         self._write_cached_page(key, meta, response.body)
         return response.body, content_type
+
+    def _fresh(self, meta: Mapping[str, Any], now: float) -> bool:
+        """May a cached page be used without asking the server (its max-age, capped; never on refresh)?"""
+        fresh_for = min(float(meta.get("max_age") or 0.0), self._settings.max_freshness)
+        return not self._settings.refresh and now - float(meta["stored_at"]) < fresh_for
+
+    def cached_project(self, name: str) -> ProjectPage | None:
+        """The project when it needs no network: its page on the first index is fresh in the HTTP cache
+        (and there are no find-links to list). It is then memoized like ``project()``; None otherwise.
+        The resolver's prefetcher uses this to skip a thread where there is nothing to wait for."""
+        if self._find_links or not self.indexes:
+            return None
+        canonical = canonicalize_name(name)
+        index = self.indexes[0]
+        url = f"{index}{canonical}/"
+        cached = self._read_cached_page(key_for(url))
+        if cached is None or not self._fresh(cached[0], self._clock()):
+            return None
+        meta, body = cached
+        return self._pages.get(
+            canonical,
+            lambda: ProjectPage(
+                canonical, index, _dedupe(_parse_page(body, str(meta["content_type"]), url, canonical, index))
+            ),
+        )
 
     def _read_cached_page(self, key: str) -> tuple[dict[str, Any], bytes] | None:
         data = self._cache.read_entry("http", key)
@@ -742,6 +760,14 @@ def _parse_time(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _parse_page(
+    body: bytes, content_type: str, url: str, name: NormalizedName, index: str
+) -> tuple[DistFile, ...]:
+    if "json" in content_type:
+        return _parse_json_page(body, url, name, index)
+    return _parse_html_page(body, url, name, index)
 
 
 def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:

@@ -111,16 +111,27 @@ def test_unowned_file_in_the_way_is_stashed_then_restored_on_rollback(target: Ta
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"stray\n")
     before = snapshot(target.venv, ignore=(".envlock",))
-    bad = tmp_path / "broken-1.0-py3-none-any.whl"
-    bad.write_bytes(b"not a zip")
-    with pytest.raises(InstallError):
-        target.sync(
-            DistSpec("a", "1.0"), DistSpec("broken", "1.0"), broken=bad, options=ExecuteOptions(max_workers=1)
-        )
+
+    def fail_after_first_wheel(point: str) -> None:
+        if point == "dist-info-in":
+            raise RuntimeError("injected")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        target.sync(DistSpec("a", "1.0"), options=ExecuteOptions(checkpoint=fail_after_first_wheel))
     assert snapshot(target.venv, ignore=(".envlock",)) == before
     assert not any((target.venv / ".envlock").iterdir())
     target.sync(DistSpec("a", "1.0"))
     assert stray.read_bytes() != b"stray\n"
+
+
+def test_invalid_wheel_fails_before_the_venv_is_touched(target: Target, tmp_path: Path) -> None:
+    target.sync(DistSpec("a", "1.0"))
+    before = snapshot(target.venv)
+    bad = tmp_path / "broken-1.0-py3-none-any.whl"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(InstallError, match=r"cannot install broken 1\.0"):
+        target.sync(DistSpec("a", "2.0"), DistSpec("broken", "1.0"), broken=bad)
+    assert snapshot(target.venv) == before
 
 
 def test_uninstall_takes_bytecode_and_stays_inside_the_venv(target: Target, tmp_path: Path) -> None:

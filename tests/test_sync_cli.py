@@ -433,3 +433,41 @@ def test_leftovers_of_a_killed_rebuild_are_cleaned(kit_index: KitIndex, run_envl
     data = sync_json(run_envlock)
     assert "interrupted rebuild" in " ".join(data["notes"])
     assert not list(Path().glob("..venv.envlock-*"))
+
+
+def test_verify_reinstalls_a_hand_edited_or_missing_file(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    files = {"a/__init__.py": b"", "a/core.py": b"core = 1\n"}
+    write(kit_index, DistSpec("a", "1.0", files=files), DistSpec("b", "1.0"))
+    sync_json(run_envlock)
+    site = site_packages(VENV)
+    (site / "a" / "core.py").write_text("core = 2  # edited by hand, same dist-info\n")
+    (site / "b" / "__init__.py").unlink()
+    assert sync_json(run_envlock)["up_to_date"] is True  # a plain sync trusts the stamp
+    assert run_envlock("check", "--deep").returncode != 0
+    requests = len(kit_index.requests)
+    data = sync_json(run_envlock, "--verify")
+    changed = {p["name"]: p["reason"] for p in data["packages"] if p["action"] != "keep"}
+    assert set(changed) == {"a", "b"}
+    assert "changed core.py" in changed["a"] and "missing __init__.py" in changed["b"]
+    assert (site / "a" / "core.py").read_bytes() == b"core = 1\n"
+    assert (site / "b" / "__init__.py").is_file()
+    assert len(kit_index.requests) == requests  # reinstalled from the cache
+    assert run_envlock("check", "--deep").returncode == 0
+    again = sync_json(run_envlock, "--verify")
+    assert again["up_to_date"] is False and again["counts"]["kept"] == 2
+    assert [p["action"] for p in again["packages"]] == ["keep", "keep"]
+
+
+@pytest.mark.parametrize("mode", ["copy", "hardlink"])
+def test_link_modes_end_to_end(kit_index: KitIndex, run_envlock: RunEnvlock, mode: str) -> None:
+    write(kit_index, DistSpec("a", "1.0", console_scripts={"a": "a:main"}))
+    result = run_envlock("sync", "--link-mode", mode)
+    assert result.returncode == 0, result.stderr
+    assert run_envlock("check", "--deep").returncode == 0
+    assert subprocess.run([str(venv_python(VENV).parent / "a")], capture_output=True, text=True).stdout == (
+        "a 1.0\n"
+    )
+    bad = run_envlock("sync", "--rebuild", env={"ENVLOCK_LINK_MODE": "symlink"})
+    assert bad.returncode == 2 and "unknown link mode 'symlink'" in bad.stderr

@@ -36,16 +36,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from envlock.errors import EnvlockError, LockBusyError, TargetEnvironmentError
 from envlock.interpreter import InterpreterInfo
 from envlock.models import SelectedPackage, SyncPlan
 from envlock.site_packages import ENVLOCK_MARKER, INSTALLER_NAME, record_entries
-
-if TYPE_CHECKING:
-    from installer.destinations import WheelDestination
-    from installer.records import RecordEntry
+from envlock.unpacked import LinkMode, Materializer, UnpackedFile, UnpackedWheel, record_hash
 
 STATE_DIR = ".envlock"
 KEPT_STATE = frozenset({"lock", "stamp.json", "sync-in-progress"})
@@ -126,6 +123,10 @@ class ExecuteOptions:
     I/O-bound and releases the GIL, so threads pay off even on few cores)."""
     checkpoint: Checkpoint = no_checkpoint
     """Crash-test hook, called at named points of the transaction."""
+    store: Path | None = None
+    """The unpacked-wheel store (the cache's ``unpacked`` area); None: a temporary one for this call."""
+    link_mode: LinkMode = LinkMode.AUTO
+    """How files get from the store into the venv (docs/sync.md, "Link modes")."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -238,7 +239,11 @@ class _Journal:
 def _read_journal(journal: Path) -> _Journal:
     read = _Journal()
     current: list[Path] | None = None
-    for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+    text = journal.read_text(encoding="utf-8", errors="replace")
+    if not text.endswith("\n"):
+        # The kill cut the last write: its steps had not begun (each write is flushed before them).
+        text = text.rpartition("\n")[0]
+    for line in text.splitlines():
         kind, _, value = line.partition(" ")
         if not value:
             continue  # a line cut by the kill names nothing reliable
@@ -270,8 +275,8 @@ class Transaction:
     layout: InstallLayout
     txid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _stashed: list[_Stashed] = field(default_factory=list)
-    _written: list[Path] = field(default_factory=list)
-    _written_set: set[Path] = field(default_factory=set)
+    _written: list[str] = field(default_factory=list)
+    _written_set: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _journal: BinaryIO | None = None
     _counter: int = 0
@@ -289,7 +294,10 @@ class Transaction:
 
     def stash_path(self, path: Path) -> None:
         """Move one file (or folder) out of the way until commit (journaled first)."""
-        self._journal_line(f"stash {path}")
+        self.journal_lines([f"stash {path}"])
+        self._move_to_stash(path)
+
+    def _move_to_stash(self, path: Path) -> None:
         with self._lock:
             self._counter += 1
             target = self.stash_dir / f"{self._counter:06d}"
@@ -298,10 +306,12 @@ class Transaction:
             self._stashed.append(_Stashed(path, target))
 
     def uninstall(self, dist_info: Path) -> None:
-        """Stash every file RECORD lists (and their bytecode), then the dist-info folder itself."""
+        """Stash every file RECORD lists (and their bytecode), then the dist-info folder itself. The
+        removal and every file to stash are journaled in one write before the first file moves."""
         root = self.layout.root
-        self._journal_line(f"remove {dist_info}")
         seen: set[Path] = set()
+        listed: set[Path] = set()
+        files: list[Path] = []
         for entry in record_entries(dist_info):
             path = entry.path
             if path in seen or dist_info in path.parents or not _inside(path, root):
@@ -313,51 +323,54 @@ class Transaction:
                 if cache.is_dir():
                     candidates += sorted(cache.glob(f"{path.stem}.*.pyc"))
             for candidate in candidates:
-                if candidate.is_file() or candidate.is_symlink():
-                    self.stash_path(candidate)
-                    self.checkpoint("file-stashed")
+                if candidate not in listed and (candidate.is_file() or candidate.is_symlink()):
+                    listed.add(candidate)
+                    files.append(candidate)
+        self.journal_lines([f"remove {dist_info}", *(f"stash {path}" for path in files)])
+        for path in files:
+            self._move_to_stash(path)
+            self.checkpoint("file-stashed")
         if dist_info.exists():
             self.stash_path(dist_info)
         self.checkpoint("uninstalled")
 
     # -- install ----------------------------------------------------------------------------------
 
-    def begin_dist(self, final_dist_info: Path) -> None:
-        self._journal_line(f"dist {final_dist_info}")
-
-    def note_written(self, path: Path) -> None:
+    def note_written(self, path: str | Path) -> None:
+        """``path`` now exists because this transaction made it (rollback deletes it)."""
         with self._lock:
-            self._written.append(path)
-            self._written_set.add(path)
+            self._written.append(str(path))
+            self._written_set.add(str(path))
 
-    def _journal_line(self, line: str) -> None:
-        """Append one line and flush it to the OS before the step it announces (a SIGKILL loses
-        nothing flushed; a power cut may: see docs/safety.md)."""
+    def journal_lines(self, lines: Sequence[str]) -> None:
+        """Append lines in one write and flush them to the OS before the steps they announce (a
+        SIGKILL loses nothing flushed; a power cut may: see docs/safety.md). The lines of one call stay
+        together, so a wheel's ``file`` lines always follow its own ``dist`` line."""
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
         with self._lock:
             if self._journal is None:
                 self.layout.state_dir.mkdir(parents=True, exist_ok=True)
                 self._journal = (self.layout.state_dir / "journal").open("ab")
-            self._journal.write(line.encode("utf-8") + b"\n")
+            self._journal.write(data)
             self._journal.flush()
 
-    def prepare_target(self, path: Path) -> None:
-        """Before writing ``path``: journal it; stash a file already there that this sync did not write."""
-        self._journal_line(f"file {path}")
+    def clear_target(self, path: Path) -> None:
+        """A file is in the way of one this sync writes (already journaled): delete it when this sync
+        wrote it (two wheels with one file), else stash it."""
         if path.is_file() or path.is_symlink():
             with self._lock:
-                ours = path in self._written_set
+                ours = str(path) in self._written_set
             if ours:
                 path.unlink()
             else:
                 self.stash_path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
 
-    def install(self, package: SelectedPackage, wheel: Path) -> None:
-        _install_wheel(self, package, wheel)
+    def install(self, package: SelectedPackage, wheel: UnpackedWheel, placer: Materializer) -> None:
+        _install_unpacked(self, package, wheel, placer)
 
     def written_python_files(self) -> list[Path]:
         with self._lock:
-            return sorted(p for p in self._written if p.suffix == ".py")
+            return sorted(Path(p) for p in self._written if p.endswith(".py"))
 
     # -- end --------------------------------------------------------------------------------------
 
@@ -375,7 +388,8 @@ class Transaction:
     def rollback(self) -> None:
         """Delete what this transaction wrote, put the stash back: the venv is as it was."""
         self._close_journal()
-        for path in reversed(self._written):
+        for written in reversed(self._written):
+            path = Path(written)
             with contextlib.suppress(FileNotFoundError):
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
@@ -404,27 +418,46 @@ class Transaction:
 
 def apply(
     plan: SyncPlan,
-    artifacts: Mapping[str, Path],
+    artifacts: Mapping[str, Path | UnpackedWheel],
     layout: InstallLayout,
     options: ExecuteOptions = ExecuteOptions(),
 ) -> None:
-    """Carry out ``plan`` with the verified wheels in ``artifacts`` (sha256 -> path). All or nothing:
-    on any failure (including KeyboardInterrupt) the venv is rolled back and the error re-raised."""
+    """Carry out ``plan`` with the verified wheels in ``artifacts`` (sha256 -> wheel path, or its
+    entry in the unpacked store from ``prepare_wheels``). All or nothing: wheels are unpacked before
+    the venv is touched, and on any later failure (including KeyboardInterrupt) the venv is rolled
+    back and the error re-raised."""
     if plan.is_empty:
         return
+    packages = plan.to_install()
+    with contextlib.ExitStack() as stack:
+        store = options.store
+        if store is None and any(
+            not isinstance(artifacts[p.artifact.sha256], UnpackedWheel) for p in packages
+        ):
+            import tempfile
+
+            store = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="envlock-unpacked-")))
+        prepared = prepare_wheels(packages, artifacts, store or Path())
+        _apply_prepared(plan, prepared, layout, options)
+
+
+def _apply_prepared(
+    plan: SyncPlan, prepared: Mapping[str, UnpackedWheel], layout: InstallLayout, options: ExecuteOptions
+) -> None:
     transaction = Transaction(layout, checkpoint=options.checkpoint)
+    placer = Materializer(options.link_mode)
     try:
         for dist in plan.to_uninstall():
             transaction.uninstall(dist.dist_info)
-        packages = plan.to_install()
+        packages = sorted(plan.to_install(), key=lambda p: -len(prepared[p.artifact.sha256].files))
         workers = max(1, min(options.max_workers, len(packages)))
         if workers == 1:
             for package in packages:
-                transaction.install(package, artifacts[package.artifact.sha256])
+                transaction.install(package, prepared[package.artifact.sha256], placer)
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [
-                    pool.submit(transaction.install, package, artifacts[package.artifact.sha256])
+                    pool.submit(transaction.install, package, prepared[package.artifact.sha256], placer)
                     for package in packages
                 ]
                 for future in futures:
@@ -462,53 +495,218 @@ def _python_in(layout: InstallLayout) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Installing one wheel
+# Installing one wheel from the unpacked store
 
 
-def _install_wheel(transaction: Transaction, package: SelectedPackage, wheel: Path) -> None:
-    from installer import install
-    from installer.exceptions import InstallerError
-    from installer.sources import WheelFile
+def prepare_wheels(
+    packages: Sequence[SelectedPackage], artifacts: Mapping[str, Path | UnpackedWheel], store: Path
+) -> dict[str, UnpackedWheel]:
+    """Every wheel of ``packages`` unpacked in ``store`` (sha256 of the locked artifact -> entry),
+    unpacking the missing ones in parallel. Touches no venv: an invalid wheel fails here, before any
+    change. Entries already given in ``artifacts`` are used as they are."""
+    from envlock.models import ArtifactKind
+    from envlock.unpacked import UnpackError, prepare
 
-    layout = transaction.layout
+    def one(package: SelectedPackage) -> tuple[str, UnpackedWheel]:
+        given = artifacts[package.artifact.sha256]
+        if isinstance(given, UnpackedWheel):
+            return package.artifact.sha256, given
+        # A wheel built from an sdist is stored under its own hash (it depends on the Python too).
+        key = package.artifact.sha256 if package.artifact.kind is ArtifactKind.WHEEL else _sha256_of(given)
+        try:
+            return package.artifact.sha256, prepare(given, key, store)
+        except (UnpackError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+            detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise InstallError(
+                f"cannot install {package.name} {package.version} from {given.name}: {detail}"
+            ) from None
+
+    unique = list({p.artifact.sha256: p for p in packages}.values())
+    if len(unique) <= 1:
+        return dict(one(p) for p in unique)
+    with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
+        return dict(pool.map(one, unique))
+
+
+def _sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _install_unpacked(
+    transaction: Transaction, package: SelectedPackage, wheel: UnpackedWheel, placer: Materializer
+) -> None:
     try:
-        with WheelFile.open(wheel) as source:
-            source.validate_record(validate_contents=False)
-            scheme = dict(layout.scheme)
-            scheme["headers"] = str(Path(layout.scheme["headers"], _header_name(wheel.name)))
-            root_scheme = "purelib" if _root_is_purelib(source) else "platlib"
-            final_dist_info = Path(scheme[root_scheme]) / source.dist_info_dir
-            staging = transaction.tmp_dir / uuid.uuid4().hex[:8]
-            destination = _staged_destination(
-                scheme_dict=scheme,
-                interpreter=layout.interpreter,
-                script_kind=layout.script_kind,
-                transaction=transaction,
-                dist_info_dir=source.dist_info_dir,
-                staging=staging,
-            )
-            transaction.begin_dist(final_dist_info)
-            install(source, destination, _additional_metadata(package))
-            if final_dist_info.exists():
-                transaction.stash_path(final_dist_info)
-            transaction.checkpoint("dist-info-staged")
-            (staging / source.dist_info_dir).rename(final_dist_info)
-            transaction.note_written(final_dist_info)
-            transaction.checkpoint("dist-info-in")
-    except (InstallerError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+        _materialize(transaction, package, wheel, placer)
+    except (ValueError, KeyError, OSError) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
-            f"cannot install {package.name} {package.version} from {wheel.name}: {detail}"
+            f"cannot install {package.name} {package.version} from {wheel.wheel}: {detail}"
         ) from None
 
 
-def _root_is_purelib(source: object) -> bool:
-    text: str = source.read_dist_info("WHEEL")  # type: ignore[attr-defined]
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "root-is-purelib":
-            return value.strip().lower() == "true"
-    return True
+def _materialize(
+    transaction: Transaction, package: SelectedPackage, wheel: UnpackedWheel, placer: Materializer
+) -> None:
+    """Put one unpacked wheel into the venv: its whole file list is journaled in one write, files are
+    linked or copied from the store (``#!python`` scripts rewritten, entry-point launchers generated for
+    this venv), the dist-info is written to staging with INSTALLER, envlock.json, direct_url.json and a
+    RECORD for the files as installed, and renamed into place last."""
+    layout = transaction.layout
+    join = os.path.join
+    scheme = {name: os.path.abspath(folder) for name, folder in layout.scheme.items()}  # noqa: PTH100
+    scheme["headers"] = join(scheme["headers"], _header_name(wheel.wheel))
+    root_dir = scheme[wheel.root_scheme]
+    final_dist_info = join(root_dir, wheel.dist_info_dir)
+    staging = join(transaction.tmp_dir, uuid.uuid4().hex[:8])
+    dist_prefix = wheel.dist_info_dir + "/"
+    launchers = _launchers(wheel, layout)
+    targets: list[tuple[UnpackedFile, str, bool]] = []
+    lines = [f"dist {final_dist_info}"]
+    for file in wheel.files:
+        if file.scheme == wheel.root_scheme and file.path.startswith(dist_prefix):
+            targets.append((file, join(staging, file.path), True))
+        else:
+            target = join(scheme[file.scheme], file.path)
+            targets.append((file, target, False))
+            lines.append(f"file {target}")
+    lines += [f"file {join(scheme['scripts'], name)}" for name, _data in launchers]
+    transaction.journal_lines(lines)  # one write + flush for the whole wheel, before any file lands
+
+    rows: list[tuple[str, str, str, int | None]] = []
+    made: set[str] = set()
+    for file, target, staged in targets:
+        parent = os.path.dirname(target)  # noqa: PTH120
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+            made.add(parent)
+        if file.shebang:
+            with open(wheel.source(file), "rb") as handle:
+                handle.readline()
+                data = f"#!{layout.interpreter}\n".encode() + handle.read()
+            _write_new(transaction, placer, target, data, executable=file.executable, staged=staged)
+            rows.append((file.scheme, file.path, record_hash(data), len(data)))
+        else:
+            _place(transaction, placer, wheel.source(file), target, file.executable, staged)
+            rows.append((file.scheme, file.path, file.hash, file.size))
+        transaction.checkpoint("file-written")
+    if launchers:
+        os.makedirs(scheme["scripts"], exist_ok=True)  # noqa: PTH103
+    for name, data in launchers:
+        target = join(scheme["scripts"], name)
+        _write_new(transaction, placer, target, data, executable=True, staged=False)
+        mode = os.stat(target).st_mode  # noqa: PTH116
+        os.chmod(target, mode | (mode & 0o444) >> 2)  # noqa: PTH101 - as installer does
+        rows.append(("scripts", name, record_hash(data), len(data)))
+        transaction.checkpoint("file-written")
+    staged_dist_info = join(staging, wheel.dist_info_dir)
+    os.makedirs(staged_dist_info, exist_ok=True)  # noqa: PTH103
+    for name, data in sorted(_additional_metadata(package).items()):
+        with open(join(staged_dist_info, name), "wb") as handle:
+            handle.write(data)
+        rows.append((wheel.root_scheme, dist_prefix + name, record_hash(data), len(data)))
+    rows.append((wheel.root_scheme, dist_prefix + "RECORD", "", None))
+    with open(join(staged_dist_info, "RECORD"), "wb") as handle:
+        handle.write(_record_bytes(rows, scheme, wheel.root_scheme))
+    final = Path(final_dist_info)
+    if final.exists():
+        transaction.stash_path(final)
+    transaction.checkpoint("dist-info-staged")
+    os.rename(staged_dist_info, final_dist_info)  # noqa: PTH104
+    transaction.note_written(final_dist_info)
+    transaction.checkpoint("dist-info-in")
+
+
+def _place(
+    transaction: Transaction, placer: Materializer, source: str, target: str, executable: bool, staged: bool
+) -> None:
+    """Link or copy ``source`` to ``target``; a file already there is cleared out of the way first
+    (stashed, or deleted when this sync wrote it)."""
+    try:
+        placer.place(source, target, executable)
+    except FileExistsError:
+        if staged:
+            raise
+        transaction.clear_target(Path(target))
+        placer.place(source, target, executable)
+    if not staged:
+        transaction.note_written(target)
+
+
+def _write_new(
+    transaction: Transaction,
+    placer: Materializer,
+    target: str,
+    data: bytes,
+    *,
+    executable: bool,
+    staged: bool,
+) -> None:
+    """Write ``data`` as a new file at ``target`` (venv-specific content: launchers, fixed shebangs)."""
+    mode = placer.exec_mode if executable else placer.file_mode
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(target, flags, mode)
+    except FileExistsError:
+        if staged:
+            raise
+        transaction.clear_target(Path(target))
+        fd = os.open(target, flags, mode)
+    if not staged:
+        transaction.note_written(target)
+    try:
+        if executable:
+            os.chmod(target, mode)  # noqa: PTH101 - the umask may have taken execute bits off
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _launchers(wheel: UnpackedWheel, layout: InstallLayout) -> list[tuple[str, bytes]]:
+    """Console and GUI script launchers for this venv's interpreter (as ``installer`` makes them)."""
+    if not wheel.scripts:
+        return []
+    from installer.scripts import Script
+
+    return [
+        Script(s.name, s.module, s.attr, s.section).generate(  # type: ignore[arg-type]
+            layout.interpreter,
+            layout.script_kind,  # type: ignore[arg-type]
+        )
+        for s in wheel.scripts
+    ]
+
+
+def _record_bytes(
+    rows: Sequence[tuple[str, str, str, int | None]], scheme: Mapping[str, str], root: str
+) -> bytes:
+    """RECORD as ``installer`` writes it: sorted by path within its scheme, paths relative to the
+    root scheme's folder (absolute on Windows for other schemes)."""
+    import csv
+    import io
+
+    def prefix(name: str) -> str:
+        if name == root:
+            return ""
+        if os.name == "nt":  # pragma: no cover
+            return os.path.abspath(scheme[name]) + "/"  # noqa: PTH100
+        return os.path.relpath(scheme[name], start=scheme[root]) + "/"
+
+    prefixes: dict[str, str] = {}
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
+    for name, path, digest, size in sorted(rows, key=lambda row: row[1]):
+        if name not in prefixes:
+            prefixes[name] = prefix(name)
+        writer.writerow((prefixes[name] + path, digest, "" if size is None else str(size)))
+    return out.getvalue().encode("utf-8")
 
 
 def _header_name(wheel_filename: str) -> str:
@@ -535,57 +733,6 @@ def _additional_metadata(package: SelectedPackage) -> dict[str, bytes]:
         }
         files["direct_url.json"] = (json.dumps(direct, sort_keys=True) + "\n").encode()
     return files
-
-
-def _make_destination_class() -> type:
-    from installer.destinations import SchemeDictionaryDestination
-    from installer.records import Hash
-    from installer.records import RecordEntry as _RecordEntry
-    from installer.utils import copyfileobj_with_hashing, make_file_executable
-
-    class StagedDestination(SchemeDictionaryDestination):
-        """Writes through the transaction: journal, stash what is in the way, dist-info to staging."""
-
-        def __init__(
-            self,
-            *,
-            transaction: Transaction,
-            dist_info_dir: str,
-            staging: Path,
-            **kwargs: object,
-        ) -> None:
-            super().__init__(**kwargs)  # type: ignore[arg-type]
-            self.transaction = transaction
-            self.dist_info_dir = dist_info_dir
-            self.staging = staging
-
-        def write_to_fs(self, scheme: str, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
-            if path.split("/", 1)[0] == self.dist_info_dir and scheme in ("purelib", "platlib"):
-                target = self.staging / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-            else:
-                target = self._path_with_destdir(scheme, path)  # type: ignore[arg-type]
-                self.transaction.prepare_target(target)
-                self.transaction.note_written(target)
-            with target.open("wb") as handle:
-                digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
-            if is_executable:
-                make_file_executable(target)
-            self.transaction.checkpoint("file-written")
-            return _RecordEntry(path, Hash(self.hash_algorithm, digest), size)
-
-    return StagedDestination
-
-
-_DESTINATION_CLASS: list[type] = []
-
-
-def _staged_destination(**kwargs: object) -> WheelDestination:
-    """A StagedDestination; the class is made on first use so ``installer`` is imported lazily."""
-    if not _DESTINATION_CLASS:
-        _DESTINATION_CLASS.append(_make_destination_class())
-    destination: WheelDestination = _DESTINATION_CLASS[0](**kwargs)
-    return destination
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -19,17 +18,19 @@ from typing import TYPE_CHECKING
 
 from envlock import stamp
 from envlock.errors import TargetEnvironmentError
-from envlock.interpreter import Runner, run_subprocess
 from envlock.models import SyncPlan, SyncResult
 
 if TYPE_CHECKING:
+    import subprocess
+
     from packaging.pylock import Pylock
 
     from envlock import executor as executor_types
     from envlock.cache import Cache
     from envlock.fetch import ArtifactClient, ProgressCallback
-    from envlock.interpreter import InterpreterInfo
+    from envlock.interpreter import InterpreterInfo, Runner
     from envlock.models import Selection
+    from envlock.unpacked import UnpackedWheel
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class SyncOptions:
     cache_dir: Path | None = None
     system: bool = False
     """Allow a target that is not a venv (``--python`` or envlock's interpreter, installed in place)."""
+    verify: bool = False
+    """``--verify``: skip the stamp fast path and hash every installed file against its RECORD;
+    reinstall every distribution with a file modified or missing."""
+    link_mode: str | None = None
+    """``--link-mode``: ``auto``, ``copy``, ``clone`` or ``hardlink``; None: ``ENVLOCK_LINK_MODE``,
+    else ``auto``."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,8 @@ class SyncEdges:
     """The side effects a sync uses; tests pass fakes."""
 
     clock: Callable[[], float] = time.monotonic
-    runner: Runner = run_subprocess
+    runner: Runner = field(default=lambda command: _run_subprocess(command))
+    """Runs the probe and other subprocesses (default: ``interpreter.run_subprocess``)."""
     client_factory: Callable[[], ArtifactClient] | None = None
     """Makes the HTTP client, only when something must be downloaded (default: ``HttpClient``)."""
     progress: ProgressCallback | None = None
@@ -81,7 +89,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     if options.system:
         return _sync_system(options, edges, lock_bytes, lock_sha, started)
     venvs.check_target(venv, system=False)
-    if not (options.dry_run or options.rebuild or options.python) and _stamp_is_current(
+    if not (options.dry_run or options.rebuild or options.python or options.verify) and _stamp_is_current(
         venv, lock_sha, options, lock_bytes
     ):
         python = str(venvs.venv_python(venv))
@@ -134,7 +142,7 @@ def _patch(options: SyncOptions, edges: SyncEdges, target: _Target, started: flo
     selection = _select(target.lock, environment_for(info), options)
     if options.dry_run:
         interrupted = executor.needs_recovery(venv) or Path(stamp.marker_path(venv)).exists()
-        verify: site_packages.Verify = True if interrupted else "sizes"
+        verify: site_packages.Verify = True if interrupted or options.verify else "sizes"
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=verify))
         return SyncResult(plan, venv, info.executable, dry_run=True, elapsed=edges.clock() - started)
     with executor.venv_lock(venv):
@@ -169,10 +177,12 @@ def _patch_locked(
             stamp.begin_sync(venv)  # recovery changes the venv: the marker comes first, always
             interrupted = True
         notes += executor.recover_journal(venv).notes
-    installed = site_packages.scan(layout.site_dirs, verify=True if interrupted else "sizes")
+    installed = site_packages.scan(
+        layout.site_dirs, verify=True if interrupted or options.verify else "sizes"
+    )
     plan = planner.plan(selection, installed)
     _refuse_unknown_files(plan, options)
-    # Everything is downloaded, verified (and built) before the venv is touched.
+    # Everything is downloaded, verified (and built) and unpacked before the venv is touched.
     artifacts = _fetch(plan, _cache(options), options, edges, target.info.executable)
     edges.checkpoint("fetched")
     stamp.begin_sync(venv)
@@ -186,8 +196,14 @@ def _patch_locked(
 
 def _execute_options(options: SyncOptions, edges: SyncEdges) -> executor_types.ExecuteOptions:
     from envlock.executor import ExecuteOptions
+    from envlock.unpacked import link_mode_from_env
 
-    return ExecuteOptions(compile_bytecode=options.compile_bytecode, checkpoint=edges.checkpoint)
+    return ExecuteOptions(
+        compile_bytecode=options.compile_bytecode,
+        checkpoint=edges.checkpoint,
+        store=_cache(options).area("unpacked"),
+        link_mode=link_mode_from_env(options.link_mode),
+    )
 
 
 def _refuse_unknown_files(plan: SyncPlan, options: SyncOptions) -> None:
@@ -290,7 +306,7 @@ def _build_and_swap(
     lock_sha: str,
     base: Path,
     plan: SyncPlan,
-    artifacts: dict[str, Path],
+    artifacts: dict[str, UnpackedWheel],
 ) -> None:
     """Build and fill a venv beside the target, swap it in, delete the old one, stamp the new one."""
     from envlock import executor, venvs
@@ -386,7 +402,7 @@ def _sync_system(
         interrupted = executor.needs_recovery(root)
         if interrupted:
             executor.recover(root)
-        verify: site_packages.Verify = True if interrupted else "sizes"
+        verify: site_packages.Verify = True if interrupted or options.verify else "sizes"
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=verify))
         _refuse_unknown_files(plan, options)
         artifacts = _fetch(plan, _cache(options), options, edges, info.executable)
@@ -494,12 +510,16 @@ def _cache(options: SyncOptions) -> Cache:
 
 def _fetch(
     plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges, python: str
-) -> dict[str, Path]:
-    """Every artifact the plan installs, verified in the cache (sha256 -> path); sdists are built into
-    wheels for ``python`` here too, so nothing can fail after the venv is touched."""
+) -> dict[str, UnpackedWheel]:
+    """Every artifact the plan installs, verified in the cache and unpacked in its ``unpacked`` store
+    (sha256 -> entry); sdists are built into wheels for ``python`` here too, so nothing can fail after
+    the venv is touched but the writing itself."""
     from envlock import fetch
+    from envlock.executor import prepare_wheels
     from envlock.models import ArtifactKind
+    from envlock.unpacked import link_mode_from_env
 
+    link_mode_from_env(options.link_mode)  # a bad ENVLOCK_LINK_MODE fails before anything is fetched
     wanted = plan.to_install()
     artifacts = [package.artifact for package in wanted]
     if not artifacts:
@@ -516,7 +536,7 @@ def _fetch(
             paths[package.artifact.sha256] = _built_wheel(
                 paths[package.artifact.sha256], package.artifact.sha256, cache, options, edges, python
             )
-    return paths
+    return prepare_wheels(wanted, paths, cache.area("unpacked"))
 
 
 def _built_wheel(
@@ -548,6 +568,8 @@ def _built_wheel(
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / wheel.name
     wheel.replace(final)
+    import shutil
+
     shutil.rmtree(staging, ignore_errors=True)
     return final
 
@@ -555,6 +577,13 @@ def _built_wheel(
 def _python_tag(python: str, edges: SyncEdges) -> str:
     result = edges.runner([python, "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"])
     return result.stdout.strip() or "unknown"
+
+
+def _run_subprocess(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """``interpreter.run_subprocess``, imported only when a subprocess runs (not on a no-op sync)."""
+    from envlock.interpreter import run_subprocess
+
+    return run_subprocess(command)
 
 
 def _http_client() -> ArtifactClient:

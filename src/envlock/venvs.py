@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envlock.errors import InputError, TargetEnvironmentError
-from envlock.interpreter import Runner, run_subprocess
+
+if TYPE_CHECKING:
+    from envlock.interpreter import Runner
 
 Finder = Callable[[str], "str | None"]
 """``shutil.which``-like: a command name -> its path or None (tests pass fakes)."""
@@ -53,9 +55,12 @@ def check_target(venv: Path, *, system: bool) -> None:
         )
 
 
-def find_python(request: str, *, which: Finder = shutil.which, roots: Sequence[Path] | None = None) -> Path:
+def find_python(request: str, *, which: Finder | None = None, roots: Sequence[Path] | None = None) -> Path:
     """``--python``: a path to an interpreter, or a version ``X.Y[.Z]`` looked up in pyenv's versions
-    folder and on PATH (``pythonX.Y``)."""
+    folder and on PATH (``pythonX.Y``; ``which`` defaults to ``shutil.which``)."""
+    import shutil  # lazily: not needed on the no-op path
+
+    which = which or shutil.which
     if not re.fullmatch(r"\d+\.\d+(\.\d+)?", request):
         candidate = Path(request).expanduser()
         if candidate.is_dir():
@@ -99,8 +104,12 @@ def _pyenv_roots() -> list[Path]:
     return [*roots, Path.home() / ".pyenv", Path("/root/.pyenv")]
 
 
-def create(base_python: Path, target: Path, runner: Runner = run_subprocess) -> None:
-    """``<base_python> -m venv --without-pip <target>``."""
+def create(base_python: Path, target: Path, runner: Runner | None = None) -> None:
+    """``<base_python> -m venv --without-pip <target>`` (``runner``: ``interpreter.run_subprocess``)."""
+    if runner is None:
+        from envlock.interpreter import run_subprocess
+
+        runner = run_subprocess
     result = runner([str(base_python), "-m", "venv", "--without-pip", str(target)])
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
@@ -114,7 +123,7 @@ def sibling_path(venv: Path, purpose: str) -> Path:
     return venv.parent / f".{venv.name}.envlock-{purpose}-{uuid.uuid4().hex[:8]}"
 
 
-def build_sibling(base_python: Path, venv: Path, runner: Runner = run_subprocess) -> Path:
+def build_sibling(base_python: Path, venv: Path, runner: Runner | None = None) -> Path:
     """Create a venv beside ``venv`` whose activation scripts already name ``venv``; returns its path."""
     venv.parent.mkdir(parents=True, exist_ok=True)
     staging = sibling_path(venv, "new")
@@ -122,6 +131,8 @@ def build_sibling(base_python: Path, venv: Path, runner: Runner = run_subprocess
         create(base_python, staging, runner)
         _retarget(staging, venv)
     except BaseException:
+        import shutil  # lazily: not needed on the no-op path
+
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
@@ -218,6 +229,8 @@ def clean_stale_siblings(venv: Path) -> list[Path]:
         venv.parent.glob(f".{venv.name}.envlock-old-*")
     )
     for path in stale:
+        import shutil  # lazily: not needed on the no-op path
+
         shutil.rmtree(path, ignore_errors=True)
     for tmp in sorted(venv.parent.glob(f"{swap_journal_path(venv).name}.*.tmp")):
         tmp.unlink(missing_ok=True)
@@ -226,6 +239,8 @@ def clean_stale_siblings(venv: Path) -> list[Path]:
 
 def discard(path: Path | None) -> None:
     if path is not None:
+        import shutil  # lazily: not needed on the no-op path
+
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -39,6 +39,16 @@ JSON_FORMAT = 1
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Cache folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (docs/sync.md).")
 @click.option("--system", is_flag=True, help="Allow installing into a Python that is not a venv.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Hash every installed file against its RECORD; reinstall any distribution that was modified.",
+)
+@click.option(
+    "--link-mode",
+    type=click.Choice(["auto", "copy", "clone", "hardlink"]),
+    help="How files get from the cache into the venv [default: ENVLOCK_LINK_MODE, else auto].",
+)
 @click.pass_obj
 def command(output: Output, /, **params: Any) -> None:
     """Make the venv exactly match the lock: create, patch or rebuild it, verify every hash, stamp it.
@@ -79,6 +89,8 @@ def _options(params: dict[str, Any]) -> SyncOptions:
         compile_bytecode=params["compile_bytecode"],
         cache_dir=params["cache_dir"],
         system=params["system"],
+        verify=params["verify"],
+        link_mode=params["link_mode"],
     )
 
 

@@ -241,3 +241,28 @@ class FakeHttp:
 
     def stream(self, url: str, headers: object = None, *, ok: tuple[int, ...] = (200,)) -> object:
         raise NotImplementedError
+
+
+def test_cached_project_needs_no_request_while_the_page_is_fresh(kit_index: KitIndex, tmp_path: Path) -> None:
+    import json
+    import time
+
+    from envlock.cache import key_for
+
+    kit_index.publish(DistSpec("alpha", "1.0"))
+    client = client_for(tmp_path, kit_index.url)
+    assert client.cached_project("alpha") is None  # nothing cached yet
+    page = client.project("alpha")
+    assert client_for(tmp_path, kit_index.url).cached_project("alpha") is None  # no max-age: revalidate
+    url = f"{kit_index.url}alpha/"
+    cache = Cache(tmp_path / "cache")
+    stored = cache.read_entry("http", key_for(url))
+    assert stored is not None
+    meta, _, body = stored.partition(b"\n")
+    fresh = {**json.loads(meta), "max_age": 600, "stored_at": time.time()}
+    cache.write_entry("http", key_for(url), json.dumps(fresh).encode() + b"\n" + body)
+    before = len(kit_index.requests)
+    again = client_for(tmp_path, kit_index.url)
+    assert again.cached_project("Alpha") == page
+    assert again.project("alpha") == page and len(kit_index.requests) == before
+    assert client_for(tmp_path, kit_index.url, refresh=True).cached_project("alpha") is None

@@ -266,3 +266,26 @@ def test_cached_project_needs_no_request_while_the_page_is_fresh(kit_index: KitI
     assert again.cached_project("Alpha") == page
     assert again.project("alpha") == page and len(kit_index.requests) == before
     assert client_for(tmp_path, kit_index.url, refresh=True).cached_project("alpha") is None
+
+
+def test_range_file_reads_a_zip_member_with_few_fetches(tmp_path: Path) -> None:
+    import zipfile
+
+    from envlock.index import _content_range, _RangeFile, _zip_metadata
+
+    spec = DistSpec("alpha", "1.0", requires=("beta",), files={"alpha/blob.bin": os.urandom(100_000)})
+    data = build_wheel(spec, tmp_path).read_bytes()
+    fetches: list[tuple[int, int]] = []
+
+    def fetch(first: int, last: int) -> bytes:
+        fetches.append((first, last))
+        return data[first : last + 1]
+
+    tail_start = len(data) - 1024
+    remote = _RangeFile(fetch, len(data), tail_start, data[tail_start:], 1024)
+    metadata = _zip_metadata(zipfile.ZipFile(remote), "alpha-1.0-py3-none-any.whl")
+    assert b"Requires-Dist: beta" in metadata
+    assert len(fetches) <= 2 and sum(b - a + 1 for a, b in fetches) < 10_000
+    assert _content_range("bytes 10-19/100") == (10, 19, 100)
+    assert _content_range("bytes */100") is None and _content_range("") is None
+    assert _content_range("bytes 10-200/100") is None

@@ -529,6 +529,7 @@ class IndexClient:
             if response.status == 200:
                 return wheel_metadata(self._store(file, response.stream(1 << 16)), file.filename)
             if response.status != 206:
+                response.drain_conn()  # leave the pooled connection clean for the next request
                 return None
             parsed = _content_range(response.headers.get("content-range", ""))
             tail = response.read()

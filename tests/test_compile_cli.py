@@ -440,3 +440,21 @@ def test_constraints_from_a_url(kit_index: KitIndex, run_envlock: RunEnvlock, is
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-P", "foo>>=1"), "error: --upgrade-package 'foo>>=1': "),
+        (("-P", "foo[x]"), "expected NAME or NAME==VERSION"),
+        (("--extra-index-url", "not a url"), "error: --extra-index-url: invalid index URL 'not a url'"),
+        (("--index-url", "ftp://user:pw@host/simple"), "invalid index URL 'ftp://***@host/simple'"),
+    ],
+)
+def test_bad_options_are_input_errors(
+    args: tuple[str, ...], message: str, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    (isolated / "requirements.in").write_text("alpha\n")
+    result = run_envlock("compile", "--index-url", "http://127.0.0.1:9/simple/", *args)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -239,3 +239,8 @@ def test_fingerprint_of_local_find_links_is_relative_to_the_lock(tmp_path: Path)
     assert prints[0] == prints[1]
     other = IndexConfig(find_links=(str(here / "elsewhere"),))
     assert fingerprint(inputs, index=other, options=ResolverOptions(), target=TARGET, base=here) != prints[0]
+
+
+def test_index_url_option_lines_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"requirements.in:2: invalid index URL 'pypi.org/simple'"):
+        read(tmp_path, "a\n--extra-index-url pypi.org/simple\n")

@@ -366,9 +366,9 @@ def _option_line(
             stack=stack,
         )
     elif name == "--index-url":
-        collector.index_url = value
+        collector.index_url = check_index_url(value, location)
     elif name == "--extra-index-url":
-        collector.extra_index_urls.append(value)
+        collector.extra_index_urls.append(check_index_url(value, location))
     elif name == "--find-links":
         found = _relative_to(path, value) if isinstance(path, str) else resolve_find_links(value, path.parent)
         collector.find_links.append(str(found))
@@ -742,6 +742,33 @@ def _portable_location(location: str, base: Path | None) -> str:
     if base is None:
         return location
     return Path(os.path.relpath(Path(location).resolve(), base.resolve())).as_posix()
+
+
+def check_index_url(url: str, where: str) -> str:
+    """An index URL must be ``http(s)://host/...``; anything else is an input error naming ``where``."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        from envlock.http import redact
+
+        raise InputError(
+            f"{where}: invalid index URL {redact(url)!r} (expected http:// or https://)",
+            hint="an index is a PEP 503/691 simple API root, e.g. https://pypi.org/simple/",
+        )
+    return url
+
+
+def check_upgrade_packages(values: Iterable[str]) -> tuple[str, ...]:
+    """``-P NAME`` / ``-P NAME==VER`` (any specifier, as pip-compile): a malformed one is an input error."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for value in values:
+        try:
+            requirement = Requirement(value)
+        except InvalidRequirement as error:
+            raise InputError(f"--upgrade-package {value!r}: {error}") from None
+        if requirement.url or requirement.marker or requirement.extras:
+            raise InputError(f"--upgrade-package {value!r}: expected NAME or NAME==VERSION")
+    return tuple(values)
 
 
 def check_names(names: Iterable[str], what: str) -> tuple[str, ...]:

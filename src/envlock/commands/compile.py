@@ -82,6 +82,7 @@ def run(settings: CompileSettings, output: Output) -> None:
     from envlock.lockfile import LockMetadata, read_lock
 
     root = Path.cwd()
+    config.check_upgrade_packages(settings.upgrade_packages)
     sources = settings.sources or (_default_source(root),)
     tool = _tool_settings(root)
     inputs = _read_inputs(sources, settings, tool, root)
@@ -238,9 +239,17 @@ def _fetch_text(url: str) -> str:
 
 
 def _index_config(settings: CompileSettings, from_files: IndexConfig, tool: ToolSettings) -> IndexConfig:
-    from envlock.config import IndexConfig, resolve_find_links
+    from envlock.config import IndexConfig, check_index_url, resolve_find_links
 
     here = Path.cwd()
+    if settings.index_url:
+        check_index_url(settings.index_url, "--index-url")
+    for url in settings.extra_index_urls:
+        check_index_url(url, "--extra-index-url")
+    if tool.index_url:
+        check_index_url(tool.index_url, "pyproject.toml [tool.envlock] index-url")
+    for url in tool.extra_index_urls:
+        check_index_url(url, "pyproject.toml [tool.envlock] extra-index-urls")
     return IndexConfig(
         index_url=settings.index_url or from_files.index_url or tool.index_url,
         extra_index_urls=tuple(

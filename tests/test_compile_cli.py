@@ -458,3 +458,17 @@ def test_bad_options_are_input_errors(
     result = run_envlock("compile", "--index-url", "http://127.0.0.1:9/simple/", *args)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_is_an_error_naming_it(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    basic(kit_index)
+    (isolated / "requirements.in").write_text("alpha\n")
+    (isolated / "afile").write_text("")
+    result = run_envlock("compile", "--index-url", kit_index.url, "-o", "afile/pylock.toml")
+    assert result.returncode == 1 and "error: cannot write afile/pylock.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    exported = run_envlock("export", "-o", "afile/requirements.txt")
+    assert exported.returncode == 1 and "error: cannot write afile/requirements.txt" in exported.stderr

@@ -223,22 +223,17 @@ def test_constraint_and_requirement_files_from_urls(tmp_path: Path) -> None:
         read_requirements_files([tmp_path / "requirements.in"], {}, base=tmp_path, fetch=fetch)
 
 
-def test_fingerprint_of_local_find_links_is_relative_to_the_lock(tmp_path: Path) -> None:
-    inputs = read(tmp_path, "a\n")
-    here, there = tmp_path / "one", tmp_path / "two"
-    prints = [
-        fingerprint(
-            inputs,
-            index=IndexConfig(find_links=(str(checkout / "wheels"),)),
-            options=ResolverOptions(),
-            target=TARGET,
-            base=checkout,
-        )
-        for checkout in (here, there)
-    ]
+def test_fingerprint_of_local_find_links_is_relative_to_the_inputs(tmp_path: Path) -> None:
+    prints = []
+    for checkout in (tmp_path / "one", tmp_path / "two"):
+        checkout.mkdir()
+        (checkout / "wheels").mkdir()
+        inputs = read(checkout, "--find-links wheels\na\n")
+        assert inputs.index.find_links == (str(checkout / "wheels"),)  # absolute for the index client
+        prints.append(fingerprint(inputs, index=inputs.index, options=ResolverOptions(), target=TARGET))
     assert prints[0] == prints[1]
-    other = IndexConfig(find_links=(str(here / "elsewhere"),))
-    assert fingerprint(inputs, index=other, options=ResolverOptions(), target=TARGET, base=here) != prints[0]
+    elsewhere = IndexConfig(find_links=(str(tmp_path / "one" / "elsewhere"),))
+    assert fingerprint(inputs, index=elsewhere, options=ResolverOptions(), target=TARGET) != prints[0]
 
 
 def test_index_url_option_lines_are_checked(tmp_path: Path) -> None:

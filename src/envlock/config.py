@@ -709,18 +709,14 @@ def merge(first: CompileInputs, second: CompileInputs) -> CompileInputs:
 
 
 def fingerprint(
-    inputs: CompileInputs,
-    *,
-    index: IndexConfig,
-    options: ResolverOptions,
-    target: Mapping[str, str],
-    base: Path | None = None,
+    inputs: CompileInputs, *, index: IndexConfig, options: ResolverOptions, target: Mapping[str, str]
 ) -> str:
     """sha256 of the normalized inputs: requirement and constraint sets (sorted, canonical, without
     credentials or comments), their root groups, index settings (without credentials; local find-links
-    folders relative to ``base``, the lock's folder, so a checkout elsewhere — CI — has the same
+    folders relative to the first input file's folder, so a checkout elsewhere — CI — has the same
     fingerprint), resolver options and the target environment's identity. Not envlock's version, not
     the clock, not file order."""
+    base = inputs.files[0].resolve().parent if inputs.files else None
     document = {
         "requirements": sorted({f"{r.group}|{r.normalized()}" for r in inputs.requirements}),
         "constraints": sorted({r.normalized() for r in inputs.constraints}),

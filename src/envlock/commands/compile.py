@@ -91,9 +91,7 @@ def run(settings: CompileSettings, output: Output) -> None:
     target = _target(settings, tool, root)
     out = settings.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
-    fingerprint = config.fingerprint(
-        inputs, index=index, options=options, target=target_identity(target), base=out.parent
-    )
+    fingerprint = config.fingerprint(inputs, index=index, options=options, target=target_identity(target))
     if settings.check:
         _check(out, shown_out, fingerprint, sources, target, root)
         output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")

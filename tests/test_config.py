@@ -17,7 +17,7 @@ from envlock.config import (
     read_requirements_files,
     read_tool_settings,
 )
-from envlock.errors import InputError, RequirementsFileError, UnsupportedError
+from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
 
 TARGET = {"python_version": "3.11", "sys_platform": "linux"}
 
@@ -216,7 +216,7 @@ def test_constraint_and_requirement_files_from_urls(tmp_path: Path) -> None:
     ]
     assert inputs.files == (tmp_path / "requirements.in",)  # URLs are not input files
     assert fetched[0] == "https://user:pw@files.example/c/constraints.txt"
-    with pytest.raises(RequirementsFileError, match="need the network"):
+    with pytest.raises(NeedsNetworkError, match="need the network"):
         read_requirements_files([tmp_path / "requirements.in"], {}, base=tmp_path)
     (tmp_path / "requirements.in").write_text("-r https://files.example/loop.txt\n")
     with pytest.raises(RequirementsFileError, match="includes itself"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from envlock.errors import InputError, RequirementsFileError, UnsupportedError
+from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
 from envlock.http import strip_credentials
 
 if TYPE_CHECKING:
@@ -270,7 +270,7 @@ def _read_file(
         raise RequirementsFileError(f"{shown}: includes itself (through -r/-c)")
     if isinstance(path, str):
         if collector.fetch is None:
-            raise RequirementsFileError(f"{shown}: requirements from a URL need the network here")
+            raise NeedsNetworkError(f"{shown}: requirements from a URL need the network here")
         text = collector.fetch(path)
     else:
         try:

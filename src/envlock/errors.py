@@ -70,3 +70,7 @@ class LockBusyError(EnvlockError):
 
 class StaleLockError(EnvlockError):
     """``envlock compile --check``: the lock is missing or was compiled from other inputs (exit 1)."""
+
+
+class NeedsNetworkError(RequirementsFileError):
+    """An input includes a ``-r``/``-c`` URL, but the caller reads inputs offline (e.g. a freshness check)."""

@@ -208,7 +208,7 @@ def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
     if target is None:
         return Freshness(UNKNOWN, f"cannot rebuild the target from {targets!r}", tuple(names))
     from envlock import config  # the parser and packaging: only for a lock envlock compiled
-    from envlock.errors import EnvlockError
+    from envlock.errors import EnvlockError, NeedsNetworkError
 
     base = lock_path.parent
     try:
@@ -222,6 +222,8 @@ def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
         for index in _index_candidates(indexes, inputs, base):
             if config.fingerprint(inputs, index=index, options=resolver, target=target) == recorded:
                 return Freshness(FRESH, inputs=tuple(names))
+    except NeedsNetworkError as error:  # a -r/-c URL: `envlock compile --check` can tell, offline we cannot
+        return Freshness(UNKNOWN, error.message, tuple(names))
     except EnvlockError as error:  # an input that no longer parses cannot be what the lock came from
         return Freshness(STALE, error.message, tuple(names))
     if _local_files(lock) and not inputs.index.find_links:

@@ -161,6 +161,8 @@ PATCH_POINTS = [
     ("file-stashed", 150),
     ("uninstalled", 1),
     ("uninstalled", 3),
+    ("wheel-announced", 1),
+    ("wheel-announced", 3),
     ("file-written", 1),
     ("file-written", 250),
     ("dist-info-staged", 1),
@@ -173,6 +175,7 @@ PATCH_POINTS = [
 ]
 REBUILD_POINTS = [
     ("staging-created", 1),
+    ("wheel-announced", 2),
     ("file-written", 120),
     ("dist-info-in", 4),
     ("swap-journal", 1),

@@ -577,6 +577,7 @@ def _materialize(
             lines.append(f"file {target}")
     lines += [f"file {join(scheme['scripts'], name)}" for name, _data in launchers]
     transaction.journal_lines(lines)  # one write + flush for the whole wheel, before any file lands
+    transaction.checkpoint("wheel-announced")
 
     rows: list[tuple[str, str, str, int | None]] = []
     made: set[str] = set()

@@ -471,3 +471,26 @@ def test_link_modes_end_to_end(kit_index: KitIndex, run_envlock: RunEnvlock, mod
     )
     bad = run_envlock("sync", "--rebuild", env={"ENVLOCK_LINK_MODE": "symlink"})
     assert bad.returncode == 2 and "unknown link mode 'symlink'" in bad.stderr
+
+
+NOOP_PROBE = """
+import sys
+from envlock.cli import cli
+try:
+    cli(["sync"], prog_name="envlock")
+except SystemExit as exit_:
+    assert not exit_.code, exit_.code
+heavy = ("subprocess", "shutil", "packaging", "installer", "urllib3", "filelock", "envlock.executor",
+         "envlock.config", "envlock.interpreter", "envlock.unpacked", "envlock.syncer", "envlock.models",
+         "dataclasses")
+print(sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_noop_sync_imports_nothing_it_does_not_need(kit_index: KitIndex) -> None:
+    write(kit_index, DistSpec("a", "1.0"))
+    assert subprocess.run([sys.executable, "-m", "envlock", "sync"], capture_output=True).returncode == 0
+    probe = subprocess.run([sys.executable, "-c", NOOP_PROBE], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    assert "(already in sync)" in probe.stdout
+    assert probe.stdout.strip().splitlines()[-1] == "[]"

@@ -1,22 +1,18 @@
-# ruff: noqa: PTH110, PTH116, PTH118, PTH208
-# (os.path on the no-op fast path on purpose: plain str paths, no pathlib objects per file)
 """Orchestrates ``envlock sync``: lock -> target venv (create, patch or rebuild) -> selection -> plan ->
 fetch (before the venv is touched) -> apply -> stamp. Side effects come in through ``SyncEdges``."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envlock import stamp
+from envlock import noop, stamp
 from envlock.errors import TargetEnvironmentError
 from envlock.models import SyncPlan, SyncResult
 
@@ -89,8 +85,8 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     if options.system:
         return _sync_system(options, edges, lock_bytes, lock_sha, started)
     venvs.check_target(venv, system=False)
-    if not (options.dry_run or options.rebuild or options.python or options.verify) and _stamp_is_current(
-        venv, lock_sha, options, lock_bytes
+    if not (options.dry_run or options.rebuild or options.python or options.verify) and noop.up_to_date(
+        venv, lock_sha, lock_bytes, extras=options.extras, groups=options.groups
     ):
         python = str(venvs.venv_python(venv))
         return SyncResult(SyncPlan(()), venv, python, elapsed=edges.clock() - started, up_to_date=True)
@@ -592,29 +588,11 @@ def _http_client() -> ArtifactClient:
     return HttpClient()
 
 
-def _normalized(values: Iterable[str]) -> list[str]:
-    """Sorted, de-duplicated PEP 503 names (``selection.declared`` without importing packaging)."""
-    return sorted({re.sub(r"[-_.]+", "-", value).lower() for value in values})
-
-
 def _effective_groups(options: SyncOptions, lock: Pylock | None, lock_bytes: bytes) -> list[str]:
     """The dependency groups a sync installs: ``--group`` values, else the lock's ``default-groups``."""
-    if options.groups is not None:
-        return _normalized(options.groups)
-    if lock is not None:
-        return _normalized(lock.default_groups or ())
-    if b"default-groups" not in lock_bytes:
-        return []
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(lock_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
-    groups = data.get("default-groups") or []
-    return _normalized(g for g in groups if isinstance(g, str))
+    if options.groups is None and lock is not None:
+        return noop.normalized(lock.default_groups or ())
+    return noop.effective_groups(options.groups, lock_bytes)
 
 
 def _write_stamp(venv: Path, options: SyncOptions, lock: Pylock, lock_sha: str, python: str) -> None:
@@ -622,61 +600,7 @@ def _write_stamp(venv: Path, options: SyncOptions, lock: Pylock, lock_sha: str, 
         venv,
         lock_path=options.lock_path.absolute(),
         lock_bytes_sha256=lock_sha,
-        extras=_normalized(options.extras),
+        extras=noop.normalized(options.extras),
         groups=_effective_groups(options, lock, b""),
         python=python,
     )
-
-
-def _stamp_is_current(venv: Path, lock_sha: str, options: SyncOptions, lock_bytes: bytes) -> bool:
-    """The no-op fast path: a stamp for this lock (bytes), these extras/groups, an interpreter that is
-    still the same file, and the same dist-info folders with unchanged RECORD files. A few ``stat``
-    calls and one directory listing per site-packages; no subprocess, no network, no lock parsing."""
-    if os.path.exists(stamp.marker_path(venv)) or _leftovers_beside(venv):
-        return False
-    try:
-        data = json.loads(Path(stamp.stamp_path(venv)).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(data, dict) or data.get("format") != stamp.STAMP_FORMAT:
-        return False
-    if (data.get("lock") or {}).get("sha256") != lock_sha:
-        return False
-    if data.get("extras") != _normalized(options.extras):
-        return False
-    if data.get("groups") != _effective_groups(options, None, lock_bytes):
-        return False
-    interpreter = data.get("interpreter") or {}
-    python = stamp.venv_python(venv)
-    if not os.path.exists(python):
-        return False
-    base = stamp.base_interpreter(venv, python)
-    if base != interpreter.get("resolved") or _stat(base) != interpreter.get("stat"):
-        return False
-    sites = data.get("site_packages")
-    if not isinstance(sites, list):
-        return False
-    found = []
-    for index, rel in enumerate(sites):
-        site = os.path.join(venv, rel)
-        for dirname in stamp.metadata_dir_names(site):
-            found.append((dirname, index, _stat(os.path.join(site, dirname, "RECORD"))))
-    recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
-    return sorted(found, key=repr) == sorted(recorded, key=repr)
-
-
-def _leftovers_beside(venv: Path) -> bool:
-    """A killed rebuild's staging/old venv or swap journal beside ``venv`` (one directory listing)."""
-    prefix = f".{venv.name}.envlock-"
-    try:
-        return any(name.startswith(prefix) for name in os.listdir(venv.parent))
-    except OSError:
-        return False
-
-
-def _stat(path: str) -> dict[str, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 JSON_FORMAT = 1
 """Version of the ``--json`` document (docs/sync.md)."""
+ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 
 
 @click.command("sync")
@@ -55,6 +57,14 @@ def command(output: Output, /, **params: Any) -> None:
 
     LOCK is a PEP 751 lock (default: pylock.toml) or a hashed requirements file.
     """
+    started = time.monotonic()
+    defaults = _project_defaults(Path("pyproject.toml"))
+    params["lock"] = params["lock"] or Path(defaults.get("lock", "pylock.toml"))
+    params["venv"] = params["venv"] or Path(defaults.get("venv", ".venv"))
+    if not params["as_json"] and _already_in_sync(params):
+        # Answered before the rest of sync is imported; --json and every other case take the full path.
+        output.info(_summary(ZERO_COUNTS, time.monotonic() - started, dry_run=False, up_to_date=True))
+        return
     from envlock.syncer import SyncEdges, sync
 
     options = _options(params)
@@ -75,10 +85,9 @@ def command(output: Output, /, **params: Any) -> None:
 def _options(params: dict[str, Any]) -> SyncOptions:
     from envlock.syncer import SyncOptions
 
-    defaults = _project_defaults(Path("pyproject.toml"))
     return SyncOptions(
-        lock_path=params["lock"] or Path(defaults.get("lock", "pylock.toml")),
-        venv=params["venv"] or Path(defaults.get("venv", ".venv")),
+        lock_path=params["lock"],
+        venv=params["venv"],
         python=params["python"],
         extras=tuple(params["extras"]),
         groups=tuple(params["groups"]) if params["groups"] else None,
@@ -91,6 +100,28 @@ def _options(params: dict[str, Any]) -> SyncOptions:
         system=params["system"],
         verify=params["verify"],
         link_mode=params["link_mode"],
+    )
+
+
+def _already_in_sync(params: dict[str, Any]) -> bool:
+    """The stamp fast path (``envlock.noop``) for a plain sync; False sends everything else, and any
+    error, through the full sync, which reports it."""
+    if any(params[flag] for flag in ("dry_run", "rebuild", "python", "verify", "system")):
+        return False
+    import hashlib
+
+    from envlock import noop
+
+    try:
+        lock_bytes = Path(params["lock"]).read_bytes()
+    except OSError:
+        return False
+    return noop.up_to_date(
+        Path(params["venv"]),
+        hashlib.sha256(lock_bytes).hexdigest(),
+        lock_bytes,
+        extras=params["extras"],
+        groups=params["groups"] or None,
     )
 
 
@@ -118,15 +149,16 @@ def _print(output: Output, result: SyncResult) -> None:
         line = _item_line(item)
         if line:
             output.detail(line)
-    counts = result.counts
-    prefix = "would: " if result.dry_run else ""
+    output.info(_summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
+
+
+def _summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date: bool) -> str:
+    prefix = "would: " if dry_run else ""
     summary = (
         f"{prefix}+{counts['installed']} installed, ~{counts['replaced']} replaced, "
-        f"-{counts['removed']} removed in {result.elapsed:.2f}s"
+        f"-{counts['removed']} removed in {elapsed:.2f}s"
     )
-    if result.up_to_date:
-        summary += " (already in sync)"
-    output.info(summary)
+    return summary + " (already in sync)" if up_to_date else summary
 
 
 def _item_line(item: PlanItem) -> str | None:

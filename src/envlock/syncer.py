@@ -520,7 +520,8 @@ def _fetch(
     artifacts = [package.artifact for package in wanted]
     if not artifacts:
         return {}
-    missing = [a for a in artifacts if a.path is None and a.sha256 not in fetch.cached(artifacts, cache)]
+    present = fetch.cached(artifacts, cache)
+    missing = [a for a in artifacts if a.path is None and a.sha256 not in present]
     client: ArtifactClient | None = None
     if missing and not options.offline:
         client = (edges.client_factory or _http_client)()

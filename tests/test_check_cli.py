@@ -194,7 +194,7 @@ def test_comment_edit_after_the_sync_is_not_drift(compiled: Path, run_envlock: R
     assert run_envlock("check", cwd=compiled).returncode == 0
     (compiled / "requirements.in").write_text("tinyweb<2\nrequests\n")
     result = run_envlock("check", cwd=compiled)
-    assert "requirements.in changed since pylock.toml was compiled (requests not installed)" in result.stderr
+    assert "requirements.in changed since pylock.toml was compiled (requests is not in the lock)" in result.stderr
 
 
 def test_fresh_verdict_is_cached_and_comments_do_not_count(
@@ -209,11 +209,19 @@ def test_fresh_verdict_is_cached_and_comments_do_not_count(
     assert len(freshness_cache(tmp_path)) == 1
 
 
-def test_launcher_path_keeps_the_sync_time_baseline(compiled: Path, run_envlock: RunEnvlock) -> None:
-    """The stdlib launcher cannot parse requirements: it reports edits made after the sync only."""
+def test_launcher_path_sees_edits_before_and_after_the_sync(
+    compiled: Path, run_envlock: RunEnvlock, kit_index: KitIndex
+) -> None:
+    """The stdlib launcher cannot parse requirements: the sync records that its lock was stale, and the
+    launcher compares inputs with their sync-time hashes for edits made after the sync."""
     (compiled / "requirements.in").write_text("tinyweb<2\nrequests\n")
     assert run_envlock("sync", cwd=compiled).returncode == 0
     assert run_envlock("launcher", "app", "--", "python", "-c", "print('ran')", cwd=compiled).returncode == 0
+    launched = subprocess.run([str(compiled / "bin" / "app")], capture_output=True, text=True, check=False)
+    assert launched.returncode == 1
+    assert "pylock.toml was older than requirements.in when .venv was synced" in launched.stderr
+    run_envlock("compile", "--index-url", kit_index.url, cwd=compiled, check=True)
+    run_envlock("sync", cwd=compiled, check=True)
     launched = subprocess.run([str(compiled / "bin" / "app")], capture_output=True, text=True, check=False)
     assert launched.stdout == "ran\n"
     (compiled / "requirements.in").write_text("tinyweb<2\nrequests\nfastapi\n")

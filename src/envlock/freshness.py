@@ -269,7 +269,7 @@ def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> st
     if found.state == FRESH and stdlib_stale:
         kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
         return stamp.CheckResult(result.venv, result.lock, kept, result.stamp)
-    if found.state != STALE or stdlib_stale:
+    if found.state != STALE:
         return result
     name = Path(result.lock).name
     what = found.inputs[0] if len(found.inputs) == 1 else f"the inputs of {name} ({', '.join(found.inputs)})"
@@ -279,4 +279,6 @@ def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> st
         f"{what} changed since {name} was compiled ({found.detail})",
         f"{options.compile_command} && {options.sync_command}",
     )
-    return stamp.CheckResult(result.venv, result.lock, [*result.drifts, drift], result.stamp)
+    # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
+    kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
+    return stamp.CheckResult(result.venv, result.lock, [*kept, drift], result.stamp)

@@ -23,6 +23,7 @@ def up_to_date(
     *,
     extras: Iterable[str] = (),
     groups: Iterable[str] | None = None,
+    lock_path: Path | None = None,
 ) -> bool:
     """A stamp for this lock (its sha256), these extras and groups (None: the lock's default groups), an
     interpreter that is still the same file, and the same dist-info folders with unchanged RECORD
@@ -44,6 +45,8 @@ def up_to_date(
         return False
     if data.get("groups") != effective_groups(groups, lock_bytes):
         return False
+    if lock_path is not None and _inputs_moved(lock_path, data.get("inputs") or ()):
+        return False
     interpreter = data.get("interpreter") or {}
     python = stamp.venv_python(venv_str)
     if not os.path.exists(python):
@@ -61,6 +64,24 @@ def up_to_date(
             found.append((dirname, index, _stat(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
     return sorted(found, key=repr) == sorted(recorded, key=repr)
+
+
+def _inputs_moved(lock_path: Path, records: Iterable[dict[str, object]]) -> bool:
+    """Any lock input whose size or mtime differs from the stamp's record (one ``stat`` each): then the
+    full sync runs and re-stamps with a fresh verdict on the lock, so a compile-neutral edit (a comment)
+    stops tripping the launch check, and an edit the lock does not reflect is recorded as stale."""
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+            return True
+        now = _stat(os.path.join(lock_dir, str(record["path"])))
+        if now is None:
+            if "sha256" in record:
+                return True
+            continue
+        if any(record.get(key) != value for key, value in now.items()):
+            return True
+    return False
 
 
 def normalized(values: Iterable[str]) -> list[str]:

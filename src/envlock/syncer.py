@@ -3,6 +3,7 @@ fetch (before the venv is touched) -> apply -> stamp. Side effects come in throu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -74,6 +75,33 @@ class SyncEdges:
 
 def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     """Make the target exactly the lock (see docs/sync.md). Raises EnvlockError subclasses."""
+    result = _sync(options, edges)
+    if result.up_to_date or result.dry_run or options.system:
+        return result
+    stale = _staleness(
+        options.lock_path.absolute(), hashlib.sha256(_read_lock_bytes(options.lock_path)).hexdigest()
+    )
+    note = (
+        f"{options.lock_path.name} is older than its inputs ({stale}): run: envlock compile && envlock sync"
+    )
+    if stale and note not in result.notes:
+        return replace(result, notes=(*result.notes, note))
+    return result
+
+
+@functools.lru_cache(maxsize=4)
+def _staleness(lock_path: Path, lock_sha: str) -> str | None:
+    """Why the lock is older than its inputs (its input fingerprint recomputed offline), or None when it is
+    fresh or cannot be judged. Recorded in the stamp, so every later check and launcher refuses the venv
+    until a compile and a sync: installing a stale lock must not make it look current. ``lock_sha`` keys
+    the cache (one verdict per lock content per process)."""
+    from envlock import freshness
+
+    verdict = freshness.verdict(lock_path, os.environ)
+    return (verdict.detail or "its inputs changed") if verdict.state == freshness.STALE else None
+
+
+def _sync(options: SyncOptions, edges: SyncEdges) -> SyncResult:
     from envlock import venvs
 
     started = edges.clock()
@@ -86,7 +114,7 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
         return _sync_system(options, edges, lock_bytes, lock_sha, started)
     venvs.check_target(venv, system=False)
     if not (options.dry_run or options.rebuild or options.python or options.verify) and noop.up_to_date(
-        venv, lock_sha, lock_bytes, extras=options.extras, groups=options.groups
+        venv, lock_sha, lock_bytes, extras=options.extras, groups=options.groups, lock_path=options.lock_path
     ):
         python = str(venvs.venv_python(venv))
         return SyncResult(SyncPlan(()), venv, python, elapsed=edges.clock() - started, up_to_date=True)
@@ -604,4 +632,5 @@ def _write_stamp(venv: Path, options: SyncOptions, lock: Pylock, lock_sha: str, 
         extras=noop.normalized(options.extras),
         groups=_effective_groups(options, lock, b""),
         python=python,
+        stale=_staleness(options.lock_path.absolute(), lock_sha),
     )

@@ -393,6 +393,7 @@ def build_stamp(
     python: str,
     inputs: Sequence[StrPath] | None = None,
     envlock_version: str | None = None,
+    stale: str | None = None,
 ) -> dict[str, Any]:
     """The stamp of ``venv`` as it is now (the JSON document ``write_stamp`` stores)."""
     facts = _ask_interpreter(python)
@@ -419,6 +420,7 @@ def build_stamp(
         "interpreter": _interpreter_identity(venv, python, facts),
         "site_packages": sites,
         "distributions": distributions,
+        **({"lock_stale": stale} if stale else {}),
     }
 
 
@@ -431,12 +433,15 @@ def write_stamp(
     groups: Sequence[str],
     python: str,
     inputs: Sequence[StrPath] | None = None,
+    stale: str | None = None,
 ) -> None:
     """Stamp ``venv`` after a successful sync from ``lock_path``; then remove the in-progress marker.
 
     ``python`` is the venv's interpreter; its identity and the installed-set fingerprint are computed
     here. ``inputs`` are the lock's input files (default: ``[tool.envlock].inputs`` of the lock); their
-    content hashes let the standard-library check notice an input edited after the sync.
+    content hashes let the standard-library check notice an input edited after the sync. ``stale`` says
+    why the lock was already older than its inputs when it was synced (the syncer recomputed the input
+    fingerprint): every check then reports the lock stale until a compile and a sync.
     """
     import json
 
@@ -448,6 +453,7 @@ def write_stamp(
         groups=groups,
         python=python,
         inputs=inputs,
+        stale=stale,
     )
     directory = state_dir(venv)
     os.makedirs(directory, exist_ok=True)
@@ -770,6 +776,16 @@ def _check_lock(ctx: _Context, stamp: dict[str, Any]) -> str:
         note = f" ({changes})" if changes else ""
         ctx.add(LOCK_CHANGED, lock, f"{name} changed since {ctx.label} was synced{note}")
         return lock  # a changed lock may well come from changed inputs: only sync can tell
+    stale = stamp.get("lock_stale")
+    if isinstance(stale, str) and stale:
+        inputs = ", ".join(r["path"] for r in stamp.get("inputs", [])) or "its inputs"
+        ctx.add(
+            LOCK_STALE,
+            lock,
+            f"{name} was older than {inputs} when {ctx.label} was synced ({stale})",
+            f"{ctx.options.compile_command} && {ctx.sync}",
+        )
+        return lock
     _check_inputs(ctx, stamp, lock)
     return lock
 

@@ -122,6 +122,7 @@ def _already_in_sync(params: dict[str, Any]) -> bool:
         lock_bytes,
         extras=params["extras"],
         groups=params["groups"] or None,
+        lock_path=Path(params["lock"]),
     )
 
 

@@ -194,7 +194,8 @@ def test_comment_edit_after_the_sync_is_not_drift(compiled: Path, run_envlock: R
     assert run_envlock("check", cwd=compiled).returncode == 0
     (compiled / "requirements.in").write_text("tinyweb<2\nrequests\n")
     result = run_envlock("check", cwd=compiled)
-    assert "requirements.in changed since pylock.toml was compiled (requests is not in the lock)" in result.stderr
+    expected = "requirements.in changed since pylock.toml was compiled (requests is not in the lock)"
+    assert expected in result.stderr
 
 
 def test_fresh_verdict_is_cached_and_comments_do_not_count(

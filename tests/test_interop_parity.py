@@ -188,7 +188,9 @@ def test_envlock_installs_uvs_lock_to_the_set_uv_installs(
     uv = tool("uv")
     run(
         uv, "pip", "compile", "pyproject.toml", "--extra", "fancy", "--group", "dev", "--universal",
-        "--index-url", scenario.url, "-o", "pylock.toml", cwd=isolated,
+        "--index-url", scenario.url, "-o", "pylock.toml",
+        # uv otherwise takes the lower bound from the first Python it finds, not the one running the test
+        "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}", cwd=isolated,
     )  # fmt: skip
     ours = envlock_sync(run_envlock, "pylock.toml", isolated / "ours")
     theirs_venv = venv_factory()

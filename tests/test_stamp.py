@@ -373,8 +373,8 @@ def test_module_imports_only_the_standard_library() -> None:
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    # tomli: the writer on Python 3.10 only; _sha2: the built-in sha256 of Python >= 3.12
-    allowed = set(sys.stdlib_module_names) | {"__future__", "tomli", "_sha2"}
+    # tomllib/tomli: guarded imports (3.11+ / 3.10); _sha2: the built-in sha256 of Python >= 3.12
+    allowed = set(sys.stdlib_module_names) | {"__future__", "tomllib", "tomli", "_sha2"}
     assert imported <= allowed, imported - allowed
 
 

@@ -89,7 +89,10 @@ def test_json_project_page_has_every_field(index: KitIndex) -> None:
     assert "yanked" not in wheel
     metadata = fetch(index, f"/files/{FOO_WHEEL}.metadata")[2]
     assert wheel["core-metadata"] == {"sha256": hashlib.sha256(metadata).hexdigest()}
-    assert wheel["dist-info-metadata"] == wheel["core-metadata"]
+    assert "dist-info-metadata" not in wheel, "PEP 714: the old JSON key only on request"
+    index.features.legacy_json_metadata_key = True
+    legacy = files_by_name(project_json(index))[FOO_WHEEL]
+    assert legacy["dist-info-metadata"] == legacy["core-metadata"]
     assert "core-metadata" not in files["foo_bar-1.0.tar.gz"]
     newer = files["foo_bar-1.1-py3-none-any.whl"]
     assert newer["yanked"] == "broken build"

@@ -60,6 +60,9 @@ class IndexFeatures:
     """PEP 700 (api-version 1.1): ``upload-time``, ``size`` and ``versions`` in JSON."""
     range_requests: bool = True
     """Honour ``Range`` on files (206 Partial Content)."""
+    legacy_json_metadata_key: bool = False
+    """Also the pre-PEP 714 ``dist-info-metadata`` key in JSON (HTML always has both attributes). Off by
+    default, as on PyPI: pip < 23.1 crashes on that key in JSON, which is why PEP 714 renamed it."""
 
 
 @dataclass(frozen=True)
@@ -570,7 +573,8 @@ class KitIndex:
                     item["requires-python"] = f.requires_python
                 if features.metadata_files and f.metadata is not None:
                     item["core-metadata"] = {"sha256": f.metadata_sha256}
-                    item["dist-info-metadata"] = {"sha256": f.metadata_sha256}
+                    if features.legacy_json_metadata_key:
+                        item["dist-info-metadata"] = {"sha256": f.metadata_sha256}
                 if features.yanked and f.yanked:
                     item["yanked"] = f.yanked
                 if features.upload_time:

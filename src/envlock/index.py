@@ -35,6 +35,7 @@ from packaging.version import Version
 from envlock.cache import Cache, key_for
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
 from envlock.http import Response, redact, strip_credentials
+from envlock.stamp import sha256_file
 
 if TYPE_CHECKING:
     import zipfile
@@ -407,7 +408,7 @@ class IndexClient:
                 made = _dist_file(path.name, path.resolve().as_uri(), None, index=None)
                 if made is None or not path.is_file():
                     continue
-                digest = _sha256_file(path)
+                digest = sha256_file(path)
                 files.append(_with(made, hashes={"sha256": digest}, size=path.stat().st_size))
             return tuple(files)
         response = self._http.get(location, {"Accept": "text/html"})
@@ -556,7 +557,7 @@ class IndexClient:
         if file.sha256:
             return file.sha256
         path = self.download(file)
-        return _sha256_file(path)
+        return sha256_file(path)
 
 
 def wheel_metadata(path: Path, filename: str) -> bytes:
@@ -665,14 +666,6 @@ def _max_age(headers: Mapping[str, str]) -> float:
             except ValueError:
                 return 0.0
     return 0.0
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _with(file: DistFile, **changes: Any) -> DistFile:

@@ -1,4 +1,4 @@
-# ruff: noqa: PTH110, PTH116, PTH118, PTH208
+# ruff: noqa: PTH110, PTH118, PTH208
 # (os.path on purpose: plain str paths, no pathlib objects per dist-info)
 """The no-op fast path of ``envlock sync``: does the venv's stamp prove that it already is exactly these
 lock bytes? Standard library and ``stamp`` only (no dataclasses, no subprocess, no lock parsing), so the
@@ -52,7 +52,7 @@ def up_to_date(
     if not os.path.exists(python):
         return False
     base = stamp.base_interpreter(venv_str, python)
-    if base != interpreter.get("resolved") or _stat(base) != interpreter.get("stat"):
+    if base != interpreter.get("resolved") or stamp.stat_identity(base) != interpreter.get("stat"):
         return False
     sites = data.get("site_packages")
     if not isinstance(sites, list):
@@ -61,7 +61,7 @@ def up_to_date(
     for index, rel in enumerate(sites):
         site = os.path.join(venv_str, rel)
         for dirname in stamp.metadata_dir_names(site):
-            found.append((dirname, index, _stat(os.path.join(site, dirname, "RECORD"))))
+            found.append((dirname, index, stamp.stat_identity(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
     return sorted(found, key=repr) == sorted(recorded, key=repr)
 
@@ -74,7 +74,7 @@ def _inputs_moved(lock_path: Path, records: Iterable[dict[str, object]]) -> bool
     for record in records:
         if not isinstance(record, dict) or not isinstance(record.get("path"), str):
             return True
-        now = _stat(os.path.join(lock_dir, str(record["path"])))
+        now = stamp.stat_identity(os.path.join(lock_dir, str(record["path"])))
         if now is None:
             if "sha256" in record:
                 return True
@@ -116,11 +116,3 @@ def _leftovers_beside(venv: str) -> bool:
         return any(entry.startswith(prefix) for entry in os.listdir(parent))
     except OSError:
         return False
-
-
-def _stat(path: str) -> dict[str, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from envlock.models import InstalledDist
+from envlock.stamp import sha256_file
 
 ENVLOCK_MARKER = "envlock.json"
 """File envlock adds to each dist-info it installs: which artifact (sha256, filename) it came from."""
@@ -196,19 +196,11 @@ def verify_record(dist_info: Path, *, hashes: bool = True) -> list[str]:
             problems.append(f"missing {entry.path.name}")
             continue
         wrong_size = entry.size is not None and stat.st_size != entry.size
-        wrong_hash = hashes and entry.sha256 is not None and _sha256_file(entry.path) != entry.sha256
+        wrong_hash = hashes and entry.sha256 is not None and sha256_file(entry.path) != entry.sha256
         if wrong_size or wrong_hash:
             problems.append(f"changed {entry.path.name}")
     problems.sort()
     return problems[:5] + ([f"... {len(problems) - 5} more"] if len(problems) > 5 else [])
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_text(path: Path) -> str | None:

@@ -60,7 +60,8 @@ def marker_path(venv: StrPath) -> str:
     return os.path.join(os.fspath(venv), STATE_DIR, MARKER_NAME)
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_dir(directory: StrPath) -> None:
+    """Make a rename or unlink in ``directory`` durable (a no-op on Windows)."""
     if os.name == "nt":  # directories cannot be opened for fsync on Windows; NTFS journals renames
         return
     fd = os.open(directory, os.O_RDONLY)
@@ -83,7 +84,7 @@ def _write_atomic(path: str, data: bytes) -> None:
     except BaseException:
         _unlink(tmp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def _unlink(path: str) -> bool:
@@ -182,7 +183,8 @@ def _relpath(path: StrPath, start: StrPath) -> str:
         return _posix(os.path.abspath(path))
 
 
-def _stat_identity(path: StrPath) -> dict[str, int] | None:
+def stat_identity(path: StrPath) -> dict[str, int] | None:
+    """``{size, mtime_ns}`` of a file (None if absent): the cheap identity stamps record."""
     try:
         st = os.stat(path)
     except OSError:
@@ -237,7 +239,7 @@ def _interpreter_identity(venv: StrPath, python: StrPath, facts: dict[str, Any])
     return {
         "executable": _relpath(python, venv),
         "resolved": base,
-        "stat": _stat_identity(base),
+        "stat": stat_identity(base),
         "home": read_pyvenv_cfg(venv).get("home"),
         "version": facts["version"],
         "implementation": facts["implementation"],
@@ -311,7 +313,7 @@ def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str,
         "dir": dirname,
         "site": site_index,
         "installer": read_installer(folder),
-        "record": _stat_identity(os.path.join(folder, "RECORD")),
+        "record": stat_identity(os.path.join(folder, "RECORD")),
     }
 
 
@@ -331,7 +333,7 @@ def _input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]
     lock_dir = os.path.dirname(os.path.abspath(lock_path))
     for path in sorted({os.path.abspath(p) for p in inputs}):
         record: dict[str, Any] = {"path": _relpath(path, lock_dir)}
-        identity = _stat_identity(path)
+        identity = stat_identity(path)
         if identity is not None:
             record.update(identity, sha256=sha256_file(path))
         records.append(record)
@@ -378,7 +380,7 @@ def begin_sync(venv: Path) -> None:
     payload = {"pid": os.getpid(), "started": _utc_now()}
     _write_atomic(marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
     if _unlink(stamp_path(venv)):
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def build_stamp(
@@ -458,7 +460,7 @@ def write_stamp(
     data = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
     _write_atomic(stamp_path(venv), data.encode("utf-8"))
     if _unlink(marker_path(venv)):
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def _envlock_version() -> str:
@@ -847,7 +849,7 @@ def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
     lock_dir = os.path.dirname(os.path.abspath(lock))
     for record in stamp.get("inputs", []):
         path = os.path.join(lock_dir, record["path"])
-        identity = _stat_identity(path)
+        identity = stat_identity(path)
         if identity is not None and identity == {k: record.get(k) for k in identity}:
             continue
         if identity is not None and sha256_file(path) == record.get("sha256"):
@@ -905,7 +907,7 @@ def _check_interpreter(ctx: _Context, stamp: dict[str, Any]) -> None:
             current,
             f"the interpreter of {ctx.label} changed: {current} instead of {version} at {base}",
         )
-    elif _stat_identity(current) != recorded["stat"]:
+    elif stat_identity(current) != recorded["stat"]:
         ctx.add(
             INTERPRETER_CHANGED,
             current,
@@ -957,7 +959,7 @@ def _check_distributions(ctx: _Context, stamp: dict[str, Any]) -> None:
     for key in sorted(present & set(recorded)):
         dist = recorded[key]
         folder = os.path.join(sites[key[0]], key[1])
-        if _stat_identity(os.path.join(folder, "RECORD")) != dist["record"]:
+        if stat_identity(os.path.join(folder, "RECORD")) != dist["record"]:
             installer = read_installer(folder)
             by = f" by {installer}" if installer and installer != dist.get("installer") else ""
             ctx.add(

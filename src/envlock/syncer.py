@@ -75,12 +75,12 @@ class SyncEdges:
 
 def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     """Make the target exactly the lock (see docs/sync.md). Raises EnvlockError subclasses."""
-    result = _sync(options, edges)
+    lock_bytes = _read_lock_bytes(options.lock_path)
+    lock_sha = hashlib.sha256(lock_bytes).hexdigest()
+    result = _sync(options, edges, lock_bytes, lock_sha)
     if result.up_to_date or result.dry_run or options.system:
         return result
-    stale = _staleness(
-        options.lock_path.absolute(), hashlib.sha256(_read_lock_bytes(options.lock_path)).hexdigest()
-    )
+    stale = _staleness(options.lock_path.absolute(), lock_sha)  # the verdict the stamp recorded (cached)
     note = (
         f"{options.lock_path.name} is older than its inputs ({stale}): run: envlock compile && envlock sync"
     )
@@ -101,13 +101,11 @@ def _staleness(lock_path: Path, lock_sha: str) -> str | None:
     return (verdict.detail or "its inputs changed") if verdict.state == freshness.STALE else None
 
 
-def _sync(options: SyncOptions, edges: SyncEdges) -> SyncResult:
+def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
     from envlock import venvs
 
     started = edges.clock()
     edges = replace(edges, client_factory=_once(edges.client_factory or _http_client))
-    lock_bytes = _read_lock_bytes(options.lock_path)
-    lock_sha = hashlib.sha256(lock_bytes).hexdigest()
     venv = options.venv.absolute()
 
     if options.system:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envlock import stamp
 from envlock.errors import InputError, TargetEnvironmentError
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def swap_in(
         journal.unlink(missing_ok=True)
         raise TargetEnvironmentError(f"cannot move the rebuilt venv into place at {venv}: {error}") from None
     journal.unlink(missing_ok=True)
-    _fsync_dir(venv.parent)
+    stamp.fsync_dir(venv.parent)
     return aside
 
 
@@ -208,7 +209,7 @@ def recover_rebuild(venv: Path) -> tuple[bool, list[str]]:
                     if parked is not None:
                         venv.rename(parked)  # what is there is no venv (a lock-only folder)
                     candidate.rename(venv)
-                    _fsync_dir(venv.parent)
+                    stamp.fsync_dir(venv.parent)
                     discard(parked)
                     changed = True
                     which = "finished" if candidate == new else "rolled back"
@@ -251,7 +252,7 @@ def _write_json_atomic(path: Path, data: dict[str, object]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)
-    _fsync_dir(path.parent)
+    stamp.fsync_dir(path.parent)
 
 
 def _read_json(path: Path) -> dict[str, object]:
@@ -260,13 +261,3 @@ def _read_json(path: Path) -> dict[str, object]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

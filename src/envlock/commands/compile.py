@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.errors import EnvlockError, InputError, StaleLockError
+from envlock.commands._files import write_output
+from envlock.errors import InputError, StaleLockError
 
 if TYPE_CHECKING:
     from envlock.cli import Output
@@ -121,7 +122,7 @@ def run(settings: CompileSettings, output: Output) -> None:
         return
     from envlock.lockfile import write_text_atomic
 
-    _write(out, shown_out, lambda: write_text_atomic(out, text))
+    write_output(shown_out, lambda: write_text_atomic(out, text))
     output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {describe_target(target)})")
 
 
@@ -358,14 +359,3 @@ def _report_changes(output: Output, previous: Any, lock: Any) -> None:
             output.detail(f"- {name} {before[name]}")
         elif before[name] != after[name]:
             output.info(f"~ {name} {before[name]} -> {after[name]}")
-
-
-def _write(out: Path, shown: str, write: Callable[[], None]) -> None:
-    """Write the lock; a folder that cannot be written is an error naming the file, not a traceback."""
-    try:
-        write()
-    except OSError as error:
-        raise EnvlockError(
-            f"cannot write {shown}: {error.strerror or error}",
-            hint="check that its folder is writable",
-        ) from None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from envlock.commands._files import write_output
 
 if TYPE_CHECKING:
     from envlock.cli import Output
@@ -59,7 +60,7 @@ def command(output: Output, /, **params: Any) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
-    _write(out, lambda: write_text_atomic(out, text))
+    write_output(str(out), lambda: write_text_atomic(out, text))
     output.info(f"wrote {out} from {lock_path}")
 
 
@@ -74,16 +75,3 @@ def _command_line(lock_path: Path, params: dict[str, Any]) -> str:
     if params["output"] is not None:
         words += ["-o", str(params["output"])]
     return shlex.join(words)
-
-
-def _write(out: Path, write: Callable[[], None]) -> None:
-    """Write the output; a folder that cannot be written is an error naming the file, not a traceback."""
-    from envlock.errors import EnvlockError
-
-    try:
-        write()
-    except OSError as error:
-        raise EnvlockError(
-            f"cannot write {out}: {error.strerror or error}",
-            hint="check that its folder is writable",
-        ) from None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from envlock.commands._files import write_output
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -41,7 +43,7 @@ def command(output: Output, /, **params: Any) -> None:
     source: Path = params["requirements"]
     out: Path = params["output"] or Path("pylock.toml")
     lock = _import(source, params["index_url"], params["cache_dir"])
-    _write(out, lambda: write_lock(out, lock))
+    write_output(str(out), lambda: write_lock(out, lock))
     output.info(f"wrote {out} ({len(lock.packages)} packages from {source})")
 
 
@@ -69,16 +71,3 @@ def _import(source: Path, index_url: str | None, cache_dir: Path | None) -> Pylo
         return client.files(name, version)
 
     return importer.import_requirements(source, text, lookup, indexes=client.indexes)
-
-
-def _write(out: Path, write: Callable[[], None]) -> None:
-    """Write the output; a folder that cannot be written is an error naming the file, not a traceback."""
-    from envlock.errors import EnvlockError
-
-    try:
-        write()
-    except OSError as error:
-        raise EnvlockError(
-            f"cannot write {out}: {error.strerror or error}",
-            hint="check that its folder is writable",
-        ) from None

@@ -15,17 +15,13 @@ from pathlib import Path
 
 from envlock import stamp
 from envlock.freshness import with_freshness
+from envlock.interpreter import probe_command
 from envlock.venv_env import scripts_dir
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
 Runner = Callable[[Sequence[str]], str]
 """Runs a command and returns its stdout (raises OSError/CalledProcessError on failure)."""
-
-_SITE_DIRS = (
-    "import json, site, sysconfig; print(json.dumps(sorted({sysconfig.get_path('purelib'),"
-    " sysconfig.get_path('platlib'), site.getusersitepackages()})))"
-)
 
 
 @dataclass(frozen=True)
@@ -169,7 +165,8 @@ def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner:
     findings = []
     for interpreter in sorted(set(pythons)):
         try:
-            sites = json.loads(runner([interpreter, "-I", "-c", _SITE_DIRS]))
+            # the probe, not site.py: a base Python's .pth files (wrong-place installs) must not run
+            sites = json.loads(runner(probe_command(interpreter, "--site-dirs")))
         except (OSError, ValueError, subprocess.SubprocessError):
             continue
         found = []

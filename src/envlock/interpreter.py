@@ -100,12 +100,20 @@ def run_subprocess(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(command), capture_output=True, text=True, check=False, timeout=60)
 
 
+def probe_command(python: str | os.PathLike[str], *args: str) -> list[str]:
+    """The command line that runs the probe in ``python`` (``args`` go to the probe, e.g. ``--site-dirs``).
+
+    -I isolates from PYTHON* variables, the user site and the current folder; -S skips site.py, which
+    would execute the ``.pth`` files the venv's wheels shipped: inspecting a venv must run none of its
+    code. The probe finds the venv itself, as site.py would (``_probe.venv_prefix``).
+    """
+    return [os.fspath(python), "-I", "-S", os.fspath(PROBE_SCRIPT), *args]
+
+
 def probe(python: str | os.PathLike[str], runner: Runner = run_subprocess) -> InterpreterInfo:
     """Run the probe in ``python``; a broken or missing interpreter is a TargetEnvironmentError."""
     try:
-        # -I isolates from PYTHON* variables and the user site; site.py must still run, because it is
-        # what sets a venv's sys.prefix (and so its install scheme) before Python 3.13's getpath.
-        result = runner([os.fspath(python), "-I", os.fspath(PROBE_SCRIPT)])
+        result = runner(probe_command(python))
     except (OSError, subprocess.SubprocessError) as error:
         raise TargetEnvironmentError(f"cannot run Python at {python}: {error}") from None
     if result.returncode != 0:

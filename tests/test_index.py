@@ -131,7 +131,7 @@ def test_server_error_names_url(kit_index: KitIndex, tmp_path: Path) -> None:
 def test_html_parser_details() -> None:
     body = (
         b'<html><head><base href="https://files.example/base/"></head><body>'
-        b'<a href="../f/a-1.0-py3-none-any.whl#sha256=AA" data-requires-python="&gt;=3.8"'
+        b'<a href="../f/a-1.0-py3-none-any.whl#sha256=' + b"AB" * 32 + b'" data-requires-python="&gt;=3.8"'
         b' data-dist-info-metadata="true" data-yanked="">a-1.0-py3-none-any.whl</a>'
         b'<a href="a-1.0.tar.gz">a-1.0.tar.gz</a><a href="b-1.0.tar.gz">other</a><a href="x.exe">x</a>'
         b"</body></html>"
@@ -140,7 +140,7 @@ def test_html_parser_details() -> None:
     assert [f.filename for f in files] == ["a-1.0-py3-none-any.whl", "a-1.0.tar.gz"]
     wheel = files[0]
     assert wheel.url == "https://files.example/f/a-1.0-py3-none-any.whl"
-    assert wheel.sha256 == "aa" and wheel.requires_python == ">=3.8"
+    assert wheel.sha256 == "ab" * 32 and wheel.requires_python == ">=3.8"
     assert wheel.metadata_hashes == {} and wheel.yanked == ""
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from envlock import validate
+
 CACHE_LAYOUT_VERSION = "v1"
 
 
@@ -42,7 +44,11 @@ class Cache:
         return path
 
     def artifact_path(self, sha256: str, filename: str) -> Path:
-        return self.root / CACHE_LAYOUT_VERSION / "artifacts" / sha256[:2] / sha256[2:] / filename
+        """Where the artifact goes; a hash or file name that would leave the store is a ValueError
+        (``validate.UnsafeInput``): callers validated both where they entered, this is the backstop."""
+        digest = validate.sha256(sha256)
+        name = validate.file_name(filename, "artifact file name")
+        return self.root / CACHE_LAYOUT_VERSION / "artifacts" / digest[:2] / digest[2:] / name
 
     def get_artifact(self, sha256: str, filename: str) -> Path | None:
         """The verified artifact with this hash, or None. Entries are written once and never changed,
@@ -72,7 +78,7 @@ class Cache:
 
     def write_entry(self, area: str, key: str, data: bytes) -> Path:
         """Atomically write ``data`` under ``area/key`` (key may contain '/')."""
-        path = self.area(area) / key
+        path = self.area(area) / validate.relative_path(key, "cache key")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
@@ -86,7 +92,7 @@ class Cache:
 
     def read_entry(self, area: str, key: str) -> bytes | None:
         try:
-            return (self.area(area) / key).read_bytes()
+            return (self.area(area) / validate.relative_path(key, "cache key")).read_bytes()
         except OSError:
             return None
 

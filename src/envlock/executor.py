@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from envlock import validate
 from envlock.errors import EnvlockError, LockBusyError, TargetEnvironmentError
 from envlock.interpreter import InterpreterInfo
 from envlock.models import SelectedPackage, SyncPlan
@@ -133,21 +135,67 @@ class ExecuteOptions:
 # The venv lock
 
 
+LOCK_TIMEOUT_ENV = "ENVLOCK_LOCK_TIMEOUT"
+"""Seconds a sync waits for another sync's venv lock before it gives up (docs/cli.md)."""
+DEFAULT_LOCK_TIMEOUT = 600.0
+LOCK_WAIT_NOTICE = 1.0
+"""Seconds of silent waiting before the user is told what the sync waits for."""
+
+
+def lock_timeout(environ: Mapping[str, str]) -> float:
+    """``ENVLOCK_LOCK_TIMEOUT`` in seconds (``inf``: wait forever), else 600; anything else is an InputError."""
+    import math
+
+    from envlock.errors import InputError
+
+    text = environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if math.isnan(seconds) or seconds < 0:
+        raise InputError(f"{LOCK_TIMEOUT_ENV}={text!r}: expected a number of seconds, 0 or more (or inf)")
+    return seconds
+
+
 @contextlib.contextmanager
-def venv_lock(root: Path, *, timeout: float = -1) -> Iterator[None]:
-    """Hold ``<root>/.envlock/lock`` (creating the folder); another sync of the same venv waits."""
+def venv_lock(
+    root: Path, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold ``<root>/.envlock/lock`` (creating the folder); another sync of the same venv waits.
+
+    ``timeout``: seconds to wait (None: ``lock_timeout(os.environ)``), then LockBusyError naming the
+    lock. ``on_wait`` is told, once, when the lock is still taken after a second: a sync that sits
+    silently behind another one looks hung. The lock is an OS file lock, released when its holder
+    dies, so a wait ends when the other sync ends, however it ends.
+    """
     from filelock import FileLock, Timeout
 
+    if timeout is None:
+        timeout = lock_timeout(os.environ)
     state = root / STATE_DIR
     try:
         state.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise TargetEnvironmentError(f"cannot write to {root}: {error.strerror or error}") from None
-    lock = FileLock(str(state / "lock"), timeout=timeout)
+    path = state / "lock"
+    lock = FileLock(str(path))
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=min(timeout, LOCK_WAIT_NOTICE))
+        except Timeout:
+            if timeout <= LOCK_WAIT_NOTICE:
+                raise
+            if on_wait is not None:
+                on_wait(f"waiting for another envlock sync of {root} (lock {path})...")
+            lock.acquire(timeout=timeout - LOCK_WAIT_NOTICE)
     except Timeout:
-        raise LockBusyError(f"another envlock sync holds {state / 'lock'}") from None
+        raise LockBusyError(
+            f"gave up after {timeout:g} s waiting for another envlock sync of {root} (lock {path})",
+            hint=f"let the other sync finish, then run it again; {LOCK_TIMEOUT_ENV}=SECONDS waits longer",
+        ) from None
     try:
         yield
     finally:
@@ -570,12 +618,12 @@ def _materialize(
     lines = [f"dist {final_dist_info}"]
     for file in wheel.files:
         if file.scheme == wheel.root_scheme and file.path.startswith(dist_prefix):
-            targets.append((file, join(staging, file.path), True))
+            targets.append((file, _joined(staging, file.path, wheel), True))
         else:
-            target = join(scheme[file.scheme], file.path)
+            target = _safe_target(scheme[file.scheme], file.path, layout, wheel)
             targets.append((file, target, False))
             lines.append(f"file {target}")
-    lines += [f"file {join(scheme['scripts'], name)}" for name, _data in launchers]
+    lines += [f"file {_safe_target(scheme['scripts'], name, layout, wheel)}" for name, _data in launchers]
     transaction.journal_lines(lines)  # one write + flush for the whole wheel, before any file lands
     transaction.checkpoint("wheel-announced")
 
@@ -584,7 +632,7 @@ def _materialize(
     for file, target, staged in targets:
         parent = os.path.dirname(target)  # noqa: PTH120
         if parent not in made:
-            os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+            _make_parent(parent, layout.root, wheel, file.path)
             made.add(parent)
         if file.shebang:
             with open(wheel.source(file), "rb") as handle:
@@ -621,6 +669,52 @@ def _materialize(
     os.rename(staged_dist_info, final_dist_info)  # noqa: PTH104
     transaction.note_written(final_dist_info)
     transaction.checkpoint("dist-info-in")
+
+
+PROTECTED = re.compile(
+    r"(?i)(python[0-9.]*w?(\.exe)?|pypy[0-9.]*(\.exe)?|activate(\.(bat|csh|fish|nu|ps1))?|deactivate\.bat)"
+)
+"""Names in a scripts folder or the venv root that belong to the venv itself, not to a package."""
+
+
+def _safe_target(root: str, relative: str, layout: InstallLayout, wheel: UnpackedWheel) -> str:
+    """Where a file of ``wheel`` goes: inside ``root``, and never onto the venv's own interpreter,
+    configuration or envlock's state folder (a wheel must not forge the stamp or replace python)."""
+    target = _joined(root, relative, wheel)
+    venv = os.path.abspath(layout.root)  # noqa: PTH100
+    inside_venv = os.path.relpath(target, venv).replace(os.sep, "/")
+    first = inside_venv.split("/", 1)[0]
+    name = os.path.basename(target)  # noqa: PTH119
+    scripts = os.path.abspath(layout.scheme["scripts"])  # noqa: PTH100
+    if (
+        first == STATE_DIR
+        or inside_venv == "pyvenv.cfg"
+        or (os.path.dirname(target) == scripts and PROTECTED.fullmatch(name))  # noqa: PTH120
+    ):
+        raise InstallError(
+            f"{wheel.wheel}: refuses to write {inside_venv}, which belongs to the environment itself"
+        )
+    return target
+
+
+def _joined(root: str, relative: str, wheel: UnpackedWheel) -> str:
+    try:
+        return validate.join(root, relative, "file")
+    except validate.UnsafeInput as error:
+        raise InstallError(f"{wheel.wheel}: {error}") from None
+
+
+def _make_parent(parent: str, root: Path, wheel: UnpackedWheel, path: str) -> None:
+    """Create ``parent`` unless a symbolic link on the way leads out of the venv."""
+    try:
+        validate.no_symlink_escape(parent, os.fspath(root), "folder")
+        os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+    except validate.UnsafeInput as error:
+        raise InstallError(f"{wheel.wheel}: {path}: {error}") from None
+    except (FileExistsError, NotADirectoryError):
+        raise InstallError(
+            f"{wheel.wheel}: cannot create the folder for {path}: a file of that name is in the way"
+        ) from None
 
 
 def _place(

@@ -32,6 +32,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from envlock import validate
 from envlock.cache import Cache, key_for
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
 from envlock.http import Response, redact, strip_credentials
@@ -405,7 +406,10 @@ class IndexClient:
                 raise ResolutionError(f"find-links folder {location} does not exist")
             files = []
             for path in sorted(folder.iterdir()):
-                made = _dist_file(path.name, path.resolve().as_uri(), None, index=None)
+                try:
+                    made = _dist_file(path.name, path.resolve().as_uri(), None, index=None, local=True)
+                except InvalidPage:
+                    continue  # a local file whose name is not a plain file name: not a distribution
                 if made is None or not path.is_file():
                     continue
                 digest = sha256_file(path)
@@ -682,14 +686,22 @@ def _dedupe(files: Sequence[DistFile]) -> tuple[DistFile, ...]:
     return tuple(sorted(seen.values(), key=lambda f: (f.version, f.filename)))
 
 
+class InvalidPage(ValueError):
+    """A file entry of a page that must not be used (malformed hash, name or URL)."""
+
+
 def _dist_file(
     filename: str,
     url: str,
     project: NormalizedName | None,
     *,
     index: str | None,
+    local: bool = False,
     **extra: Any,
 ) -> DistFile | None:
+    """The file a page entry describes, validated: None for what is not a distribution (or of another
+    project); ``InvalidPage`` for an entry that is malformed or unsafe. Only ``local`` (a find-links
+    folder of this machine) may name ``file:`` URLs: a page from a server may not point at local files."""
     try:
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
@@ -705,12 +717,23 @@ def _dist_file(
         return None
     if project is not None and name != project:
         return None
+    try:
+        validate.file_name(filename)
+    except validate.UnsafeInput as error:
+        raise InvalidPage(str(error)) from None
     parts = urlsplit(url)
+    allowed = {"file"} if local else validate.REMOTE_SCHEMES
+    if parts.scheme.lower() not in allowed:
+        raise InvalidPage(f"{filename}: link scheme {parts.scheme or '(none)'!r} is not allowed here")
     hashes: dict[str, str] = dict(extra.pop("hashes", None) or {})
     for piece in parts.fragment.split("&"):
         algo, _, value = piece.partition("=")
         if algo in ("sha256", "sha384", "sha512") and value:
-            hashes.setdefault(algo, value.lower())
+            hashes.setdefault(algo, value)
+    try:
+        checked = {algo: validate.digest(algo, value) for algo, value in hashes.items()}
+    except validate.UnsafeInput as error:
+        raise InvalidPage(f"{filename}: {error}") from None
     clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
     return DistFile(
         filename=filename,
@@ -719,23 +742,28 @@ def _dist_file(
         version=version,
         is_wheel=is_wheel,
         tags=tag_set,
-        hashes={k: v.lower() for k, v in sorted(hashes.items()) if k == "sha256"},
+        hashes={k: v for k, v in sorted(checked.items()) if k == "sha256"},
         index=index,
         **extra,
     )
 
 
 def _metadata_hashes(value: Any) -> Mapping[str, str] | None:
+    """PEP 658/714 ``core-metadata``: None (no metadata file, or one whose hashes are malformed: the
+    wheel is read instead), else the advertised hashes (maybe none)."""
     if value is None or value is False:
         return None
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
-    if isinstance(value, str):
-        if value.lower() == "true" or not value:
-            return {}
-        algo, _, digest = value.partition("=")
-        return {algo: digest} if digest else {}
-    return {}
+    try:
+        if isinstance(value, Mapping):
+            return {str(k): validate.digest(str(k), v) for k, v in value.items()}
+        if isinstance(value, str):
+            if value.lower() == "true" or not value:
+                return {}
+            algo, _, digest = value.partition("=")
+            return {algo: validate.digest(algo, digest)} if digest else {}
+    except validate.UnsafeInput:
+        return None
+    return {} if value is True else None
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -767,29 +795,52 @@ def _parse_page(
 def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:
     try:
         document = json.loads(body)
-        entries = document["files"]
-    except (ValueError, KeyError, TypeError):
-        raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page") from None
+        entries = document["files"] if isinstance(document, Mapping) else None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        entries = None
+    if not isinstance(entries, list):
+        raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page (no list of files)")
     files = []
-    for entry in entries:
-        if not isinstance(entry, Mapping) or "filename" not in entry or "url" not in entry:
-            continue
-        yanked = entry.get("yanked", False)
-        made = _dist_file(
-            str(entry["filename"]),
-            urljoin(url, str(entry["url"])),
-            name,
-            index=index,
-            hashes={str(k): str(v) for k, v in (entry.get("hashes") or {}).items()},
-            requires_python=entry.get("requires-python") or None,
-            yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-            metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
-            size=entry.get("size") if isinstance(entry.get("size"), int) else None,
-            upload_time=_parse_time(entry.get("upload-time")),
-        )
+    for position, entry in enumerate(entries):
+        try:
+            made = _json_entry(entry, url, name, index)
+        except InvalidPage as error:
+            raise NetworkError(
+                f"{redact(url)}: file entry {position + 1}: {error}",
+                hint="the index serves a malformed or unsafe page; nothing from it was used",
+            ) from None
         if made is not None:
             files.append(made)
     return tuple(files)
+
+
+def _json_entry(entry: Any, url: str, name: NormalizedName, index: str) -> DistFile | None:
+    """One PEP 691 file entry, every field type-checked (a page is a stranger's JSON)."""
+    if not isinstance(entry, Mapping):
+        raise InvalidPage("not a JSON object")
+    filename, link = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(link, str):
+        raise InvalidPage("'filename' and 'url' must be strings")
+    hashes = entry.get("hashes") or {}
+    if not isinstance(hashes, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
+    ):
+        raise InvalidPage(f"{filename}: 'hashes' must map algorithm names to hex strings")
+    yanked = entry.get("yanked", False)
+    requires_python = entry.get("requires-python")
+    size = entry.get("size")
+    return _dist_file(
+        filename,
+        urljoin(url, link),
+        name,
+        index=index,
+        hashes=dict(hashes),
+        requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
+        yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+        metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+        upload_time=_parse_time(entry.get("upload-time")),
+    )
 
 
 def _html_links(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
@@ -829,15 +880,21 @@ def _parse_html_page(
             if attribute in link:
                 metadata = link[attribute] or "true"
                 break
-        made = _dist_file(
-            filename,
-            href,
-            name,
-            index=index,
-            requires_python=link.get("data-requires-python") or None,
-            yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
-            metadata_hashes=_metadata_hashes(metadata),
-        )
+        try:
+            made = _dist_file(
+                filename,
+                href,
+                name,
+                index=index,
+                requires_python=link.get("data-requires-python") or None,
+                yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
+                metadata_hashes=_metadata_hashes(metadata),
+            )
+        except InvalidPage as error:
+            raise NetworkError(
+                f"{redact(url)}: {error}",
+                hint="the index serves a malformed or unsafe page; nothing from it was used",
+            ) from None
         if made is not None:
             files.append(made)
     return tuple(files)

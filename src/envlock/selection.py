@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from packaging.pylock import (
     Package,
@@ -19,6 +20,7 @@ from packaging.pylock import (
     PylockValidationError,
 )
 
+from envlock import validate
 from envlock.errors import InputError, LockFileError, TargetEnvironmentError, UnsupportedError
 from envlock.interpreter import TargetEnvironment
 from envlock.models import Artifact, ArtifactKind, SelectedPackage, Selection
@@ -127,7 +129,7 @@ def _selected(
     options: SelectionOptions,
     lock_path: Path,
 ) -> SelectedPackage:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
     name = str(package.name)
     if isinstance(source, (PackageVcs, PackageDirectory)):
@@ -136,6 +138,7 @@ def _selected(
             f"{lock_path}: package {name!r} is a {kind} source, which sync does not support yet"
         )
     filename = _filename(source, name, lock_path)
+    _check_url(source.url, name, lock_path)
     artifact = Artifact(
         filename=filename,
         sha256=_sha256(source.hashes, name, lock_path),
@@ -148,17 +151,30 @@ def _selected(
             f"{name}: binaries are required (--only-binary) but no wheel in {lock_path} fits the target; "
             f"its best tags: {', '.join(target.tags[:5])}"
         )
+    try:
+        if artifact.kind is ArtifactKind.WHEEL:
+            file_project, file_version = parse_wheel_filename(filename)[:2]
+        else:
+            file_project, file_version = parse_sdist_filename(filename)
+    except ValueError:
+        file_project, file_version = None, None
+    if file_project is not None and file_project != canonicalize_name(name):
+        # An entry must not install another project under its name (its files would replace that
+        # project's, and the entry's own project would never be installed).
+        raise LockFileError(
+            f"{lock_path}: package {name!r}: its file {filename!r} is a distribution of {file_project!r}"
+        )
     version = str(package.version) if package.version is not None else None
     if version is None:
-        try:
-            if artifact.kind is ArtifactKind.WHEEL:
-                version = str(parse_wheel_filename(filename)[1])
-            else:
-                version = str(parse_sdist_filename(filename)[1])
-        except ValueError:
+        if file_version is None:
             raise LockFileError(
                 f"{lock_path}: package {name!r} has no 'version' and its file name {filename!r} names none"
-            ) from None
+            )
+        version = str(file_version)
+    elif file_version is not None and file_version != package.version:
+        raise LockFileError(
+            f"{lock_path}: package {name!r} {version}: its file {filename!r} is version {file_version}"
+        )
     return SelectedPackage(
         name=name,
         version=version,
@@ -180,16 +196,34 @@ def _filename(source: PackageArchive | PackageWheel | PackageSdist, name: str, l
             filename = ""
     if not filename.endswith((".whl", ".tar.gz", ".zip")):
         raise LockFileError(f"{lock_path}: package {name!r}: cannot tell the file name of its artifact")
-    return filename
+    try:
+        return validate.file_name(unquote(filename), "artifact file name")
+    except validate.UnsafeInput as error:
+        raise LockFileError(f"{lock_path}: package {name!r}: {error}") from None
 
 
 def _sha256(hashes: Mapping[str, str], name: str, lock_path: Path) -> str:
     value = hashes.get("sha256")
-    if not isinstance(value, str) or len(value) != 64:
+    if value is None:
         raise LockFileError(
             f"{lock_path}: package {name!r}: 'hashes' has no sha256 (envlock verifies and caches by sha256)"
         )
-    return value.lower()
+    try:
+        return validate.sha256(value)
+    except validate.UnsafeInput as error:
+        raise LockFileError(f"{lock_path}: package {name!r}: 'hashes': {error}") from None
+
+
+def _check_url(url: str | None, name: str, lock_path: Path) -> None:
+    """A lock's ``url`` is fetched over HTTP(S); a local file is named by ``path`` instead."""
+    if url is None:
+        return
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in validate.REMOTE_SCHEMES:
+        raise LockFileError(
+            f"{lock_path}: package {name!r}: url scheme {scheme + ':' if scheme else '(none)'} is not "
+            "http or https (a local file is given with 'path')"
+        )
 
 
 def parse_only_binary(values: Sequence[str]) -> frozenset[str]:

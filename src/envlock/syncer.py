@@ -8,7 +8,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +71,8 @@ class SyncEdges:
     """The base interpreter of a new venv when ``--python`` is not given."""
     checkpoint: Callable[[str], None] = field(default=lambda _point: None)
     """Crash-test hook: called at named points of the sync (docs/safety.md lists them)."""
+    notice: Callable[[str], None] | None = None
+    """Told what the sync is waiting for (another sync's venv lock); the CLI prints it on stderr."""
 
 
 def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
@@ -167,7 +169,7 @@ def _patch(options: SyncOptions, edges: SyncEdges, target: _Target, started: flo
         verify: site_packages.Verify = True if interrupted or options.verify else "sizes"
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=verify))
         return SyncResult(plan, venv, info.executable, dry_run=True, elapsed=edges.clock() - started)
-    with executor.venv_lock(venv):
+    with executor.venv_lock(venv, on_wait=edges.notice):
         changed, notes = venvs.recover_rebuild(venv)
         if not changed and _pyvenv_cfg(venv) == target.config:
             plan, more = _patch_locked(options, edges, target, layout, selection)
@@ -205,7 +207,9 @@ def _patch_locked(
     plan = planner.plan(selection, installed)
     _refuse_unknown_files(plan, options)
     # Everything is downloaded, verified (and built) and unpacked before the venv is touched.
-    artifacts = _fetch(plan, _cache(options), options, edges, target.info.executable)
+    artifacts = _fetch(
+        plan, _cache(options), options, edges, target.info.executable, _markers(target.info)
+    )
     edges.checkpoint("fetched")
     stamp.begin_sync(venv)
     edges.checkpoint("marker")
@@ -299,9 +303,9 @@ def _build_new(
             notes=notes,
         )
     plan = planner.plan(selection, ())
-    artifacts = _fetch(plan, _cache(options), options, edges, str(base))
+    artifacts = _fetch(plan, _cache(options), options, edges, str(base), _markers(base_info))
     edges.checkpoint("fetched")
-    with executor.venv_lock(venv):
+    with executor.venv_lock(venv, on_wait=edges.notice):
         changed, recovered = venvs.recover_rebuild(venv)
         # Another sync created the venv, or a killed rebuild's swap was finished: decide again.
         raced = changed or (created and venvs.is_venv(venv))
@@ -346,7 +350,7 @@ def _build_and_swap(
         stamp.begin_sync(staging)
         executor.apply(plan, artifacts, layout, _execute_options(options, edges))
         # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
-        with executor.venv_lock(staging):
+        with executor.venv_lock(staging, on_wait=edges.notice):
             aside = venvs.swap_in(staging, venv, edges.checkpoint)
             edges.checkpoint("swapped")
             # The old venv goes before the stamp: a stamped venv never has leftovers beside it.
@@ -420,14 +424,14 @@ def _sync_system(
     if options.dry_run:
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs))
         return SyncResult(plan, root, info.executable, dry_run=True, elapsed=edges.clock() - started)
-    with executor.venv_lock(root):
+    with executor.venv_lock(root, on_wait=edges.notice):
         interrupted = executor.needs_recovery(root)
         if interrupted:
             executor.recover(root)
         verify: site_packages.Verify = True if interrupted or options.verify else "sizes"
         plan = planner.plan(selection, site_packages.scan(layout.site_dirs, verify=verify))
         _refuse_unknown_files(plan, options)
-        artifacts = _fetch(plan, _cache(options), options, edges, info.executable)
+        artifacts = _fetch(plan, _cache(options), options, edges, info.executable, _markers(info))
         executor.apply(plan, artifacts, layout, _execute_options(options, edges))
     return SyncResult(plan, root, info.executable, elapsed=edges.clock() - started)
 
@@ -531,12 +535,17 @@ def _cache(options: SyncOptions) -> Cache:
 
 
 def _fetch(
-    plan: SyncPlan, cache: Cache, options: SyncOptions, edges: SyncEdges, python: str
+    plan: SyncPlan,
+    cache: Cache,
+    options: SyncOptions,
+    edges: SyncEdges,
+    python: str,
+    environment: Mapping[str, str],
 ) -> dict[str, UnpackedWheel]:
     """Every artifact the plan installs, verified in the cache and unpacked in its ``unpacked`` store
     (sha256 -> entry); sdists are built into wheels for ``python`` here too, so nothing can fail after
     the venv is touched but the writing itself."""
-    from envlock import fetch
+    from envlock import fetch, wheel_claims
     from envlock.executor import prepare_wheels
     from envlock.models import ArtifactKind
     from envlock.unpacked import link_mode_from_env
@@ -559,7 +568,17 @@ def _fetch(
             paths[package.artifact.sha256] = _built_wheel(
                 paths[package.artifact.sha256], package.artifact.sha256, cache, options, edges, python
             )
-    return prepare_wheels(wanted, paths, cache.area("unpacked"))
+    unpacked = prepare_wheels(wanted, paths, cache.area("unpacked"))
+    # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
+    selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
+    wheel_claims.verify(wanted, unpacked, selected, environment)
+    return unpacked
+
+
+def _markers(info: InterpreterInfo) -> Mapping[str, str]:
+    from envlock.interpreter import environment_for
+
+    return environment_for(info).markers
 
 
 def _built_wheel(

@@ -21,11 +21,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
+
+from envlock import validate
 
 if TYPE_CHECKING:
     from installer.records import RecordEntry
@@ -39,6 +41,15 @@ FILES = "files"
 CHUNK = 1 << 20
 FICLONE = 0x40049409
 """Linux ``ioctl`` request that makes one file share another's extents (btrfs, XFS, bcachefs ...)."""
+MAX_UNPACKED_BYTES = 16 << 30
+"""Default cap on what one wheel unpacks to (``ENVLOCK_MAX_UNPACKED_BYTES``): the largest real wheels
+(CUDA libraries) unpack to a few GiB."""
+MAX_COMPRESSION_RATIO = 100
+"""Default cap on unpacked size / wheel size (``ENVLOCK_MAX_COMPRESSION_RATIO``), applied above
+``RATIO_FLOOR``: real wheels compress 2-10x; a zip bomb 1000x."""
+RATIO_FLOOR = 64 << 20
+SCHEMES = frozenset({"purelib", "platlib", "scripts", "headers", "data"})
+_NO_HASH_NEEDED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 
 
 class LinkMode(str, Enum):
@@ -125,7 +136,10 @@ class UnpackError(ValueError):
 def prepare(wheel: Path, sha256: str, store: Path) -> UnpackedWheel:
     """The entry for the verified ``wheel`` (its sha256 is ``sha256``), unpacked now when missing or no
     longer intact. Safe when several processes prepare the same wheel at once."""
-    entry = store / sha256
+    try:
+        entry = store / validate.sha256(sha256, "the wheel's sha256")
+    except validate.UnsafeInput as error:
+        raise UnpackError(str(error)) from None
     found = load(entry)
     if found is not None and found.is_intact():
         return found
@@ -162,15 +176,35 @@ def load(entry: Path) -> UnpackedWheel | None:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
-    return UnpackedWheel(
-        root=entry,
-        sha256=data["sha256"],
-        wheel=data["wheel"],
-        dist_info_dir=data["dist_info_dir"],
-        root_scheme=data["root_scheme"],
-        files=tuple(UnpackedFile(*row) for row in data["files"]),
-        scripts=tuple(EntryPointScript(*row) for row in data["scripts"]),
-    )
+    try:
+        wheel = UnpackedWheel(
+            root=entry,
+            sha256=data["sha256"],
+            wheel=data["wheel"],
+            dist_info_dir=data["dist_info_dir"],
+            root_scheme=data["root_scheme"],
+            files=tuple(UnpackedFile(*row) for row in data["files"]),
+            scripts=tuple(EntryPointScript(*row) for row in data["scripts"]),
+        )
+        _check_manifest(wheel)
+    except (KeyError, TypeError, validate.UnsafeInput):
+        return None  # not an entry this code wrote: unpacked again from the verified wheel
+    return wheel
+
+
+def _check_manifest(wheel: UnpackedWheel) -> None:
+    """The manifest names only safe paths (the cache is shared with other processes and tools)."""
+    validate.sha256(wheel.sha256)
+    validate.file_name(wheel.dist_info_dir)
+    if wheel.root_scheme not in ("purelib", "platlib"):
+        raise validate.UnsafeInput(f"root scheme {wheel.root_scheme!r}")
+    for file in wheel.files:
+        if file.scheme not in SCHEMES:
+            raise validate.UnsafeInput(f"scheme {file.scheme!r}")
+        validate.relative_path(file.path)
+    for script in wheel.scripts:
+        validate.file_name(script.name)
+        validate.entry_point(script.module, script.attr)
 
 
 def _discard(entry: Path, store: Path) -> None:
@@ -191,20 +225,24 @@ def _make_writable(folder: Path) -> None:
 
 def _unpack(wheel: Path, sha256: str, target: Path) -> None:
     """Unpack ``wheel`` into ``target`` with ``installer``'s own rules (schemes, ``.data``, skipped
-    ``__pycache__``), recording each file's RECORD row, and write the manifest last."""
+    ``__pycache__``), checking every file against the wheel's RECORD (hash and size) and the size caps
+    while it streams, recording each file's RECORD row, and write the manifest last."""
     from installer import install
-    from installer.exceptions import InstallerError
-    from installer.sources import WheelFile
 
     try:
-        with WheelFile.open(wheel) as source:
+        _check_sizes(wheel)
+        with _make_checked_source().open(wheel) as source:
             source.validate_record(validate_contents=False)
-            destination = _make_unpack_destination()(target / FILES)
+            destination = _make_unpack_destination()(target / FILES, _max_unpacked_bytes())
             install(source, destination, {})  # type: ignore[arg-type]
             root_scheme = destination.root_scheme
             dist_info_dir = source.dist_info_dir
-    except InstallerError as error:
-        raise UnpackError(str(error)) from None
+    except (UnpackError, OSError):
+        raise
+    except Exception as error:
+        # installer parses hostile input with asserts and configparser; none of it may escape as a
+        # traceback (and with -O, a failed assert surfaces as some other exception).
+        raise UnpackError(f"invalid wheel: {_describe(error)}") from None
     manifest = {
         "format": FORMAT,
         "sha256": sha256,
@@ -220,6 +258,103 @@ def _unpack(wheel: Path, sha256: str, target: Path) -> None:
     (target / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
 
 
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    if isinstance(error, AssertionError) or not text:
+        return "malformed entry_points.txt, RECORD or WHEEL" + (f" ({text})" if text else "")
+    return text
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        from envlock.errors import InputError
+
+        raise InputError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _max_unpacked_bytes() -> int:
+    return _env_int("ENVLOCK_MAX_UNPACKED_BYTES", MAX_UNPACKED_BYTES)
+
+
+def _check_sizes(wheel: Path) -> None:
+    """Refuse a wheel whose members add up to more than the caps, before anything is written
+    (``zipfile`` never reads a member past its declared size, so the declared sizes bound the work)."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        total = sum(info.file_size for info in archive.infolist())
+    limit = _max_unpacked_bytes()
+    if total > limit:
+        raise UnpackError(
+            f"unpacks to {total:,} bytes, over the limit of {limit:,} (ENVLOCK_MAX_UNPACKED_BYTES)"
+        )
+    ratio_limit = _env_int("ENVLOCK_MAX_COMPRESSION_RATIO", MAX_COMPRESSION_RATIO)
+    packed = max(1, wheel.stat().st_size)
+    if total > RATIO_FLOOR and ratio_limit and total > packed * ratio_limit:
+        raise UnpackError(
+            f"unpacks to {total:,} bytes from {packed:,} ({total // packed}x, over the limit of "
+            f"{ratio_limit}x: ENVLOCK_MAX_COMPRESSION_RATIO); it looks like a zip bomb"
+        )
+
+
+def _make_checked_source() -> Any:
+    """``installer``'s WheelFile whose file streams check each file's hash and size against the
+    wheel's own RECORD as they are read (one pass: nothing is read twice)."""
+    from installer.sources import WheelFile
+
+    class CheckedWheelFile(WheelFile):
+        def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
+            for record, stream, executable in super().get_contents():
+                path, hash_, size = record
+                if not hash_ and path.rsplit("/", 1)[-1] not in _NO_HASH_NEEDED:
+                    raise UnpackError(f"RECORD lists no hash for {path}")
+                checked = _RecordCheckedStream(stream, path, hash_, size)
+                yield record, cast("BinaryIO", checked), executable
+
+    return CheckedWheelFile
+
+
+class _RecordCheckedStream:
+    """Reads a wheel member, and at its end compares what was read with RECORD's hash and size."""
+
+    def __init__(self, stream: BinaryIO, path: str, record_hash: str, record_size: str) -> None:
+        self._stream = stream
+        self._path = path
+        self._algorithm, _, self._expected = record_hash.partition("=")
+        self._size = record_size
+        self._digest = hashlib.new(self._algorithm) if self._expected else None
+        if self._algorithm and self._expected and self._algorithm not in ("sha256", "sha384", "sha512"):
+            raise UnpackError(f"RECORD hashes {path} with {self._algorithm!r}, not a sha2 algorithm")
+        self._read = 0
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if self._digest is not None:
+            self._digest.update(chunk)
+        self._read += len(chunk)
+        if not chunk and not self._done:
+            self._done = True
+            self._check()
+        return chunk
+
+    def _check(self) -> None:
+        if self._size and self._size != str(self._read):
+            raise UnpackError(f"{self._path} is {self._read} bytes, RECORD says {self._size}")
+        if self._digest is not None:
+            got = base64.urlsafe_b64encode(self._digest.digest()).decode("ascii").rstrip("=")
+            if got != self._expected.rstrip("="):
+                raise UnpackError(f"{self._path} does not match its hash in RECORD")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
     from installer.destinations import WheelDestination
     from installer.records import Hash
@@ -229,33 +364,55 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
         """Stores each file under ``<files>/<scheme>/<path>`` (read-only), notes entry points instead of
         writing launchers, and writes no RECORD: all of that is per venv."""
 
-        def __init__(self, files_root: Path) -> None:
+        def __init__(self, files_root: Path, max_bytes: int) -> None:
             self.files_root = files_root
             self.files: list[UnpackedFile] = []
             self.scripts: list[EntryPointScript] = []
             self.root_scheme = "purelib"
             self._made: set[str] = set()
+            self._left = max_bytes
+            self._script_names: set[str] = set()
 
         def write_script(self, name: str, module: str, attr: str, section: str) -> RecordEntry:
+            # The name becomes a file in the venv's scripts folder: one plain file name, nothing else.
+            try:
+                validate.file_name(name, "entry-point script name")
+                validate.entry_point(module, attr, f"entry point {name!r}")
+            except validate.UnsafeInput as error:
+                raise UnpackError(f"entry_points.txt: {error}") from None
+            if section not in ("console", "gui"):
+                raise UnpackError(f"entry_points.txt: unknown script kind {section!r}")
+            if name.lower() in self._script_names:
+                raise UnpackError(f"entry_points.txt: script {name!r} is defined twice")
+            self._script_names.add(name.lower())
             self.scripts.append(EntryPointScript(name, module, attr, section))
             return _RecordEntry(name, None, None)
 
         def write_file(
             self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
         ) -> RecordEntry:
-            path_ = os.fspath(path).replace("\\", "/")
+            path_ = os.fspath(path)
+            if scheme not in SCHEMES:
+                raise UnpackError(f"{path_}: unknown install scheme {scheme!r}")
             base = os.path.join(self.files_root, scheme)  # noqa: PTH118
-            target = os.path.abspath(os.path.join(base, path_))  # noqa: PTH100, PTH118
-            if not target.startswith(os.path.abspath(base) + os.sep):  # noqa: PTH100
-                raise UnpackError(f"{path_} would be written outside of the {scheme} folder")
+            try:
+                target = validate.join(base, path_, f"{scheme} file")
+            except validate.UnsafeInput as error:
+                raise UnpackError(str(error).replace(base, f"the {scheme} folder")) from None
             parent = os.path.dirname(target)  # noqa: PTH120
-            if parent not in self._made:
-                os.makedirs(parent, exist_ok=True)  # noqa: PTH103
-                self._made.add(parent)
+            try:
+                if parent not in self._made:
+                    os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+                    self._made.add(parent)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if is_executable else 0o444)
+            except (FileExistsError, NotADirectoryError):
+                raise UnpackError(
+                    f"{scheme} file {path_!r} collides with another file of the wheel (listed twice, a "
+                    f"file where a folder is needed, or names differing only in case)"
+                ) from None
             head = b""
             digest = hashlib.sha256()
             size = 0
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if is_executable else 0o444)
             try:
                 while True:
                     chunk = stream.read(CHUNK)
@@ -265,6 +422,12 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
                         head = chunk[:8]
                     digest.update(chunk)
                     size += len(chunk)
+                    self._left -= len(chunk)
+                    if self._left < 0:
+                        raise UnpackError(
+                            "unpacks to more than ENVLOCK_MAX_UNPACKED_BYTES "
+                            f"({_max_unpacked_bytes():,} bytes)"
+                        )
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(fd, view) :]
@@ -300,7 +463,7 @@ class _UnpackDestinationProtocol:
     scripts: list[EntryPointScript]
     root_scheme: str
 
-    def __init__(self, files_root: Path) -> None: ...
+    def __init__(self, files_root: Path, max_bytes: int) -> None: ...
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""The validation boundary: the checks every value from outside (an index page, a lock, a wheel, a
+requirements file) passes before it may name a file, a cache entry or a URL to fetch.
+
+Standard library only and cheap, so every module that takes outside input can call it where the input
+enters. Each check raises ``UnsafeInput`` (a ValueError) with a short reason; the caller adds which
+file, page or lock entry it came from and turns it into its own ``EnvlockError``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+"""A sha256 as envlock stores and compares it: 64 lowercase hex digits."""
+HEX_DIGEST = re.compile(r"[0-9a-fA-F]+")
+_DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
+_DRIVE = re.compile(r"[A-Za-z]:")
+REMOTE_SCHEMES = frozenset({"http", "https"})
+"""What a remote page may link to: never ``file:`` (a page must not point at this machine's files)."""
+
+
+class UnsafeInput(ValueError):
+    """Outside input that must not be used: a path that escapes, a malformed hash or name."""
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and SHA256.fullmatch(value) is not None
+
+
+def sha256(value: object, what: str = "sha256") -> str:
+    """``value`` as a sha256 (lower-cased); anything but 64 hex digits is refused."""
+    if isinstance(value, str) and SHA256.fullmatch(value.lower()):
+        return value.lower()
+    raise UnsafeInput(f"{what} is not 64 hex digits: {_shown(value)}")
+
+
+def digest(algorithm: str, value: object) -> str:
+    """A hex digest of ``algorithm`` (length checked for the known ones), lower-cased."""
+    if not isinstance(value, str) or HEX_DIGEST.fullmatch(value) is None:
+        raise UnsafeInput(f"{algorithm} digest is not hexadecimal: {_shown(value)}")
+    expected = _DIGEST_LENGTHS.get(algorithm.lower())
+    if expected is not None and len(value) != expected:
+        raise UnsafeInput(f"{algorithm} digest has {len(value)} hex digits, not {expected}")
+    return value.lower()
+
+
+def file_name(value: object, what: str = "file name") -> str:
+    """One file name: no folder part, not ``.``/``..``, no NUL or control characters, no drive."""
+    if not isinstance(value, str) or not value or value in (".", ".."):
+        raise UnsafeInput(f"{what} {_shown(value)} is not a file name")
+    if "/" in value or "\\" in value or _DRIVE.match(value):
+        raise UnsafeInput(f"{what} {_shown(value)} names a folder or a path, not a single file")
+    if any(ord(char) < 32 or char == "\x7f" for char in value):
+        raise UnsafeInput(f"{what} {_shown(value)} contains control characters")
+    return value
+
+
+def relative_path(value: str, what: str = "path") -> str:
+    """A ``/``-separated path that stays inside whatever folder it is joined to: not absolute, no
+    drive letter, no ``..`` part, no NUL, no backslash (a folder separator on Windows)."""
+    if not value or "\x00" in value:
+        raise UnsafeInput(f"{what} {_shown(value)} is empty or contains NUL")
+    if "\\" in value:
+        raise UnsafeInput(f"{what} {_shown(value)} contains a backslash")
+    if value.startswith("/") or _DRIVE.match(value):
+        raise UnsafeInput(f"{what} {_shown(value)} is absolute")
+    parts = value.split("/")
+    if ".." in parts:
+        raise UnsafeInput(f"{what} {_shown(value)} climbs out of its folder ('..')")
+    return value
+
+
+def join(root: str, relative: str, what: str = "path") -> str:
+    """``root/relative`` after checking ``relative`` (see ``relative_path``) and that the result is
+    still under ``root`` once normalised. The one way outside names become paths."""
+    relative_path(relative, what)
+    base = os.path.abspath(root)  # noqa: PTH100
+    target = os.path.abspath(os.path.join(base, relative))  # noqa: PTH100, PTH118
+    if target != base and not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise UnsafeInput(f"{what} {_shown(relative)} would be outside {base}")
+    return target
+
+
+def no_symlink_escape(path: str, root: str, what: str = "path") -> None:
+    """Refuse ``path`` when a symlink among its existing parents leads out of ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise UnsafeInput(f"{what} {_shown(path)} leads outside {root} through a symbolic link")
+
+
+def entry_point(module: str, attr: str, what: str = "entry point") -> None:
+    """``module:attr`` of a console/GUI script: dotted Python identifiers, nothing else."""
+    if not _dotted(module) or not _dotted(attr):
+        raise UnsafeInput(f"{what} {module}:{attr} is not of the form module:attribute")
+
+
+def _dotted(value: str) -> bool:
+    return bool(value) and all(part.isidentifier() for part in value.split("."))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

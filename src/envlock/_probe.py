@@ -1,3 +1,5 @@
+# os.path on purpose, as site.py has it: abspath keeps a venv's python symlink, Path.resolve follows it out.
+# ruff: noqa: PTH100, PTH113, PTH118, PTH120
 """Standalone interpreter probe: run by the *target* Python, prints its facts as JSON.
 
 Standard library only and Python 3.8-compatible syntax; it never imports envlock, so it works in any

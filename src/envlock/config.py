@@ -257,8 +257,69 @@ def logical_lines(text: str) -> Iterable[tuple[int, str]]:
             yield start, joined
 
 
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+"""The largest requirements or pyproject.toml file envlock reads (docs/cli.md): real ones are kilobytes,
+and ``-r /dev/zero`` must not exhaust memory."""
+
+
+def read_input_text(path: Path, shown: str, *, included_at: str | None = None) -> str:
+    """The UTF-8 text of an input file (requirements, constraints, pyproject.toml), read only when it is a
+    regular file of at most MAX_INPUT_BYTES; else a RequirementsFileError naming it (and, for ``-r``/``-c``,
+    ``included_at``: the option and the including file and line, ``--requirement at base.in:3``). The one
+    reader of input files (requirements, pyproject.toml, hashed requirements to import), so no path skips
+    the check.
+
+    The file is opened non-blocking and judged by ``fstat`` of the opened file, not by a ``stat`` before
+    opening, so a FIFO (whose open would wait for a writer) or a device swapped in meanwhile is refused
+    without blocking or reading it; at most MAX_INPUT_BYTES + 1 bytes are ever read (a file growing
+    while it is read)."""
+    import stat
+
+    suffix = f" (included by {included_at})" if included_at else ""
+
+    def refuse(problem: str) -> RequirementsFileError:
+        return RequirementsFileError(f"{shown}: {problem}{suffix}")
+
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        raise refuse("file not found") from None
+    except IsADirectoryError:
+        raise refuse("is a directory, not a file") from None
+    except OSError as error:
+        raise refuse(f"cannot read: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise refuse("is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+            raise refuse(f"is {kind}, not a regular file")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise refuse(f"is {info.st_size} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have")
+        try:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+        except OSError as error:
+            raise refuse(f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise refuse(f"grew past the {MAX_INPUT_BYTES} bytes an input may have while being read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise refuse(f"cannot read: {error}") from None
+
+
 def _read_file(
-    path: Path | str, collector: _Collector, *, constraint: bool, base: Path, stack: tuple[str, ...]
+    path: Path | str,
+    collector: _Collector,
+    *,
+    constraint: bool,
+    base: Path,
+    stack: tuple[str, ...],
+    included_at: str | None = None,
 ) -> None:
     """Read one requirements file: a local path, or an ``http(s)://`` URL (``-r``/``-c`` of a URL, as
     pip allows; fetched through ``collector.fetch``, never recorded as an input file)."""
@@ -273,12 +334,7 @@ def _read_file(
             raise NeedsNetworkError(f"{shown}: requirements from a URL need the network here")
         text = collector.fetch(path)
     else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RequirementsFileError(f"{shown}: file not found") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise RequirementsFileError(f"{shown}: cannot read: {error}") from None
+        text = read_input_text(path, shown, included_at=included_at)
         collector.files.append(path)
     for number, line in logical_lines(text):
         location = f"{shown}:{number}"
@@ -364,6 +420,7 @@ def _option_line(
             constraint=constraint or name == "--constraint",
             base=base,
             stack=stack,
+            included_at=f"{name} at {location}",
         )
     elif name == "--index-url":
         collector.index_url = check_index_url(value, location)
@@ -489,13 +546,10 @@ def _bare_url(url: str, location: str) -> Requirement:
 def load_toml(path: Path, base: Path) -> dict[str, Any]:
     shown = display_path(path, base)
     tomllib = _tomllib()
+    text = read_input_text(path, shown)
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(text)
         return data
-    except FileNotFoundError:
-        raise RequirementsFileError(f"{shown}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RequirementsFileError(f"{shown}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise RequirementsFileError(f"{shown}: not valid TOML: {error}") from None
 
@@ -543,8 +597,8 @@ def project_defaults(pyproject: Path) -> dict[str, str]:
         return {}
     tomllib = _tomllib()
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        data = tomllib.loads(read_input_text(pyproject, str(pyproject)))
+    except tomllib.TOMLDecodeError as error:
         raise InputError(f"{pyproject}: cannot read: {error}") from None
     tool = data.get("tool")
     table = tool.get("envlock") if isinstance(tool, Mapping) else None

@@ -143,7 +143,7 @@ LOCK_WAIT_NOTICE = 1.0
 
 
 def lock_timeout(environ: Mapping[str, str]) -> float:
-    """``ENVLOCK_LOCK_TIMEOUT`` in seconds (``inf``: wait forever), else 600; anything else is an InputError."""
+    """``ENVLOCK_LOCK_TIMEOUT`` in seconds (``inf``: wait forever), else 600; other text: InputError."""
     import math
 
     from envlock.errors import InputError

@@ -62,6 +62,7 @@ def export_requirements(lock: Pylock, options: ExportOptions) -> str:
     )
     entries: list[tuple[str, str, str]] = []
     find_links: set[str] = set()
+    chosen: dict[str, list[bool | str]] = {}
     for package in lock.packages:
         try:
             marker = residual_marker(package.marker, extras=extras, groups=groups)
@@ -72,6 +73,7 @@ def export_requirements(lock: Pylock, options: ExportOptions) -> str:
             ) from None
         if marker is False:
             continue
+        _refuse_duplicate(chosen, str(package.name), marker)
         requirement, links = _requirement(package, None if marker is True else marker, options)
         find_links.update(links)
         entries.append((str(package.name), str(package.version or ""), requirement))
@@ -83,6 +85,23 @@ def export_requirements(lock: Pylock, options: ExportOptions) -> str:
         lines.append("")
     lines.extend(requirement for _name, _version, requirement in sorted(entries))
     return "\n".join(lines) + "\n"
+
+
+def _refuse_duplicate(chosen: dict[str, list[bool | str]], name: str, marker: bool | str) -> None:
+    """Record that ``name`` is exported under ``marker``; a LockFileError when an entry already exported
+    for that name can apply together with it (either has no marker, or both have the same one): pip
+    refuses such a file ("Double requirement given"), or installs whichever it reads first.
+    Entries of one name with different markers (``python_version < "3.10"`` / ``>= "3.10"``) are
+    PEP 751's way to lock per environment, and are kept."""
+    key = str(canonicalize_name(name))
+    earlier = chosen.setdefault(key, [])
+    if any(m is True or marker is True or m == marker for m in earlier):
+        where = "without a marker" if marker is True else f"for {marker}"
+        raise LockFileError(
+            f"package {key!r} is selected twice {where}: the exported file would list it twice",
+            hint="the lock was edited by hand or is corrupt; recompile it: envlock compile",
+        )
+    earlier.append(marker)
 
 
 def residual_marker(marker: Marker | None, *, extras: Collection[str], groups: Collection[str]) -> bool | str:
@@ -234,13 +253,42 @@ def _requirement(package: Package, marker: str | None, options: ExportOptions) -
 
 
 def _hash(hashes: Mapping[str, str], name: str) -> str:
+    _check_digests(hashes, name)
     for algorithm in _PIP_HASHES:
         value = hashes.get(algorithm)
         if value:
-            return f"{algorithm}:{value.lower()}"
+            return f"{algorithm}:{value}"
     raise UnsupportedError(
         f"package {name!r} has an artifact without a sha256/sha384/sha512 hash, which pip's --hash needs"
     )
+
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def _check_digests(hashes: Mapping[str, str], name: str) -> None:
+    """Every digest of an artifact is lowercase hex of its algorithm's length (sha256: 64 digits), else a
+    LockFileError naming the package: an exported file is installed by others (pip, Docker builds), who
+    must not receive a hash that cannot be right, and a digest is all that vouches for the artifact."""
+    import hashlib
+
+    for algorithm, digest in sorted(hashes.items()):
+        try:
+            size = hashlib.new(algorithm).digest_size if algorithm in hashlib.algorithms_available else None
+        except (ValueError, TypeError):  # an algorithm the OpenSSL build lists but refuses (FIPS)
+            size = None
+        length = size * 2 if size else None  # shake_* (size 0) and unknown algorithms: any even length
+        valid = (
+            isinstance(digest, str)
+            and _HEX.fullmatch(digest) is not None
+            and (len(digest) == length if length else len(digest) % 2 == 0)
+        )
+        if not valid:
+            expected = f"{length} lowercase hex digits" if length else "lowercase hex digits"
+            raise LockFileError(
+                f"package {name!r}: its {algorithm} hash {str(digest)[:80]!r} is not {expected}",
+                hint="the lock was edited by hand or is corrupt; recompile it: envlock compile",
+            )
 
 
 def _link_folder(path: str, options: ExportOptions) -> str:

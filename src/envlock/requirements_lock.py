@@ -46,6 +46,14 @@ FileLookup = Callable[[RequirementsLock, str, str], Sequence["DistFile"]]
 """(file, name, version) -> the index's files of ``name==version`` (tests pass fakes)."""
 
 
+def read(path: Path) -> str:
+    """The text of a hashed requirements file, read as every input file is (``config.read_input_text``:
+    a regular file of bounded size, else a RequirementsFileError naming it)."""
+    from envlock.config import read_input_text
+
+    return read_input_text(path, str(path))
+
+
 def parse(path: Path, text: str) -> RequirementsLock:
     """Parse the file; every requirement must be pinned with ``==`` and carry ``--hash=sha256:``."""
     from packaging.requirements import InvalidRequirement, Requirement
@@ -166,10 +174,15 @@ def _option(words: list[str], path: Path, number: int) -> tuple[str, str]:
     return first, words[1]
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def _sha256(value: str, path: Path, number: int) -> str:
+    """The digest of ``sha256:<64 hex digits>`` (lowercased; pip writes lowercase, accepts either). The
+    digest becomes a cache key and a file name later, so anything else is refused here, where it enters."""
     algorithm, _, digest = value.partition(":")
-    if algorithm != "sha256" or len(digest) != 64:
+    if algorithm != "sha256" or not _SHA256_HEX.fullmatch(digest):
         raise LockFileError(
-            f"{path}:{number}: only --hash=sha256:<64 hex digits> is supported, got {value!r}"
+            f"{path}:{number}: only --hash=sha256:<64 hex digits> is supported, got {value[:80]!r}"
         )
     return digest.lower()

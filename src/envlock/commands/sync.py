@@ -72,7 +72,8 @@ def command(output: Output, /, **params: Any) -> None:
         _Progress() if sys.stderr.isatty() and not params["as_json"] and output.verbosity >= 0 else None
     )
     try:
-        result = sync(options, SyncEdges(progress=progress.update if progress else None))
+        edges = SyncEdges(progress=progress.update if progress else None, notice=output.warn)
+        result = sync(options, edges)
     finally:
         if progress:
             progress.close()

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from envlock.cache import Cache
 from envlock.errors import EnvlockError, HashMismatchError, NetworkError
+from envlock.http import MAX_DOWNLOAD_ENV, human_size, max_download_size
 from envlock.models import Artifact
 
 CHUNK = 1 << 16
@@ -139,6 +140,7 @@ def _download(
     artifact: Artifact, cache: Cache, client: ArtifactClient, progress: ProgressCallback | None
 ) -> Path:
     assert artifact.url is not None
+    limit = _limit(artifact)
     try:
         with (
             client.stream(artifact.url) as body,
@@ -149,6 +151,7 @@ def _download(
         ):
             received = 0
             for chunk in _chunks(body):
+                _check_limit(artifact, received + len(chunk), limit)
                 handle.write(chunk)
                 digest.update(chunk)
                 received += len(chunk)
@@ -185,7 +188,9 @@ def _store_local(artifact: Artifact, cache: Cache) -> Path:
             ),
         ):
             received = 0
+            limit = _limit(artifact)
             for chunk in iter(lambda: source.read(CHUNK), b""):
+                _check_limit(artifact, received + len(chunk), limit)
                 handle.write(chunk)
                 digest.update(chunk)
                 received += len(chunk)
@@ -195,6 +200,29 @@ def _store_local(artifact: Artifact, cache: Cache) -> Path:
     path = cache.get_artifact(artifact.sha256, artifact.filename)
     assert path is not None
     return path
+
+
+def _limit(artifact: Artifact) -> int:
+    """Bytes an artifact may have: the size the lock gives, else the download cap."""
+    return artifact.size if artifact.size is not None else max_download_size()
+
+
+def _check_limit(artifact: Artifact, received: int, limit: int) -> None:
+    """Stop a transfer as soon as it passes its limit (raised inside the cache writer, so the partial
+    file is discarded): a server that sends more than promised, or never stops, costs a bounded amount."""
+    if received <= limit:
+        return
+    if artifact.size is not None:
+        raise HashMismatchError(
+            f"size mismatch for {artifact.filename}: expected {artifact.size} bytes, got more"
+            f" (from {artifact.source})",
+            hint="the file changed since the lock was written; if expected, recompile: envlock compile",
+        )
+    raise NetworkError(
+        f"cannot fetch {artifact.source}: {artifact.filename} is larger than the {human_size(limit)}"
+        " download limit for files of unknown size",
+        hint=f"if this is expected, raise {MAX_DOWNLOAD_ENV}",
+    )
 
 
 def _verify(artifact: Artifact, got: str, size: int) -> None:

@@ -13,7 +13,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, suppress
 from dataclasses import asdict, dataclass, field
@@ -35,7 +35,17 @@ from packaging.version import Version
 from envlock import validate
 from envlock.cache import Cache, key_for
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
-from envlock.http import Response, redact, strip_credentials
+from envlock.http import (
+    MAX_DOWNLOAD_ENV,
+    MAX_METADATA_ENV,
+    Response,
+    human_size,
+    max_download_size,
+    max_metadata_size,
+    read_limited,
+    redact,
+    strip_credentials,
+)
 from envlock.stamp import sha256_file
 
 if TYPE_CHECKING:
@@ -447,16 +457,23 @@ class IndexClient:
 
     def _metadata_bytes(self, file: DistFile) -> bytes:
         if file.metadata_hashes is not None and not file.is_local:
-            response = self._http.get(file.url + ".metadata", ok=(200, 404))
-            if response.status == 200:
+            url = file.url + ".metadata"
+            with self._http.stream(url, ok=(200, 404)) as response:
+                # Capped: core metadata is small, a hostile index's "metadata file" may be endless.
+                body = (
+                    read_limited(response, max_metadata_size(), url, "metadata file", MAX_METADATA_ENV)
+                    if response.status == 200
+                    else None
+                )
+            if body is not None:
                 expected = file.metadata_hashes.get("sha256")
-                if expected and hashlib.sha256(response.body).hexdigest() != expected.lower():
+                if expected and hashlib.sha256(body).hexdigest() != expected.lower():
                     raise HashMismatchError(
                         f"metadata file of {file.filename} does not match the sha256 the index "
                         f"lists ({redact(file.url)}.metadata)",
                         hint="the index is inconsistent; try again later or report it to the index",
                     )
-                return response.body
+                return body
         if file.is_wheel:
             cached = self._cache.get_artifact(file.sha256, file.filename) if file.sha256 else None
             if cached is None and not file.is_local and self._settings.range_requests:
@@ -487,7 +504,9 @@ class IndexClient:
 
     def _store(self, file: DistFile, chunks: Iterable[bytes]) -> Path:
         """Stream a download into the verified artifact cache: checked against the index's sha256, or,
-        when the index gives none, stored under the sha256 of what arrived."""
+        when the index gives none, stored under the sha256 of what arrived. Stopped as soon as it passes
+        the index's size (else the download cap), so an endless body costs a bounded amount."""
+        chunks = self._bounded(file, chunks)
         expected = file.sha256
         if expected:
             with self._cache.artifact_writer(expected, file.filename) as (handle, digest):
@@ -510,11 +529,35 @@ class IndexClient:
                     handle.write(chunk)
                     digest.update(chunk)
             sha256 = digest.hexdigest()
-            with self._cache.artifact_writer(sha256, file.filename) as (out, out_digest):
-                data = target.read_bytes()
-                out.write(data)
-                out_digest.update(data)
+            with (
+                self._cache.artifact_writer(sha256, file.filename) as (out, out_digest),
+                open(target, "rb") as source,
+            ):
+                for data in iter(lambda: source.read(1 << 20), b""):  # not whole: it may be GBs
+                    out.write(data)
+                    out_digest.update(data)
             return self._cache.artifact_path(sha256, file.filename)
+
+    @staticmethod
+    def _bounded(file: DistFile, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """``chunks``, refused (raised inside the cache writer: nothing partial stays) once they pass
+        the size the index gives, or the download cap when it gives none."""
+        limit = file.size if file.size is not None else max_download_size()
+        received = 0
+        for chunk in chunks:
+            received += len(chunk)
+            if received > limit:
+                if file.size is not None:
+                    raise HashMismatchError(
+                        f"{file.filename} downloaded from {redact(file.url)} is larger than the"
+                        f" {file.size} bytes the index lists"
+                    )
+                raise NetworkError(
+                    f"cannot fetch {redact(file.url)}: {file.filename} is larger than the"
+                    f" {human_size(limit)} download limit for files of unknown size",
+                    hint=f"if this is expected, raise {MAX_DOWNLOAD_ENV}",
+                )
+            yield chunk
 
     # ------------------------------------------------------------------------------ range requests
 
@@ -537,8 +580,10 @@ class IndexClient:
                 response.drain_conn()  # leave the pooled connection clean for the next request
                 return None
             parsed = _content_range(response.headers.get("content-range", ""))
-            tail = response.read()
-        if parsed is None or len(tail) != parsed[1] - parsed[0] + 1:
+            if parsed is None or parsed[1] - parsed[0] + 1 > chunk:
+                return None  # not the suffix asked for: not read (the connection is closed, not reused)
+            tail = read_limited(response, parsed[1] - parsed[0] + 1, file.url, "range response")
+        if len(tail) != parsed[1] - parsed[0] + 1:
             return None
         first, _last, total = parsed
         if first == 0:  # the whole (small) wheel arrived: keep it as the download
@@ -550,11 +595,11 @@ class IndexClient:
             return None
 
     def _fetch_range(self, url: str, first: int, last: int) -> bytes:
-        response = self._http.get(url, {"Range": f"bytes={first}-{last}"}, ok=(200, 206))
-        parsed = _content_range(response.headers.get("content-range", ""))
-        if response.status != 206 or parsed is None or parsed[0] != first:
-            raise _RangeUnsupported(url)
-        return response.body
+        with self._http.stream(url, {"Range": f"bytes={first}-{last}"}, ok=(200, 206)) as response:
+            parsed = _content_range(response.headers.get("content-range", ""))
+            if response.status != 206 or parsed is None or parsed[0] != first or parsed[1] > last:
+                raise _RangeUnsupported(url)  # the body (maybe the whole file) is not read
+            return read_limited(response, parsed[1] - first + 1, url, "range response")
 
     def hash_of(self, file: DistFile) -> str:
         """The file's sha256: from the index, else by downloading it."""

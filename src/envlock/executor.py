@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import threading
@@ -44,7 +43,14 @@ from envlock.errors import EnvlockError, LockBusyError, TargetEnvironmentError
 from envlock.interpreter import InterpreterInfo
 from envlock.models import SelectedPackage, SyncPlan
 from envlock.site_packages import ENVLOCK_MARKER, INSTALLER_NAME, record_entries
-from envlock.unpacked import LinkMode, Materializer, UnpackedFile, UnpackedWheel, record_hash
+from envlock.unpacked import (
+    VENV_OWNED_SCRIPT,
+    LinkMode,
+    Materializer,
+    UnpackedFile,
+    UnpackedWheel,
+    record_hash,
+)
 
 STATE_DIR = ".envlock"
 KEPT_STATE = frozenset({"lock", "stamp.json", "sync-in-progress"})
@@ -671,12 +677,6 @@ def _materialize(
     transaction.checkpoint("dist-info-in")
 
 
-PROTECTED = re.compile(
-    r"(?i)(python[0-9.]*w?(\.exe)?|pypy[0-9.]*(\.exe)?|activate(\.(bat|csh|fish|nu|ps1))?|deactivate\.bat)"
-)
-"""Names in a scripts folder or the venv root that belong to the venv itself, not to a package."""
-
-
 def _safe_target(root: str, relative: str, layout: InstallLayout, wheel: UnpackedWheel) -> str:
     """Where a file of ``wheel`` goes: inside ``root``, and never onto the venv's own interpreter,
     configuration or envlock's state folder (a wheel must not forge the stamp or replace python)."""
@@ -689,7 +689,7 @@ def _safe_target(root: str, relative: str, layout: InstallLayout, wheel: Unpacke
     if (
         first == STATE_DIR
         or inside_venv == "pyvenv.cfg"
-        or (os.path.dirname(target) == scripts and PROTECTED.fullmatch(name))  # noqa: PTH120
+        or (os.path.dirname(target) == scripts and VENV_OWNED_SCRIPT.fullmatch(name))  # noqa: PTH120
     ):
         raise InstallError(
             f"{wheel.wheel}: refuses to write {inside_venv}, which belongs to the environment itself"

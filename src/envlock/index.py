@@ -747,6 +747,11 @@ def _dist_file(
     """The file a page entry describes, validated: None for what is not a distribution (or of another
     project); ``InvalidPage`` for an entry that is malformed or unsafe. Only ``local`` (a find-links
     folder of this machine) may name ``file:`` URLs: a page from a server may not point at local files."""
+    if filename.endswith((".whl", ".tar.gz", ".zip")):
+        try:
+            validate.file_name(filename)
+        except validate.UnsafeInput as error:
+            raise InvalidPage(str(error)) from None
     try:
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
@@ -762,10 +767,6 @@ def _dist_file(
         return None
     if project is not None and name != project:
         return None
-    try:
-        validate.file_name(filename)
-    except validate.UnsafeInput as error:
-        raise InvalidPage(str(error)) from None
     parts = urlsplit(url)
     allowed = {"file"} if local else validate.REMOTE_SCHEMES
     if parts.scheme.lower() not in allowed:

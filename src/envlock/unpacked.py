@@ -18,6 +18,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -355,6 +356,24 @@ class _RecordCheckedStream:
         return getattr(self._stream, name)
 
 
+VENV_OWNED_SCRIPT = re.compile(
+    r"(?i)(python[0-9.]*w?(\.exe)?|pypy[0-9.]*(\.exe)?|activate(\.(bat|csh|fish|nu|ps1))?|deactivate\.bat)"
+)
+"""Names in a venv's scripts folder that belong to the venv itself (its interpreter, activation)."""
+STATE_DIR_NAME = ".envlock"
+
+
+def _refuse_venv_owned(scheme: str, path: str) -> None:
+    """A wheel may not write the venv's own files: its interpreter, ``pyvenv.cfg`` or envlock's state
+    folder (``data`` is the venv's root). Checked while unpacking, so before any venv is touched."""
+    first = path.split("/", 1)[0]
+    owned = (scheme == "data" and (first == STATE_DIR_NAME or path == "pyvenv.cfg")) or (
+        scheme == "scripts" and "/" not in path and VENV_OWNED_SCRIPT.fullmatch(path)
+    )
+    if owned:
+        raise UnpackError(f"{scheme} file {path!r} belongs to the environment itself, not to a package")
+
+
 def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
     from installer.destinations import WheelDestination
     from installer.records import Hash
@@ -382,6 +401,8 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
                 raise UnpackError(f"entry_points.txt: {error}") from None
             if section not in ("console", "gui"):
                 raise UnpackError(f"entry_points.txt: unknown script kind {section!r}")
+            if VENV_OWNED_SCRIPT.fullmatch(name):
+                raise UnpackError(f"entry_points.txt: script {name!r} belongs to the environment itself")
             if name.lower() in self._script_names:
                 raise UnpackError(f"entry_points.txt: script {name!r} is defined twice")
             self._script_names.add(name.lower())
@@ -399,6 +420,7 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
                 target = validate.join(base, path_, f"{scheme} file")
             except validate.UnsafeInput as error:
                 raise UnpackError(str(error).replace(base, f"the {scheme} folder")) from None
+            _refuse_venv_owned(str(scheme), path_)
             parent = os.path.dirname(target)  # noqa: PTH120
             try:
                 if parent not in self._made:

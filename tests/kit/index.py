@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import email.parser
 import fnmatch
 import hashlib
@@ -273,6 +274,7 @@ class KitIndex:
         self.requests: list[RequestRecord] = []
         self._files: dict[str, IndexedFile] = {}
         self._faults: list[_Fault] = []
+        self._pages: dict[str, tuple[str, bytes]] = {}
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -377,6 +379,19 @@ class KitIndex:
             self._files[path.name] = entry
             self._changed = max(self._changed, datetime.now(timezone.utc).replace(microsecond=0))
 
+    def serve_page(self, project: str, content_type: str, body: bytes) -> None:
+        """Serve ``body`` as ``project``'s page, whatever is asked for (hostile-page tests)."""
+        with self._lock:
+            self._pages[normalize(project)] = (content_type, body)
+
+    def replace_metadata(self, filename: str, metadata: bytes) -> None:
+        """Serve (and advertise the hash of) other PEP 658 metadata for ``filename`` than its own."""
+        with self._lock:
+            headers = email.parser.BytesParser().parsebytes(metadata, headersonly=True)
+            self._files[filename] = dataclasses.replace(
+                self._files[filename], metadata=metadata, requires_python=headers.get("Requires-Python")
+            )
+
     def remove_file(self, filename: str) -> None:
         with self._lock:
             del self._files[filename]
@@ -464,6 +479,10 @@ class KitIndex:
             name, slash = match.groups()
             if name != normalize(name) or not slash:
                 return self._redirect(f"/simple/{normalize(name)}/")
+            with self._lock:
+                page = self._pages.get(normalize(name))
+            if page is not None:
+                return _Response(200, [("Content-Type", page[0])], page[1])
             if not self.files_of(name):
                 return _not_found()
             return self._simple_page(headers, name)

@@ -291,13 +291,18 @@ def read_input_text(path: Path, shown: str, *, included_at: str | None = None) -
         raise refuse("is a directory, not a file") from None
     except OSError as error:
         raise refuse(f"cannot read: {error.strerror or error}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(descriptor)
+    except OSError as error:
+        os.close(descriptor)
+        raise refuse(f"cannot read: {error.strerror or error}") from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
         if stat.S_ISDIR(info.st_mode):
             raise refuse("is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
-            raise refuse(f"is {kind}, not a regular file")
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+        raise refuse(f"is {kind}, not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
         if info.st_size > MAX_INPUT_BYTES:
             raise refuse(f"is {info.st_size} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have")
         try:

@@ -253,9 +253,9 @@ def _requirement(package: Package, marker: str | None, options: ExportOptions) -
 
 
 def _hash(hashes: Mapping[str, str], name: str) -> str:
-    _check_digests(hashes, name)
+    checked = dict(_check_digests(hashes, name))
     for algorithm in _PIP_HASHES:
-        value = hashes.get(algorithm)
+        value = checked.get(algorithm)
         if value:
             return f"{algorithm}:{value}"
     raise UnsupportedError(
@@ -263,32 +263,22 @@ def _hash(hashes: Mapping[str, str], name: str) -> str:
     )
 
 
-_HEX = re.compile(r"[0-9a-f]+")
+def _check_digests(hashes: Mapping[str, str], name: str) -> list[tuple[str, str]]:
+    """Every (algorithm, digest) of an artifact, digests lower-cased; a digest that is not hex of its
+    algorithm's length (sha256: 64 digits) is a LockFileError naming the package: an exported file is
+    installed by others (pip, Docker builds), and a digest is all that vouches for the artifact."""
+    from envlock import validate
 
-
-def _check_digests(hashes: Mapping[str, str], name: str) -> None:
-    """Every digest of an artifact is lowercase hex of its algorithm's length (sha256: 64 digits), else a
-    LockFileError naming the package: an exported file is installed by others (pip, Docker builds), who
-    must not receive a hash that cannot be right, and a digest is all that vouches for the artifact."""
-    import hashlib
-
-    for algorithm, digest in sorted(hashes.items()):
+    checked = []
+    for algorithm, value in sorted(hashes.items()):
         try:
-            size = hashlib.new(algorithm).digest_size if algorithm in hashlib.algorithms_available else None
-        except (ValueError, TypeError):  # an algorithm the OpenSSL build lists but refuses (FIPS)
-            size = None
-        length = size * 2 if size else None  # shake_* (size 0) and unknown algorithms: any even length
-        valid = (
-            isinstance(digest, str)
-            and _HEX.fullmatch(digest) is not None
-            and (len(digest) == length if length else len(digest) % 2 == 0)
-        )
-        if not valid:
-            expected = f"{length} lowercase hex digits" if length else "lowercase hex digits"
+            checked.append((algorithm, validate.digest(algorithm, value)))
+        except validate.UnsafeInput as error:
             raise LockFileError(
-                f"package {name!r}: its {algorithm} hash {str(digest)[:80]!r} is not {expected}",
+                f"package {name!r}: {error}",
                 hint="the lock was edited by hand or is corrupt; recompile it: envlock compile",
-            )
+            ) from None
+    return checked
 
 
 def _link_folder(path: str, options: ExportOptions) -> str:

@@ -48,6 +48,46 @@ def test_unsafe_archive_refused(tmp_path: Path) -> None:
         unpack_sdist(evil, tmp_path / "x")
 
 
+def _tar(path: Path, *members: tarfile.TarInfo) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for info in members:
+            archive.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
+    return path
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, *, link: str = "", size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, link, size
+    return info
+
+
+@pytest.mark.parametrize(
+    ("member", "needle"),
+    [
+        (_member("evil-1.0/link", tarfile.SYMTYPE, link="/etc/passwd"), "unsafe path"),
+        (_member("evil-1.0/link", tarfile.SYMTYPE, link="../../outside"), "unsafe path"),
+        (_member("evil-1.0/hard", tarfile.LNKTYPE, link="../outside"), "unsafe path"),
+        (_member("/abs/evil.txt", size=1), "unsafe path"),
+        (_member("evil-1.0/dev", tarfile.CHRTYPE), "device or pipe"),
+        (_member("evil-1.0/fifo", tarfile.FIFOTYPE), "device or pipe"),
+    ],
+    ids=["abs-symlink", "climbing-symlink", "climbing-hardlink", "absolute", "device", "fifo"],
+)
+def test_hostile_sdist_members_are_refused(tmp_path: Path, member: tarfile.TarInfo, needle: str) -> None:
+    sdist = _tar(tmp_path / "evil-1.0.tar.gz", _member("evil-1.0/setup.py", size=1), member)
+    with pytest.raises(BuildError, match=needle):
+        unpack_sdist(sdist, tmp_path / "x")
+    assert not (tmp_path / "outside").exists() and not any((tmp_path / "x").iterdir())
+
+
+def test_sdist_over_the_size_cap_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVLOCK_MAX_UNPACKED_BYTES", "1000")
+    sdist = _tar(tmp_path / "big-1.0.tar.gz", _member("big-1.0/blob", size=4000))
+    with pytest.raises(BuildError, match="ENVLOCK_MAX_UNPACKED_BYTES"):
+        unpack_sdist(sdist, tmp_path / "x")
+    assert not any((tmp_path / "x").iterdir())
+
+
 def test_backend_failure_is_build_error(tmp_path: Path) -> None:
     source = tmp_path / "bad-1.0"
     source.mkdir()

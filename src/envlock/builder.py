@@ -6,6 +6,7 @@ from the same indexes (wheels only) and installed with ``installer``.
 from __future__ import annotations
 
 import os
+import posixpath
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envlock import validate
 from envlock.errors import BuildError
 
 if TYPE_CHECKING:
@@ -155,20 +157,31 @@ def _prepare(
 
 
 def unpack_sdist(sdist: Path, into: Path) -> Path:
-    """Extract safely (no absolute paths, no ``..``, no links outside) and return the top folder."""
+    """Extract safely (no absolute paths, no ``..``, no links leading outside, no device files, at most
+    the wheel size cap in all: ``ENVLOCK_MAX_UNPACKED_BYTES``) and return the top folder."""
+    from envlock.unpacked import max_unpacked_bytes
+
     into.mkdir(parents=True)
+    limit = max_unpacked_bytes()
     try:
         if sdist.name.endswith(".zip"):
             with zipfile.ZipFile(sdist) as archive:
                 for name in archive.namelist():
                     _check_member(name, sdist)
+                _check_total(sum(i.file_size for i in archive.infolist()), limit, sdist)
                 archive.extractall(into)
         else:
             with tarfile.open(sdist) as archive:
-                for member in archive.getmembers():
+                members = archive.getmembers()
+                for member in members:
                     _check_member(member.name, sdist)
-                    if member.issym() or member.islnk():
-                        _check_member(str(Path(member.name).parent / member.linkname), sdist)
+                    if member.issym():
+                        _check_member(posixpath.join(posixpath.dirname(member.name), member.linkname), sdist)
+                    elif member.islnk():
+                        _check_member(member.linkname, sdist)  # relative to the archive's root
+                    elif not (member.isfile() or member.isdir()):
+                        raise BuildError(f"{sdist.name}: {member.name!r} is a device or pipe, not a file")
+                _check_total(sum(m.size for m in members if m.isfile()), limit, sdist)
                 if hasattr(tarfile, "data_filter"):
                     archive.extractall(into, filter="data")
                 else:  # pragma: no cover - Python < 3.10.12
@@ -182,9 +195,18 @@ def unpack_sdist(sdist: Path, into: Path) -> Path:
 
 
 def _check_member(name: str, sdist: Path) -> None:
-    normalized = os.path.normpath(name)
-    if Path(name).is_absolute() or normalized.startswith(".."):
-        raise BuildError(f"{sdist.name}: unsafe path in archive: {name!r}")
+    try:
+        validate.relative_path(name.rstrip("/") or ".", "archive member")
+    except validate.UnsafeInput as error:
+        raise BuildError(f"{sdist.name}: unsafe path in archive: {error}") from None
+
+
+def _check_total(total: int, limit: int, sdist: Path) -> None:
+    if total > limit:
+        raise BuildError(
+            f"{sdist.name}: unpacks to {total:,} bytes, over the limit of {limit:,} "
+            "(ENVLOCK_MAX_UNPACKED_BYTES)"
+        )
 
 
 def read_build_system(source: Path, label: str) -> BuildSystem:

@@ -370,6 +370,10 @@ class Transaction:
             path = entry.path
             if path in seen or dist_info in path.parents or not _inside(path, root):
                 continue
+            try:  # a symlinked folder on the way must not lead the stash outside the venv
+                validate.no_symlink_escape(str(path.parent), str(root), "RECORD entry")
+            except validate.UnsafeInput:
+                continue
             seen.add(path)
             candidates = [path]
             if path.suffix == ".py":

@@ -1006,12 +1006,27 @@ def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
         )
         return
     label = f"{dist['name']} {dist['version']}"
+    venv = os.path.realpath(ctx.venv)
     for row in sorted(rows):
+        if not row or not row[0]:
+            continue
+        relative = row[0]
+        path = os.path.normpath(os.path.join(site, relative))
+        real = os.path.realpath(path)
+        if real != venv and not real.startswith(venv.rstrip(os.sep) + os.sep):
+            # A RECORD row outside the venv: an uninstall would leave it, or a hostile package
+            # claims a file of the machine. Never trusted, never hashed in place.
+            ctx.add(
+                FILE_MODIFIED,
+                f"{dist['name']}:{relative}",
+                f"{label}: RECORD lists {relative}, outside the environment",
+                fix,
+            )
+            continue
         if len(row) < 2 or not row[1] or "=" not in row[1]:
             continue
-        relative, hash_spec = row[0], row[1]
+        hash_spec = row[1]
         algorithm, _, expected = hash_spec.partition("=")
-        path = os.path.normpath(os.path.join(site, relative))
         try:
             digest = hashlib.new(algorithm)
             with open(path, "rb") as handle:

@@ -234,7 +234,7 @@ def _unpack(wheel: Path, sha256: str, target: Path) -> None:
         _check_sizes(wheel)
         with _make_checked_source().open(wheel) as source:
             source.validate_record(validate_contents=False)
-            destination = _make_unpack_destination()(target / FILES, _max_unpacked_bytes())
+            destination = _make_unpack_destination()(target / FILES, max_unpacked_bytes())
             install(source, destination, {})  # type: ignore[arg-type]
             root_scheme = destination.root_scheme
             dist_info_dir = source.dist_info_dir
@@ -278,7 +278,7 @@ def _env_int(name: str, default: int) -> int:
         raise InputError(f"{name}={raw!r} is not a whole number") from None
 
 
-def _max_unpacked_bytes() -> int:
+def max_unpacked_bytes() -> int:
     return _env_int("ENVLOCK_MAX_UNPACKED_BYTES", MAX_UNPACKED_BYTES)
 
 
@@ -289,7 +289,7 @@ def _check_sizes(wheel: Path) -> None:
 
     with zipfile.ZipFile(wheel) as archive:
         total = sum(info.file_size for info in archive.infolist())
-    limit = _max_unpacked_bytes()
+    limit = max_unpacked_bytes()
     if total > limit:
         raise UnpackError(
             f"unpacks to {total:,} bytes, over the limit of {limit:,} (ENVLOCK_MAX_UNPACKED_BYTES)"
@@ -448,7 +448,7 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
                     if self._left < 0:
                         raise UnpackError(
                             "unpacks to more than ENVLOCK_MAX_UNPACKED_BYTES "
-                            f"({_max_unpacked_bytes():,} bytes)"
+                            f"({max_unpacked_bytes():,} bytes)"
                         )
                     view = memoryview(chunk)
                     while view:

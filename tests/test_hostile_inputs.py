@@ -6,6 +6,7 @@ was, and every file outside the venv and the cache untouched (docs/safety.md, "T
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import zipfile
 from pathlib import Path
@@ -441,3 +442,22 @@ def test_wheel_whose_zip_is_broken_gets_a_clear_message(
     before = synced_venv(kit_index, run_envlock)
     lock_of(kit_index, ("evil", "1.0", broken))
     sync_refused(run_envlock, before, "evil-1.0-py3-none-any.whl")
+
+
+def test_check_deep_reports_a_record_row_outside_the_venv(
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+) -> None:
+    synced_venv(kit_index, run_envlock)
+    (record,) = VENV.glob("lib/python*/site-packages/good-1.0.dist-info/RECORD")
+    stat = record.stat()
+    text = record.read_text()
+    outside = "../../../../vict"  # as long as "good/__init__.py": RECORD keeps its size (and mtime below)
+    assert "good/__init__.py," in text
+    record.write_text(text.replace("good/__init__.py,", outside + ","))
+    os.utime(record, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    planted = Path(os.path.normpath(record.parent.parent / outside))
+    planted.write_bytes((record.parent.parent / "good" / "__init__.py").read_bytes())  # its hash matches
+    assert run_envlock("check", "--venv", VENV).returncode == 0  # the stamp's cheap identity still holds
+    result = run_envlock("check", "--deep", "--venv", VENV)
+    assert result.returncode == 1, result.stdout
+    assert "outside the environment" in result.stdout + result.stderr

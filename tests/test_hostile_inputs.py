@@ -6,8 +6,8 @@ was, and every file outside the venv and the cache untouched (docs/safety.md, "T
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any

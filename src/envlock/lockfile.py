@@ -130,6 +130,8 @@ def dumps_lock(lock: Pylock) -> str:
     for key in _ordered(data, _TOP_ORDER):
         value = data[key]
         if key == "packages":
+            if not value:  # PEP 751 requires the key: an empty lock (no requirements) says so
+                lines.append("packages = []")
             for package in sorted(value, key=lambda p: (p["name"], str(p.get("version", "")))):
                 lines += ["", "[[packages]]"]
                 lines += _package_lines(package)

@@ -65,7 +65,13 @@ def strip_credentials(url: str) -> str:
 
 
 def _replace_userinfo(url: str, replacement: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:  # malformed (e.g. from a hostile redirect): still never show its userinfo
+        import re
+
+        return re.sub(r"//[^/?#]*@", "//" + replacement, url, count=1)
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
@@ -231,11 +237,13 @@ class _Deadline:
 
 
 def _shutdown(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        # The plain socket's shutdown also works under TLS and wakes a reader blocked in another thread.
-        with suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    # ``sock`` while connecting and waiting for headers; once a response says "Connection: close",
+    # http.client drops ``sock`` while the body is still read from it, hence the copy taken at request.
+    for sock in (getattr(connection, "sock", None), getattr(connection, "envlock_sock", None)):
+        if sock is not None:
+            # The plain socket's shutdown also works under TLS and wakes a reader blocked in another thread.
+            with suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _Watchdog:
@@ -296,6 +304,7 @@ def _pool_classes() -> dict[str, Any]:
         def request(self, *args: Any, **kwargs: Any) -> None:
             _attach_current(self)
             super().request(*args, **kwargs)
+            self.envlock_sock = self.sock
 
     class WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
         def connect(self) -> None:
@@ -305,6 +314,7 @@ def _pool_classes() -> dict[str, Any]:
         def request(self, *args: Any, **kwargs: Any) -> None:
             _attach_current(self)
             super().request(*args, **kwargs)
+            self.envlock_sock = self.sock
 
     class WatchedHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
         ConnectionCls = WatchedHTTPConnection

@@ -461,3 +461,9 @@ def test_check_deep_reports_a_record_row_outside_the_venv(
     result = run_envlock("check", "--deep", "--venv", VENV)
     assert result.returncode == 1, result.stdout
     assert "outside the environment" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["sync", "import"])
+def test_lock_or_hashed_file_that_is_a_device_is_refused(run_envlock: RunEnvlock, command: str) -> None:
+    result = run_envlock(command, "/dev/zero", *(["--venv", VENV] if command == "sync" else ["-o", "x.toml"]))
+    refused(result, "/dev/zero", "not a regular file", code=2)

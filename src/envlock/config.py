@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from envlock import validate
 from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
 from envlock.http import strip_credentials
 
@@ -273,44 +274,19 @@ def read_input_text(path: Path, shown: str, *, included_at: str | None = None) -
     opening, so a FIFO (whose open would wait for a writer) or a device swapped in meanwhile is refused
     without blocking or reading it; at most MAX_INPUT_BYTES + 1 bytes are ever read (a file growing
     while it is read)."""
-    import stat
-
     suffix = f" (included by {included_at})" if included_at else ""
 
     def refuse(problem: str) -> RequirementsFileError:
         return RequirementsFileError(f"{shown}: {problem}{suffix}")
 
-    flags = (
-        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    )
     try:
-        descriptor = os.open(path, flags)
+        data = validate.read_regular(path, MAX_INPUT_BYTES)
     except FileNotFoundError:
         raise refuse("file not found") from None
-    except IsADirectoryError:
-        raise refuse("is a directory, not a file") from None
+    except validate.UnsafeInput as error:
+        raise refuse(str(error).replace("bytes allowed", "bytes an input may have")) from None
     except OSError as error:
         raise refuse(f"cannot read: {error.strerror or error}") from None
-    try:
-        info = os.fstat(descriptor)
-    except OSError as error:
-        os.close(descriptor)
-        raise refuse(f"cannot read: {error.strerror or error}") from None
-    if not stat.S_ISREG(info.st_mode):
-        os.close(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise refuse("is a directory, not a file")
-        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
-        raise refuse(f"is {kind}, not a regular file")
-    with os.fdopen(descriptor, "rb") as handle:
-        if info.st_size > MAX_INPUT_BYTES:
-            raise refuse(f"is {info.st_size} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have")
-        try:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-        except OSError as error:
-            raise refuse(f"cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise refuse(f"grew past the {MAX_INPUT_BYTES} bytes an input may have while being read")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -207,9 +207,7 @@ def _patch_locked(
     plan = planner.plan(selection, installed)
     _refuse_unknown_files(plan, options)
     # Everything is downloaded, verified (and built) and unpacked before the venv is touched.
-    artifacts = _fetch(
-        plan, _cache(options), options, edges, target.info.executable, _markers(target.info)
-    )
+    artifacts = _fetch(plan, _cache(options), options, edges, target.info.executable, _markers(target.info))
     edges.checkpoint("fetched")
     stamp.begin_sync(venv)
     edges.checkpoint("marker")
@@ -441,12 +439,15 @@ def _sync_system(
 
 
 def _read_lock_bytes(path: Path) -> bytes:
+    from envlock import validate
     from envlock.errors import LockFileError
 
     try:
-        return path.read_bytes()
+        return validate.read_regular(path, validate.MAX_LOCK_BYTES)
     except FileNotFoundError:
         raise LockFileError(f"{path}: lock file not found", hint="run: envlock compile") from None
+    except validate.UnsafeInput as error:
+        raise LockFileError(f"{path}: {error}") from None
     except OSError as error:
         raise LockFileError(f"{path}: cannot read lock file: {error.strerror or error}") from None
 
@@ -617,7 +618,8 @@ def _built_wheel(
 
 
 def _python_tag(python: str, edges: SyncEdges) -> str:
-    result = edges.runner([python, "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"])
+    # -I -S: asking a venv's Python its version must not run the venv's .pth files.
+    result = edges.runner([python, "-I", "-S", "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"])
     return result.stdout.strip() or "unknown"
 
 

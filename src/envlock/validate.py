@@ -16,6 +16,9 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 HEX_DIGEST = re.compile(r"[0-9a-fA-F]+")
 _DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 _DRIVE = re.compile(r"[A-Za-z]:")
+MAX_LOCK_BYTES = 64 << 20
+"""A lock (or hashed requirements file) to sync from is at most this big: a lock of every wheel of a
+large project for many platforms is a few MiB."""
 REMOTE_SCHEMES = frozenset({"http", "https"})
 """What a remote page may link to: never ``file:`` (a page must not point at this machine's files)."""
 
@@ -94,6 +97,35 @@ def entry_point(module: str, attr: str, what: str = "entry point") -> None:
     """``module:attr`` of a console/GUI script: dotted Python identifiers, nothing else."""
     if not _dotted(module) or not _dotted(attr):
         raise UnsafeInput(f"{what} {module}:{attr} is not of the form module:attribute")
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, else UnsafeInput
+    (a directory, FIFO or device; too big, or grew past ``limit`` while read). Opened non-blocking and
+    judged by ``fstat`` of the opened file, so a FIFO or device never blocks and is never read; at most
+    ``limit + 1`` bytes are read. OSError (not found, no permission) passes through."""
+    import stat
+
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        descriptor = os.open(path, flags)
+    except IsADirectoryError:
+        raise UnsafeInput("is a directory, not a file") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise UnsafeInput("is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+            raise UnsafeInput(f"is {kind}, not a regular file")
+        if info.st_size > limit:
+            raise UnsafeInput(f"is {info.st_size} bytes, more than the {limit} bytes allowed")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")
+    return data
 
 
 def _dotted(value: str) -> bool:

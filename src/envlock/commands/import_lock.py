@@ -50,16 +50,11 @@ def command(output: Output, /, **params: Any) -> None:
 def _import(source: Path, index_url: str | None, cache_dir: Path | None) -> Pylock:
     from envlock import importer
     from envlock.cache import Cache, default_cache_dir
-    from envlock.errors import InputError
     from envlock.http import HttpClient
     from envlock.index import DEFAULT_INDEX, IndexClient, IndexSettings
+    from envlock.requirements_lock import read
 
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{source}: cannot read: {error}") from None
+    text = read(source)  # a regular file of bounded size, else an input error naming it
     parsed = importer.parse(source, text)
     primary = index_url or parsed.index_url or os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
     settings = IndexSettings(

@@ -111,11 +111,11 @@ def _already_in_sync(params: dict[str, Any]) -> bool:
         return False
     import hashlib
 
-    from envlock import noop
+    from envlock import noop, validate
 
     try:
-        lock_bytes = Path(params["lock"]).read_bytes()
-    except OSError:
+        lock_bytes = validate.read_regular(params["lock"], validate.MAX_LOCK_BYTES)
+    except (OSError, ValueError):  # the full sync reports it
         return False
     return noop.up_to_date(
         Path(params["venv"]),

@@ -135,6 +135,10 @@ def test_malformed_entry_points_file_is_refused(
         ("evil-1.0.data/data/pyvenv.cfg", "belongs to the environment"),
         ("evil-1.0.data/scripts/python", "belongs to the environment"),
         ("evil-1.0.data/data/../../victim.txt", "climbs out"),
+        ("/abs/victim.txt", "is absolute"),
+        ("C:/victim.txt", "is absolute"),
+        ("evil\\..\\..\\victim.txt", "backslash"),
+        ("evil-1.0.data/nosuch/x.py", "not contained in a valid .data subdirectory"),
     ],
 )
 def test_wheel_member_outside_its_place_is_refused(

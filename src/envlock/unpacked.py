@@ -260,7 +260,9 @@ def _unpack(wheel: Path, sha256: str, target: Path) -> None:
 
 
 def _describe(error: BaseException) -> str:
-    text = str(error).strip()
+    # installer's errors carry (source object, message): show the message only.
+    text = error.args[-1] if error.args and isinstance(error.args[-1], str) else str(error)
+    text = text.strip()
     if isinstance(error, AssertionError) or not text:
         return "malformed entry_points.txt, RECORD or WHEEL" + (f" ({text})" if text else "")
     return text
@@ -288,7 +290,13 @@ def _check_sizes(wheel: Path) -> None:
     import zipfile
 
     with zipfile.ZipFile(wheel) as archive:
-        total = sum(info.file_size for info in archive.infolist())
+        members = archive.infolist()
+    for info in members:
+        try:  # every name, before installer sees any (its own checks fail with vaguer words)
+            validate.relative_path(info.filename.rstrip("/") or ".", "wheel member")
+        except validate.UnsafeInput as error:
+            raise UnpackError(str(error)) from None
+    total = sum(info.file_size for info in members)
     limit = max_unpacked_bytes()
     if total > limit:
         raise UnpackError(

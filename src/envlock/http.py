@@ -247,7 +247,8 @@ def _shutdown(connection: Any) -> None:
 
 
 class _Watchdog:
-    """One thread per client that expires deadlines; it sleeps until the earliest one is due."""
+    """One thread per process (started with the first request) that expires deadlines; it sleeps until
+    the earliest one is due, so an idle process pays nothing."""
 
     def __init__(self) -> None:
         self._wake = threading.Condition()
@@ -279,6 +280,7 @@ class _Watchdog:
                     self._wake.wait()
 
 
+_WATCHDOG = _Watchdog()
 _current = threading.local()
 """The deadline of the request the current thread is making (read by the connection classes)."""
 
@@ -422,7 +424,6 @@ class HttpClient:
         )
         # Public attribute of PoolManager: which pool class serves a scheme (ours watch the deadline).
         self._pool.pool_classes_by_scheme = _pool_classes()
-        self._watchdog = _Watchdog()
         self._credentials = dict(self.settings.credentials)
 
     def add_credentials_from(self, url: str) -> str:
@@ -468,7 +469,7 @@ class HttpClient:
         self, url: str, headers: Mapping[str, str] | None, ok: tuple[int, ...]
     ) -> Iterator[GuardedResponse]:
         deadline = _Deadline(self._deadline, self._min_rate)
-        self._watchdog.watch(deadline)
+        _WATCHDOG.watch(deadline)
         try:
             response = GuardedResponse(self._request(url, headers, ok, deadline), self, deadline, url)
             try:
@@ -476,7 +477,7 @@ class HttpClient:
             finally:
                 response.release()
         finally:
-            self._watchdog.unwatch(deadline)
+            _WATCHDOG.unwatch(deadline)
 
     def _request(
         self, url: str, headers: Mapping[str, str] | None, ok: tuple[int, ...], deadline: _Deadline

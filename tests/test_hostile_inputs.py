@@ -85,6 +85,15 @@ def sync_refused(run_envlock: RunEnvlock, before: dict[str, str], *needles: str)
     assert snapshot(VENV, ignore=(".envlock/lock",)) == before
 
 
+def wheel_refused(
+    index: KitIndex, run_envlock: RunEnvlock, wheel: tuple[str, str, Path], *needles: str
+) -> None:
+    """Sync a good venv, then a lock of ``wheel``: refused, naming ``needles``, the venv unchanged."""
+    before = synced_venv(index, run_envlock)
+    lock_of(index, wheel)
+    sync_refused(run_envlock, before, *needles)
+
+
 # --- 1. a console-script name is a path ---------------------------------------------------------
 
 
@@ -97,9 +106,7 @@ def test_entry_point_name_that_is_a_path_is_refused(
 ) -> None:
     name = str(victim) if name == "ABSOLUTE" else name
     wheel = raw_wheel(tmp_path / "w", "evil", "1.0", entry_points=f"[{section}]\n{name} = evil:main\n")
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil", "entry-point script name")
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "evil", "entry-point script name")
     assert victim.read_text() == "precious\n"
     assert not (tmp_path / "work" / "victim.txt").exists()
 
@@ -109,18 +116,16 @@ def test_entry_point_value_that_is_not_module_attr_is_refused(
     kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path, value: str
 ) -> None:
     wheel = raw_wheel(tmp_path / "w", "evil", "1.0", entry_points=f"[console_scripts]\nevil = {value}\n")
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil-1.0-py3-none-any.whl")
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "evil-1.0-py3-none-any.whl")
 
 
 def test_malformed_entry_points_file_is_refused(
     kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
 ) -> None:
     wheel = raw_wheel(tmp_path / "w", "evil", "1.0", entry_points="[console_scripts]\nno delimiter here\n")
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil-1.0-py3-none-any.whl", "invalid wheel")
+    wheel_refused(
+        kit_index, run_envlock, ("evil", "1.0", wheel), "evil-1.0-py3-none-any.whl", "invalid wheel"
+    )
 
 
 # --- wheel members that escape, collide or claim the venv's own files ----------------------------
@@ -145,9 +150,7 @@ def test_wheel_member_outside_its_place_is_refused(
     kit_index: KitIndex, run_envlock: RunEnvlock, victim: Path, tmp_path: Path, member: str, needle: str
 ) -> None:
     wheel = raw_wheel(tmp_path / "w", "evil", "1.0", {"evil/__init__.py": b"", member: b"owned\n"})
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil", needle)
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "evil", needle)
     assert victim.read_text() == "precious\n"
 
 
@@ -168,9 +171,7 @@ def test_file_where_a_folder_is_needed_gets_a_clear_message(
     kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
 ) -> None:
     wheel = raw_wheel(tmp_path / "w", "evil", "1.0", [("evil/a", b"1"), ("evil/a/b.py", b"2")])
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil/a/b.py", "collides")
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "evil/a/b.py", "collides")
 
 
 # --- 6. RECORD and size claims inside a wheel -------------------------------------------------------
@@ -186,9 +187,7 @@ def test_wheel_file_that_does_not_match_its_record_hash_is_refused(
     wheel = raw_wheel(
         tmp_path / "w", "evil", "1.0", {"evil/__init__.py": b"x = 1\nyy\n"}, record={"evil/__init__.py": row}
     )
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil/__init__.py", "RECORD")
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "evil/__init__.py", "RECORD")
 
 
 def test_wheel_file_with_a_wrong_record_size_or_no_hash_is_refused(
@@ -197,9 +196,7 @@ def test_wheel_file_with_a_wrong_record_size_or_no_hash_is_refused(
     wheel = raw_wheel(
         tmp_path / "w", "evil", "1.0", {"evil/__init__.py": b"x = 1\n"}, record={"evil/__init__.py": ","}
     )
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "evil/__init__.py", "RECORD")
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "evil/__init__.py", "RECORD")
 
 
 def test_zip_bomb_is_refused_before_it_is_unpacked(
@@ -208,9 +205,7 @@ def test_zip_bomb_is_refused_before_it_is_unpacked(
     zeros = bytes(80 << 20)  # 80 MiB of zeros: about 80 KiB compressed (ratio ~1000)
     wheel = raw_wheel(tmp_path / "w", "evil", "1.0", {"evil/__init__.py": b"", "evil/blob.bin": zeros})
     del zeros
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("evil", "1.0", wheel))
-    sync_refused(run_envlock, before, "zip bomb", "ENVLOCK_MAX_COMPRESSION_RATIO")
+    wheel_refused(kit_index, run_envlock, ("evil", "1.0", wheel), "zip bomb", "ENVLOCK_MAX_COMPRESSION_RATIO")
     unpacked = Path(str(tmp_path / "envlock-cache")) / "v1" / "unpacked"
     leftovers = list(unpacked.rglob("blob.bin")) if unpacked.exists() else []
     assert leftovers == []
@@ -274,9 +269,7 @@ def test_lock_entry_whose_renamed_wheel_is_another_project_is_refused(
 ) -> None:
     # The file is named like qux but is a build of baz (its METADATA says so).
     wheel = raw_wheel(tmp_path / "w", "qux", "1.0", {"baz/__init__.py": b""}, metadata_name="baz")
-    before = synced_venv(kit_index, run_envlock)
-    lock_of(kit_index, ("qux", "1.0", wheel))
-    sync_refused(run_envlock, before, "build of 'baz'", "not of 'qux'")
+    wheel_refused(kit_index, run_envlock, ("qux", "1.0", wheel), "build of 'baz'", "not of 'qux'")
 
 
 def test_lock_entry_whose_file_is_another_version_is_refused(

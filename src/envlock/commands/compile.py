@@ -223,12 +223,14 @@ def _read_inputs(
 
 def _fetch_text(url: str) -> str:
     """A ``-r``/``-c`` file given as a URL (credentials in it are used, never shown)."""
+    from envlock.config import MAX_INPUT_BYTES
     from envlock.errors import RequirementsFileError
-    from envlock.http import HttpClient, strip_credentials
+    from envlock.http import HttpClient, read_limited, strip_credentials
 
     client = HttpClient()
-    try:
-        body = client.get(url).body
+    try:  # the same cap as a local input file
+        with client.stream(url) as response:
+            body = read_limited(response, MAX_INPUT_BYTES, url, "requirements file")
     finally:
         client.close()
     try:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -216,20 +216,34 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw (TOML requires it escaped)
+    and, with ensure_ascii, writes characters beyond the BMP as surrogate pairs (TOML refuses those)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(value: Any) -> str:
-    """TOML for the value types a lock holds. JSON string escapes are valid TOML basic strings."""
+    """TOML for the value types a lock holds (all that TOML itself can hold, so a lock read with its
+    ``[tool]`` tables can be written back)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, datetime):
-        # PEP 751: upload-time is an offset datetime in UTC.
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        if value.tzinfo is None:  # a TOML local date-time stays one (converting would depend on this machine)
+            return value.isoformat()
+        try:
+            # PEP 751: upload-time is an offset datetime in UTC.
+            return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC form; its own is valid TOML
+            return value.isoformat()
+    if isinstance(value, (date, time)):  # TOML local date, local time
+        return value.isoformat()
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{_key(k)} = {_value(value[k])}" for k in sorted(value)) + "}"
     if isinstance(value, (list, tuple)):

@@ -91,6 +91,8 @@ class KnownCrash:
 
 
 KNOWN_CRASHES: list[KnownCrash] = []
+FORMER_CRASHES: list[KnownCrash] = []
+"""Crashes the fuzzer found and that were fixed: each reproducer now gives a result or an EnvlockError."""
 
 
 def outcome(call: Callable[[], T], *, tolerate_known: bool = True) -> T | None:
@@ -703,7 +705,7 @@ def test_requirements_files(main: str, other: str, remote: str, with_fetch: bool
 
     def fetch(url: str) -> str:
         fetched.append(url)
-        if len(fetched) > 50:  # see KNOWN_CRASHES "url-includes-unbounded": envlock has no depth limit
+        if len(fetched) > 50:  # includes nest at most config.MAX_INCLUDE_DEPTH deep; this keeps fetches few
             raise NetworkError(f"{url}: the fuzz test's fake server stops after 50 fetches")
         return remote
 
@@ -1034,7 +1036,7 @@ def _json_page(url: str) -> bytes:
     return json.dumps({"files": [{"filename": "demo-1.0.tar.gz", "url": url}]}).encode()
 
 
-KNOWN_CRASHES.extend(
+FORMER_CRASHES.extend(
     [
         KnownCrash(
             "requirement-url-netloc",
@@ -1106,7 +1108,7 @@ def _select_environments(*environments: str) -> object:
     return select(lock, current_environment(), SelectionOptions(), lock_path=Path("pylock.toml"))
 
 
-KNOWN_CRASHES.append(
+FORMER_CRASHES.append(
     KnownCrash(
         "lock-environments-extra-marker",
         # packaging.pylock.Pylock.select (or envlock's own check before it) evaluating the lock's environments
@@ -1128,7 +1130,7 @@ def _endless_url_includes() -> object:
     return collector
 
 
-KNOWN_CRASHES.append(
+FORMER_CRASHES.append(
     KnownCrash(
         "url-includes-unbounded",
         (),  # RecursionError, raised wherever the stack runs out; every level is a fetch from the server
@@ -1164,3 +1166,15 @@ def test_known_crash_still_crashes(known: KnownCrash, reproduce: Callable[[], ob
     except Exception as error:
         assert known.matches(error), f"{known.key} now fails differently: {error!r}"
         raise
+
+
+@pytest.mark.parametrize(
+    "reproduce",
+    [
+        pytest.param(reproduce, id=f"{known.key}-{number}")
+        for known in FORMER_CRASHES
+        for number, reproduce in enumerate(known.inputs, start=1)
+    ],
+)
+def test_former_crash_is_a_clean_error(reproduce: Callable[[], object]) -> None:
+    outcome(reproduce, tolerate_known=False)

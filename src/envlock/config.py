@@ -293,6 +293,10 @@ def read_input_text(path: Path, shown: str, *, included_at: str | None = None) -
         raise refuse(f"cannot read: {error}") from None
 
 
+MAX_INCLUDE_DEPTH = 32
+"""How deep ``-r``/``-c`` includes may nest."""
+
+
 def _read_file(
     path: Path | str,
     collector: _Collector,
@@ -310,6 +314,8 @@ def _read_file(
         key, shown = str(path.resolve()), display_path(path, base)
     if key in stack:
         raise RequirementsFileError(f"{shown}: includes itself (through -r/-c)")
+    if len(stack) >= MAX_INCLUDE_DEPTH:  # a server answering every URL with "-r 0/" never repeats one
+        raise RequirementsFileError(f"{shown}: -r/-c includes nest deeper than {MAX_INCLUDE_DEPTH} levels")
     if isinstance(path, str):
         if collector.fetch is None:
             raise NeedsNetworkError(f"{shown}: requirements from a URL need the network here")
@@ -342,9 +348,10 @@ def _relative_to(source: Path | str, value: str) -> Path | str:
     if _is_url(value):
         return value
     if isinstance(source, str):
-        from urllib.parse import urljoin
-
-        return urljoin(source, value)
+        try:
+            return validate.join_url(source, value)
+        except validate.UnsafeInput as error:
+            raise RequirementsFileError(f"{strip_credentials(source)}: {error}") from None
     return source.parent / value
 
 
@@ -445,8 +452,12 @@ def parse_binary_names(value: str, location: str) -> list[str]:
 def resolve_find_links(value: str, here: Path) -> str:
     """A find-links value: a URL stays as is, a path is made absolute relative to ``here``."""
     if "://" in value:
+        try:
+            parts = validate.split_url(value)
+        except validate.UnsafeInput as error:
+            raise InputError(f"find-links: {error}") from None
         if value.startswith("file://"):
-            return str(Path(unquote(urlsplit(value).path)))
+            return str(Path(unquote(parts.path)))
         return value
     return str((here / value).resolve())
 
@@ -481,12 +492,16 @@ def _looks_like_path(text: str, here: Path) -> bool:
 
 
 def _check_url(url: str, location: str) -> None:
-    scheme = urlsplit(url).scheme
+    try:
+        parts = validate.split_url(url)
+    except validate.UnsafeInput as error:
+        raise RequirementsFileError(f"{location}: {error}") from None
+    scheme = parts.scheme
     if scheme == "file":
         raise _unsupported(location, "local file URLs")
     if scheme not in ("http", "https"):
         raise _unsupported(location, f"{scheme or 'scheme-less'} URLs")
-    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    filename = unquote(parts.path.rsplit("/", 1)[-1])
     if not filename.endswith(_ARCHIVE_SUFFIXES):
         raise _unsupported(location, "direct URLs that are not wheel or sdist archives")
 
@@ -777,8 +792,11 @@ def _portable_location(location: str, base: Path | None) -> str:
 
 def check_index_url(url: str, where: str) -> str:
     """An index URL must be ``http(s)://host/...``; anything else is an input error naming ``where``."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    try:
+        parts = validate.split_url(url)
+    except validate.UnsafeInput:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         from envlock.http import redact
 
         raise InputError(

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -875,9 +875,13 @@ def _json_entry(entry: Any, url: str, name: NormalizedName, index: str) -> DistF
     yanked = entry.get("yanked", False)
     requires_python = entry.get("requires-python")
     size = entry.get("size")
+    try:
+        absolute = validate.join_url(url, link)
+    except validate.UnsafeInput as error:
+        raise InvalidPage(f"{filename}: {error}") from None
     return _dist_file(
         filename,
-        urljoin(url, link),
+        absolute,
         name,
         index=index,
         hashes=dict(hashes),
@@ -916,10 +920,16 @@ def _parse_html_page(
     body: bytes, url: str, name: NormalizedName | None, index: str | None
 ) -> tuple[DistFile, ...]:
     base_href, links = _html_links(body.decode("utf-8", errors="replace"))
-    base = urljoin(url, base_href) if base_href else url
+    try:
+        base = validate.join_url(url, base_href) if base_href else url
+    except validate.UnsafeInput as error:
+        raise NetworkError(f"{redact(url)}: <base href>: {error}") from None
     files = []
     for link in links:
-        href = urljoin(base, str(link["href"]))
+        try:
+            href = validate.join_url(base, str(link["href"]))
+        except validate.UnsafeInput:
+            continue  # a link that is no URL names no distribution file
         filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
         metadata: str | None = None
         for attribute in ("data-core-metadata", "data-dist-info-metadata"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.pylock import (
     Package,
     PackageArchive,
@@ -68,6 +69,8 @@ def select(
         raise AssertionError("unreachable") from None  # pragma: no cover
     except PylockValidationError as error:
         raise LockFileError(f"{lock_path}: invalid lock: {error}") from None
+    except (UndefinedEnvironmentName, UndefinedComparison) as error:  # a marker naming what no target has
+        raise LockFileError(f"{lock_path}: a marker cannot be evaluated: {error}") from None
     selected = [_selected(package, source, target, options, lock_path) for package, source in chosen]
     return Selection(tuple(sorted(selected, key=lambda p: p.name)))
 
@@ -84,7 +87,11 @@ def _check_lock_fits(lock: Pylock, target: TargetEnvironment, lock_path: Path) -
         )
     if lock.environments is not None:
         markers = dict(target.markers)
-        if not any(marker.evaluate(markers) for marker in lock.environments):
+        try:
+            fits = any(marker.evaluate(markers) for marker in lock.environments)
+        except (UndefinedEnvironmentName, UndefinedComparison) as error:
+            raise LockFileError(f"{lock_path}: 'environments' cannot be evaluated: {error}") from None
+        if not fits:
             names = "; ".join(repr(str(m)) for m in lock.environments)
             raise TargetEnvironmentError(
                 f"{lock_path}: the target ({target.description}, Python {target.python_full_version}, "

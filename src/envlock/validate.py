@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 """A sha256 as envlock stores and compares it: 64 lowercase hex digits."""
@@ -97,6 +98,27 @@ def entry_point(module: str, attr: str, what: str = "entry point") -> None:
     """``module:attr`` of a console/GUI script: dotted Python identifiers, nothing else."""
     if not _dotted(module) or not _dotted(attr):
         raise UnsafeInput(f"{what} {module}:{attr} is not of the form module:attribute")
+
+
+def split_url(url: str) -> SplitResult:
+    """``urlsplit``, with a malformed URL (``https://[::1/x``, a netloc that NFKC-normalises into
+    ``#``) refused as UnsafeInput instead of urllib's ValueError."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parses (and so validates) the port
+    except ValueError as error:
+        raise UnsafeInput(f"malformed URL {_shown(url)}: {error}") from None
+    return parts
+
+
+def join_url(base: str, link: str) -> str:
+    """``urljoin`` whose result is a well-formed URL, else UnsafeInput."""
+    try:
+        joined = urljoin(base, link)
+    except ValueError as error:
+        raise UnsafeInput(f"malformed URL {_shown(link)}: {error}") from None
+    split_url(joined)
+    return joined
 
 
 def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:

@@ -38,10 +38,22 @@ ENVLOCK_VERSION = "0.1.0"
 """Fallback for copies of this module that run without envlock (the writer always runs inside envlock)."""
 
 _INTERPRETER_SCRIPT = (
-    "import json, sys, sysconfig\n"
+    # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
+    # base's, so the venv is found as site.py finds it (pyvenv.cfg next to the executable or one folder
+    # up; envlock._probe.venv_prefix) and its folders come from the scheme a venv uses ('venv' where
+    # sysconfig has it, 3.11+), giving what sysconfig.get_path answered with site.py.
+    "import json, os, sys, sysconfig\n"
+    "exe = os.path.dirname(os.path.abspath(sys.executable))\n"
+    "venv = any(os.path.isfile(os.path.join(d, 'pyvenv.cfg')) for d in (exe, os.path.dirname(exe)))\n"
+    "if venv:\n"
+    "    names = sysconfig.get_scheme_names()\n"
+    "    scheme = 'venv' if 'venv' in names else ('nt' if os.name == 'nt' else 'posix_prefix')\n"
+    "    v = {'base': os.path.dirname(exe), 'platbase': os.path.dirname(exe)}\n"
+    "    paths = {sysconfig.get_path(k, scheme, v) for k in ('purelib', 'platlib')}\n"
+    "else:\n"
+    "    paths = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}\n"
     "print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3],"
-    " 'implementation': sys.implementation.name,"
-    " 'paths': sorted({sysconfig.get_path('purelib'), sysconfig.get_path('platlib')})}))\n"
+    " 'implementation': sys.implementation.name, 'paths': sorted(paths)}))\n"
 )
 
 
@@ -254,7 +266,7 @@ def _ask_interpreter(python: StrPath) -> dict[str, Any]:
     import subprocess
 
     result = subprocess.run(
-        [os.fspath(python), "-I", "-c", _INTERPRETER_SCRIPT], capture_output=True, text=True, check=True
+        [os.fspath(python), "-I", "-S", "-c", _INTERPRETER_SCRIPT], capture_output=True, text=True, check=True
     )
     facts: dict[str, Any] = json.loads(result.stdout)
     return facts
@@ -996,12 +1008,27 @@ def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
         )
         return
     label = f"{dist['name']} {dist['version']}"
+    venv = os.path.realpath(ctx.venv)
     for row in sorted(rows):
+        if not row or not row[0]:
+            continue
+        relative = row[0]
+        path = os.path.normpath(os.path.join(site, relative))
+        real = os.path.realpath(path)
+        if real != venv and not real.startswith(venv.rstrip(os.sep) + os.sep):
+            # A RECORD row outside the venv: an uninstall would leave it, or a hostile package
+            # claims a file of the machine. Never trusted, never hashed in place.
+            ctx.add(
+                FILE_MODIFIED,
+                f"{dist['name']}:{relative}",
+                f"{label}: RECORD lists {relative}, outside the environment",
+                fix,
+            )
+            continue
         if len(row) < 2 or not row[1] or "=" not in row[1]:
             continue
-        relative, hash_spec = row[0], row[1]
+        hash_spec = row[1]
         algorithm, _, expected = hash_spec.partition("=")
-        path = os.path.normpath(os.path.join(site, relative))
         try:
             digest = hashlib.new(algorithm)
             with open(path, "rb") as handle:

@@ -1,0 +1,73 @@
+"""``envlock check``: does the venv match its stamp and lock? Silent exit 0, or every drift and its fix.
+
+Imports only click, the standard library and ``envlock.guard.stamp`` at start-up, so it answers in a few
+milliseconds beyond the interpreter's start.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from envlock.cli._options import venv_and_lock_options
+from envlock.errors import EXIT_PROBLEM, DriftError
+from envlock.guard import stamp
+from envlock.inputs import freshness
+
+if TYPE_CHECKING:
+    from envlock.cli import Output
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What ``envlock check`` was asked to do."""
+
+    venv: Path
+    """The venv to check."""
+    lock: Path | None
+    """The lock it must match; ``None``: the lock its stamp names."""
+    deep: bool = False
+    """Also hash every installed file against its RECORD."""
+    json: bool = False
+    """Print the documented JSON document instead of the human report."""
+
+
+def run_check(settings: CheckSettings) -> stamp.CheckResult:
+    """The check of ``settings.venv``, with the fix commands worded for this command line."""
+    options = check_options(settings.venv, settings.lock, deep=settings.deep)
+    return freshness.with_freshness(stamp.check(settings.venv, options), options)
+
+
+def check_options(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckOptions:
+    """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
+    sync = stamp.sync_fix(str(venv), None if lock is None else str(lock))
+    return stamp.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
+
+
+def drift_error(result: stamp.CheckResult, label: str) -> DriftError:
+    """The error ``check``, ``run`` and ``doctor`` raise for a drifted venv: report and the fix to run."""
+    lines = stamp.report_lines(result, label=label)
+    return DriftError("\n".join(lines), hint="run: " + " && ".join(stamp.fixes(result)))
+
+
+@click.command("check")
+@venv_and_lock_options
+@click.option("--deep", is_flag=True, help="Also verify every installed file against its RECORD hash.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document (schema: docs/check.md).")
+@click.pass_obj
+def command(output: Output, venv: Path, lock: Path | None, deep: bool, as_json: bool) -> None:
+    """Check that a venv matches its lock: exit 0 when it does, else name every drift and its fix (exit 1)."""
+    settings = CheckSettings(venv=venv, lock=lock, deep=deep, json=as_json)
+    result = run_check(settings)
+    if settings.json:
+        click.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        if not result.ok:
+            raise click.exceptions.Exit(EXIT_PROBLEM)
+        return
+    if not result.ok:
+        raise drift_error(result, str(venv))
+    output.detail(stamp.report_lines(result, label=str(venv))[0])

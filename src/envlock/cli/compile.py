@@ -1,0 +1,363 @@
+"""``envlock compile``: options -> CompileSettings -> inputs, target, index client -> compiler -> lock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from envlock.cli._files import write_output
+from envlock.errors import InputError, StaleLockError
+
+if TYPE_CHECKING:
+    from envlock.cli import Output
+    from envlock.env.interpreter import TargetEnvironment
+    from envlock.inputs.config import CompileInputs, IndexConfig, ResolverOptions, ToolSettings
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """The command line (and environment) as values; defaults still to be merged with the inputs."""
+
+    sources: tuple[Path, ...]
+    output: Path | None
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]
+    find_links: tuple[str, ...]
+    upgrade: bool
+    upgrade_packages: tuple[str, ...]
+    pre: bool
+    only_binary: tuple[str, ...]
+    no_binary: tuple[str, ...]
+    python: Path | None
+    python_version: str | None
+    extras: tuple[str, ...]
+    groups: tuple[str, ...]
+    check: bool
+    dry_run: bool
+    cache_dir: Path | None
+
+
+@click.command("compile")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Lock file [pylock.toml]."
+)
+@click.option("--index-url", envvar="ENVLOCK_INDEX_URL", metavar="URL", help="Primary index (simple API).")
+@click.option("--extra-index-url", "extra_index_urls", multiple=True, metavar="URL", help="Later index.")
+@click.option("--find-links", "find_links", multiple=True, metavar="PATH|URL", help="Extra files source.")
+@click.option("-U", "--upgrade", is_flag=True, help="Ignore the pins of the existing lock.")
+@click.option(
+    "-P", "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME[==VER]", help="Free one pin."
+)
+@click.option("--pre", is_flag=True, help="Allow prereleases.")
+@click.option("--only-binary", "only_binary", multiple=True, metavar="NAME|:all:", help="Never use sdists.")
+@click.option("--no-binary", "no_binary", multiple=True, metavar="NAME|:all:", help="Never use wheels.")
+@click.option("--python", type=click.Path(path_type=Path), help="Resolve for this interpreter.")
+@click.option("--python-version", metavar="X.Y", help="Resolve for this Python version on this platform.")
+@click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include a pyproject extra.")
+@click.option("--group", "groups", multiple=True, metavar="NAME", help="Include a PEP 735 dependency group.")
+@click.option("--check", is_flag=True, help="Exit 1 if the lock is stale for its inputs (offline).")
+@click.option("--dry-run", is_flag=True, help="Print the lock instead of writing it.")
+@click.option("--cache-dir", envvar="ENVLOCK_CACHE_DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_obj
+def command(output: Output, /, **params: Any) -> None:
+    """Resolve SOURCES (default: requirements.in, else pyproject.toml) into a hashed PEP 751 lock.
+
+    \b
+    Exit codes: 0 written / up to date; 1 conflict, network failure or (--check) stale lock;
+                2 bad input (file:line named).
+    """
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+    settings = CompileSettings(**values)
+    run(settings, output)
+
+
+def run(settings: CompileSettings, output: Output) -> None:
+    from envlock.inputs import config
+    from envlock.lock.lockfile import LockMetadata, read_lock
+    from envlock.resolve.compiler import describe_target, lock_options, target_identity
+
+    root = Path.cwd()
+    config.check_upgrade_packages(settings.upgrade_packages)
+    sources = settings.sources or (_default_source(root),)
+    tool = _tool_settings(root)
+    inputs = _read_inputs(sources, settings, tool, root)
+    index = _index_config(settings, inputs.index, tool)
+    options = _resolver_options(settings, inputs.options, tool)
+    target = _target(settings, tool, root)
+    out = settings.output or Path(tool.output or tool.lock or "pylock.toml")
+    shown_out = config.display_path(out, root)
+    fingerprint = config.fingerprint(inputs, index=index, options=options, target=target_identity(target))
+    if settings.check:
+        _check(out, shown_out, fingerprint, sources, target, root)
+        output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")
+        return
+    previous = None
+    if not settings.upgrade and out.exists():
+        previous = read_lock(out)
+    from envlock.index.client import DEFAULT_INDEX
+
+    indexes = index.indexes(DEFAULT_INDEX)
+    metadata = LockMetadata(
+        fingerprint=fingerprint,
+        inputs=tuple(_relative(f, out.parent) for f in inputs.files),
+        options=lock_options(options, indexes, [target]),
+    )
+    lock = _compile(settings, inputs, index, options, target, metadata, previous, out, warn=output.warn)
+    from envlock.lock.lockfile import dumps_lock
+
+    text = dumps_lock(lock)
+    if settings.dry_run:
+        click.echo(text, nl=False)
+        return
+    old_text = out.read_text(encoding="utf-8") if out.exists() else None
+    _report_changes(output, previous if previous is not None else _maybe_read(out), lock)
+    if old_text == text:
+        output.info(f"{shown_out} is up to date ({len(lock.packages)} packages, {describe_target(target)})")
+        return
+    from envlock.lock.lockfile import write_text_atomic
+
+    write_output(shown_out, lambda: write_text_atomic(out, text))
+    output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {describe_target(target)})")
+
+
+def _compile(
+    settings: CompileSettings,
+    inputs: CompileInputs,
+    index: IndexConfig,
+    options: ResolverOptions,
+    target: TargetEnvironment,
+    metadata: Any,
+    previous: Any,
+    out: Path,
+    *,
+    warn: Callable[[str], None],
+) -> Any:
+    from envlock.index.cache import Cache, default_cache_dir
+    from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
+    from envlock.index.http import HttpClient
+    from envlock.inputs.config import ALL
+    from envlock.resolve.compiler import CompileJob, UpgradePolicy, compile_lock
+
+    cache = Cache(settings.cache_dir or default_cache_dir())
+    http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
+    client_box: list[IndexClient] = []
+
+    def build_metadata(sdist: Path) -> bytes:
+        from envlock.resolve.builder import index_build_installer, prepare_metadata
+
+        return prepare_metadata(sdist, install_requirements=index_build_installer(client_box[0]))
+
+    client = IndexClient(
+        http,
+        cache,
+        IndexSettings(
+            indexes=index.indexes(DEFAULT_INDEX),
+            find_links=index.find_links,
+            refresh=settings.upgrade or bool(settings.upgrade_packages),
+        ),
+        metadata_builder=None if ALL in options.only_binary else build_metadata,
+    )
+    client_box.append(client)
+    job = CompileJob(
+        inputs=inputs,
+        targets=(target,),
+        options=options,
+        metadata=metadata,
+        lock_dir=out.parent if out.parent != Path() else Path.cwd(),
+        previous=previous,
+        upgrade=UpgradePolicy(all=settings.upgrade, packages=settings.upgrade_packages),
+    )
+    try:
+        return compile_lock(client, job, client.hash_of, warn)
+    finally:
+        if isinstance(http.created, HttpClient):
+            http.created.close()
+
+
+def _default_source(root: Path) -> Path:
+    for name in ("requirements.in", "pyproject.toml"):
+        if (root / name).is_file():
+            return Path(name)
+    raise InputError(
+        "nothing to compile: no requirements.in or pyproject.toml in this folder",
+        hint="create requirements.in, or name the input: envlock compile path/to/requirements.in",
+    )
+
+
+def _tool_settings(root: Path) -> ToolSettings:
+    from envlock.inputs.config import ToolSettings, load_toml, read_tool_settings
+
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return ToolSettings()
+    return read_tool_settings(load_toml(pyproject, root), "pyproject.toml")
+
+
+def _read_inputs(
+    sources: tuple[Path, ...], settings: CompileSettings, tool: ToolSettings, root: Path
+) -> CompileInputs:
+    from envlock.inputs.config import check_names, merge, read_pyproject, read_requirements_files
+
+    extras = check_names(settings.extras or tool.extras, "extra name")
+    groups = check_names(settings.groups or tool.groups, "group name")
+    result = None
+    pyproject_seen = False
+    for source in sources:
+        if source.name.endswith(".toml"):
+            pyproject_seen = True
+            read = read_pyproject(source, extras=extras, groups=groups, base=root)
+        else:
+            read = read_requirements_files([source], dict(os.environ), base=root, fetch=_fetch_text)
+        result = read if result is None else merge(result, read)
+    if (extras or groups) and not pyproject_seen:
+        raise InputError("--extra and --group select parts of pyproject.toml, which is not an input here")
+    assert result is not None
+    return result
+
+
+def _fetch_text(url: str) -> str:
+    """A ``-r``/``-c`` file given as a URL (credentials in it are used, never shown)."""
+    from envlock.errors import RequirementsFileError
+    from envlock.index.http import HttpClient, read_limited, strip_credentials
+    from envlock.inputs.config import MAX_INPUT_BYTES
+
+    client = HttpClient()
+    try:  # the same cap as a local input file
+        with client.stream(url) as response:
+            body = read_limited(response, MAX_INPUT_BYTES, url, "requirements file")
+    finally:
+        client.close()
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequirementsFileError(f"{strip_credentials(url)}: cannot read: {error}") from None
+
+
+def _index_config(settings: CompileSettings, from_files: IndexConfig, tool: ToolSettings) -> IndexConfig:
+    from envlock.inputs.config import IndexConfig, check_index_url, resolve_find_links
+
+    here = Path.cwd()
+    if settings.index_url:
+        check_index_url(settings.index_url, "--index-url")
+    for url in settings.extra_index_urls:
+        check_index_url(url, "--extra-index-url")
+    if tool.index_url:
+        check_index_url(tool.index_url, "pyproject.toml [tool.envlock] index-url")
+    for url in tool.extra_index_urls:
+        check_index_url(url, "pyproject.toml [tool.envlock] extra-index-urls")
+    return IndexConfig(
+        index_url=settings.index_url or from_files.index_url or tool.index_url,
+        extra_index_urls=tuple(
+            dict.fromkeys((*tool.extra_index_urls, *from_files.extra_index_urls, *settings.extra_index_urls))
+        ),
+        find_links=tuple(
+            dict.fromkeys(
+                (
+                    *(resolve_find_links(f, here) for f in tool.find_links),
+                    *from_files.find_links,
+                    *(resolve_find_links(f, here) for f in settings.find_links),
+                )
+            )
+        ),
+    )
+
+
+def _resolver_options(
+    settings: CompileSettings, from_files: ResolverOptions, tool: ToolSettings
+) -> ResolverOptions:
+    from envlock.inputs.config import ResolverOptions, parse_binary_names
+
+    only = set(from_files.only_binary)
+    no = set(from_files.no_binary)
+    for value in (*tool.only_binary, *settings.only_binary):
+        only.update(parse_binary_names(value, "--only-binary"))
+    for value in (*tool.no_binary, *settings.no_binary):
+        no.update(parse_binary_names(value, "--no-binary"))
+    return ResolverOptions(
+        pre=settings.pre or from_files.pre or tool.pre,
+        only_binary=frozenset(only),
+        no_binary=frozenset(no),
+    )
+
+
+def _target(settings: CompileSettings, tool: ToolSettings, root: Path) -> TargetEnvironment:
+    from envlock.env.interpreter import (
+        current_environment,
+        environment_for,
+        environment_for_version,
+        probe,
+    )
+
+    if settings.python is not None:
+        return environment_for(probe(settings.python))
+    version = settings.python_version or tool.python_version
+    if version:
+        return environment_for_version(version)
+    venv = root / (tool.venv or ".venv")
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return environment_for(probe(candidate))
+    return current_environment()
+
+
+def _check(
+    out: Path, shown_out: str, fingerprint: str, sources: tuple[Path, ...], target: Any, root: Path
+) -> None:
+    from envlock.inputs.config import display_path
+    from envlock.lock.lockfile import lock_metadata, read_lock
+    from envlock.resolve.compiler import describe_target
+
+    if not out.exists():
+        raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
+    metadata = lock_metadata(read_lock(out))
+    if metadata.fingerprint == fingerprint:
+        return
+    targets = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
+    now = describe_target(target)
+    if isinstance(targets, list) and targets and now not in targets:
+        raise StaleLockError(
+            f"{shown_out} was compiled for {', '.join(str(t) for t in targets)}, not {now}",
+            hint="run: envlock compile (or pass the --python/--python-version it was compiled with)",
+        )
+    raise StaleLockError(
+        f"{display_path(sources[0], root)} changed since {shown_out} was compiled — run: envlock compile"
+    )
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return os.path.relpath(path.resolve(), base.resolve()).replace(os.sep, "/")
+
+
+def _maybe_read(out: Path) -> Any:
+    from envlock.errors import LockFileError
+    from envlock.lock.lockfile import read_lock
+
+    if not out.exists():
+        return None
+    try:
+        return read_lock(out)
+    except LockFileError:
+        return None
+
+
+def _report_changes(output: Output, previous: Any, lock: Any) -> None:
+    from envlock.resolve.compiler import pins_of
+
+    before = pins_of(previous) if previous is not None else {}
+    after = pins_of(lock)
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            output.detail(f"+ {name} {after[name]}")
+        elif name not in after:
+            output.detail(f"- {name} {before[name]}")
+        elif before[name] != after[name]:
+            output.info(f"~ {name} {before[name]} -> {after[name]}")

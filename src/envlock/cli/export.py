@@ -1,0 +1,77 @@
+"""``envlock export``: a lock -> a hashed pip requirements file (stdout or ``-o FILE``)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from envlock.cli._files import write_output
+
+if TYPE_CHECKING:
+    from envlock.cli import Output
+
+
+@click.command("export")
+@click.argument("lock", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["requirements-txt"]),
+    default="requirements-txt",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here [stdout].")
+@click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include an extra of the lock.")
+@click.option(
+    "--group", "groups", multiple=True, metavar="NAME", help="Include a dependency group [default-groups]."
+)
+@click.option("--no-emit-index-url", is_flag=True, help="Leave out --index-url / --extra-index-url lines.")
+@click.pass_obj
+def command(output: Output, /, **params: Any) -> None:
+    """Export LOCK (default: pylock.toml) as a hashed requirements file for
+    `python -m pip install --require-hashes --no-deps -r FILE`.
+
+    \b
+    Exit codes: 0 written; 2 bad input (an unreadable lock, an undeclared extra/group,
+                a package pip cannot install by hash, named).
+    """
+    from envlock.inputs.config import project_defaults
+    from envlock.lock.export import ExportOptions, export_requirements
+    from envlock.lock.lockfile import read_lock, write_text_atomic
+
+    lock_path: Path = params["lock"] or Path(
+        project_defaults(Path("pyproject.toml")).get("lock", "pylock.toml")
+    )
+    out: Path | None = params["output"]
+    options = ExportOptions(
+        extras=tuple(params["extras"]),
+        groups=tuple(params["groups"]) if params["groups"] else None,
+        emit_index_url=not params["no_emit_index_url"],
+        lock_name=lock_path.name,
+        command=_command_line(lock_path, params),
+        lock_dir=lock_path.parent.absolute(),
+        output_dir=(out or Path("-")).parent.absolute(),
+    )
+    text = export_requirements(read_lock(lock_path), options)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_output(str(out), lambda: write_text_atomic(out, text))
+    output.info(f"wrote {out} from {lock_path}")
+
+
+def _command_line(lock_path: Path, params: dict[str, Any]) -> str:
+    words = ["envlock", "export", str(lock_path)]
+    for extra in sorted(params["extras"]):
+        words += ["--extra", extra]
+    for group in sorted(params["groups"]):
+        words += ["--group", group]
+    if params["no_emit_index_url"]:
+        words.append("--no-emit-index-url")
+    if params["output"] is not None:
+        words += ["-o", str(params["output"])]
+    return shlex.join(words)

@@ -1,0 +1,230 @@
+"""``envlock sync``: options -> SyncOptions -> ``syncer.sync`` -> summary, per-package lines, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from envlock.cli import Output
+    from envlock.sync.models import Artifact, PlanItem, SyncResult
+    from envlock.sync.syncer import SyncOptions
+
+JSON_FORMAT = 1
+"""Version of the ``--json`` document (docs/sync.md)."""
+ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
+
+
+@click.command("sync")
+@click.argument("lock", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--venv", "venv", type=click.Path(path_type=Path), help="The venv to sync [default: .venv].")
+@click.option(
+    "--python", "python", metavar="VERSION|PATH", help="Interpreter for the venv (rebuilds on change)."
+)
+@click.option(
+    "--extra", "extras", multiple=True, metavar="NAME", help="Install an extra of the lock (repeatable)."
+)
+@click.option(
+    "--group", "groups", multiple=True, metavar="NAME", help="Install a dependency group (repeatable)."
+)
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
+@click.option("--rebuild", is_flag=True, help="Recreate the venv from scratch (swapped in on success).")
+@click.option("--offline", is_flag=True, help="Use only the cache; never the network.")
+@click.option("--only-binary", "only_binary", multiple=True, metavar="NAME|:all:", help="Never build these.")
+@click.option("--compile-bytecode", is_flag=True, help="Compile .pyc files after installing.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Cache folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (docs/sync.md).")
+@click.option("--system", is_flag=True, help="Allow installing into a Python that is not a venv.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Hash every installed file against its RECORD; reinstall any distribution that was modified.",
+)
+@click.option(
+    "--link-mode",
+    type=click.Choice(["auto", "copy", "clone", "hardlink"]),
+    help="How files get from the cache into the venv [default: ENVLOCK_LINK_MODE, else auto].",
+)
+@click.pass_obj
+def command(output: Output, /, **params: Any) -> None:
+    """Make the venv exactly match the lock: create, patch or rebuild it, verify every hash, stamp it.
+
+    LOCK is a PEP 751 lock (default: pylock.toml) or a hashed requirements file.
+    """
+    started = time.monotonic()
+    defaults = _project_defaults(Path("pyproject.toml"))
+    params["lock"] = params["lock"] or Path(defaults.get("lock", "pylock.toml"))
+    params["venv"] = params["venv"] or Path(defaults.get("venv", ".venv"))
+    if not params["as_json"] and _already_in_sync(params):
+        # Answered before the rest of sync is imported; --json and every other case take the full path.
+        output.info(_summary(ZERO_COUNTS, time.monotonic() - started, dry_run=False, up_to_date=True))
+        return
+    from envlock.sync.syncer import SyncEdges, sync
+
+    options = _options(params)
+    progress = (
+        _Progress() if sys.stderr.isatty() and not params["as_json"] and output.verbosity >= 0 else None
+    )
+    try:
+        edges = SyncEdges(progress=progress.update if progress else None, notice=output.warn)
+        result = sync(options, edges)
+    finally:
+        if progress:
+            progress.close()
+    if params["as_json"]:
+        click.echo(json.dumps(result_json(result), indent=2, sort_keys=True))
+        return
+    _print(output, result)
+
+
+def _options(params: dict[str, Any]) -> SyncOptions:
+    from envlock.sync.syncer import SyncOptions
+
+    return SyncOptions(
+        lock_path=params["lock"],
+        venv=params["venv"],
+        python=params["python"],
+        extras=tuple(params["extras"]),
+        groups=tuple(params["groups"]) if params["groups"] else None,
+        dry_run=params["dry_run"],
+        rebuild=params["rebuild"],
+        offline=params["offline"],
+        only_binary=_only_binary(params["only_binary"]),
+        compile_bytecode=params["compile_bytecode"],
+        cache_dir=params["cache_dir"],
+        system=params["system"],
+        verify=params["verify"],
+        link_mode=params["link_mode"],
+    )
+
+
+def _already_in_sync(params: dict[str, Any]) -> bool:
+    """The stamp fast path (``envlock.sync.noop``) for a plain sync; False sends everything else, and any
+    error, through the full sync, which reports it."""
+    if any(params[flag] for flag in ("dry_run", "rebuild", "python", "verify", "system")):
+        return False
+    import hashlib
+
+    from envlock import validate
+    from envlock.sync import noop
+
+    try:
+        lock_bytes = validate.read_regular(params["lock"], validate.MAX_LOCK_BYTES)
+    except (OSError, ValueError):  # the full sync reports it
+        return False
+    return noop.up_to_date(
+        Path(params["venv"]),
+        hashlib.sha256(lock_bytes).hexdigest(),
+        lock_bytes,
+        extras=params["extras"],
+        groups=params["groups"] or None,
+        lock_path=Path(params["lock"]),
+    )
+
+
+def _only_binary(values: tuple[str, ...]) -> frozenset[str]:
+    if not values:  # the common case: do not import packaging on the no-op path
+        return frozenset()
+    from envlock.lock.selection import parse_only_binary
+
+    return parse_only_binary(values)
+
+
+def _project_defaults(pyproject: Path) -> dict[str, str]:
+    """``lock`` and ``venv`` from ``[tool.envlock]`` of ./pyproject.toml (shared with export, compile)."""
+    if not pyproject.is_file():  # the common case: do not import envlock.inputs.config on the no-op path
+        return {}
+    from envlock.inputs.config import project_defaults
+
+    return project_defaults(pyproject)
+
+
+def _print(output: Output, result: SyncResult) -> None:
+    for note in result.notes:
+        output.info(note)
+    for item in result.plan.items:
+        line = _item_line(item)
+        if line:
+            output.detail(line)
+    output.info(_summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
+
+
+def _summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date: bool) -> str:
+    prefix = "would: " if dry_run else ""
+    summary = (
+        f"{prefix}+{counts['installed']} installed, ~{counts['replaced']} replaced, "
+        f"-{counts['removed']} removed in {elapsed:.2f}s"
+    )
+    return summary + " (already in sync)" if up_to_date else summary
+
+
+def _item_line(item: PlanItem) -> str | None:
+    from envlock.sync.models import Action
+
+    if item.action is Action.INSTALL:
+        return f" + {item.name}=={item.new_version}"
+    if item.action is Action.REPLACE:
+        return f" ~ {item.name} {item.old_version} -> {item.new_version} ({item.reason})"
+    if item.action is Action.REMOVE:
+        return f" - {item.name}=={item.old_version}"
+    return None
+
+
+def result_json(result: SyncResult) -> dict[str, Any]:
+    """The ``--json`` document (schema in docs/sync.md)."""
+    return {
+        "format": JSON_FORMAT,
+        "venv": str(result.venv),
+        "python": result.python,
+        "dry_run": result.dry_run,
+        "up_to_date": result.up_to_date,
+        "created": result.created,
+        "rebuilt": result.rebuilt,
+        "elapsed": round(result.elapsed, 3),
+        "counts": result.counts,
+        "notes": list(result.notes),
+        "packages": [_item_json(item) for item in result.plan.items],
+    }
+
+
+def _item_json(item: PlanItem) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": item.name,
+        "action": item.action.value,
+        "reason": item.reason,
+        "old_version": item.old_version,
+        "new_version": item.new_version,
+    }
+    if item.wanted is not None:
+        data["artifact"] = {
+            "filename": item.wanted.artifact.filename,
+            "sha256": item.wanted.artifact.sha256,
+            "source": item.wanted.artifact.source,
+        }
+    return data
+
+
+class _Progress:
+    """One updating line on stderr while downloading (only on a TTY)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._received: dict[str, int] = {}
+        self._shown = False
+
+    def update(self, artifact: Artifact, received: int) -> None:
+        with self._lock:
+            self._received[artifact.filename] = received
+            total = sum(self._received.values())
+            click.echo(f"\rdownloading {len(self._received)} files, {total / 1e6:.1f} MB", nl=False, err=True)
+            self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            click.echo("\r\033[K", nl=False, err=True)

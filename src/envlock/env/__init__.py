@@ -1,0 +1,1 @@
+"""Environments: the interpreter probe, venv creation and swap, the site-packages scan."""

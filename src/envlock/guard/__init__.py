@@ -1,0 +1,1 @@
+"""Launch time: the stamp and the standard-library-only drift check, launchers, doctor."""

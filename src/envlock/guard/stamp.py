@@ -1,0 +1,1185 @@
+# ruff: noqa: PTH100, PTH103, PTH108, PTH110, PTH113, PTH116, PTH118, PTH119, PTH120, PTH121, PTH208
+# (os.path on purpose: pathlib costs milliseconds to import on the launch path)
+"""The venv stamp: written after a successful sync, compared at launch (standard library only).
+
+This module must run inside any venv without envlock installed (launchers and the entry-point guard
+carry a copy of its source), so it imports only the standard library, keeps Python 3.8 syntax at run
+time, and never imports anything from ``envlock``. Format: docs/stamp.md.
+
+Layout inside a venv::
+
+    <venv>/.envlock/stamp.json          the stamp (atomic: tmp + fsync + os.replace)
+    <venv>/.envlock/sync-in-progress    present from the start of a sync until its stamp is written
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and dataclasses (import time)
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any, TypeAlias
+
+    StrPath: TypeAlias = "str | os.PathLike[str]"
+
+STAMP_FORMAT = 1
+"""Version of the stamp's JSON layout; a reader refuses (as drift) any other value."""
+
+# The venv's state layout, owned here (the runtime every launcher carries) and imported by the rest.
+STATE_DIR = ".envlock"
+"""envlock's folder inside a venv (or a --system prefix)."""
+STAMP_NAME = "stamp.json"
+MARKER_NAME = "sync-in-progress"
+LOCK_NAME = "lock"
+"""The file lock two syncs of one venv take in turn."""
+JOURNAL_NAME = "journal"
+"""A sync's journal of every path it is about to write or stash (crash recovery)."""
+STASH_NAME = "stash"
+"""Files a sync moved aside, restored on rollback."""
+TMP_NAME = "tmp"
+"""Staging of dist-info folders before their rename into place."""
+SYNC_LEFTOVERS = (JOURNAL_NAME, STASH_NAME, TMP_NAME)
+"""What only a killed sync leaves in the state folder."""
+SIBLING_MARK = ".envlock-"
+"""Folders and files beside a venv (``.<venv>.envlock-new-*``, ``-old-*``, ``-swap.json``) carry this."""
+
+ENVLOCK_VERSION = "0.1.0"
+"""Fallback for copies of this module that run without envlock (the writer always runs inside envlock)."""
+
+_INTERPRETER_SCRIPT = (
+    # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
+    # base's, so the venv is found as site.py finds it (pyvenv.cfg next to the executable or one folder
+    # up; envlock.env._probe.venv_prefix) and its folders come from the scheme a venv uses ('venv' where
+    # sysconfig has it, 3.11+), giving what sysconfig.get_path answered with site.py.
+    "import json, os, sys, sysconfig\n"
+    "exe = os.path.dirname(os.path.abspath(sys.executable))\n"
+    "venv = any(os.path.isfile(os.path.join(d, 'pyvenv.cfg')) for d in (exe, os.path.dirname(exe)))\n"
+    "if venv:\n"
+    "    names = sysconfig.get_scheme_names()\n"
+    "    scheme = 'venv' if 'venv' in names else ('nt' if os.name == 'nt' else 'posix_prefix')\n"
+    "    v = {'base': os.path.dirname(exe), 'platbase': os.path.dirname(exe)}\n"
+    "    paths = {sysconfig.get_path(k, scheme, v) for k in ('purelib', 'platlib')}\n"
+    "else:\n"
+    "    paths = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}\n"
+    "print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3],"
+    " 'implementation': sys.implementation.name, 'paths': sorted(paths)}))\n"
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# small file helpers (os.path and str on purpose: pathlib costs milliseconds to import at launch)
+
+
+def state_dir(venv: StrPath) -> str:
+    """``<venv>/.envlock``: envlock's folder inside a venv."""
+    return os.path.join(os.fspath(venv), STATE_DIR)
+
+
+def stamp_path(venv: StrPath) -> str:
+    return os.path.join(os.fspath(venv), STATE_DIR, STAMP_NAME)
+
+
+def marker_path(venv: StrPath) -> str:
+    return os.path.join(os.fspath(venv), STATE_DIR, MARKER_NAME)
+
+
+def fsync_dir(directory: StrPath) -> None:
+    """Make a rename or unlink in ``directory`` durable (a no-op on Windows)."""
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows; NTFS journals renames
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: StrPath, data: bytes, *, durable: bool = True, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one: a
+    temporary file beside it, renamed over it. ``durable`` (the default) fsyncs the file and then its
+    folder, so the new file also survives a power cut; a cache entry, cheap to fetch again, passes
+    False. ``mode``: permission bits of the new file. The one atomic writer of envlock."""
+    directory, name = os.path.split(os.fspath(path))
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)  # noqa: PTH101
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    if durable:
+        fsync_dir(directory or ".")
+
+
+def _unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
+def _sha256() -> Any:
+    """A sha256 object, from CPython's built-in module when there is one (hashlib loads OpenSSL:
+    milliseconds on the launch path)."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.12
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
+def _json_loads(data: bytes) -> Any:
+    """``json.loads`` through CPython's C scanner, without importing ``json`` (which imports ``re``:
+    the largest cost of the launch path); the ``json`` module wherever that scanner is missing."""
+    text = data.decode("utf-8")
+    try:
+        from _json import make_scanner  # type: ignore[import-not-found,unused-ignore]
+
+        class _Context:
+            strict = True
+            object_hook = None
+            object_pairs_hook = None
+            parse_float = float
+            parse_int = int
+            memo: dict[str, str] = {}  # noqa: RUF012
+
+            @staticmethod
+            def parse_constant(name: str) -> float:
+                return float(name.replace("Infinity", "inf"))
+
+        start = len(text) - len(text.lstrip())
+        value, end = make_scanner(_Context())(text, start)  # type: ignore[arg-type,unused-ignore]
+    except (ImportError, TypeError, AttributeError):  # not CPython's scanner
+        import json
+
+        return json.loads(text)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if text[end:].strip():
+        raise ValueError(f"extra data at character {end}")
+    return value
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of a text's UTF-8 bytes (without importing hashlib)."""
+    digest = _sha256()
+    digest.update(text.encode("utf-8"))
+    return str(digest.hexdigest())
+
+
+def sha256_file(path: StrPath) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = _sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return str(digest.hexdigest())
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalized project name (``Prometheus_Client`` -> ``prometheus-client``)."""
+    out = []
+    previous_sep = False
+    for char in name.lower():
+        if char in "-_.":
+            if not previous_sep:
+                out.append("-")
+            previous_sep = True
+        else:
+            out.append(char)
+            previous_sep = False
+    return "".join(out)
+
+
+def _posix(path: str) -> str:
+    return path.replace(os.sep, "/") if os.sep != "/" else path
+
+
+def _relpath(path: StrPath, start: StrPath) -> str:
+    """``path`` relative to ``start`` in POSIX form, or absolute when on another drive."""
+    try:
+        return _posix(os.path.relpath(os.path.abspath(path), os.path.abspath(start)))
+    except ValueError:  # another drive on Windows
+        return _posix(os.path.abspath(path))
+
+
+def stat_identity(path: StrPath) -> dict[str, int] | None:
+    """``{size, mtime_ns}`` of a file (None if absent): the cheap identity stamps record."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+# ---------------------------------------------------------------------------------------------------
+# venv facts (cheap: pyvenv.cfg, a directory listing, stat calls)
+
+
+def venv_python(venv: StrPath) -> str:
+    """The interpreter of a venv, by layout: ``Scripts/python.exe`` on Windows (or a Windows-layout venv
+    elsewhere), else ``bin/python``. The one venv-python path rule."""
+    root = os.fspath(venv)
+    scripts = os.path.join(root, "Scripts")
+    if os.name == "nt" or (os.path.isdir(scripts) and not os.path.isdir(os.path.join(root, "bin"))):  # noqa: PTH112
+        return os.path.join(scripts, "python.exe")
+    return os.path.join(root, "bin", "python")
+
+
+def sibling_prefix(venv: StrPath) -> str:
+    """``.<name>.envlock-``: the name prefix of everything a rebuild puts beside ``venv``."""
+    return f".{os.path.basename(os.path.abspath(venv))}{SIBLING_MARK}"
+
+
+def read_pyvenv_cfg(venv: StrPath) -> dict[str, str]:
+    """The key = value pairs of ``<venv>/pyvenv.cfg`` (empty when there is none)."""
+    values: dict[str, str] = {}
+    try:
+        with open(os.path.join(os.fspath(venv), "pyvenv.cfg"), encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return values
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip().lower()] = value.strip()
+    return values
+
+
+def base_interpreter(venv: StrPath, python: StrPath) -> str:
+    """The real interpreter binary behind a venv's python (a symlink on POSIX, a copy on Windows)."""
+    resolved = os.path.realpath(python)
+    real_venv = os.path.realpath(venv)
+    try:
+        inside = os.path.commonpath([resolved, real_venv]) == real_venv
+    except ValueError:
+        inside = False
+    home = read_pyvenv_cfg(venv).get("home")
+    if inside and home:  # a copied interpreter (Windows): the base interpreter is the one in `home`
+        candidate = os.path.join(home, os.path.basename(os.fspath(python)))
+        if os.path.exists(candidate):
+            return os.path.realpath(candidate)
+    return resolved
+
+
+def _interpreter_identity(venv: StrPath, python: StrPath, facts: dict[str, Any]) -> dict[str, Any]:
+    base = base_interpreter(venv, python)
+    return {
+        "executable": _relpath(python, venv),
+        "resolved": base,
+        "stat": stat_identity(base),
+        "home": read_pyvenv_cfg(venv).get("home"),
+        "version": facts["version"],
+        "implementation": facts["implementation"],
+    }
+
+
+def _ask_interpreter(python: StrPath) -> dict[str, Any]:
+    """Version and site-packages folders, from the interpreter itself (runs once, at sync time)."""
+    import json
+    import subprocess
+
+    result = subprocess.run(
+        [os.fspath(python), "-I", "-S", "-c", _INTERPRETER_SCRIPT], capture_output=True, text=True, check=True
+    )
+    facts: dict[str, Any] = json.loads(result.stdout)
+    return facts
+
+
+def _read_headers(path: str, wanted: Sequence[str]) -> dict[str, str]:
+    """The first value of each wanted header of an RFC 822 style METADATA file (stops at the body)."""
+    found: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and key in wanted and key not in found:
+                    found[key] = value.strip()
+    except OSError:
+        pass
+    return found
+
+
+def read_installer(dist_info: str) -> str | None:
+    """The first line of a metadata folder's INSTALLER file (``pip``, ``envlock``, ``uv``), if any."""
+    try:
+        with open(os.path.join(dist_info, "INSTALLER"), encoding="utf-8", errors="replace") as handle:
+            text = handle.read().strip()
+    except OSError:
+        return None
+    return text.splitlines()[0].strip() if text else None
+
+
+def metadata_dir_names(site: str) -> list[str]:
+    """Sorted names of ``*.dist-info`` and ``*.egg-info`` entries of one site-packages folder."""
+    try:
+        names = os.listdir(site)
+    except OSError:
+        return []
+    return sorted(n for n in names if n.endswith((".dist-info", ".egg-info")))
+
+
+def dist_name_version(site: str, dirname: str) -> tuple[str, str]:
+    """Project name (normalized) and version of one metadata folder: METADATA first, else the name."""
+    folder = os.path.join(site, dirname)
+    filename = "METADATA" if dirname.endswith(".dist-info") else "PKG-INFO"
+    headers = _read_headers(os.path.join(folder, filename), ("Name", "Version"))
+    stem = dirname.rsplit(".", 1)[0]
+    name, _, version = stem.partition("-")
+    return canonical_name(headers.get("Name", name)), headers.get("Version", version.partition("-")[0])
+
+
+def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str, Any]:
+    """The stamp's record of one installed distribution (reads METADATA and INSTALLER: sync time only)."""
+    name, version = dist_name_version(site, dirname)
+    folder = os.path.join(site, dirname)
+    return {
+        "name": name,
+        "version": version,
+        "dir": dirname,
+        "site": site_index,
+        "installer": read_installer(folder),
+        "record": stat_identity(os.path.join(folder, "RECORD")),
+    }
+
+
+def _site_dirs(venv: StrPath, facts: dict[str, Any]) -> list[str]:
+    """The venv's site-packages folders relative to the venv, without duplicates (lib64 -> lib)."""
+    real_venv = os.path.realpath(venv)
+    seen: list[str] = []
+    for path in facts["paths"]:
+        rel = _relpath(os.path.realpath(path), real_venv)
+        if rel not in seen:
+            seen.append(rel)
+    return seen
+
+
+def _input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]:
+    records = []
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))
+    for path in sorted({os.path.abspath(p) for p in inputs}):
+        record: dict[str, Any] = {"path": _relpath(path, lock_dir)}
+        identity = stat_identity(path)
+        if identity is not None:
+            record.update(identity, sha256=sha256_file(path))
+        records.append(record)
+    return records
+
+
+def lock_inputs(lock_path: StrPath) -> list[str]:
+    """The input files a lock names under ``[tool.envlock].inputs`` (relative to the lock's folder)."""
+    try:
+        import tomllib as toml_reader  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - Python 3.10, where envlock depends on tomli
+        import tomli as toml_reader  # type: ignore[import-not-found,no-redef,unused-ignore]
+    try:
+        with open(lock_path, encoding="utf-8") as handle:
+            data = toml_reader.loads(handle.read())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+    tool = data.get("tool", {}).get("envlock", {})
+    names = tool.get("inputs", []) if isinstance(tool, dict) else []
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))
+    return [os.path.join(lock_dir, name) for name in names if isinstance(name, str)]
+
+
+def _utc_now() -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# ---------------------------------------------------------------------------------------------------
+# writer (called by envlock sync)
+
+
+def begin_sync(venv: Path) -> None:
+    """Mark ``venv`` as being synced (fsync'd) and drop its stamp. Call before the venv is touched.
+
+    Until ``write_stamp`` runs, every check reports an interrupted sync, so a killed sync never leaves
+    a venv that passes the check.
+    """
+    import json
+
+    directory = state_dir(venv)
+    os.makedirs(directory, exist_ok=True)
+    payload = {"pid": os.getpid(), "started": _utc_now()}
+    write_atomic(marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
+    if _unlink(stamp_path(venv)):
+        fsync_dir(directory)
+
+
+def build_stamp(
+    venv: Path,
+    *,
+    lock_path: Path,
+    lock_bytes_sha256: str,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    python: str,
+    inputs: Sequence[StrPath] | None = None,
+    envlock_version: str | None = None,
+    stale: str | None = None,
+) -> dict[str, Any]:
+    """The stamp of ``venv`` as it is now (the JSON document ``write_stamp`` stores)."""
+    facts = _ask_interpreter(python)
+    sites = _site_dirs(venv, facts)
+    distributions = []
+    for index, rel in enumerate(sites):
+        site = os.path.join(os.fspath(venv), rel)
+        for dirname in metadata_dir_names(site):
+            distributions.append(describe_distribution(site, index, dirname))
+    distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
+    input_paths = lock_inputs(lock_path) if inputs is None else [os.fspath(p) for p in inputs]
+    return {
+        "format": STAMP_FORMAT,
+        "envlock": envlock_version or _envlock_version(),
+        "synced_at": _utc_now(),
+        "lock": {
+            "path": _relpath(lock_path, venv),
+            "name": os.path.basename(os.fspath(lock_path)),
+            "sha256": lock_bytes_sha256,
+        },
+        "inputs": _input_records(os.fspath(lock_path), input_paths),
+        "extras": sorted(set(extras)),
+        "groups": sorted(set(groups)),
+        "interpreter": _interpreter_identity(venv, python, facts),
+        "site_packages": sites,
+        "distributions": distributions,
+        **({"lock_stale": stale} if stale else {}),
+    }
+
+
+def write_stamp(
+    venv: Path,
+    *,
+    lock_path: Path,
+    lock_bytes_sha256: str,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    python: str,
+    inputs: Sequence[StrPath] | None = None,
+    stale: str | None = None,
+) -> None:
+    """Stamp ``venv`` after a successful sync from ``lock_path``; then remove the in-progress marker.
+
+    ``python`` is the venv's interpreter; its identity and the installed-set fingerprint are computed
+    here. ``inputs`` are the lock's input files (default: ``[tool.envlock].inputs`` of the lock); their
+    content hashes let the standard-library check notice an input edited after the sync. ``stale`` says
+    why the lock was already older than its inputs when it was synced (the syncer recomputed the input
+    fingerprint): every check then reports the lock stale until a compile and a sync.
+    """
+    import json
+
+    stamp = build_stamp(
+        venv,
+        lock_path=lock_path,
+        lock_bytes_sha256=lock_bytes_sha256,
+        extras=extras,
+        groups=groups,
+        python=python,
+        inputs=inputs,
+        stale=stale,
+    )
+    directory = state_dir(venv)
+    os.makedirs(directory, exist_ok=True)
+    data = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
+    write_atomic(stamp_path(venv), data.encode("utf-8"))
+    if _unlink(marker_path(venv)):
+        fsync_dir(directory)
+
+
+def _envlock_version() -> str:
+    module = sys.modules.get("envlock")
+    version = getattr(module, "__version__", None)
+    return version if isinstance(version, str) else ENVLOCK_VERSION
+
+
+# ---------------------------------------------------------------------------------------------------
+# the check (standard library only; the launch path)
+
+NO_VENV = "no-venv"
+NO_STAMP = "no-stamp"
+STAMP_INVALID = "stamp-invalid"
+SYNC_INTERRUPTED = "sync-interrupted"
+NO_LOCK = "no-lock"
+OTHER_LOCK = "other-lock"
+LOCK_CHANGED = "lock-changed"
+LOCK_STALE = "lock-stale"
+INTERPRETER_GONE = "interpreter-gone"
+INTERPRETER_CHANGED = "interpreter-changed"
+DIST_ADDED = "dist-added"
+DIST_REMOVED = "dist-removed"
+DIST_CHANGED = "dist-changed"
+FILE_MODIFIED = "file-modified"
+FILE_MISSING = "file-missing"
+
+DRIFT_KINDS = (
+    NO_VENV,
+    NO_STAMP,
+    STAMP_INVALID,
+    SYNC_INTERRUPTED,
+    NO_LOCK,
+    OTHER_LOCK,
+    LOCK_CHANGED,
+    LOCK_STALE,
+    INTERPRETER_GONE,
+    INTERPRETER_CHANGED,
+    DIST_ADDED,
+    DIST_REMOVED,
+    DIST_CHANGED,
+    FILE_MODIFIED,
+    FILE_MISSING,
+)
+"""Every drift kind, in the order a report lists them (docs/check.md)."""
+
+
+class Drift:
+    """One way a venv differs from its lock or stamp, with the command that fixes it (immutable).
+
+    A hand-written frozen class rather than a dataclass: importing ``dataclasses`` costs more than the
+    whole fast check on the launch path.
+    """
+
+    __slots__ = ("fix", "kind", "message", "subject")
+
+    kind: str
+    """One of ``DRIFT_KINDS``."""
+    subject: str
+    """What drifted: a distribution name, a file, the lock's or the venv's path."""
+    message: str
+    """What happened, in words (without the fix)."""
+    fix: str
+    """The command that fixes it, e.g. ``envlock sync``."""
+
+    def __init__(self, kind: str, subject: str, message: str, fix: str) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "subject", subject)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "fix", fix)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Drift is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Drift is immutable: cannot delete {name!r}")
+
+    def _key(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.subject, self.message, self.fix)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Drift):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Drift(kind=%r, subject=%r, message=%r, fix=%r)" % self._key()  # noqa: UP031
+
+    def __str__(self) -> str:
+        return f"{self.message} — run: {self.fix}" if self.fix else self.message
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form (docs/check.md): kind, subject, message, fix, text."""
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "message": self.message,
+            "fix": self.fix,
+            "text": str(self),
+        }
+
+
+def sort_drifts(drifts: Sequence[Drift]) -> list[Drift]:
+    """Report order: by kind (``DRIFT_KINDS`` order), then subject."""
+    rank = {kind: index for index, kind in enumerate(DRIFT_KINDS)}
+    return sorted(set(drifts), key=lambda d: (rank.get(d.kind, len(rank)), d.subject, d.message))
+
+
+class CheckOptions:
+    """What to check and how to word the fixes (immutable; defaults match the envlock CLI's)."""
+
+    __slots__ = ("compile_command", "deep", "lock", "sync_command", "venv_label")
+
+    venv_label: str | None
+    """How messages name the venv (default: the path as given, e.g. ``.venv``)."""
+    lock: str | None
+    """The lock the venv must match; ``None``: the one the stamp names."""
+    deep: bool
+    """Also verify every installed file against its RECORD hash."""
+    sync_command: str
+    """The fix for venv drift."""
+    compile_command: str
+    """The fix for a lock older than its inputs (followed by ``&& sync_command``)."""
+
+    def __init__(
+        self,
+        *,
+        lock: StrPath | None = None,
+        deep: bool = False,
+        venv_label: str | None = None,
+        sync_command: str = "envlock sync",
+        compile_command: str = "envlock compile",
+    ) -> None:
+        object.__setattr__(self, "lock", None if lock is None else os.fspath(lock))
+        object.__setattr__(self, "deep", deep)
+        object.__setattr__(self, "venv_label", venv_label)
+        object.__setattr__(self, "sync_command", sync_command)
+        object.__setattr__(self, "compile_command", compile_command)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CheckOptions is immutable: cannot set {name!r}")
+
+
+def sync_fix(venv: str, lock: str | None) -> str:
+    """``envlock sync`` with the lock and ``--venv`` spelled out when they are not the defaults."""
+    command = "envlock sync"
+    if lock is not None and os.path.normpath(lock) != "pylock.toml":
+        command += f" {lock}"
+    if os.path.normpath(venv) != ".venv":
+        command += f" --venv {venv}"
+    return command
+
+
+class CheckResult:
+    """The outcome of one check (immutable): the venv, the lock compared, the drifts found."""
+
+    __slots__ = ("drifts", "lock", "stamp", "venv")
+
+    venv: str
+    """The venv checked."""
+    lock: str | None
+    """The lock compared with (given, or named by the stamp); ``None`` when unknown."""
+    drifts: tuple[Drift, ...]
+    """Every drift found, in report order; empty when the venv is in sync."""
+    stamp: dict[str, Any] | None
+    """The stamp read (``None`` when missing or unreadable)."""
+
+    def __init__(
+        self, venv: str, lock: str | None, drifts: Sequence[Drift], stamp: dict[str, Any] | None
+    ) -> None:
+        object.__setattr__(self, "venv", venv)
+        object.__setattr__(self, "lock", lock)
+        object.__setattr__(self, "drifts", tuple(sort_drifts(drifts)))
+        object.__setattr__(self, "stamp", stamp)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CheckResult is immutable: cannot set {name!r}")
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifts
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` document (docs/check.md)."""
+        return {
+            "ok": self.ok,
+            "venv": self.venv,
+            "lock": self.lock,
+            "drifts": [d.as_dict() for d in self.drifts],
+        }
+
+
+class _Context:
+    """What the individual checks share while one check runs (never leaves this module)."""
+
+    def __init__(self, venv: str, options: CheckOptions) -> None:
+        self.venv = venv
+        self.options = options
+        self.label = options.venv_label or venv
+        self.sync = options.sync_command
+        self.drifts: list[Drift] = []
+
+    def add(self, kind: str, subject: str, message: str, fix: str | None = None) -> None:
+        self.drifts.append(Drift(kind, subject, message, self.sync if fix is None else fix))
+
+
+def read_stamp(venv: StrPath) -> dict[str, Any] | None:
+    """The stamp of ``venv`` (``None`` when there is none); ValueError when it is not a valid stamp."""
+    try:
+        with open(stamp_path(venv), "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    try:
+        stamp = _json_loads(data)
+    except ValueError as error:
+        raise ValueError(f"unreadable stamp: {error}") from None
+    if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
+        found = stamp.get("format") if isinstance(stamp, dict) else None
+        raise ValueError(f"stamp format {found!r}, this check reads format {STAMP_FORMAT}")
+    return stamp
+
+
+def check(venv: StrPath, options: CheckOptions | None = None) -> CheckResult:
+    """Compare ``venv`` with its stamp and lock; every drift found, each with the command that fixes it.
+
+    The fast path reads the stamp, hashes the lock, lists site-packages and stats a few files per
+    installed distribution; ``options.deep`` also hashes every installed file against its RECORD.
+    """
+    options = options or CheckOptions()
+    venv = os.fspath(venv)
+    ctx = _Context(venv, options)
+    if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        if os.path.exists(swap_journal_path(venv)):
+            ctx.add(SYNC_INTERRUPTED, venv, f"a rebuild of {ctx.label} was interrupted while swapping it in")
+        else:
+            ctx.add(NO_VENV, venv, f"no virtual environment at {ctx.label}")
+        return CheckResult(venv, options.lock, ctx.drifts, None)
+    if os.path.exists(marker_path(venv)) or _sync_leftovers(venv):
+        ctx.add(SYNC_INTERRUPTED, venv, f"a sync of {ctx.label} was interrupted{_marker_note(venv)}")
+        return CheckResult(venv, options.lock, ctx.drifts, None)
+    try:
+        stamp = read_stamp(venv)
+    except (OSError, ValueError) as error:
+        ctx.add(STAMP_INVALID, stamp_path(venv), f"the stamp of {ctx.label} is not usable ({error})")
+        return CheckResult(venv, options.lock, ctx.drifts, None)
+    if stamp is None:
+        ctx.add(NO_STAMP, venv, f"{ctx.label} has no stamp: it was not made by envlock sync")
+        return CheckResult(venv, options.lock, ctx.drifts, None)
+    try:
+        lock = _check_lock(ctx, stamp)
+        _check_interpreter(ctx, stamp)
+        _check_distributions(ctx, stamp)
+    except (KeyError, TypeError, AttributeError, IndexError) as error:  # a hand-edited stamp
+        ctx.add(STAMP_INVALID, stamp_path(venv), f"the stamp of {ctx.label} is not usable (bad {error})")
+        return CheckResult(venv, options.lock, ctx.drifts, stamp)
+    return CheckResult(venv, lock, ctx.drifts, stamp)
+
+
+def swap_journal_path(venv: StrPath) -> str:
+    """``.<name>.envlock-swap.json`` beside the venv: a rebuild is swapping it (envlock.env.venvs)."""
+    return os.path.join(os.path.dirname(os.path.abspath(venv)), sibling_prefix(venv) + "swap.json")
+
+
+def _sync_leftovers(venv: str) -> bool:
+    """A sync's journal, stash or staging folder exists: it was killed (even if its marker is gone)."""
+    state = state_dir(venv)
+    return any(os.path.exists(os.path.join(state, name)) for name in SYNC_LEFTOVERS)
+
+
+def _marker_note(venv: str) -> str:
+    try:
+        with open(marker_path(venv), "rb") as handle:
+            marker = _json_loads(handle.read())
+        return " (started %s by process %s)" % (marker["started"], marker["pid"])  # noqa: UP031
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def stamped_lock_path(venv: str, stamp: dict[str, Any]) -> str:
+    """The lock a stamp names, as a path (the stamp stores it relative to the venv)."""
+    return os.path.normpath(os.path.join(venv, stamp["lock"]["path"]))
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.normcase(os.path.abspath(first)) == os.path.normcase(os.path.abspath(second))
+
+
+def _check_lock(ctx: _Context, stamp: dict[str, Any]) -> str:
+    stamped = stamped_lock_path(ctx.venv, stamp)
+    lock = ctx.options.lock or stamped
+    name = os.path.basename(lock)
+    if not os.path.isfile(lock):
+        ctx.add(NO_LOCK, lock, f"{name} not found", ctx.options.compile_command)
+        return lock
+    if not _same_file(lock, stamped):
+        ctx.add(
+            OTHER_LOCK,
+            lock,
+            f"{ctx.label} was synced from {stamp['lock']['path']}, not from {lock}",
+            f"{ctx.sync} {lock}" if ctx.sync == "envlock sync" else ctx.sync,
+        )
+        return lock
+    if sha256_file(lock) != stamp["lock"]["sha256"]:
+        changes = _lock_changes(lock, stamp)
+        note = f" ({changes})" if changes else ""
+        ctx.add(LOCK_CHANGED, lock, f"{name} changed since {ctx.label} was synced{note}")
+        return lock  # a changed lock may well come from changed inputs: only sync can tell
+    stale = stamp.get("lock_stale")
+    if isinstance(stale, str) and stale:
+        inputs = ", ".join(r["path"] for r in stamp.get("inputs", [])) or "its inputs"
+        ctx.add(
+            LOCK_STALE,
+            lock,
+            f"{name} was older than {inputs} when {ctx.label} was synced ({stale})",
+            f"{ctx.options.compile_command} && {ctx.sync}",
+        )
+        return lock
+    _check_inputs(ctx, stamp, lock)
+    return lock
+
+
+def _names(entries: list[str], limit: int = 8) -> str:
+    shown = ", ".join(entries[:limit])
+    return shown + (f" and {len(entries) - limit} more" if len(entries) > limit else "")
+
+
+def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
+    """What a changed lock has that the synced venv has not, e.g. ``missing: fastapi 0.115.0; no longer
+    locked: requests 2.32.0; changed: tinyweb 1.0 -> 2.0`` (empty when unknown).
+
+    Needs ``tomllib`` (Python >= 3.11; the drift path only). Packages with a marker are named as missing
+    only when installed in another version: without a marker evaluator the check cannot tell whether
+    they apply to this venv.
+    """
+    try:
+        import tomllib  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # Python < 3.11: the plain "changed since" message
+        return ""
+    try:
+        with open(lock, "rb") as handle:
+            packages = tomllib.load(handle).get("packages")
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(packages, list):
+        return ""
+    locked: dict[str, list[str]] = {}
+    conditional: set[str] = set()
+    for package in packages:
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            continue
+        name = canonical_name(package["name"])
+        version = package.get("version")
+        locked.setdefault(name, []).append(str(version) if version is not None else "")
+        if package.get("marker"):
+            conditional.add(name)
+    installed = {d["name"]: d["version"] for d in stamp["distributions"]}
+    missing = [
+        f"{name} {' / '.join(sorted(set(versions)))}".strip()
+        for name, versions in sorted(locked.items())
+        if name not in installed and name not in conditional
+    ]
+    extra = [f"{name} {version}" for name, version in sorted(installed.items()) if name not in locked]
+    changed = [
+        f"{name} {installed[name]} -> {' / '.join(sorted(set(locked[name])))}"
+        for name in sorted(set(locked) & set(installed))
+        if installed[name] not in locked[name] and "" not in locked[name]
+    ]
+    parts = [
+        f"{label}: {_names(entries)}"
+        for label, entries in (("missing", missing), ("no longer locked", extra), ("changed", changed))
+        if entries
+    ]
+    return "; ".join(parts)
+
+
+def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
+    """A lock input edited since the sync (content hash, looked at only when size or mtime moved)."""
+    lock_dir = os.path.dirname(os.path.abspath(lock))
+    for record in stamp.get("inputs", []):
+        path = os.path.join(lock_dir, record["path"])
+        identity = stat_identity(path)
+        if identity is not None and identity == {k: record.get(k) for k in identity}:
+            continue
+        if identity is not None and sha256_file(path) == record.get("sha256"):
+            continue
+        if identity is None and "sha256" not in record:
+            continue  # absent at sync time too
+        what = "was removed" if identity is None else "changed"
+        missing = [] if identity is None else _required_but_not_installed(path, stamp)
+        note = f" ({', '.join(missing)} not installed)" if missing else ""
+        ctx.add(
+            LOCK_STALE,
+            record["path"],
+            f"{record['path']} {what} since {os.path.basename(lock)} was compiled{note}",
+            f"{ctx.options.compile_command} && {ctx.sync}",
+        )
+
+
+def _required_but_not_installed(path: str, stamp: dict[str, Any]) -> list[str]:
+    """Project names a requirements file lists that the stamp does not have (the drift path only)."""
+    if not path.endswith((".in", ".txt")):
+        return []
+    installed = {d["name"] for d in stamp["distributions"]}
+    names = set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")) or "://" in line:
+            continue
+        end = 0
+        while end < len(line) and (line[end].isalnum() or line[end] in "._-"):
+            end += 1
+        if end:
+            names.add(canonical_name(line[:end]))
+    return sorted(names - installed)
+
+
+def _check_interpreter(ctx: _Context, stamp: dict[str, Any]) -> None:
+    recorded = stamp["interpreter"]
+    python = os.path.join(ctx.venv, recorded["executable"])
+    base = recorded["resolved"]
+    version = "Python %s" % recorded["version"]  # noqa: UP031
+    if not os.path.exists(python):
+        subject = python if not os.path.lexists(python) else base
+        ctx.add(INTERPRETER_GONE, subject, f"the interpreter of {ctx.label} is gone ({version} at {base})")
+        return
+    current = base_interpreter(ctx.venv, python)
+    home = read_pyvenv_cfg(ctx.venv).get("home")
+    if current != base:
+        ctx.add(
+            INTERPRETER_CHANGED,
+            current,
+            f"the interpreter of {ctx.label} changed: {current} instead of {version} at {base}",
+        )
+    elif stat_identity(current) != recorded["stat"]:
+        ctx.add(
+            INTERPRETER_CHANGED,
+            current,
+            f"the interpreter of {ctx.label} changed: {base} was replaced since the sync ({version} then)",
+        )
+    elif home != recorded.get("home"):
+        ctx.add(
+            INTERPRETER_CHANGED,
+            ctx.venv,
+            f"the interpreter of {ctx.label} changed: pyvenv.cfg home is {home}, was {recorded.get('home')}",
+        )
+
+
+def _installer_phrase(installer: str | None) -> str:
+    return f"installed by {installer}" if installer else "installed outside envlock sync"
+
+
+def _check_distributions(ctx: _Context, stamp: dict[str, Any]) -> None:
+    sites = [os.path.join(ctx.venv, rel) for rel in stamp["site_packages"]]
+    recorded: dict[tuple[int, str], dict[str, Any]] = {
+        (d["site"], d["dir"]): d for d in stamp["distributions"]
+    }
+    present: set[tuple[int, str]] = set()
+    for index, site in enumerate(sites):
+        present.update((index, name) for name in metadata_dir_names(site))
+    added: dict[str, list[tuple[str, str | None]]] = {}  # name -> [(version, installer)]
+    for index, dirname in sorted(present - set(recorded)):
+        folder = os.path.join(sites[index], dirname)
+        name, version = dist_name_version(sites[index], dirname)
+        added.setdefault(name, []).append((version, read_installer(folder)))
+    removed: dict[str, list[str]] = {}
+    for key in sorted(set(recorded) - present):
+        removed.setdefault(recorded[key]["name"], []).append(recorded[key]["version"])
+    for name in sorted(set(added) | set(removed)):
+        new, old = added.get(name, []), removed.get(name, [])
+        if new and old:
+            version, installer = new[0]
+            ctx.add(
+                DIST_CHANGED,
+                name,
+                f"{name} {version} {_installer_phrase(installer)}, the lock has {old[0]}",
+            )
+        elif new:
+            for version, installer in new:
+                ctx.add(DIST_ADDED, name, f"{name} {version} {_installer_phrase(installer)}, not in the lock")
+        else:
+            for version in old:
+                ctx.add(DIST_REMOVED, name, f"{name} {version} is locked but missing")
+    for key in sorted(present & set(recorded)):
+        dist = recorded[key]
+        folder = os.path.join(sites[key[0]], key[1])
+        if stat_identity(os.path.join(folder, "RECORD")) != dist["record"]:
+            installer = read_installer(folder)
+            by = f" by {installer}" if installer and installer != dist.get("installer") else ""
+            ctx.add(
+                DIST_CHANGED,
+                dist["name"],
+                f"{dist['name']} {dist['version']} was reinstalled or modified{by} since the sync",
+            )
+        elif ctx.options.deep:
+            _verify_record(ctx, sites[key[0]], dist)
+
+
+def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
+    """--deep: every file a distribution's RECORD lists with a hash, hashed and compared.
+
+    The fix is ``sync --verify``: a plain sync trusts the stamp and would not look inside a distribution.
+    """
+    fix = f"{ctx.sync} --verify"
+    import base64
+    import csv
+    import hashlib
+
+    record_file = os.path.join(site, dist["dir"], "RECORD")
+    try:
+        with open(record_file, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        ctx.add(
+            FILE_MODIFIED,
+            f"{dist['name']}:RECORD",
+            f"{dist['name']} {dist['version']}: RECORD unreadable ({error})",
+            fix,
+        )
+        return
+    label = f"{dist['name']} {dist['version']}"
+    venv = os.path.realpath(ctx.venv)
+    for row in sorted(rows):
+        if not row or not row[0]:
+            continue
+        relative = row[0]
+        path = os.path.normpath(os.path.join(site, relative))
+        real = os.path.realpath(path)
+        if real != venv and not real.startswith(venv.rstrip(os.sep) + os.sep):
+            # A RECORD row outside the venv: an uninstall would leave it, or a hostile package
+            # claims a file of the machine. Never trusted, never hashed in place.
+            ctx.add(
+                FILE_MODIFIED,
+                f"{dist['name']}:{relative}",
+                f"{label}: RECORD lists {relative}, outside the environment",
+                fix,
+            )
+            continue
+        if len(row) < 2 or not row[1] or "=" not in row[1]:
+            continue
+        hash_spec = row[1]
+        algorithm, _, expected = hash_spec.partition("=")
+        try:
+            digest = hashlib.new(algorithm)
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            ctx.add(FILE_MISSING, f"{dist['name']}:{relative}", f"{label}: {relative} is missing", fix)
+            continue
+        except (OSError, ValueError):  # unreadable, or an unknown hash algorithm
+            ctx.add(
+                FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} cannot be verified", fix
+            )
+            continue
+        actual = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+        if actual != expected.rstrip("="):
+            ctx.add(FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} was modified", fix)
+
+
+def report_lines(result: CheckResult, *, label: str | None = None) -> list[str]:
+    """The human report of a check: a heading, one line per drift (with its fix), the fixes to run."""
+    if result.ok:
+        return [f"{label or result.venv} matches {os.path.basename(result.lock or 'its lock')}"]
+    count = len(result.drifts)
+    lines = [f"{label or result.venv} does not match its lock ({count} problem{'s' if count > 1 else ''}):"]
+    lines.extend(f"  {drift}" for drift in result.drifts)
+    return lines
+
+
+def fixes(result: CheckResult) -> list[str]:
+    """The distinct fix commands of a result, the most complete first (compile && sync before sync)."""
+    commands = sorted({d.fix for d in result.drifts if d.fix}, key=lambda c: (-len(c), c))
+    kept: list[str] = []
+    for command in commands:
+        if not any(command in other for other in kept):
+            kept.append(command)
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------------
+# the entry-point guard (the vendored copy ``envlock_guard.py`` runs ``guard()`` when imported)
+
+
+class VenvDriftError(RuntimeError):
+    """Raised by ``guard()``: the running venv does not match its lock; the message says what to run."""
+
+
+GUARD_ENV = "ENVLOCK_GUARD"
+"""``off`` (or ``0``/``false``/``no``): skip the guard; ``raise``: raise VenvDriftError instead of exiting."""
+
+
+def guard(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
+    """Raise VenvDriftError unless ``venv`` (default: the running one) matches its lock.
+
+    ``ENVLOCK_GUARD=off`` in the environment skips it (e.g. an image built without envlock).
+    """
+    if os.environ.get(GUARD_ENV, "").lower() in ("0", "off", "false", "no"):
+        return
+    if venv is None:
+        if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
+            raise VenvDriftError(
+                f"envlock: {sys.executable} is not running in a virtual environment"
+                " — start it through its launcher or the venv's python (or set ENVLOCK_GUARD=off)"
+            )
+        venv = sys.prefix
+    result = check(venv, CheckOptions(lock=lock))
+    if not result.ok:
+        lines = report_lines(result)
+        lines.append(f"refusing to start; run: {' && '.join(fixes(result))}")
+        raise VenvDriftError("envlock: " + "\nenvlock: ".join(lines))
+
+
+def guard_or_exit(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
+    """What ``import envlock_guard`` runs: ``guard()``, but on drift the report goes to stderr and the
+    process exits with code 1 (SystemExit: no traceback). ``ENVLOCK_GUARD=raise`` raises instead."""
+    try:
+        guard(venv, lock=lock)
+    except VenvDriftError as error:
+        if os.environ.get(GUARD_ENV, "").lower() == "raise":
+            raise
+        sys.stderr.write(f"{error}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# the launchers' command line: python -I -S _envlock_check.py --venv V [--lock L] [--deep] [--json]
+
+
+def main(argv: Sequence[str]) -> int:
+    """Check a venv from a launcher; exit 0 silently when it matches, else the report on stderr, 1."""
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("--deep", "--json", "-v"):
+            flags.add(arg)
+        elif arg in ("--venv", "--lock", "--name", "--label", "--sync-command", "--compile-command") and args:
+            values[arg] = args.pop(0)
+        else:
+            sys.stderr.write(f"envlock check: unknown argument {arg!r}\n")
+            return 2
+    venv = values.get("--venv", ".venv")
+    name = values.get("--name", "envlock")
+    options = CheckOptions(
+        lock=values.get("--lock"),
+        deep="--deep" in flags,
+        venv_label=values.get("--label", os.path.normpath(venv)),
+        sync_command=values.get("--sync-command", "envlock sync"),
+        compile_command=values.get("--compile-command", "envlock compile"),
+    )
+    result = check(venv, options)
+    if "--json" in flags:
+        import json
+
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
+    elif not result.ok:
+        sys.stderr.write(
+            "".join(f"{name}: {line}\n" for line in report_lines(result, label=options.venv_label))
+        )
+        sys.stderr.write(f"{name}: refusing to start; run: {' && '.join(fixes(result))}\n")
+    elif "-v" in flags:
+        sys.stderr.write(f"{name}: {report_lines(result, label=options.venv_label)[0]}\n")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,106 @@
+"""The on-disk cache: a content-addressed store (by sha256) for artifacts plus named areas for
+HTTP responses and parsed metadata.
+
+Safe for concurrent processes: every entry is written to a temporary file in the same folder and
+renamed into place, so a reader sees a whole entry or none. An artifact enters the verified area
+only after its sha256 was checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from envlock import validate
+from envlock.guard.stamp import write_atomic
+
+CACHE_LAYOUT_VERSION = "v1"
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("ENVLOCK_CACHE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("envlock", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Cache:
+    """A cache rooted at ``root``; cheap to create, folders made on first use."""
+
+    root: Path
+
+    def area(self, name: str) -> Path:
+        """A named sub-area (``http``, ``metadata``, ``builds`` ...)."""
+        path = self.root / CACHE_LAYOUT_VERSION / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def artifact_path(self, sha256: str, filename: str) -> Path:
+        """Where the artifact goes; a hash or file name that would leave the store is a ValueError
+        (``validate.UnsafeInput``): callers validated both where they entered, this is the backstop."""
+        digest = validate.sha256(sha256)
+        name = validate.file_name(filename, "artifact file name")
+        return self.root / CACHE_LAYOUT_VERSION / "artifacts" / digest[:2] / digest[2:] / name
+
+    def get_artifact(self, sha256: str, filename: str) -> Path | None:
+        """The verified artifact with this hash, or None. Entries are written once and never changed,
+        so presence is proof (the hash was checked before the rename that made it visible)."""
+        path = self.artifact_path(sha256, filename)
+        return path if path.is_file() else None
+
+    @contextmanager
+    def artifact_writer(self, sha256: str, filename: str) -> Iterator[tuple[BinaryIO, hashlib._Hash]]:
+        """Write an artifact: yields (file, running sha256). On a clean exit the caller must have
+        checked the hash; the entry becomes visible atomically. On error nothing is left behind."""
+        final = self.artifact_path(sha256, filename)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle, digest
+                handle.flush()
+                os.fsync(handle.fileno())
+            if digest.hexdigest() != sha256:
+                raise ValueError("artifact_writer closed with a hash that does not match")
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def write_entry(self, area: str, key: str, data: bytes) -> Path:
+        """Atomically write ``data`` under ``area/key`` (key may contain '/')."""
+        path = self.area(area) / validate.relative_path(key, "cache key")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data, durable=False)  # an entry lost to a power cut is fetched again
+        return path
+
+    def read_entry(self, area: str, key: str) -> bytes | None:
+        try:
+            return (self.area(area) / validate.relative_path(key, "cache key")).read_bytes()
+        except OSError:
+            return None
+
+    def size(self) -> int:
+        """Total bytes stored (for ``envlock doctor``)."""
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                with suppress(OSError):
+                    total += (Path(dirpath) / name).stat().st_size
+        return total
+
+
+def key_for(text: str) -> str:
+    """A filesystem-safe cache key for a URL or other text."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return f"{digest[:2]}/{digest[2:]}"

@@ -1,0 +1,970 @@
+"""The package-index client: PEP 691 JSON / PEP 503 HTML project pages, find-links, core metadata
+(PEP 658/714 files, else the wheel, else an sdist build), artifact downloads into the verified cache,
+and the HTTP cache with revalidation. All network access of compile goes through here.
+
+Thread-safe: the resolver prefetches pages and metadata from a thread pool; each page and metadata
+item is fetched once per process (concurrent callers wait for the first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from envlock import validate
+from envlock.errors import HashMismatchError, NetworkError, ResolutionError
+from envlock.guard.stamp import sha256_file
+from envlock.index.cache import Cache, key_for
+from envlock.index.http import (
+    MAX_DOWNLOAD_ENV,
+    MAX_METADATA_ENV,
+    Response,
+    human_size,
+    max_download_size,
+    max_metadata_size,
+    read_limited,
+    redact,
+    strip_credentials,
+)
+
+if TYPE_CHECKING:
+    import zipfile
+
+DEFAULT_INDEX = "https://pypi.org/simple/"
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+MAX_FRESHNESS = 600.0
+"""Upper bound (seconds) on reusing a cached project page without asking the server: the server's
+``Cache-Control: max-age`` is honoured up to this; without one, every page is revalidated."""
+_CACHE_FORMAT = 1
+RANGE_CHUNK = 1 << 16
+"""64 KiB: the tail of most wheels holds the whole central directory; METADATA fits in one more."""
+
+
+class HttpGetter(Protocol):
+    """The part of ``envlock.index.http.HttpClient`` the index client uses (tests may pass a fake)."""
+
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> Response: ...
+
+    def stream(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> AbstractContextManager[Any]: ...
+
+    def add_credentials_from(self, url: str) -> str: ...
+
+
+class LazyHttp:
+    """An ``HttpGetter`` that creates the real client (and imports urllib3, ssl, http.client) only on
+    the first request: a warm compile whose pages are all fresh in the cache makes none and so skips
+    that import cost. Credentials handed over before then are replayed to the client when it is made."""
+
+    def __init__(self, factory: Callable[[], HttpGetter]) -> None:
+        self._factory = factory
+        self._client: HttpGetter | None = None
+        self._credential_urls: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def created(self) -> HttpGetter | None:
+        """The real client, if a request needed it."""
+        return self._client
+
+    def _real(self) -> HttpGetter:
+        with self._lock:
+            if self._client is None:
+                client = self._factory()
+                for url in self._credential_urls:
+                    client.add_credentials_from(url)
+                self._client = client
+            return self._client
+
+    def add_credentials_from(self, url: str) -> str:
+        with self._lock:
+            if self._client is not None:
+                return self._client.add_credentials_from(url)
+            self._credential_urls.append(url)
+        return strip_credentials(url)
+
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> Response:
+        return self._real().get(url, headers, ok=ok)
+
+    def stream(
+        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
+    ) -> AbstractContextManager[Any]:
+        return self._real().stream(url, headers, ok=ok)
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One distribution file listed for a project (on an index page or in find-links)."""
+
+    filename: str
+    url: str
+    """Absolute URL without credentials (``file://`` for local find-links)."""
+    project: NormalizedName
+    version: Version
+    is_wheel: bool
+    tags: frozenset[str] = frozenset()
+    """Wheel tags (``py3-none-any``...); empty for sdists."""
+    hashes: Mapping[str, str] = field(default_factory=dict, compare=False)
+    requires_python: str | None = None
+    yanked: str | None = None
+    """None if not yanked, else the reason ("" when none given)."""
+    metadata_hashes: Mapping[str, str] | None = field(default=None, compare=False)
+    """PEP 658/714: None when no metadata file is advertised, else its hashes (may be empty)."""
+    size: int | None = None
+    upload_time: datetime | None = None
+    index: str | None = None
+    """The index (credential-free base URL) that listed this file; None for find-links."""
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file://")
+
+    @property
+    def local_path(self) -> Path:
+        return Path(unquote(urlsplit(self.url).path))
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """All files of a project from the first index that has it, plus find-links files."""
+
+    name: NormalizedName
+    index: str | None
+    """Credential-free URL of the index that supplied the project (None: find-links only)."""
+    files: tuple[DistFile, ...]
+
+    def versions(self) -> list[Version]:
+        return sorted({f.version for f in self.files}, reverse=True)
+
+    def files_for(self, version: Version) -> tuple[DistFile, ...]:
+        return tuple(f for f in self.files if f.version == version)
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    """The parts of a distribution's core metadata the resolver needs."""
+
+    name: str
+    version: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = ()
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> CoreMetadata:
+        raw = json.loads(data)
+        return cls(
+            name=raw["name"],
+            version=raw["version"],
+            requires_dist=tuple(raw["requires_dist"]),
+            requires_python=raw["requires_python"],
+            provides_extra=tuple(raw["provides_extra"]),
+        )
+
+
+def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
+    """METADATA / PKG-INFO bytes -> CoreMetadata (lenient: only the fields the resolver needs)."""
+    from packaging.metadata import parse_email
+
+    raw, _unparsed = parse_email(data)
+    name = raw.get("name")
+    version = raw.get("version")
+    if not name or not version:
+        raise ResolutionError(f"metadata of {source} has no Name or Version")
+    return CoreMetadata(
+        name=name,
+        version=version,
+        requires_dist=tuple(raw.get("requires_dist", [])),
+        requires_python=raw.get("requires_python"),
+        provides_extra=tuple(canonicalize_name(e) for e in raw.get("provides_extra", [])),
+    )
+
+
+MetadataBuilder = Callable[[Path], bytes]
+"""Builds core metadata (METADATA bytes) from a downloaded sdist (``envlock.resolve.builder``)."""
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _Once(Generic[_K, _V]):
+    """Computes each key once; concurrent callers of the same key wait for the first one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[_K, Future[_V]] = {}
+
+    def get(self, key: _K, compute: Callable[[], _V]) -> _V:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = Future()
+                self._futures[key] = future
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as error:
+                future.set_exception(error)
+        return future.result()
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where to look and how fresh cached pages may be."""
+
+    indexes: tuple[str, ...] = (DEFAULT_INDEX,)
+    """Index URLs in priority order (credentials allowed; they are kept only in the HTTP client)."""
+    find_links: tuple[str, ...] = ()
+    """Local folders or URLs of link pages."""
+    refresh: bool = False
+    """Revalidate every cached page (``--upgrade``): never trust a freshness window."""
+    max_freshness: float = MAX_FRESHNESS
+    range_requests: bool = True
+    """Read a wheel's METADATA with HTTP range requests when the index has no PEP 658 file."""
+    range_chunk: int = RANGE_CHUNK
+    """Bytes asked for at a time by range requests (the first one: the wheel's last ``range_chunk``)."""
+
+
+class IndexClient:
+    """Looks projects up on the configured indexes; see the module docstring."""
+
+    def __init__(
+        self,
+        http: HttpGetter,
+        cache: Cache,
+        settings: IndexSettings,
+        *,
+        metadata_builder: MetadataBuilder | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self._cache = cache
+        self._settings = settings
+        self._metadata_builder = metadata_builder
+        self._clock = clock
+        self.indexes = tuple(_slash(http.add_credentials_from(url)) for url in settings.indexes)
+        """Credential-free index URLs, in priority order."""
+        self._find_links = tuple(
+            http.add_credentials_from(f) if "://" in f else f for f in settings.find_links
+        )
+        self._pages: _Once[str, ProjectPage] = _Once()
+        self._metadata: _Once[str, CoreMetadata] = _Once()
+        self._downloads: _Once[str, Path] = _Once()
+        self._link_pages: _Once[str, tuple[DistFile, ...]] = _Once()
+
+    # ------------------------------------------------------------------------------------ projects
+
+    def project(self, name: str) -> ProjectPage:
+        """The project's files: from the first index that has it, plus find-links (never mixed
+        across indexes, so a public index cannot shadow a private one). Unknown -> ResolutionError."""
+        canonical = canonicalize_name(name)
+        return self._pages.get(canonical, lambda: self._find_project(canonical))
+
+    def files(self, name: str, version: str | Version) -> tuple[DistFile, ...]:
+        """Every file of ``name==version`` (for importing hashed requirements, sync fallbacks)."""
+        wanted = version if isinstance(version, Version) else Version(version)
+        return self.project(name).files_for(wanted)
+
+    def _find_project(self, name: NormalizedName) -> ProjectPage:
+        extra = self._find_links_files(name)
+        for index in self.indexes:
+            files = self._index_files(index, name)
+            if files is not None:
+                return ProjectPage(name, index, _dedupe(files + extra))
+        if extra:
+            return ProjectPage(name, None, _dedupe(extra))
+        where = ", ".join(redact(i) for i in self.indexes)
+        if self._find_links:
+            where += " and find-links " + ", ".join(redact(f) for f in self._find_links)
+        raise ResolutionError(
+            f"project {name!r} not found on {where}",
+            hint="check the name, or add the index that has it with --extra-index-url / --index-url",
+        )
+
+    def _index_files(self, index: str, name: NormalizedName) -> tuple[DistFile, ...] | None:
+        url = f"{index}{name}/"
+        fetched = self._fetch_page(url)
+        if fetched is None:
+            return None
+        body, content_type = fetched
+        return _parse_page(body, content_type, url, name, index)
+
+    def _fetch_page(self, url: str) -> tuple[bytes, str] | None:
+        """GET a simple page through the HTTP cache: fresh entries are reused, stale ones revalidated
+        with ETag / Last-Modified (a 304 costs no body). 404 -> None."""
+        key = key_for(url)
+        cached = self._read_cached_page(key)
+        now = self._clock()
+        if cached is not None and self._fresh(cached[0], now):
+            return cached[1], str(cached[0]["content_type"])
+        headers = {"Accept": ACCEPT}
+        if cached is not None:
+            if cached[0].get("etag"):
+                headers["If-None-Match"] = str(cached[0]["etag"])
+            if cached[0].get("last_modified"):
+                headers["If-Modified-Since"] = str(cached[0]["last_modified"])
+        response = self._http.get(url, headers, ok=(200, 304, 404, 410))
+        if response.status in (404, 410):
+            return None
+        if response.status == 304 and cached is not None:
+            meta, body = cached
+            meta = {**meta, "stored_at": now, "max_age": _max_age(response.headers)}
+            self._write_cached_page(key, meta, body)
+            return body, str(meta["content_type"])
+        content_type = response.headers.get("content-type", "text/html")
+        meta = {
+            "format": _CACHE_FORMAT,
+            "content_type": content_type,
+            "etag": response.headers.get("etag"),
+            "last_modified": response.headers.get("last-modified"),
+            "stored_at": now,
+            "max_age": _max_age(response.headers),
+        }
+        self._write_cached_page(key, meta, response.body)
+        return response.body, content_type
+
+    def _fresh(self, meta: Mapping[str, Any], now: float) -> bool:
+        """May a cached page be used without asking the server (its max-age, capped; never on refresh)?"""
+        fresh_for = min(float(meta.get("max_age") or 0.0), self._settings.max_freshness)
+        return not self._settings.refresh and now - float(meta["stored_at"]) < fresh_for
+
+    def cached_project(self, name: str) -> ProjectPage | None:
+        """The project when it needs no network: its page on the first index is fresh in the HTTP cache
+        (and there are no find-links to list). It is then memoized like ``project()``; None otherwise.
+        The resolver's prefetcher uses this to skip a thread where there is nothing to wait for."""
+        if self._find_links or not self.indexes:
+            return None
+        canonical = canonicalize_name(name)
+        index = self.indexes[0]
+        url = f"{index}{canonical}/"
+        cached = self._read_cached_page(key_for(url))
+        if cached is None or not self._fresh(cached[0], self._clock()):
+            return None
+        meta, body = cached
+        return self._pages.get(
+            canonical,
+            lambda: ProjectPage(
+                canonical, index, _dedupe(_parse_page(body, str(meta["content_type"]), url, canonical, index))
+            ),
+        )
+
+    def _read_cached_page(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        data = self._cache.read_entry("http", key)
+        if data is None:
+            return None
+        header, sep, body = data.partition(b"\n")
+        if not sep:
+            return None
+        try:
+            meta = json.loads(header)
+        except ValueError:
+            return None
+        if not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT:
+            return None
+        return meta, body
+
+    def _write_cached_page(self, key: str, meta: Mapping[str, Any], body: bytes) -> None:
+        header = json.dumps(meta, sort_keys=True).encode("utf-8")
+        with suppress(OSError):  # a read-only or full cache slows us down but must not fail the compile
+            self._cache.write_entry("http", key, header + b"\n" + body)
+
+    def _find_links_files(self, name: NormalizedName) -> tuple[DistFile, ...]:
+        found: list[DistFile] = []
+        for location in self._find_links:
+            files = self._link_pages.get(location, lambda loc=location: self._read_find_links(loc))  # type: ignore[misc]
+            found.extend(f for f in files if f.project == name)
+        return tuple(found)
+
+    def _read_find_links(self, location: str) -> tuple[DistFile, ...]:
+        if "://" not in location:
+            folder = Path(location)
+            if not folder.is_dir():
+                raise ResolutionError(f"find-links folder {location} does not exist")
+            files = []
+            for path in sorted(folder.iterdir()):
+                try:
+                    made = _dist_file(path.name, path.resolve().as_uri(), None, index=None, local=True)
+                except InvalidPage:
+                    continue  # a local file whose name is not a plain file name: not a distribution
+                if made is None or not path.is_file():
+                    continue
+                digest = sha256_file(path)
+                files.append(_with(made, hashes={"sha256": digest}, size=path.stat().st_size))
+            return tuple(files)
+        response = self._http.get(location, {"Accept": "text/html"})
+        return _parse_html_page(response.body, location, None, None)
+
+    # ------------------------------------------------------------------------------------ metadata
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        """Core metadata of a file: PEP 658 file (hash-checked), else from the wheel, else built
+        from the sdist. Cached on disk by the file's sha256 (parsed form)."""
+        key = file.sha256 or file.url
+        return self._metadata.get(key, lambda: self._load_metadata(file))
+
+    def _load_metadata(self, file: DistFile) -> CoreMetadata:
+        cache_key = f"{file.sha256}.json" if file.sha256 else None
+        if cache_key:
+            cached = self._cache.read_entry("metadata", cache_key)
+            if cached is not None:
+                try:
+                    return CoreMetadata.from_json(cached)
+                except (ValueError, KeyError, TypeError):
+                    pass
+        metadata = parse_core_metadata(self._metadata_bytes(file), file.filename)
+        if canonicalize_name(metadata.name) != file.project:
+            raise ResolutionError(
+                f"{file.filename}: its metadata names project {metadata.name!r}, not {file.project!r}"
+            )
+        if cache_key:
+            with suppress(OSError):
+                self._cache.write_entry("metadata", cache_key, metadata.to_json())
+        return metadata
+
+    def _metadata_bytes(self, file: DistFile) -> bytes:
+        if file.metadata_hashes is not None and not file.is_local:
+            url = file.url + ".metadata"
+            with self._http.stream(url, ok=(200, 404)) as response:
+                # Capped: core metadata is small, a hostile index's "metadata file" may be endless.
+                body = (
+                    read_limited(response, max_metadata_size(), url, "metadata file", MAX_METADATA_ENV)
+                    if response.status == 200
+                    else None
+                )
+            if body is not None:
+                expected = file.metadata_hashes.get("sha256")
+                if expected and hashlib.sha256(body).hexdigest() != expected.lower():
+                    raise HashMismatchError(
+                        f"metadata file of {file.filename} does not match the sha256 the index "
+                        f"lists ({redact(file.url)}.metadata)",
+                        hint="the index is inconsistent; try again later or report it to the index",
+                    )
+                return body
+        if file.is_wheel:
+            cached = self._cache.get_artifact(file.sha256, file.filename) if file.sha256 else None
+            if cached is None and not file.is_local and self._settings.range_requests:
+                found = self._wheel_metadata_by_range(file)
+                if found is not None:
+                    return found
+            return wheel_metadata(self.download(file), file.filename)
+        path = self.download(file)
+        if self._metadata_builder is None:
+            raise ResolutionError(f"{file.filename}: metadata of an sdist needs a build, which is disabled")
+        return self._metadata_builder(path)
+
+    # ----------------------------------------------------------------------------------- downloads
+
+    def download(self, file: DistFile) -> Path:
+        """The file's bytes in the verified artifact cache (local find-links files are used in place)."""
+        if file.is_local:
+            return file.local_path
+        return self._downloads.get(file.url, lambda: self._download(file))
+
+    def _download(self, file: DistFile) -> Path:
+        if file.sha256:
+            found = self._cache.get_artifact(file.sha256, file.filename)
+            if found is not None:
+                return found
+        with self._http.stream(file.url) as response:
+            return self._store(file, response.stream(1 << 16))
+
+    def _store(self, file: DistFile, chunks: Iterable[bytes]) -> Path:
+        """Stream a download into the verified artifact cache: checked against the index's sha256, or,
+        when the index gives none, stored under the sha256 of what arrived. Stopped as soon as it passes
+        the index's size (else the download cap), so an endless body costs a bounded amount."""
+        chunks = self._bounded(file, chunks)
+        expected = file.sha256
+        if expected:
+            with self._cache.artifact_writer(expected, file.filename) as (handle, digest):
+                for chunk in chunks:
+                    handle.write(chunk)
+                    digest.update(chunk)
+                if digest.hexdigest() != expected:
+                    raise HashMismatchError(
+                        f"{file.filename} downloaded from {redact(file.url)} does not match the sha256 "
+                        f"the index lists (expected {expected}, got {digest.hexdigest()})"
+                    )
+            return self._cache.artifact_path(expected, file.filename)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / file.filename
+            digest = hashlib.sha256()
+            with open(target, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    digest.update(chunk)
+            sha256 = digest.hexdigest()
+            with (
+                self._cache.artifact_writer(sha256, file.filename) as (out, out_digest),
+                open(target, "rb") as source,
+            ):
+                for data in iter(lambda: source.read(1 << 20), b""):  # not whole: it may be GBs
+                    out.write(data)
+                    out_digest.update(data)
+            return self._cache.artifact_path(sha256, file.filename)
+
+    @staticmethod
+    def _bounded(file: DistFile, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """``chunks``, refused (raised inside the cache writer: nothing partial stays) once they pass
+        the size the index gives, or the download cap when it gives none."""
+        limit = file.size if file.size is not None else max_download_size()
+        received = 0
+        for chunk in chunks:
+            received += len(chunk)
+            if received > limit:
+                if file.size is not None:
+                    raise HashMismatchError(
+                        f"{file.filename} downloaded from {redact(file.url)} is larger than the"
+                        f" {file.size} bytes the index lists"
+                    )
+                raise NetworkError(
+                    f"cannot fetch {redact(file.url)}: {file.filename} is larger than the"
+                    f" {human_size(limit)} download limit for files of unknown size",
+                    hint=f"if this is expected, raise {MAX_DOWNLOAD_ENV}",
+                )
+            yield chunk
+
+    # ------------------------------------------------------------------------------ range requests
+
+    def _wheel_metadata_by_range(self, file: DistFile) -> bytes | None:
+        """METADATA of a remote wheel read with HTTP range requests: the tail (end of central directory
+        and, usually, the central directory), then the METADATA member — two or three small GETs
+        instead of the whole wheel. None when the server cannot serve ranges (the caller downloads).
+
+        A server that ignores ``Range`` answers 200 with the whole file: that body is kept as the
+        download (hash-checked into the artifact cache), so nothing is fetched twice. As with pip's
+        lazy wheels, metadata read this way cannot be checked against the wheel's sha256 (only whole
+        files can); it steers the resolution only — every artifact is verified before it is installed."""
+        import zipfile
+
+        chunk = self._settings.range_chunk
+        with self._http.stream(file.url, {"Range": f"bytes=-{chunk}"}, ok=(200, 206, 416)) as response:
+            if response.status == 200:
+                return wheel_metadata(self._store(file, response.stream(1 << 16)), file.filename)
+            if response.status != 206:
+                response.drain_conn()  # leave the pooled connection clean for the next request
+                return None
+            parsed = _content_range(response.headers.get("content-range", ""))
+            if parsed is None or parsed[1] - parsed[0] + 1 > chunk:
+                return None  # not the suffix asked for: not read (the connection is closed, not reused)
+            tail = read_limited(response, parsed[1] - parsed[0] + 1, file.url, "range response")
+        if len(tail) != parsed[1] - parsed[0] + 1:
+            return None
+        first, _last, total = parsed
+        if first == 0:  # the whole (small) wheel arrived: keep it as the download
+            return wheel_metadata(self._store(file, [tail]), file.filename)
+        remote = _RangeFile(lambda a, b: self._fetch_range(file.url, a, b), total, first, tail, chunk)
+        try:
+            return _zip_metadata(zipfile.ZipFile(remote), file.filename)
+        except (zipfile.BadZipFile, _RangeUnsupported, EOFError, ValueError):
+            return None
+
+    def _fetch_range(self, url: str, first: int, last: int) -> bytes:
+        with self._http.stream(url, {"Range": f"bytes={first}-{last}"}, ok=(200, 206)) as response:
+            parsed = _content_range(response.headers.get("content-range", ""))
+            if response.status != 206 or parsed is None or parsed[0] != first or parsed[1] > last:
+                raise _RangeUnsupported(url)  # the body (maybe the whole file) is not read
+            return read_limited(response, parsed[1] - first + 1, url, "range response")
+
+    def hash_of(self, file: DistFile) -> str:
+        """The file's sha256: from the index, else by downloading it."""
+        if file.sha256:
+            return file.sha256
+        path = self.download(file)
+        return sha256_file(path)
+
+
+def wheel_metadata(path: Path, filename: str) -> bytes:
+    """METADATA of a wheel file (the ``*.dist-info/METADATA`` at the archive's top level)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _zip_metadata(archive, filename)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ResolutionError(f"{filename}: not a readable wheel: {error}") from None
+
+
+def _zip_metadata(archive: zipfile.ZipFile, filename: str) -> bytes:
+    candidates = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+    if len(candidates) != 1:
+        raise ResolutionError(f"{filename}: expected one .dist-info/METADATA, found {len(candidates)}")
+    return archive.read(candidates[0])
+
+
+class _RangeUnsupported(Exception):
+    """The server stopped honouring ``Range`` midway: fall back to the whole file."""
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file that fetches the byte ranges ``zipfile`` reads
+    (at least ``chunk`` bytes at a time), starting from an already fetched tail."""
+
+    def __init__(
+        self, fetch: Callable[[int, int], bytes], size: int, tail_start: int, tail: bytes, chunk: int
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._size = size
+        self._chunk = chunk
+        self._segments: list[tuple[int, bytes]] = [(tail_start, tail)]
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self._position
+        end = self._size if size is None or size < 0 else min(self._size, start + size)
+        if start >= end:
+            return b""
+        data = self._cached(start, end)
+        if data is None:
+            stop = min(self._size, max(end, start + self._chunk))
+            self._segments.append((start, self._fetch(start, stop - 1)))
+            data = self._cached(start, end)
+            if data is None:
+                raise _RangeUnsupported("short range response")
+        self._position = end
+        return data
+
+    def _cached(self, start: int, end: int) -> bytes | None:
+        for first, data in self._segments:
+            if first <= start and end <= first + len(data):
+                return data[start - first : end - first]
+        return None
+
+
+def _content_range(value: str) -> tuple[int, int, int] | None:
+    """``bytes 100-199/1000`` -> (100, 199, 1000); None when absent or not of that form."""
+    unit, _, rest = value.strip().partition(" ")
+    span, _, total = rest.partition("/")
+    first, _, last = span.partition("-")
+    try:
+        parsed = int(first), int(last), int(total)
+    except ValueError:
+        return None
+    return parsed if unit == "bytes" and parsed[0] <= parsed[1] < parsed[2] else None
+
+
+# ------------------------------------------------------------------------------------------- parsing
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _max_age(headers: Mapping[str, str]) -> float:
+    value = headers.get("cache-control", "")
+    for part in value.split(","):
+        key, _, number = part.strip().partition("=")
+        if key.lower() == "max-age":
+            try:
+                return max(0.0, float(number))
+            except ValueError:
+                return 0.0
+    return 0.0
+
+
+def _with(file: DistFile, **changes: Any) -> DistFile:
+    from dataclasses import replace
+
+    return replace(file, **changes)
+
+
+def _dedupe(files: Sequence[DistFile]) -> tuple[DistFile, ...]:
+    """One entry per filename (the index's wins over find-links), sorted for stable output."""
+    seen: dict[str, DistFile] = {}
+    for file in files:
+        seen.setdefault(file.filename, file)
+    return tuple(sorted(seen.values(), key=lambda f: (f.version, f.filename)))
+
+
+class InvalidPage(ValueError):
+    """A file entry of a page that must not be used (malformed hash, name or URL)."""
+
+
+def _dist_file(
+    filename: str,
+    url: str,
+    project: NormalizedName | None,
+    *,
+    index: str | None,
+    local: bool = False,
+    **extra: Any,
+) -> DistFile | None:
+    """The file a page entry describes, validated: None for what is not a distribution (or of another
+    project); ``InvalidPage`` for an entry that is malformed or unsafe. Only ``local`` (a find-links
+    folder of this machine) may name ``file:`` URLs: a page from a server may not point at local files."""
+    if filename.endswith((".whl", ".tar.gz", ".zip")):
+        try:
+            validate.file_name(filename)
+        except validate.UnsafeInput as error:
+            raise InvalidPage(str(error)) from None
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            tag_set = frozenset(str(t) for t in tags)
+            is_wheel = True
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            tag_set = frozenset()
+            is_wheel = False
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    if project is not None and name != project:
+        return None
+    parts = urlsplit(url)
+    allowed = {"file"} if local else validate.REMOTE_SCHEMES
+    if parts.scheme.lower() not in allowed:
+        raise InvalidPage(f"{filename}: link scheme {parts.scheme or '(none)'!r} is not allowed here")
+    hashes: dict[str, str] = dict(extra.pop("hashes", None) or {})
+    for piece in parts.fragment.split("&"):
+        algo, _, value = piece.partition("=")
+        if algo in ("sha256", "sha384", "sha512") and value:
+            hashes.setdefault(algo, value)
+    try:
+        checked = {algo: validate.digest(algo, value) for algo, value in hashes.items()}
+    except validate.UnsafeInput as error:
+        raise InvalidPage(f"{filename}: {error}") from None
+    clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+    return DistFile(
+        filename=filename,
+        url=strip_credentials(clean),
+        project=name,
+        version=version,
+        is_wheel=is_wheel,
+        tags=tag_set,
+        hashes={k: v for k, v in sorted(checked.items()) if k == "sha256"},
+        index=index,
+        **extra,
+    )
+
+
+def _metadata_hashes(value: Any) -> Mapping[str, str] | None:
+    """PEP 658/714 ``core-metadata``: None (no metadata file, or one whose hashes are malformed: the
+    wheel is read instead), else the advertised hashes (maybe none)."""
+    if value is None or value is False:
+        return None
+    try:
+        if isinstance(value, Mapping):
+            return {str(k): validate.digest(str(k), v) for k, v in value.items()}
+        if isinstance(value, str):
+            if value.lower() == "true" or not value:
+                return {}
+            algo, _, digest = value.partition("=")
+            return {algo: validate.digest(algo, digest)} if digest else {}
+    except validate.UnsafeInput:
+        return None
+    return {} if value is True else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        import email.utils
+
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _parse_page(
+    body: bytes, content_type: str, url: str, name: NormalizedName, index: str
+) -> tuple[DistFile, ...]:
+    if "json" in content_type:
+        return _parse_json_page(body, url, name, index)
+    return _parse_html_page(body, url, name, index)
+
+
+def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:
+    try:
+        document = json.loads(body)
+        entries = document["files"] if isinstance(document, Mapping) else None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        entries = None
+    if not isinstance(entries, list):
+        raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page (no list of files)")
+    files = []
+    for position, entry in enumerate(entries):
+        try:
+            made = _json_entry(entry, url, name, index)
+        except InvalidPage as error:
+            raise NetworkError(
+                f"{redact(url)}: file entry {position + 1}: {error}",
+                hint="the index serves a malformed or unsafe page; nothing from it was used",
+            ) from None
+        if made is not None:
+            files.append(made)
+    return tuple(files)
+
+
+def _json_entry(entry: Any, url: str, name: NormalizedName, index: str) -> DistFile | None:
+    """One PEP 691 file entry, every field type-checked (a page is a stranger's JSON)."""
+    if not isinstance(entry, Mapping):
+        raise InvalidPage("not a JSON object")
+    filename, link = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(link, str):
+        raise InvalidPage("'filename' and 'url' must be strings")
+    hashes = entry.get("hashes") or {}
+    if not isinstance(hashes, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
+    ):
+        raise InvalidPage(f"{filename}: 'hashes' must map algorithm names to hex strings")
+    yanked = entry.get("yanked", False)
+    requires_python = entry.get("requires-python")
+    size = entry.get("size")
+    try:
+        absolute = validate.join_url(url, link)
+    except validate.UnsafeInput as error:
+        raise InvalidPage(f"{filename}: {error}") from None
+    return _dist_file(
+        filename,
+        absolute,
+        name,
+        index=index,
+        hashes=dict(hashes),
+        requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
+        yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+        metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+        upload_time=_parse_time(entry.get("upload-time")),
+    )
+
+
+def _html_links(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
+    """The ``<base href>`` and the attributes of every ``<a href>`` of an HTML page (html.parser is
+    imported here: JSON indexes never need it)."""
+    import html.parser
+
+    base: list[str | None] = []
+    links: list[dict[str, str | None]] = []
+
+    class LinkParser(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "base" and not base:
+                base.append(dict(attrs).get("href"))
+            elif tag == "a":
+                values = dict(attrs)
+                if values.get("href"):
+                    links.append(values)
+
+    parser = LinkParser(convert_charrefs=True)
+    parser.feed(text)
+    parser.close()
+    return (base[0] if base else None), links
+
+
+def _parse_html_page(
+    body: bytes, url: str, name: NormalizedName | None, index: str | None
+) -> tuple[DistFile, ...]:
+    base_href, links = _html_links(body.decode("utf-8", errors="replace"))
+    try:
+        base = validate.join_url(url, base_href) if base_href else url
+    except validate.UnsafeInput as error:
+        raise NetworkError(f"{redact(url)}: <base href>: {error}") from None
+    files = []
+    for link in links:
+        try:
+            href = validate.join_url(base, str(link["href"]))
+        except validate.UnsafeInput:
+            continue  # a link that is no URL names no distribution file
+        filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+        metadata: str | None = None
+        for attribute in ("data-core-metadata", "data-dist-info-metadata"):
+            if attribute in link:
+                metadata = link[attribute] or "true"
+                break
+        try:
+            made = _dist_file(
+                filename,
+                href,
+                name,
+                index=index,
+                requires_python=link.get("data-requires-python") or None,
+                yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
+                metadata_hashes=_metadata_hashes(metadata),
+            )
+        except InvalidPage as error:
+            raise NetworkError(
+                f"{redact(url)}: {error}",
+                hint="the index serves a malformed or unsafe page; nothing from it was used",
+            ) from None
+        if made is not None:
+            files.append(made)
+    return tuple(files)
+
+
+__all__ = [
+    "DEFAULT_INDEX",
+    "CoreMetadata",
+    "DistFile",
+    "HttpGetter",
+    "IndexClient",
+    "IndexSettings",
+    "LazyHttp",
+    "ProjectPage",
+    "parse_core_metadata",
+    "wheel_metadata",
+]

@@ -1,0 +1,1 @@
+"""What compile reads: requirements files, pyproject.toml, the settings merge, the fingerprint, freshness."""

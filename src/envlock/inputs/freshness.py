@@ -1,0 +1,287 @@
+"""Is a lock still what its inputs compile to? Its input fingerprint recomputed offline (``envlock check``).
+
+The standard-library check (stamp.py) compares the input files with their hashes at *sync* time; an input
+edited before the last sync without recompiling passes it. This module closes that gap for the envlock
+CLI: it re-reads the lock's inputs with ``envlock.inputs.config``, rebuilds the compile settings from what the
+lock records (``[tool.envlock].options``: indexes, resolver options, target; the lock's ``extras`` and
+``dependency-groups``) and compares ``config.fingerprint`` with ``[tool.envlock].fingerprint``.
+
+A *fresh* answer is cached under the cache folder (``freshness/<key>``), keyed by the lock's and the
+inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` pays one ``stat``, not the parser.
+Heavy modules (packaging, config) are imported only when the cache has no answer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envlock.guard import stamp
+
+if TYPE_CHECKING:
+    from envlock.inputs.config import CompileInputs, IndexConfig
+
+FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
+
+CACHE_AREA = "freshness"
+"""Cache area of the fresh verdicts (one empty file per key)."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The verdict on a lock against its inputs."""
+
+    state: str
+    """``fresh``, ``stale`` or ``unknown`` (not compiled by envlock, or settings it cannot rebuild)."""
+    detail: str = ""
+    """Stale: what differs (requirements the lock does not satisfy, or "fingerprint differs");
+    unknown: why it cannot tell."""
+    inputs: tuple[str, ...] = ()
+    """The lock's input files, relative to its folder, as ``[tool.envlock].inputs`` lists them."""
+
+
+def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
+    """The key of a verdict: the lock's path and sha256 and every input's sha256. The input hashes are
+    the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
+    the files (inputs changed since the sync). ``None`` for a stamp without them."""
+    from envlock.guard.stamp import sha256_file, sha256_text
+
+    try:
+        lock_dir = Path(lock).absolute().parent
+        parts = [str(Path(lock).absolute()), stamp_data["lock"]["sha256"]]
+        for record in sorted(stamp_data.get("inputs", []), key=lambda r: str(r["path"])):
+            digest = record.get("sha256")
+            if current:
+                path = lock_dir / record["path"]
+                digest = sha256_file(path) if path.is_file() else None
+            parts.append(f"{record['path']}={digest}")
+    except (KeyError, TypeError, OSError):
+        return None
+    return sha256_text("\n".join(str(p) for p in parts))
+
+
+def _cache_dir() -> Path:
+    from envlock.index.cache import default_cache_dir
+
+    return default_cache_dir()
+
+
+def known_fresh(key: str, cache_dir: Path | None = None) -> bool:
+    """A fresh verdict was cached for ``key``."""
+    return ((cache_dir or _cache_dir()) / CACHE_AREA / key).is_file()
+
+
+def remember_fresh(key: str, cache_dir: Path | None = None) -> None:
+    """Cache a fresh verdict (best effort: a read-only cache only costs the next check the parse)."""
+    folder = (cache_dir or _cache_dir()) / CACHE_AREA
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / key).touch()
+    except OSError:
+        pass
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    from envlock.tomlshim import tomllib
+
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _target_identity(described: str) -> dict[str, str] | None:
+    """``cpython 3.11 on linux/x86_64`` (compiler.describe_target) back into the fingerprint's identity."""
+    words = described.split(" ")
+    if len(words) != 4 or words[2] != "on" or "/" not in words[3]:
+        return None
+    platform, _, machine = words[3].rpartition("/")
+    return {
+        "implementation_name": words[0],
+        "python_version": words[1],
+        "sys_platform": platform,
+        "platform_machine": machine,
+    }
+
+
+def _roots(paths: list[Path], env: Mapping[str, str], base: Path) -> list[Path]:
+    """The inputs compile was given: those no other input includes (``-r``/``-c``)."""
+    from envlock.inputs.config import read_requirements_files
+
+    included: set[Path] = set()
+    for path in paths:
+        if path.suffix != ".toml":
+            read = read_requirements_files([path], env, base=base)
+            included.update(p.resolve() for p in read.files if p.resolve() != path.resolve())
+    return [p for p in paths if p.resolve() not in included]
+
+
+def _read_inputs(
+    roots: list[Path], lock: dict[str, Any], env: Mapping[str, str], base: Path
+) -> CompileInputs:
+    from envlock.inputs.config import merge, read_pyproject, read_requirements_files
+
+    extras = [e for e in lock.get("extras") or () if isinstance(e, str)]
+    groups = [g for g in lock.get("dependency-groups") or () if isinstance(g, str)]
+    result = None
+    for root in roots:
+        if root.suffix == ".toml":
+            read = read_pyproject(root, extras=extras, groups=groups, base=base)
+        else:
+            read = read_requirements_files([root], env, base=base)
+        result = read if result is None else merge(result, read)
+    assert result is not None
+    return result
+
+
+def _index_candidates(recorded: list[str], inputs: CompileInputs, base: Path) -> list[IndexConfig]:
+    """The index settings compile may have had: the lock records the effective indexes (primary first,
+    credentials stripped) but not whether the primary was the default; find-links from files only."""
+    from envlock.index.client import DEFAULT_INDEX
+    from envlock.inputs.config import (
+        IndexConfig,
+        ToolSettings,
+        load_toml,
+        read_tool_settings,
+        resolve_find_links,
+    )
+
+    pyproject = base / "pyproject.toml"
+    tool = read_tool_settings(load_toml(pyproject, base), "pyproject.toml") if pyproject.is_file() else None
+    tool = tool or ToolSettings()
+    find_links = tuple(
+        dict.fromkeys((*(resolve_find_links(f, base) for f in tool.find_links), *inputs.index.find_links))
+    )
+    primary = recorded[0] if recorded else DEFAULT_INDEX
+    primaries: list[str | None] = [None, primary] if primary == DEFAULT_INDEX else [primary]
+    return [
+        IndexConfig(index_url=p, extra_index_urls=tuple(recorded[1:]), find_links=find_links)
+        for p in primaries
+    ]
+
+
+def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[str, str]) -> list[str]:
+    """Root requirements and constraints the lock's pins do not meet, in words (sorted)."""
+    from packaging.markers import default_environment
+    from packaging.utils import canonicalize_name
+
+    environment: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
+    environment.update(target, extra="")
+    locked: dict[str, list[str]] = {}
+    for package in lock.get("packages") or ():
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            version = package.get("version")
+            locked.setdefault(canonicalize_name(package["name"]), []).append(str(version or ""))
+    problems = set()
+    for item, constraint in [(r, False) for r in inputs.requirements] + [
+        (c, True) for c in inputs.constraints
+    ]:
+        requirement = item.requirement
+        if requirement.marker is not None and not requirement.marker.evaluate(environment):
+            continue
+        name = canonicalize_name(requirement.name)
+        versions = locked.get(name)
+        if versions is None:
+            if not constraint:
+                problems.add(f"{name} is not in the lock")
+            continue
+        if requirement.url or not requirement.specifier or "" in versions:
+            continue
+        if not any(requirement.specifier.contains(v, prereleases=True) for v in versions):
+            problems.add(f"{name}{requirement.specifier}: the lock has {' / '.join(sorted(versions))}")
+    return sorted(problems)
+
+
+def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
+    """Recompute the input fingerprint of ``lock_path`` offline and compare it with the recorded one."""
+    try:
+        lock = _read_toml(lock_path)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return Freshness(UNKNOWN, f"cannot read {lock_path.name}: {error}")
+    tool = (lock.get("tool") or {}).get("envlock") or {}
+    recorded = tool.get("fingerprint") if isinstance(tool, dict) else None
+    names = [n for n in tool.get("inputs") or () if isinstance(n, str)] if isinstance(tool, dict) else []
+    if not isinstance(recorded, str) or not names:
+        return Freshness(UNKNOWN, "the lock records no input fingerprint")
+    found_options = tool.get("options")
+    options: dict[str, Any] = found_options if isinstance(found_options, dict) else {}
+    targets = options.get("targets") or []
+    target = _target_identity(targets[0]) if len(targets) == 1 and isinstance(targets[0], str) else None
+    if target is None:
+        return Freshness(UNKNOWN, f"cannot rebuild the target from {targets!r}", tuple(names))
+    from envlock.errors import EnvlockError, NeedsNetworkError
+    from envlock.inputs import config  # the parser and packaging: only for a lock envlock compiled
+
+    base = lock_path.parent
+    try:
+        inputs = _read_inputs(_roots([base / n for n in names], env, base), lock, env, base)
+        resolver = config.ResolverOptions(
+            pre=bool(options.get("pre", False)),
+            only_binary=frozenset(options.get("only-binary") or ()),
+            no_binary=frozenset(options.get("no-binary") or ()),
+        )
+        indexes = [str(i) for i in options.get("indexes") or ()]
+        for index in _index_candidates(indexes, inputs, base):
+            if config.fingerprint(inputs, index=index, options=resolver, target=target) == recorded:
+                return Freshness(FRESH, inputs=tuple(names))
+    except NeedsNetworkError as error:  # a -r/-c URL: `envlock compile --check` can tell, offline we cannot
+        return Freshness(UNKNOWN, error.message, tuple(names))
+    except EnvlockError as error:  # an input that no longer parses cannot be what the lock came from
+        return Freshness(STALE, error.message, tuple(names))
+    if _local_files(lock) and not inputs.index.find_links:
+        return Freshness(UNKNOWN, "compiled with --find-links given on the command line", tuple(names))
+    problems = _unsatisfied(inputs, lock, target)
+    detail = "; ".join(problems) if problems else "its input fingerprint differs"
+    return Freshness(STALE, detail, tuple(names))
+
+
+def _local_files(lock: dict[str, Any]) -> bool:
+    """The lock has files from a local folder (find-links); compile does not record where they came from."""
+    for package in lock.get("packages") or ():
+        if not isinstance(package, dict):
+            continue
+        files = [*(package.get("wheels") or ()), package.get("sdist"), package.get("archive")]
+        for entry in files:
+            if isinstance(entry, dict) and ("path" in entry or str(entry.get("url", "")).startswith("file:")):
+                return True
+    return False
+
+
+_LOCK_DRIFTS = frozenset({stamp.NO_LOCK, stamp.OTHER_LOCK, stamp.LOCK_CHANGED})
+
+
+def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> stamp.CheckResult:
+    """``result`` judged by the lock's real input fingerprint (envlock.inputs.freshness; docs/stamp.md).
+
+    Adds a ``lock-stale`` drift for an input edited *before* the last sync, which the stdlib check (its
+    baseline is the sync) cannot see; drops the stdlib's ``lock-stale`` when the inputs changed since the
+    sync but still compile to this lock (a comment, a version bump in pyproject.toml). A cached fresh
+    verdict costs one ``stat``; the input parser is imported only without one.
+    """
+    if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
+        return result
+    stdlib_stale = [d for d in result.drifts if d.kind == stamp.LOCK_STALE]
+    key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
+    if key is not None and known_fresh(key):
+        found = Freshness(FRESH)
+    else:
+        found = verdict(Path(result.lock), os.environ)
+        if found.state == FRESH and key is not None:
+            remember_fresh(key)
+    if found.state == FRESH and stdlib_stale:
+        kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
+        return stamp.CheckResult(result.venv, result.lock, kept, result.stamp)
+    if found.state != STALE:
+        return result
+    name = Path(result.lock).name
+    what = found.inputs[0] if len(found.inputs) == 1 else f"the inputs of {name} ({', '.join(found.inputs)})"
+    drift = stamp.Drift(
+        stamp.LOCK_STALE,
+        found.inputs[0],
+        f"{what} changed since {name} was compiled ({found.detail})",
+        f"{options.compile_command} && {options.sync_command}",
+    )
+    # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
+    kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
+    return stamp.CheckResult(result.venv, result.lock, [*kept, drift], result.stamp)

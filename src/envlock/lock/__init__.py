@@ -1,0 +1,1 @@
+"""The lock: pylock.toml read and write, selection for a target, hashed requirements (export, import)."""

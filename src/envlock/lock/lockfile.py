@@ -1,0 +1,238 @@
+"""The lock on disk: PEP 751 ``pylock.toml`` <-> ``packaging.pylock.Pylock``, validated on read,
+written deterministically (stable key order, sorted packages) and atomically.
+
+Writing uses a small emitter for the few TOML shapes a lock has, not tomlkit: same bytes for the same
+lock, and ~60 ms less per compile than tomlkit plus its ~25 ms import (measured on the benchmark set).
+
+The in-memory model *is* ``packaging.pylock``: its frozen dataclasses validate every field and
+implement PEP 751 selection. envlock's own data lives under ``[tool.envlock]`` (see ``LockMetadata``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+
+from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
+from envlock.errors import LockFileError
+from envlock.tomlshim import tomllib
+
+TOOL_KEY = "envlock"
+
+# Key order inside tables: what a human reads first comes first (PEP 751 lists them in this order).
+_TOP_ORDER = (
+    "lock-version",
+    "environments",
+    "requires-python",
+    "extras",
+    "dependency-groups",
+    "default-groups",
+    "created-by",
+    "packages",
+    "tool",
+)
+_PACKAGE_ORDER = (
+    "name",
+    "version",
+    "marker",
+    "requires-python",
+    "dependencies",
+    "index",
+    "vcs",
+    "directory",
+    "archive",
+    "sdist",
+    "wheels",
+    "attestation-identities",
+    "tool",
+)
+_FILE_ORDER = ("name", "upload-time", "url", "path", "size", "hashes")
+
+
+@dataclass(frozen=True)
+class LockMetadata:
+    """envlock's data under ``[tool.envlock]`` of a lock."""
+
+    fingerprint: str | None = None
+    """sha256 of the normalized inputs (requirements, constraints, index settings, target)."""
+    inputs: tuple[str, ...] = ()
+    """The input files, relative to the lock's folder, in the order given."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Resolver options that shaped the lock (pre, only-binary, ...), for humans and --check."""
+
+
+def read_lock(path: Path) -> Pylock:
+    """Read and validate a PEP 751 lock; every problem is a LockFileError naming file and field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LockFileError(f"{path}: lock file not found", hint="run: envlock compile") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LockFileError(f"{path}: cannot read lock file: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LockFileError(f"{path}: not valid TOML: {error}") from None
+    return lock_from_dict(data, source=str(path))
+
+
+def lock_from_dict(data: Mapping[str, Any], *, source: str) -> Pylock:
+    if "lock-version" not in data:
+        raise LockFileError(f"{source}: missing required field 'lock-version' (not a PEP 751 lock)")
+    try:
+        return Pylock.from_dict(data)
+    except PylockUnsupportedVersionError as error:
+        raise LockFileError(f"{source}: unsupported lock-version: {error}") from None
+    except PylockValidationError as error:
+        raise LockFileError(f"{source}: invalid lock: {error}") from None
+
+
+def lock_metadata(lock: Pylock) -> LockMetadata:
+    data = (lock.tool or {}).get(TOOL_KEY) or {}
+    if not isinstance(data, Mapping):
+        return LockMetadata()
+    fingerprint = data.get("fingerprint")
+    inputs = data.get("inputs") or ()
+    options = data.get("options") or {}
+    return LockMetadata(
+        fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+        inputs=tuple(str(i) for i in inputs) if isinstance(inputs, Sequence) else (),
+        options=options if isinstance(options, Mapping) else {},
+    )
+
+
+def metadata_to_tool(meta: LockMetadata) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    if meta.fingerprint:
+        table["fingerprint"] = meta.fingerprint
+    if meta.inputs:
+        table["inputs"] = list(meta.inputs)
+    if meta.options:
+        table["options"] = dict(sorted(meta.options.items()))
+    return table
+
+
+def dumps_lock(lock: Pylock) -> str:
+    """Serialize deterministically: same Pylock -> same bytes. Packages sorted by name, version."""
+    data = dict(lock.to_dict())
+    lines: list[str] = []
+    for key in _ordered(data, _TOP_ORDER):
+        value = data[key]
+        if key == "packages":
+            if not value:  # PEP 751 requires the key: an empty lock (no requirements) says so
+                lines.append("packages = []")
+            for package in sorted(value, key=lambda p: (p["name"], str(p.get("version", "")))):
+                lines += ["", "[[packages]]"]
+                lines += _package_lines(package)
+        elif key == "tool":
+            lines += _table_lines(("tool",), value)
+        else:
+            lines.append(f"{_key(key)} = {_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_lock(path: Path, lock: Pylock) -> None:
+    """Write atomically: readers see the old lock or the new one, never half of one."""
+    write_text_atomic(path, dumps_lock(lock))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``text`` (UTF-8, ``\n`` line ends) to ``path`` through the one atomic writer."""
+    from envlock.guard.stamp import write_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode("utf-8"))
+
+
+def _ordered(data: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    known = [k for k in order if k in data]
+    return known + sorted(k for k in data if k not in order)
+
+
+def _package_lines(package: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    tool: Mapping[str, Any] | None = None
+    for key in _ordered(package, _PACKAGE_ORDER):
+        value = package[key]
+        if key == "wheels":
+            wheels = sorted(value, key=lambda w: str(w.get("name") or w.get("url") or ""))
+            lines.append(f"wheels = {_multiline(_file_inline(w) for w in wheels)}")
+        elif key in ("sdist", "archive", "vcs", "directory"):
+            lines.append(f"{key} = {_file_inline(value)}")
+        elif key == "dependencies":
+            deps = [_value(d) for d in sorted(value, key=lambda d: sorted(d.items()))]
+            rendered = _multiline(deps) if len(deps) > 1 else f"[{', '.join(deps)}]"
+            lines.append(f"dependencies = {rendered}")
+        elif key == "tool":
+            tool = value
+        else:
+            lines.append(f"{_key(key)} = {_value(value)}")
+    if tool:
+        lines += _table_lines(("packages", "tool"), tool)
+    return lines
+
+
+def _table_lines(path: tuple[str, ...], mapping: Mapping[str, Any]) -> list[str]:
+    """``[a.b]`` tables: a table's own values first, then its sub-tables, each sorted by key."""
+    scalars = [k for k in sorted(mapping) if not isinstance(mapping[k], Mapping)]
+    tables = [k for k in sorted(mapping) if isinstance(mapping[k], Mapping)]
+    lines: list[str] = []
+    if scalars:
+        lines += ["", f"[{'.'.join(_key(p) for p in path)}]"]
+        lines += [f"{_key(k)} = {_value(mapping[k])}" for k in scalars]
+    for key in tables:
+        lines += _table_lines((*path, key), mapping[key])
+    return lines
+
+
+def _multiline(items: Iterable[str]) -> str:
+    return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
+
+
+def _file_inline(entry: Mapping[str, Any]) -> str:
+    """A file entry keeps PEP 751's reading order (name, upload-time, url, path, size, hashes)."""
+    parts = [f"{_key(k)} = {_value(entry[k])}" for k in _ordered(entry, _FILE_ORDER)]
+    return "{" + ", ".join(parts) + "}"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw (TOML requires it escaped)
+    and, with ensure_ascii, writes characters beyond the BMP as surrogate pairs (TOML refuses those)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _value(value: Any) -> str:
+    """TOML for the value types a lock holds (all that TOML itself can hold, so a lock read with its
+    ``[tool]`` tables can be written back)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # a TOML local date-time stays one (converting would depend on this machine)
+            return value.isoformat()
+        try:
+            # PEP 751: upload-time is an offset datetime in UTC.
+            return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC form; its own is valid TOML
+            return value.isoformat()
+    if isinstance(value, (date, time)):  # TOML local date, local time
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_key(k)} = {_value(value[k])}" for k in sorted(value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to a lock")

@@ -1,0 +1,188 @@
+"""Reads a pip-tools style hashed requirements file (every line ``name==version`` with ``--hash``) as a
+lock: the file has no URLs, so each pinned file is looked up on the index by its hash and the result is
+the PEP 751 lock (``packaging.pylock.Pylock``) a compile would have written for those files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envlock.errors import LockFileError
+
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from envlock.index.client import DistFile
+
+
+@dataclass(frozen=True)
+class PinnedRequirement:
+    """One ``name==version ; marker --hash=sha256:...`` line."""
+
+    name: str
+    version: str
+    marker: str | None
+    sha256: frozenset[str]
+    line: int
+
+
+@dataclass(frozen=True)
+class RequirementsLock:
+    """What a hashed requirements file says: the pins and where to find them."""
+
+    pins: tuple[PinnedRequirement, ...]
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+
+
+_HASH = re.compile(r"--hash[=\s]\s*(\S+)")
+
+FileLookup = Callable[[RequirementsLock, str, str], Sequence["DistFile"]]
+"""(file, name, version) -> the index's files of ``name==version`` (tests pass fakes)."""
+
+
+def read(path: Path) -> str:
+    """The text of a hashed requirements file, read as every input file is (``config.read_input_text``:
+    a regular file of bounded size, else a RequirementsFileError naming it)."""
+    from envlock.inputs.config import read_input_text
+
+    return read_input_text(path, str(path))
+
+
+def parse(path: Path, text: str) -> RequirementsLock:
+    """Parse the file; every requirement must be pinned with ``==`` and carry ``--hash=sha256:``."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    pins: list[PinnedRequirement] = []
+    index_url: str | None = None
+    extras: list[str] = []
+    links: list[str] = []
+    for number, logical in _logical_lines(text):
+        words = logical.split()
+        if words[0].startswith("-") and not words[0].startswith("--hash"):
+            option, value = _option(words, path, number)
+            if option in ("-i", "--index-url"):
+                index_url = value
+            elif option == "--extra-index-url":
+                extras.append(value)
+            elif option in ("-f", "--find-links"):
+                links.append(value if "://" in value else str((path.parent / value).absolute()))
+            elif option in ("-r", "-c", "--requirement", "--constraint", "-e", "--editable"):
+                raise LockFileError(f"{path}:{number}: {option} is not allowed in a hashed lock file")
+            continue
+        hashes = _HASH.findall(logical)
+        spec = _HASH.sub("", logical).strip()
+        try:
+            requirement = Requirement(spec)
+        except InvalidRequirement as error:
+            raise LockFileError(f"{path}:{number}: invalid requirement: {error}") from None
+        pinned = [s for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
+        if len(pinned) != 1 or len(requirement.specifier) != 1:
+            raise LockFileError(
+                f"{path}:{number}: not pinned with == and --hash ({requirement.name} has no single == pin)"
+            )
+        digests = frozenset(_sha256(h, path, number) for h in hashes)
+        if not digests:
+            raise LockFileError(
+                f"{path}:{number}: not pinned with == and --hash ({requirement.name} has no --hash=sha256:)"
+            )
+        pins.append(
+            PinnedRequirement(
+                name=str(canonicalize_name(requirement.name)),
+                version=pinned[0].version,
+                marker=str(requirement.marker) if requirement.marker else None,
+                sha256=digests,
+                line=number,
+            )
+        )
+    return RequirementsLock(tuple(pins), index_url, tuple(extras), tuple(links))
+
+
+def to_pylock(path: Path, parsed: RequirementsLock, lookup: FileLookup) -> Pylock:
+    """The PEP 751 lock for the pinned files (looked up in parallel); a hash no index file has is an error."""
+    from envlock.lock.lockfile import lock_from_dict
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda pin: lookup(parsed, pin.name, pin.version), parsed.pins))
+    packages: list[dict[str, Any]] = []
+    for pin, files in zip(parsed.pins, found, strict=True):
+        matching = [f for f in files if f.sha256 in pin.sha256]
+        if not matching:
+            raise LockFileError(
+                f"{path}:{pin.line}: no file of {pin.name}=={pin.version} on the index "
+                "has any of the hashes listed",
+                hint="regenerate the file (pip-compile --generate-hashes) or use a lock: envlock compile",
+            )
+        entry: dict[str, Any] = {"name": pin.name, "version": pin.version}
+        if pin.marker:
+            entry["marker"] = pin.marker
+        index = next((f.index for f in matching if f.index), None)
+        if index:
+            entry["index"] = index
+        wheels = sorted((f for f in matching if f.is_wheel), key=lambda f: f.filename)
+        sdists = sorted((f for f in matching if not f.is_wheel), key=lambda f: f.filename)
+        if wheels:
+            entry["wheels"] = [_file_entry(f) for f in wheels]
+        if sdists:
+            entry["sdist"] = _file_entry(sdists[0])
+        packages.append(entry)
+    data = {"lock-version": "1.0", "created-by": f"envlock (from {path.name})", "packages": packages}
+    return lock_from_dict(data, source=str(path))
+
+
+def _file_entry(file: DistFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": file.filename, "url": file.url, "hashes": {"sha256": file.sha256}}
+    if file.size is not None:
+        entry["size"] = file.size
+    return entry
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join backslash continuations, drop comments; (first line number, text)."""
+    lines: list[tuple[int, str]] = []
+    buffer = ""
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0] if not raw.lstrip().startswith("#") else ""
+        if not buffer:
+            start = number
+        if line.rstrip().endswith("\\"):
+            buffer += line.rstrip()[:-1] + " "
+            continue
+        buffer += line
+        if buffer.strip():
+            lines.append((start, buffer.strip()))
+        buffer = ""
+    if buffer.strip():
+        lines.append((start, buffer.strip()))
+    return lines
+
+
+def _option(words: list[str], path: Path, number: int) -> tuple[str, str]:
+    first = words[0]
+    if "=" in first:
+        option, value = first.split("=", 1)
+        return option, value
+    if len(words) < 2:
+        raise LockFileError(f"{path}:{number}: {first} needs a value")
+    return first, words[1]
+
+
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _sha256(value: str, path: Path, number: int) -> str:
+    """The digest of ``sha256:<64 hex digits>`` (lowercased; pip writes lowercase, accepts either). The
+    digest becomes a cache key and a file name later, so anything else is refused here, where it enters."""
+    algorithm, _, digest = value.partition(":")
+    if algorithm != "sha256" or not _SHA256_HEX.fullmatch(digest):
+        raise LockFileError(
+            f"{path}:{number}: only --hash=sha256:<64 hex digits> is supported, got {value[:80]!r}"
+        )
+    return digest.lower()

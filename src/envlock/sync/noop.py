@@ -1,0 +1,115 @@
+# ruff: noqa: PTH110, PTH118, PTH208
+# (os.path on purpose: plain str paths, no pathlib objects per dist-info)
+"""The no-op fast path of ``envlock sync``: does the venv's stamp prove that it already is exactly these
+lock bytes? Standard library and ``stamp`` only (no dataclasses, no subprocess, no lock parsing), so the
+sync command can answer before it imports the rest of sync."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from envlock.guard import stamp
+
+
+def up_to_date(
+    venv: Path,
+    lock_sha: str,
+    lock_bytes: bytes,
+    *,
+    extras: Iterable[str] = (),
+    groups: Iterable[str] | None = None,
+    lock_path: Path | None = None,
+) -> bool:
+    """A stamp for this lock (its sha256), these extras and groups (None: the lock's default groups), an
+    interpreter that is still the same file, and the same dist-info folders with unchanged RECORD
+    files; no sync in progress and nothing a killed rebuild left beside the venv. A few ``stat`` calls
+    and one directory listing per site-packages."""
+    venv_str = os.path.abspath(venv)  # noqa: PTH100
+    if os.path.exists(stamp.marker_path(venv_str)) or _leftovers_beside(venv_str):
+        return False
+    try:
+        with open(stamp.stamp_path(venv_str), encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("format") != stamp.STAMP_FORMAT:
+        return False
+    if (data.get("lock") or {}).get("sha256") != lock_sha:
+        return False
+    if data.get("extras") != normalized(extras):
+        return False
+    if data.get("groups") != effective_groups(groups, lock_bytes):
+        return False
+    if lock_path is not None and _inputs_moved(lock_path, data.get("inputs") or ()):
+        return False
+    interpreter = data.get("interpreter") or {}
+    python = stamp.venv_python(venv_str)
+    if not os.path.exists(python):
+        return False
+    base = stamp.base_interpreter(venv_str, python)
+    if base != interpreter.get("resolved") or stamp.stat_identity(base) != interpreter.get("stat"):
+        return False
+    sites = data.get("site_packages")
+    if not isinstance(sites, list):
+        return False
+    found = []
+    for index, rel in enumerate(sites):
+        site = os.path.join(venv_str, rel)
+        for dirname in stamp.metadata_dir_names(site):
+            found.append((dirname, index, stamp.stat_identity(os.path.join(site, dirname, "RECORD"))))
+    recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
+    return sorted(found, key=repr) == sorted(recorded, key=repr)
+
+
+def _inputs_moved(lock_path: Path, records: Iterable[dict[str, object]]) -> bool:
+    """Any lock input whose size or mtime differs from the stamp's record (one ``stat`` each): then the
+    full sync runs and re-stamps with a fresh verdict on the lock, so a compile-neutral edit (a comment)
+    stops tripping the launch check, and an edit the lock does not reflect is recorded as stale."""
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+            return True
+        now = stamp.stat_identity(os.path.join(lock_dir, str(record["path"])))
+        if now is None:
+            if "sha256" in record:
+                return True
+            continue
+        if any(record.get(key) != value for key, value in now.items()):
+            return True
+    return False
+
+
+def normalized(values: Iterable[str]) -> list[str]:
+    """Sorted, de-duplicated PEP 503 names (``selection.declared`` without importing packaging)."""
+    return sorted({re.sub(r"[-_.]+", "-", value).lower() for value in values})
+
+
+def effective_groups(groups: Iterable[str] | None, lock_bytes: bytes) -> list[str]:
+    """The dependency groups a sync installs: ``--group`` values, else the lock's ``default-groups``
+    (read from the bytes only when they mention it)."""
+    if groups is not None:
+        return normalized(groups)
+    if b"default-groups" not in lock_bytes:
+        return []
+    from envlock.tomlshim import tomllib
+
+    try:
+        data = tomllib.loads(lock_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    found = data.get("default-groups") or []
+    return normalized(g for g in found if isinstance(g, str))
+
+
+def _leftovers_beside(venv: str) -> bool:
+    """A killed rebuild's staging/old venv or swap journal beside ``venv`` (one directory listing)."""
+    parent = os.path.dirname(venv)  # noqa: PTH120 - the no-op path stays on plain strings
+    prefix = stamp.sibling_prefix(venv)
+    try:
+        return any(entry.startswith(prefix) for entry in os.listdir(parent))
+    except OSError:
+        return False

@@ -1,0 +1,162 @@
+"""Checks a wheel's own METADATA against what the lock claims before the wheel is installed.
+
+The resolver chose versions from metadata it was told about (an index's PEP 658 file, a lock from a
+pull request); only the wheel's bytes are verified by hash. So before anything lands in the venv, each
+unpacked wheel must be the project and version its lock entry names, accept the target's Python, and
+have every dependency it declares (for the target, without extras) satisfied by the selection. A
+mismatch means the index (or the lock) lied about the file: sync refuses, naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from envlock.errors import HashMismatchError
+from envlock.sync.models import SelectedPackage
+from envlock.sync.unpacked import FILES, UnpackedWheel
+
+
+@dataclass(frozen=True)
+class WheelClaims:
+    """What a wheel says about itself in its METADATA."""
+
+    name: str
+    version: str
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+
+
+class ClaimMismatchError(HashMismatchError):
+    """A wheel's METADATA disagrees with its lock entry or its index's metadata (exit 1)."""
+
+
+def read_claims(wheel: UnpackedWheel) -> WheelClaims:
+    """The METADATA of an unpacked wheel (the stored copy: its hash was checked against RECORD)."""
+    path = Path(wheel.root, FILES, wheel.root_scheme, wheel.dist_info_dir, "METADATA")
+    try:
+        headers = _headers(path.read_bytes())
+    except OSError as error:
+        raise ClaimMismatchError(f"{wheel.wheel}: cannot read its METADATA: {error.strerror}") from None
+    first = {key: values[0] for key, values in headers.items()}
+    return WheelClaims(
+        name=first.get("name", ""),
+        version=first.get("version", ""),
+        requires_dist=tuple(headers.get("requires-dist", ())),
+        requires_python=first.get("requires-python"),
+    )
+
+
+def _headers(data: bytes) -> dict[str, list[str]]:
+    """The header fields of a core-metadata file (RFC 822 style: up to the first empty line, folded
+    lines continued): a few fields are needed, so this is ~20x cheaper than the email parser."""
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    head = text.split("\n\n", 1)[0]
+    fields: dict[str, list[str]] = {}
+    key: str | None = None
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t") and key is not None:
+            fields[key][-1] += " " + line.strip()
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            key = None
+            continue
+        key = name.strip().lower()
+        fields.setdefault(key, []).append(value.strip())
+    return fields
+
+
+def verify(
+    packages: Sequence[SelectedPackage],
+    wheels: Mapping[str, UnpackedWheel],
+    selected: Mapping[str, str],
+    environment: Mapping[str, str],
+) -> None:
+    """Raise ClaimMismatchError for the first package (by name) whose wheel is not what it claims.
+
+    ``wheels``: locked artifact sha256 -> unpacked wheel; ``selected``: every package the venv will
+    hold (normalized name -> version); ``environment``: the target's marker values."""
+    for package in sorted(packages, key=lambda p: p.name):
+        wheel = wheels.get(package.artifact.sha256)
+        if wheel is not None:
+            _verify_one(package, read_claims(wheel), selected, environment)
+
+
+def _verify_one(
+    package: SelectedPackage, claims: WheelClaims, selected: Mapping[str, str], environment: Mapping[str, str]
+) -> None:
+    where = f"{package.artifact.filename} (from {package.artifact.source})"
+    if canonicalize_name(claims.name) != canonicalize_name(package.name):
+        raise ClaimMismatchError(
+            f"{where} is a build of {claims.name or '?'!r}, not of {package.name!r} as its lock entry says",
+            hint="the lock or the index is not to be trusted; review the lock entry before syncing",
+        )
+    if not _same_version(claims.version, package.version):
+        raise ClaimMismatchError(
+            f"{where} is version {claims.version or '?'} of {package.name}, not {package.version} "
+            "as its lock entry says",
+            hint="the lock or the index is not to be trusted; review the lock entry before syncing",
+        )
+    python = environment.get("python_full_version", "")
+    if claims.requires_python and python:
+        try:
+            accepted = SpecifierSet(claims.requires_python).contains(python, prereleases=True)
+        except InvalidSpecifier:
+            accepted = True  # a malformed field restricts nothing we can check
+        if not accepted:
+            raise ClaimMismatchError(
+                f"{where} requires Python {claims.requires_python}, the target has {python}; the "
+                "metadata the lock was resolved from did not say so",
+                hint="recompile the lock (envlock compile --upgrade-package "
+                f"{package.name}) and review the index",
+            )
+    for text in claims.requires_dist:
+        problem = _unsatisfied(text, selected, environment)
+        if problem:
+            raise ClaimMismatchError(
+                f"{where} requires {problem}; the metadata the lock was resolved from (the index's "
+                "metadata file) did not declare it",
+                hint="the index served metadata that disagrees with the wheel; recompile the lock "
+                "and report the index",
+            )
+
+
+def _same_version(claimed: str, locked: str) -> bool:
+    try:
+        return Version(claimed) == Version(locked)
+    except InvalidVersion:
+        return claimed == locked
+
+
+def _unsatisfied(text: str, selected: Mapping[str, str], environment: Mapping[str, str]) -> str | None:
+    """``text`` (a Requires-Dist) when it applies to the target without extras and the selection
+    does not satisfy it; else None."""
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return None  # installers ignore what they cannot parse; so does the resolver
+    if requirement.marker is not None:
+        try:
+            if not requirement.marker.evaluate({**environment, "extra": ""}):
+                return None
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            return None
+    version = selected.get(canonicalize_name(requirement.name))
+    if version is None:
+        return f"{text} (not in the lock)"
+    if requirement.url:
+        return None  # a direct reference: what satisfies it is decided by the lock's own entry
+    try:
+        if requirement.specifier.contains(version, prereleases=True):
+            return None
+    except InvalidVersion:
+        return None
+    return f"{text} (the lock has {version})"

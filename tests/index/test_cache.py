@@ -1,0 +1,78 @@
+"""The content-addressed cache: only verified bytes become visible, nothing half-written is ever read."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from envlock.index.cache import Cache, default_cache_dir, key_for
+
+DATA = b"wheel bytes" * 1000
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+def write(cache: Cache, data: bytes, sha256: str) -> None:
+    with cache.artifact_writer(sha256, "demo-1.0-py3-none-any.whl") as (handle, digest):
+        handle.write(data)
+        digest.update(data)
+
+
+def test_verified_artifact_becomes_visible(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    assert cache.get_artifact(SHA, "demo-1.0-py3-none-any.whl") is None
+    write(cache, DATA, SHA)
+    found = cache.get_artifact(SHA, "demo-1.0-py3-none-any.whl")
+    assert found is not None and found.read_bytes() == DATA
+
+
+def test_wrong_bytes_leave_nothing_behind(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    with pytest.raises(ValueError, match="does not match"):
+        write(cache, b"other bytes", SHA)
+    assert cache.get_artifact(SHA, "demo-1.0-py3-none-any.whl") is None
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [], "no temporary file is left"
+
+
+def test_an_error_while_writing_leaves_nothing_behind(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    with pytest.raises(OSError), cache.artifact_writer(SHA, "x.whl") as (handle, _digest):
+        handle.write(b"partial")
+        raise OSError("disk full")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def _writer(root: str) -> None:
+    for _ in range(20):
+        write(Cache(Path(root)), DATA, SHA)
+
+
+def test_concurrent_writers_of_one_entry(tmp_path: Path) -> None:
+    processes = [multiprocessing.Process(target=_writer, args=(str(tmp_path),)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    found = Cache(tmp_path).get_artifact(SHA, "demo-1.0-py3-none-any.whl")
+    assert found is not None and found.read_bytes() == DATA
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 1
+
+
+def test_entries_and_keys(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    key = key_for("https://index.example/simple/demo/")
+    assert "/" in key and ":" not in key
+    assert cache.read_entry("http", key) is None
+    cache.write_entry("http", key, b"page")
+    assert cache.read_entry("http", key) == b"page"
+    assert cache.size() == 4
+
+
+def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVLOCK_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("ENVLOCK_CACHE_DIR")
+    assert "envlock" in str(default_cache_dir())

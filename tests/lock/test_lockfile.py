@@ -1,0 +1,133 @@
+"""pylock.toml reading (validated, errors naming the field) and writing (deterministic, atomic)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envlock.errors import LockFileError
+from envlock.lock.lockfile import (
+    LockMetadata,
+    dumps_lock,
+    lock_from_dict,
+    lock_metadata,
+    metadata_to_tool,
+    read_lock,
+    write_lock,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+HASH = "a" * 64
+
+
+def lock_dict() -> dict[str, Any]:
+    return {
+        "lock-version": "1.0",
+        "created-by": "envlock",
+        "requires-python": ">=3.8",
+        "environments": ["sys_platform == 'linux'"],
+        "packages": [
+            {
+                "name": "zeta",
+                "version": "2.0",
+                "index": "https://pypi.org/simple/",
+                "wheels": [
+                    {
+                        "name": "zeta-2.0-py3-none-any.whl",
+                        "url": "https://files.example/zeta-2.0-py3-none-any.whl",
+                        "size": 10,
+                        "upload-time": datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+                        "hashes": {"sha256": HASH},
+                    }
+                ],
+                "tool": {"envlock": {"via": ["alpha"]}},
+            },
+            {
+                "name": "alpha",
+                "version": "1.0",
+                "dependencies": [{"name": "zeta"}],
+                "sdist": {
+                    "name": "alpha-1.0.tar.gz",
+                    "url": "https://files.example/alpha-1.0.tar.gz",
+                    "hashes": {"sha256": HASH},
+                },
+            },
+        ],
+        "tool": {"envlock": {"fingerprint": "sha256:f", "inputs": ["requirements.in"]}},
+    }
+
+
+def test_round_trip_is_byte_identical(tmp_path: Path) -> None:
+    lock = lock_from_dict(lock_dict(), source="test")
+    text = dumps_lock(lock)
+    assert text.index('name = "alpha"') < text.index('name = "zeta"'), "packages sorted by name"
+    assert text.startswith('lock-version = "1.0"\n')
+    folder = tmp_path / "project"
+    write_lock(folder / "pylock.toml", lock)
+    again = read_lock(folder / "pylock.toml")
+    assert dumps_lock(again) == text
+    assert (folder / "pylock.toml").read_text() == text
+    assert [p.name for p in folder.iterdir()] == ["pylock.toml"], "no temporary file left"
+
+
+def test_output_is_valid_toml_and_pep_751(tmp_path: Path) -> None:
+    text = dumps_lock(lock_from_dict(lock_dict(), source="test"))
+    data = tomllib.loads(text)
+    assert data["packages"][1]["wheels"][0]["upload-time"] == datetime(
+        2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc
+    )
+    assert data["packages"][1]["tool"]["envlock"]["via"] == ["alpha"]
+
+
+def test_metadata() -> None:
+    meta = lock_metadata(lock_from_dict(lock_dict(), source="test"))
+    assert meta == LockMetadata(fingerprint="sha256:f", inputs=("requirements.in",))
+    assert metadata_to_tool(meta) == {"fingerprint": "sha256:f", "inputs": ["requirements.in"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("lock-version"), "missing required field 'lock-version'"),
+        (lambda d: d.update({"lock-version": "2.0"}), "unsupported lock-version"),
+        (lambda d: d["packages"][0].update({"version": 3}), "packages\\[0\\].version"),
+        (lambda d: d["packages"][1].pop("sdist"), "packages\\[1\\]"),
+        (
+            lambda d: d["packages"][0]["wheels"][0].update({"size": "ten"}),
+            "packages\\[0\\].wheels\\[0\\].size",
+        ),
+    ],
+)
+def test_invalid_locks_name_the_field(change: Any, message: str) -> None:
+    data = lock_dict()
+    change(data)
+    with pytest.raises(LockFileError, match=message):
+        lock_from_dict(data, source="pylock.toml")
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(LockFileError, match="lock file not found") as missing:
+        read_lock(tmp_path / "pylock.toml")
+    assert missing.value.hint == "run: envlock compile"
+    (tmp_path / "pylock.toml").write_text("lock-version = \n")
+    with pytest.raises(LockFileError, match=r"pylock\.toml: not valid TOML"):
+        read_lock(tmp_path / "pylock.toml")
+    assert LockFileError("x").exit_code == 2
+
+
+def test_strings_that_need_escaping_round_trip() -> None:
+    data = lock_dict()
+    data["environments"] = ["sys_platform == \"linux\" and platform_release != '5.0'"]
+    data["packages"][0]["tool"] = {"envlock": {"via": ["-r requirements.in", 'näme "quoted"\ttab']}}
+    text = dumps_lock(lock_from_dict(data, source="test"))
+    parsed = tomllib.loads(text)
+    assert parsed["environments"] == ['sys_platform == "linux" and platform_release != "5.0"'], "normalized"
+    assert parsed["packages"][1]["tool"]["envlock"]["via"] == data["packages"][0]["tool"]["envlock"]["via"]

@@ -143,6 +143,10 @@ def prepare(wheel: Path, sha256: str, store: Path) -> UnpackedWheel:
     except validate.UnsafeInput as error:
         raise UnpackError(str(error)) from None
     found = load(entry)
+    if found is None and entry.exists():
+        # Another process may have renamed its entry into place since our first look: look again
+        # before treating the folder as foreign (discarding it would pull it from under that process).
+        found = load(entry)
     if found is not None and found.is_intact():
         return found
     if found is not None or entry.exists():

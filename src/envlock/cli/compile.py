@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,31 +13,25 @@ import click
 
 from envlock.cli._files import write_output
 from envlock.errors import InputError, StaleLockError
+from envlock.inputs.settings import CompileSettings
 
 if TYPE_CHECKING:
     from envlock.cli import Output
     from envlock.env.interpreter import TargetEnvironment
     from envlock.inputs.config import CompileInputs, IndexConfig, ResolverOptions, ToolSettings
+    from envlock.inputs.settings import Resolved
 
 
 @dataclass(frozen=True)
-class CompileSettings:
-    """The command line (and environment) as values; defaults still to be merged with the inputs."""
+class CompileRequest:
+    """The command line as values: the settings that shape the lock, and how this run goes."""
 
-    sources: tuple[Path, ...]
+    settings: CompileSettings
     output: Path | None
-    index_url: str | None
-    extra_index_urls: tuple[str, ...]
-    find_links: tuple[str, ...]
     upgrade: bool
     upgrade_packages: tuple[str, ...]
-    pre: bool
-    only_binary: tuple[str, ...]
-    no_binary: tuple[str, ...]
     python: Path | None
     python_version: str | None
-    extras: tuple[str, ...]
-    groups: tuple[str, ...]
     check: bool
     dry_run: bool
     cache_dir: Path | None
@@ -73,46 +68,52 @@ def command(output: Output, /, **params: Any) -> None:
                 2 bad input (file:line named).
     """
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
-    settings = CompileSettings(**values)
-    run(settings, output)
+    values["sources"] = tuple(str(source) for source in values["sources"])
+    names = {f.name for f in dataclasses.fields(CompileSettings)} - {"target"}
+    settings = CompileSettings(**{k: v for k, v in values.items() if k in names})
+    run(CompileRequest(settings=settings, **{k: v for k, v in values.items() if k not in names}), output)
 
 
-def run(settings: CompileSettings, output: Output) -> None:
+def run(request: CompileRequest, output: Output) -> None:
     from envlock.inputs import config
+    from envlock.inputs.settings import resolve, tool_settings
     from envlock.lock.lockfile import LockMetadata, read_lock
     from envlock.resolve.compiler import describe_target, lock_options, target_identity
 
     root = Path.cwd()
-    config.check_upgrade_packages(settings.upgrade_packages)
-    sources = settings.sources or (_default_source(root),)
-    tool = _tool_settings(root)
-    inputs = _read_inputs(sources, settings, tool, root)
-    index = _index_config(settings, inputs.index, tool)
-    options = _resolver_options(settings, inputs.options, tool)
-    target = _target(settings, tool, root)
-    out = settings.output or Path(tool.output or tool.lock or "pylock.toml")
+    config.check_upgrade_packages(request.upgrade_packages)
+    settings = request.settings
+    if not settings.sources:
+        settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
+    tool = tool_settings(root)
+    target = _target(request, tool, root)
+    settings = dataclasses.replace(settings, target=target_identity(target))
+    resolved = resolve(settings, root, os.environ, _fetch_text)
+    inputs, index, options = resolved.inputs, resolved.index, resolved.options
+    out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
-    fingerprint = config.fingerprint(inputs, index=index, options=options, target=target_identity(target))
-    if settings.check:
-        _check(out, shown_out, fingerprint, sources, target, root)
+    sources = tuple(Path(s) for s in settings.sources)
+    if request.check:
+        _check(out, shown_out, resolved, settings, target, root)
         output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")
         return
     previous = None
-    if not settings.upgrade and out.exists():
+    if not request.upgrade and out.exists():
         previous = read_lock(out)
     from envlock.index.client import DEFAULT_INDEX
 
     indexes = index.indexes(DEFAULT_INDEX)
     metadata = LockMetadata(
-        fingerprint=fingerprint,
+        fingerprint=resolved.fingerprint(settings.target),
         inputs=tuple(_relative(f, out.parent) for f in inputs.files),
         options=lock_options(options, indexes, [target]),
+        settings=settings.for_lock(out.absolute().parent, root).to_tool(),
     )
-    lock = _compile(settings, inputs, index, options, target, metadata, previous, out, warn=output.warn)
+    lock = _compile(request, inputs, index, options, target, metadata, previous, out, warn=output.warn)
     from envlock.lock.lockfile import dumps_lock
 
     text = dumps_lock(lock)
-    if settings.dry_run:
+    if request.dry_run:
         click.echo(text, nl=False)
         return
     old_text = out.read_text(encoding="utf-8") if out.exists() else None
@@ -127,7 +128,7 @@ def run(settings: CompileSettings, output: Output) -> None:
 
 
 def _compile(
-    settings: CompileSettings,
+    request: CompileRequest,
     inputs: CompileInputs,
     index: IndexConfig,
     options: ResolverOptions,
@@ -144,7 +145,7 @@ def _compile(
     from envlock.inputs.config import ALL
     from envlock.resolve.compiler import CompileJob, UpgradePolicy, compile_lock
 
-    cache = Cache(settings.cache_dir or default_cache_dir())
+    cache = Cache(request.cache_dir or default_cache_dir())
     http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
     client_box: list[IndexClient] = []
 
@@ -159,7 +160,7 @@ def _compile(
         IndexSettings(
             indexes=index.indexes(DEFAULT_INDEX),
             find_links=index.find_links,
-            refresh=settings.upgrade or bool(settings.upgrade_packages),
+            refresh=request.upgrade or bool(request.upgrade_packages),
         ),
         metadata_builder=None if ALL in options.only_binary else build_metadata,
     )
@@ -171,7 +172,7 @@ def _compile(
         metadata=metadata,
         lock_dir=out.parent if out.parent != Path() else Path.cwd(),
         previous=previous,
-        upgrade=UpgradePolicy(all=settings.upgrade, packages=settings.upgrade_packages),
+        upgrade=UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages),
     )
     try:
         return compile_lock(client, job, client.hash_of, warn)
@@ -188,37 +189,6 @@ def _default_source(root: Path) -> Path:
         "nothing to compile: no requirements.in or pyproject.toml in this folder",
         hint="create requirements.in, or name the input: envlock compile path/to/requirements.in",
     )
-
-
-def _tool_settings(root: Path) -> ToolSettings:
-    from envlock.inputs.config import ToolSettings, load_toml, read_tool_settings
-
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        return ToolSettings()
-    return read_tool_settings(load_toml(pyproject, root), "pyproject.toml")
-
-
-def _read_inputs(
-    sources: tuple[Path, ...], settings: CompileSettings, tool: ToolSettings, root: Path
-) -> CompileInputs:
-    from envlock.inputs.config import check_names, merge, read_pyproject, read_requirements_files
-
-    extras = check_names(settings.extras or tool.extras, "extra name")
-    groups = check_names(settings.groups or tool.groups, "group name")
-    result = None
-    pyproject_seen = False
-    for source in sources:
-        if source.name.endswith(".toml"):
-            pyproject_seen = True
-            read = read_pyproject(source, extras=extras, groups=groups, base=root)
-        else:
-            read = read_requirements_files([source], dict(os.environ), base=root, fetch=_fetch_text)
-        result = read if result is None else merge(result, read)
-    if (extras or groups) and not pyproject_seen:
-        raise InputError("--extra and --group select parts of pyproject.toml, which is not an input here")
-    assert result is not None
-    return result
 
 
 def _fetch_text(url: str) -> str:
@@ -239,54 +209,7 @@ def _fetch_text(url: str) -> str:
         raise RequirementsFileError(f"{strip_credentials(url)}: cannot read: {error}") from None
 
 
-def _index_config(settings: CompileSettings, from_files: IndexConfig, tool: ToolSettings) -> IndexConfig:
-    from envlock.inputs.config import IndexConfig, check_index_url, resolve_find_links
-
-    here = Path.cwd()
-    if settings.index_url:
-        check_index_url(settings.index_url, "--index-url")
-    for url in settings.extra_index_urls:
-        check_index_url(url, "--extra-index-url")
-    if tool.index_url:
-        check_index_url(tool.index_url, "pyproject.toml [tool.envlock] index-url")
-    for url in tool.extra_index_urls:
-        check_index_url(url, "pyproject.toml [tool.envlock] extra-index-urls")
-    return IndexConfig(
-        index_url=settings.index_url or from_files.index_url or tool.index_url,
-        extra_index_urls=tuple(
-            dict.fromkeys((*tool.extra_index_urls, *from_files.extra_index_urls, *settings.extra_index_urls))
-        ),
-        find_links=tuple(
-            dict.fromkeys(
-                (
-                    *(resolve_find_links(f, here) for f in tool.find_links),
-                    *from_files.find_links,
-                    *(resolve_find_links(f, here) for f in settings.find_links),
-                )
-            )
-        ),
-    )
-
-
-def _resolver_options(
-    settings: CompileSettings, from_files: ResolverOptions, tool: ToolSettings
-) -> ResolverOptions:
-    from envlock.inputs.config import ResolverOptions, parse_binary_names
-
-    only = set(from_files.only_binary)
-    no = set(from_files.no_binary)
-    for value in (*tool.only_binary, *settings.only_binary):
-        only.update(parse_binary_names(value, "--only-binary"))
-    for value in (*tool.no_binary, *settings.no_binary):
-        no.update(parse_binary_names(value, "--no-binary"))
-    return ResolverOptions(
-        pre=settings.pre or from_files.pre or tool.pre,
-        only_binary=frozenset(only),
-        no_binary=frozenset(no),
-    )
-
-
-def _target(settings: CompileSettings, tool: ToolSettings, root: Path) -> TargetEnvironment:
+def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEnvironment:
     from envlock.env.interpreter import (
         current_environment,
         environment_for,
@@ -294,9 +217,9 @@ def _target(settings: CompileSettings, tool: ToolSettings, root: Path) -> Target
         probe,
     )
 
-    if settings.python is not None:
-        return environment_for(probe(settings.python))
-    version = settings.python_version or tool.python_version
+    if request.python is not None:
+        return environment_for(probe(request.python))
+    version = request.python_version or tool.python_version
     if version:
         return environment_for_version(version)
     venv = root / (tool.venv or ".venv")
@@ -307,16 +230,19 @@ def _target(settings: CompileSettings, tool: ToolSettings, root: Path) -> Target
 
 
 def _check(
-    out: Path, shown_out: str, fingerprint: str, sources: tuple[Path, ...], target: Any, root: Path
+    out: Path, shown_out: str, resolved: Resolved, settings: CompileSettings, target: Any, root: Path
 ) -> None:
+    """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
+    line's settings."""
     from envlock.inputs.config import display_path
+    from envlock.inputs.freshness import STALE, judge
     from envlock.lock.lockfile import lock_metadata, read_lock
     from envlock.resolve.compiler import describe_target
 
     if not out.exists():
         raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
     metadata = lock_metadata(read_lock(out))
-    if metadata.fingerprint == fingerprint:
+    if judge(metadata.fingerprint, resolved, settings.target).state != STALE:
         return
     targets = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
     now = describe_target(target)
@@ -326,7 +252,8 @@ def _check(
             hint="run: envlock compile (or pass the --python/--python-version it was compiled with)",
         )
     raise StaleLockError(
-        f"{display_path(sources[0], root)} changed since {shown_out} was compiled — run: envlock compile"
+        f"{display_path(root / settings.sources[0], root)} changed since {shown_out} was compiled — "
+        "run: envlock compile"
     )
 
 

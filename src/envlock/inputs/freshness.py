@@ -2,9 +2,9 @@
 
 The standard-library check (stamp.py) compares the input files with their hashes at *sync* time; an input
 edited before the last sync without recompiling passes it. This module closes that gap for the envlock
-CLI: it re-reads the lock's inputs with ``envlock.inputs.config``, rebuilds the compile settings from what the
-lock records (``[tool.envlock].options``: indexes, resolver options, target; the lock's ``extras`` and
-``dependency-groups``) and compares ``config.fingerprint`` with ``[tool.envlock].fingerprint``.
+CLI: it reads back the compile settings the lock recorded as data (``[tool.envlock.settings]``,
+``inputs.settings.CompileSettings``), re-reads the inputs they name, merges them as compile does and
+compares the fingerprint with ``[tool.envlock].fingerprint`` (``judge``, the one staleness judge).
 
 A *fresh* answer is cached under the cache folder (``freshness/<key>``), keyed by the lock's and the
 inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` pays one ``stat``, not the parser.
@@ -13,6 +13,7 @@ Heavy modules (packaging, config) are imported only when the cache has no answer
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from envlock.guard import stamp
 
 if TYPE_CHECKING:
-    from envlock.inputs.config import CompileInputs, IndexConfig
+    from envlock.inputs.config import CompileInputs
+    from envlock.inputs.settings import CompileSettings, Resolved
 
 FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
 
@@ -91,74 +93,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _target_identity(described: str) -> dict[str, str] | None:
-    """``cpython 3.11 on linux/x86_64`` (compiler.describe_target) back into the fingerprint's identity."""
-    words = described.split(" ")
-    if len(words) != 4 or words[2] != "on" or "/" not in words[3]:
-        return None
-    platform, _, machine = words[3].rpartition("/")
-    return {
-        "implementation_name": words[0],
-        "python_version": words[1],
-        "sys_platform": platform,
-        "platform_machine": machine,
-    }
-
-
-def _roots(paths: list[Path], env: Mapping[str, str], base: Path) -> list[Path]:
-    """The inputs compile was given: those no other input includes (``-r``/``-c``)."""
-    from envlock.inputs.config import read_requirements_files
-
-    included: set[Path] = set()
-    for path in paths:
-        if path.suffix != ".toml":
-            read = read_requirements_files([path], env, base=base)
-            included.update(p.resolve() for p in read.files if p.resolve() != path.resolve())
-    return [p for p in paths if p.resolve() not in included]
-
-
-def _read_inputs(
-    roots: list[Path], lock: dict[str, Any], env: Mapping[str, str], base: Path
-) -> CompileInputs:
-    from envlock.inputs.config import merge, read_pyproject, read_requirements_files
-
-    extras = [e for e in lock.get("extras") or () if isinstance(e, str)]
-    groups = [g for g in lock.get("dependency-groups") or () if isinstance(g, str)]
-    result = None
-    for root in roots:
-        if root.suffix == ".toml":
-            read = read_pyproject(root, extras=extras, groups=groups, base=base)
-        else:
-            read = read_requirements_files([root], env, base=base)
-        result = read if result is None else merge(result, read)
-    assert result is not None
-    return result
-
-
-def _index_candidates(recorded: list[str], inputs: CompileInputs, base: Path) -> list[IndexConfig]:
-    """The index settings compile may have had: the lock records the effective indexes (primary first,
-    credentials stripped) but not whether the primary was the default; find-links from files only."""
-    from envlock.index.client import DEFAULT_INDEX
-    from envlock.inputs.config import (
-        IndexConfig,
-        ToolSettings,
-        load_toml,
-        read_tool_settings,
-        resolve_find_links,
-    )
-
-    pyproject = base / "pyproject.toml"
-    tool = read_tool_settings(load_toml(pyproject, base), "pyproject.toml") if pyproject.is_file() else None
-    tool = tool or ToolSettings()
-    find_links = tuple(
-        dict.fromkeys((*(resolve_find_links(f, base) for f in tool.find_links), *inputs.index.find_links))
-    )
-    primary = recorded[0] if recorded else DEFAULT_INDEX
-    primaries: list[str | None] = [None, primary] if primary == DEFAULT_INDEX else [primary]
-    return [
-        IndexConfig(index_url=p, extra_index_urls=tuple(recorded[1:]), find_links=find_links)
-        for p in primaries
-    ]
+def judge(recorded: str | None, resolved: Resolved, target: Mapping[str, str], lock: Any = None) -> Freshness:
+    """The one staleness judge: is ``recorded`` (a lock's input fingerprint) what the inputs and
+    settings of ``resolved`` fingerprint to for ``target``? Used by ``compile --check`` (with the
+    command line's settings), by ``check``, ``sync`` and the launchers (with the settings the lock
+    recorded). ``lock`` (its TOML data), when given, lets a stale verdict name what the lock lacks."""
+    if recorded is not None and resolved.fingerprint(target) == recorded:
+        return Freshness(FRESH)
+    problems = _unsatisfied(resolved.inputs, lock, target) if lock is not None else []
+    return Freshness(STALE, "; ".join(problems) if problems else "its input fingerprint differs")
 
 
 def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[str, str]) -> list[str]:
@@ -194,50 +137,116 @@ def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[st
 
 
 def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
-    """Recompute the input fingerprint of ``lock_path`` offline and compare it with the recorded one."""
+    """Read back the settings ``lock_path`` recorded, fingerprint its inputs again offline and judge."""
     try:
         lock = _read_toml(lock_path)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         return Freshness(UNKNOWN, f"cannot read {lock_path.name}: {error}")
     tool = (lock.get("tool") or {}).get("envlock") or {}
-    recorded = tool.get("fingerprint") if isinstance(tool, dict) else None
-    names = [n for n in tool.get("inputs") or () if isinstance(n, str)] if isinstance(tool, dict) else []
+    tool = tool if isinstance(tool, dict) else {}
+    recorded = tool.get("fingerprint")
+    names = tuple(n for n in tool.get("inputs") or () if isinstance(n, str))
+    table = tool.get("settings")
     if not isinstance(recorded, str) or not names:
         return Freshness(UNKNOWN, "the lock records no input fingerprint")
-    found_options = tool.get("options")
-    options: dict[str, Any] = found_options if isinstance(found_options, dict) else {}
-    targets = options.get("targets") or []
-    target = _target_identity(targets[0]) if len(targets) == 1 and isinstance(targets[0], str) else None
-    if target is None:
-        return Freshness(UNKNOWN, f"cannot rebuild the target from {targets!r}", tuple(names))
     from envlock.errors import EnvlockError, NeedsNetworkError
-    from envlock.inputs import config  # the parser and packaging: only for a lock envlock compiled
+    from envlock.inputs.settings import CompileSettings, resolve
 
     base = lock_path.parent
     try:
-        inputs = _read_inputs(_roots([base / n for n in names], env, base), lock, env, base)
-        resolver = config.ResolverOptions(
-            pre=bool(options.get("pre", False)),
-            only_binary=frozenset(options.get("only-binary") or ()),
-            no_binary=frozenset(options.get("no-binary") or ()),
-        )
-        indexes = [str(i) for i in options.get("indexes") or ()]
-        for index in _index_candidates(indexes, inputs, base):
-            if config.fingerprint(inputs, index=index, options=resolver, target=target) == recorded:
-                return Freshness(FRESH, inputs=tuple(names))
+        try:
+            if isinstance(table, dict):
+                candidates = [CompileSettings.from_tool(table)]
+            else:  # a lock of envlock 0.1, before the settings were recorded as data
+                candidates = _legacy_settings(tool, lock, names, base, env)
+        except ValueError as error:
+            return Freshness(UNKNOWN, f"[tool.envlock.settings]: {error}", names)
+        found = Freshness(UNKNOWN, "no settings to judge by")
+        for settings in candidates:
+            resolved = resolve(settings, base, env, None)
+            found = judge(recorded, resolved, settings.target, lock)
+            if found.state == FRESH:
+                break
     except NeedsNetworkError as error:  # a -r/-c URL: `envlock compile --check` can tell, offline we cannot
-        return Freshness(UNKNOWN, error.message, tuple(names))
+        return Freshness(UNKNOWN, error.message, names)
     except EnvlockError as error:  # an input that no longer parses cannot be what the lock came from
-        return Freshness(STALE, error.message, tuple(names))
-    if _local_files(lock) and not inputs.index.find_links:
-        return Freshness(UNKNOWN, "compiled with --find-links given on the command line", tuple(names))
-    problems = _unsatisfied(inputs, lock, target)
-    detail = "; ".join(problems) if problems else "its input fingerprint differs"
-    return Freshness(STALE, detail, tuple(names))
+        return Freshness(STALE, error.message, names)
+    if (
+        found.state == STALE
+        and not isinstance(table, dict)
+        and _local_files(lock)
+        and not resolved.index.find_links
+    ):
+        return Freshness(UNKNOWN, "compiled with --find-links given on the command line", names)
+    return Freshness(found.state, found.detail, names)
 
 
-def _local_files(lock: dict[str, Any]) -> bool:
-    """The lock has files from a local folder (find-links); compile does not record where they came from."""
+# --- locks of envlock 0.1: settings rebuilt once from what they recorded for humans -----------------
+
+
+def _legacy_settings(
+    tool: Mapping[str, Any],
+    lock: Mapping[str, Any],
+    names: tuple[str, ...],
+    base: Path,
+    env: Mapping[str, str],
+) -> list[CompileSettings]:
+    """The settings an envlock 0.1 lock may have been compiled with: its target from the description it
+    wrote (``cpython 3.11 on linux/x86_64``), its roots among the inputs, and, when its first index is
+    PyPI, both "default" and "given". ValueError when they cannot be rebuilt."""
+    from envlock.index.client import DEFAULT_INDEX
+    from envlock.inputs.settings import CompileSettings
+
+    found = tool.get("options")
+    options: Mapping[str, Any] = found if isinstance(found, dict) else {}
+    targets = options.get("targets") or []
+    target = _target_identity(targets[0]) if len(targets) == 1 and isinstance(targets[0], str) else None
+    if target is None:
+        raise ValueError(f"cannot rebuild the target from {targets!r}")
+    indexes = [str(i) for i in options.get("indexes") or ()]
+    primary = indexes[0] if indexes else DEFAULT_INDEX
+    common = CompileSettings(
+        sources=tuple(_roots([base / n for n in names], env, base)),
+        extra_index_urls=tuple(indexes[1:]),
+        pre=bool(options.get("pre", False)),
+        only_binary=tuple(str(v) for v in options.get("only-binary") or ()),
+        no_binary=tuple(str(v) for v in options.get("no-binary") or ()),
+        extras=tuple(e for e in lock.get("extras") or () if isinstance(e, str)),
+        groups=tuple(g for g in lock.get("dependency-groups") or () if isinstance(g, str)),
+        target=target,
+    )
+    primaries: list[str | None] = [None, primary] if primary == DEFAULT_INDEX else [primary]
+    return [dataclasses.replace(common, index_url=p) for p in primaries]
+
+
+def _target_identity(described: str) -> dict[str, str] | None:
+    """``cpython 3.11 on linux/x86_64`` (compiler.describe_target) back into the fingerprint's identity."""
+    words = described.split(" ")
+    if len(words) != 4 or words[2] != "on" or "/" not in words[3]:
+        return None
+    platform, _, machine = words[3].rpartition("/")
+    return {
+        "implementation_name": words[0],
+        "python_version": words[1],
+        "sys_platform": platform,
+        "platform_machine": machine,
+    }
+
+
+def _roots(paths: list[Path], env: Mapping[str, str], base: Path) -> list[str]:
+    """The inputs compile was given: those no other input includes (``-r``/``-c``), relative to ``base``."""
+    from envlock.inputs.config import read_requirements_files
+
+    included: set[Path] = set()
+    for path in paths:
+        if path.suffix != ".toml":
+            read = read_requirements_files([path], env, base=base)
+            included.update(p.resolve() for p in read.files if p.resolve() != path.resolve())
+    return [os.path.relpath(p, base) for p in paths if p.resolve() not in included]
+
+
+def _local_files(lock: Mapping[str, Any]) -> bool:
+    """The lock has files from a local folder (find-links); an 0.1 lock did not record where from."""
     for package in lock.get("packages") or ():
         if not isinstance(package, dict):
             continue

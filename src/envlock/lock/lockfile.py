@@ -64,7 +64,11 @@ class LockMetadata:
     inputs: tuple[str, ...] = ()
     """The input files, relative to the lock's folder, in the order given."""
     options: Mapping[str, Any] = field(default_factory=dict)
-    """Resolver options that shaped the lock (pre, only-binary, ...), for humans and --check."""
+    """Resolver options that shaped the lock (pre, only-binary, ...) and its effective indexes and
+    targets, in words: for humans, ``--check``'s messages and export's index lines."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """``[tool.envlock.settings]``: the compile settings as data (``inputs.settings.CompileSettings``),
+    which the staleness judge reads back; empty for a lock from an older envlock or another tool."""
 
 
 def read_lock(path: Path) -> Pylock:
@@ -98,10 +102,12 @@ def lock_metadata(lock: Pylock) -> LockMetadata:
     fingerprint = data.get("fingerprint")
     inputs = data.get("inputs") or ()
     options = data.get("options") or {}
+    settings = data.get("settings") or {}
     return LockMetadata(
         fingerprint=fingerprint if isinstance(fingerprint, str) else None,
         inputs=tuple(str(i) for i in inputs) if isinstance(inputs, Sequence) else (),
         options=options if isinstance(options, Mapping) else {},
+        settings=settings if isinstance(settings, Mapping) else {},
     )
 
 
@@ -113,6 +119,8 @@ def metadata_to_tool(meta: LockMetadata) -> dict[str, Any]:
         table["inputs"] = list(meta.inputs)
     if meta.options:
         table["options"] = dict(sorted(meta.options.items()))
+    if meta.settings:
+        table["settings"] = dict(sorted(meta.settings.items()))
     return table
 
 

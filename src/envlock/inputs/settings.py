@@ -1,0 +1,229 @@
+"""Compile settings as data: what a compile was asked for beyond its input files, the one merge of those
+settings with the inputs' option lines and ``[tool.envlock]``, and the input fingerprint built from them.
+
+``CompileSettings`` is what the command line builds, what compile merges and fingerprints, what the
+lock records under ``[tool.envlock.settings]`` (structured, field by field) and what the staleness judge
+(``inputs.freshness``) reads back to fingerprint the inputs again. Nothing is rebuilt from a display
+form. A new compile option is a field here and its flag in ``cli/compile.py``; ``to_tool`` /
+``from_tool`` write and read every field generically, and ``resolve`` is the one place that merges it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envlock.errors import InputError
+from envlock.index.http import strip_credentials
+from envlock.inputs.config import (
+    CompileInputs,
+    IndexConfig,
+    ResolverOptions,
+    ToolSettings,
+    check_index_url,
+    check_names,
+    fingerprint,
+    load_toml,
+    merge,
+    parse_binary_names,
+    read_pyproject,
+    read_requirements_files,
+    read_tool_settings,
+    resolve_find_links,
+)
+
+Fetch = Callable[[str], str]
+"""Reads a ``-r``/``-c`` URL (compile passes the network; the offline judge passes None)."""
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """What a compile was asked for besides the contents of its inputs (command line and environment).
+
+    Paths are as given on the command line until ``for_lock`` makes them relative to the lock's
+    folder; credentials never reach the lock (``for_lock`` strips them)."""
+
+    sources: tuple[str, ...] = ()
+    """The input files compile was given (``requirements.in``, ``pyproject.toml``)."""
+    index_url: str | None = None
+    """``--index-url`` / ``ENVLOCK_INDEX_URL``; None: the inputs', ``[tool.envlock]``'s, else PyPI."""
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    pre: bool = False
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    target: Mapping[str, str] = field(default_factory=dict)
+    """The target's identity (implementation, Python X.Y, platform, machine): from ``--python``,
+    ``--python-version``, the project's venv or envlock's own Python, decided once by compile."""
+
+    def for_lock(self, lock_dir: Path, here: Path) -> CompileSettings:
+        """As recorded in a lock in ``lock_dir``: local paths relative to it, URLs without credentials."""
+        return dataclasses.replace(
+            self,
+            sources=tuple(_portable(here / s, lock_dir) for s in self.sources),
+            index_url=strip_credentials(self.index_url) if self.index_url else None,
+            extra_index_urls=tuple(strip_credentials(u) for u in self.extra_index_urls),
+            find_links=tuple(
+                strip_credentials(f) if "://" in f else _portable(Path(resolve_find_links(f, here)), lock_dir)
+                for f in self.find_links
+            ),
+        )
+
+    def to_tool(self) -> dict[str, Any]:
+        """``[tool.envlock.settings]``: every field that differs from its default, by its TOML name."""
+        table: dict[str, Any] = {}
+        defaults = CompileSettings()
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if value == getattr(defaults, item.name):
+                continue
+            key = item.name.replace("_", "-")
+            if isinstance(value, tuple):
+                table[key] = list(value)
+            elif isinstance(value, Mapping):
+                table[key] = dict(sorted(value.items()))
+            else:
+                table[key] = value
+        return table
+
+    @classmethod
+    def from_tool(cls, table: Mapping[str, Any]) -> CompileSettings:
+        """The settings a lock recorded; ValueError naming the key for anything of the wrong shape."""
+        values: dict[str, Any] = {}
+        defaults = cls()
+        for item in dataclasses.fields(cls):
+            key = item.name.replace("_", "-")
+            if key not in table:
+                continue
+            value = table[key]
+            current = getattr(defaults, item.name)
+            if isinstance(current, tuple):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ValueError(f"{key} must be a list of strings")
+                values[item.name] = tuple(value)
+            elif isinstance(current, Mapping):
+                if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+                    raise ValueError(f"{key} must be a table of strings")
+                values[item.name] = dict(value)
+            elif isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{key} must be true or false")
+                values[item.name] = value
+            else:
+                if value is not None and not isinstance(value, str):
+                    raise ValueError(f"{key} must be a string")
+                values[item.name] = value
+        unknown = sorted(set(table) - {f.name.replace("_", "-") for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown settings {', '.join(unknown)} (a newer envlock wrote this lock?)")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Settings merged with what the inputs and ``[tool.envlock]`` say: what compile resolves with."""
+
+    inputs: CompileInputs
+    index: IndexConfig
+    options: ResolverOptions
+    tool: ToolSettings
+
+    def fingerprint(self, target: Mapping[str, str]) -> str:
+        return fingerprint(self.inputs, index=self.index, options=self.options, target=target)
+
+
+def tool_settings(root: Path) -> ToolSettings:
+    """``[tool.envlock]`` of ``root/pyproject.toml`` (defaults when there is none)."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return ToolSettings()
+    return read_tool_settings(load_toml(pyproject, root), "pyproject.toml")
+
+
+def resolve(settings: CompileSettings, root: Path, env: Mapping[str, str], fetch: Fetch | None) -> Resolved:
+    """Read the inputs named by ``settings.sources`` (relative to ``root``) and merge every source of
+    settings: the command line wins, then the inputs' option lines, then ``[tool.envlock]``. The one
+    merge, used by compile and by the staleness judge."""
+    tool = tool_settings(root)
+    inputs = _read_inputs(settings, tool, root, env, fetch)
+    return Resolved(
+        inputs, _index_config(settings, inputs.index, tool, root), _options(settings, inputs, tool), tool
+    )
+
+
+def _read_inputs(
+    settings: CompileSettings, tool: ToolSettings, root: Path, env: Mapping[str, str], fetch: Fetch | None
+) -> CompileInputs:
+    extras = check_names(settings.extras or tool.extras, "extra name")
+    groups = check_names(settings.groups or tool.groups, "group name")
+    result = None
+    pyproject_seen = False
+    for source in settings.sources:
+        path = root / source
+        if path.name.endswith(".toml"):
+            pyproject_seen = True
+            read = read_pyproject(path, extras=extras, groups=groups, base=root)
+        else:
+            read = read_requirements_files([path], dict(env), base=root, fetch=fetch)
+        result = read if result is None else merge(result, read)
+    if (extras or groups) and not pyproject_seen:
+        raise InputError("--extra and --group select parts of pyproject.toml, which is not an input here")
+    if result is None:
+        raise InputError("nothing to compile: no input files")
+    return result
+
+
+def _index_config(
+    settings: CompileSettings, from_files: IndexConfig, tool: ToolSettings, here: Path
+) -> IndexConfig:
+    if settings.index_url:
+        check_index_url(settings.index_url, "--index-url")
+    for url in settings.extra_index_urls:
+        check_index_url(url, "--extra-index-url")
+    if tool.index_url:
+        check_index_url(tool.index_url, "pyproject.toml [tool.envlock] index-url")
+    for url in tool.extra_index_urls:
+        check_index_url(url, "pyproject.toml [tool.envlock] extra-index-urls")
+    return IndexConfig(
+        index_url=settings.index_url or from_files.index_url or tool.index_url,
+        extra_index_urls=tuple(
+            dict.fromkeys((*tool.extra_index_urls, *from_files.extra_index_urls, *settings.extra_index_urls))
+        ),
+        find_links=tuple(
+            dict.fromkeys(
+                (
+                    *(resolve_find_links(f, here) for f in tool.find_links),
+                    *from_files.find_links,
+                    *(resolve_find_links(f, here) for f in settings.find_links),
+                )
+            )
+        ),
+    )
+
+
+def _options(settings: CompileSettings, inputs: CompileInputs, tool: ToolSettings) -> ResolverOptions:
+    only = set(inputs.options.only_binary)
+    no = set(inputs.options.no_binary)
+    for value in (*tool.only_binary, *settings.only_binary):
+        only.update(parse_binary_names(value, "--only-binary"))
+    for value in (*tool.no_binary, *settings.no_binary):
+        no.update(parse_binary_names(value, "--no-binary"))
+    return ResolverOptions(
+        pre=settings.pre or inputs.options.pre or tool.pre,
+        only_binary=frozenset(only),
+        no_binary=frozenset(no),
+    )
+
+
+def _portable(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` with ``/`` separators (``..`` where it lies outside)."""
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return os.path.relpath(path.resolve(), base.resolve()).replace(os.sep, "/")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 """A sha256 as envlock stores and compares it: 64 lowercase hex digits."""
@@ -119,6 +119,30 @@ def join_url(base: str, link: str) -> str:
         raise UnsafeInput(f"malformed URL {_shown(link)}: {error}") from None
     split_url(joined)
     return joined
+
+
+def redact(url: str) -> str:
+    """``https://user:secret@host/x`` -> ``https://***@host/x``: safe for locks, logs and errors."""
+    return _replace_userinfo(url, "***@")
+
+
+def strip_credentials(url: str) -> str:
+    """The URL without any userinfo: what may be written to a lock."""
+    return _replace_userinfo(url, "")
+
+
+def _replace_userinfo(url: str, replacement: str) -> str:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:  # malformed (e.g. from a hostile redirect): still never show its userinfo
+        return re.sub(r"//[^/?#]*@", "//" + replacement, url, count=1)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
 
 
 def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:

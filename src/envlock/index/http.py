@@ -19,10 +19,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from envlock import __version__
 from envlock.errors import InputError, NetworkError
+from envlock.validate import redact as redact
+from envlock.validate import strip_credentials as strip_credentials
 
 if TYPE_CHECKING:
     import urllib3
@@ -52,32 +54,6 @@ DEFAULT_MAX_DOWNLOAD_SIZE = 8 * 1024 * MiB
 """An artifact whose size neither the lock nor the index gives; the largest wheels are a few GB."""
 _DRAIN = 64 * 1024
 """Bytes read from an unwanted body to keep its connection; a longer body closes the connection."""
-
-
-def redact(url: str) -> str:
-    """``https://user:secret@host/x`` -> ``https://***@host/x``: safe for locks, logs and errors."""
-    return _replace_userinfo(url, "***@")
-
-
-def strip_credentials(url: str) -> str:
-    """The URL without any userinfo: what may be written to a lock."""
-    return _replace_userinfo(url, "")
-
-
-def _replace_userinfo(url: str, replacement: str) -> str:
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError:  # malformed (e.g. from a hostile redirect): still never show its userinfo
-        import re
-
-        return re.sub(r"//[^/?#]*@", "//" + replacement, url, count=1)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
 
 
 # ------------------------------------------------------------------------------------------- limits

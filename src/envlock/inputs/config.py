@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from envlock import validate
 from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
-from envlock.index.http import strip_credentials
+from envlock.validate import strip_credentials
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -794,7 +794,7 @@ def check_index_url(url: str, where: str) -> str:
     except validate.UnsafeInput:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        from envlock.index.http import redact
+        from envlock.validate import redact
 
         raise InputError(
             f"{where}: invalid index URL {redact(url)!r} (expected http:// or https://)",

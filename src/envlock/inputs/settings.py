@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from envlock.errors import InputError
-from envlock.index.http import strip_credentials
 from envlock.inputs.config import (
     CompileInputs,
     IndexConfig,
@@ -35,6 +34,7 @@ from envlock.inputs.config import (
     read_tool_settings,
     resolve_find_links,
 )
+from envlock.validate import strip_credentials
 
 Fetch = Callable[[str], str]
 """Reads a ``-r``/``-c`` URL (compile passes the network; the offline judge passes None)."""

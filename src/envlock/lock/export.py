@@ -21,7 +21,7 @@ from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 from packaging.utils import canonicalize_name
 
 from envlock.errors import InputError, LockFileError, UnsupportedError
-from envlock.index.http import strip_credentials
+from envlock.validate import strip_credentials
 
 FORMATS = ("requirements-txt",)
 _SELECTION_VARIABLES = frozenset({"extras", "dependency_groups", "extra"})

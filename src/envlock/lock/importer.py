@@ -38,9 +38,9 @@ def import_requirements(
     index (else a LockFileError naming the line); ``lookup`` is the index (tests pass fakes).
     ``indexes``: the index URLs the lookup used, recorded in ``[tool.envlock.options]`` (default: the
     file's own ``--index-url`` / ``--extra-index-url``)."""
-    from envlock.index.http import strip_credentials
     from envlock.lock import requirements_lock
     from envlock.lock.lockfile import TOOL_KEY, lock_from_dict
+    from envlock.validate import strip_credentials
 
     parsed = parse(path, text)
     lock = requirements_lock.to_pylock(path, parsed, lookup)

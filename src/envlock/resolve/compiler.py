@@ -23,10 +23,10 @@ from packaging.version import Version
 
 from envlock.env.interpreter import TargetEnvironment
 from envlock.index.client import DistFile
-from envlock.index.http import strip_credentials
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
 from envlock.resolve.resolver import IndexLike, Pin, Resolution, ResolveRequest, resolve
+from envlock.validate import strip_credentials
 
 LOCK_VERSION = "1.0"
 CREATED_BY = "envlock"

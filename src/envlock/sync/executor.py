@@ -830,7 +830,7 @@ def _additional_metadata(package: SelectedPackage) -> dict[str, bytes]:
         ENVLOCK_MARKER: (json.dumps(marker, sort_keys=True) + "\n").encode(),
     }
     if package.direct:
-        from envlock.index.http import strip_credentials
+        from envlock.validate import strip_credentials
 
         url = (
             strip_credentials(artifact.url) if artifact.url else (artifact.path or Path()).absolute().as_uri()

@@ -38,7 +38,7 @@ class Artifact:
     @property
     def source(self) -> str:
         """A printable location (URL without credentials or path)."""
-        from envlock.index.http import redact
+        from envlock.validate import redact
 
         return redact(self.url) if self.url else str(self.path)
 

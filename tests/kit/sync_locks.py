@@ -81,7 +81,7 @@ def snapshot(root: Path, *, ignore: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def probe_venv(python: Path) -> Any:
-    """interpreter.probe without ``-S`` (see syncer._probe_runner)."""
+    """interpreter.probe with site.py allowed to run (the probe itself passes ``-I -S``)."""
     import subprocess
 
     from envlock.env.interpreter import probe

@@ -216,16 +216,16 @@ def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEn
         environment_for_version,
         probe,
     )
+    from envlock.guard.stamp import venv_python
 
     if request.python is not None:
         return environment_for(probe(request.python))
     version = request.python_version or tool.python_version
     if version:
         return environment_for_version(version)
-    venv = root / (tool.venv or ".venv")
-    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
-        if candidate.exists():
-            return environment_for(probe(candidate))
+    candidate = Path(venv_python(root / (tool.venv or ".venv")))
+    if candidate.exists():
+        return environment_for(probe(candidate))
     return current_environment()
 
 

@@ -6,10 +6,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from envlock.guard.stamp import venv_python
+
 
 def scripts_dir(venv: Path) -> Path:
-    """The venv's executables folder: ``Scripts`` on Windows, ``bin`` elsewhere."""
-    return venv / ("Scripts" if os.name == "nt" else "bin")
+    """The venv's executables folder: ``Scripts`` on Windows, ``bin`` elsewhere (the folder of
+    ``stamp.venv_python``, the one venv-python rule)."""
+    return Path(venv_python(venv)).parent
 
 
 def venv_environment(venv: Path, base: Mapping[str, str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from envlock import validate
 from envlock.errors import BuildError
+from envlock.guard.stamp import venv_python
 
 if TYPE_CHECKING:
     from envlock.index.client import IndexClient
@@ -249,8 +250,7 @@ def create_build_venv(env_dir: Path, python: Path | None) -> Path:
         )
         if result.returncode != 0:
             raise BuildError(f"cannot create a build environment with {python}: {result.stderr.strip()}")
-    scripts = env_dir / ("Scripts" if os.name == "nt" else "bin")
-    return scripts / ("python.exe" if os.name == "nt" else "python")
+    return Path(venv_python(env_dir))
 
 
 def _runner(env_dir: Path) -> Callable[..., None]:

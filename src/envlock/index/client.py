@@ -13,10 +13,10 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, suppress
-from dataclasses import asdict, dataclass, field
+from contextlib import AbstractContextManager, nullcontext, suppress
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -35,13 +35,11 @@ from packaging.version import Version
 from envlock import validate
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
 from envlock.guard.stamp import sha256_file
+from envlock.index import download
 from envlock.index.cache import Cache, key_for
 from envlock.index.http import (
-    MAX_DOWNLOAD_ENV,
     MAX_METADATA_ENV,
     Response,
-    human_size,
-    max_download_size,
     max_metadata_size,
     read_limited,
     redact,
@@ -50,6 +48,10 @@ from envlock.index.http import (
 
 if TYPE_CHECKING:
     import zipfile
+
+# zipfile, packaging.metadata, email.utils and html.parser are imported inside the functions that use
+# them: a warm compile (every page fresh, every metadata parsed in the cache) needs none of them, and
+# its time is one of the benchmark's figures.
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -499,65 +501,7 @@ class IndexClient:
             found = self._cache.get_artifact(file.sha256, file.filename)
             if found is not None:
                 return found
-        with self._http.stream(file.url) as response:
-            return self._store(file, response.stream(1 << 16))
-
-    def _store(self, file: DistFile, chunks: Iterable[bytes]) -> Path:
-        """Stream a download into the verified artifact cache: checked against the index's sha256, or,
-        when the index gives none, stored under the sha256 of what arrived. Stopped as soon as it passes
-        the index's size (else the download cap), so an endless body costs a bounded amount."""
-        chunks = self._bounded(file, chunks)
-        expected = file.sha256
-        if expected:
-            with self._cache.artifact_writer(expected, file.filename) as (handle, digest):
-                for chunk in chunks:
-                    handle.write(chunk)
-                    digest.update(chunk)
-                if digest.hexdigest() != expected:
-                    raise HashMismatchError(
-                        f"{file.filename} downloaded from {redact(file.url)} does not match the sha256 "
-                        f"the index lists (expected {expected}, got {digest.hexdigest()})"
-                    )
-            return self._cache.artifact_path(expected, file.filename)
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp) / file.filename
-            digest = hashlib.sha256()
-            with open(target, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-                    digest.update(chunk)
-            sha256 = digest.hexdigest()
-            with (
-                self._cache.artifact_writer(sha256, file.filename) as (out, out_digest),
-                open(target, "rb") as source,
-            ):
-                for data in iter(lambda: source.read(1 << 20), b""):  # not whole: it may be GBs
-                    out.write(data)
-                    out_digest.update(data)
-            return self._cache.artifact_path(sha256, file.filename)
-
-    @staticmethod
-    def _bounded(file: DistFile, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """``chunks``, refused (raised inside the cache writer: nothing partial stays) once they pass
-        the size the index gives, or the download cap when it gives none."""
-        limit = file.size if file.size is not None else max_download_size()
-        received = 0
-        for chunk in chunks:
-            received += len(chunk)
-            if received > limit:
-                if file.size is not None:
-                    raise HashMismatchError(
-                        f"{file.filename} downloaded from {redact(file.url)} is larger than the"
-                        f" {file.size} bytes the index lists"
-                    )
-                raise NetworkError(
-                    f"cannot fetch {redact(file.url)}: {file.filename} is larger than the"
-                    f" {human_size(limit)} download limit for files of unknown size",
-                    hint=f"if this is expected, raise {MAX_DOWNLOAD_ENV}",
-                )
-            yield chunk
+        return download.download(lambda: self._http.stream(file.url), _expected(file), self._cache)
 
     # ------------------------------------------------------------------------------ range requests
 
@@ -575,7 +519,14 @@ class IndexClient:
         chunk = self._settings.range_chunk
         with self._http.stream(file.url, {"Range": f"bytes=-{chunk}"}, ok=(200, 206, 416)) as response:
             if response.status == 200:
-                return wheel_metadata(self._store(file, response.stream(1 << 16)), file.filename)
+                # The whole file: kept as the download. This body is the first attempt; a retry
+                # (the body broke off, or arrived wrong) asks again without the range.
+                opened: list[AbstractContextManager[Any]] = [nullcontext(response)]
+                again = self._http.stream
+                path = download.download(
+                    lambda: opened.pop() if opened else again(file.url), _expected(file), self._cache
+                )
+                return wheel_metadata(path, file.filename)
             if response.status != 206:
                 response.drain_conn()  # leave the pooled connection clean for the next request
                 return None
@@ -587,7 +538,7 @@ class IndexClient:
             return None
         first, _last, total = parsed
         if first == 0:  # the whole (small) wheel arrived: keep it as the download
-            return wheel_metadata(self._store(file, [tail]), file.filename)
+            return wheel_metadata(download.store([tail], _expected(file), self._cache), file.filename)
         remote = _RangeFile(lambda a, b: self._fetch_range(file.url, a, b), total, first, tail, chunk)
         try:
             return _zip_metadata(zipfile.ZipFile(remote), file.filename)
@@ -607,6 +558,13 @@ class IndexClient:
             return file.sha256
         path = self.download(file)
         return sha256_file(path)
+
+
+def _expected(file: DistFile) -> download.Expected:
+    """What a download of ``file`` must be: the hash and size its index page lists."""
+    return download.Expected(
+        file.filename, redact(file.url), file.sha256, file.size, listed_by=download.ListedBy.INDEX
+    )
 
 
 def wheel_metadata(path: Path, filename: str) -> bytes:
@@ -718,8 +676,6 @@ def _max_age(headers: Mapping[str, str]) -> float:
 
 
 def _with(file: DistFile, **changes: Any) -> DistFile:
-    from dataclasses import replace
-
     return replace(file, **changes)
 
 

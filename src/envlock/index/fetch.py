@@ -1,30 +1,24 @@
-"""Fetches the artifacts a plan needs into the cache's content-addressed store, in parallel, verifying
-sha256 and size while streaming; only verified bytes ever become visible in the store.
+"""Fetches the artifacts a plan needs into the cache's content-addressed store, in parallel, each through
+the one verified download (``index.download``); only verified bytes ever become visible in the store.
 
 Runs entirely before the venv is touched, so a network or hash failure leaves the venv unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from envlock.errors import EnvlockError, HashMismatchError, NetworkError
+from envlock.errors import NetworkError
+from envlock.index import download
 from envlock.index.cache import Cache
-from envlock.index.http import MAX_DOWNLOAD_ENV, human_size, max_download_size
+from envlock.index.download import Body, Expected
 from envlock.sync.models import Artifact
-
-CHUNK = 1 << 16
-
-
-class Body(Protocol):
-    """A streamed response body (urllib3's response satisfies it)."""
-
-    def read(self, amt: int | None = None) -> bytes: ...
 
 
 class ArtifactClient(Protocol):
@@ -44,7 +38,7 @@ class FetchOptions:
     offline: bool = False
     """Use only the cache; a missing artifact is an error."""
     max_workers: int = 8
-    attempts: int = 3
+    attempts: int = download.ATTEMPTS
     """Tries per artifact for failures while reading a body (the client retries the request itself)."""
 
 
@@ -111,141 +105,21 @@ def fetch_one(
     existing = cache.get_artifact(artifact.sha256, artifact.filename)
     if existing is not None:
         return existing
+    expected = Expected(artifact.filename, artifact.source, artifact.sha256, artifact.size)
     if artifact.path is not None:
-        return _store_local(artifact, cache)
-    if artifact.url is None:  # pragma: no cover - selection guarantees one of them
+        return download.copy_local(artifact.path, expected, cache)
+    url = artifact.url
+    if url is None:  # pragma: no cover - selection guarantees one of them
         raise NetworkError(f"{artifact.filename}: the lock gives neither url nor path")
     if client is None or options.offline:
         raise NetworkError(
             f"offline: {artifact.filename} is not in the cache",
             hint="sync once without --offline to fill the cache",
         )
-    last: EnvlockError | None = None
-    for _attempt in range(max(1, options.attempts)):
-        try:
-            return _download(artifact, cache, client, progress)
-        except _TransientBodyError as error:
-            last = NetworkError(f"cannot fetch {artifact.source}: {error} (after {_attempt + 1} attempts)")
-        except HashMismatchError as error:
-            last = error  # wrong bytes may come from a flaky proxy: try again, then report
-    assert last is not None
-    raise last
-
-
-class _TransientBodyError(Exception):
-    """The body broke off (reset, truncated): worth another try."""
-
-
-def _download(
-    artifact: Artifact, cache: Cache, client: ArtifactClient, progress: ProgressCallback | None
-) -> Path:
-    assert artifact.url is not None
-    limit = _limit(artifact)
-    try:
-        with (
-            client.stream(artifact.url) as body,
-            cache.artifact_writer(artifact.sha256, artifact.filename) as (
-                handle,
-                digest,
-            ),
-        ):
-            received = 0
-            for chunk in _chunks(body):
-                _check_limit(artifact, received + len(chunk), limit)
-                handle.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if progress is not None:
-                    progress(artifact, received)
-            _verify(artifact, digest.hexdigest(), received)
-    except (NetworkError, HashMismatchError):
-        raise
-    except Exception as error:
-        if _is_transient(error):
-            raise _TransientBodyError(_reason(error)) from None
-        raise
-    path = cache.get_artifact(artifact.sha256, artifact.filename)
-    assert path is not None
-    return path
-
-
-def _chunks(body: Body) -> Iterator[bytes]:
-    while True:
-        chunk = body.read(CHUNK)
-        if not chunk:
-            return
-        yield chunk
-
-
-def _store_local(artifact: Artifact, cache: Cache) -> Path:
-    assert artifact.path is not None
-    try:
-        with (
-            artifact.path.open("rb") as source,
-            cache.artifact_writer(artifact.sha256, artifact.filename) as (
-                handle,
-                digest,
-            ),
-        ):
-            received = 0
-            limit = _limit(artifact)
-            for chunk in iter(lambda: source.read(CHUNK), b""):
-                _check_limit(artifact, received + len(chunk), limit)
-                handle.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-            _verify(artifact, digest.hexdigest(), received)
-    except OSError as error:
-        raise NetworkError(f"cannot read {artifact.path}: {error.strerror or error}") from None
-    path = cache.get_artifact(artifact.sha256, artifact.filename)
-    assert path is not None
-    return path
-
-
-def _limit(artifact: Artifact) -> int:
-    """Bytes an artifact may have: the size the lock gives, else the download cap."""
-    return artifact.size if artifact.size is not None else max_download_size()
-
-
-def _check_limit(artifact: Artifact, received: int, limit: int) -> None:
-    """Stop a transfer as soon as it passes its limit (raised inside the cache writer, so the partial
-    file is discarded): a server that sends more than promised, or never stops, costs a bounded amount."""
-    if received <= limit:
-        return
-    if artifact.size is not None:
-        raise HashMismatchError(
-            f"size mismatch for {artifact.filename}: expected {artifact.size} bytes, got more"
-            f" (from {artifact.source})",
-            hint="the file changed since the lock was written; if expected, recompile: envlock compile",
-        )
-    raise NetworkError(
-        f"cannot fetch {artifact.source}: {artifact.filename} is larger than the {human_size(limit)}"
-        " download limit for files of unknown size",
-        hint=f"if this is expected, raise {MAX_DOWNLOAD_ENV}",
+    return download.download(
+        lambda: client.stream(url),
+        expected,
+        cache,
+        attempts=options.attempts,
+        progress=None if progress is None else partial(progress, artifact),
     )
-
-
-def _verify(artifact: Artifact, got: str, size: int) -> None:
-    """Raise inside the cache writer so the partial file is discarded."""
-    if got != artifact.sha256:
-        raise HashMismatchError(
-            f"hash mismatch for {artifact.filename}: expected sha256 {artifact.sha256}, got {got}"
-            f" ({size} bytes from {artifact.source})",
-            hint="the file changed since the lock was written; if expected, recompile: envlock compile",
-        )
-    if artifact.size is not None and size != artifact.size:
-        raise HashMismatchError(
-            f"size mismatch for {artifact.filename}: expected {artifact.size} bytes, got {size}"
-            f" (from {artifact.source})"
-        )
-
-
-def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, OSError):
-        return True
-    module = type(error).__module__ or ""
-    return module.startswith(("urllib3", "http.client"))
-
-
-def _reason(error: BaseException) -> str:
-    return str(getattr(error, "reason", None) or error) or type(error).__name__

@@ -18,7 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 from envlock import validate
 from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
-from envlock.validate import strip_credentials
+from envlock.inputs.requirements_syntax import logical_lines, split_option
+from envlock.validate import redact, strip_credentials
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -41,7 +42,6 @@ DEFAULT_GROUP = ""
 """The root group of plain requirements (neither an extra nor a dependency group)."""
 
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
-_COMMENT = re.compile(r"(^|\s+)#.*$")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz")
 
@@ -233,28 +233,6 @@ def display_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def logical_lines(text: str) -> Iterable[tuple[int, str]]:
-    """(first line number, text) with comments removed and backslash continuations joined."""
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _COMMENT.sub("", raw).rstrip()
-        if not pending:
-            start = number
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        joined = " ".join(part.strip() for part in pending).strip()
-        pending = []
-        if joined:
-            yield start, joined
-    if pending:
-        joined = " ".join(part.strip() for part in pending).strip()
-        if joined:
-            yield start, joined
-
-
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 """The largest requirements or pyproject.toml file envlock reads (docs/cli.md): real ones are kilobytes,
 and ``-r /dev/zero`` must not exhaust memory."""
@@ -364,16 +342,6 @@ def _expand(line: str, env: Mapping[str, str], location: str) -> str:
     return _ENV_VAR.sub(substitute, line)
 
 
-def _split_option(line: str) -> tuple[str, str]:
-    if line.startswith("--"):
-        name, sep, value = line.partition("=")
-        if not sep:
-            name, _, value = line.partition(" ")
-        return name.strip(), value.strip()
-    # short options: -r file, -rfile, -c file, -i url, -f url, -e thing
-    return line[:2], line[2:].strip()
-
-
 _SHORT = {
     "-r": "--requirement",
     "-c": "--constraint",
@@ -393,7 +361,7 @@ def _option_line(
     base: Path,
     stack: tuple[str, ...],
 ) -> None:
-    name, value = _split_option(line)
+    name, value = split_option(line)
     name = _SHORT.get(name, name)
     needs_value = name not in ("--pre",)
     if needs_value and not value:
@@ -794,8 +762,6 @@ def check_index_url(url: str, where: str) -> str:
     except validate.UnsafeInput:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        from envlock.validate import redact
-
         raise InputError(
             f"{where}: invalid index URL {redact(url)!r} (expected http:// or https://)",
             hint="an index is a PEP 503/691 simple API root, e.g. https://pypi.org/simple/",

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envlock.errors import LockFileError
+from envlock.inputs.requirements_syntax import physical_lines
+from envlock.lock import requirements_lock
+from envlock.lock.lockfile import TOOL_KEY, lock_from_dict
+from envlock.lock.requirements_lock import FileLookup, RequirementsLock
+from envlock.validate import strip_credentials
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
-
-    from envlock.lock.requirements_lock import FileLookup, RequirementsLock
 
 CREATED_BY = "envlock"
 _HINT = "regenerate it with: pip-compile --generate-hashes (every line name==version with --hash)"
@@ -23,8 +26,6 @@ _VIA_ENTRY = re.compile(r"^(?:-[rc]\s+)?(.+?)\s*(?:\(.*\))?$")
 
 def parse(path: Path, text: str) -> RequirementsLock:
     """The pins and index options; an unpinned or unhashed line is a LockFileError naming file:line."""
-    from envlock.lock import requirements_lock
-
     try:
         return requirements_lock.parse(path, text)
     except LockFileError as error:
@@ -38,10 +39,6 @@ def import_requirements(
     index (else a LockFileError naming the line); ``lookup`` is the index (tests pass fakes).
     ``indexes``: the index URLs the lookup used, recorded in ``[tool.envlock.options]`` (default: the
     file's own ``--index-url`` / ``--extra-index-url``)."""
-    from envlock.lock import requirements_lock
-    from envlock.lock.lockfile import TOOL_KEY, lock_from_dict
-    from envlock.validate import strip_credentials
-
     parsed = parse(path, text)
     lock = requirements_lock.to_pylock(path, parsed, lookup)
     via = via_annotations(text)
@@ -84,10 +81,9 @@ def via_annotations(text: str) -> dict[int, list[str]]:
     current: int | None = None
     in_via = False
     continued = False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if stripped.startswith("#"):
-            comment = stripped.lstrip("#").strip()
+    for line in physical_lines(text):
+        if not line.code and line.comment is not None:
+            comment = line.comment.lstrip("#").strip()
             if current is None:
                 continue
             if comment == "via":
@@ -95,20 +91,21 @@ def via_annotations(text: str) -> dict[int, list[str]]:
             elif comment.startswith("via "):
                 found.setdefault(current, []).append(_via_entry(comment[4:]))
                 in_via = False
-            elif in_via and raw.lstrip().startswith("#   ") and comment:
+            elif in_via and line.comment.startswith("   ") and comment:  # "#   app": an item of "# via"
                 found.setdefault(current, []).append(_via_entry(comment))
             else:
                 in_via = False
             continue
-        if not stripped:
+        if not line.code:
             in_via = False
             if not continued:
                 current = None
             continue
         if not continued:
             in_via = False
-            current = None if stripped.startswith("-") and not stripped.startswith("--hash") else number
-        continued = stripped.endswith("\\")
+            stripped = line.code.lstrip()
+            current = None if stripped.startswith("-") and not stripped.startswith("--hash") else line.number
+        continued = line.continues
     return found
 
 

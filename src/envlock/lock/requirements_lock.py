@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from envlock.errors import LockFileError
+from envlock.inputs.config import read_input_text
+from envlock.inputs.requirements_syntax import logical_lines, split_option
+from envlock.lock.lockfile import lock_from_dict
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -49,24 +55,20 @@ FileLookup = Callable[[RequirementsLock, str, str], Sequence["DistFile"]]
 def read(path: Path) -> str:
     """The text of a hashed requirements file, read as every input file is (``config.read_input_text``:
     a regular file of bounded size, else a RequirementsFileError naming it)."""
-    from envlock.inputs.config import read_input_text
-
     return read_input_text(path, str(path))
 
 
 def parse(path: Path, text: str) -> RequirementsLock:
     """Parse the file; every requirement must be pinned with ``==`` and carry ``--hash=sha256:``."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     pins: list[PinnedRequirement] = []
     index_url: str | None = None
     extras: list[str] = []
     links: list[str] = []
-    for number, logical in _logical_lines(text):
-        words = logical.split()
-        if words[0].startswith("-") and not words[0].startswith("--hash"):
-            option, value = _option(words, path, number)
+    for number, logical in logical_lines(text):
+        if logical.startswith("-") and not logical.startswith("--hash"):
+            option, value = split_option(logical)
+            if not value:
+                raise LockFileError(f"{path}:{number}: {option} needs a value")
             if option in ("-i", "--index-url"):
                 index_url = value
             elif option == "--extra-index-url":
@@ -106,8 +108,6 @@ def parse(path: Path, text: str) -> RequirementsLock:
 
 def to_pylock(path: Path, parsed: RequirementsLock, lookup: FileLookup) -> Pylock:
     """The PEP 751 lock for the pinned files (looked up in parallel); a hash no index file has is an error."""
-    from envlock.lock.lockfile import lock_from_dict
-
     with ThreadPoolExecutor(max_workers=8) as pool:
         found = list(pool.map(lambda pin: lookup(parsed, pin.name, pin.version), parsed.pins))
     packages: list[dict[str, Any]] = []
@@ -141,37 +141,6 @@ def _file_entry(file: DistFile) -> dict[str, Any]:
     if file.size is not None:
         entry["size"] = file.size
     return entry
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Join backslash continuations, drop comments; (first line number, text)."""
-    lines: list[tuple[int, str]] = []
-    buffer = ""
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(" #", 1)[0] if not raw.lstrip().startswith("#") else ""
-        if not buffer:
-            start = number
-        if line.rstrip().endswith("\\"):
-            buffer += line.rstrip()[:-1] + " "
-            continue
-        buffer += line
-        if buffer.strip():
-            lines.append((start, buffer.strip()))
-        buffer = ""
-    if buffer.strip():
-        lines.append((start, buffer.strip()))
-    return lines
-
-
-def _option(words: list[str], path: Path, number: int) -> tuple[str, str]:
-    first = words[0]
-    if "=" in first:
-        option, value = first.split("=", 1)
-        return option, value
-    if len(words) < 2:
-        raise LockFileError(f"{path}:{number}: {first} needs a value")
-    return first, words[1]
 
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")

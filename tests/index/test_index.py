@@ -289,3 +289,21 @@ def test_range_file_reads_a_zip_member_with_few_fetches(tmp_path: Path) -> None:
     assert _content_range("bytes 10-19/100") == (10, 19, 100)
     assert _content_range("bytes */100") is None and _content_range("") is None
     assert _content_range("bytes 10-200/100") is None
+
+
+@pytest.mark.parametrize("kind", ["truncate", "reset", "wrong_bytes"])
+@pytest.mark.parametrize("ranges", [True, False], ids=["range-ignored", "no-range"])
+def test_a_broken_wheel_body_is_fetched_again(
+    kind: str, ranges: bool, kit_index_factory: Factory, tmp_path: Path
+) -> None:
+    """Compile downloads through the same verified download as sync (``index.download``): a body that
+    breaks off or arrives wrong once is fetched again, also when it was the whole-file answer to a
+    range request."""
+    index = kit_index_factory(IndexFeatures(metadata_files=False, range_requests=False))
+    index.publish(DistSpec("alpha", "1.0", requires=("beta",)))
+    index.fault("/files/*.whl", kind, times=1)
+    client = client_for(tmp_path, index.url, range_requests=ranges)
+    file = client.project("alpha").files[0]
+    assert client.metadata(file).requires_dist == ("beta",)
+    assert len(_wheel_requests(index)) == 2
+    assert Cache(tmp_path / "cache").get_artifact(file.sha256 or "", file.filename) is not None

@@ -172,14 +172,12 @@ def _too_large(expected: Expected, limit: int) -> EnvlockError:
             " download limit for files of unknown size",
             hint=f"if this is expected, raise {MAX_DOWNLOAD_ENV}",
         )
-    if expected.listed_by is ListedBy.INDEX:
-        return HashMismatchError(
-            f"{expected.filename} downloaded from {expected.source} is larger than the"
-            f" {expected.size} bytes the index lists"
-        )
-    return HashMismatchError(
-        f"size mismatch for {expected.filename}: expected {expected.size} bytes, got more"
+    return _refusal(
+        expected,
+        lock=f"size mismatch for {expected.filename}: expected {expected.size} bytes, got more"
         f" (from {expected.source})",
+        index=f"{expected.filename} downloaded from {expected.source} is larger than the"
+        f" {expected.size} bytes the index lists",
         hint=_LOCK_HINT,
     )
 
@@ -187,28 +185,33 @@ def _too_large(expected: Expected, limit: int) -> EnvlockError:
 def _verify(expected: Expected, got: str, size: int) -> None:
     """Raise (inside the cache writer, so the partial file is discarded) unless the bytes are the ones
     promised."""
-    index = expected.listed_by is ListedBy.INDEX
+    name, source, hint = expected.filename, expected.source, None
     if expected.sha256 is not None and got != expected.sha256:
-        if index:
-            raise HashMismatchError(
-                f"{expected.filename} downloaded from {expected.source} does not match the sha256 "
-                f"the index lists (expected {expected.sha256}, got {got})"
-            )
-        raise HashMismatchError(
-            f"hash mismatch for {expected.filename}: expected sha256 {expected.sha256}, got {got}"
-            f" ({size} bytes from {expected.source})",
-            hint=_LOCK_HINT,
+        lock = (
+            f"hash mismatch for {name}: expected sha256 {expected.sha256}, got {got}"
+            f" ({size} bytes from {source})"
         )
-    if expected.size is not None and size != expected.size:
-        if index:
-            raise HashMismatchError(
-                f"{expected.filename} downloaded from {expected.source} is {size} bytes, not the"
-                f" {expected.size} bytes the index lists"
-            )
-        raise HashMismatchError(
-            f"size mismatch for {expected.filename}: expected {expected.size} bytes, got {size}"
-            f" (from {expected.source})"
+        index = (
+            f"{name} downloaded from {source} does not match the sha256 the index lists"
+            f" (expected {expected.sha256}, got {got})"
         )
+        hint = _LOCK_HINT
+    elif expected.size is not None and size != expected.size:
+        lock = f"size mismatch for {name}: expected {expected.size} bytes, got {size} (from {source})"
+        index = (
+            f"{name} downloaded from {source} is {size} bytes, not the {expected.size} bytes the index lists"
+        )
+    else:
+        return
+    raise _refusal(expected, lock=lock, index=index, hint=hint)
+
+
+def _refusal(expected: Expected, *, lock: str, index: str, hint: str | None = None) -> HashMismatchError:
+    """Bytes that are not the ones promised, in the words of whoever promised them (the hint, about
+    recompiling, is for a lock only)."""
+    if expected.listed_by is ListedBy.INDEX:
+        return HashMismatchError(index)
+    return HashMismatchError(lock, hint=hint)
 
 
 def _is_transient(error: BaseException) -> bool:

@@ -170,7 +170,7 @@ def test_an_endless_metadata_file_is_cut_off(servers: list[RawServer], isolated:
 
 def test_an_index_download_is_stopped_at_the_listed_size(servers: list[RawServer], isolated: Path) -> None:
     """No metadata file: compile asks for the wheel's tail; a server that answers with an endless
-    200 instead is cut off at the size its page gave (``IndexClient._store``)."""
+    200 instead is cut off at the size its page gave (``index.download``)."""
 
     def handler(request: RawRequest, reply: Reply) -> None:
         if request.path == "/simple/alpha/":

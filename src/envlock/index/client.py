@@ -1,6 +1,7 @@
 """The package-index client: PEP 691 JSON / PEP 503 HTML project pages, find-links, core metadata
-(PEP 658/714 files, else the wheel, else an sdist build), artifact downloads into the verified cache,
-and the HTTP cache with revalidation. All network access of compile goes through here.
+(PEP 658/714 files, else the wheel, else an sdist build), artifact downloads (through the one verified
+download, ``index.download``) and the HTTP cache with revalidation. All network access of compile goes
+through here.
 
 Thread-safe: the resolver prefetches pages and metadata from a thread pool; each page and metadata
 item is fetched once per process (concurrent callers wait for the first).

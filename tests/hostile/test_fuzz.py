@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from envlock.env.interpreter import TargetEnvironment, current_environment, environment_for_version
 from envlock.errors import EnvlockError, NetworkError
 from envlock.index import client as index
+from envlock.index import pages
 from envlock.index.client import DistFile
 from envlock.inputs import config
 from envlock.lock import requirements_lock
@@ -895,7 +896,7 @@ def check_files(files: tuple[DistFile, ...] | None) -> None:
 @given(document=JSON_DOCUMENT)
 def test_json_pages(document: Any) -> None:
     body = json.dumps(document).encode("utf-8")
-    check_files(outcome(lambda: index._parse_json_page(body, PAGE_URL, PROJECT, INDEX)))
+    check_files(outcome(lambda: pages._parse_json_page(body, PAGE_URL, PROJECT, INDEX)))
 
 
 @FEW
@@ -903,7 +904,7 @@ def test_json_pages(document: Any) -> None:
     body=st.one_of(st.binary(max_size=200), st.sampled_from([b"[" * 100_000, b'{"files": ' + b"[" * 100_000]))
 )
 def test_json_page_bytes(body: bytes) -> None:
-    check_files(outcome(lambda: index._parse_json_page(body, PAGE_URL, PROJECT, INDEX)))
+    check_files(outcome(lambda: pages._parse_json_page(body, PAGE_URL, PROJECT, INDEX)))
 
 
 def _attribute(name: str, value: str | None) -> str:
@@ -970,13 +971,13 @@ HTML_PAGE = st.builds(
 @given(page=HTML_PAGE, name=st.sampled_from([PROJECT, None]), listed_by=st.sampled_from([INDEX, None]))
 def test_html_pages(page: str, name: Any, listed_by: str | None) -> None:
     body = page.encode("utf-8", "surrogatepass")
-    check_files(outcome(lambda: index._parse_html_page(body, PAGE_URL, name, listed_by)))
+    check_files(outcome(lambda: pages._parse_html_page(body, PAGE_URL, name, listed_by)))
 
 
 @FEW
 @given(body=st.binary(max_size=300))
 def test_html_page_bytes(body: bytes) -> None:
-    check_files(outcome(lambda: index._parse_html_page(body, PAGE_URL, PROJECT, INDEX)))
+    check_files(outcome(lambda: pages._parse_html_page(body, PAGE_URL, PROJECT, INDEX)))
 
 
 METADATA_FIELDS = st.lists(
@@ -1071,26 +1072,26 @@ FORMER_CRASHES.extend(
         ),
         KnownCrash(
             "html-page-netloc",
-            ("index.py:_parse_html_page",),
+            ("pages.py:_parse_html_page",),
             ValueError,
             BAD_NETLOC,
             (
-                lambda: index._parse_html_page(b'<base href="http://[">', PAGE_URL, PROJECT, INDEX),
-                lambda: index._parse_html_page(
+                lambda: pages._parse_html_page(b'<base href="http://[">', PAGE_URL, PROJECT, INDEX),
+                lambda: pages._parse_html_page(
                     b'<a href="https://[::1/demo-1.0.tar.gz">', PAGE_URL, PROJECT, INDEX
                 ),
             ),
         ),
         KnownCrash(
             "json-page-netloc",
-            ("index.py:_json_entry",),
+            ("pages.py:_json_entry",),
             ValueError,
             BAD_NETLOC,
             (
-                lambda: index._parse_json_page(
+                lambda: pages._parse_json_page(
                     _json_page("https://[::1/demo-1.0.tar.gz"), PAGE_URL, PROJECT, INDEX
                 ),
-                lambda: index._parse_json_page(
+                lambda: pages._parse_json_page(
                     _json_page("https://a\uff03b/demo-1.0.tar.gz"), PAGE_URL, PROJECT, INDEX
                 ),
             ),

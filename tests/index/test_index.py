@@ -12,8 +12,9 @@ from packaging.version import Version
 
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
 from envlock.index.cache import Cache
-from envlock.index.client import IndexClient, IndexSettings, LazyHttp, _parse_html_page, parse_core_metadata
+from envlock.index.client import IndexClient, IndexSettings, LazyHttp, parse_core_metadata
 from envlock.index.http import HttpClient, HttpSettings, Response
+from envlock.index.pages import _parse_html_page
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import IndexFeatures, KitIndex
 

@@ -14,27 +14,20 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext, suppress
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import Version
 
-from envlock import validate
-from envlock.errors import HashMismatchError, NetworkError, ResolutionError
+from envlock.errors import HashMismatchError, ResolutionError
 from envlock.guard.stamp import sha256_file
 from envlock.index import download
 from envlock.index.cache import Cache, key_for
@@ -45,6 +38,16 @@ from envlock.index.http import (
     read_limited,
     redact,
     strip_credentials,
+)
+from envlock.index.pages import (
+    DistFile,
+    InvalidPage,
+    ProjectPage,
+    _dedupe,
+    _dist_file,
+    _parse_html_page,
+    _parse_page,
+    _with,
 )
 
 if TYPE_CHECKING:
@@ -119,58 +122,6 @@ class LazyHttp:
         self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
     ) -> AbstractContextManager[Any]:
         return self._real().stream(url, headers, ok=ok)
-
-
-@dataclass(frozen=True)
-class DistFile:
-    """One distribution file listed for a project (on an index page or in find-links)."""
-
-    filename: str
-    url: str
-    """Absolute URL without credentials (``file://`` for local find-links)."""
-    project: NormalizedName
-    version: Version
-    is_wheel: bool
-    tags: frozenset[str] = frozenset()
-    """Wheel tags (``py3-none-any``...); empty for sdists."""
-    hashes: Mapping[str, str] = field(default_factory=dict, compare=False)
-    requires_python: str | None = None
-    yanked: str | None = None
-    """None if not yanked, else the reason ("" when none given)."""
-    metadata_hashes: Mapping[str, str] | None = field(default=None, compare=False)
-    """PEP 658/714: None when no metadata file is advertised, else its hashes (may be empty)."""
-    size: int | None = None
-    upload_time: datetime | None = None
-    index: str | None = None
-    """The index (credential-free base URL) that listed this file; None for find-links."""
-
-    @property
-    def sha256(self) -> str | None:
-        return self.hashes.get("sha256")
-
-    @property
-    def is_local(self) -> bool:
-        return self.url.startswith("file://")
-
-    @property
-    def local_path(self) -> Path:
-        return Path(unquote(urlsplit(self.url).path))
-
-
-@dataclass(frozen=True)
-class ProjectPage:
-    """All files of a project from the first index that has it, plus find-links files."""
-
-    name: NormalizedName
-    index: str | None
-    """Credential-free URL of the index that supplied the project (None: find-links only)."""
-    files: tuple[DistFile, ...]
-
-    def versions(self) -> list[Version]:
-        return sorted({f.version for f in self.files}, reverse=True)
-
-    def files_for(self, version: Version) -> tuple[DistFile, ...]:
-        return tuple(f for f in self.files if f.version == version)
 
 
 @dataclass(frozen=True)
@@ -674,243 +625,6 @@ def _max_age(headers: Mapping[str, str]) -> float:
             except ValueError:
                 return 0.0
     return 0.0
-
-
-def _with(file: DistFile, **changes: Any) -> DistFile:
-    return replace(file, **changes)
-
-
-def _dedupe(files: Sequence[DistFile]) -> tuple[DistFile, ...]:
-    """One entry per filename (the index's wins over find-links), sorted for stable output."""
-    seen: dict[str, DistFile] = {}
-    for file in files:
-        seen.setdefault(file.filename, file)
-    return tuple(sorted(seen.values(), key=lambda f: (f.version, f.filename)))
-
-
-class InvalidPage(ValueError):
-    """A file entry of a page that must not be used (malformed hash, name or URL)."""
-
-
-def _dist_file(
-    filename: str,
-    url: str,
-    project: NormalizedName | None,
-    *,
-    index: str | None,
-    local: bool = False,
-    **extra: Any,
-) -> DistFile | None:
-    """The file a page entry describes, validated: None for what is not a distribution (or of another
-    project); ``InvalidPage`` for an entry that is malformed or unsafe. Only ``local`` (a find-links
-    folder of this machine) may name ``file:`` URLs: a page from a server may not point at local files."""
-    if filename.endswith((".whl", ".tar.gz", ".zip")):
-        try:
-            validate.file_name(filename)
-        except validate.UnsafeInput as error:
-            raise InvalidPage(str(error)) from None
-    try:
-        if filename.endswith(".whl"):
-            name, version, _build, tags = parse_wheel_filename(filename)
-            tag_set = frozenset(str(t) for t in tags)
-            is_wheel = True
-        elif filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-            tag_set = frozenset()
-            is_wheel = False
-        else:
-            return None
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
-    if project is not None and name != project:
-        return None
-    parts = urlsplit(url)
-    allowed = {"file"} if local else validate.REMOTE_SCHEMES
-    if parts.scheme.lower() not in allowed:
-        raise InvalidPage(f"{filename}: link scheme {parts.scheme or '(none)'!r} is not allowed here")
-    hashes: dict[str, str] = dict(extra.pop("hashes", None) or {})
-    for piece in parts.fragment.split("&"):
-        algo, _, value = piece.partition("=")
-        if algo in ("sha256", "sha384", "sha512") and value:
-            hashes.setdefault(algo, value)
-    try:
-        checked = {algo: validate.digest(algo, value) for algo, value in hashes.items()}
-    except validate.UnsafeInput as error:
-        raise InvalidPage(f"{filename}: {error}") from None
-    clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
-    return DistFile(
-        filename=filename,
-        url=strip_credentials(clean),
-        project=name,
-        version=version,
-        is_wheel=is_wheel,
-        tags=tag_set,
-        hashes={k: v for k, v in sorted(checked.items()) if k == "sha256"},
-        index=index,
-        **extra,
-    )
-
-
-def _metadata_hashes(value: Any) -> Mapping[str, str] | None:
-    """PEP 658/714 ``core-metadata``: None (no metadata file, or one whose hashes are malformed: the
-    wheel is read instead), else the advertised hashes (maybe none)."""
-    if value is None or value is False:
-        return None
-    try:
-        if isinstance(value, Mapping):
-            return {str(k): validate.digest(str(k), v) for k, v in value.items()}
-        if isinstance(value, str):
-            if value.lower() == "true" or not value:
-                return {}
-            algo, _, digest = value.partition("=")
-            return {algo: validate.digest(algo, digest)} if digest else {}
-    except validate.UnsafeInput:
-        return None
-    return {} if value is True else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        import email.utils
-
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
-
-
-def _parse_page(
-    body: bytes, content_type: str, url: str, name: NormalizedName, index: str
-) -> tuple[DistFile, ...]:
-    if "json" in content_type:
-        return _parse_json_page(body, url, name, index)
-    return _parse_html_page(body, url, name, index)
-
-
-def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:
-    try:
-        document = json.loads(body)
-        entries = document["files"] if isinstance(document, Mapping) else None
-    except (ValueError, KeyError, TypeError, RecursionError):
-        entries = None
-    if not isinstance(entries, list):
-        raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page (no list of files)")
-    files = []
-    for position, entry in enumerate(entries):
-        try:
-            made = _json_entry(entry, url, name, index)
-        except InvalidPage as error:
-            raise NetworkError(
-                f"{redact(url)}: file entry {position + 1}: {error}",
-                hint="the index serves a malformed or unsafe page; nothing from it was used",
-            ) from None
-        if made is not None:
-            files.append(made)
-    return tuple(files)
-
-
-def _json_entry(entry: Any, url: str, name: NormalizedName, index: str) -> DistFile | None:
-    """One PEP 691 file entry, every field type-checked (a page is a stranger's JSON)."""
-    if not isinstance(entry, Mapping):
-        raise InvalidPage("not a JSON object")
-    filename, link = entry.get("filename"), entry.get("url")
-    if not isinstance(filename, str) or not isinstance(link, str):
-        raise InvalidPage("'filename' and 'url' must be strings")
-    hashes = entry.get("hashes") or {}
-    if not isinstance(hashes, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
-    ):
-        raise InvalidPage(f"{filename}: 'hashes' must map algorithm names to hex strings")
-    yanked = entry.get("yanked", False)
-    requires_python = entry.get("requires-python")
-    size = entry.get("size")
-    try:
-        absolute = validate.join_url(url, link)
-    except validate.UnsafeInput as error:
-        raise InvalidPage(f"{filename}: {error}") from None
-    return _dist_file(
-        filename,
-        absolute,
-        name,
-        index=index,
-        hashes=dict(hashes),
-        requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
-        yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-        metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
-        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
-        upload_time=_parse_time(entry.get("upload-time")),
-    )
-
-
-def _html_links(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
-    """The ``<base href>`` and the attributes of every ``<a href>`` of an HTML page (html.parser is
-    imported here: JSON indexes never need it)."""
-    import html.parser
-
-    base: list[str | None] = []
-    links: list[dict[str, str | None]] = []
-
-    class LinkParser(html.parser.HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "base" and not base:
-                base.append(dict(attrs).get("href"))
-            elif tag == "a":
-                values = dict(attrs)
-                if values.get("href"):
-                    links.append(values)
-
-    parser = LinkParser(convert_charrefs=True)
-    parser.feed(text)
-    parser.close()
-    return (base[0] if base else None), links
-
-
-def _parse_html_page(
-    body: bytes, url: str, name: NormalizedName | None, index: str | None
-) -> tuple[DistFile, ...]:
-    base_href, links = _html_links(body.decode("utf-8", errors="replace"))
-    try:
-        base = validate.join_url(url, base_href) if base_href else url
-    except validate.UnsafeInput as error:
-        raise NetworkError(f"{redact(url)}: <base href>: {error}") from None
-    files = []
-    for link in links:
-        try:
-            href = validate.join_url(base, str(link["href"]))
-        except validate.UnsafeInput:
-            continue  # a link that is no URL names no distribution file
-        filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
-        metadata: str | None = None
-        for attribute in ("data-core-metadata", "data-dist-info-metadata"):
-            if attribute in link:
-                metadata = link[attribute] or "true"
-                break
-        try:
-            made = _dist_file(
-                filename,
-                href,
-                name,
-                index=index,
-                requires_python=link.get("data-requires-python") or None,
-                yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
-                metadata_hashes=_metadata_hashes(metadata),
-            )
-        except InvalidPage as error:
-            raise NetworkError(
-                f"{redact(url)}: {error}",
-                hint="the index serves a malformed or unsafe page; nothing from it was used",
-            ) from None
-        if made is not None:
-            files.append(made)
-    return tuple(files)
 
 
 __all__ = [

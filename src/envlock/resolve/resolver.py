@@ -409,7 +409,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     def _url_candidates(
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], path: tuple[str, ...]
     ) -> list[Candidate]:
-        from envlock.index.client import _dist_file
+        from envlock.index.pages import _dist_file
 
         urls = sorted({r.url for r in reqs if r.url})
         if len({_url_key(u) for u in urls}) > 1:

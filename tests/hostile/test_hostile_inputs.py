@@ -139,6 +139,7 @@ def test_malformed_entry_points_file_is_refused(
         ("evil-1.0.data/data/.envlock/stamp.json", "belongs to the environment"),
         ("evil-1.0.data/data/pyvenv.cfg", "belongs to the environment"),
         ("evil-1.0.data/scripts/python", "belongs to the environment"),
+        ("evil-1.0.data/data/bin/python", "belongs to the environment"),
         ("evil-1.0.data/data/../../victim.txt", "climbs out"),
         ("/abs/victim.txt", "is absolute"),
         ("C:/victim.txt", "is absolute"),

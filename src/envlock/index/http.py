@@ -274,25 +274,23 @@ def _pool_classes() -> dict[str, Any]:
     import urllib3.connection
     import urllib3.connectionpool
 
-    class WatchedHTTPConnection(urllib3.connection.HTTPConnection):
-        def connect(self) -> None:
-            _attach_current(self)
-            super().connect()
+    def watched(base: type[Any]) -> type[Any]:
+        """``base`` (HTTP or HTTPS connection) reporting to the current request's deadline."""
 
-        def request(self, *args: Any, **kwargs: Any) -> None:
-            _attach_current(self)
-            super().request(*args, **kwargs)
-            self.envlock_sock = self.sock
+        class Watched(base):  # type: ignore[misc]
+            def connect(self) -> None:
+                _attach_current(self)
+                super().connect()
 
-    class WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-        def connect(self) -> None:
-            _attach_current(self)
-            super().connect()
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                _attach_current(self)
+                super().request(*args, **kwargs)
+                self.envlock_sock = self.sock
 
-        def request(self, *args: Any, **kwargs: Any) -> None:
-            _attach_current(self)
-            super().request(*args, **kwargs)
-            self.envlock_sock = self.sock
+        return Watched
+
+    WatchedHTTPConnection = watched(urllib3.connection.HTTPConnection)
+    WatchedHTTPSConnection = watched(urllib3.connection.HTTPSConnection)
 
     class WatchedHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
         ConnectionCls = WatchedHTTPConnection

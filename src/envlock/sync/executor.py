@@ -54,7 +54,6 @@ from envlock.guard.stamp import (
 )
 from envlock.sync.models import SelectedPackage, SyncPlan
 from envlock.sync.unpacked import (
-    VENV_OWNED_SCRIPT,
     LinkMode,
     Materializer,
     UnpackedFile,
@@ -639,10 +638,10 @@ def _materialize(
         if file.scheme == wheel.root_scheme and file.path.startswith(dist_prefix):
             targets.append((file, _joined(staging, file.path, wheel), True))
         else:
-            target = _safe_target(scheme[file.scheme], file.path, layout, wheel)
+            target = _joined(scheme[file.scheme], file.path, wheel)
             targets.append((file, target, False))
             lines.append(f"file {target}")
-    lines += [f"file {_safe_target(scheme['scripts'], name, layout, wheel)}" for name, _data in launchers]
+    lines += [f"file {_joined(scheme['scripts'], name, wheel)}" for name, _data in launchers]
     transaction.journal_lines(lines)  # one write + flush for the whole wheel, before any file lands
     transaction.checkpoint("wheel-announced")
 
@@ -690,27 +689,9 @@ def _materialize(
     transaction.checkpoint("dist-info-in")
 
 
-def _safe_target(root: str, relative: str, layout: InstallLayout, wheel: UnpackedWheel) -> str:
-    """Where a file of ``wheel`` goes: inside ``root``, and never onto the venv's own interpreter,
-    configuration or envlock's state folder (a wheel must not forge the stamp or replace python)."""
-    target = _joined(root, relative, wheel)
-    venv = os.path.abspath(layout.root)  # noqa: PTH100
-    inside_venv = os.path.relpath(target, venv).replace(os.sep, "/")
-    first = inside_venv.split("/", 1)[0]
-    name = os.path.basename(target)  # noqa: PTH119
-    scripts = os.path.abspath(layout.scheme["scripts"])  # noqa: PTH100
-    if (
-        first == STATE_DIR
-        or inside_venv == "pyvenv.cfg"
-        or (os.path.dirname(target) == scripts and VENV_OWNED_SCRIPT.fullmatch(name))  # noqa: PTH120
-    ):
-        raise InstallError(
-            f"{wheel.wheel}: refuses to write {inside_venv}, which belongs to the environment itself"
-        )
-    return target
-
-
 def _joined(root: str, relative: str, wheel: UnpackedWheel) -> str:
+    """Where a file of ``wheel`` goes: inside ``root`` (the store's manifest was checked on reading,
+    ``unpacked.load``; this is the backstop for the path itself)."""
     try:
         return validate.join(root, relative, "file")
     except validate.UnsafeInput as error:

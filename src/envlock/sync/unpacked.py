@@ -193,7 +193,7 @@ def load(entry: Path) -> UnpackedWheel | None:
             scripts=tuple(EntryPointScript(*row) for row in data["scripts"]),
         )
         _check_manifest(wheel)
-    except (KeyError, TypeError, validate.UnsafeInput):
+    except (KeyError, TypeError, ValueError):  # UnsafeInput, UnpackError
         return None  # not an entry this code wrote: unpacked again from the verified wheel
     return wheel
 
@@ -208,9 +208,11 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
         if file.scheme not in SCHEMES:
             raise validate.UnsafeInput(f"scheme {file.scheme!r}")
         validate.relative_path(file.path)
+        _refuse_venv_owned(file.scheme, file.path)
     for script in wheel.scripts:
         validate.file_name(script.name)
         validate.entry_point(script.module, script.attr)
+        _refuse_venv_owned("scripts", script.name)
 
 
 def _discard(entry: Path, store: Path) -> None:
@@ -378,14 +380,66 @@ VENV_OWNED_SCRIPT = re.compile(
 
 
 def _refuse_venv_owned(scheme: str, path: str) -> None:
-    """A wheel may not write the venv's own files: its interpreter, ``pyvenv.cfg`` or envlock's state
-    folder (``data`` is the venv's root). Checked while unpacking, so before any venv is touched."""
-    first = path.split("/", 1)[0]
-    owned = (scheme == "data" and (first == STATE_DIR or path == "pyvenv.cfg")) or (
-        scheme == "scripts" and "/" not in path and VENV_OWNED_SCRIPT.fullmatch(path)
+    """A wheel may not write the venv's own files: its interpreter and activation scripts (from the
+    ``scripts`` scheme, or ``bin/``/``Scripts/`` of ``data``, the venv's root), ``pyvenv.cfg`` or envlock's
+    state folder. Checked while unpacking (and again on each manifest read), so before any venv is
+    touched; the one owner of this rule."""
+    parts = path.split("/")
+    if scheme == "data" and parts[0] in ("bin", "Scripts") and len(parts) == 2:
+        scheme, parts = "scripts", parts[1:]
+    owned = (scheme == "data" and (parts[0] == STATE_DIR or path == "pyvenv.cfg")) or (
+        scheme == "scripts" and len(parts) == 1 and VENV_OWNED_SCRIPT.fullmatch(parts[0])
     )
     if owned:
         raise UnpackError(f"{scheme} file {path!r} belongs to the environment itself, not to a package")
+
+
+def _open_store_file(files_root: Path, scheme: str, path: str, executable: bool, made: set[str]) -> int:
+    """A new read-only file for ``path`` of ``scheme`` in the entry being built: the path checked to
+    stay inside its scheme folder and not to be the venv's own, its folder made once."""
+    if scheme not in SCHEMES:
+        raise UnpackError(f"{path}: unknown install scheme {scheme!r}")
+    base = os.path.join(files_root, scheme)  # noqa: PTH118
+    try:
+        target = validate.join(base, path, f"{scheme} file")
+    except validate.UnsafeInput as error:
+        raise UnpackError(str(error).replace(base, f"the {scheme} folder")) from None
+    _refuse_venv_owned(scheme, path)
+    parent = os.path.dirname(target)  # noqa: PTH120
+    try:
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+            made.add(parent)
+        return os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if executable else 0o444)
+    except (FileExistsError, NotADirectoryError):
+        raise UnpackError(
+            f"{scheme} file {path!r} collides with another file of the wheel (listed twice, a "
+            f"file where a folder is needed, or names differing only in case)"
+        ) from None
+
+
+def _copy_hashing(stream: BinaryIO, fd: int, budget: int) -> tuple[Any, int, bytes, int]:
+    """Copy ``stream`` to ``fd``: (sha256, size, first bytes, budget left); past the unpacked-size
+    budget, an UnpackError."""
+    head = b""
+    digest = hashlib.sha256()
+    size = 0
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            return digest, size, head, budget
+        if size == 0:
+            head = chunk[:8]
+        digest.update(chunk)
+        size += len(chunk)
+        budget -= len(chunk)
+        if budget < 0:
+            raise UnpackError(
+                f"unpacks to more than ENVLOCK_MAX_UNPACKED_BYTES ({max_unpacked_bytes():,} bytes)"
+            )
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
@@ -415,8 +469,7 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
                 raise UnpackError(f"entry_points.txt: {error}") from None
             if section not in ("console", "gui"):
                 raise UnpackError(f"entry_points.txt: unknown script kind {section!r}")
-            if VENV_OWNED_SCRIPT.fullmatch(name):
-                raise UnpackError(f"entry_points.txt: script {name!r} belongs to the environment itself")
+            _refuse_venv_owned("scripts", name)
             if name.lower() in self._script_names:
                 raise UnpackError(f"entry_points.txt: script {name!r} is defined twice")
             self._script_names.add(name.lower())
@@ -427,46 +480,9 @@ def _make_unpack_destination() -> type[_UnpackDestinationProtocol]:
             self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
         ) -> RecordEntry:
             path_ = os.fspath(path)
-            if scheme not in SCHEMES:
-                raise UnpackError(f"{path_}: unknown install scheme {scheme!r}")
-            base = os.path.join(self.files_root, scheme)  # noqa: PTH118
+            fd = _open_store_file(self.files_root, str(scheme), path_, is_executable, self._made)
             try:
-                target = validate.join(base, path_, f"{scheme} file")
-            except validate.UnsafeInput as error:
-                raise UnpackError(str(error).replace(base, f"the {scheme} folder")) from None
-            _refuse_venv_owned(str(scheme), path_)
-            parent = os.path.dirname(target)  # noqa: PTH120
-            try:
-                if parent not in self._made:
-                    os.makedirs(parent, exist_ok=True)  # noqa: PTH103
-                    self._made.add(parent)
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if is_executable else 0o444)
-            except (FileExistsError, NotADirectoryError):
-                raise UnpackError(
-                    f"{scheme} file {path_!r} collides with another file of the wheel (listed twice, a "
-                    f"file where a folder is needed, or names differing only in case)"
-                ) from None
-            head = b""
-            digest = hashlib.sha256()
-            size = 0
-            try:
-                while True:
-                    chunk = stream.read(CHUNK)
-                    if not chunk:
-                        break
-                    if size == 0:
-                        head = chunk[:8]
-                    digest.update(chunk)
-                    size += len(chunk)
-                    self._left -= len(chunk)
-                    if self._left < 0:
-                        raise UnpackError(
-                            "unpacks to more than ENVLOCK_MAX_UNPACKED_BYTES "
-                            f"({max_unpacked_bytes():,} bytes)"
-                        )
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                digest, size, head, self._left = _copy_hashing(stream, fd, self._left)
                 mtime_ns = os.fstat(fd).st_mtime_ns
             finally:
                 os.close(fd)

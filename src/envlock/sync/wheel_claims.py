@@ -19,6 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envlock.env.site_packages import metadata_fields
 from envlock.errors import HashMismatchError
 from envlock.sync.models import SelectedPackage
 from envlock.sync.unpacked import FILES, UnpackedWheel
@@ -42,7 +43,7 @@ def read_claims(wheel: UnpackedWheel) -> WheelClaims:
     """The METADATA of an unpacked wheel (the stored copy: its hash was checked against RECORD)."""
     path = Path(wheel.root, FILES, wheel.root_scheme, wheel.dist_info_dir, "METADATA")
     try:
-        headers = _headers(path.read_bytes())
+        headers = metadata_fields(path.read_bytes().decode("utf-8", errors="replace"))
     except OSError as error:
         raise ClaimMismatchError(f"{wheel.wheel}: cannot read its METADATA: {error.strerror}") from None
     first = {key: values[0] for key, values in headers.items()}
@@ -52,26 +53,6 @@ def read_claims(wheel: UnpackedWheel) -> WheelClaims:
         requires_dist=tuple(headers.get("requires-dist", ())),
         requires_python=first.get("requires-python"),
     )
-
-
-def _headers(data: bytes) -> dict[str, list[str]]:
-    """The header fields of a core-metadata file (RFC 822 style: up to the first empty line, folded
-    lines continued): a few fields are needed, so this is ~20x cheaper than the email parser."""
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    head = text.split("\n\n", 1)[0]
-    fields: dict[str, list[str]] = {}
-    key: str | None = None
-    for line in head.split("\n"):
-        if line[:1] in (" ", "\t") and key is not None:
-            fields[key][-1] += " " + line.strip()
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            key = None
-            continue
-        key = name.strip().lower()
-        fields.setdefault(key, []).append(value.strip())
-    return fields
 
 
 def verify(

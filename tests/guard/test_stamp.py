@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.guard import stamp
+from envlock.guard import stamp, stamp_writer
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.synced import Project, make_project, pip_install, restamp
@@ -65,7 +65,7 @@ def test_stamp_records_lock_interpreter_and_installed_set(project: Project) -> N
 
 
 def test_begin_sync_marks_and_drops_the_stamp(project: Project) -> None:
-    stamp.begin_sync(project.venv)
+    stamp_writer.begin_sync(project.venv)
     assert (project.venv / ".envlock" / "sync-in-progress").is_file()
     assert not (project.venv / ".envlock" / "stamp.json").exists()
     restamp(project)
@@ -113,11 +113,11 @@ def test_unreadable_stamp(project: Project) -> None:
 
 def test_killed_sync_leaves_an_interrupted_marker(project: Project) -> None:
     code = (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); import stamp; "
-        "stamp.begin_sync(sys.argv[2]); print('started', flush=True); time.sleep(60)"
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from envlock.guard import stamp_writer; "
+        "stamp_writer.begin_sync(sys.argv[2]); print('started', flush=True); time.sleep(60)"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(Path(stamp.__file__).parent), str(project.venv)],
+        [sys.executable, "-c", code, str(Path(stamp_writer.__file__).parents[2]), str(project.venv)],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -18,7 +18,7 @@ from filelock import FileLock
 
 from envlock.env.interpreter import PROBE_SCRIPT, probe
 from envlock.errors import LockFileError, RequirementsFileError
-from envlock.guard import stamp
+from envlock.guard import stamp_writer
 from envlock.inputs.config import MAX_INPUT_BYTES, read_input_text, read_requirements_files
 from envlock.lock.export import ExportOptions, export_requirements
 from envlock.lock.importer import parse as parse_import
@@ -133,7 +133,7 @@ def test_probe_answers_the_same_with_and_without_site(
             old_prefix, old_paths = answer("-I", "-c", _OLD_SCHEME)  # type: ignore[misc]
             assert facts["prefix"] == old_prefix, python
             assert facts["paths"] == old_paths, python
-            assert answer("-I", "-S", "-c", stamp._INTERPRETER_SCRIPT) == answer(
+            assert answer("-I", "-S", "-c", stamp_writer._INTERPRETER_SCRIPT) == answer(
                 "-I", "-c", _OLD_STAMP_SCRIPT
             ), python
             assert answer("-I", "-S", str(PROBE_SCRIPT), "--site-dirs") == answer(

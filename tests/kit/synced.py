@@ -15,7 +15,7 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 
-from envlock.guard import stamp
+from envlock.guard import stamp, stamp_writer
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.venvs import create_venv, venv_python
 
@@ -78,7 +78,7 @@ def make_project(root: Path, specs: Sequence[DistSpec], *, python: Path = DEV_PY
     lock.write_text(lock_text(specs), encoding="utf-8")
     venv = create_venv(root / ".venv", python)
     project = Project(root=root, venv=venv, lock=lock, requirements=requirements)
-    stamp.begin_sync(venv)
+    stamp_writer.begin_sync(venv)
     wheels = [build_wheel(spec, root.parent / "wheels") for spec in specs]
     install_wheels(project.python, wheels)
     restamp(project)
@@ -87,7 +87,7 @@ def make_project(root: Path, specs: Sequence[DistSpec], *, python: Path = DEV_PY
 
 def restamp(project: Project) -> None:
     """What a successful sync ends with: the stamp for the current lock."""
-    stamp.write_stamp(
+    stamp_writer.write_stamp(
         project.venv,
         lock_path=project.lock,
         lock_bytes_sha256=stamp.sha256_file(project.lock),

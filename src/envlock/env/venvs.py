@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envlock.atomic import fsync_dir, write_atomic
 from envlock.errors import InputError, TargetEnvironmentError
 from envlock.guard import stamp
 
@@ -182,7 +183,7 @@ def swap_in(
         journal.unlink(missing_ok=True)
         raise TargetEnvironmentError(f"cannot move the rebuilt venv into place at {venv}: {error}") from None
     journal.unlink(missing_ok=True)
-    stamp.fsync_dir(venv.parent)
+    fsync_dir(venv.parent)
     return aside
 
 
@@ -207,7 +208,7 @@ def recover_rebuild(venv: Path) -> tuple[bool, list[str]]:
                     if parked is not None:
                         venv.rename(parked)  # what is there is no venv (a lock-only folder)
                     candidate.rename(venv)
-                    stamp.fsync_dir(venv.parent)
+                    fsync_dir(venv.parent)
                     discard(parked)
                     changed = True
                     which = "finished" if candidate == new else "rolled back"
@@ -244,7 +245,7 @@ def discard(path: Path | None) -> None:
 
 
 def _write_json_atomic(path: Path, data: dict[str, object]) -> None:
-    stamp.write_atomic(path, (json.dumps(data, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(path, (json.dumps(data, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def _read_json(path: Path) -> dict[str, object]:

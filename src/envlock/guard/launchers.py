@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from envlock import __version__
+from envlock.atomic import write_atomic
 from envlock.errors import InputError
 from envlock.guard import stamp
 
@@ -222,7 +223,7 @@ def guard_source() -> str:
 
 def _write(path: Path, text: str, *, executable: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_atomic(path, text.encode("utf-8"), mode=0o755 if executable else None)
+    write_atomic(path, text.encode("utf-8"), mode=0o755 if executable else None)
     return path
 
 

@@ -1,6 +1,7 @@
-# ruff: noqa: PTH100, PTH103, PTH108, PTH110, PTH113, PTH116, PTH118, PTH119, PTH120, PTH121, PTH208
+# ruff: noqa: PTH100, PTH110, PTH113, PTH116, PTH118, PTH119, PTH120, PTH121, PTH208
 # (os.path on purpose: pathlib costs milliseconds to import on the launch path)
-"""The venv stamp: written after a successful sync, compared at launch (standard library only).
+"""The venv stamp's runtime: the ``.envlock/`` layout, the drift check, the entry-point guard and the
+launchers' command line (standard library only). ``guard/stamp_writer.py`` writes the stamp.
 
 This module must run inside any venv without envlock installed (launchers and the entry-point guard
 carry a copy of its source), so it imports only the standard library, keeps Python 3.8 syntax at run
@@ -20,7 +21,6 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and dataclasses (import time)
     from collections.abc import Sequence
-    from pathlib import Path
     from typing import Any, TypeAlias
 
     StrPath: TypeAlias = "str | os.PathLike[str]"
@@ -46,29 +46,6 @@ SYNC_LEFTOVERS = (JOURNAL_NAME, STASH_NAME, TMP_NAME)
 SIBLING_MARK = ".envlock-"
 """Folders and files beside a venv (``.<venv>.envlock-new-*``, ``-old-*``, ``-swap.json``) carry this."""
 
-ENVLOCK_VERSION = "0.1.0"
-"""Fallback for copies of this module that run without envlock (the writer always runs inside envlock)."""
-
-_INTERPRETER_SCRIPT = (
-    # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
-    # base's, so the venv is found as site.py finds it (pyvenv.cfg next to the executable or one folder
-    # up; envlock.env._probe.venv_prefix) and its folders come from the scheme a venv uses ('venv' where
-    # sysconfig has it, 3.11+), giving what sysconfig.get_path answered with site.py.
-    "import json, os, sys, sysconfig\n"
-    "exe = os.path.dirname(os.path.abspath(sys.executable))\n"
-    "venv = any(os.path.isfile(os.path.join(d, 'pyvenv.cfg')) for d in (exe, os.path.dirname(exe)))\n"
-    "if venv:\n"
-    "    names = sysconfig.get_scheme_names()\n"
-    "    scheme = 'venv' if 'venv' in names else ('nt' if os.name == 'nt' else 'posix_prefix')\n"
-    "    v = {'base': os.path.dirname(exe), 'platbase': os.path.dirname(exe)}\n"
-    "    paths = {sysconfig.get_path(k, scheme, v) for k in ('purelib', 'platlib')}\n"
-    "else:\n"
-    "    paths = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}\n"
-    "print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3],"
-    " 'implementation': sys.implementation.name, 'paths': sorted(paths)}))\n"
-)
-
-
 # ---------------------------------------------------------------------------------------------------
 # small file helpers (os.path and str on purpose: pathlib costs milliseconds to import at launch)
 
@@ -84,48 +61,6 @@ def stamp_path(venv: StrPath) -> str:
 
 def marker_path(venv: StrPath) -> str:
     return os.path.join(os.fspath(venv), STATE_DIR, MARKER_NAME)
-
-
-def fsync_dir(directory: StrPath) -> None:
-    """Make a rename or unlink in ``directory`` durable (a no-op on Windows)."""
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows; NTFS journals renames
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: StrPath, data: bytes, *, durable: bool = True, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one: a
-    temporary file beside it, renamed over it. ``durable`` (the default) fsyncs the file and then its
-    folder, so the new file also survives a power cut; a cache entry, cheap to fetch again, passes
-    False. ``mode``: permission bits of the new file. The one atomic writer of envlock."""
-    directory, name = os.path.split(os.fspath(path))
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)  # noqa: PTH101
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
-    if durable:
-        fsync_dir(directory or ".")
-
-
-def _unlink(path: str) -> bool:
-    try:
-        os.unlink(path)
-    except OSError:
-        return False
-    return True
 
 
 def _sha256() -> Any:
@@ -204,18 +139,6 @@ def canonical_name(name: str) -> str:
     return "".join(out)
 
 
-def _posix(path: str) -> str:
-    return path.replace(os.sep, "/") if os.sep != "/" else path
-
-
-def _relpath(path: StrPath, start: StrPath) -> str:
-    """``path`` relative to ``start`` in POSIX form, or absolute when on another drive."""
-    try:
-        return _posix(os.path.relpath(os.path.abspath(path), os.path.abspath(start)))
-    except ValueError:  # another drive on Windows
-        return _posix(os.path.abspath(path))
-
-
 def stat_identity(path: StrPath) -> dict[str, int] | None:
     """``{size, mtime_ns}`` of a file (None if absent): the cheap identity stamps record."""
     try:
@@ -275,30 +198,6 @@ def base_interpreter(venv: StrPath, python: StrPath) -> str:
     return resolved
 
 
-def _interpreter_identity(venv: StrPath, python: StrPath, facts: dict[str, Any]) -> dict[str, Any]:
-    base = base_interpreter(venv, python)
-    return {
-        "executable": _relpath(python, venv),
-        "resolved": base,
-        "stat": stat_identity(base),
-        "home": read_pyvenv_cfg(venv).get("home"),
-        "version": facts["version"],
-        "implementation": facts["implementation"],
-    }
-
-
-def _ask_interpreter(python: StrPath) -> dict[str, Any]:
-    """Version and site-packages folders, from the interpreter itself (runs once, at sync time)."""
-    import json
-    import subprocess
-
-    result = subprocess.run(
-        [os.fspath(python), "-I", "-S", "-c", _INTERPRETER_SCRIPT], capture_output=True, text=True, check=True
-    )
-    facts: dict[str, Any] = json.loads(result.stdout)
-    return facts
-
-
 def _read_headers(path: str, wanted: Sequence[str]) -> dict[str, str]:
     """The first value of each wanted header of an RFC 822 style METADATA file (stops at the body)."""
     found: dict[str, str] = {}
@@ -342,172 +241,6 @@ def dist_name_version(site: str, dirname: str) -> tuple[str, str]:
     stem = dirname.rsplit(".", 1)[0]
     name, _, version = stem.partition("-")
     return canonical_name(headers.get("Name", name)), headers.get("Version", version.partition("-")[0])
-
-
-def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str, Any]:
-    """The stamp's record of one installed distribution (reads METADATA and INSTALLER: sync time only)."""
-    name, version = dist_name_version(site, dirname)
-    folder = os.path.join(site, dirname)
-    return {
-        "name": name,
-        "version": version,
-        "dir": dirname,
-        "site": site_index,
-        "installer": read_installer(folder),
-        "record": stat_identity(os.path.join(folder, "RECORD")),
-    }
-
-
-def _site_dirs(venv: StrPath, facts: dict[str, Any]) -> list[str]:
-    """The venv's site-packages folders relative to the venv, without duplicates (lib64 -> lib)."""
-    real_venv = os.path.realpath(venv)
-    seen: list[str] = []
-    for path in facts["paths"]:
-        rel = _relpath(os.path.realpath(path), real_venv)
-        if rel not in seen:
-            seen.append(rel)
-    return seen
-
-
-def _input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]:
-    records = []
-    lock_dir = os.path.dirname(os.path.abspath(lock_path))
-    for path in sorted({os.path.abspath(p) for p in inputs}):
-        record: dict[str, Any] = {"path": _relpath(path, lock_dir)}
-        identity = stat_identity(path)
-        if identity is not None:
-            record.update(identity, sha256=sha256_file(path))
-        records.append(record)
-    return records
-
-
-def lock_inputs(lock_path: StrPath) -> list[str]:
-    """The input files a lock names under ``[tool.envlock].inputs`` (relative to the lock's folder)."""
-    try:
-        import tomllib as toml_reader  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - Python 3.10, where envlock depends on tomli
-        import tomli as toml_reader  # type: ignore[import-not-found,no-redef,unused-ignore]
-    try:
-        with open(lock_path, encoding="utf-8") as handle:
-            data = toml_reader.loads(handle.read())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return []
-    tool = data.get("tool", {}).get("envlock", {})
-    names = tool.get("inputs", []) if isinstance(tool, dict) else []
-    lock_dir = os.path.dirname(os.path.abspath(lock_path))
-    return [os.path.join(lock_dir, name) for name in names if isinstance(name, str)]
-
-
-def _utc_now() -> str:
-    import time
-
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-# ---------------------------------------------------------------------------------------------------
-# writer (called by envlock sync)
-
-
-def begin_sync(venv: Path) -> None:
-    """Mark ``venv`` as being synced (fsync'd) and drop its stamp. Call before the venv is touched.
-
-    Until ``write_stamp`` runs, every check reports an interrupted sync, so a killed sync never leaves
-    a venv that passes the check.
-    """
-    import json
-
-    directory = state_dir(venv)
-    os.makedirs(directory, exist_ok=True)
-    payload = {"pid": os.getpid(), "started": _utc_now()}
-    write_atomic(marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
-    if _unlink(stamp_path(venv)):
-        fsync_dir(directory)
-
-
-def build_stamp(
-    venv: Path,
-    *,
-    lock_path: Path,
-    lock_bytes_sha256: str,
-    extras: Sequence[str],
-    groups: Sequence[str],
-    python: str,
-    inputs: Sequence[StrPath] | None = None,
-    envlock_version: str | None = None,
-    stale: str | None = None,
-) -> dict[str, Any]:
-    """The stamp of ``venv`` as it is now (the JSON document ``write_stamp`` stores)."""
-    facts = _ask_interpreter(python)
-    sites = _site_dirs(venv, facts)
-    distributions = []
-    for index, rel in enumerate(sites):
-        site = os.path.join(os.fspath(venv), rel)
-        for dirname in metadata_dir_names(site):
-            distributions.append(describe_distribution(site, index, dirname))
-    distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
-    input_paths = lock_inputs(lock_path) if inputs is None else [os.fspath(p) for p in inputs]
-    return {
-        "format": STAMP_FORMAT,
-        "envlock": envlock_version or _envlock_version(),
-        "synced_at": _utc_now(),
-        "lock": {
-            "path": _relpath(lock_path, venv),
-            "name": os.path.basename(os.fspath(lock_path)),
-            "sha256": lock_bytes_sha256,
-        },
-        "inputs": _input_records(os.fspath(lock_path), input_paths),
-        "extras": sorted(set(extras)),
-        "groups": sorted(set(groups)),
-        "interpreter": _interpreter_identity(venv, python, facts),
-        "site_packages": sites,
-        "distributions": distributions,
-        **({"lock_stale": stale} if stale else {}),
-    }
-
-
-def write_stamp(
-    venv: Path,
-    *,
-    lock_path: Path,
-    lock_bytes_sha256: str,
-    extras: Sequence[str],
-    groups: Sequence[str],
-    python: str,
-    inputs: Sequence[StrPath] | None = None,
-    stale: str | None = None,
-) -> None:
-    """Stamp ``venv`` after a successful sync from ``lock_path``; then remove the in-progress marker.
-
-    ``python`` is the venv's interpreter; its identity and the installed-set fingerprint are computed
-    here. ``inputs`` are the lock's input files (default: ``[tool.envlock].inputs`` of the lock); their
-    content hashes let the standard-library check notice an input edited after the sync. ``stale`` says
-    why the lock was already older than its inputs when it was synced (the syncer recomputed the input
-    fingerprint): every check then reports the lock stale until a compile and a sync.
-    """
-    import json
-
-    stamp = build_stamp(
-        venv,
-        lock_path=lock_path,
-        lock_bytes_sha256=lock_bytes_sha256,
-        extras=extras,
-        groups=groups,
-        python=python,
-        inputs=inputs,
-        stale=stale,
-    )
-    directory = state_dir(venv)
-    os.makedirs(directory, exist_ok=True)
-    data = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
-    write_atomic(stamp_path(venv), data.encode("utf-8"))
-    if _unlink(marker_path(venv)):
-        fsync_dir(directory)
-
-
-def _envlock_version() -> str:
-    module = sys.modules.get("envlock")
-    version = getattr(module, "__version__", None)
-    return version if isinstance(version, str) else ENVLOCK_VERSION
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from envlock import validate
-from envlock.guard.stamp import write_atomic
+from envlock.atomic import write_atomic
 
 CACHE_LAYOUT_VERSION = "v1"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envlock.errors import TargetEnvironmentError
-from envlock.guard import stamp
+from envlock.guard import stamp, stamp_writer
 from envlock.sync import noop
 from envlock.sync.models import SyncPlan, SyncResult
 
@@ -201,7 +201,7 @@ def _patch_locked(
     interrupted = Path(stamp.marker_path(venv)).exists()
     if executor.needs_recovery(venv):
         if not interrupted:
-            stamp.begin_sync(venv)  # recovery changes the venv: the marker comes first, always
+            stamp_writer.begin_sync(venv)  # recovery changes the venv: the marker comes first, always
             interrupted = True
         notes += executor.recover_journal(venv).notes
     installed = site_packages.scan(
@@ -212,7 +212,7 @@ def _patch_locked(
     # Everything is downloaded, verified (and built) and unpacked before the venv is touched.
     artifacts = _fetch(plan, _cache(options), options, edges, target.info.executable, _markers(target.info))
     edges.checkpoint("fetched")
-    stamp.begin_sync(venv)
+    stamp_writer.begin_sync(venv)
     edges.checkpoint("marker")
     executor.apply(plan, artifacts, layout, _execute_options(options, edges))
     edges.checkpoint("applied")
@@ -350,7 +350,7 @@ def _build_and_swap(
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         layout = executor.InstallLayout.for_interpreter(info, root=staging, interpreter=str(final_python))
-        stamp.begin_sync(staging)
+        stamp_writer.begin_sync(staging)
         executor.apply(plan, artifacts, layout, _execute_options(options, edges))
         # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
         with executor.venv_lock(staging, on_wait=edges.notice):
@@ -649,7 +649,7 @@ def _effective_groups(options: SyncOptions, lock: Pylock | None, lock_bytes: byt
 
 
 def _write_stamp(venv: Path, options: SyncOptions, lock: Pylock, lock_sha: str, python: str) -> None:
-    stamp.write_stamp(
+    stamp_writer.write_stamp(
         venv,
         lock_path=options.lock_path.absolute(),
         lock_bytes_sha256=lock_sha,

@@ -1,0 +1,217 @@
+# ruff: noqa: PTH100, PTH103, PTH118, PTH119, PTH120
+# (os.path on purpose: the stamp records the same strings the stdlib-only runtime compares)
+"""Writes the venv stamp after a successful sync (``envlock sync`` only; never copied next to launchers).
+
+The stamp records what the runtime in ``guard/stamp.py`` compares at launch: the lock's hash, the input
+files' identities, the interpreter and every installed distribution. Format: docs/stamp.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from envlock import __version__
+from envlock.atomic import StrPath, fsync_dir, remove_if_present, write_atomic
+from envlock.guard import stamp
+from envlock.tomlshim import tomllib
+
+_INTERPRETER_SCRIPT = (
+    # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
+    # base's, so the venv is found as site.py finds it (pyvenv.cfg next to the executable or one folder
+    # up; envlock.env._probe.venv_prefix) and its folders come from the scheme a venv uses ('venv' where
+    # sysconfig has it, 3.11+), giving what sysconfig.get_path answered with site.py.
+    "import json, os, sys, sysconfig\n"
+    "exe = os.path.dirname(os.path.abspath(sys.executable))\n"
+    "venv = any(os.path.isfile(os.path.join(d, 'pyvenv.cfg')) for d in (exe, os.path.dirname(exe)))\n"
+    "if venv:\n"
+    "    names = sysconfig.get_scheme_names()\n"
+    "    scheme = 'venv' if 'venv' in names else ('nt' if os.name == 'nt' else 'posix_prefix')\n"
+    "    v = {'base': os.path.dirname(exe), 'platbase': os.path.dirname(exe)}\n"
+    "    paths = {sysconfig.get_path(k, scheme, v) for k in ('purelib', 'platlib')}\n"
+    "else:\n"
+    "    paths = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}\n"
+    "print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3],"
+    " 'implementation': sys.implementation.name, 'paths': sorted(paths)}))\n"
+)
+
+
+def _relpath(path: StrPath, start: StrPath) -> str:
+    """``path`` relative to ``start`` in POSIX form, or absolute when on another drive."""
+    try:
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(start))
+    except ValueError:  # another drive on Windows
+        relative = os.path.abspath(path)
+    return relative.replace(os.sep, "/")
+
+
+def _interpreter_identity(venv: StrPath, python: StrPath, facts: dict[str, Any]) -> dict[str, Any]:
+    base = stamp.base_interpreter(venv, python)
+    return {
+        "executable": _relpath(python, venv),
+        "resolved": base,
+        "stat": stamp.stat_identity(base),
+        "home": stamp.read_pyvenv_cfg(venv).get("home"),
+        "version": facts["version"],
+        "implementation": facts["implementation"],
+    }
+
+
+def _ask_interpreter(python: StrPath) -> dict[str, Any]:
+    """Version and site-packages folders, from the interpreter itself (runs once, at sync time)."""
+    result = subprocess.run(
+        [os.fspath(python), "-I", "-S", "-c", _INTERPRETER_SCRIPT], capture_output=True, text=True, check=True
+    )
+    facts: dict[str, Any] = json.loads(result.stdout)
+    return facts
+
+
+def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str, Any]:
+    """The stamp's record of one installed distribution (reads METADATA and INSTALLER: sync time only)."""
+    name, version = stamp.dist_name_version(site, dirname)
+    folder = os.path.join(site, dirname)
+    return {
+        "name": name,
+        "version": version,
+        "dir": dirname,
+        "site": site_index,
+        "installer": stamp.read_installer(folder),
+        "record": stamp.stat_identity(os.path.join(folder, "RECORD")),
+    }
+
+
+def _site_dirs(venv: StrPath, facts: dict[str, Any]) -> list[str]:
+    """The venv's site-packages folders relative to the venv, without duplicates (lib64 -> lib)."""
+    real_venv = os.path.realpath(venv)
+    seen: list[str] = []
+    for path in facts["paths"]:
+        rel = _relpath(os.path.realpath(path), real_venv)
+        if rel not in seen:
+            seen.append(rel)
+    return seen
+
+
+def _input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]:
+    records = []
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))
+    for path in sorted({os.path.abspath(p) for p in inputs}):
+        record: dict[str, Any] = {"path": _relpath(path, lock_dir)}
+        identity = stamp.stat_identity(path)
+        if identity is not None:
+            record.update(identity, sha256=stamp.sha256_file(path))
+        records.append(record)
+    return records
+
+
+def lock_inputs(lock_path: StrPath) -> list[str]:
+    """The input files a lock names under ``[tool.envlock].inputs`` (relative to the lock's folder)."""
+    try:
+        with open(lock_path, encoding="utf-8") as handle:
+            data = tomllib.loads(handle.read())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+    tool = data.get("tool", {}).get("envlock", {})
+    names = tool.get("inputs", []) if isinstance(tool, dict) else []
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))
+    return [os.path.join(lock_dir, name) for name in names if isinstance(name, str)]
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def begin_sync(venv: Path) -> None:
+    """Mark ``venv`` as being synced (fsync'd) and drop its stamp. Call before the venv is touched.
+
+    Until ``write_stamp`` runs, every check reports an interrupted sync, so a killed sync never leaves
+    a venv that passes the check.
+    """
+    directory = stamp.state_dir(venv)
+    os.makedirs(directory, exist_ok=True)
+    payload = {"pid": os.getpid(), "started": _utc_now()}
+    write_atomic(stamp.marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
+    if remove_if_present(stamp.stamp_path(venv)):
+        fsync_dir(directory)
+
+
+def build_stamp(
+    venv: Path,
+    *,
+    lock_path: Path,
+    lock_bytes_sha256: str,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    python: str,
+    inputs: Sequence[StrPath] | None = None,
+    envlock_version: str | None = None,
+    stale: str | None = None,
+) -> dict[str, Any]:
+    """The stamp of ``venv`` as it is now (the JSON document ``write_stamp`` stores)."""
+    facts = _ask_interpreter(python)
+    sites = _site_dirs(venv, facts)
+    distributions = []
+    for index, rel in enumerate(sites):
+        site = os.path.join(os.fspath(venv), rel)
+        for dirname in stamp.metadata_dir_names(site):
+            distributions.append(describe_distribution(site, index, dirname))
+    distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
+    input_paths = lock_inputs(lock_path) if inputs is None else [os.fspath(p) for p in inputs]
+    return {
+        "format": stamp.STAMP_FORMAT,
+        "envlock": envlock_version or __version__,
+        "synced_at": _utc_now(),
+        "lock": {
+            "path": _relpath(lock_path, venv),
+            "name": os.path.basename(os.fspath(lock_path)),
+            "sha256": lock_bytes_sha256,
+        },
+        "inputs": _input_records(os.fspath(lock_path), input_paths),
+        "extras": sorted(set(extras)),
+        "groups": sorted(set(groups)),
+        "interpreter": _interpreter_identity(venv, python, facts),
+        "site_packages": sites,
+        "distributions": distributions,
+        **({"lock_stale": stale} if stale else {}),
+    }
+
+
+def write_stamp(
+    venv: Path,
+    *,
+    lock_path: Path,
+    lock_bytes_sha256: str,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    python: str,
+    inputs: Sequence[StrPath] | None = None,
+    stale: str | None = None,
+) -> None:
+    """Stamp ``venv`` after a successful sync from ``lock_path``; then remove the in-progress marker.
+
+    ``python`` is the venv's interpreter; its identity and the installed-set fingerprint are computed
+    here. ``inputs`` are the lock's input files (default: ``[tool.envlock].inputs`` of the lock); their
+    content hashes let the standard-library check notice an input edited after the sync. ``stale`` says
+    why the lock was already older than its inputs when it was synced (the syncer recomputed the input
+    fingerprint): every check then reports the lock stale until a compile and a sync.
+    """
+    document = build_stamp(
+        venv,
+        lock_path=lock_path,
+        lock_bytes_sha256=lock_bytes_sha256,
+        extras=extras,
+        groups=groups,
+        python=python,
+        inputs=inputs,
+        stale=stale,
+    )
+    directory = stamp.state_dir(venv)
+    os.makedirs(directory, exist_ok=True)
+    data = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    write_atomic(stamp.stamp_path(venv), data.encode("utf-8"))
+    if remove_if_present(stamp.marker_path(venv)):
+        fsync_dir(directory)

@@ -13,6 +13,7 @@ import pytest
 
 from envlock.guard import launchers, stamp
 from tests.kit.dists import DistSpec
+from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded
 from tests.kit.plugin import RunEnvlock
 from tests.kit.synced import Project, make_project
 
@@ -133,39 +134,10 @@ def test_launcher_can_write_the_guard(project: Project, run_envlock: RunEnvlock)
     assert run_app(project.python, project).returncode == 0
 
 
-# The launch path is measured (docs/benchmarks.md): importing the guard in a venv that matches its lock
-# loads a handful of standard-library modules and nothing else.
-GUARD_IMPORTS_ALLOWED = frozenset(
-    {
-        "envlock_guard",
-        "_sha2",
-        "_sha256",
-        "_json",
-        "__future__",
-        "_collections_abc",
-        "_stat",
-        "stat",
-        "genericpath",
-        "posixpath",
-        "ntpath",
-        "os",
-        "os.path",
-    }
-)
-
-
 def test_guard_import_loads_only_a_few_standard_modules(project: Project) -> None:
-    code = (
-        "import sys; before = set(sys.modules); sys.path.insert(0, sys.argv[1]); import envlock_guard; "
-        "print(','.join(sorted(set(sys.modules) - before)))"
+    code = "sys.path.insert(0, sys.argv[1]); import envlock_guard"
+    loaded = modules_loaded(
+        [str(project.python)], code, [str(project.root / "backend")], {"PATH": "/usr/bin:/bin"}
     )
-    result = subprocess.run(
-        [str(project.python), "-c", code, str(project.root / "backend")],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    loaded = set(filter(None, result.stdout.strip().split(",")))
     assert "envlock_guard" in loaded
-    assert loaded <= GUARD_IMPORTS_ALLOWED, sorted(loaded - GUARD_IMPORTS_ALLOWED)
+    assert loaded - {"envlock_guard"} <= LAUNCH_PATH_MODULES, sorted(loaded - LAUNCH_PATH_MODULES)

@@ -1,0 +1,42 @@
+"""What a launch-path process loads: the modules a snippet imports beyond those present at its start."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+
+LAUNCH_PATH_MODULES = frozenset(
+    {
+        "_sha2",
+        "_sha256",
+        "_json",
+        "__future__",
+        "_collections_abc",
+        "_stat",
+        "stat",
+        "genericpath",
+        "posixpath",
+        "ntpath",
+        "os",
+        "os.path",
+    }
+)
+"""The standard-library modules the launchers' checker and the entry-point guard may load on a clean
+venv (the launch path is measured: docs/benchmarks.md)."""
+
+
+def modules_loaded(
+    command: Sequence[str], code: str, args: Sequence[str], env: Mapping[str, str] | None = None
+) -> set[str]:
+    """Run ``command -c PRELUDE+code args`` and return the modules ``code`` added to ``sys.modules``.
+
+    ``code`` may use ``sys``; the snippet's own stdout is not read (the set is printed last)."""
+    program = (
+        "import sys; __before = set(sys.modules)\n"
+        f"{code}\n"
+        "print(','.join(sorted(set(sys.modules) - __before)))"
+    )
+    result = subprocess.run(
+        [*command, "-c", program, *args], capture_output=True, text=True, check=True, env=env
+    )
+    return set(filter(None, result.stdout.strip().splitlines()[-1].split(",")))

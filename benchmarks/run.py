@@ -1,6 +1,6 @@
 """Benchmark driver: envlock vs pip-tools vs uv, compile and sync, on a local index of real PyPI wheels.
 
-    .venv-dev/bin/python benchmarks/run.py [--runs N] [--set fastapi|datascience|all] [--only compile|sync]
+    .venv/bin/python benchmarks/run.py [--runs N] [--set fastapi|datascience|all] [--only compile|sync]
 
 Not a test: nothing here is asserted. Prints a markdown report and writes it to benchmarks/results/.
 """

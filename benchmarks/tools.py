@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEV_BIN = Path(__file__).resolve().parent.parent / ".venv-dev" / "bin"
+DEV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
 DEV_PYTHON = DEV_BIN / "python"
 TIMEOUT = 900.0
 """Seconds one tool invocation may take before it is killed and reported as a timeout."""

@@ -36,7 +36,7 @@ from envlock.errors import EnvlockError, NetworkError
 from envlock.index import client as index
 from envlock.index import pages
 from envlock.index.client import DistFile
-from envlock.inputs import config
+from envlock.inputs import config, requirements_file
 from envlock.lock import requirements_lock
 from envlock.lock.lockfile import dumps_lock, lock_from_dict, lock_metadata, read_lock
 from envlock.lock.selection import SelectionOptions, select
@@ -708,7 +708,8 @@ def test_requirements_files(main: str, other: str, remote: str, with_fetch: bool
 
     def fetch(url: str) -> str:
         fetched.append(url)
-        if len(fetched) > 50:  # includes nest at most config.MAX_INCLUDE_DEPTH deep; this keeps fetches few
+        # includes nest at most requirements_file.MAX_INCLUDE_DEPTH deep; this keeps fetches few
+        if len(fetched) > 50:
             raise NetworkError(f"{url}: the fuzz test's fake server stops after 50 fetches")
         return remote
 
@@ -717,9 +718,9 @@ def test_requirements_files(main: str, other: str, remote: str, with_fetch: bool
         (folder / "fuzz.in").write_text(main, encoding="utf-8", newline="")
         (folder / "other.in").write_text(other, encoding="utf-8", newline="")
         (folder / "sub" / "other.in").write_text(other, encoding="utf-8", newline="")
-        with mock.patch.object(config, "read_input_text", _guarded_reader(folder)):
+        with mock.patch.object(requirements_file, "read_input_text", _guarded_reader(folder)):
             inputs = outcome(
-                lambda: config.read_requirements_files(
+                lambda: requirements_file.read_requirements_files(
                     [folder / "fuzz.in"],
                     {"DIR": "sub", "TOKEN": "t0ken"},
                     base=folder,
@@ -746,7 +747,7 @@ def test_requirements_files(main: str, other: str, remote: str, with_fetch: bool
 @given(line=LINE)
 def test_requirement_line(line: str) -> None:
     with scratch() as folder:
-        requirement = outcome(lambda: config.parse_requirement_line(line, "fuzz.in:1", folder))
+        requirement = outcome(lambda: requirements_file.parse_requirement_line(line, "fuzz.in:1", folder))
     if requirement is not None and requirement.url:
         assert urlsplit(requirement.url).scheme in ("http", "https"), requirement
 
@@ -1043,13 +1044,19 @@ FORMER_CRASHES.extend(
     [
         KnownCrash(
             "requirement-url-netloc",
-            ("config.py:_check_url",),
+            ("config.py:check_direct_url",),
             ValueError,
             BAD_NETLOC,
             (
-                lambda: config.parse_requirement_line("https://[::1/demo-1.0.tar.gz", "r.in:1", HERE),
-                lambda: config.parse_requirement_line("demo @ https://[::1/demo-1.0.tar.gz", "r.in:1", HERE),
-                lambda: config.parse_requirement_line("https://a\uff03b/demo-1.0.tar.gz", "r.in:1", HERE),
+                lambda: requirements_file.parse_requirement_line(
+                    "https://[::1/demo-1.0.tar.gz", "r.in:1", HERE
+                ),
+                lambda: requirements_file.parse_requirement_line(
+                    "demo @ https://[::1/demo-1.0.tar.gz", "r.in:1", HERE
+                ),
+                lambda: requirements_file.parse_requirement_line(
+                    "https://a\uff03b/demo-1.0.tar.gz", "r.in:1", HERE
+                ),
             ),
         ),
         KnownCrash(
@@ -1061,13 +1068,13 @@ FORMER_CRASHES.extend(
         ),
         KnownCrash(
             "find-links-netloc",
-            ("config.py:resolve_find_links", "config.py:_relative_to"),
+            ("config.py:resolve_find_links", "requirements_file.py:_relative_to"),
             ValueError,
             BAD_NETLOC,
             (
                 lambda: config.resolve_find_links("file://[::1/x", HERE),
                 # -f (or -r) in a requirements file fetched from a URL
-                lambda: config._relative_to("https://reqs.example/r.txt", "file://[::1/x"),
+                lambda: requirements_file._relative_to("https://reqs.example/r.txt", "file://[::1/x"),
             ),
         ),
         KnownCrash(
@@ -1128,8 +1135,10 @@ FORMER_CRASHES.append(
 
 def _endless_url_includes() -> object:
     """A server whose every requirements file says ``-r 0/``: each include is a new URL, one level deeper."""
-    collector = config._Collector(env={}, fetch=lambda url: "-r 0/\n")
-    config._read_file("https://reqs.example/r.txt", collector, constraint=False, base=HERE, stack=())
+    collector = requirements_file._Collector(env={}, fetch=lambda url: "-r 0/\n")
+    requirements_file._read_file(
+        "https://reqs.example/r.txt", collector, constraint=False, base=HERE, stack=()
+    )
     return collector
 
 

@@ -19,7 +19,8 @@ from filelock import FileLock
 from envlock.env.interpreter import PROBE_SCRIPT, probe
 from envlock.errors import LockFileError, RequirementsFileError
 from envlock.guard import stamp_writer
-from envlock.inputs.config import MAX_INPUT_BYTES, read_input_text, read_requirements_files
+from envlock.inputs.config import MAX_INPUT_BYTES, read_input_text
+from envlock.inputs.requirements_file import read_requirements_files
 from envlock.lock.export import ExportOptions, export_requirements
 from envlock.lock.importer import parse as parse_import
 from envlock.lock.lockfile import lock_from_dict

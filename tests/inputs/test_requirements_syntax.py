@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.inputs.config import read_requirements_files
+from envlock.inputs.requirements_file import read_requirements_files
 from envlock.inputs.requirements_syntax import logical_lines, physical_lines, split_option
 from envlock.lock.importer import via_annotations
 from envlock.lock.requirements_lock import parse
@@ -20,6 +20,15 @@ TAB_COMMENT = f"a==1 --hash=sha256:{SHA_A}\t# pinned for a reason\nb==2 --hash=s
 part of the requirement."""
 TAB_COMMENT_BACKSLASH = f"a==1 --hash=sha256:{SHA_A}\t# see below \\\nb==2 --hash=sha256:{SHA_B}\n"
 """A ``\\`` at the end of a tab-introduced comment: it used to join the next requirement onto this one."""
+
+
+def test_logical_lines_comments_and_continuations() -> None:
+    text = "a  # c\n# only\n\nb>=1 \\\n  ,<2\nc @ https://h/c-1.0.tar.gz#sha256=ab\n"
+    assert list(logical_lines(text)) == [
+        (1, "a"),
+        (4, "b>=1 ,<2"),
+        (6, "c @ https://h/c-1.0.tar.gz#sha256=ab"),
+    ]
 
 
 def test_physical_lines_split_code_and_comment() -> None:

@@ -39,7 +39,7 @@ def command(output: Output, /, **params: Any) -> None:
     Exit codes: 0 written; 2 bad input (an unreadable lock, an undeclared extra/group,
                 a package pip cannot install by hash, named).
     """
-    from envlock.inputs.config import project_defaults
+    from envlock.inputs.envlock_table import project_defaults
     from envlock.lock.export import ExportOptions, export_requirements
     from envlock.lock.lockfile import read_lock, write_text_atomic
 

@@ -140,7 +140,7 @@ def _project_defaults(pyproject: Path) -> dict[str, str]:
     """``lock`` and ``venv`` from ``[tool.envlock]`` of ./pyproject.toml (shared with export, compile)."""
     if not pyproject.is_file():  # the common case: do not import envlock.inputs.config on the no-op path
         return {}
-    from envlock.inputs.config import project_defaults
+    from envlock.inputs.envlock_table import project_defaults
 
     return project_defaults(pyproject)
 

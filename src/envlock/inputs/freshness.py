@@ -8,7 +8,7 @@ compares the fingerprint with ``[tool.envlock].fingerprint`` (``judge``, the one
 
 A *fresh* answer is cached under the cache folder (``freshness/<key>``), keyed by the lock's and the
 inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` pays one ``stat``, not the parser.
-Heavy modules (packaging, config) are imported only when the cache has no answer.
+Heavy modules (packaging, the input readers) are imported only when the cache has no answer.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def _target_identity(described: str) -> dict[str, str] | None:
 
 def _roots(paths: list[Path], env: Mapping[str, str], base: Path) -> list[str]:
     """The inputs compile was given: those no other input includes (``-r``/``-c``), relative to ``base``."""
-    from envlock.inputs.config import read_requirements_files
+    from envlock.inputs.requirements_file import read_requirements_files
 
     included: set[Path] = set()
     for path in paths:

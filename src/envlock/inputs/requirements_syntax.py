@@ -1,6 +1,7 @@
 """The one lexer of pip's requirements-file syntax: comments, ``\\`` continuations and option lines.
-Compile inputs (``inputs.config``), hashed requirements files read as a lock (``lock.requirements_lock``)
-and pip-compile's ``# via`` annotations (``lock.importer``) all split lines here, so they agree.
+Compile inputs (``inputs.requirements_file``), hashed requirements files read as a lock
+(``lock.requirements_lock``) and pip-compile's ``# via`` annotations (``lock.importer``) all split lines
+here, so they agree.
 
 Standard library only: reading a hashed lock must not import what compile needs.
 """

@@ -26,15 +26,14 @@ from envlock.inputs.config import (
     check_index_url,
     check_names,
     fingerprint,
-    load_toml,
     merge,
     parse_binary_names,
-    read_pyproject,
-    read_requirements_files,
-    read_tool_settings,
     resolve_find_links,
 )
 from envlock.validate import strip_credentials
+
+# The readers of the input files are imported where they are used: ``envlock --help`` loads cli/compile,
+# which imports CompileSettings from here, and must not pay for packaging or the TOML parser.
 
 Fetch = Callable[[str], str]
 """Reads a ``-r``/``-c`` URL (compile passes the network; the offline judge passes None)."""
@@ -140,6 +139,8 @@ class Resolved:
 
 def tool_settings(root: Path) -> ToolSettings:
     """``[tool.envlock]`` of ``root/pyproject.toml`` (defaults when there is none)."""
+    from envlock.inputs.envlock_table import load_toml, read_tool_settings  # lazy: envlock --help
+
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return ToolSettings()
@@ -160,6 +161,9 @@ def resolve(settings: CompileSettings, root: Path, env: Mapping[str, str], fetch
 def _read_inputs(
     settings: CompileSettings, tool: ToolSettings, root: Path, env: Mapping[str, str], fetch: Fetch | None
 ) -> CompileInputs:
+    from envlock.inputs.pyproject import read_pyproject  # lazy: envlock --help
+    from envlock.inputs.requirements_file import read_requirements_files  # lazy: envlock --help
+
     extras = check_names(settings.extras or tool.extras, "extra name")
     groups = check_names(settings.groups or tool.groups, "group name")
     result = None

@@ -1,0 +1,179 @@
+"""pyproject.toml as a compile input: ``[project].dependencies``, the selected
+``[project.optional-dependencies]`` and PEP 735 ``[dependency-groups]``, read into CompileInputs.
+
+A requirement naming the project itself (``myproject[a,b]`` in its own lists, or in a group) is inlined:
+its extras' requirements (or, without extras, the project's dependencies) join the group that named it.
+``[tool.envlock]`` is read by ``inputs.envlock_table``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from envlock.errors import RequirementsFileError
+from envlock.inputs.config import (
+    DEFAULT_GROUP,
+    VCS_PREFIXES,
+    CompileInputs,
+    InputRequirement,
+    check_direct_url,
+    display_path,
+    unsupported,
+)
+from envlock.inputs.envlock_table import load_toml
+
+
+def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], base: Path) -> CompileInputs:
+    """``[project].dependencies`` plus the selected optional-dependencies and PEP 735 groups."""
+    shown = display_path(path, base)
+    project, groups_table = _tables(load_toml(path, base), shown)
+    reader = _ProjectReader.of(shown, project)
+    reader.add_dependencies(DEFAULT_GROUP)
+    chosen_extras: list[str] = sorted({canonicalize_name(e) for e in extras})
+    for extra in chosen_extras:
+        reader.expand_extra(extra, f"extra:{extra}", seen=set())
+    chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
+    groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
+    for group in chosen_groups:
+        reader.add_group(resolve_group(groups_table, groups_by_name, group, shown), f"group:{group}")
+    requires_python = project.get("requires-python")
+    return CompileInputs(
+        requirements=tuple(reader.requirements),
+        files=(path,),
+        extras=tuple(chosen_extras),
+        groups=tuple(chosen_groups),
+        project_name=reader.own,
+        project_requires_python=requires_python if isinstance(requires_python, str) else None,
+    )
+
+
+def _tables(data: Mapping[str, Any], shown: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """``[project]`` (empty when absent) and ``[dependency-groups]``, checked to be tables; dynamic
+    ``[project]`` dependencies are refused."""
+    project = data.get("project")
+    groups_table = data.get("dependency-groups", {})
+    if project is not None and not isinstance(project, Mapping):
+        raise RequirementsFileError(f"{shown}: [project] must be a table")
+    if not isinstance(groups_table, Mapping):
+        raise RequirementsFileError(f"{shown}: [dependency-groups] must be a table")
+    project = project or {}
+    if "dependencies" in project.get("dynamic", ()):
+        raise unsupported(f"{shown}", "dynamic [project] dependencies")
+    return project, groups_table
+
+
+@dataclass
+class _ProjectReader:
+    """Mutable accumulator of one pyproject.toml's root requirements (never leaves this module)."""
+
+    shown: str
+    project: Mapping[str, Any]
+    own: NormalizedName | None
+    """The project's own name, canonical (None when ``[project]`` has none)."""
+    optional: Mapping[str, tuple[str, Any]]
+    """``[project.optional-dependencies]`` by canonical extra name: (the key as written, its entries)."""
+    requirements: list[InputRequirement] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, shown: str, project: Mapping[str, Any]) -> _ProjectReader:
+        name = project.get("name")
+        own = canonicalize_name(name) if isinstance(name, str) else None
+        optional = project.get("optional-dependencies", {})
+        if not isinstance(optional, Mapping):
+            raise RequirementsFileError(f"{shown}: [project.optional-dependencies] must be a table")
+        return cls(shown, project, own, {canonicalize_name(k): (k, v) for k, v in optional.items()})
+
+    def add_dependencies(self, group: str) -> None:
+        self.add(self.project.get("dependencies", []), "[project.dependencies]", group)
+
+    def add(self, entries: Any, where: str, group: str) -> None:
+        if not isinstance(entries, list):
+            raise RequirementsFileError(f"{self.shown}: {where} must be a list of requirement strings")
+        for index, entry in enumerate(entries):
+            location = f"{self.shown} {where}[{index}]"
+            if not isinstance(entry, str):
+                raise RequirementsFileError(f"{location}: expected a requirement string")
+            requirement = _pep508(entry, location)
+            if self._is_own(requirement):
+                # "myproject[a,b]" inside the project's own lists: inline those extras.
+                for extra in sorted(requirement.extras):
+                    self.expand_extra(canonicalize_name(extra), group, seen=set())
+                continue
+            self.requirements.append(InputRequirement(requirement, location, group))
+
+    def expand_extra(self, extra: str, group: str, seen: set[str]) -> None:
+        if extra in seen:
+            return
+        seen.add(extra)
+        if extra not in self.optional:
+            raise RequirementsFileError(
+                f"{self.shown}: unknown extra {extra!r}",
+                hint=f"known extras: {', '.join(sorted(self.optional)) or '(none)'}",
+            )
+        key, entries = self.optional[extra]
+        self.add(entries, f"[project.optional-dependencies] {key}", group)
+
+    def add_group(self, entries: list[tuple[str, str]], group: str) -> None:
+        """A dependency group's requirement strings (``resolve_group``) into ``group``."""
+        for entry, location in entries:
+            requirement = _pep508(entry, location)
+            if self._is_own(requirement):
+                for extra in sorted(requirement.extras):
+                    self.expand_extra(canonicalize_name(extra), group, seen=set())
+                if not requirement.extras:
+                    self.add_dependencies(group)
+                continue
+            self.requirements.append(InputRequirement(requirement, location, group))
+
+    def _is_own(self, requirement: Requirement) -> bool:
+        return self.own is not None and canonicalize_name(requirement.name) == self.own
+
+
+def resolve_group(
+    table: Mapping[str, Any], by_name: Mapping[str, str], group: str, shown: str, _stack: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """PEP 735: a group's requirement strings with ``{include-group = ...}`` expanded (cycles refused)."""
+    if group in _stack:
+        chain = " -> ".join((*_stack, group))
+        raise RequirementsFileError(f"{shown}: [dependency-groups] include cycle: {chain}")
+    if group not in by_name:
+        raise RequirementsFileError(
+            f"{shown}: unknown dependency group {group!r}",
+            hint=f"known groups: {', '.join(sorted(by_name)) or '(none)'}",
+        )
+    key = by_name[group]
+    entries = table[key]
+    if not isinstance(entries, list):
+        raise RequirementsFileError(f"{shown}: [dependency-groups] {key} must be a list")
+    result: list[tuple[str, str]] = []
+    for index, entry in enumerate(entries):
+        location = f"{shown} [dependency-groups] {key}[{index}]"
+        if isinstance(entry, str):
+            result.append((entry, location))
+        elif isinstance(entry, Mapping) and set(entry) == {"include-group"}:
+            included = entry["include-group"]
+            if not isinstance(included, str):
+                raise RequirementsFileError(f"{location}: include-group must be a string")
+            result.extend(resolve_group(table, by_name, canonicalize_name(included), shown, (*_stack, group)))
+        else:
+            raise RequirementsFileError(f"{location}: expected a string or {{include-group = NAME}}")
+    return result
+
+
+def _pep508(text: str, location: str) -> Requirement:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as error:
+        raise RequirementsFileError(f"{location}: invalid requirement {text!r}: {error}") from None
+    if requirement.url:
+        lowered = requirement.url.lower()
+        if lowered.startswith(VCS_PREFIXES):
+            raise unsupported(location, "VCS requirements")
+        check_direct_url(requirement.url, location)
+    return requirement

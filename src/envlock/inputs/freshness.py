@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envlock.errors import EnvlockError, NeedsNetworkError
 from envlock.guard import stamp
+from envlock.guard.stamp import sha256_file, sha256_text
+
+# What only an uncached verdict needs (packaging, the TOML parser, the input readers, the index client) is
+# imported where it is used: ``envlock check`` imports this module, and its cached fresh verdict must
+# cost one ``stat`` (tests/cli/test_check_cli.py pins that it loads none of them).
 
 if TYPE_CHECKING:
     from envlock.inputs.config import CompileInputs
@@ -49,8 +55,6 @@ def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False
     """The key of a verdict: the lock's path and sha256 and every input's sha256. The input hashes are
     the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
     the files (inputs changed since the sync). ``None`` for a stamp without them."""
-    from envlock.guard.stamp import sha256_file, sha256_text
-
     try:
         lock_dir = Path(lock).absolute().parent
         parts = [str(Path(lock).absolute()), stamp_data["lock"]["sha256"]]
@@ -66,7 +70,7 @@ def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False
 
 
 def _cache_dir() -> Path:
-    from envlock.index.cache import default_cache_dir
+    from envlock.index.cache import default_cache_dir  # lazy: envlock --help loads this module, not the cache
 
     return default_cache_dir()
 
@@ -87,7 +91,7 @@ def remember_fresh(key: str, cache_dir: Path | None = None) -> None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    from envlock.tomlshim import tomllib
+    from envlock.tomlshim import tomllib  # lazy: envlock check's cached verdict
 
     data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     return data
@@ -106,6 +110,7 @@ def judge(recorded: str | None, resolved: Resolved, target: Mapping[str, str], l
 
 def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[str, str]) -> list[str]:
     """Root requirements and constraints the lock's pins do not meet, in words (sorted)."""
+    # lazy: envlock check's cached verdict
     from packaging.markers import default_environment
     from packaging.utils import canonicalize_name
 
@@ -149,8 +154,7 @@ def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
     table = tool.get("settings")
     if not isinstance(recorded, str) or not names:
         return Freshness(UNKNOWN, "the lock records no input fingerprint")
-    from envlock.errors import EnvlockError, NeedsNetworkError
-    from envlock.inputs.settings import CompileSettings, resolve
+    from envlock.inputs.settings import CompileSettings, resolve  # lazy: envlock check's cached verdict
 
     base = lock_path.parent
     try:
@@ -194,6 +198,7 @@ def _legacy_settings(
     """The settings an envlock 0.1 lock may have been compiled with: its target from the description it
     wrote (``cpython 3.11 on linux/x86_64``), its roots among the inputs, and, when its first index is
     PyPI, both "default" and "given". ValueError when they cannot be rebuilt."""
+    # lazy: envlock check's cached verdict
     from envlock.index.client import DEFAULT_INDEX
     from envlock.inputs.settings import CompileSettings
 
@@ -235,6 +240,7 @@ def _target_identity(described: str) -> dict[str, str] | None:
 
 def _roots(paths: list[Path], env: Mapping[str, str], base: Path) -> list[str]:
     """The inputs compile was given: those no other input includes (``-r``/``-c``), relative to ``base``."""
+    # lazy: envlock check's cached verdict
     from envlock.inputs.requirements_file import read_requirements_files
 
     included: set[Path] = set()

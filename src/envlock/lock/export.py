@@ -20,6 +20,7 @@ from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentN
 from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 from packaging.utils import canonicalize_name
 
+from envlock import validate
 from envlock.errors import InputError, LockFileError, UnsupportedError
 from envlock.validate import strip_credentials
 
@@ -267,8 +268,6 @@ def _check_digests(hashes: Mapping[str, str], name: str) -> list[tuple[str, str]
     """Every (algorithm, digest) of an artifact, digests lower-cased; a digest that is not hex of its
     algorithm's length (sha256: 64 digits) is a LockFileError naming the package: an exported file is
     installed by others (pip, Docker builds), and a digest is all that vouches for the artifact."""
-    from envlock import validate
-
     checked = []
     for algorithm, value in sorted(hashes.items()):
         try:

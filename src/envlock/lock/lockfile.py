@@ -20,6 +20,7 @@ from typing import Any
 
 from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
+from envlock.atomic import write_atomic
 from envlock.errors import LockFileError
 from envlock.tomlshim import tomllib
 
@@ -150,8 +151,6 @@ def write_lock(path: Path, lock: Pylock) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """``text`` (UTF-8, ``\n`` line ends) to ``path`` through the one atomic writer."""
-    from envlock.atomic import write_atomic
-
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text.encode("utf-8"))
 

@@ -20,6 +20,9 @@ from packaging.pylock import (
     PylockSelectError,
     PylockValidationError,
 )
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
 
 from envlock import validate
 from envlock.env.interpreter import TargetEnvironment
@@ -51,8 +54,6 @@ def select(
     - TargetEnvironmentError naming the package and the target's best tags when no wheel fits
       and there is no sdist (or binaries are required).
     """
-    from packaging.tags import parse_tag
-
     _check_lock_fits(lock, target, lock_path)
     tags = [tag for text in target.tags for tag in parse_tag(text)]
     try:
@@ -76,8 +77,6 @@ def select(
 
 
 def _check_lock_fits(lock: Pylock, target: TargetEnvironment, lock_path: Path) -> None:
-    from packaging.version import Version
-
     full = Version(target.python_full_version.rstrip("+"))
     if lock.requires_python is not None and not lock.requires_python.contains(full, prereleases=True):
         raise TargetEnvironmentError(
@@ -136,8 +135,6 @@ def _selected(
     options: SelectionOptions,
     lock_path: Path,
 ) -> SelectedPackage:
-    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-
     name = str(package.name)
     if isinstance(source, (PackageVcs, PackageDirectory)):
         kind = "vcs" if isinstance(source, PackageVcs) else "directory"
@@ -235,8 +232,6 @@ def _check_url(url: str | None, name: str, lock_path: Path) -> None:
 
 def parse_only_binary(values: Sequence[str]) -> frozenset[str]:
     """``--only-binary`` values (comma-separated allowed) -> normalized names or ``:all:``."""
-    from packaging.utils import canonicalize_name
-
     names: set[str] = set()
     for value in values:
         for part in value.split(","):
@@ -248,6 +243,4 @@ def parse_only_binary(values: Sequence[str]) -> frozenset[str]:
 
 def declared(values: Collection[str]) -> tuple[str, ...]:
     """Normalized, de-duplicated, sorted extras or group names."""
-    from packaging.utils import canonicalize_name
-
     return tuple(sorted({str(canonicalize_name(v)) for v in values}))

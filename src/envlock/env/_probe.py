@@ -17,6 +17,7 @@ site-packages folders (``envlock doctor`` looks there for wrong-place installs).
 import json
 import os
 import platform
+import site  # under -S importing site defines its functions but runs none of its .pth processing
 import sys
 import sysconfig
 
@@ -58,8 +59,6 @@ def _scheme_paths(prefix: str) -> "dict[str, str]":
 
 def site_dirs() -> "list[str]":
     """purelib, platlib and the user site-packages folder, sorted and without repeats."""
-    import site  # with -S importing site defines its functions but runs none of its .pth processing
-
     paths = _scheme_paths(venv_prefix())
     return sorted({paths["purelib"], paths["platlib"], site.getusersitepackages()})
 

@@ -17,7 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from envlock.errors import TargetEnvironmentError
+from packaging.markers import default_environment
+from packaging.tags import compatible_tags, cpython_tags, generic_tags, platform_tags, sys_tags
+
+from envlock.errors import InputError, TargetEnvironmentError
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 """Runs a command and returns its completed process (tests pass fakes)."""
@@ -160,9 +163,6 @@ def environment_for(info: InterpreterInfo) -> TargetEnvironment:
 
 def current_environment() -> TargetEnvironment:
     """The running interpreter, without a subprocess."""
-    from packaging.markers import default_environment
-    from packaging.tags import sys_tags
-
     return TargetEnvironment(
         markers={k: str(v) for k, v in default_environment().items()},
         tags=tuple(str(t) for t in sys_tags()),
@@ -174,8 +174,6 @@ def environment_for_version(version: str) -> TargetEnvironment:
     """``--python-version X.Y[.Z]``: this machine's platform with another CPython version."""
     parts = version.strip().split(".")
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        from envlock.errors import InputError
-
         raise InputError(f"invalid Python version {version!r}: expected X.Y or X.Y.Z")
     major, minor = int(parts[0]), int(parts[1])
     full = ".".join(parts) if len(parts) == 3 else f"{major}.{minor}.0"
@@ -210,8 +208,6 @@ def _abi(info: InterpreterInfo) -> str | None:
 
 def _platforms(platform: str) -> list[str]:
     """Platform tags for a sysconfig platform; this machine's full list (manylinux...) when it matches."""
-    from packaging.tags import platform_tags
-
     if platform == sysconfig.get_platform():
         return list(platform_tags())
     return [platform.replace("-", "_").replace(".", "_")]
@@ -220,8 +216,6 @@ def _platforms(platform: str) -> list[str]:
 def _tags(
     implementation: str, version: tuple[int, int], abi: str | None, platforms: list[str]
 ) -> tuple[str, ...]:
-    from packaging.tags import compatible_tags, cpython_tags, generic_tags
-
     if implementation == "cpython":
         found = [*cpython_tags(version, [abi] if abi else None, platforms)]
         interpreter = f"cp{version[0]}{version[1]}"

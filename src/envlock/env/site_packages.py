@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.utils import canonicalize_name
+
 from envlock.guard.stamp import sha256_file
 from envlock.sync.models import InstalledDist
 
@@ -43,8 +45,6 @@ class RecordEntry:
 
 
 def canonical_name(name: str) -> str:
-    from packaging.utils import canonicalize_name
-
     return str(canonicalize_name(name))
 
 

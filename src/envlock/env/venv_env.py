@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,8 +28,6 @@ def venv_environment(venv: Path, base: Mapping[str, str]) -> dict[str, str]:
 
 def which_in(program: str, path: str) -> str | None:
     """``program`` found on ``path`` (or as given when it contains a separator), like a shell would."""
-    import shutil
-
     if os.sep in program or (os.altsep and os.altsep in program):
         return program if os.access(program, os.X_OK) else None
     return shutil.which(program, path=path)

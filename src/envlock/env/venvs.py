@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from envlock.atomic import fsync_dir, write_atomic
+from envlock.env.interpreter import Runner, run_subprocess
 from envlock.errors import InputError, TargetEnvironmentError
 from envlock.guard import stamp
-
-if TYPE_CHECKING:
-    from envlock.env.interpreter import Runner
 
 Finder = Callable[[str], "str | None"]
 """``shutil.which``-like: a command name -> its path or None (tests pass fakes)."""
@@ -58,8 +56,6 @@ def check_target(venv: Path, *, system: bool) -> None:
 def find_python(request: str, *, which: Finder | None = None, roots: Sequence[Path] | None = None) -> Path:
     """``--python``: a path to an interpreter, or a version ``X.Y[.Z]`` looked up in pyenv's versions
     folder and on PATH (``pythonX.Y``; ``which`` defaults to ``shutil.which``)."""
-    import shutil  # lazily: not needed on the no-op path
-
     which = which or shutil.which
     if not re.fullmatch(r"\d+\.\d+(\.\d+)?", request):
         candidate = Path(request).expanduser()
@@ -107,8 +103,6 @@ def _pyenv_roots() -> list[Path]:
 def create(base_python: Path, target: Path, runner: Runner | None = None) -> None:
     """``<base_python> -m venv --without-pip <target>`` (``runner``: ``interpreter.run_subprocess``)."""
     if runner is None:
-        from envlock.env.interpreter import run_subprocess
-
         runner = run_subprocess
     result = runner([str(base_python), "-m", "venv", "--without-pip", str(target)])
     if result.returncode != 0:
@@ -131,8 +125,6 @@ def build_sibling(base_python: Path, venv: Path, runner: Runner | None = None) -
         create(base_python, staging, runner)
         _retarget(staging, venv)
     except BaseException:
-        import shutil  # lazily: not needed on the no-op path
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
@@ -229,8 +221,6 @@ def clean_stale_siblings(venv: Path) -> list[Path]:
         venv.parent.glob(f"{stamp.sibling_prefix(venv)}old-*")
     )
     for path in stale:
-        import shutil  # lazily: not needed on the no-op path
-
         shutil.rmtree(path, ignore_errors=True)
     for tmp in sorted(venv.parent.glob(f"{swap_journal_path(venv).name}.*.tmp")):
         tmp.unlink(missing_ok=True)
@@ -239,8 +229,6 @@ def clean_stale_siblings(venv: Path) -> list[Path]:
 
 def discard(path: Path | None) -> None:
     if path is not None:
-        import shutil  # lazily: not needed on the no-op path
-
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -37,3 +37,15 @@ def test_pyproject_errors(tmp_path: Path) -> None:
     path.write_text("[project\n")
     with pytest.raises(RequirementsFileError, match="not valid TOML"):
         read_pyproject(path, extras=[], groups=[], base=tmp_path)
+
+
+def test_extras_that_name_each_other_are_expanded_once(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(
+        '[project]\nname = "app"\n'
+        '[project.optional-dependencies]\nx = ["app[y]", "a"]\ny = ["app[x]", "b"]\n'
+        '[dependency-groups]\ndev = ["app[x]", "app[y]"]\n'
+    )
+    inputs = read_pyproject(path, extras=["x"], groups=["dev"], base=tmp_path)
+    got = [(str(r.requirement), r.group) for r in inputs.requirements]
+    assert got == [("b", "extra:x"), ("a", "extra:x"), ("b", "group:dev"), ("a", "group:dev")]

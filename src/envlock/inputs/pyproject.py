@@ -37,7 +37,7 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     reader.add_dependencies(DEFAULT_GROUP)
     chosen_extras: list[str] = sorted({canonicalize_name(e) for e in extras})
     for extra in chosen_extras:
-        reader.expand_extra(extra, f"extra:{extra}", seen=set())
+        reader.expand_extra(extra, f"extra:{extra}")
     chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
     groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
     for group in chosen_groups:
@@ -79,6 +79,8 @@ class _ProjectReader:
     optional: Mapping[str, tuple[str, Any]]
     """``[project.optional-dependencies]`` by canonical extra name: (the key as written, its entries)."""
     requirements: list[InputRequirement] = field(default_factory=list)
+    expanded: set[tuple[str, str]] = field(default_factory=set)
+    """(group, extra) pairs already added: each extra's entries go into a group once."""
 
     @classmethod
     def of(cls, shown: str, project: Mapping[str, Any]) -> _ProjectReader:
@@ -103,14 +105,14 @@ class _ProjectReader:
             if self._is_own(requirement):
                 # "myproject[a,b]" inside the project's own lists: inline those extras.
                 for extra in sorted(requirement.extras):
-                    self.expand_extra(canonicalize_name(extra), group, seen=set())
+                    self.expand_extra(canonicalize_name(extra), group)
                 continue
             self.requirements.append(InputRequirement(requirement, location, group))
 
-    def expand_extra(self, extra: str, group: str, seen: set[str]) -> None:
-        if extra in seen:
+    def expand_extra(self, extra: str, group: str) -> None:
+        if (group, extra) in self.expanded:  # extras may name each other (x -> app[y] -> app[x])
             return
-        seen.add(extra)
+        self.expanded.add((group, extra))
         if extra not in self.optional:
             raise RequirementsFileError(
                 f"{self.shown}: unknown extra {extra!r}",
@@ -125,7 +127,7 @@ class _ProjectReader:
             requirement = _pep508(entry, location)
             if self._is_own(requirement):
                 for extra in sorted(requirement.extras):
-                    self.expand_extra(canonicalize_name(extra), group, seen=set())
+                    self.expand_extra(canonicalize_name(extra), group)
                 if not requirement.extras:
                     self.add_dependencies(group)
                 continue

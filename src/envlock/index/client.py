@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from packaging.utils import (
     NormalizedName,
@@ -31,14 +31,8 @@ from envlock.errors import HashMismatchError, ResolutionError
 from envlock.guard.stamp import sha256_file
 from envlock.index import download
 from envlock.index.cache import Cache, key_for
-from envlock.index.http import (
-    MAX_METADATA_ENV,
-    Response,
-    max_metadata_size,
-    read_limited,
-    redact,
-    strip_credentials,
-)
+from envlock.index.http import HttpGetter, Response, redact, strip_credentials
+from envlock.index.limits import MAX_METADATA_ENV, max_metadata_size, read_limited
 from envlock.index.pages import (
     DistFile,
     InvalidPage,
@@ -65,20 +59,6 @@ MAX_FRESHNESS = 600.0
 _CACHE_FORMAT = 1
 RANGE_CHUNK = 1 << 16
 """64 KiB: the tail of most wheels holds the whole central directory; METADATA fits in one more."""
-
-
-class HttpGetter(Protocol):
-    """The part of ``envlock.index.http.HttpClient`` the index client uses (tests may pass a fake)."""
-
-    def get(
-        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
-    ) -> Response: ...
-
-    def stream(
-        self, url: str, headers: Mapping[str, str] | None = None, *, ok: tuple[int, ...] = (200,)
-    ) -> AbstractContextManager[Any]: ...
-
-    def add_credentials_from(self, url: str) -> str: ...
 
 
 class LazyHttp:

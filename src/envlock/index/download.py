@@ -18,7 +18,7 @@ from typing import Protocol
 
 from envlock.errors import EnvlockError, HashMismatchError, NetworkError
 from envlock.index.cache import Cache
-from envlock.index.http import MAX_DOWNLOAD_ENV, human_size, max_download_size
+from envlock.index.limits import MAX_DOWNLOAD_ENV, human_size, max_download_size
 
 CHUNK = 1 << 16
 ATTEMPTS = 3
@@ -29,7 +29,7 @@ _LOCK_HINT = "the file changed since the lock was written; if expected, recompil
 
 
 class Body(Protocol):
-    """A streamed response body (``http.GuardedResponse`` and urllib3's response satisfy it)."""
+    """A streamed response body (``deadline.GuardedResponse`` and urllib3's response satisfy it)."""
 
     def read(self, amt: int | None = None) -> bytes: ...
 

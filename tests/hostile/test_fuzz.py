@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from envlock.env.interpreter import TargetEnvironment, current_environment, environment_for_version
 from envlock.errors import EnvlockError, NetworkError
-from envlock.index import client as index
+from envlock.index import metadata as index
 from envlock.index import pages
 from envlock.index.client import DistFile
 from envlock.inputs import config, requirements_file

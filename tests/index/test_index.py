@@ -12,8 +12,9 @@ from packaging.version import Version
 
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
 from envlock.index.cache import Cache
-from envlock.index.client import IndexClient, IndexSettings, LazyHttp, parse_core_metadata
+from envlock.index.client import IndexClient, IndexSettings, LazyHttp
 from envlock.index.http import HttpClient, HttpSettings, Response
+from envlock.index.metadata import parse_core_metadata
 from envlock.index.pages import _parse_html_page
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import IndexFeatures, KitIndex
@@ -272,7 +273,7 @@ def test_cached_project_needs_no_request_while_the_page_is_fresh(kit_index: KitI
 def test_range_file_reads_a_zip_member_with_few_fetches(tmp_path: Path) -> None:
     import zipfile
 
-    from envlock.index.client import _content_range, _RangeFile, _zip_metadata
+    from envlock.index.metadata import _content_range, _RangeFile, _zip_metadata
 
     spec = DistSpec("alpha", "1.0", requires=("beta",), files={"alpha/blob.bin": os.urandom(100_000)})
     data = build_wheel(spec, tmp_path).read_bytes()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from envlock.errors import BuildError
-from envlock.index.client import parse_core_metadata, wheel_metadata
+from envlock.index.metadata import parse_core_metadata, wheel_metadata
 from envlock.resolve.builder import _prepare, build_wheel, prepare_metadata, unpack_sdist
 from tests.kit.dists import DistSpec, build_sdist
 

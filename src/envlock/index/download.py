@@ -14,11 +14,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from envlock.errors import EnvlockError, HashMismatchError, NetworkError
 from envlock.index.cache import Cache
 from envlock.index.limits import MAX_DOWNLOAD_ENV, human_size, max_download_size
+from envlock.validate import redact
+
+if TYPE_CHECKING:
+    from envlock.index.pages import DistFile
 
 CHUNK = 1 << 16
 ATTEMPTS = 3
@@ -63,6 +67,11 @@ class Expected:
     """The promised byte size: the transfer stops as soon as it passes it, and a shorter one is refused.
     Without it the transfer is capped at ``ENVLOCK_MAX_DOWNLOAD_SIZE``."""
     listed_by: ListedBy = ListedBy.LOCK
+
+
+def expected_from_index(file: DistFile) -> Expected:
+    """What a download of ``file`` must be: the hash and size its index page lists."""
+    return Expected(file.filename, redact(file.url), file.sha256, file.size, listed_by=ListedBy.INDEX)
 
 
 def download(

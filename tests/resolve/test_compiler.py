@@ -14,7 +14,7 @@ from envlock.env.interpreter import TargetEnvironment
 from envlock.index.client import DistFile
 from envlock.lock.lockfile import LockMetadata, dumps_lock, lock_from_dict, lock_metadata
 from envlock.resolve.compiler import build_lock, environment_marker, previous_pins
-from envlock.resolve.resolver import Pin, Resolution
+from envlock.resolve.models import Pin, Resolution
 from tests.resolve.test_resolver import LINUX_311
 
 WINDOWS_312 = TargetEnvironment(

@@ -14,7 +14,8 @@ from envlock.env.interpreter import TargetEnvironment
 from envlock.errors import ResolutionError
 from envlock.index.client import CoreMetadata, DistFile, ProjectPage
 from envlock.inputs.config import InputRequirement, ResolverOptions
-from envlock.resolve.resolver import ResolveRequest, resolve
+from envlock.resolve.models import ResolveRequest
+from envlock.resolve.resolver import resolve
 
 LINUX_311 = TargetEnvironment(
     markers={

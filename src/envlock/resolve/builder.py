@@ -295,7 +295,8 @@ def index_build_installer(client: IndexClient) -> BuildRequirementsInstaller:
 
         from envlock.env.interpreter import environment_for, probe
         from envlock.inputs.config import ALL, InputRequirement, ResolverOptions
-        from envlock.resolve.resolver import ResolveRequest, resolve
+        from envlock.resolve.models import ResolveRequest
+        from envlock.resolve.resolver import resolve
 
         info = probe(env_python)
         target = environment_for(info)

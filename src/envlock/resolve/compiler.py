@@ -25,7 +25,8 @@ from envlock.env.interpreter import TargetEnvironment
 from envlock.index.client import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
-from envlock.resolve.resolver import IndexLike, Pin, Resolution, ResolveRequest, resolve
+from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest
+from envlock.resolve.resolver import resolve
 from envlock.validate import strip_credentials
 
 LOCK_VERSION = "1.0"

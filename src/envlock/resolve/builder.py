@@ -18,9 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from installer import install as install_wheel
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from pyproject_hooks import BuildBackendHookCaller
+
 from envlock import validate
+from envlock.env.interpreter import environment_for, probe
 from envlock.errors import BuildError
 from envlock.guard.stamp import venv_python
+from envlock.inputs.config import ALL, InputRequirement, ResolverOptions
+from envlock.resolve.models import ResolveRequest
+from envlock.resolve.resolver import resolve
+from envlock.sync.unpacked import max_unpacked_bytes
+from envlock.tomlshim import tomllib
 
 if TYPE_CHECKING:
     from envlock.index.client import IndexClient
@@ -90,8 +103,6 @@ def prepare_metadata(
 
 def _static_metadata(sdist: Path) -> bytes | None:
     """PEP 643: trust PKG-INFO of Metadata-Version >= 2.2 unless Requires-Dist/Requires-Python are dynamic."""
-    from packaging.metadata import parse_email
-
     data = _read_pkg_info(sdist)
     if data is None:
         return None
@@ -133,8 +144,6 @@ def _prepare(
     *,
     for_metadata: bool,
 ) -> tuple[Any, Path]:
-    from pyproject_hooks import BuildBackendHookCaller
-
     source = unpack_sdist(sdist, tmp / "src")
     system = read_build_system(source, sdist.name)
     env_dir = tmp / "env"
@@ -160,8 +169,6 @@ def _prepare(
 def unpack_sdist(sdist: Path, into: Path) -> Path:
     """Extract safely (no absolute paths, no ``..``, no links leading outside, no device files, at most
     the wheel size cap in all: ``ENVLOCK_MAX_UNPACKED_BYTES``) and return the top folder."""
-    from envlock.sync.unpacked import max_unpacked_bytes
-
     into.mkdir(parents=True)
     limit = max_unpacked_bytes()
     try:
@@ -211,8 +218,6 @@ def _check_total(total: int, limit: int, sdist: Path) -> None:
 
 
 def read_build_system(source: Path, label: str) -> BuildSystem:
-    from envlock.tomlshim import tomllib
-
     pyproject = source / "pyproject.toml"
     if not pyproject.is_file():
         return BuildSystem((*DEFAULT_REQUIRES, "wheel"), DEFAULT_BACKEND, None)
@@ -288,16 +293,6 @@ def index_build_installer(client: IndexClient) -> BuildRequirementsInstaller:
     no recursive sdist builds), downloaded hash-checked, installed with ``installer``."""
 
     def install(requirements: Sequence[str], env_python: Path) -> None:
-        from installer import install as install_wheel
-        from installer.destinations import SchemeDictionaryDestination
-        from installer.sources import WheelFile
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        from envlock.env.interpreter import environment_for, probe
-        from envlock.inputs.config import ALL, InputRequirement, ResolverOptions
-        from envlock.resolve.models import ResolveRequest
-        from envlock.resolve.resolver import resolve
-
         info = probe(env_python)
         target = environment_for(info)
         parsed = []

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,10 +16,10 @@ import pytest
 from packaging.version import Version
 
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
-from envlock.index.cache import Cache
+from envlock.index.cache import Cache, key_for
 from envlock.index.client import IndexClient, IndexSettings, LazyHttp
 from envlock.index.http import HttpClient, HttpSettings, Response
-from envlock.index.metadata import parse_core_metadata
+from envlock.index.metadata import _content_range, _RangeFile, _zip_metadata, parse_core_metadata
 from envlock.index.pages import _parse_html_page
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import IndexFeatures, KitIndex
@@ -245,24 +250,23 @@ class FakeHttp:
         raise NotImplementedError
 
 
-def test_cached_project_needs_no_request_while_the_page_is_fresh(kit_index: KitIndex, tmp_path: Path) -> None:
-    import json
-    import time
-
-    from envlock.index.cache import key_for
-
-    kit_index.publish(DistSpec("alpha", "1.0"))
-    client = client_for(tmp_path, kit_index.url)
-    assert client.cached_project("alpha") is None  # nothing cached yet
-    page = client.project("alpha")
-    assert client_for(tmp_path, kit_index.url).cached_project("alpha") is None  # no max-age: revalidate
-    url = f"{kit_index.url}alpha/"
-    cache = Cache(tmp_path / "cache")
+def make_fresh(cache: Cache, url: str) -> None:
+    """Mark the cached page of ``url`` fresh for 10 minutes, as if the server had sent max-age=600 (the
+    kit index always asks for revalidation)."""
     stored = cache.read_entry("http", key_for(url))
     assert stored is not None
     meta, _, body = stored.partition(b"\n")
     fresh = {**json.loads(meta), "max_age": 600, "stored_at": time.time()}
     cache.write_entry("http", key_for(url), json.dumps(fresh).encode() + b"\n" + body)
+
+
+def test_cached_project_needs_no_request_while_the_page_is_fresh(kit_index: KitIndex, tmp_path: Path) -> None:
+    kit_index.publish(DistSpec("alpha", "1.0"))
+    client = client_for(tmp_path, kit_index.url)
+    assert client.cached_project("alpha") is None  # nothing cached yet
+    page = client.project("alpha")
+    assert client_for(tmp_path, kit_index.url).cached_project("alpha") is None  # no max-age: revalidate
+    make_fresh(Cache(tmp_path / "cache"), f"{kit_index.url}alpha/")
     before = len(kit_index.requests)
     again = client_for(tmp_path, kit_index.url)
     assert again.cached_project("Alpha") == page
@@ -271,10 +275,6 @@ def test_cached_project_needs_no_request_while_the_page_is_fresh(kit_index: KitI
 
 
 def test_range_file_reads_a_zip_member_with_few_fetches(tmp_path: Path) -> None:
-    import zipfile
-
-    from envlock.index.metadata import _content_range, _RangeFile, _zip_metadata
-
     spec = DistSpec("alpha", "1.0", requires=("beta",), files={"alpha/blob.bin": os.urandom(100_000)})
     data = build_wheel(spec, tmp_path).read_bytes()
     fetches: list[tuple[int, int]] = []
@@ -309,3 +309,51 @@ def test_a_broken_wheel_body_is_fetched_again(
     assert client.metadata(file).requires_dist == ("beta",)
     assert len(_wheel_requests(index)) == 2
     assert Cache(tmp_path / "cache").get_artifact(file.sha256 or "", file.filename) is not None
+
+
+WARM_PROBE = """
+import sys
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from envlock.env.interpreter import current_environment
+from envlock.index.cache import Cache
+from envlock.index.client import IndexClient, IndexSettings, LazyHttp
+from envlock.index.http import HttpClient
+from envlock.inputs.config import InputRequirement
+from envlock.resolve.models import ResolveRequest
+from envlock.resolve.resolver import resolve
+
+http = LazyHttp(HttpClient)
+client = IndexClient(http, Cache(Path(sys.argv[1])), IndexSettings((sys.argv[2],)))
+wanted = (InputRequirement(Requirement("alpha"), "requirements.in:1"),)
+resolution = resolve(client, ResolveRequest(wanted, current_environment()))
+print(" ".join(f"{pin.name}=={pin.version}" for pin in resolution.pins))
+print(http.created is None)
+heavy = ("urllib3", "ssl", "http.client", "zipfile", "packaging.metadata", "email.utils", "html.parser",
+         "envlock.index.transport", "envlock.index.metadata")
+print(sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_a_warm_resolution_imports_no_network_or_metadata_reading_code(
+    kit_index: KitIndex, tmp_path: Path
+) -> None:
+    """The benchmark's warm compile: every page fresh and every metadata parsed in the cache. It makes no
+    request, so it must not pay for importing urllib3 (``HttpClient`` imports ``index.transport`` when it
+    is made) nor the metadata reading code (``index.metadata``, loaded on a metadata-cache miss)."""
+    kit_index.publish(DistSpec("alpha", "1.0", requires=("beta>=1",)), DistSpec("beta", "1.0"))
+    client = client_for(tmp_path, kit_index.url)
+    for name in ("alpha", "beta"):
+        client.metadata(client.project(name).files[0])
+        make_fresh(Cache(tmp_path / "cache"), f"{kit_index.url}{name}/")
+    before = len(kit_index.requests)
+    probe = subprocess.run(
+        [sys.executable, "-c", WARM_PROBE, str(tmp_path / "cache"), kit_index.url],
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["alpha==1.0 beta==1.0", "True", "[]"]
+    assert len(kit_index.requests) == before

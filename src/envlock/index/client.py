@@ -262,8 +262,8 @@ class IndexClient:
                     return CoreMetadata.from_json(cached)
                 except (ValueError, KeyError, TypeError):
                     pass
-        # lazy: reading metadata needs zipfile and packaging.metadata (~35 ms to import); a warm compile
-        # finds every metadata parsed in the cache above and never needs them.
+        # lazy: reading metadata needs zipfile and packaging.metadata (~25-35 ms to import); a warm
+        # compile finds every metadata parsed in the cache above and never needs them.
         from envlock.index.metadata import metadata_bytes, parse_core_metadata
 
         data = metadata_bytes(

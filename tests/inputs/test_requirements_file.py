@@ -134,3 +134,8 @@ def test_constraint_and_requirement_files_from_urls(tmp_path: Path) -> None:
 def test_index_url_option_lines_are_checked(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"requirements.in:2: invalid index URL 'pypi.org/simple'"):
         read(tmp_path, "a\n--extra-index-url pypi.org/simple\n")
+
+
+def test_find_links_with_a_nul_character_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"requirements.in:2: 'wheels\\x00x' is not a path"):
+        read(tmp_path, "a\n--find-links wheels\x00x\n")

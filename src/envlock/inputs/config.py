@@ -328,13 +328,16 @@ def parse_binary_names(value: str, location: str) -> list[str]:
     return result
 
 
-def resolve_find_links(value: str, here: Path) -> str:
-    """A find-links value: a URL stays as is, a path is made absolute relative to ``here``."""
+def resolve_find_links(value: str, here: Path, where: str = "find-links") -> str:
+    """A find-links value: a URL stays as is, a path is made absolute relative to ``here``. ``where``
+    names it in errors (``requirements.in:3``)."""
+    if "\0" in value:  # a TOML string or a requirements line can carry one; no path can
+        raise InputError(f"{where}: {value!r} is not a path (it contains a NUL character)")
     if "://" in value:
         try:
             parts = validate.split_url(value)
         except validate.UnsafeInput as error:
-            raise InputError(f"find-links: {error}") from None
+            raise InputError(f"{where}: {error}") from None
         if value.startswith("file://"):
             return str(Path(unquote(parts.path)))
         return value

@@ -201,7 +201,11 @@ def _option_line(
     elif name == "--extra-index-url":
         collector.extra_index_urls.append(check_index_url(value, location))
     elif name == "--find-links":
-        found = _relative_to(path, value) if isinstance(path, str) else resolve_find_links(value, path.parent)
+        found = (
+            _relative_to(path, value)
+            if isinstance(path, str)
+            else resolve_find_links(value, path.parent, where=location)
+        )
         collector.find_links.append(str(found))
     elif name == "--pre":
         collector.pre = True

@@ -52,14 +52,10 @@ from envlock.guard.stamp import (
     SYNC_LEFTOVERS,
     TMP_NAME,
 )
+from envlock.sync.link import LinkMode, Materializer, write_all
 from envlock.sync.models import SelectedPackage, SyncPlan
-from envlock.sync.unpacked import (
-    LinkMode,
-    Materializer,
-    UnpackedFile,
-    UnpackedWheel,
-    record_hash,
-)
+from envlock.sync.unpacked import UnpackedFile, record_hash
+from envlock.sync.wheel_store import UnpackedWheel
 
 KEPT_STATE = frozenset({LOCK_NAME, STAMP_NAME, MARKER_NAME})
 """What may stay in ``<venv>/.envlock`` between syncs (the marker only while a sync runs or was killed)."""
@@ -571,7 +567,8 @@ def prepare_wheels(
     unpacking the missing ones in parallel. Touches no venv: an invalid wheel fails here, before any
     change. Entries already given in ``artifacts`` are used as they are."""
     from envlock.sync.models import ArtifactKind
-    from envlock.sync.unpacked import UnpackError, prepare
+    from envlock.sync.unpacked import UnpackError
+    from envlock.sync.wheel_store import prepare
 
     def one(package: SelectedPackage) -> tuple[str, UnpackedWheel]:
         given = artifacts[package.artifact.sha256]
@@ -691,7 +688,7 @@ def _materialize(
 
 def _joined(root: str, relative: str, wheel: UnpackedWheel) -> str:
     """Where a file of ``wheel`` goes: inside ``root`` (the store's manifest was checked on reading,
-    ``unpacked.load``; this is the backstop for the path itself)."""
+    ``wheel_store.load``; this is the backstop for the path itself)."""
     try:
         return validate.join(root, relative, "file")
     except validate.UnsafeInput as error:
@@ -751,9 +748,7 @@ def _write_new(
     try:
         if executable:
             os.chmod(target, mode)  # noqa: PTH101 - the umask may have taken execute bits off
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
 

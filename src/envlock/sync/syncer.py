@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from envlock.index.fetch import ArtifactClient, ProgressCallback
     from envlock.sync import executor as executor_types
     from envlock.sync.models import Selection
-    from envlock.sync.unpacked import UnpackedWheel
+    from envlock.sync.wheel_store import UnpackedWheel
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def _patch_locked(
 
 def _execute_options(options: SyncOptions, edges: SyncEdges) -> executor_types.ExecuteOptions:
     from envlock.sync.executor import ExecuteOptions
-    from envlock.sync.unpacked import link_mode_from_env
+    from envlock.sync.link import link_mode_from_env
 
     return ExecuteOptions(
         compile_bytecode=options.compile_bytecode,
@@ -553,8 +553,8 @@ def _fetch(
     from envlock.index import fetch
     from envlock.sync import wheel_claims
     from envlock.sync.executor import prepare_wheels
+    from envlock.sync.link import link_mode_from_env
     from envlock.sync.models import ArtifactKind
-    from envlock.sync.unpacked import link_mode_from_env
 
     link_mode_from_env(options.link_mode)  # a bad ENVLOCK_LINK_MODE fails before anything is fetched
     wanted = plan.to_install()

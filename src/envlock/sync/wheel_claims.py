@@ -22,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 from envlock.env.site_packages import metadata_fields
 from envlock.errors import HashMismatchError
 from envlock.sync.models import SelectedPackage
-from envlock.sync.unpacked import FILES, UnpackedWheel
+from envlock.sync.wheel_store import FILES, UnpackedWheel
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,181 @@
+"""The unpacked-wheel store: each verified wheel is unpacked once into the cache (``unpacked/<sha256>/``)
+with its files' RECORD rows (sha256, size) worked out once, ready to be materialized into any venv.
+
+An entry is built in a temporary folder beside its final place and renamed into place in one step, so
+processes sharing the cache see a whole entry or none. Its files are made read-only, and their sizes and
+mtimes are recorded in the manifest: before each use the entry is checked against them (one ``stat`` per
+file), so an entry edited in place (through a hardlink into a venv, or by hand) is thrown away and
+unpacked again from the verified wheel rather than installed. Only the wheel's bytes are stored; what is
+specific to a venv (script launchers, ``#!python`` shebangs, INSTALLER, RECORD) is made per venv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from envlock import validate
+from envlock.sync.unpacked import (
+    SCHEMES,
+    EntryPointScript,
+    UnpackedContents,
+    UnpackedFile,
+    UnpackError,
+    refuse_venv_owned,
+    unpack,
+)
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+"""Version of the manifest; an entry of another version is unpacked again."""
+FILES = "files"
+"""Sub-folder of an entry holding ``<scheme>/<path>`` for every file of the wheel."""
+
+
+@dataclass(frozen=True)
+class UnpackedWheel:
+    """A wheel unpacked in the store, ready to be materialized into any venv."""
+
+    root: Path
+    """The entry folder (``<store>/<sha256>``)."""
+    sha256: str
+    wheel: str
+    """The wheel's file name (pip derives the headers folder name from it)."""
+    dist_info_dir: str
+    root_scheme: str
+    """``purelib`` or ``platlib`` (the wheel's ``Root-Is-Purelib``)."""
+    files: tuple[UnpackedFile, ...]
+    scripts: tuple[EntryPointScript, ...]
+
+    def source(self, file: UnpackedFile) -> str:
+        """The stored copy of ``file``."""
+        return os.path.join(self.root, FILES, file.scheme, file.path)  # noqa: PTH118
+
+    def is_intact(self) -> bool:
+        """Every stored file still has the size and mtime it was stored with (one ``stat`` each)."""
+        for file in self.files:
+            try:
+                stat = os.stat(self.source(file))  # noqa: PTH116
+            except OSError:
+                return False
+            if stat.st_size != file.size or stat.st_mtime_ns != file.mtime_ns:
+                return False
+        return True
+
+
+def prepare(wheel: Path, sha256: str, store: Path) -> UnpackedWheel:
+    """The entry for the verified ``wheel`` (its sha256 is ``sha256``), unpacked now when missing or no
+    longer intact. Safe when several processes prepare the same wheel at once."""
+    try:
+        entry = store / validate.sha256(sha256, "the wheel's sha256")
+    except validate.UnsafeInput as error:
+        raise UnpackError(str(error)) from None
+    found = load(entry)
+    if found is None and entry.exists():
+        # Another process may have renamed its entry into place since our first look: look again
+        # before treating the folder as foreign (discarding it would pull it from under that process).
+        found = load(entry)
+    if found is not None and found.is_intact():
+        return found
+    if found is not None or entry.exists():
+        _discard(entry, store)  # of another format, or edited in place: never used again
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=store))
+    try:
+        contents = unpack(wheel, tmp / FILES)
+        _write_manifest(tmp, sha256, wheel.name, contents)  # last: an entry without it is not one
+        try:
+            tmp.rename(entry)
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            other = load(entry)  # another process won the race: use its (whole) entry
+            if other is None:
+                raise
+            return other
+        tmp = entry
+    finally:
+        if tmp != entry:
+            shutil.rmtree(tmp, ignore_errors=True)
+    made = load(entry)
+    if made is None:  # pragma: no cover - we just wrote it
+        raise UnpackError(f"cannot read back the unpacked {wheel.name}")
+    return made
+
+
+def _write_manifest(entry: Path, sha256: str, wheel: str, contents: UnpackedContents) -> None:
+    manifest = {
+        "format": FORMAT,
+        "sha256": sha256,
+        "wheel": wheel,
+        "dist_info_dir": contents.dist_info_dir,
+        "root_scheme": contents.root_scheme,
+        "files": [
+            [f.scheme, f.path, f.hash, f.size, f.executable, f.shebang, f.mtime_ns] for f in contents.files
+        ],
+        "scripts": [[s.name, s.module, s.attr, s.section] for s in contents.scripts],
+    }
+    (entry / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+
+
+def load(entry: Path) -> UnpackedWheel | None:
+    """The entry at ``entry``, or None when there is none (or it is of another format)."""
+    try:
+        data = json.loads((entry / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    try:
+        wheel = UnpackedWheel(
+            root=entry,
+            sha256=data["sha256"],
+            wheel=data["wheel"],
+            dist_info_dir=data["dist_info_dir"],
+            root_scheme=data["root_scheme"],
+            files=tuple(UnpackedFile(*row) for row in data["files"]),
+            scripts=tuple(EntryPointScript(*row) for row in data["scripts"]),
+        )
+        _check_manifest(wheel)
+    except (KeyError, TypeError, ValueError):  # UnsafeInput, UnpackError
+        return None  # not an entry this code wrote: unpacked again from the verified wheel
+    return wheel
+
+
+def _check_manifest(wheel: UnpackedWheel) -> None:
+    """The manifest names only safe paths (the cache is shared with other processes and tools)."""
+    validate.sha256(wheel.sha256)
+    validate.file_name(wheel.dist_info_dir)
+    if wheel.root_scheme not in ("purelib", "platlib"):
+        raise validate.UnsafeInput(f"root scheme {wheel.root_scheme!r}")
+    for file in wheel.files:
+        if file.scheme not in SCHEMES:
+            raise validate.UnsafeInput(f"scheme {file.scheme!r}")
+        validate.relative_path(file.path)
+        refuse_venv_owned(file.scheme, file.path)
+    for script in wheel.scripts:
+        validate.file_name(script.name)
+        validate.entry_point(script.module, script.attr)
+        refuse_venv_owned("scripts", script.name)
+
+
+def _discard(entry: Path, store: Path) -> None:
+    """Move ``entry`` out of the way (one rename, so readers never see half of it), then delete it."""
+    aside = Path(tempfile.mkdtemp(prefix=".old-", dir=store))
+    with contextlib.suppress(OSError):  # another process discarded it first
+        entry.rename(aside / "entry")
+    _make_writable(aside)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _make_writable(folder: Path) -> None:
+    for dirpath, _dirs, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(dirpath, name), 0o644)  # noqa: PTH101, PTH118

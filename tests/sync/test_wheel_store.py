@@ -1,0 +1,78 @@
+"""wheel_store: the unpacked-wheel store (once per wheel, atomic, read-only, re-unpacked when edited)."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import threading
+from pathlib import Path
+
+from envlock.sync.wheel_store import load, prepare
+from tests.kit.dists import DistSpec, build_wheel
+
+SPEC = DistSpec(
+    "Fancy_Pkg",
+    "1.0",
+    files={"fancy_pkg/__init__.py": b"def main():\n    print('fancy')\n", "fancy_pkg/data.txt": b"d\n"},
+    console_scripts={"fancy": "fancy_pkg:main"},
+    data={"scripts": {"fancy-sh": b"#!python\nprint('hi')\n"}, "headers": {"fancy.h": b"/* h */\n"}},
+)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_prepare_unpacks_once_read_only_with_record_rows(tmp_path: Path) -> None:
+    wheel = build_wheel(SPEC, tmp_path / "w")
+    store = tmp_path / "store"
+    entry = prepare(wheel, sha256(wheel), store)
+    assert entry.root == store / sha256(wheel)
+    assert entry.dist_info_dir == "fancy_pkg-1.0.dist-info" and entry.root_scheme == "purelib"
+    by_path = {(f.scheme, f.path): f for f in entry.files}
+    init = by_path[("purelib", "fancy_pkg/__init__.py")]
+    assert init.size == len(SPEC.files["fancy_pkg/__init__.py"]) and init.hash.startswith("sha256=")
+    assert by_path[("scripts", "fancy-sh")].shebang and not init.shebang
+    assert ("headers", "fancy.h") in by_path
+    assert ("purelib", "fancy_pkg-1.0.dist-info/RECORD") not in by_path  # written per venv
+    assert [s.name for s in entry.scripts] == ["fancy"]
+    assert not stat.S_IMODE(Path(entry.source(init)).stat().st_mode) & 0o222  # read-only
+    again = prepare(wheel, sha256(wheel), store)
+    assert again == entry  # reused, not unpacked again
+    assert [p.name for p in store.iterdir()] == [sha256(wheel)]  # no temp folders left
+
+
+def test_an_entry_edited_in_place_is_unpacked_again(tmp_path: Path) -> None:
+    wheel = build_wheel(SPEC, tmp_path / "w")
+    store = tmp_path / "store"
+    entry = prepare(wheel, sha256(wheel), store)
+    init = next(f for f in entry.files if f.path == "fancy_pkg/__init__.py")
+    source = Path(entry.source(init))
+    source.chmod(0o644)
+    source.write_bytes(b"evil = 1\n")
+    assert not entry.is_intact()
+    fresh = prepare(wheel, sha256(wheel), store)
+    assert fresh.is_intact()
+    assert Path(fresh.source(init)).read_bytes() == SPEC.files["fancy_pkg/__init__.py"]
+    assert [p.name for p in store.iterdir()] == [sha256(wheel)]
+
+
+def test_concurrent_prepares_leave_one_whole_entry(tmp_path: Path) -> None:
+    wheel = build_wheel(SPEC, tmp_path / "w")
+    store = tmp_path / "store"
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            assert prepare(wheel, sha256(wheel), store).is_intact()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [p.name for p in store.iterdir()] == [sha256(wheel)]
+    assert load(store / sha256(wheel)) is not None

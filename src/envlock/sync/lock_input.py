@@ -1,0 +1,71 @@
+"""The lock a sync reads: its bytes (a regular file, size-capped), parsed as a PEP 751 lock, or as a
+pip-tools hashed requirements file whose pins are looked up on its index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from packaging.pylock import Pylock
+
+from envlock import validate
+from envlock.errors import LockFileError
+from envlock.index.cache import Cache
+from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
+from envlock.index.fetch import ArtifactClient
+from envlock.lock import requirements_lock
+from envlock.lock.lockfile import lock_from_dict
+from envlock.tomlshim import tomllib
+
+
+def read_lock_bytes(path: Path) -> bytes:
+    try:
+        return validate.read_regular(path, validate.MAX_LOCK_BYTES)
+    except FileNotFoundError:
+        raise LockFileError(f"{path}: lock file not found", hint="run: envlock compile") from None
+    except validate.UnsafeInput as error:
+        raise LockFileError(f"{path}: {error}") from None
+    except OSError as error:
+        raise LockFileError(f"{path}: cannot read lock file: {error.strerror or error}") from None
+
+
+def parse_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], ArtifactClient]) -> Pylock:
+    """``data`` (read from ``path``) as a lock; a hashed requirements file needs the index (``http``)."""
+    if _is_requirements_file(path, data):
+        return _requirements_lock(path, data, cache, http)
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise LockFileError(f"{path}: cannot read lock file: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LockFileError(f"{path}: not valid TOML: {error}") from None
+    return lock_from_dict(parsed, source=str(path))
+
+
+def _requirements_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], ArtifactClient]) -> Pylock:
+    """A hashed requirements file as a lock: its pins looked up on its index (or ENVLOCK_INDEX_URL)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LockFileError(f"{path}: cannot read: {error}") from None
+    parsed = requirements_lock.parse(path, text)
+    primary = parsed.index_url or os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
+    client = IndexClient(
+        http(),  # type: ignore[arg-type]
+        cache,
+        IndexSettings(
+            indexes=tuple(dict.fromkeys((primary, *parsed.extra_index_urls))), find_links=parsed.find_links
+        ),
+    )
+    return requirements_lock.to_pylock(
+        path, parsed, lambda _parsed, name, version: client.files(name, version)
+    )
+
+
+def _is_requirements_file(path: Path, data: bytes) -> bool:
+    if path.suffix == ".toml":
+        return False
+    if path.suffix in (".txt", ".in") or path.name.startswith("requirements"):
+        return True
+    return b"--hash" in data and b"lock-version" not in data

@@ -1,0 +1,91 @@
+"""A plan's artifacts made ready before the venv is touched: fetched and verified into the cache, sdists
+built into wheels for the target's Python, every wheel unpacked into the store and its METADATA checked
+against the lock. After this, nothing can fail but the writing itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sysconfig
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from envlock.env.interpreter import Runner
+from envlock.index import fetch
+from envlock.index.cache import Cache
+from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
+from envlock.index.fetch import ArtifactClient, ProgressCallback
+from envlock.resolve.builder import build_wheel, index_build_installer
+from envlock.sync import wheel_claims
+from envlock.sync.executor import prepare_wheels
+from envlock.sync.models import ArtifactKind, SyncPlan
+from envlock.sync.wheel_store import UnpackedWheel
+
+
+@dataclass(frozen=True)
+class Preparer:
+    """Where artifacts come from and go to, for one sync."""
+
+    cache: Cache
+    http: Callable[[], ArtifactClient]
+    """Makes the HTTP client, called only when something must be downloaded."""
+    runner: Runner
+    """Asks an interpreter its version (the build cache key)."""
+    offline: bool = False
+    progress: ProgressCallback | None = None
+
+    def prepare(
+        self, plan: SyncPlan, python: str, environment: Mapping[str, str]
+    ) -> dict[str, UnpackedWheel]:
+        """Every artifact the plan installs, verified in the cache and unpacked in its ``unpacked`` store
+        (sha256 -> entry); sdists are built into wheels for ``python`` here too. ``environment``: the
+        target's marker values, which the wheels' own METADATA must agree with."""
+        wanted = plan.to_install()
+        artifacts = [package.artifact for package in wanted]
+        if not artifacts:
+            return {}
+        present = fetch.cached(artifacts, self.cache)
+        missing = [a for a in artifacts if a.path is None and a.sha256 not in present]
+        client = self.http() if missing and not self.offline else None
+        paths = fetch.fetch_all(
+            artifacts, self.cache, client, fetch.FetchOptions(offline=self.offline), progress=self.progress
+        )
+        for package in wanted:
+            if package.artifact.kind is ArtifactKind.SDIST:
+                sha256 = package.artifact.sha256
+                paths[sha256] = self._built_wheel(paths[sha256], sha256, python)
+        unpacked = prepare_wheels(wanted, paths, self.cache.area("unpacked"))
+        # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
+        selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
+        wheel_claims.verify(wanted, unpacked, selected, environment)
+        return unpacked
+
+    def _built_wheel(self, sdist: Path, sha256: str, python: str) -> Path:
+        """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
+        and interpreter version so a rebuild is not needed on the next sync."""
+        python_tag = self._python_tag(python)
+        folder = self.cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
+        existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+        if existing:
+            return existing[0]
+
+        def install_requirements(requirements: Sequence[str], env_python: Path) -> None:
+            if not requirements:
+                return
+            index = os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
+            client = IndexClient(self.http(), self.cache, IndexSettings(indexes=(index,)))  # type: ignore[arg-type]
+            index_build_installer(client)(requirements, env_python)
+
+        staging = self.cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
+        wheel = build_wheel(sdist, staging, install_requirements=install_requirements, python=Path(python))
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / wheel.name
+        wheel.replace(final)
+        shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    def _python_tag(self, python: str) -> str:
+        # -I -S: asking a venv's Python its version must not run the venv's .pth files.
+        result = self.runner([python, "-I", "-S", "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"])
+        return result.stdout.strip() or "unknown"

@@ -1,77 +1,19 @@
-"""executor: transactional install/uninstall into a real venv, rollback, recovery, the venv lock."""
+"""executor: transactional install/uninstall into a real venv, rollback byte for byte, where files land."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from envlock.env.site_packages import scan
-from envlock.errors import LockBusyError
-from envlock.sync.executor import (
-    ExecuteOptions,
-    InstallError,
-    InstallLayout,
-    apply,
-    needs_recovery,
-    recover,
-    venv_lock,
-)
-from envlock.sync.models import Artifact, InstalledDist, SelectedPackage, Selection
-from envlock.sync.planner import plan
-from tests.kit.dists import DistSpec, build_wheel
-from tests.kit.plugin import VenvFactory
-from tests.kit.sync_locks import probe_venv, snapshot
+from envlock.sync.executor import ExecuteOptions
+from envlock.sync.materialize import InstallError
+from tests.kit.dists import DistSpec
+from tests.kit.sync_locks import snapshot
 from tests.kit.venvs import venv_python
-
-
-def selected(spec: DistSpec, wheel: Path) -> SelectedPackage:
-    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    return SelectedPackage(spec.name, spec.version, Artifact(wheel.name, sha, path=wheel))
-
-
-class Target:
-    """A real venv with its layout; ``sync(*specs)`` applies the plan for exactly those specs."""
-
-    def __init__(self, venv: Path, wheels: Path) -> None:
-        self.venv = venv
-        self.wheels = wheels
-        self.info = probe_venv(venv_python(venv))
-        self.layout = InstallLayout.for_interpreter(self.info, root=venv)
-
-    def installed(self) -> tuple[InstalledDist, ...]:
-        return scan(self.layout.site_dirs)
-
-    def sync(
-        self, *specs: DistSpec, broken: Path | None = None, options: ExecuteOptions | None = None
-    ) -> None:
-        packages = []
-        artifacts = {}
-        for spec in specs:
-            wheel = build_wheel(spec, self.wheels)
-            package = selected(spec, wheel)
-            if broken is not None and spec.name == "broken":
-                wheel = broken
-            packages.append(package)
-            artifacts[package.artifact.sha256] = wheel
-        the_plan = plan(Selection(tuple(sorted(packages, key=lambda p: p.name))), self.installed())
-        apply(the_plan, artifacts, self.layout, options or ExecuteOptions())
-
-    @property
-    def site(self) -> Path:
-        return Path(self.layout.scheme["purelib"])
-
-
-@pytest.fixture
-def target(venv_factory: VenvFactory, tmp_path: Path) -> Target:
-    return Target(venv_factory(), tmp_path / "wheels")
-
-
-def versions(target: Target) -> dict[str, str]:
-    return {d.name: d.version for d in target.installed()}
+from tests.sync.conftest import Target, versions
 
 
 def test_install_upgrade_remove(target: Target) -> None:
@@ -87,8 +29,6 @@ def test_install_upgrade_remove(target: Target) -> None:
 
 
 def test_console_script_uses_the_venv_interpreter(target: Target) -> None:
-    import subprocess
-
     target.sync(DistSpec("tool", "1.0", console_scripts={"tool": "tool:main"}))
     script = Path(target.layout.scheme["scripts"]) / "tool"
     assert script.read_text().startswith(f"#!{venv_python(target.venv)}")
@@ -156,59 +96,3 @@ def test_headers_and_data_land_where_pip_puts_them_in_a_venv(target: Target) -> 
     py = f"python{target.info.python_version}"
     assert (target.venv / "include" / "site" / py / "with-h" / "w.h").read_bytes() == b"h"
     assert (target.venv / "share" / "w.txt").read_bytes() == b"d"
-
-
-def test_recover_removes_orphans_of_a_killed_install(target: Target) -> None:
-    state = target.venv / ".envlock"
-    orphan = target.site / "half" / "mod.py"
-    orphan.parent.mkdir(parents=True)
-    orphan.write_text("x")
-    (state / "stash" / "t1").mkdir(parents=True)
-    (state / "stash" / "t1" / "000001").write_text("old")
-    (state / "journal").write_text(f"dist {target.site / 'half-1.0.dist-info'}\nfile {orphan}\n")
-    assert needs_recovery(target.venv)
-    notes = recover(target.venv)
-    assert notes and "1 orphan files" in notes[0]
-    assert not orphan.exists() and not orphan.parent.exists()
-    assert not needs_recovery(target.venv)
-
-
-def test_recover_keeps_files_of_a_completed_install(target: Target) -> None:
-    target.sync(DistSpec("done", "1.0"))
-    module = target.site / "done" / "__init__.py"
-    (target.venv / ".envlock" / "journal").write_text(
-        f"dist {target.site / 'done-1.0.dist-info'}\nfile {module}\n"
-    )
-    recover(target.venv)
-    assert module.exists()
-
-
-def test_venv_lock_excludes_a_second_holder(tmp_path: Path) -> None:
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with venv_lock(tmp_path):
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert holding.wait(10)
-        errors: list[BaseException] = []
-
-        def try_lock() -> None:
-            try:
-                with venv_lock(tmp_path, timeout=0.1):
-                    pass
-            except BaseException as error:
-                errors.append(error)
-
-        other = threading.Thread(target=try_lock)
-        other.start()
-        other.join()
-        assert errors and isinstance(errors[0], LockBusyError)
-    finally:
-        release.set()
-        thread.join()

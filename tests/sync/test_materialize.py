@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from envlock.env.site_packages import scan, verify_record
-from envlock.sync.executor import ExecuteOptions, InstallLayout, apply
+from envlock.sync.executor import ExecuteOptions, apply
+from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode
 from envlock.sync.models import Artifact, SelectedPackage, Selection
 from envlock.sync.planner import plan

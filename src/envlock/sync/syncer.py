@@ -32,12 +32,14 @@ from envlock.index.http import HttpClient
 from envlock.inputs import freshness
 from envlock.lock.selection import SelectionOptions, declared, select
 from envlock.sync import executor, noop, planner
-from envlock.sync.executor import InstallLayout, needs_recovery, recover, venv_lock
+from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
 from envlock.sync.lock_input import parse_lock, read_lock_bytes
 from envlock.sync.models import Selection, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
+from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.target import Kind, Target, system_target, venv_target
+from envlock.sync.venv_lock import venv_lock
 from envlock.sync.wheel_store import UnpackedWheel
 
 MAX_DECISIONS = 8

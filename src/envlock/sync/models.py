@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envlock.validate import redact
+
 
 class ArtifactKind(str, enum.Enum):
     """What a selected artifact is, which decides how it is installed."""
@@ -38,8 +40,6 @@ class Artifact:
     @property
     def source(self) -> str:
         """A printable location (URL without credentials or path)."""
-        from envlock.validate import redact
-
         return redact(self.url) if self.url else str(self.path)
 
 

@@ -95,7 +95,7 @@ def effective_groups(groups: Iterable[str] | None, lock_bytes: bytes) -> list[st
         return normalized(groups)
     if b"default-groups" not in lock_bytes:
         return []
-    from envlock.tomlshim import tomllib
+    from envlock.tomlshim import tomllib  # lazy: the no-op fast path parses TOML only for these locks
 
     try:
         data = tomllib.loads(lock_bytes.decode("utf-8"))

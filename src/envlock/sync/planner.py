@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from packaging.version import InvalidVersion, Version
+
 from envlock.env.site_packages import INSTALLER_NAME
 from envlock.sync.models import Action, InstalledDist, PlanItem, SelectedPackage, Selection, SyncPlan
 
@@ -58,8 +60,6 @@ def replace_reason(want: SelectedPackage, dists: Sequence[InstalledDist]) -> str
 
 
 def same_version(installed: str, wanted: str) -> bool:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(installed) == Version(wanted)
     except InvalidVersion:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -266,16 +265,23 @@ def test_sync_waits_then_proceeds_when_the_lock_is_freed(
     write_lock_dict(Path("pylock.toml"), lock_for(kit_index, [DistSpec("alpha", "1.0")]))
     assert run_envlock("sync").returncode == 0
     write_lock_dict(Path("pylock.toml"), lock_for(kit_index, [DistSpec("alpha", "2.0")]))
-    held = FileLock(str(VENV / ".envlock" / "lock"), thread_local=False)  # released by the timer thread
+    held = FileLock(str(VENV / ".envlock" / "lock"), thread_local=False)
     held.acquire()
-    timer = threading.Timer(3.0, held.release)
-    timer.start()
-    try:
-        result = run_envlock("sync", env={"ENVLOCK_LOCK_TIMEOUT": "120"})
-    finally:
-        timer.join()
-    assert result.returncode == 0, result.stderr
-    assert "waiting for another envlock sync of" in result.stderr
+    # Released once the sync says it waits (no fixed delay: a loaded machine may take long to get there).
+    env = {**os.environ, "ENVLOCK_LOCK_TIMEOUT": "120", "PYTHONIOENCODING": "utf-8"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "envlock", "sync"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    first = process.stderr.readline()  # blocks until the sync prints its notice (or exits)
+    held.release()
+    _, rest = process.communicate(timeout=300)
+    assert process.returncode == 0, first + rest
+    assert "waiting for another envlock sync of" in first
     assert run_envlock("check").returncode == 0
 
 

@@ -16,7 +16,6 @@ from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
 from envlock.index.fetch import ArtifactClient, ProgressCallback
-from envlock.resolve.builder import build_wheel, index_build_installer
 from envlock.sync import wheel_claims
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.models import ArtifactKind, SyncPlan
@@ -64,6 +63,9 @@ class Preparer:
     def _built_wheel(self, sdist: Path, sha256: str, python: str) -> Path:
         """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
         and interpreter version so a rebuild is not needed on the next sync."""
+        # lazy: only sdists are built; a wheel-only sync (benchmarked) loads no resolver or PEP 517 code
+        from envlock.resolve.builder import build_wheel, index_build_installer
+
         python_tag = self._python_tag(python)
         folder = self.cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
         existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -150,8 +151,6 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
     (a directory, FIFO or device; too big, or grew past ``limit`` while read). Opened non-blocking and
     judged by ``fstat`` of the opened file, so a FIFO or device never blocks and is never read; at most
     ``limit + 1`` bytes are read. OSError (not found, no permission) passes through."""
-    import stat
-
     flags = (
         os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     )

@@ -27,11 +27,6 @@ Finder = Callable[[str], "str | None"]
 """``shutil.which``-like: a command name -> its path or None (tests pass fakes)."""
 
 
-def venv_python(venv: Path) -> Path:
-    """The venv's interpreter (the rule is the guard runtime's: ``stamp.venv_python``)."""
-    return Path(stamp.venv_python(venv))
-
-
 def is_venv(path: Path) -> bool:
     """A folder with ``pyvenv.cfg`` (PEP 405) is a virtual environment."""
     return (path / "pyvenv.cfg").is_file()
@@ -60,7 +55,7 @@ def find_python(request: str, *, which: Finder | None = None, roots: Sequence[Pa
     if not re.fullmatch(r"\d+\.\d+(\.\d+)?", request):
         candidate = Path(request).expanduser()
         if candidate.is_dir():
-            candidate = venv_python(candidate)
+            candidate = Path(stamp.venv_python(candidate))
         if candidate.exists():
             return candidate.absolute()
         located = which(request)
@@ -133,7 +128,7 @@ def build_sibling(base_python: Path, venv: Path, runner: Runner | None = None) -
 def _retarget(staging: Path, final: Path) -> None:
     """Rewrite the staging path to the final one in text files ``venv`` writes (activate*, pyvenv.cfg)."""
     old, new = str(staging), str(final)
-    bin_dir = venv_python(staging).parent
+    bin_dir = Path(stamp.venv_python(staging)).parent
     candidates = [
         staging / "pyvenv.cfg",
         *(p for p in bin_dir.iterdir() if p.name.lower().startswith("activate")),

@@ -151,7 +151,7 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
         decided = _decide(run)
         if decided is None:
             venv = options.venv.absolute()
-            python = str(venvs.venv_python(venv))
+            python = stamp.venv_python(venv)
             return SyncResult(
                 SyncPlan(()),
                 venv,
@@ -363,7 +363,7 @@ def _build_and_swap(
     staging = venvs.build_sibling(target.base, target.root, edges.runner)
     try:
         edges.checkpoint("staging-created")
-        info = probe(venvs.venv_python(staging), edges.runner)
+        info = probe(Path(stamp.venv_python(staging)), edges.runner)
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         stamp_writer.begin_sync(staging)

@@ -106,7 +106,7 @@ def venv_target(
         base = _base_of(existing) if existing is not None else Path(default_python)
         wanted = base, probe(base, runner)
     kind = Kind.CREATE if reason is None else Kind.REBUILD
-    final_python = str(venvs.venv_python(venv))
+    final_python = stamp.venv_python(venv)
     return Target(kind, venv, wanted[1], final_python, base=wanted[0], config=config, reason=reason)
 
 
@@ -141,7 +141,7 @@ def _probe_existing(venv: Path, runner: Runner) -> InterpreterInfo | None:
     if not venvs.is_venv(venv):
         return None
     try:
-        return probe(venvs.venv_python(venv), runner)
+        return probe(Path(stamp.venv_python(venv)), runner)
     except TargetEnvironmentError:
         return None
 

@@ -87,14 +87,14 @@ def make_project(root: Path, specs: Sequence[DistSpec], *, python: Path = DEV_PY
 
 def restamp(project: Project) -> None:
     """What a successful sync ends with: the stamp for the current lock."""
-    stamp_writer.write_stamp(
-        project.venv,
+    source = stamp_writer.SyncedFrom(
         lock_path=project.lock,
         lock_bytes_sha256=stamp.sha256_file(project.lock),
         extras=(),
         groups=(),
         python=str(project.python),
     )
+    stamp_writer.write_stamp(project.venv, source)
 
 
 def pip_install(project: Project, index_url: str, *requirements: str) -> None:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,20 +140,27 @@ def begin_sync(venv: Path) -> None:
         fsync_dir(directory)
 
 
-def build_stamp(
-    venv: Path,
-    *,
-    lock_path: Path,
-    lock_bytes_sha256: str,
-    extras: Sequence[str],
-    groups: Sequence[str],
-    python: str,
-    inputs: Sequence[StrPath] | None = None,
-    envlock_version: str | None = None,
-    stale: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SyncedFrom:
+    """What a sync installed from: the facts the stamp records besides the venv's own state."""
+
+    lock_path: Path
+    lock_bytes_sha256: str
+    extras: Sequence[str]
+    groups: Sequence[str]
+    python: str
+    """The venv's interpreter; its identity and the installed set are read through it."""
+    inputs: Sequence[StrPath] | None = None
+    """The lock's input files (default: ``[tool.envlock].inputs`` of the lock); their content hashes let
+    the standard-library check notice an input edited after the sync."""
+    stale: str | None = None
+    """Why the lock was already older than its inputs when it was synced: every check then reports the
+    lock stale until a compile and a sync."""
+
+
+def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
     """The stamp of ``venv`` as it is now (the JSON document ``write_stamp`` stores)."""
-    facts = _ask_interpreter(python)
+    facts = _ask_interpreter(source.python)
     sites = _site_dirs(venv, facts)
     distributions = []
     for index, rel in enumerate(sites):
@@ -160,55 +168,31 @@ def build_stamp(
         for dirname in stamp.metadata_dir_names(site):
             distributions.append(describe_distribution(site, index, dirname))
     distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
+    lock_path = source.lock_path
+    inputs = source.inputs
     input_paths = lock_inputs(lock_path) if inputs is None else [os.fspath(p) for p in inputs]
     return {
         "format": stamp.STAMP_FORMAT,
-        "envlock": envlock_version or __version__,
+        "envlock": __version__,
         "synced_at": _utc_now(),
         "lock": {
             "path": _relpath(lock_path, venv),
             "name": os.path.basename(os.fspath(lock_path)),
-            "sha256": lock_bytes_sha256,
+            "sha256": source.lock_bytes_sha256,
         },
         "inputs": _input_records(os.fspath(lock_path), input_paths),
-        "extras": sorted(set(extras)),
-        "groups": sorted(set(groups)),
-        "interpreter": _interpreter_identity(venv, python, facts),
+        "extras": sorted(set(source.extras)),
+        "groups": sorted(set(source.groups)),
+        "interpreter": _interpreter_identity(venv, source.python, facts),
         "site_packages": sites,
         "distributions": distributions,
-        **({"lock_stale": stale} if stale else {}),
+        **({"lock_stale": source.stale} if source.stale else {}),
     }
 
 
-def write_stamp(
-    venv: Path,
-    *,
-    lock_path: Path,
-    lock_bytes_sha256: str,
-    extras: Sequence[str],
-    groups: Sequence[str],
-    python: str,
-    inputs: Sequence[StrPath] | None = None,
-    stale: str | None = None,
-) -> None:
-    """Stamp ``venv`` after a successful sync from ``lock_path``; then remove the in-progress marker.
-
-    ``python`` is the venv's interpreter; its identity and the installed-set fingerprint are computed
-    here. ``inputs`` are the lock's input files (default: ``[tool.envlock].inputs`` of the lock); their
-    content hashes let the standard-library check notice an input edited after the sync. ``stale`` says
-    why the lock was already older than its inputs when it was synced (the syncer recomputed the input
-    fingerprint): every check then reports the lock stale until a compile and a sync.
-    """
-    document = build_stamp(
-        venv,
-        lock_path=lock_path,
-        lock_bytes_sha256=lock_bytes_sha256,
-        extras=extras,
-        groups=groups,
-        python=python,
-        inputs=inputs,
-        stale=stale,
-    )
+def write_stamp(venv: Path, source: SyncedFrom) -> None:
+    """Stamp ``venv`` after a successful sync from ``source``; then remove the in-progress marker."""
+    document = build_stamp(venv, source)
     directory = stamp.state_dir(venv)
     os.makedirs(directory, exist_ok=True)
     data = json.dumps(document, indent=1, sort_keys=True) + "\n"

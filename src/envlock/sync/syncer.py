@@ -394,8 +394,7 @@ def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> None:
     options = run.options
     # The groups installed: --group values, else the lock's default-groups (as the no-op check reads them).
     groups = (lock.default_groups or ()) if options.groups is None else options.groups
-    stamp_writer.write_stamp(
-        target.root,
+    source = stamp_writer.SyncedFrom(
         lock_path=options.lock_path.absolute(),
         lock_bytes_sha256=run.lock_sha,
         extras=noop.normalized(options.extras),
@@ -403,3 +402,4 @@ def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> None:
         python=target.python,
         stale=_staleness(options.lock_path.absolute(), run.lock_sha),
     )
+    stamp_writer.write_stamp(target.root, source)

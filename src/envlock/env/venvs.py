@@ -99,7 +99,8 @@ def create(base_python: Path, target: Path, runner: Runner | None = None) -> Non
     """``<base_python> -m venv --without-pip <target>`` (``runner``: ``interpreter.run_subprocess``)."""
     if runner is None:
         runner = run_subprocess
-    result = runner([str(base_python), "-m", "venv", "--without-pip", str(target)])
+    # -I -S: creating the venv must not run the base interpreter's .pth files or read PYTHON* settings
+    result = runner([str(base_python), "-I", "-S", "-m", "venv", "--without-pip", str(target)])
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise TargetEnvironmentError(

@@ -248,7 +248,7 @@ def create_build_venv(env_dir: Path, python: Path | None) -> Path:
         venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt", clear=True).create(env_dir)
     else:
         result = subprocess.run(
-            [str(python), "-m", "venv", "--without-pip", str(env_dir)],
+            [str(python), "-I", "-S", "-m", "venv", "--without-pip", str(env_dir)],  # no .pth runs
             capture_output=True,
             text=True,
             check=False,

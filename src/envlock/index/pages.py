@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -72,11 +73,20 @@ class ProjectPage:
     """Credential-free URL of the index that supplied the project (None: find-links only)."""
     files: tuple[DistFile, ...]
 
+    @cached_property
+    def by_version(self) -> Mapping[Version, tuple[DistFile, ...]]:
+        """Version -> its files, newest version first: grouped once per page, not once per question
+        (botocore lists ~2,500 versions and ~5,000 files)."""
+        grouped: dict[Version, list[DistFile]] = {}
+        for file in self.files:
+            grouped.setdefault(file.version, []).append(file)
+        return {version: tuple(grouped[version]) for version in sorted(grouped, reverse=True)}
+
     def versions(self) -> list[Version]:
-        return sorted({f.version for f in self.files}, reverse=True)
+        return list(self.by_version)
 
     def files_for(self, version: Version) -> tuple[DistFile, ...]:
-        return tuple(f for f in self.files if f.version == version)
+        return self.by_version.get(version, ())
 
 
 def _with(file: DistFile, **changes: Any) -> DistFile:

@@ -10,7 +10,7 @@ and no (allowed) sdist is not a candidate. Pages and metadata are prefetched fro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,8 +23,9 @@ from resolvelib.reporters import BaseReporter
 
 from envlock.errors import ResolutionError
 from envlock.index.core_metadata import CoreMetadata
-from envlock.index.pages import DistFile, ProjectPage, _dist_file
+from envlock.index.pages import _dist_file
 from envlock.inputs.config import InputRequirement
+from envlock.resolve.candidates import CandidateFinder, Query
 from envlock.resolve.models import (
     PYTHON,
     Candidate,
@@ -61,6 +62,12 @@ def _provided_extras(metadata: CoreMetadata) -> set[str]:
     return provided
 
 
+def _cause_names(causes: Sequence[Any]) -> set[str]:
+    """The identifiers of a backtrack's requirements and of the candidates that required them."""
+    names = {cause.requirement.identifier for cause in causes}
+    return names | {cause.parent.identifier for cause in causes if cause.parent is not None}
+
+
 def _url_key(url: str) -> str:
     return url.split("#", 1)[0]
 
@@ -83,7 +90,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             [r for r in request.requirements if marker_applies(r.requirement.marker, self.target)]
             + [c for items in self.constraints.values() for c in items]
         )
-        self.excluded: dict[str, dict[Version, str]] = {}
+        self.finder = CandidateFinder(request, self.yank_ok)
+        self.excluded = self.finder.excluded
         """Why versions were not candidates (for 'no matching version' messages)."""
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.warnings: set[str] = set()
@@ -102,32 +110,46 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Any:
+        """pip's order: the target's Python, direct URLs, ``==`` pins, the packages that caused the last
+        backtrack, upper-bounded ones (few versions to try) and then the shallowest first."""
         infos = list(information[identifier])
-        direct = any(info.requirement.url for info in infos)
-        pinned = any(
-            spec.operator in ("==", "===") and "*" not in spec.version
-            for info in infos
-            for spec in info.requirement.specifier
-        )
-        root = any(info.parent is None for info in infos)
-        causes = {cause.requirement.identifier for cause in backtrack_causes} | {
-            cause.parent.identifier for cause in backtrack_causes if cause.parent is not None
-        }
+        specs = [spec for info in infos for spec in info.requirement.specifier]
+        pinned = any(s.operator in ("==", "===") and "*" not in s.version for s in specs)
+        bounded = any(s.operator in ("<", "<=", "~=") or s.operator == "==" for s in specs)
+        depth = min((len(info.requirement.path) for info in infos), default=0)
         return (
             identifier != PYTHON,
-            not direct,
+            not any(info.requirement.url for info in infos),
             not pinned,
-            identifier not in causes,
-            not root,
+            identifier not in _cause_names(backtrack_causes),
+            not bounded,
+            depth,
             identifier,
         )
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> Iterable[str]:
+        """The target's Python alone when it is asked about (it never backtracks); after a backtrack,
+        only the packages involved in it, so the resolver goes straight back to the conflict."""
+        identifiers = list(identifiers)
+        if PYTHON in identifiers:
+            return [PYTHON]
+        causes = _cause_names(backtrack_causes)
+        involved = [i for i in identifiers if i in causes]
+        return involved or identifiers
 
     def find_matches(
         self,
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
         if identifier == PYTHON:
@@ -140,24 +162,19 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         urls = {_url_key(r.url) for r in reqs if r.url}
         if urls:
             return self._url_candidates(name, extras, reqs, path)
-        page = self.client.project(name)
         specifiers = [r.specifier for r in reqs] + [
             c.requirement.specifier for c in self.constraints.get(name, [])
         ]
-        matches: list[Candidate] = []
-        for version in page.versions():
-            if version in bad:
-                continue
-            if not all(s.contains(version, prereleases=True) for s in specifiers):
-                continue
-            candidate = self._candidate(page, version, extras, path)
-            if candidate is not None:
-                matches.append(candidate)
-        matches = self._prerelease_policy(matches, specifiers, name)
-        preferred = self.request.preferences.get(name)
-        if preferred is not None:
-            matches.sort(key=lambda c: c.version != preferred)  # stable: the rest stays newest-first
-        return matches
+        query = Query(
+            page=self.client.project(name),
+            specifiers=specifiers,
+            excluded=frozenset(bad),
+            extras=extras,
+            path=path,
+            preferred=self.request.preferences.get(name),
+            explicit_pre=any(s.prereleases for s in specifiers),
+        )
+        return self.finder.matches(query)
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.name == PYTHON:
@@ -214,76 +231,6 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             deps.append(to_req(requirement, path))
         return deps
 
-    def _candidate(
-        self, page: ProjectPage, version: Version, extras: frozenset[str], path: tuple[str, ...]
-    ) -> Candidate | None:
-        name = page.name
-        options = self.request.options
-        files = page.files_for(version)
-        yank_ok = version in self.yank_ok.get(name, set())
-        lockable = [
-            f
-            for f in files
-            if (f.yanked is None or yank_ok)
-            and (options.allows_wheel(name) if f.is_wheel else options.allows_sdist(name))
-        ]
-        usable = [f for f in lockable if self._python_ok(f) and (not f.is_wheel or self._tags_ok(f))]
-        if not usable:
-            self.excluded.setdefault(name, {})[version] = self._reason(files, lockable)
-            return None
-        wheels = sorted(
-            (f for f in usable if f.is_wheel),
-            key=lambda f: (min(self.target.tag_rank.get(t, 1 << 30) for t in f.tags), f.filename),
-        )
-        sdists = sorted((f for f in usable if not f.is_wheel), key=lambda f: f.filename)
-        best = wheels[0] if wheels else sdists[0]
-        return Candidate(
-            name=name,
-            version=version,
-            extras=extras,
-            files=tuple(lockable),
-            metadata_file=best,
-            index=page.index,
-            path=path,
-        )
-
-    def _reason(self, files: Sequence[DistFile], lockable: Sequence[DistFile]) -> str:
-        if files and all(f.yanked is not None for f in files):
-            return "yanked"
-        if not lockable:
-            return "excluded by --only-binary/--no-binary"
-        if not any(self._python_ok(f) for f in lockable):
-            needs = sorted({f.requires_python or "" for f in lockable} - {""})
-            return f"requires Python {', '.join(needs)}"
-        return "no wheel for this platform and no sdist"
-
-    def _python_ok(self, file: DistFile) -> bool:
-        if not file.requires_python:
-            return True
-        try:
-            return SpecifierSet(file.requires_python).contains(self.python_version, prereleases=True)
-        except InvalidSpecifier:
-            return True
-
-    def _tags_ok(self, file: DistFile) -> bool:
-        rank = self.target.tag_rank
-        return any(tag in rank for tag in file.tags)
-
-    def _prerelease_policy(
-        self, matches: list[Candidate], specifiers: Sequence[SpecifierSet], name: str
-    ) -> list[Candidate]:
-        if self.request.options.pre or any(s.prereleases for s in specifiers):
-            return matches
-        finals = [c for c in matches if not c.version.is_prerelease]
-        if finals:
-            for candidate in matches:
-                if candidate.version.is_prerelease:
-                    self.excluded.setdefault(name, {}).setdefault(
-                        candidate.version, "a prerelease (allow with --pre)"
-                    )
-            return finals
-        return matches  # nothing else satisfies: prereleases are allowed
-
     def _url_candidates(
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], path: tuple[str, ...]
     ) -> list[Candidate]:
@@ -324,12 +271,12 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             page = self.client.project(req.name)
             preferred = self.request.preferences.get(req.name)
             versions = page.versions()
-            if preferred is not None and preferred in versions:
+            if preferred is not None and preferred in page.by_version:
                 versions = [preferred]
             for version in versions:
                 if not req.specifier.contains(version, prereleases=self.request.options.pre):
                     continue
-                candidate = self._candidate(page, version, frozenset(), req.path)
+                candidate = self.finder.candidate(page, version, frozenset(), req.path)
                 if candidate is not None and candidate.metadata_file is not None:
                     metadata = self.client.metadata(candidate.metadata_file)
                     self._prefetch_dependencies(metadata, req.extras)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from packaging.version import Version
+
 from envlock.resolve.models import PYTHON, Req
 from envlock.resolve.provider import Provider
 
@@ -26,24 +28,46 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> str:
         lines.extend(_why_none(provider, req.name))
         return "\n".join(lines)
     lines.append(f"cannot pin {subject}: these requirements clash:")
-    seen = set()
-    for cause in causes:
-        req = cause.requirement
-        if req.name == PYTHON:
-            text = f"  {_chain(req)} requires {req} (the target is Python {provider.python_version})"
-        else:
-            text = f"  {_chain(req)} requires {req}"
-        if text not in seen:
-            seen.add(text)
-            lines.append(text)
+    lines.extend(
+        f"  {text}" for text in _summarised(causes, f" (the target is Python {provider.python_version})")
+    )
     for name in names:
         if name != PYTHON and name in provider.excluded:
             lines.extend(_why_none(provider, name))
     return "\n".join(lines)
 
 
+def _summarised(causes: Sequence[Any], python_note: str) -> list[str]:
+    """One line per clashing requirement: the versions of one parent that all require the same thing
+    are one line (``a 1.0 … 60.0 (60 versions) require b==2``), not one line per version."""
+    groups: dict[tuple[tuple[str, ...], str, str], list[Version]] = {}
+    for cause in causes:
+        req, parent = cause.requirement, cause.parent
+        text = str(req) + (python_note if req.name == PYTHON else "")
+        if parent is None:
+            groups.setdefault((req.path, "", text), [])
+            continue
+        groups.setdefault((req.path[:-1], parent.identifier, text), []).append(parent.version)
+    lines = []
+    for (chain, parent, requirement), versions in groups.items():
+        if not parent:
+            lines.append(f"{_chain_of(chain)} requires {requirement}")
+            continue
+        ordered = sorted(set(versions))
+        if len(ordered) == 1:
+            who = f"{parent} {ordered[0]} requires"
+        else:
+            who = f"{parent} {ordered[0]} … {ordered[-1]} ({len(ordered)} versions) require"
+        lines.append(f"{_chain_of((*chain, who))} {requirement}")
+    return lines
+
+
 def _chain(req: Req) -> str:
-    return " → ".join(req.path) if req.path else "the input"
+    return _chain_of(req.path)
+
+
+def _chain_of(path: Sequence[str]) -> str:
+    return " → ".join(path) if path else "the input"
 
 
 def _why_none(provider: Provider, name: str) -> list[str]:

@@ -379,6 +379,34 @@ class KitIndex:
             self._files[path.name] = entry
             self._changed = max(self._changed, datetime.now(timezone.utc).replace(microsecond=0))
 
+    def add_bytes(
+        self,
+        filename: str,
+        data: bytes,
+        metadata: bytes | None,
+        *,
+        requires_python: str | None = None,
+        upload_time: datetime | None = None,
+        yanked: str | bool | None = None,
+    ) -> None:
+        """Serve ``data`` as ``filename`` whose core metadata (and its Requires-Python) the caller already
+        has: no archive is opened, so a page of thousands of files is cheap to publish (kit/big.py)."""
+        (self.files_dir / filename).write_bytes(data)
+        when = upload_time or DEFAULT_UPLOAD_TIME
+        entry = IndexedFile(
+            filename=filename,
+            project=_project_of(filename),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            requires_python=requires_python,
+            metadata=metadata,
+            yanked=yanked,
+            upload_time=when if when.tzinfo else when.replace(tzinfo=timezone.utc),
+        )
+        with self._lock:
+            self._files[filename] = entry
+            self._changed = max(self._changed, datetime.now(timezone.utc).replace(microsecond=0))
+
     def serve_page(self, project: str, content_type: str, body: bytes) -> None:
         """Serve ``body`` as ``project``'s page, whatever is asked for (hostile-page tests)."""
         with self._lock:

@@ -23,7 +23,7 @@ from packaging.version import Version
 
 from envlock.errors import ResolutionError
 from envlock.guard.stamp import sha256_file
-from envlock.index import download
+from envlock.index import download, parsed_pages
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.http import HttpGetter, Response, redact, strip_credentials
@@ -197,7 +197,16 @@ class IndexClient:
         if fetched is None:
             return None
         body, content_type = fetched
-        return _parse_page(body, content_type, url, name, index)
+        return self._parse(body, content_type, url, name, index)
+
+    def _parse(
+        self, body: bytes, content_type: str, url: str, name: NormalizedName, index: str
+    ) -> tuple[DistFile, ...]:
+        """The page's files, parsed only if no earlier run parsed the same body (``index.parsed_pages``)."""
+        key = parsed_pages.page_key(url, content_type, index, body)
+        return parsed_pages.parsed(
+            self._cache, key, name, index, lambda: _parse_page(body, content_type, url, name, index)
+        )
 
     def cached_project(self, name: str) -> ProjectPage | None:
         """The project when it needs no network: its page on the first index is fresh in the HTTP cache
@@ -215,7 +224,7 @@ class IndexClient:
         return self._pages.get(
             canonical,
             lambda: ProjectPage(
-                canonical, index, _dedupe(_parse_page(body, content_type, url, canonical, index))
+                canonical, index, _dedupe(self._parse(body, content_type, url, canonical, index))
             ),
         )
 

@@ -82,6 +82,11 @@ class ProjectPage:
             grouped.setdefault(file.version, []).append(file)
         return {version: tuple(grouped[version]) for version in sorted(grouped, reverse=True)}
 
+    @cached_property
+    def ascending(self) -> tuple[Version, ...]:
+        """The versions oldest first (for binary search)."""
+        return tuple(reversed(list(self.by_version)))
+
     def versions(self) -> list[Version]:
         return list(self.by_version)
 

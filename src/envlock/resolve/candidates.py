@@ -18,6 +18,7 @@ from packaging.version import Version
 
 from envlock.index.pages import DistFile, ProjectPage
 from envlock.resolve.models import Candidate, ResolveRequest
+from envlock.resolve.version_ranges import AdmittedVersions
 
 PRERELEASE_REASON = "a prerelease (allow with --pre)"
 
@@ -59,6 +60,7 @@ class CandidateFinder:
         self._yank_ok = yank_ok
         self._facts: dict[tuple[str, Version], VersionFacts] = {}
         self._python_ok: dict[str, bool] = {}
+        self._admitted = AdmittedVersions()
         self.judged = 0
         """Versions whose facts were computed (each at most once; tests and ``-v`` read it)."""
         self.excluded: dict[str, dict[Version, str]] = {}
@@ -119,11 +121,21 @@ class CandidateFinder:
                     yield candidate
 
     def _wanted(self, query: Query) -> Iterator[Version]:
-        """The versions the query's specifiers admit, lazily: newest first, the preferred pin first."""
-        for version in self._ordered(query.page, query.preferred):
-            if version not in query.excluded and all(
-                s.contains(version, prereleases=True) for s in query.specifiers
-            ):
+        """The versions the query's specifiers admit, newest first, the preferred pin first: the
+        fewest admitted by one specifier (memoized, by bisection), filtered by the others."""
+        page = query.page
+        admitted = [self._admitted.admitted(page.name, page.ascending, s) for s in query.specifiers]
+        if not admitted:
+            admitted = [(tuple(page.by_version), frozenset(page.by_version))]
+        admitted.sort(key=lambda found: len(found[0]))
+        shortest, others = admitted[0][0], [found[1] for found in admitted[1:]]
+        preferred = query.preferred
+        if preferred is not None and preferred not in admitted[0][1]:
+            preferred = None
+        if preferred is not None and preferred not in query.excluded and all(preferred in o for o in others):
+            yield preferred
+        for version in shortest:
+            if version != preferred and version not in query.excluded and all(version in o for o in others):
                 yield version
 
     def _made(self, query: Query, versions: Iterable[Version]) -> Iterator[Candidate]:
@@ -131,15 +143,6 @@ class CandidateFinder:
             candidate = self.candidate(query.page, version, query.extras, query.path)
             if candidate is not None:
                 yield candidate
-
-    @staticmethod
-    def _ordered(page: ProjectPage, preferred: Version | None) -> Iterator[Version]:
-        """Newest first; the previous lock's pin (minimal diff) before all others."""
-        if preferred is not None and preferred in page.by_version:
-            yield preferred
-        for version in page.by_version:
-            if version != preferred:
-                yield version
 
     def _judge(self, name: NormalizedName, files: Sequence[DistFile], version: Version) -> VersionFacts:
         options = self._request.options

@@ -28,6 +28,7 @@ CASES: dict[str, list[str]] = {
     "no_binary": ["--no-binary", "gamma"],
     "extras": ["pyproject.toml", "--extra", "x"],
     "groups": ["pyproject.toml", "--group", "dev"],
+    "exclude_newer": ["--exclude-newer", "2030-01-01T00:00:00Z"],
     "target": ["--python-version", "3.12"],
 }
 

@@ -30,7 +30,7 @@ class CompileRequest:
     output: Path | None
     upgrade: bool
     upgrade_packages: tuple[str, ...]
-    python: Path | None
+    python: str | None
     python_version: str | None
     check: bool
     dry_run: bool
@@ -52,8 +52,15 @@ class CompileRequest:
 @click.option("--pre", is_flag=True, help="Allow prereleases.")
 @click.option("--only-binary", "only_binary", multiple=True, metavar="NAME|:all:", help="Never use sdists.")
 @click.option("--no-binary", "no_binary", multiple=True, metavar="NAME|:all:", help="Never use wheels.")
-@click.option("--python", type=click.Path(path_type=Path), help="Resolve for this interpreter.")
-@click.option("--python-version", metavar="X.Y", help="Resolve for this Python version on this platform.")
+@click.option(
+    "--python", metavar="PATH|NAME", help="Resolve for this interpreter (./path, or a name on PATH)."
+)
+@click.option(
+    "--python-version", metavar="X.Y[.Z]", help="Resolve for this Python version (on --python's platform)."
+)
+@click.option(
+    "--exclude-newer", metavar="TIMESTAMP", help="Ignore files uploaded after this instant (PEP 700)."
+)
 @click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include a pyproject extra.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Include a PEP 735 dependency group.")
 @click.option("--check", is_flag=True, help="Exit 1 if the lock is stale for its inputs (offline).")
@@ -214,12 +221,16 @@ def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEn
         current_environment,
         environment_for,
         environment_for_version,
+        interpreter_path,
         probe,
     )
     from envlock.guard.stamp import venv_python
 
     if request.python is not None:
-        return environment_for(probe(request.python))
+        interpreter = environment_for(probe(interpreter_path(request.python, root)))
+        if request.python_version:  # as uv: the interpreter gives the platform, the option the version
+            return environment_for_version(request.python_version, interpreter)
+        return interpreter
     version = request.python_version or tool.python_version
     if version:
         return environment_for_version(version)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ class TargetEnvironment:
     """Supported wheel tags, most preferred first (``cp311-cp311-manylinux_2_28_x86_64``...)."""
     description: str = ""
     """Where the facts came from, for messages: an interpreter path or ``--python-version 3.12``."""
+    platform: str | None = field(default=None, compare=False)
+    """The sysconfig platform of a probed interpreter (``linux-x86_64``); None: this machine's."""
 
     @property
     def python_version(self) -> str:
@@ -158,6 +161,7 @@ def environment_for(info: InterpreterInfo) -> TargetEnvironment:
         markers=dict(info.markers),
         tags=_tags(info.implementation, info.version[:2], _abi(info), _platforms(info.platform)),
         description=info.executable,
+        platform=info.platform,
     )
 
 
@@ -170,14 +174,11 @@ def current_environment() -> TargetEnvironment:
     )
 
 
-def environment_for_version(version: str) -> TargetEnvironment:
-    """``--python-version X.Y[.Z]``: this machine's platform with another CPython version."""
-    parts = version.strip().split(".")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise InputError(f"invalid Python version {version!r}: expected X.Y or X.Y.Z")
-    major, minor = int(parts[0]), int(parts[1])
-    full = ".".join(parts) if len(parts) == 3 else f"{major}.{minor}.0"
-    base = current_environment()
+def environment_for_version(version: str, base: TargetEnvironment | None = None) -> TargetEnvironment:
+    """``--python-version X.Y[.Z]``: CPython X.Y on the platform of ``base`` (an interpreter given with
+    ``--python``, as uv does: it supplies the platform, the option the version), else of this machine."""
+    major, minor, full = _parse_version(version)
+    base = base if base is not None else current_environment()
     markers = dict(base.markers)
     markers.update(
         python_version=f"{major}.{minor}",
@@ -187,11 +188,35 @@ def environment_for_version(version: str) -> TargetEnvironment:
         platform_python_implementation="CPython",
     )
     abi = f"cp{major}{minor}"
+    platform = base.platform or sysconfig.get_platform()
+    where = f" on the platform of {base.description}" if base.platform else ""
     return TargetEnvironment(
         markers=markers,
-        tags=_tags("cpython", (major, minor), abi, _platforms(sysconfig.get_platform())),
-        description=f"--python-version {version}",
+        tags=_tags("cpython", (major, minor), abi, _platforms(platform)),
+        description=f"--python-version {version}{where}",
     )
+
+
+def _parse_version(version: str) -> tuple[int, int, str]:
+    parts = version.strip().split(".")
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+        raise InputError(f"invalid Python version {version!r}: expected X.Y or X.Y.Z")
+    major, minor = int(parts[0]), int(parts[1])
+    return major, minor, ".".join(parts) if len(parts) == 3 else f"{major}.{minor}.0"
+
+
+def interpreter_path(text: str, cwd: Path) -> Path:
+    """``--python`` as a shell reads a command: a value with a folder part (``./venv/bin/python``,
+    ``../py``) is a path from the working folder; a bare name (``python3.12``) is looked up on PATH."""
+    if os.sep in text or (os.altsep and os.altsep in text) or "/" in text:
+        return cwd / text
+    found = shutil.which(text)
+    if found is None:
+        raise TargetEnvironmentError(
+            f"--python {text}: no such interpreter on PATH",
+            hint=f"give its path (./{text} for one in this folder)",
+        )
+    return Path(found)
 
 
 def _abi(info: InterpreterInfo) -> str | None:

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -110,6 +111,8 @@ class ResolverOptions:
     """Canonical names (or ``:all:``) for which sdists are never used."""
     no_binary: frozenset[str] = frozenset()
     """Canonical names (or ``:all:``) for which wheels are never used."""
+    exclude_newer: datetime | None = None
+    """Resolve as if the index were frozen at this instant (UTC; files uploaded later are ignored)."""
 
     def allows_sdist(self, name: str) -> bool:
         if name in self.only_binary:
@@ -129,6 +132,8 @@ class ResolverOptions:
             data["only-binary"] = sorted(self.only_binary)
         if self.no_binary:
             data["no-binary"] = sorted(self.no_binary)
+        if self.exclude_newer is not None:
+            data["exclude-newer"] = format_timestamp(self.exclude_newer)
         return data
 
 
@@ -143,6 +148,7 @@ class ToolSettings:
     only_binary: tuple[str, ...] = ()
     no_binary: tuple[str, ...] = ()
     python_version: str | None = None
+    exclude_newer: str | None = None
     output: str | None = None
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
@@ -373,3 +379,26 @@ def _canonical(name: str) -> NormalizedName:
     from packaging.utils import canonicalize_name  # lazy: envlock --help must not import packaging
 
     return canonicalize_name(name)
+
+
+def parse_timestamp(value: str, where: str) -> datetime:
+    """``--exclude-newer``: an RFC 3339 instant (``2024-05-01T12:00:00Z``, an offset, or none: UTC) or a
+    date (``2024-05-01``: its first instant, UTC). Anything else is an input error naming ``where``."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.strptime(text, "%Y-%m-%d")
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"{where}: {value!r} is not a timestamp",
+            hint="give an RFC 3339 instant (2024-05-01T12:00:00Z) or a date (2024-05-01)",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def format_timestamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -40,6 +40,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
         "only-binary": list,
         "no-binary": list,
         "python-version": str,
+        "exclude-newer": str,
         "output": str,
         "extras": list,
         "groups": list,

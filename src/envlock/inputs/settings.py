@@ -14,6 +14,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from envlock.inputs.config import (
     fingerprint,
     merge,
     parse_binary_names,
+    parse_timestamp,
     resolve_find_links,
 )
 from envlock.validate import strip_credentials
@@ -57,6 +59,8 @@ class CompileSettings:
     no_binary: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    exclude_newer: str | None = None
+    """``--exclude-newer TIMESTAMP`` as given (checked when merged; recorded so a re-lock is the same)."""
     target: Mapping[str, str] = field(default_factory=dict)
     """The target's identity (implementation, Python X.Y, platform, machine): from ``--python``,
     ``--python-version``, the project's venv or envlock's own Python, decided once by compile."""
@@ -218,10 +222,17 @@ def _options(settings: CompileSettings, inputs: CompileInputs, tool: ToolSetting
         only.update(parse_binary_names(value, "--only-binary"))
     for value in (*tool.no_binary, *settings.no_binary):
         no.update(parse_binary_names(value, "--no-binary"))
+    if settings.exclude_newer:
+        exclude_newer: datetime | None = parse_timestamp(settings.exclude_newer, "--exclude-newer")
+    elif tool.exclude_newer:
+        exclude_newer = parse_timestamp(tool.exclude_newer, "pyproject.toml [tool.envlock] exclude-newer")
+    else:
+        exclude_newer = None
     return ResolverOptions(
         pre=settings.pre or inputs.options.pre or tool.pre,
         only_binary=frozenset(only),
         no_binary=frozenset(no),
+        exclude_newer=exclude_newer,
     )
 
 

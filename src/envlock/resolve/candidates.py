@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from envlock.errors import ResolutionError
 from envlock.index.pages import DistFile, ProjectPage
 from envlock.resolve.models import Candidate, ResolveRequest
 from envlock.resolve.version_ranges import AdmittedVersions
@@ -146,6 +148,10 @@ class CandidateFinder:
 
     def _judge(self, name: NormalizedName, files: Sequence[DistFile], version: Version) -> VersionFacts:
         options = self._request.options
+        if options.exclude_newer is not None:
+            files = self._uploaded_in_time(name, files, options.exclude_newer)
+            if not files:
+                return VersionFacts((), None, "uploaded after --exclude-newer")
         yank_ok = version in self._yank_ok.get(name, set())
         lockable = tuple(
             f
@@ -162,6 +168,18 @@ class CandidateFinder:
         )
         sdists = sorted((f for f in usable if not f.is_wheel), key=lambda f: f.filename)
         return VersionFacts(lockable, wheels[0] if wheels else sdists[0], None)
+
+    @staticmethod
+    def _uploaded_in_time(name: str, files: Sequence[DistFile], cutoff: datetime) -> Sequence[DistFile]:
+        """The files uploaded at or before ``cutoff``; a file without an upload time cannot be judged."""
+        for file in files:
+            if file.upload_time is None:
+                where = file.index or "find-links"
+                raise ResolutionError(
+                    f"--exclude-newer: {where} gives no upload time for {file.filename} ({name})",
+                    hint="--exclude-newer needs an index that serves PEP 700 upload-time (its JSON API)",
+                )
+        return [f for f in files if f.upload_time is not None and f.upload_time <= cutoff]
 
     def _reason(self, files: Sequence[DistFile], lockable: Sequence[DistFile]) -> str:
         if files and all(f.yanked is not None for f in files):

@@ -74,50 +74,14 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 def _command(tool: str, work: Path, cache: Path, exclude_newer: str) -> list[str]:
     source, out = str(work / "requirements.in"), str(work / f"{tool}.out")
+    common = [source, "-o", out, "--cache-dir", str(cache)]
+    frozen = ["--python-version", PYTHON_VERSION, "--exclude-newer", exclude_newer]
     if tool == "envlock":
-        envlock = [sys.executable, "-m", "envlock"]
-        return [
-            *envlock,
-            "compile",
-            source,
-            "-o",
-            out,
-            "--python-version",
-            PYTHON_VERSION,
-            "--exclude-newer",
-            exclude_newer,
-            "--cache-dir",
-            str(cache),
-        ]
+        return [sys.executable, "-m", "envlock", "compile", *common, *frozen]
     if tool == "uv":
-        return [
-            str(BIN / "uv"),
-            "pip",
-            "compile",
-            source,
-            "-o",
-            out,
-            "--python-version",
-            PYTHON_VERSION,
-            "--exclude-newer",
-            exclude_newer,
-            "--cache-dir",
-            str(cache),
-            "--generate-hashes",
-            "-q",
-        ]
-    return [
-        str(BIN / "pip-compile"),
-        source,
-        "-o",
-        out,
-        "--generate-hashes",
-        "-q",
-        "--cache-dir",
-        str(cache),
-        "--pip-args",
-        f"--uploaded-prior-to {exclude_newer} --python-version {PYTHON_VERSION}",
-    ]
+        return [str(BIN / "uv"), "pip", "compile", *common, *frozen, "--generate-hashes", "-q"]
+    pip_args = f"--uploaded-prior-to {exclude_newer} --python-version {PYTHON_VERSION}"
+    return [str(BIN / "pip-compile"), *common, "--generate-hashes", "-q", "--pip-args", pip_args]
 
 
 def _timed(

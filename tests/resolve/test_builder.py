@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import io
 import tarfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from pyproject_hooks import BuildBackendWarning
 
 from envlock.errors import BuildError
 from envlock.index.metadata import parse_core_metadata, wheel_metadata
-from envlock.resolve.builder import _prepare, build_wheel, prepare_metadata, unpack_sdist
+from envlock.resolve.builder import (
+    _prepare,
+    build_wheel,
+    prepare_metadata,
+    show_backend_warnings,
+    unpack_sdist,
+)
 from tests.kit.dists import DistSpec, build_sdist
 
 
@@ -97,3 +105,14 @@ def test_backend_failure_is_build_error(tmp_path: Path) -> None:
         archive.add(source, arcname="bad-1.0")
     with pytest.raises(BuildError, match=r"bad-1\.0\.tar\.gz: the build backend failed"):
         build_wheel(sdist, tmp_path / "out", install_requirements=no_requirements)
+
+
+def test_backend_warnings_are_shown_only_when_verbose() -> None:
+    # pyproject_hooks re-raises a backend's warnings (setuptools' license notices) in envlock's process.
+    with warnings.catch_warnings(record=True) as caught:
+        show_backend_warnings(False)
+        warnings.warn_explicit("License classifiers are deprecated.", BuildBackendWarning, "dist.py", 765)
+        assert caught == []
+        show_backend_warnings(True)
+        warnings.warn_explicit("License classifiers are deprecated.", BuildBackendWarning, "dist.py", 765)
+        assert [str(w.message) for w in caught] == ["License classifiers are deprecated."]

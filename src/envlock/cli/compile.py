@@ -116,7 +116,18 @@ def run(request: CompileRequest, output: Output) -> None:
         options=lock_options(options, indexes, [target]),
         settings=settings.for_lock(out.absolute().parent, root).to_tool(),
     )
-    lock = _compile(request, inputs, index, options, target, metadata, previous, out, warn=output.warn)
+    lock = _compile(
+        request,
+        inputs,
+        index,
+        options,
+        target,
+        metadata,
+        previous,
+        out,
+        warn=output.warn,
+        verbose=output.verbosity > 0,
+    )
     from envlock.lock.lockfile import dumps_lock
 
     text = dumps_lock(lock)
@@ -145,6 +156,7 @@ def _compile(
     out: Path,
     *,
     warn: Callable[[str], None],
+    verbose: bool = False,
 ) -> Any:
     from envlock.index.cache import Cache, default_cache_dir
     from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
@@ -157,8 +169,9 @@ def _compile(
     client_box: list[IndexClient] = []
 
     def build_metadata(sdist: Path) -> bytes:
-        from envlock.resolve.builder import index_build_installer, prepare_metadata
+        from envlock.resolve.builder import index_build_installer, prepare_metadata, show_backend_warnings
 
+        show_backend_warnings(verbose)
         return prepare_metadata(sdist, install_requirements=index_build_installer(client_box[0]))
 
     client = IndexClient(

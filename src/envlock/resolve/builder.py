@@ -12,6 +12,7 @@ import sys
 import tarfile
 import tempfile
 import venv
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
-from pyproject_hooks import BuildBackendHookCaller
+from pyproject_hooks import BuildBackendHookCaller, BuildBackendWarning
 
 from envlock import validate
 from envlock.env.interpreter import environment_for, probe
@@ -77,6 +78,12 @@ def build_wheel(
         except Exception as error:
             raise _build_error(sdist, "building a wheel", error) from None
     return out_dir / str(filename)
+
+
+def show_backend_warnings(shown: bool) -> None:
+    """The warnings a backend raises (setuptools' deprecation notices, re-raised in this process by
+    pyproject_hooks): shown with ``-v`` only. A failed build's whole output is in its error either way."""
+    warnings.filterwarnings("default" if shown else "ignore", category=BuildBackendWarning)
 
 
 def prepare_metadata(

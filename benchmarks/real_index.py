@@ -115,7 +115,7 @@ def _pins(tool: str, out: Path) -> dict[str, str]:
     if tool == "envlock":
         names = re.findall(r'^name = "([^"]+)"\nversion = "([^"]+)"', text, re.M)
         return dict(names)
-    found = re.findall(r"^([A-Za-z0-9._-]+)==([^\s\\;]+)", text, re.M)
+    found = re.findall(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s\\;]+)", text, re.M)  # name[extras]==v
     return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in found}
 
 

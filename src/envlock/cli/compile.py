@@ -16,6 +16,8 @@ from envlock.errors import InputError, StaleLockError
 from envlock.inputs.settings import CompileSettings
 
 if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
     from envlock.cli import Output
     from envlock.env.interpreter import TargetEnvironment
     from envlock.inputs.config import CompileInputs, IndexConfig, ResolverOptions, ToolSettings
@@ -128,7 +130,20 @@ def run(request: CompileRequest, output: Output) -> None:
         warn=output.warn,
         verbose=output.verbosity > 0,
     )
-    from envlock.lock.lockfile import dumps_lock
+    _write_lock(request, output, out, shown_out, previous, lock, describe_target(target))
+
+
+def _write_lock(
+    request: CompileRequest,
+    output: Output,
+    out: Path,
+    shown_out: str,
+    previous: Pylock | None,
+    lock: Pylock,
+    described: str,
+) -> None:
+    """Print (--dry-run) or write the lock, saying what changed; an unchanged lock is left untouched."""
+    from envlock.lock.lockfile import dumps_lock, write_text_atomic
 
     text = dumps_lock(lock)
     if request.dry_run:
@@ -137,12 +152,10 @@ def run(request: CompileRequest, output: Output) -> None:
     old_text = out.read_text(encoding="utf-8") if out.exists() else None
     _report_changes(output, previous if previous is not None else _maybe_read(out), lock)
     if old_text == text:
-        output.info(f"{shown_out} is up to date ({len(lock.packages)} packages, {describe_target(target)})")
+        output.info(f"{shown_out} is up to date ({len(lock.packages)} packages, {described})")
         return
-    from envlock.lock.lockfile import write_text_atomic
-
     write_output(shown_out, lambda: write_text_atomic(out, text))
-    output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {describe_target(target)})")
+    output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {described})")
 
 
 def _compile(

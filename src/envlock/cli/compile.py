@@ -128,7 +128,7 @@ def run(request: CompileRequest, output: Output) -> None:
         previous,
         out,
         warn=output.warn,
-        verbose=output.verbosity > 0,
+        verbosity=output.verbosity,
     )
     _write_lock(request, output, out, shown_out, previous, lock, describe_target(target))
 
@@ -169,8 +169,9 @@ def _compile(
     out: Path,
     *,
     warn: Callable[[str], None],
-    verbose: bool = False,
+    verbosity: int = 0,
 ) -> Any:
+    from envlock.cli._progress import CompileProgress
     from envlock.index.cache import Cache, default_cache_dir
     from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
     from envlock.index.http import HttpClient
@@ -180,11 +181,13 @@ def _compile(
     cache = Cache(request.cache_dir or default_cache_dir())
     http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
     client_box: list[IndexClient] = []
+    progress = CompileProgress(verbosity)
 
     def build_metadata(sdist: Path) -> bytes:
         from envlock.resolve.builder import index_build_installer, prepare_metadata, show_backend_warnings
 
-        show_backend_warnings(verbose)
+        show_backend_warnings(verbosity > 0)
+        progress.building(sdist.name)
         return prepare_metadata(sdist, install_requirements=index_build_installer(client_box[0]))
 
     client = IndexClient(
@@ -208,8 +211,9 @@ def _compile(
         upgrade=UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages),
     )
     try:
-        return compile_lock(client, job, client.hash_of, warn)
+        return compile_lock(client, job, client.hash_of, warn, progress.on_event)
     finally:
+        progress.close()
         if isinstance(http.created, HttpClient):
             http.created.close()
 

@@ -26,6 +26,7 @@ from envlock.index.client import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
 from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest
+from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
 from envlock.validate import strip_credentials
 
@@ -108,9 +109,11 @@ def compile_lock(
     job: CompileJob,
     hash_of: Callable[[DistFile], str],
     warn: Callable[[str], None] = lambda _message: None,
+    on_event: OnEvent = ignore,
 ) -> Pylock:
     """Resolve for every target and build the lock (network only through ``client`` / ``hash_of``);
-    ``warn`` receives each resolution warning once (e.g. an extra a package does not provide)."""
+    ``warn`` receives each resolution warning once (e.g. an extra a package does not provide);
+    ``on_event`` hears the resolutions' progress."""
     preferences: dict[str, Version] = {}
     if not job.upgrade.all:
         freed = job.upgrade.names()
@@ -125,7 +128,7 @@ def compile_lock(
             preferences=preferences,
             prefetch_workers=job.prefetch_workers,
         )
-        resolutions.append(resolve(client, request))
+        resolutions.append(resolve(client, request, on_event))
     for message in sorted({w for r in resolutions for w in r.warnings}):
         warn(message)
     return build_lock(

@@ -19,7 +19,6 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.providers import AbstractProvider
-from resolvelib.reporters import BaseReporter
 
 from envlock.errors import ResolutionError
 from envlock.index.core_metadata import CoreMetadata
@@ -35,6 +34,7 @@ from envlock.resolve.models import (
     marker_applies,
     to_req,
 )
+from envlock.resolve.progress import OnEvent, ResolveEvent, ignore
 
 
 def _exact_pins(requirements: Iterable[InputRequirement]) -> dict[str, set[Version]]:
@@ -75,8 +75,15 @@ def _url_key(url: str) -> str:
 class Provider(AbstractProvider):  # type: ignore[type-arg]
     """The resolvelib provider (see module docstring for the policies it implements)."""
 
-    def __init__(self, client: IndexLike, request: ResolveRequest, pool: ThreadPoolExecutor | None) -> None:
+    def __init__(
+        self,
+        client: IndexLike,
+        request: ResolveRequest,
+        pool: ThreadPoolExecutor | None,
+        on_event: OnEvent = ignore,
+    ) -> None:
         super().__init__()
+        self.on_event = on_event
         self.client = client
         self.request = request
         self.target = request.target
@@ -189,6 +196,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             return known
         deps = self._dependencies(candidate)
         self.dependencies[candidate] = deps
+        if candidate.name != PYTHON:
+            self.on_event(ResolveEvent("metadata", candidate.label))
         for dep in deps:
             self.prefetch(dep)
         return deps
@@ -295,30 +304,3 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 continue
             if marker_applies(requirement.marker, self.target, ("", *sorted(extras))):
                 self.prefetch(to_req(requirement, ()))
-
-
-class Reporter(BaseReporter):  # type: ignore[type-arg]
-    """resolvelib reporter: counts rounds and backtracks (for ``-v`` output)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rounds = 0
-        self.backtracks = 0
-
-    def starting(self) -> None: ...
-
-    def starting_round(self, index: int) -> None:
-        self.rounds = index + 1
-
-    def ending_round(self, index: int, state: Any) -> None: ...
-
-    def ending(self, state: Any) -> None: ...
-
-    def adding_requirement(self, requirement: Any, parent: Any) -> None: ...
-
-    def resolving_conflicts(self, causes: Any) -> None:
-        self.backtracks += 1
-
-    def rejecting_candidate(self, criterion: Any, candidate: Any) -> None: ...
-
-    def pinning(self, candidate: Any) -> None: ...

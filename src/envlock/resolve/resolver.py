@@ -25,7 +25,8 @@ from envlock.resolve.models import (
     marker_applies,
     to_req,
 )
-from envlock.resolve.provider import Provider, Reporter
+from envlock.resolve.progress import OnEvent, Reporter, ignore
+from envlock.resolve.provider import Provider
 
 
 def root_requirements(request: ResolveRequest) -> list[Req]:
@@ -37,15 +38,16 @@ def root_requirements(request: ResolveRequest) -> list[Req]:
     return reqs
 
 
-def resolve(client: IndexLike, request: ResolveRequest) -> Resolution:
-    """Pin every requirement for ``request.target``; a conflict raises ResolutionError explaining it."""
+def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = ignore) -> Resolution:
+    """Pin every requirement for ``request.target``; a conflict raises ResolutionError explaining it.
+    ``on_event`` hears what the resolution does while it runs (``resolve.progress``)."""
     roots = root_requirements(request)
     workers = request.prefetch_workers
     with ThreadPoolExecutor(max_workers=workers) if workers > 0 else _NoPool() as pool:
-        provider = Provider(client, request, pool if isinstance(pool, ThreadPoolExecutor) else None)
+        provider = Provider(client, request, pool if isinstance(pool, ThreadPoolExecutor) else None, on_event)
         for req in roots:
             provider.prefetch(req)
-        resolver: Any = Resolver(provider, Reporter())
+        resolver: Any = Resolver(provider, Reporter(on_event))
         try:
             result = resolver.resolve(roots, max_rounds=20000)
         except ResolutionImpossible as error:

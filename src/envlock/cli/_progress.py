@@ -1,0 +1,71 @@
+"""Compile's progress: a status line redrawn in place on a terminal, backtracking lines with ``-v``."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from typing import TextIO
+
+import click
+
+from envlock.resolve.progress import ResolveEvent
+
+REDRAW_SECONDS = 0.1
+"""A terminal line redrawn at most this often (a resolution may pin thousands of times a second)."""
+
+
+class CompileProgress:
+    """Listens to a resolution (``on_event``) and to sdist builds (``building``)."""
+
+    def __init__(self, verbosity: int, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.verbosity = verbosity
+        self.live = verbosity >= 0 and self.stream.isatty()
+        self.pinned = self.read = self.rejected = self.backtracks = 0
+        self._drawn_at = 0.0
+        self._shown = False
+
+    def on_event(self, event: ResolveEvent) -> None:
+        if event.kind == "pinned":
+            self.pinned = event.count
+        elif event.kind == "metadata":
+            self.read += 1
+        elif event.kind == "rejected":
+            self.rejected += 1
+            if self.verbosity >= 1:
+                self._print(f"rejected {event.subject}")
+        else:
+            self.backtracks += 1
+            if self.verbosity >= 1:
+                self._print(f"backtracking: {event.subject}")
+        self._draw(event.subject)
+
+    def building(self, sdist: str) -> None:
+        if self.verbosity >= 1:
+            self._print(f"building metadata of {sdist}")
+        self._draw(f"building {sdist}", force=True)
+
+    def close(self) -> None:
+        """Clear the status line (the result is printed after it)."""
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+    def _draw(self, subject: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.live or (not force and now - self._drawn_at < REDRAW_SECONDS):
+            return
+        self._drawn_at = now
+        tried = f", {self.rejected} rejected" if self.rejected else ""
+        tried += f", {self.backtracks} backtracks" if self.backtracks else ""
+        line = f"resolving: {self.pinned} pinned, {self.read} metadata read{tried} · {subject}"
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        self.stream.write("\r\x1b[K" + line[:width])
+        self.stream.flush()
+        self._shown = True
+
+    def _print(self, line: str) -> None:
+        self.close()
+        click.echo(line, file=self.stream)

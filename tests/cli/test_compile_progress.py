@@ -1,0 +1,63 @@
+"""``envlock compile`` says what it is doing: a status line redrawn in place on a terminal, the resolver's
+decisions (rejected candidates, backtracking) with ``-v``, and only the result when not on a terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+
+# The newest a needs b==2, which the root excludes: the resolver pins a 2.0, meets the clash and goes
+# back to a 1.0.
+BACKTRACKING = (
+    DistSpec("a", "1.0", requires=("b==1",)),
+    DistSpec("a", "2.0", requires=("b==2",)),
+    DistSpec("b", "1.0"),
+    DistSpec("b", "2.0"),
+)
+
+
+def test_verbose_lists_backtracking_decisions(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    kit_index.publish(*BACKTRACKING)
+    Path("requirements.in").write_text("b<2\na\n")
+    result = run_envlock("-v", "compile", "--index-url", kit_index.url)
+    assert result.returncode == 0, result.stderr
+    assert "rejected a 2.0 (requirements.in:1 requires b<2; a 2.0 requires b==2)" in result.stderr
+    quiet = run_envlock("compile", "--index-url", kit_index.url, "--upgrade")
+    assert "rejected" not in quiet.stderr and "\r" not in quiet.stderr  # not a terminal: no status line
+
+
+def test_a_terminal_gets_a_status_line_that_is_cleared(kit_index: KitIndex, isolated: Path) -> None:
+    kit_index.publish(*BACKTRACKING)
+    Path("requirements.in").write_text("b<2\na\n")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "envlock", "compile", "--index-url", kit_index.url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, seen
+    assert b"resolving: " in seen and b"metadata read" in seen
+    assert seen.endswith(b"\r\x1b[K")  # the status line is gone before the result is printed
+    assert b"wrote pylock.toml" in stdout

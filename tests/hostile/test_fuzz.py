@@ -35,7 +35,7 @@ from envlock.env.interpreter import TargetEnvironment, current_environment, envi
 from envlock.errors import EnvlockError, NetworkError
 from envlock.index import metadata as index
 from envlock.index import pages
-from envlock.index.client import DistFile
+from envlock.index.pages import DistFile
 from envlock.inputs import config, requirements_file
 from envlock.lock import requirements_lock
 from envlock.lock.lockfile import dumps_lock, lock_from_dict, lock_metadata, read_lock

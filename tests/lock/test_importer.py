@@ -9,7 +9,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envlock.errors import LockFileError
-from envlock.index.client import DistFile
+from envlock.index.pages import DistFile
 from envlock.lock.export import ExportOptions, export_requirements
 from envlock.lock.importer import import_requirements, via_annotations
 from envlock.lock.lockfile import dumps_lock, read_lock

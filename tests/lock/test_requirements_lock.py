@@ -9,7 +9,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envlock.errors import LockFileError
-from envlock.index.client import DistFile
+from envlock.index.pages import DistFile
 from envlock.lock.requirements_lock import RequirementsLock, parse, to_pylock
 
 REQS = Path("/proj/requirements.txt")

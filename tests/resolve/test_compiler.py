@@ -11,7 +11,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from envlock.env.interpreter import TargetEnvironment
-from envlock.index.client import DistFile
+from envlock.index.pages import DistFile
 from envlock.lock.lockfile import LockMetadata, dumps_lock, lock_from_dict, lock_metadata
 from envlock.resolve.compiler import build_lock, environment_marker, previous_pins
 from envlock.resolve.models import Pin, Resolution

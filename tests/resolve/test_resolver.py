@@ -12,7 +12,8 @@ from packaging.version import Version
 
 from envlock.env.interpreter import TargetEnvironment
 from envlock.errors import ResolutionError
-from envlock.index.client import CoreMetadata, DistFile, ProjectPage
+from envlock.index.core_metadata import CoreMetadata
+from envlock.index.pages import DistFile, ProjectPage
 from envlock.inputs.config import InputRequirement, ResolverOptions
 from envlock.resolve.models import ResolveRequest
 from envlock.resolve.resolver import resolve

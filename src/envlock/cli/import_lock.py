@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
     from envlock.cli import Output
-    from envlock.index.client import DistFile
+    from envlock.index.pages import DistFile
     from envlock.lock.requirements_lock import RequirementsLock
 
 

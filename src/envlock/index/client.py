@@ -324,11 +324,7 @@ def _slash(url: str) -> str:
 
 __all__ = [
     "DEFAULT_INDEX",
-    "CoreMetadata",
-    "DistFile",
-    "HttpGetter",
     "IndexClient",
     "IndexSettings",
     "LazyHttp",
-    "ProjectPage",
 ]

@@ -22,7 +22,7 @@ from envlock.lock.lockfile import lock_from_dict
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
-    from envlock.index.client import DistFile
+    from envlock.index.pages import DistFile
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envlock.env.interpreter import TargetEnvironment
-from envlock.index.client import DistFile
+from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
 from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest

@@ -87,6 +87,7 @@ OWNED = {
     "the atomic writer": r"def write_atomic\(",
     "fsync of a folder": r"def fsync_dir\(",
     "sha256 of a file": r"def sha256_file\(",
+    "the all-packages word of --only-binary": r'ALL\s*=\s*":all:"',
 }
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from envlock.env.interpreter import TargetEnvironment, current_environment
 from envlock.errors import InputError, LockFileError, TargetEnvironmentError, UnsupportedError
+from envlock.inputs.config import ALL
 from envlock.lock.lockfile import lock_from_dict
-from envlock.lock.selection import ALL, SelectionOptions, parse_only_binary, select
+from envlock.lock.selection import SelectionOptions, parse_only_binary, select
 from envlock.sync.models import ArtifactKind
 
 LOCK = Path("/proj/pylock.toml")

@@ -27,9 +27,8 @@ from packaging.version import Version
 from envlock import validate
 from envlock.env.interpreter import TargetEnvironment
 from envlock.errors import InputError, LockFileError, TargetEnvironmentError, UnsupportedError
+from envlock.inputs.config import ALL
 from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, Selection
-
-ALL = ":all:"
 
 
 @dataclass(frozen=True)

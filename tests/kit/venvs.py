@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -9,7 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["available_pythons", "create_venv", "site_packages", "venv_bin", "venv_python"]
+from envlock.sync.link import FICLONE
+
+if sys.platform.startswith("linux"):
+    import fcntl
+
+__all__ = ["available_pythons", "create_venv", "reflinks_here", "site_packages", "venv_bin", "venv_python"]
 
 _ORIGINAL_HOME = Path(os.environ.get("HOME", "~")).expanduser()
 """HOME as it was when the kit was imported, before the ``isolated`` fixture replaced it."""
@@ -76,3 +82,18 @@ def available_pythons() -> dict[str, Path]:
             if located:
                 found[key] = Path(located)
     return dict(sorted(found.items(), key=lambda item: tuple(int(p) for p in item[0].split("."))))
+
+
+def reflinks_here(folder: Path) -> bool:
+    """Whether ``folder``'s filesystem clones files (then ``auto`` clones instead of hardlinking)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    source, target = folder / "reflink-probe-a", folder / "reflink-probe-b"
+    source.write_bytes(b"x")
+    with source.open("rb") as src, target.open("wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+        except OSError as error:
+            assert error.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EXDEV), error
+            return False
+    return True

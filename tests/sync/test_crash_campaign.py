@@ -216,6 +216,32 @@ def test_sigkill_at_every_checkpoint(scenario: Scenario, point: str, nth: int, r
     assert siblings(scenario.work) == []
 
 
+@pytest.mark.parametrize("nth", [1, 3])
+def test_sigkill_while_unpacking_into_the_store(scenario: Scenario, nth: int, tmp_path: Path) -> None:
+    """A cold store: the kill lands after a wheel's files are unpacked, before its entry is renamed in
+    (the venv is not touched yet). The next sync unpacks again and links nothing half-made."""
+    venv = scenario.fresh_venv()
+    cache = tmp_path / "cold"
+    env = {**os.environ, "ENVLOCK_CACHE_DIR": str(cache)}
+    killed = subprocess.run(
+        [sys.executable, "-c", DRIVER, "store-unpacked", str(nth), "0"],
+        cwd=scenario.work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    assert list(cache.glob("*/unpacked/.tmp-*")), "the kill left no half-made entry"
+    want = expected(NEW)
+    assert envlock("check", cwd=scenario.work, cache=cache).returncode != 0  # still the OLD lock
+    repair = envlock("sync", cwd=scenario.work, cache=cache)
+    assert repair.returncode == 0, repair.stderr
+    assert verify_venv(venv, want, scenario.baseline) == []
+    assert envlock("check", "--deep", cwd=scenario.work, cache=cache).returncode == 0
+
+
 def test_swap_journal_rolls_back_when_the_new_venv_is_gone(tmp_path: Path) -> None:
     """Between the renames with no usable new venv: the previous venv is put back."""
     from envlock.env import venvs

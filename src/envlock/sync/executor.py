@@ -120,11 +120,15 @@ def _python_in(layout: InstallLayout) -> str:
 
 
 def prepare_wheels(
-    packages: Sequence[SelectedPackage], artifacts: Mapping[str, Path | UnpackedWheel], store: Path
+    packages: Sequence[SelectedPackage],
+    artifacts: Mapping[str, Path | UnpackedWheel],
+    store: Path,
+    fresh: frozenset[str] = frozenset(),
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> dict[str, UnpackedWheel]:
     """Every wheel of ``packages`` unpacked in ``store`` (sha256 of the locked artifact -> entry),
-    unpacking the missing ones in parallel. Touches no venv: an invalid wheel fails here, before any
-    change. Entries already given in ``artifacts`` are used as they are."""
+    unpacking the missing ones (and those in ``fresh``, always) in parallel. Touches no venv: an invalid
+    wheel fails here, before any change. Entries already given in ``artifacts`` are used as they are."""
 
     def one(package: SelectedPackage) -> tuple[str, UnpackedWheel]:
         given = artifacts[package.artifact.sha256]
@@ -133,7 +137,8 @@ def prepare_wheels(
         # A wheel built from an sdist is stored under its own hash (it depends on the Python too).
         key = package.artifact.sha256 if package.artifact.kind is ArtifactKind.WHEEL else sha256_file(given)
         try:
-            return package.artifact.sha256, prepare(given, key, store)
+            renew = package.artifact.sha256 in fresh
+            return package.artifact.sha256, prepare(given, key, store, fresh=renew, checkpoint=checkpoint)
         except (UnpackError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
             detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             raise InstallError(

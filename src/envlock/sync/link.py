@@ -22,7 +22,9 @@ class LinkMode(str, Enum):
     """How an entry's files get into a venv (``--link-mode`` / ``ENVLOCK_LINK_MODE``; docs/sync.md)."""
 
     AUTO = "auto"
-    """``clone`` where the filesystem supports it, else ``copy``: venv files never share storage."""
+    """A reflink clone where the filesystem supports it, else a hardlink to the store's read-only file,
+    else (another filesystem) a copy. An in-place edit of a hardlinked file is caught by the store's
+    stat check, ``check --deep`` and ``sync --verify``, which repair from the verified wheel."""
     COPY = "copy"
     """An independent copy of each file (in-kernel ``copy_file_range``)."""
     CLONE = "clone"
@@ -58,6 +60,8 @@ class Materializer:
         self.requested = mode
         self._link = mode is LinkMode.HARDLINK
         self._clone = mode in (LinkMode.CLONE, LinkMode.AUTO) and sys.platform.startswith("linux")
+        self._link_after_clone = mode is LinkMode.AUTO
+        """``auto``: when the first clone fails (no reflinks here), hardlink from then on."""
         umask = os.umask(0)
         os.umask(umask)
         self.file_mode = 0o666 & ~umask
@@ -74,6 +78,9 @@ class Materializer:
 
     def place(self, source: str, target: str, executable: bool) -> None:
         """Create ``target`` (which must not exist: FileExistsError) with the bytes of ``source``."""
+        if self._link_after_clone and not self._clone:
+            self._link_after_clone = False
+            self._link = True  # auto without reflinks (not Linux, or cloning failed): hardlink
         if self._link:
             try:
                 os.link(source, target)
@@ -102,8 +109,10 @@ class Materializer:
             try:
                 fcntl.ioctl(dst, FICLONE, src)
                 return
-            except OSError:
-                self._clone = False  # no reflinks here: copy from now on
+            except OSError as error:
+                self._clone = False  # no reflinks here: copy (auto: hardlink) from now on
+                if error.errno == errno.EXDEV:
+                    self._link_after_clone = False  # another filesystem: a hardlink cannot work either
         size = os.fstat(src).st_size
         copy_range = getattr(os, "copy_file_range", None)
         offset = 0

@@ -160,6 +160,17 @@ class SyncPlan:
     def to_install(self) -> tuple[SelectedPackage, ...]:
         return tuple(item.wanted for item in self.changes if item.wanted is not None)
 
+    def repairs(self) -> frozenset[str]:
+        """sha256 of the artifacts reinstalled over a damaged copy of themselves (files edited or
+        missing): their store entries may share the edit (hardlinks) and are unpacked again from the
+        wheel, whose hash is checked again."""
+        return frozenset(
+            item.wanted.artifact.sha256
+            for item in self.changes
+            if item.wanted is not None
+            and any(d.artifact_sha256 == item.wanted.artifact.sha256 for d in item.installed)
+        )
+
 
 @dataclass(frozen=True)
 class SyncResult:

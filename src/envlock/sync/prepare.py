@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envlock.env.interpreter import Runner
+from envlock.guard.stamp import sha256_file
 from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
@@ -19,6 +20,7 @@ from envlock.index.fetch import ArtifactClient, ProgressCallback
 from envlock.sync import wheel_claims
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.models import ArtifactKind, SyncPlan
+from envlock.sync.transaction import Checkpoint, no_checkpoint
 from envlock.sync.wheel_store import UnpackedWheel
 
 
@@ -33,6 +35,8 @@ class Preparer:
     """Asks an interpreter its version (the build cache key)."""
     offline: bool = False
     progress: ProgressCallback | None = None
+    checkpoint: Checkpoint = no_checkpoint
+    """Crash-test hook (docs/safety.md), told when a wheel is unpacked into the store."""
 
     def prepare(
         self, plan: SyncPlan, python: str, environment: Mapping[str, str]
@@ -44,7 +48,13 @@ class Preparer:
         artifacts = [package.artifact for package in wanted]
         if not artifacts:
             return {}
+        repairs = plan.repairs()
         present = fetch.cached(artifacts, self.cache)
+        for sha256 in sorted(repairs & present.keys()):
+            cached = present[sha256]
+            if sha256_file(cached) != sha256:  # a repair trusts no cached byte unchecked
+                cached.unlink(missing_ok=True)  # damaged in the cache: downloaded again below
+                del present[sha256]
         missing = [a for a in artifacts if a.path is None and a.sha256 not in present]
         client = self.http() if missing and not self.offline else None
         paths = fetch.fetch_all(
@@ -54,7 +64,9 @@ class Preparer:
             if package.artifact.kind is ArtifactKind.SDIST:
                 sha256 = package.artifact.sha256
                 paths[sha256] = self._built_wheel(paths[sha256], sha256, python)
-        unpacked = prepare_wheels(wanted, paths, self.cache.area("unpacked"))
+        unpacked = prepare_wheels(
+            wanted, paths, self.cache.area("unpacked"), fresh=repairs, checkpoint=self.checkpoint
+        )
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
         selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
         wheel_claims.verify(wanted, unpacked, selected, environment)

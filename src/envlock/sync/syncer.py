@@ -307,7 +307,14 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
     touched; a distribution that cannot be removed exactly is refused first."""
     _refuse_unknown_files(plan, run.options)
     link_mode_from_env(run.options.link_mode)  # a bad ENVLOCK_LINK_MODE fails before anything is fetched
-    preparer = Preparer(run.cache, run.http, run.edges.runner, run.options.offline, run.edges.progress)
+    preparer = Preparer(
+        run.cache,
+        run.http,
+        run.edges.runner,
+        run.options.offline,
+        run.edges.progress,
+        checkpoint=run.edges.checkpoint,
+    )
     artifacts = preparer.prepare(plan, target.build_python, environment_for(target.info).markers)
     run.edges.checkpoint("fetched")
     return plan, artifacts

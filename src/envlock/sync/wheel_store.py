@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +70,19 @@ class UnpackedWheel:
         return True
 
 
-def prepare(wheel: Path, sha256: str, store: Path) -> UnpackedWheel:
+def prepare(
+    wheel: Path,
+    sha256: str,
+    store: Path,
+    *,
+    fresh: bool = False,
+    checkpoint: Callable[[str], None] = lambda _point: None,
+) -> UnpackedWheel:
     """The entry for the verified ``wheel`` (its sha256 is ``sha256``), unpacked now when missing or no
-    longer intact. Safe when several processes prepare the same wheel at once."""
+    longer intact, or always with ``fresh`` (a repair: a venv's copy was found edited, and an edit through
+    a hardlink that kept size and mtime would pass the stat check). Safe when several processes prepare
+    the same wheel at once. ``checkpoint``: the crash-test hook, told ``store-unpacked`` when the files
+    are out but the entry is not yet in place."""
     try:
         entry = store / validate.sha256(sha256, "the wheel's sha256")
     except validate.UnsafeInput as error:
@@ -81,14 +92,15 @@ def prepare(wheel: Path, sha256: str, store: Path) -> UnpackedWheel:
         # Another process may have renamed its entry into place since our first look: look again
         # before treating the folder as foreign (discarding it would pull it from under that process).
         found = load(entry)
-    if found is not None and found.is_intact():
+    if found is not None and not fresh and found.is_intact():
         return found
     if found is not None or entry.exists():
-        _discard(entry, store)  # of another format, or edited in place: never used again
+        _discard(entry, store)  # of another format, edited in place or suspect: never used again
     store.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=store))
     try:
         contents = unpack(wheel, tmp / FILES)
+        checkpoint("store-unpacked")
         _write_manifest(tmp, sha256, wheel.name, contents)  # last: an entry without it is not one
         try:
             tmp.rename(entry)
@@ -170,11 +182,14 @@ def _discard(entry: Path, store: Path) -> None:
     aside = Path(tempfile.mkdtemp(prefix=".old-", dir=store))
     with contextlib.suppress(OSError):  # another process discarded it first
         entry.rename(aside / "entry")
-    _make_writable(aside)
+    if os.name == "nt":
+        _make_writable(aside)
     shutil.rmtree(aside, ignore_errors=True)
 
 
 def _make_writable(folder: Path) -> None:
+    """Windows deletes no read-only file. Only there: elsewhere a file's mode is its inode's, shared with
+    every venv that hardlinks it, and unlinking needs no write permission on the file."""
     for dirpath, _dirs, names in os.walk(folder):
         for name in names:
             with contextlib.suppress(OSError):

@@ -12,7 +12,7 @@ import base64
 import csv
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -48,9 +48,12 @@ def canonical_name(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-def scan(site_dirs: Sequence[Path], *, verify: Verify = False) -> tuple[InstalledDist, ...]:
+def scan(
+    site_dirs: Sequence[Path], *, verify: Verify = False, trusted: Collection[str] = ()
+) -> tuple[InstalledDist, ...]:
     """Every dist-info and egg-info in ``site_dirs`` (purelib and platlib; duplicates ignored), sorted
-    by name."""
+    by name. The dist-info folders in ``trusted`` (absolute paths the venv's stamp vouches for) have
+    their metadata read but their files not checked, whatever ``verify`` asks."""
     seen: set[Path] = set()
     found: list[InstalledDist] = []
     for site in site_dirs:
@@ -61,7 +64,8 @@ def scan(site_dirs: Sequence[Path], *, verify: Verify = False) -> tuple[Installe
         with os.scandir(site) as entries:
             for entry in entries:
                 if entry.name.endswith(".dist-info") and entry.is_dir():
-                    found.append(read_dist(Path(entry.path), verify=verify))
+                    checks = False if os.path.abspath(entry.path) in trusted else verify  # noqa: PTH100
+                    found.append(read_dist(Path(entry.path), verify=checks))
                 elif entry.name.endswith(".egg-info"):
                     found.append(read_egg_info(Path(entry.path)))
     return _flag_duplicates(found)
@@ -156,12 +160,12 @@ def record_entries(dist_info: Path) -> list[RecordEntry]:
     text = _read_text(dist_info / "RECORD")
     if text is None:
         return []
-    site = dist_info.parent
+    site = str(dist_info.parent)
     entries: list[RecordEntry] = []
     for row in csv.reader(text.splitlines()):
         if not row or not row[0]:
             continue
-        path = Path(os.path.normpath(site / row[0]))
+        path = Path(os.path.normpath(os.path.join(site, row[0])))  # noqa: PTH118 - str joins: thousands of rows
         digest: str | None = None
         if len(row) > 1 and row[1].startswith("sha256="):
             encoded = row[1][len("sha256=") :]

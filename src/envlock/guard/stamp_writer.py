@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ def _relpath(path: StrPath, start: StrPath) -> str:
     return relative.replace(os.sep, "/")
 
 
-def _interpreter_identity(venv: StrPath, python: StrPath, facts: dict[str, Any]) -> dict[str, Any]:
+def _interpreter_identity(venv: StrPath, python: StrPath, facts: Mapping[str, Any]) -> dict[str, Any]:
     base = stamp.base_interpreter(venv, python)
     return {
         "executable": _relpath(python, venv),
@@ -86,7 +86,7 @@ def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str,
     }
 
 
-def _site_dirs(venv: StrPath, facts: dict[str, Any]) -> list[str]:
+def _site_dirs(venv: StrPath, facts: Mapping[str, Any]) -> list[str]:
     """The venv's site-packages folders relative to the venv, without duplicates (lib64 -> lib)."""
     real_venv = os.path.realpath(venv)
     seen: list[str] = []
@@ -156,11 +156,14 @@ class SyncedFrom:
     stale: str | None = None
     """Why the lock was already older than its inputs when it was synced: every check then reports the
     lock stale until a compile and a sync."""
+    facts: Mapping[str, Any] | None = None
+    """The interpreter's version, implementation and site-packages ``paths`` when the sync probed it
+    already (else it is asked: one subprocess)."""
 
 
 def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
     """The stamp of ``venv`` as it is now (the JSON document ``write_stamp`` stores)."""
-    facts = _ask_interpreter(source.python)
+    facts = source.facts if source.facts is not None else _ask_interpreter(source.python)
     sites = _site_dirs(venv, facts)
     distributions = []
     for index, rel in enumerate(sites):

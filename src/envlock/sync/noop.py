@@ -65,6 +65,26 @@ def up_to_date(
     return sorted(found, key=repr) == sorted(recorded, key=repr)
 
 
+def vouched(venv: Path) -> frozenset[str]:
+    """The dist-info folders (absolute paths) whose RECORD is still the file the last sync stamped (its
+    stat identity): a patch trusts them as the no-op does, without checking their files (``check --deep``
+    and ``sync --verify`` look inside). Empty without a valid stamp or while a sync is marked in progress."""
+    venv_str = os.path.abspath(venv)  # noqa: PTH100
+    if os.path.exists(stamp.marker_path(venv_str)):
+        return frozenset()
+    try:
+        data = stamp.read_stamp(venv_str) or {}
+        sites = [os.path.join(venv_str, rel) for rel in data.get("site_packages") or ()]
+        found = set()
+        for dist in data.get("distributions") or ():
+            folder = os.path.join(sites[dist["site"]], dist["dir"])
+            if stamp.stat_identity(os.path.join(folder, "RECORD")) == dist["record"]:
+                found.add(folder)
+    except (OSError, ValueError, TypeError, KeyError, IndexError):  # a damaged stamp vouches for nothing
+        return frozenset()
+    return frozenset(found)
+
+
 def _inputs_moved(lock_path: Path, records: Iterable[dict[str, object]]) -> bool:
     """Any lock input whose size or mtime differs from the stamp's record (one ``stat`` each): then the
     full sync runs and re-stamps with a fresh verdict on the lock, so a compile-neutral edit (a comment)

@@ -35,7 +35,7 @@ from envlock.sync import executor, noop, planner
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
 from envlock.sync.lock_input import parse_lock, read_lock_bytes
-from envlock.sync.models import Selection, SyncPlan, SyncResult
+from envlock.sync.models import InstalledDist, Selection, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.target import Kind, Target, system_target, venv_target
@@ -244,9 +244,7 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
         if early is None:
             interrupted, recovered = _recover(target)
             repaired += recovered
-            installed = site_packages.scan(
-                _layout(target).site_dirs, verify=_verify(interrupted, run.options)
-            )
+            installed = _installed(target, interrupted, run.options)
             plan, artifacts = _prepare(run, target, planner.plan(selection, installed))
             _change_in_place(run, lock, target, plan, artifacts)
         else:
@@ -271,6 +269,15 @@ def _layout(target: Target, root: Path | None = None, info: InterpreterInfo | No
     return InstallLayout.for_interpreter(
         info or target.info, root=root or target.root, interpreter=target.python
     )
+
+
+def _installed(target: Target, interrupted: bool, options: SyncOptions) -> tuple[InstalledDist, ...]:
+    """What the target holds. A patch costs the changed packages: distributions the stamp vouches for
+    are not looked into (as on the no-op path); the others get their files' sizes checked, or hashed
+    after an interruption or with ``--verify``."""
+    verify = _verify(interrupted, options)
+    trusted = noop.vouched(target.root) if target.owned and verify is not True else frozenset()
+    return site_packages.scan(_layout(target).site_dirs, verify=verify, trusted=trusted)
 
 
 def _verify(interrupted: bool, options: SyncOptions) -> site_packages.Verify:
@@ -407,6 +414,17 @@ def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> None:
         extras=noop.normalized(options.extras),
         groups=noop.normalized(groups),
         python=target.python,
+        facts=_probed_facts(target),
         stale=_staleness(options.lock_path.absolute(), run.lock_sha),
     )
     stamp_writer.write_stamp(target.root, source)
+
+
+def _probed_facts(target: Target) -> dict[str, object] | None:
+    """What the stamp needs to know of the interpreter, from the probe a patch already ran (saves a
+    subprocess); None for a new venv, probed before it was swapped into its place."""
+    if not target.in_place:
+        return None
+    info = target.info
+    paths = sorted({info.scheme.purelib, info.scheme.platlib})
+    return {"version": info.version_str, "implementation": info.implementation, "paths": paths}

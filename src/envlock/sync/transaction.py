@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -84,8 +85,9 @@ class Transaction:
         with self._lock:
             self._counter += 1
             target = self.stash_dir / f"{self._counter:06d}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            path.rename(target)
+            if self._counter == 1:  # once, not per file: a big distribution stashes thousands
+                target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, target)  # noqa: PTH104
             self._stashed.append(_Stashed(path, target))
 
     def uninstall(self, dist_info: Path) -> None:
@@ -181,29 +183,60 @@ class Transaction:
 
 def _files_to_stash(dist_info: Path, root: Path) -> list[Path]:
     """The files RECORD lists for ``dist_info`` (and their bytecode) that exist inside ``root``,
-    reached without a symbolic link leading out of it; the dist-info's own files are left to it."""
-    seen: set[Path] = set()
-    listed: set[Path] = set()
+    reached without a symbolic link leading out of it; the dist-info's own files are left to it.
+    Plain strings and one check and one listing per folder: a big distribution has thousands of files."""
+    own = os.path.abspath(dist_info) + os.sep  # noqa: PTH100
+    top = os.path.abspath(root)  # noqa: PTH100
+    safe: dict[str, bool] = {}
+    bytecode: dict[str, list[str]] = {}
+    listed: set[str] = set()
     files: list[Path] = []
     for entry in record_entries(dist_info):
-        path = entry.path
-        if path in seen or dist_info in path.parents or not inside(path, root):
+        path = os.path.abspath(entry.path)  # noqa: PTH100
+        parent = os.path.dirname(path)  # noqa: PTH120
+        if path in listed or path.startswith(own) or not (parent + os.sep).startswith(top + os.sep):
             continue
-        try:  # a symlinked folder on the way must not lead the stash outside the venv
-            validate.no_symlink_escape(str(path.parent), str(root), "RECORD entry")
-        except validate.UnsafeInput:
+        if parent not in safe:  # a symlinked folder on the way must not lead the stash outside the venv
+            safe[parent] = _no_escape(parent, top)
+        if not safe[parent]:
             continue
-        seen.add(path)
         candidates = [path]
-        if path.suffix == ".py":
-            cache = path.parent / "__pycache__"
-            if cache.is_dir():
-                candidates += sorted(cache.glob(f"{path.stem}.*.pyc"))
+        if path.endswith(".py"):
+            stem = os.path.basename(path)[:-3] + "."  # noqa: PTH119
+            candidates += [c for c in _bytecode_in(parent, bytecode) if os.path.basename(c).startswith(stem)]  # noqa: PTH119
         for candidate in candidates:
-            if candidate not in listed and (candidate.is_file() or candidate.is_symlink()):
+            if candidate not in listed and _is_file_or_link(candidate):
                 listed.add(candidate)
-                files.append(candidate)
+                files.append(Path(candidate))
     return files
+
+
+def _no_escape(folder: str, root: str) -> bool:
+    try:
+        validate.no_symlink_escape(folder, root, "RECORD entry")
+    except validate.UnsafeInput:
+        return False
+    return True
+
+
+def _bytecode_in(folder: str, listings: dict[str, list[str]]) -> list[str]:
+    """The ``.pyc`` files of ``folder/__pycache__``, sorted (listed once per folder)."""
+    if folder not in listings:
+        cache = os.path.join(folder, "__pycache__")  # noqa: PTH118
+        try:
+            names = sorted(n for n in os.listdir(cache) if n.endswith(".pyc"))  # noqa: PTH208
+        except OSError:
+            names = []
+        listings[folder] = [os.path.join(cache, n) for n in names]  # noqa: PTH118
+    return listings[folder]
+
+
+def _is_file_or_link(path: str) -> bool:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -1,0 +1,49 @@
+"""A one-package change costs the changed package: the distributions the stamp vouches for are neither
+looked into nor touched; one whose RECORD is not the stamped file is checked as before."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from envlock.sync import noop
+from tests.cli.test_sync_cli import VENV, sync_json, write
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+from tests.kit.venvs import site_packages
+
+FILES = {"kept/__init__.py": b"", "kept/core.py": b"core = 1\n"}
+
+
+def test_vouched_distributions_follow_the_stamp(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "1.0"))
+    sync_json(run_envlock)
+    site = site_packages(VENV)
+    dist_infos = {os.path.abspath(p) for p in site.glob("*.dist-info")}  # noqa: PTH100
+    assert noop.vouched(VENV) == dist_infos and len(dist_infos) == 2
+    record = site / "kept-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text() + "\n")  # reinstalled or edited since the sync
+    assert noop.vouched(VENV) == dist_infos - {os.path.abspath(record.parent)}  # noqa: PTH100
+    (VENV / ".envlock" / "sync-in-progress").write_text("")
+    assert noop.vouched(VENV) == frozenset()
+
+
+def test_a_patch_leaves_vouched_distributions_alone(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "1.0"))
+    sync_json(run_envlock)
+    core = site_packages(VENV) / "kept" / "core.py"
+    inode = core.stat().st_ino
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "2.0"))
+    data = sync_json(run_envlock)
+    assert {p["name"]: p["action"] for p in data["packages"]} == {"kept": "keep", "moved": "replace"}
+    assert core.stat().st_ino == inode
+    # A distribution whose RECORD is not the stamped one is checked again (here: a file is missing).
+    record = site_packages(VENV) / "kept-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text())
+    core.unlink()
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "1.0"))
+    data = sync_json(run_envlock)
+    assert {p["name"]: p["action"] for p in data["packages"]} == {"kept": "replace", "moved": "replace"}
+    assert Path(core).read_bytes() == b"core = 1\n"
+    assert run_envlock("check", "--deep").returncode == 0

@@ -1,6 +1,6 @@
-"""``python -m envlock`` entry point."""
+"""``python -m envlock`` entry point: the quick answers (no-op sync, check) before click, else the CLI."""
 
-from envlock.cli import main
+from envlock.quick import main
 
 if __name__ == "__main__":
     main()

@@ -15,8 +15,7 @@ import click
 
 from envlock.cli._options import venv_and_lock_options
 from envlock.errors import EXIT_PROBLEM, DriftError
-from envlock.guard import stamp
-from envlock.inputs import freshness
+from envlock.guard import launch_check, stamp
 
 if TYPE_CHECKING:
     from envlock.cli import Output
@@ -38,20 +37,13 @@ class CheckSettings:
 
 def run_check(settings: CheckSettings) -> stamp.CheckResult:
     """The check of ``settings.venv``, with the fix commands worded for this command line."""
-    options = check_options(settings.venv, settings.lock, deep=settings.deep)
-    return freshness.with_freshness(stamp.check(settings.venv, options), options)
-
-
-def check_options(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckOptions:
-    """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
-    sync = stamp.sync_fix(str(venv), None if lock is None else str(lock))
-    return stamp.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
+    return launch_check.run_check(settings.venv, settings.lock, deep=settings.deep)
 
 
 def drift_error(result: stamp.CheckResult, label: str) -> DriftError:
     """The error ``check``, ``run`` and ``doctor`` raise for a drifted venv: report and the fix to run."""
-    lines = stamp.report_lines(result, label=label)
-    return DriftError("\n".join(lines), hint="run: " + " && ".join(stamp.fixes(result)))
+    message, hint = launch_check.drift_message(result, label)
+    return DriftError(message, hint=hint)
 
 
 @click.command("check")

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 import click
 
 from envlock.cli._options import venv_and_lock_options
-from envlock.cli.check import check_options, drift_error
+from envlock.cli.check import drift_error
 from envlock.env.venv_env import venv_environment, which_in
 from envlock.errors import InputError
 from envlock.guard import stamp
+from envlock.guard.launch_check import check_options
 from envlock.inputs.freshness import with_freshness
 
 if TYPE_CHECKING:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from envlock.quick import ZERO_COUNTS, summary
+
 if TYPE_CHECKING:
     from envlock.cli import Output
     from envlock.sync.models import Artifact, PlanItem, SyncResult
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
 
 JSON_FORMAT = 1
 """Version of the ``--json`` document (docs/sync.md)."""
-ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 
 
 @click.command("sync")
@@ -63,7 +64,7 @@ def command(output: Output, /, **params: Any) -> None:
     params["venv"] = params["venv"] or Path(defaults.get("venv", ".venv"))
     if not params["as_json"] and _already_in_sync(params):
         # Answered before the rest of sync is imported; --json and every other case take the full path.
-        output.info(_summary(ZERO_COUNTS, time.monotonic() - started, dry_run=False, up_to_date=True))
+        output.info(summary(ZERO_COUNTS, time.monotonic() - started, dry_run=False, up_to_date=True))
         return
     from envlock.sync.syncer import SyncEdges, sync
 
@@ -152,16 +153,7 @@ def _print(output: Output, result: SyncResult) -> None:
         line = _item_line(item)
         if line:
             output.detail(line)
-    output.info(_summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
-
-
-def _summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date: bool) -> str:
-    prefix = "would: " if dry_run else ""
-    summary = (
-        f"{prefix}+{counts['installed']} installed, ~{counts['replaced']} replaced, "
-        f"-{counts['removed']} removed in {elapsed:.2f}s"
-    )
-    return summary + " (already in sync)" if up_to_date else summary
+    output.info(summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
 
 
 def _item_line(item: PlanItem) -> str | None:

@@ -19,19 +19,9 @@ from typing import BinaryIO
 
 from envlock import validate
 from envlock.atomic import write_atomic
+from envlock.cache_dir import default_cache_dir as default_cache_dir  # its home: light, for check
 
 CACHE_LAYOUT_VERSION = "v1"
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("ENVLOCK_CACHE_DIR")
-    if env:
-        return Path(env)
-    # lazy: `envlock check` loads this module for its cached verdict; platformdirs (~5-10 ms to import)
-    # is not needed when ENVLOCK_CACHE_DIR names the cache.
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("envlock", appauthor=False))
 
 
 @dataclass(frozen=True)

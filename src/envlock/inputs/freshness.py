@@ -70,7 +70,7 @@ def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False
 
 
 def _cache_dir() -> Path:
-    from envlock.index.cache import default_cache_dir  # lazy: envlock --help loads this module, not the cache
+    from envlock.cache_dir import default_cache_dir  # lazy: envlock --help loads this module, not the cache
 
     return default_cache_dir()
 

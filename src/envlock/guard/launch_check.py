@@ -1,0 +1,27 @@
+"""The check ``envlock check`` / ``run`` / ``doctor`` run: the stdlib stamp check with its fixes worded for
+the command line, judged by the lock's input freshness. Light (no click, no packaging), so the answer
+before click (``envlock.quick``) and the click commands share it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from envlock.guard import stamp
+from envlock.inputs import freshness
+
+
+def check_options(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckOptions:
+    """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
+    sync = stamp.sync_fix(str(venv), None if lock is None else str(lock))
+    return stamp.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
+
+
+def run_check(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckResult:
+    """The check of ``venv`` against ``lock`` (None: the lock its stamp names)."""
+    options = check_options(venv, lock, deep=deep)
+    return freshness.with_freshness(stamp.check(venv, options), options)
+
+
+def drift_message(result: stamp.CheckResult, label: str) -> tuple[str, str]:
+    """The error and the hint a drifted venv is reported with: every drift, then the fixes to run."""
+    return "\n".join(stamp.report_lines(result, label=label)), "run: " + " && ".join(stamp.fixes(result))

@@ -1,0 +1,179 @@
+"""The ``envlock`` entry point, and the answers it gives before click or the rest of envlock is imported:
+a ``sync`` whose stamp proves the venv already is the lock, and ``check``. Standard library,
+``guard.stamp``, ``sync.noop`` and ``guard.launch_check`` only.
+
+The command lines answered here are a strict subset of what the click commands accept: anything else (help,
+an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync, a venv that
+needs syncing) goes to the click CLI unchanged, which does the work and reports any error."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from envlock import validate
+from envlock.sync import noop
+
+ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
+LINK_MODES = ("auto", "copy", "clone", "hardlink")
+"""``--link-mode`` choices (``envlock.sync.link.LinkMode``; a test keeps them equal)."""
+
+_GLOBAL = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
+_SYNC_OPTIONS = {"--venv": "value", "--extra": "multi", "--group": "multi", "--cache-dir": "value"}
+_SYNC_OPTIONS["--link-mode"] = "value"
+_CHECK_OPTIONS = {"--venv": "value", "--lock": "value", "--deep": "flag", "--json": "flag"}
+
+Parsed = dict[str, "str | bool | list[str]"]
+
+
+def main() -> None:
+    """``envlock``: the quick answer when there is one, else the click CLI."""
+    code = answer(sys.argv[1:])
+    if code is not None:
+        sys.stdout.flush()
+        sys.exit(code)
+    from envlock.cli import main as cli_main  # lazy: the quick answers never load click
+
+    cli_main()
+
+
+def answer(argv: Sequence[str]) -> int | None:
+    """The exit code of ``envlock ARGV`` when it is answered here, None to let click handle it."""
+    verbosity = 0
+    index = 0
+    while index < len(argv) and argv[index] in _GLOBAL:
+        verbosity = -100 if _GLOBAL[argv[index]] == "quiet" else verbosity + 1
+        index += 1
+    if index >= len(argv):
+        return None
+    handlers: dict[str, tuple[dict[str, str], int, Callable[[Parsed, list[str], int], int | None]]] = {
+        "sync": (_SYNC_OPTIONS, 1, _sync),
+        "check": (_CHECK_OPTIONS, 0, _check),
+    }
+    handler = handlers.get(argv[index])
+    if handler is None:
+        return None
+    options, positionals, run = handler
+    parsed = parse(argv[index + 1 :], options)
+    if parsed is None:
+        return None
+    found, rest = parsed
+    if len(rest) > positionals:
+        return None
+    try:
+        return run(found, rest, max(verbosity, -1))
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):  # click's path reports it
+        return None
+
+
+def parse(args: Sequence[str], spec: dict[str, str]) -> tuple[Parsed, list[str]] | None:
+    """Options (``--name value``, ``--name=value``, flags) and positional arguments, or None for
+    anything not in ``spec`` or not plain (an empty value, a repeated single option, ``--``)."""
+    found: Parsed = {}
+    positional: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if not arg.startswith("-"):
+            positional.append(arg)
+            continue
+        name, has_value, value = arg.partition("=")
+        kind = spec.get(name)
+        if kind is None or (kind == "flag" and has_value):
+            return None
+        if kind == "flag":
+            found[name] = True
+            continue
+        if not has_value:
+            value = next(items, "")
+        if not value or value.startswith("-"):
+            return None
+        if kind == "multi":
+            listed = found.setdefault(name, [])
+            assert isinstance(listed, list)
+            listed.append(value)
+        elif name in found:
+            return None
+        else:
+            found[name] = value
+    if any(not p for p in positional):
+        return None
+    return found, positional
+
+
+def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date: bool) -> str:
+    """The last line of ``envlock sync``."""
+    prefix = "would: " if dry_run else ""
+    line = (
+        f"{prefix}+{counts['installed']} installed, ~{counts['replaced']} replaced, "
+        f"-{counts['removed']} removed in {elapsed:.2f}s"
+    )
+    return line + " (already in sync)" if up_to_date else line
+
+
+def _sync(found: Parsed, positional: list[str], verbosity: int) -> int | None:
+    """A plain ``sync`` of a venv whose stamp proves it is the lock: the summary line, exit 0."""
+    started = time.monotonic()
+    link_mode = found.get("--link-mode")
+    cache_dir = found.get("--cache-dir")
+    if (link_mode is not None and link_mode not in LINK_MODES) or (
+        isinstance(cache_dir, str) and Path(cache_dir).is_file()
+    ):
+        return None
+    defaults = _project_defaults(Path("pyproject.toml"))
+    if defaults is None:
+        return None
+    lock = Path(positional[0] if positional else defaults.get("lock", "pylock.toml"))
+    venv = Path(str(found.get("--venv") or defaults.get("venv", ".venv")))
+    import hashlib  # lazy: after the cheap refusals (and not on the check path)
+
+    lock_bytes = validate.read_regular(lock, validate.MAX_LOCK_BYTES)
+    extras, groups = found.get("--extra") or [], found.get("--group") or None
+    assert isinstance(extras, list) and (groups is None or isinstance(groups, list))
+    sha = hashlib.sha256(lock_bytes).hexdigest()
+    if not noop.up_to_date(venv, sha, lock_bytes, extras=extras, groups=groups, lock_path=lock):
+        return None
+    if verbosity >= 0:
+        print(summary(ZERO_COUNTS, time.monotonic() - started, dry_run=False, up_to_date=True))
+    return 0
+
+
+def _project_defaults(pyproject: Path) -> dict[str, str] | None:
+    """``lock`` and ``venv`` of ``[tool.envlock]`` in ./pyproject.toml ({} without one); None when it is
+    anything but plain (click's path reads it again and reports the problem)."""
+    if not pyproject.is_file():
+        return {}
+    from envlock.tomlshim import tomllib  # lazy: only projects with a pyproject.toml
+
+    with open(pyproject, "rb") as handle:
+        tool = tomllib.load(handle).get("tool", {})
+    table = tool.get("envlock", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        return None
+    found = {key: table[key] for key in ("lock", "venv") if key in table}
+    if not all(isinstance(value, str) for value in found.values()):
+        return None
+    return {key: str(pyproject.parent / value) for key, value in found.items()}
+
+
+def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
+    """``envlock check``: silent exit 0, the JSON document, or every drift and its fix (exit 1)."""
+    from envlock.guard import launch_check, stamp  # lazy: after the cheap refusals
+
+    venv = Path(str(found.get("--venv") or ".venv"))
+    lock = found.get("--lock")
+    result = launch_check.run_check(
+        venv, Path(lock) if isinstance(lock, str) else None, deep="--deep" in found
+    )
+    if "--json" in found:
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        return 0 if result.ok else 1
+    if not result.ok:
+        message, hint = launch_check.drift_message(result, str(venv))
+        sys.stderr.write(f"error: {message}\nhint: {hint}\n")
+        return 1
+    if verbosity >= 1:
+        print(stamp.report_lines(result, label=str(venv))[0])
+    return 0

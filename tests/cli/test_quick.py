@@ -1,0 +1,131 @@
+"""The answers before click (``envlock.quick``): a no-op sync and ``check`` load neither click nor anything
+heavy, say exactly what the click commands say, and every other command line falls through to click."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envlock.quick import LINK_MODES
+from envlock.sync.link import LinkMode
+from tests.cli.test_sync_cli import write
+from tests.kit.dists import DistSpec
+from tests.kit.imports import modules_loaded
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+
+HEAVY = {
+    "click",
+    "dataclasses",  # the sync no-op only (check's freshness module is made of dataclasses)
+    "packaging",
+    "resolvelib",
+    "installer",
+    "urllib3",
+    "filelock",
+    "platformdirs",
+    "subprocess",
+    "tomlkit",
+    "envlock.cli",
+    "envlock.sync.syncer",
+    "envlock.inputs.config",
+}
+RUN_MAIN = (
+    "import runpy\n"
+    "sys.argv = ['envlock', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('envlock', run_name='__main__')\n"
+    "except SystemExit as exit_:\n    assert not exit_.code, exit_.code\n"
+)
+CLICK_MAIN = "import sys; from envlock.cli import main; sys.argv[0] = 'envlock'; main()"
+
+
+@pytest.fixture
+def synced(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    write(kit_index, DistSpec("a", "1.0"), DistSpec("b", "2.0"))
+    assert run_envlock("sync").returncode == 0
+
+
+def click_path(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CLICK_MAIN, *args], capture_output=True, text=True)
+
+
+@pytest.mark.usefixtures("synced")
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (("sync",), set()),
+        (("-q", "sync", "pylock.toml", "--venv", ".venv"), set()),
+        (("check",), {"dataclasses"}),
+    ],
+)
+def test_answers_load_nothing_heavy(args: tuple[str, ...], allowed: set[str]) -> None:
+    loaded = modules_loaded([sys.executable], RUN_MAIN, args)
+    assert "envlock.quick" in loaded
+    heavy = {m for m in loaded if m in HEAVY or m.split(".")[0] in HEAVY} - allowed
+    assert heavy == set(), sorted(heavy)
+
+
+@pytest.mark.usefixtures("synced")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check",),
+        ("-v", "check"),
+        ("check", "--json"),
+        ("check", "--deep"),
+        ("-q", "sync"),
+        ("check", "--lock", "other.toml"),
+    ],
+)
+def test_same_answers_as_click(args: tuple[str, ...], run_envlock: RunEnvlock) -> None:
+    Path("other.toml").write_bytes(Path("pylock.toml").read_bytes() + b"\n")
+    quick, slow = run_envlock(*args), click_path(*args)
+    assert (quick.returncode, quick.stdout, quick.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+
+
+@pytest.mark.usefixtures("synced")
+def test_no_op_sync_says_what_click_says(run_envlock: RunEnvlock) -> None:
+    quick, slow = run_envlock("sync", "--link-mode", "copy"), click_path("sync", "--link-mode", "copy")
+    assert quick.returncode == slow.returncode == 0
+    for result in (quick, slow):
+        assert result.stdout.startswith("+0 installed, ~0 replaced, -0 removed in ")
+        assert result.stdout.endswith("s (already in sync)\n")
+
+
+@pytest.mark.usefixtures("synced")
+def test_drift_is_reported_with_its_fix(run_envlock: RunEnvlock) -> None:
+    lock = Path("pylock.toml")
+    lock.write_text(lock.read_text().replace('version = "2.0"', 'version = "2.1"'))
+    quick, slow = run_envlock("check"), click_path("check")
+    assert (
+        quick.returncode == 1
+        and quick.stderr.startswith("error: ")
+        and "hint: run: envlock sync" in quick.stderr
+    )
+    assert (quick.stdout, quick.stderr) == (slow.stdout, slow.stderr)
+
+
+@pytest.mark.usefixtures("synced")
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("sync", "--help"), 0, "Make the venv exactly match the lock"),
+        (("check", "--venv"), 2, "requires an argument"),
+        (("sync", "--link-mode", "symlink"), 2, "'symlink' is not one of"),
+        (("check", "--bogus"), 2, "No such option '--bogus'"),
+        (("sync", "a.toml", "b.toml"), 2, "unexpected extra argument"),
+        (("sync", "--json"), 0, '"up_to_date": true'),
+    ],
+)
+def test_anything_else_goes_to_click(
+    args: tuple[str, ...], code: int, says: str, run_envlock: RunEnvlock
+) -> None:
+    result = run_envlock(*args)
+    assert result.returncode == code, result.stderr
+    assert says in result.stdout + result.stderr
+
+
+def test_link_mode_choices_match() -> None:
+    assert tuple(mode.value for mode in LinkMode) == LINK_MODES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.sync.executor import ExecuteOptions
+from envlock.sync.executor import BYTECODE_BATCH, ExecuteOptions
 from envlock.sync.materialize import InstallError
 from tests.kit.dists import DistSpec
 from tests.kit.sync_locks import snapshot
@@ -96,3 +96,12 @@ def test_headers_and_data_land_where_pip_puts_them_in_a_venv(target: Target) -> 
     py = f"python{target.info.python_version}"
     assert (target.venv / "include" / "site" / py / "with-h" / "w.h").read_bytes() == b"h"
     assert (target.venv / "share" / "w.txt").read_bytes() == b"d"
+
+
+def test_bytecode_of_many_files_is_compiled_in_batches(target: Target) -> None:
+    """Enough files for one compiling process per core (compile_bytecode splits the list itself)."""
+    count = 2 * BYTECODE_BATCH + 1
+    files = {f"many/m{index:04d}.py": f"X = {index}\n".encode() for index in range(count)}
+    target.sync(DistSpec("many", "1.0", files=files), options=ExecuteOptions(compile_bytecode=True))
+    compiled = {p.name.split(".")[0] for p in (target.site / "many" / "__pycache__").glob("*.pyc")}
+    assert compiled == {f"m{index:04d}" for index in range(count)}

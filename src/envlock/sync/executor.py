@@ -6,6 +6,7 @@ invokes pip; wheels are unpacked with the ``installer`` library's rules (docs/sa
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 import zipfile
@@ -97,18 +98,36 @@ def _apply_prepared(
     options.checkpoint("committed")
 
 
+BYTECODE_BATCH = 200
+"""Files per compiling process at least: below that, another interpreter start costs more than it saves."""
+
+
 def compile_bytecode(layout: InstallLayout, files: Sequence[Path]) -> None:
-    """Compile ``files`` with the target interpreter (its own magic number), quietly, in parallel."""
+    """Compile ``files`` with the target interpreter (its own magic number), quietly, one process per
+    core. ``compileall -j`` parallelises folders only, never a list of files, so the list is split here."""
     if not files:
         return
     python = layout.interpreter if Path(layout.interpreter).exists() else _python_in(layout)
-    subprocess.run(
-        [python, "-m", "compileall", "-q", "-j", "0", "-i", "-"],
-        input="\n".join(str(f) for f in files),
-        text=True,
-        capture_output=True,
-        check=False,
-    )
+    workers = max(1, min(os.cpu_count() or 1, len(files) // BYTECODE_BATCH))
+    batches = [files[index::workers] for index in range(workers)]
+    processes = [
+        subprocess.Popen(
+            [python, "-m", "compileall", "-q", "-i", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in batches
+    ]
+    try:
+        for process, batch in zip(processes, batches, strict=True):
+            assert process.stdin is not None
+            process.stdin.write("\n".join(str(f) for f in batch))
+            process.stdin.close()
+    finally:
+        for process in processes:
+            process.wait()
 
 
 def _python_in(layout: InstallLayout) -> str:

@@ -84,10 +84,9 @@ def command(output: Output, /, **params: Any) -> None:
 
 
 def run(request: CompileRequest, output: Output) -> None:
+    from envlock.env.interpreter import describe_target, target_identity
     from envlock.inputs import config
     from envlock.inputs.settings import resolve, tool_settings
-    from envlock.lock.lockfile import LockMetadata, read_lock
-    from envlock.resolve.compiler import describe_target, lock_options, target_identity
 
     root = Path.cwd()
     config.check_upgrade_packages(request.upgrade_packages)
@@ -106,6 +105,15 @@ def run(request: CompileRequest, output: Output) -> None:
         _check(out, shown_out, resolved, settings, target, root)
         output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")
         return
+    kept = _lock_kept(request, out, resolved, settings.for_lock(out.absolute().parent, root))
+    if kept is not None:
+        output.info(
+            f"{shown_out} is up to date ({kept} packages, {describe_target(target)}; inputs unchanged)"
+        )
+        return
+    from envlock.lock.lockfile import LockMetadata, read_lock
+    from envlock.resolve.compiler import lock_options
+
     previous = None
     if not request.upgrade and out.exists():
         previous = read_lock(out)
@@ -275,10 +283,10 @@ def _check(
 ) -> None:
     """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
     line's settings."""
+    from envlock.env.interpreter import describe_target
     from envlock.inputs.config import display_path
     from envlock.inputs.freshness import STALE, judge
     from envlock.lock.lockfile import lock_metadata, read_lock
-    from envlock.resolve.compiler import describe_target
 
     if not out.exists():
         raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
@@ -296,6 +304,28 @@ def _check(
         f"{display_path(root / settings.sources[0], root)} changed since {shown_out} was compiled — "
         "run: envlock compile"
     )
+
+
+def _lock_kept(
+    request: CompileRequest, out: Path, resolved: Resolved, recorded: CompileSettings
+) -> int | None:
+    """The number of packages of ``out`` when it already is what this compile would write: it records
+    this command line's settings (``recorded``: as a lock records them, target included) and the
+    fingerprint its inputs have now, and nothing asks for a change (``--upgrade``, ``-P``). Then the
+    resolver, the index and the lock model are never loaded (issue 15); anything else: None."""
+    if request.upgrade or request.upgrade_packages or request.dry_run or not out.is_file():
+        return None
+    from envlock.tomlshim import tomllib  # lazy: the kept lock is read as plain TOML
+
+    try:
+        data = tomllib.loads(out.read_text(encoding="utf-8"))
+        table = data["tool"]["envlock"]
+        fingerprint, settings, packages = table["fingerprint"], table["settings"], data["packages"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return None
+    if fingerprint != resolved.fingerprint(recorded.target) or settings != recorded.to_tool():
+        return None
+    return len(packages) if isinstance(packages, list) else None
 
 
 def _relative(path: Path, base: Path) -> str:

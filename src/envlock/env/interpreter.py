@@ -252,3 +252,20 @@ def _tags(
     for tag in found:
         seen.setdefault(str(tag), None)
     return tuple(seen)
+
+
+_TARGET_KEYS = ("implementation_name", "python_version", "sys_platform", "platform_machine")
+"""The marker values that identify a target for the lock's ``environments`` and the fingerprint."""
+
+
+def target_identity(target: TargetEnvironment) -> dict[str, str]:
+    """The stable identity of a target (no patch version, no host names): fingerprint and messages."""
+    return {key: target.markers.get(key, "") for key in _TARGET_KEYS}
+
+
+def describe_target(target: TargetEnvironment) -> str:
+    ident = target_identity(target)
+    return (
+        f"{ident['implementation_name']} {ident['python_version']} on "
+        f"{ident['sys_platform']}/{ident['platform_machine']}"
+    )

@@ -21,7 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from envlock.env.interpreter import TargetEnvironment
+from envlock.env.interpreter import TargetEnvironment, describe_target, target_identity
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
@@ -32,25 +32,10 @@ from envlock.validate import strip_credentials
 
 LOCK_VERSION = "1.0"
 CREATED_BY = "envlock"
-_TARGET_KEYS = ("implementation_name", "python_version", "sys_platform", "platform_machine")
-"""The marker values that identify a target for the lock's ``environments`` and the fingerprint."""
-
-
-def target_identity(target: TargetEnvironment) -> dict[str, str]:
-    """The stable identity of a target (no patch version, no host names): fingerprint and messages."""
-    return {key: target.markers.get(key, "") for key in _TARGET_KEYS}
 
 
 def environment_marker(target: TargetEnvironment) -> str:
     return " and ".join(f"{key} == {_quote(value)}" for key, value in target_identity(target).items())
-
-
-def describe_target(target: TargetEnvironment) -> str:
-    ident = target_identity(target)
-    return (
-        f"{ident['implementation_name']} {ident['python_version']} on "
-        f"{ident['sys_platform']}/{ident['platform_machine']}"
-    )
 
 
 def _quote(value: str) -> str:

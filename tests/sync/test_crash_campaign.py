@@ -154,6 +154,21 @@ sync(SyncOptions(lock_path=Path("pylock.toml"), venv=Path(".venv"), rebuild=rebu
 sys.exit(3)  # the point was not reached nth times
 """
 
+
+def _kill_at(scenario: Scenario, cache: Path, point: str, nth: int, *, rebuild: bool) -> None:
+    """A sync of the scenario with ``cache`` that SIGKILLs itself the ``nth`` time it reaches ``point``."""
+    killed = subprocess.run(
+        [sys.executable, "-c", DRIVER, point, str(nth), "1" if rebuild else "0"],
+        cwd=scenario.work,
+        env={**os.environ, "ENVLOCK_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+
+
 PATCH_POINTS = [
     ("fetched", 1),
     ("marker", 1),
@@ -192,17 +207,7 @@ REBUILD_POINTS = [
 )
 def test_sigkill_at_every_checkpoint(scenario: Scenario, point: str, nth: int, rebuild: bool) -> None:
     venv = scenario.fresh_venv()
-    env = {**os.environ, "ENVLOCK_CACHE_DIR": str(scenario.warm_cache)}
-    killed = subprocess.run(
-        [sys.executable, "-c", DRIVER, point, str(nth), "1" if rebuild else "0"],
-        cwd=scenario.work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    _kill_at(scenario, scenario.warm_cache, point, nth, rebuild=rebuild)
     want = expected(NEW)
     torn = verify_venv(venv, want, scenario.baseline)
     check = envlock("check", cwd=scenario.work, cache=scenario.warm_cache)
@@ -222,17 +227,7 @@ def test_sigkill_while_unpacking_into_the_store(scenario: Scenario, nth: int, tm
     (the venv is not touched yet). The next sync unpacks again and links nothing half-made."""
     venv = scenario.fresh_venv()
     cache = tmp_path / "cold"
-    env = {**os.environ, "ENVLOCK_CACHE_DIR": str(cache)}
-    killed = subprocess.run(
-        [sys.executable, "-c", DRIVER, "store-unpacked", str(nth), "0"],
-        cwd=scenario.work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    _kill_at(scenario, cache, "store-unpacked", nth, rebuild=False)
     assert list(cache.glob("*/unpacked/.tmp-*")), "the kill left no half-made entry"
     want = expected(NEW)
     assert envlock("check", cwd=scenario.work, cache=cache).returncode != 0  # still the OLD lock

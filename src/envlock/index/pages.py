@@ -227,13 +227,18 @@ def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) ->
         try:
             made = _json_entry(entry, url, name, index)
         except InvalidPage as error:
-            raise NetworkError(
-                f"{redact(url)}: file entry {position + 1}: {error}",
-                hint="the index serves a malformed or unsafe page; nothing from it was used",
-            ) from None
+            raise _refused_page(url, f"file entry {position + 1}: {error}") from None
         if made is not None:
             files.append(made)
     return tuple(files)
+
+
+def _refused_page(url: str, detail: str) -> NetworkError:
+    """A page refused whole because one of its entries is malformed or unsafe."""
+    return NetworkError(
+        f"{redact(url)}: {detail}",
+        hint="the index serves a malformed or unsafe page; nothing from it was used",
+    )
 
 
 def _json_entry(entry: Any, url: str, name: NormalizedName, index: str) -> DistFile | None:
@@ -323,10 +328,7 @@ def _parse_html_page(
                 metadata_hashes=_metadata_hashes(metadata),
             )
         except InvalidPage as error:
-            raise NetworkError(
-                f"{redact(url)}: {error}",
-                hint="the index serves a malformed or unsafe page; nothing from it was used",
-            ) from None
+            raise _refused_page(url, str(error)) from None
         if made is not None:
             files.append(made)
     return tuple(files)

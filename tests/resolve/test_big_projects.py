@@ -1,9 +1,12 @@
 """Projects with thousands of releases (botocore has ~2,500 versions, ~5,000 files) against the kit
-index: a page is parsed once (and, with a warm cache, not at all), each version judged at most once per
-target however often the resolver asks, and the resolver looks only at the versions it needs."""
+index: a page's entries are validated only for the versions the resolver asks about (each once), each
+version judged at most once per target however often the resolver asks, and the resolver looks only at
+the versions it needs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from envlock.index import pages
 from envlock.index.cache import Cache
 from envlock.index.client import IndexClient, IndexSettings
 from envlock.index.http import HttpClient, HttpSettings
-from envlock.inputs.config import InputRequirement
+from envlock.inputs.config import InputRequirement, ResolverOptions
 from envlock.resolve import candidates, provider
 from envlock.resolve.models import Req, ResolveRequest
 from envlock.resolve.resolver import resolve
@@ -64,14 +67,15 @@ class _Counter:
         monkeypatch.setattr(candidates.CandidateFinder, "_judge", judge)
 
 
-def test_page_parsed_once_then_read_back_and_versions_judged_lazily(
+def test_only_asked_versions_are_validated_and_judged(
     big_index: KitIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     counter = _Counter(monkeypatch)
     pins = resolve(_client(big_index, tmp_path / "cache"), _request("app", "big"))
     picked = {p.name: str(p.version) for p in pins.pins}
     assert picked == {"app": "2.0", "big": "1.0.49"}
-    assert counter.parsed == 5000 + 4  # each file entry of each page, once
+    # only the entries (two files each) of the versions looked at are validated, each once
+    assert counter.parsed == 2 * counter.judged
     # app 2.0's bound is applied before any version of big is judged: only the one chosen is.
     assert counter.judged <= 4
     first_judged = counter.judged
@@ -79,7 +83,7 @@ def test_page_parsed_once_then_read_back_and_versions_judged_lazily(
     counter.parsed = counter.judged = 0
     again = resolve(_client(big_index, tmp_path / "cache"), _request("app", "big"))  # a new run, warm cache
     assert again.pins == pins.pins
-    assert counter.parsed == 0  # the pages were read back from the parsed-page cache
+    assert counter.parsed == 2 * first_judged  # the same few entries, nothing per version of the 2,500
     assert counter.judged == first_judged
 
 
@@ -116,3 +120,21 @@ def test_find_matches_reuses_the_judged_facts(big_index: KitIndex, tmp_path: Pat
         assert callable(found)
         assert [str(c.version) for c in found()][:2] == ["1.0.49", "1.0.48"]
     assert resolver_provider.finder.judged == 50
+
+
+def test_exclude_newer_passes_over_new_versions_without_validating_them(
+    kit_index: KitIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one version a day from 2020 on: --exclude-newer keeps the oldest 100 of 2,500 versions
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    stamps = {v: start + timedelta(days=n) for n, v in enumerate(VERSIONS)}
+    publish_big(kit_index, "big", VERSIONS, upload_time=stamps.__getitem__)
+    counter = _Counter(monkeypatch)
+    cutoff = stamps["1.1.49"]
+    request = replace(_request("big"), options=ResolverOptions(exclude_newer=cutoff))
+    pins = resolve(_client(kit_index, tmp_path / "cache"), request)
+    assert [(p.name, str(p.version)) for p in pins.pins] == [("big", "1.1.49")]
+    # the 2,400 newer versions are passed over by their upload times alone: only the chosen version
+    # is judged in full, and only its two entries are validated
+    assert counter.judged == 1
+    assert counter.parsed == 2

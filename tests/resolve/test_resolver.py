@@ -13,7 +13,7 @@ from packaging.version import Version
 from envlock.env.interpreter import TargetEnvironment
 from envlock.errors import ResolutionError
 from envlock.index.core_metadata import CoreMetadata
-from envlock.index.pages import DistFile, ProjectPage
+from envlock.index.pages import DistFile, ProjectPage, page_of
 from envlock.inputs.config import InputRequirement, ResolverOptions
 from envlock.resolve.models import ResolveRequest
 from envlock.resolve.resolver import resolve
@@ -97,7 +97,7 @@ class FakeIndex:
                         **common,  # type: ignore[arg-type]
                     )
                 )
-        return ProjectPage(NormalizedName(canonical), "https://fake/simple/", tuple(files))
+        return page_of(NormalizedName(canonical), "https://fake/simple/", files)
 
     def metadata(self, file: DistFile) -> CoreMetadata:
         self.metadata_reads.append(file.filename)

@@ -23,7 +23,7 @@ from packaging.version import Version
 
 from envlock.errors import ResolutionError
 from envlock.guard.stamp import sha256_file
-from envlock.index import download, parsed_pages
+from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.http import HttpGetter, Response, redact, strip_credentials
@@ -32,11 +32,11 @@ from envlock.index.pages import (
     DistFile,
     InvalidPage,
     ProjectPage,
-    _dedupe,
     _dist_file,
     _parse_html_page,
-    _parse_page,
     _with,
+    page_of,
+    parse_page,
 )
 
 if TYPE_CHECKING:
@@ -178,11 +178,11 @@ class IndexClient:
     def _find_project(self, name: NormalizedName) -> ProjectPage:
         extra = self._find_links_files(name)
         for index in self.indexes:
-            files = self._index_files(index, name)
-            if files is not None:
-                return ProjectPage(name, index, _dedupe(files + extra))
+            page = self._index_page(index, name, extra)
+            if page is not None:
+                return page
         if extra:
-            return ProjectPage(name, None, _dedupe(extra))
+            return page_of(name, None, extra)
         where = ", ".join(redact(i) for i in self.indexes)
         if self._find_links:
             where += " and find-links " + ", ".join(redact(f) for f in self._find_links)
@@ -191,22 +191,15 @@ class IndexClient:
             hint="check the name, or add the index that has it with --extra-index-url / --index-url",
         )
 
-    def _index_files(self, index: str, name: NormalizedName) -> tuple[DistFile, ...] | None:
+    def _index_page(
+        self, index: str, name: NormalizedName, extra: tuple[DistFile, ...]
+    ) -> ProjectPage | None:
         url = f"{index}{name}/"
         fetched = self._page_cache.get(url)
         if fetched is None:
             return None
         body, content_type = fetched
-        return self._parse(body, content_type, url, name, index)
-
-    def _parse(
-        self, body: bytes, content_type: str, url: str, name: NormalizedName, index: str
-    ) -> tuple[DistFile, ...]:
-        """The page's files, parsed only if no earlier run parsed the same body (``index.parsed_pages``)."""
-        key = parsed_pages.page_key(url, content_type, index, body)
-        return parsed_pages.parsed(
-            self._cache, key, name, index, lambda: _parse_page(body, content_type, url, name, index)
-        )
+        return parse_page(body, content_type, url, name, index, extra)
 
     def cached_project(self, name: str) -> ProjectPage | None:
         """The project when it needs no network: its page on the first index is fresh in the HTTP cache
@@ -221,12 +214,7 @@ class IndexClient:
         if fresh is None:
             return None
         body, content_type = fresh
-        return self._pages.get(
-            canonical,
-            lambda: ProjectPage(
-                canonical, index, _dedupe(self._parse(body, content_type, url, canonical, index))
-            ),
-        )
+        return self._pages.get(canonical, lambda: parse_page(body, content_type, url, canonical, index))
 
     def _find_links_files(self, name: NormalizedName) -> tuple[DistFile, ...]:
         found: list[DistFile] = []

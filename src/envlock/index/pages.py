@@ -6,22 +6,23 @@ entry that is malformed or unsafe (a hash that is no hex digest, a file name wit
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
+    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from envlock import validate
 from envlock.errors import NetworkError
@@ -64,46 +65,144 @@ class DistFile:
         return Path(unquote(urlsplit(self.url).path))
 
 
-@dataclass(frozen=True)
+class PendingFile(NamedTuple):
+    """A page entry filed under the version its file name states and validated in full (``make``:
+    its URL, hashes, tags, upload time) only when that version is first asked for. uv's version map
+    is lazy the same way: a resolution looks at a handful of botocore's 2,500 versions, never all.
+    A named tuple, not a dataclass: a page makes one per file (5,000 for botocore) on every run."""
+
+    filename: str
+    make: Callable[[], DistFile | None]
+    kind: str
+    """``file entry`` or ``link``: with ``position``, names the entry in the message refusing it."""
+    position: int
+    upload_time: str | None = None
+    """The entry's PEP 700 ``upload-time`` as served (unvalidated): lets ``--exclude-newer`` pass
+    over the versions uploaded after its instant without validating their entries."""
+
+
+@dataclass(frozen=True, eq=False)
 class ProjectPage:
-    """All files of a project from the first index that has it, plus find-links files."""
+    """All files of a project from the first index that has it, plus find-links files, by version."""
 
     name: NormalizedName
     index: str | None
     """Credential-free URL of the index that supplied the project (None: find-links only)."""
-    files: tuple[DistFile, ...]
+    groups: Mapping[Version, tuple[DistFile | PendingFile, ...]]
+    """Version -> its entries, newest version first; an index's entries before find-links files."""
+    url: str | None = None
+    """The page's URL, named when an entry is refused."""
+    _validated: dict[Version, tuple[DistFile, ...]] = field(default_factory=dict, repr=False)
 
     @cached_property
-    def by_version(self) -> Mapping[Version, tuple[DistFile, ...]]:
-        """Version -> its files, newest version first: grouped once per page, not once per question
-        (botocore lists ~2,500 versions and ~5,000 files)."""
-        grouped: dict[Version, list[DistFile]] = {}
-        for file in self.files:
-            grouped.setdefault(file.version, []).append(file)
-        return {version: tuple(grouped[version]) for version in sorted(grouped, reverse=True)}
+    def newest_first(self) -> tuple[Version, ...]:
+        return tuple(self.groups)
 
     @cached_property
     def ascending(self) -> tuple[Version, ...]:
         """The versions oldest first (for binary search)."""
-        return tuple(reversed(list(self.by_version)))
+        return tuple(reversed(self.newest_first))
+
+    @cached_property
+    def version_set(self) -> frozenset[Version]:
+        return frozenset(self.groups)
 
     def versions(self) -> list[Version]:
-        return list(self.by_version)
+        return list(self.groups)
+
+    def uploaded_after(self, version: Version, cutoff: datetime) -> bool:
+        """Does every entry of ``version`` state an upload time after ``cutoff``? (False when one
+        states none or an earlier one: the version is then validated and judged in full.)"""
+        entries = self.groups.get(version, ())
+        for entry in entries:
+            moment = _parse_time(entry.upload_time) if isinstance(entry, PendingFile) else entry.upload_time
+            if moment is None or moment <= cutoff:
+                return False
+        return bool(entries)
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """Every file, oldest version first: validates every entry (the resolver never needs this)."""
+        return tuple(f for version in self.ascending for f in self.files_for(version))
 
     def files_for(self, version: Version) -> tuple[DistFile, ...]:
-        return self.by_version.get(version, ())
+        """The version's files, validated on first use (a malformed entry refuses the page: nothing
+        from it is used), one per file name, sorted by file name."""
+        known = self._validated.get(version)
+        if known is None:
+            known = _validate(self.groups.get(version, ()), self.url)
+            self._validated[version] = known  # a race with a prefetch thread computes it twice, harmlessly
+        return known
+
+
+def _validate(entries: Sequence[DistFile | PendingFile], url: str | None) -> tuple[DistFile, ...]:
+    seen: dict[str, DistFile] = {}
+    for entry in entries:
+        if isinstance(entry, PendingFile):
+            try:
+                made = entry.make()
+            except InvalidPage as error:
+                raise _refused_page(url or "page", f"{entry.kind} {entry.position}: {error}") from None
+        else:
+            made = entry
+        if made is not None:
+            seen.setdefault(made.filename, made)
+    return tuple(seen[name] for name in sorted(seen))
+
+
+def page_of(
+    name: NormalizedName,
+    index: str | None,
+    entries: Sequence[DistFile | PendingFile],
+    url: str | None = None,
+) -> ProjectPage:
+    """A page of ``entries``, filed by the version each file name states; an entry whose name is not
+    a distribution of ``name`` (another project, no version) is left out."""
+    groups: dict[Version, list[DistFile | PendingFile]] = {}
+    parsed: dict[str, Version | None] = {}
+    names: dict[str, bool] = {}
+    for entry in entries:
+        if isinstance(entry, DistFile):
+            if entry.project == name:
+                groups.setdefault(entry.version, []).append(entry)
+            continue
+        text = _stated_version(entry.filename, name, names)
+        if text is None:
+            continue
+        if text not in parsed:
+            try:
+                parsed[text] = Version(text)
+            except InvalidVersion:
+                parsed[text] = None
+        version = parsed[text]
+        if version is not None:
+            groups.setdefault(version, []).append(entry)
+    return ProjectPage(name, index, {v: tuple(groups[v]) for v in sorted(groups, reverse=True)}, url)
+
+
+def _stated_version(filename: str, project: NormalizedName, names: dict[str, bool]) -> str | None:
+    """The version a distribution file name of ``project`` states (as packaging splits it), cheaply:
+    no tag parsing, no URL work; the full parse happens when the version is used."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return None
+        name, version = parts[0], parts[1]
+    elif filename.endswith((".tar.gz", ".zip")):
+        stem = filename[: -7 if filename.endswith(".tar.gz") else -4]
+        name, dash, version = stem.rpartition("-")
+        if not dash:
+            return None
+    else:
+        return None
+    ours = names.get(name)
+    if ours is None:  # a page's file names spell the project a few ways: canonicalize each once
+        ours = names[name] = canonicalize_name(name) == project
+    return version if ours else None
 
 
 def _with(file: DistFile, **changes: Any) -> DistFile:
     return replace(file, **changes)
-
-
-def _dedupe(files: Sequence[DistFile]) -> tuple[DistFile, ...]:
-    """One entry per filename (the index's wins over find-links), sorted for stable output."""
-    seen: dict[str, DistFile] = {}
-    for file in files:
-        seen.setdefault(file.filename, file)
-    return tuple(sorted(seen.values(), key=lambda f: (f.version, f.filename)))
 
 
 class InvalidPage(ValueError):
@@ -122,11 +221,7 @@ def _dist_file(
     """The file a page entry describes, validated: None for what is not a distribution (or of another
     project); ``InvalidPage`` for an entry that is malformed or unsafe. Only ``local`` (a find-links
     folder of this machine) may name ``file:`` URLs: a page from a server may not point at local files."""
-    if filename.endswith((".whl", ".tar.gz", ".zip")):
-        try:
-            validate.file_name(filename)
-        except validate.UnsafeInput as error:
-            raise InvalidPage(str(error)) from None
+    _dist_name(filename)
     try:
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
@@ -169,6 +264,15 @@ def _dist_file(
     )
 
 
+def _dist_name(filename: str) -> None:
+    """A distribution's file name must be a plain file name (no folder part, no control characters)."""
+    if filename.endswith((".whl", ".tar.gz", ".zip")):
+        try:
+            validate.file_name(filename)
+        except validate.UnsafeInput as error:
+            raise InvalidPage(str(error)) from None
+
+
 def _metadata_hashes(value: Any) -> Mapping[str, str] | None:
     """PEP 658/714 ``core-metadata``: None (no metadata file, or one whose hashes are malformed: the
     wheel is read instead), else the advertised hashes (maybe none)."""
@@ -206,15 +310,29 @@ def _parse_time(value: Any) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def _parse_page(
-    body: bytes, content_type: str, url: str, name: NormalizedName, index: str
-) -> tuple[DistFile, ...]:
+def parse_page(
+    body: bytes,
+    content_type: str,
+    url: str,
+    name: NormalizedName,
+    index: str,
+    extra: Sequence[DistFile] = (),
+) -> ProjectPage:
+    """The project page ``url`` served (JSON or HTML), plus ``extra`` (find-links) files, validated
+    lazily: the page's structure and file names now, each version's entries when first asked for."""
     if "json" in content_type:
-        return _parse_json_page(body, url, name, index)
-    return _parse_html_page(body, url, name, index)
+        entries = _json_entries(body, url, name, index)
+    else:
+        entries = _html_entries(body, url, name, index)
+    return page_of(name, index, [*entries, *extra], url)
 
 
 def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:
+    """Every file of a JSON page, validated now (tests; a page's own use is lazy)."""
+    return _validate(_json_entries(body, url, name, index), url)
+
+
+def _json_entries(body: bytes, url: str, name: NormalizedName, index: str) -> list[PendingFile]:
     try:
         document = json.loads(body)
         entries = document["files"] if isinstance(document, Mapping) else None
@@ -222,15 +340,22 @@ def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) ->
         entries = None
     if not isinstance(entries, list):
         raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page (no list of files)")
-    files = []
-    for position, entry in enumerate(entries):
+    pending = []
+    for position, entry in enumerate(entries, 1):
+        if not isinstance(entry, Mapping):
+            raise _refused_page(url, f"file entry {position}: not a JSON object")
+        filename = entry.get("filename")
+        if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
+            raise _refused_page(url, f"file entry {position}: 'filename' and 'url' must be strings")
         try:
-            made = _json_entry(entry, url, name, index)
+            _dist_name(filename)
         except InvalidPage as error:
-            raise _refused_page(url, f"file entry {position + 1}: {error}") from None
-        if made is not None:
-            files.append(made)
-    return tuple(files)
+            raise _refused_page(url, f"file entry {position}: {error}") from None
+        made = partial(_json_entry, entry, url, name, index)
+        uploaded = entry.get("upload-time")
+        uploaded = uploaded if isinstance(uploaded, str) else None
+        pending.append(PendingFile(filename, made, "file entry", position, uploaded))
+    return pending
 
 
 def _refused_page(url: str, detail: str) -> NetworkError:
@@ -300,35 +425,46 @@ def _html_links(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
 def _parse_html_page(
     body: bytes, url: str, name: NormalizedName | None, index: str | None
 ) -> tuple[DistFile, ...]:
+    """Every file of an HTML page, validated now (a find-links page lists several projects)."""
+    return _validate(_html_entries(body, url, name, index), url)
+
+
+def _html_entries(body: bytes, url: str, name: NormalizedName | None, index: str | None) -> list[PendingFile]:
     base_href, links = _html_links(body.decode("utf-8", errors="replace"))
     try:
         base = validate.join_url(url, base_href) if base_href else url
     except validate.UnsafeInput as error:
         raise NetworkError(f"{redact(url)}: <base href>: {error}") from None
-    files = []
-    for link in links:
+    pending = []
+    for position, link in enumerate(links, 1):
         try:
             href = validate.join_url(base, str(link["href"]))
         except validate.UnsafeInput:
             continue  # a link that is no URL names no distribution file
         filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
-        metadata: str | None = None
-        for attribute in ("data-core-metadata", "data-dist-info-metadata"):
-            if attribute in link:
-                metadata = link[attribute] or "true"
-                break
         try:
-            made = _dist_file(
-                filename,
-                href,
-                name,
-                index=index,
-                requires_python=link.get("data-requires-python") or None,
-                yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
-                metadata_hashes=_metadata_hashes(metadata),
-            )
+            _dist_name(filename)
         except InvalidPage as error:
-            raise _refused_page(url, str(error)) from None
-        if made is not None:
-            files.append(made)
-    return tuple(files)
+            raise _refused_page(url, f"link {position}: {error}") from None
+        made = partial(_html_entry, link, href, filename, name, index)
+        pending.append(PendingFile(filename, made, "link", position))
+    return pending
+
+
+def _html_entry(
+    link: Mapping[str, str | None], href: str, filename: str, name: NormalizedName | None, index: str | None
+) -> DistFile | None:
+    metadata: str | None = None
+    for attribute in ("data-core-metadata", "data-dist-info-metadata"):
+        if attribute in link:
+            metadata = link[attribute] or "true"
+            break
+    return _dist_file(
+        filename,
+        href,
+        name,
+        index=index,
+        requires_python=link.get("data-requires-python") or None,
+        yanked=(link["data-yanked"] or "") if "data-yanked" in link else None,
+        metadata_hashes=_metadata_hashes(metadata),
+    )

@@ -23,6 +23,7 @@ from envlock.resolve.models import Candidate, ResolveRequest
 from envlock.resolve.version_ranges import AdmittedVersions
 
 PRERELEASE_REASON = "a prerelease (allow with --pre)"
+TOO_NEW_REASON = "uploaded after --exclude-newer"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,11 @@ class CandidateFinder:
         key = (page.name, version)
         known = self._facts.get(key)
         if known is None:
-            known = self._judge(page.name, page.files_for(version), version)
+            cutoff = self._request.options.exclude_newer
+            if cutoff is not None and page.uploaded_after(version, cutoff):
+                known = VersionFacts((), None, TOO_NEW_REASON)  # without validating its entries
+            else:
+                known = self._judge(page.name, page.files_for(version), version)
             self._facts[key] = known  # a race with a prefetch thread computes the same value twice
             self.judged += 1
         return known
@@ -128,7 +133,7 @@ class CandidateFinder:
         page = query.page
         admitted = [self._admitted.admitted(page.name, page.ascending, s) for s in query.specifiers]
         if not admitted:
-            admitted = [(tuple(page.by_version), frozenset(page.by_version))]
+            admitted = [(page.newest_first, page.version_set)]
         admitted.sort(key=lambda found: len(found[0]))
         shortest, others = admitted[0][0], [found[1] for found in admitted[1:]]
         preferred = query.preferred
@@ -151,7 +156,7 @@ class CandidateFinder:
         if options.exclude_newer is not None:
             files = self._uploaded_in_time(name, files, options.exclude_newer)
             if not files:
-                return VersionFacts((), None, "uploaded after --exclude-newer")
+                return VersionFacts((), None, TOO_NEW_REASON)
         yank_ok = version in self._yank_ok.get(name, set())
         lockable = tuple(
             f

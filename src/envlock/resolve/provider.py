@@ -280,7 +280,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             page = self.client.project(req.name)
             preferred = self.request.preferences.get(req.name)
             versions = page.versions()
-            if preferred is not None and preferred in page.by_version:
+            if preferred is not None and preferred in page.version_set:
                 versions = [preferred]
             for version in versions:
                 if not req.specifier.contains(version, prereleases=self.request.options.pre):

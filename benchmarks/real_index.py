@@ -27,7 +27,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BIN = Path(sys.executable).parent
-PYTHON_VERSION = "3.11"
+PYTHON_VERSION = "3.11.9"
+"""A full version: with "3.11" uv resolves python_full_version markers for a range of patch releases
+(and locks tomli for `python_full_version <= "3.11.0a6"`), envlock for 3.11.0 exactly."""
 EXCLUDE_NEWER = "2025-06-01T00:00:00Z"
 
 SETS: dict[str, tuple[str, ...]] = {

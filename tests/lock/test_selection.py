@@ -107,7 +107,7 @@ def test_requires_python_excluding_target_names_it() -> None:
 
 def test_environments_excluding_target_names_them() -> None:
     with pytest.raises(
-        TargetEnvironmentError, match="matches none of the lock's environments: 'sys_platform == \"nowhere\"'"
+        TargetEnvironmentError, match='is not one of the lock\'s targets: sys_platform == "nowhere"'
     ):
         run(
             lock(

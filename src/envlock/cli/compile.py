@@ -61,6 +61,13 @@ class CompileRequest:
     "--python-version", metavar="X.Y[.Z]", help="Resolve for this Python version (on --python's platform)."
 )
 @click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="cpXY-OS-ARCH",
+    help="Resolve for this target too (repeatable): cp312-windows-amd64, cp311-linux-x86_64...",
+)
+@click.option(
     "--exclude-newer", metavar="TIMESTAMP", help="Ignore files uploaded after this instant (PEP 700)."
 )
 @click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include a pyproject extra.")
@@ -84,7 +91,6 @@ def command(output: Output, /, **params: Any) -> None:
 
 
 def run(request: CompileRequest, output: Output) -> None:
-    from envlock.env.interpreter import describe_target, target_identity
     from envlock.inputs import config
     from envlock.inputs.settings import resolve, tool_settings
 
@@ -94,22 +100,21 @@ def run(request: CompileRequest, output: Output) -> None:
     if not settings.sources:
         settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
     tool = tool_settings(root)
-    target = _target(request, tool, root)
-    settings = dataclasses.replace(settings, target=target_identity(target))
+    targets, identity = _targets(request, tool, root)
+    described = _describe(targets)
+    settings = dataclasses.replace(settings, target=identity)
     resolved = resolve(settings, root, os.environ, _fetch_text)
     inputs, index, options = resolved.inputs, resolved.index, resolved.options
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
     sources = tuple(Path(s) for s in settings.sources)
     if request.check:
-        _check(out, shown_out, resolved, settings, target, root)
+        _check(out, shown_out, resolved, settings, targets, root)
         output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")
         return
     kept = _lock_kept(request, out, resolved, settings.for_lock(out.absolute().parent, root))
     if kept is not None:
-        output.info(
-            f"{shown_out} is up to date ({kept} packages, {describe_target(target)}; inputs unchanged)"
-        )
+        output.info(f"{shown_out} is up to date ({kept} packages, {described}; inputs unchanged)")
         return
     from envlock.lock.lockfile import LockMetadata, read_lock
     from envlock.resolve.compiler import lock_options
@@ -123,7 +128,7 @@ def run(request: CompileRequest, output: Output) -> None:
     metadata = LockMetadata(
         fingerprint=resolved.fingerprint(settings.target),
         inputs=tuple(_relative(f, out.parent) for f in inputs.files),
-        options=lock_options(options, indexes, [target]),
+        options=lock_options(options, indexes, targets),
         settings=settings.for_lock(out.absolute().parent, root).to_tool(),
     )
     lock = _compile(
@@ -131,14 +136,14 @@ def run(request: CompileRequest, output: Output) -> None:
         inputs,
         index,
         options,
-        target,
+        targets,
         metadata,
         previous,
         out,
         warn=output.warn,
         verbosity=output.verbosity,
     )
-    _write_lock(request, output, out, shown_out, previous, lock, describe_target(target))
+    _write_lock(request, output, out, shown_out, previous, lock, described)
 
 
 def _write_lock(
@@ -171,7 +176,7 @@ def _compile(
     inputs: CompileInputs,
     index: IndexConfig,
     options: ResolverOptions,
-    target: TargetEnvironment,
+    targets: tuple[TargetEnvironment, ...],
     metadata: Any,
     previous: Any,
     out: Path,
@@ -211,7 +216,7 @@ def _compile(
     client_box.append(client)
     job = CompileJob(
         inputs=inputs,
-        targets=(target,),
+        targets=targets,
         options=options,
         metadata=metadata,
         lock_dir=out.parent if out.parent != Path() else Path.cwd(),
@@ -254,6 +259,39 @@ def _fetch_text(url: str) -> str:
         raise RequirementsFileError(f"{strip_credentials(url)}: cannot read: {error}") from None
 
 
+def _targets(
+    request: CompileRequest, tool: ToolSettings, root: Path
+) -> tuple[tuple[TargetEnvironment, ...], dict[str, str]]:
+    """The targets to resolve for, and their identity for the fingerprint: the declared targets
+    (``--target``, else ``[tool.envlock] targets``: the same on every machine), else one target from
+    an interpreter (``_target``)."""
+    from envlock.env.interpreter import target_identity
+
+    declared = request.settings.targets or tool.targets
+    if not declared:
+        target = _target(request, tool, root)
+        return (target,), target_identity(target)
+    where = "--target" if request.settings.targets else "pyproject.toml [tool.envlock] targets"
+    if request.python or request.python_version or tool.python_version:
+        raise InputError(
+            f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
+            "name one: give one or the other",
+            hint="add the Python version to the targets instead, e.g. --target cp312-linux-x86_64",
+        )
+    from envlock.env.targets import parse_targets, target_environment
+
+    specs = parse_targets(declared, where)
+    return tuple(target_environment(s) for s in specs), {"targets": " ".join(s.text for s in specs)}
+
+
+def _describe(targets: tuple[TargetEnvironment, ...]) -> str:
+    from envlock.env.interpreter import describe_target
+
+    if len(targets) == 1:
+        return describe_target(targets[0])
+    return f"{len(targets)} targets"
+
+
 def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEnvironment:
     from envlock.env.interpreter import (
         current_environment,
@@ -279,7 +317,12 @@ def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEn
 
 
 def _check(
-    out: Path, shown_out: str, resolved: Resolved, settings: CompileSettings, target: Any, root: Path
+    out: Path,
+    shown_out: str,
+    resolved: Resolved,
+    settings: CompileSettings,
+    targets: tuple[TargetEnvironment, ...],
+    root: Path,
 ) -> None:
     """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
     line's settings."""
@@ -293,12 +336,18 @@ def _check(
     metadata = lock_metadata(read_lock(out))
     if judge(metadata.fingerprint, resolved, settings.target).state != STALE:
         return
-    targets = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
-    now = describe_target(target)
-    if isinstance(targets, list) and targets and now not in targets:
+    recorded = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
+    now = [describe_target(t) for t in targets]
+    if isinstance(recorded, list) and recorded and now != recorded:
+        missing = [t for t in now if t not in recorded]
+        extra = [str(t) for t in recorded if t not in now]
+        detail = (f"has no entry for {', '.join(missing)}" if missing else "") + (
+            (" and " if missing else "") + f"was also compiled for {', '.join(extra)}" if extra else ""
+        )
         raise StaleLockError(
-            f"{shown_out} was compiled for {', '.join(str(t) for t in targets)}, not {now}",
-            hint="run: envlock compile (or pass the --python/--python-version it was compiled with)",
+            f"{shown_out} {detail or 'lists its targets in another order'} "
+            f"(compiled for {', '.join(str(t) for t in recorded)})",
+            hint="run: envlock compile (or pass the --python/--python-version/--target it was compiled with)",
         )
     raise StaleLockError(
         f"{display_path(root / settings.sources[0], root)} changed since {shown_out} was compiled — "

@@ -156,6 +156,9 @@ class ToolSettings:
     """The project's lock (sync, export and check read it; compile writes it when no ``output``)."""
     venv: str | None = None
     """The project's venv (``sync`` makes it; ``compile`` resolves for its Python when it exists)."""
+    targets: tuple[str, ...] = ()
+    """The targets the lock serves (``cp312-windows-amd64``...; ``env.targets``); none: one target,
+    the project's venv or envlock's own Python."""
 
 
 @dataclass(frozen=True)

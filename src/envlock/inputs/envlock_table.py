@@ -46,6 +46,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
         "groups": list,
         "lock": str,
         "venv": str,
+        "targets": list,
     }
     values: dict[str, Any] = {}
     for key, value in table.items():

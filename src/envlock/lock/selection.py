@@ -3,6 +3,7 @@ one artifact each comes from (``packaging.pylock.Pylock.select``), with errors t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import Version
 
 from envlock import validate
-from envlock.env.interpreter import TargetEnvironment
+from envlock.env.interpreter import TargetEnvironment, describe_target
+from envlock.env.targets import spec_for
 from envlock.errors import InputError, LockFileError, TargetEnvironmentError, UnsupportedError
 from envlock.inputs.config import ALL
 from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, Selection
@@ -76,13 +78,6 @@ def select(
 
 
 def _check_lock_fits(lock: Pylock, target: TargetEnvironment, lock_path: Path) -> None:
-    full = Version(target.python_full_version.rstrip("+"))
-    if lock.requires_python is not None and not lock.requires_python.contains(full, prereleases=True):
-        raise TargetEnvironmentError(
-            f"{lock_path}: requires-python {str(lock.requires_python)!r} excludes the target's "
-            f"Python {target.python_full_version} ({target.description})",
-            hint="pick a matching interpreter: envlock sync --python X.Y",
-        )
     if lock.environments is not None:
         markers = dict(target.markers)
         try:
@@ -90,13 +85,39 @@ def _check_lock_fits(lock: Pylock, target: TargetEnvironment, lock_path: Path) -
         except (UndefinedEnvironmentName, UndefinedComparison) as error:
             raise LockFileError(f"{lock_path}: 'environments' cannot be evaluated: {error}") from None
         if not fits:
-            names = "; ".join(repr(str(m)) for m in lock.environments)
-            raise TargetEnvironmentError(
-                f"{lock_path}: the target ({target.description}, Python {target.python_full_version}, "
-                f"{target.markers.get('sys_platform', '?')}) matches none of the lock's environments: "
-                f"{names}",
-                hint="pick a matching interpreter (envlock sync --python X.Y) or recompile the lock",
-            )
+            raise _uncovered(lock, target, lock_path)  # first: it names the targets and the fix
+    full = Version(target.python_full_version.rstrip("+"))
+    if lock.requires_python is not None and not lock.requires_python.contains(full, prereleases=True):
+        raise TargetEnvironmentError(
+            f"{lock_path}: requires-python {str(lock.requires_python)!r} excludes the target's "
+            f"Python {target.python_full_version} ({target.description})",
+            hint="pick a matching interpreter: envlock sync --python X.Y",
+        )
+
+
+def _uncovered(lock: Pylock, target: TargetEnvironment, lock_path: Path) -> TargetEnvironmentError:
+    """This machine is none of the lock's targets: name them, and the target that adds this one."""
+    covered = "; ".join(_covered(str(m)) for m in lock.environments or ())
+    here = spec_for(target)
+    add = f"add this machine: envlock compile --target {here} (and every target the lock already has)"
+    return TargetEnvironmentError(
+        f"{lock_path}: this machine ({describe_target(target)}, {target.description}) is not one of the "
+        f"lock's targets: {covered}",
+        hint=(f"{add}, or list it in [tool.envlock] targets; " if here else "")
+        + "or sync with a covered interpreter (envlock sync --python X.Y)",
+    )
+
+
+def _covered(marker: str) -> str:
+    """``implementation_name == 'cpython' and python_version == '3.12' and ...`` -> ``cpython 3.12 on
+    win32/AMD64`` (the marker compile writes per target), else the marker itself."""
+    values = dict(re.findall(r"(\w+) == [\"']([^\"']*)[\"']", marker))
+    if {"implementation_name", "python_version", "sys_platform", "platform_machine"} <= set(values):
+        return (
+            f"{values['implementation_name']} {values['python_version']} on "
+            f"{values['sys_platform']}/{values['platform_machine']}"
+        )
+    return marker
 
 
 def _raise_for(lock: Pylock, target: TargetEnvironment, error: PylockSelectError, lock_path: Path) -> None:

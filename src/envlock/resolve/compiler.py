@@ -113,6 +113,10 @@ def compile_lock(
             preferences=preferences,
             prefetch_workers=job.prefetch_workers,
         )
+        # Each target on its own (sharing the index client, so pages and metadata are fetched once),
+        # all preferring the previous lock's pins: the targets agree wherever they can take the same
+        # version, and a target that cannot gets its own entry with a marker; the same answer as uv's
+        # per-target resolution, and independent of the order the targets are listed in.
         resolutions.append(resolve(client, request, on_event))
     for message in sorted({w for r in resolutions for w in r.warnings}):
         warn(message)

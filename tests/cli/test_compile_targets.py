@@ -1,0 +1,185 @@
+"""One lock for several targets (issue 14): ``--target`` and ``[tool.envlock] targets`` against the kit
+index, uv as the oracle of each target's selection, freshness that covers the targets, and the
+messages for a machine the lock does not cover."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.markers import Marker
+
+from envlock.env.targets import parse_target, target_environment
+from envlock.lock.lockfile import read_lock
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+
+HERE = f"cp3{sys.version_info[1]}-linux-x86_64"
+"""This machine as a target (the tests run on Linux x86_64)."""
+TARGETS = (HERE, "cp312-windows-amd64", "cp313-macos-arm64")
+UV_PLATFORMS = {
+    "linux": "x86_64-manylinux_2_28",
+    "windows": "x86_64-pc-windows-msvc",
+    "macos": "aarch64-apple-darwin",
+}
+
+
+def _publish(index: KitIndex) -> None:
+    index.publish(
+        DistSpec("app", "1.0", requires=("native", "winonly; sys_platform == 'win32'", "py")),
+        DistSpec("winonly", "1.0"),
+        DistSpec("py", "1.0"),
+        DistSpec("py", "2.0", requires_python=">=3.13"),
+        # native 2.0 dropped Windows: the Windows target keeps 1.0, the others take 2.0
+        DistSpec(
+            "native",
+            "1.0",
+            tags=(
+                f"cp3{sys.version_info[1]}-cp3{sys.version_info[1]}-manylinux_2_17_x86_64",
+                "cp312-cp312-win_amd64",
+                "cp313-cp313-macosx_11_0_arm64",
+            ),
+        ),
+        DistSpec(
+            "native",
+            "2.0",
+            tags=(
+                f"cp3{sys.version_info[1]}-cp3{sys.version_info[1]}-manylinux_2_17_x86_64",
+                "cp313-cp313-macosx_11_0_arm64",
+            ),
+        ),
+    )
+    Path("requirements.in").write_text("app\n")
+
+
+def selection(lock_path: Path, target: str) -> dict[str, str]:
+    """What the lock gives ``target``: its packages whose marker holds there."""
+    markers = dict(target_environment(parse_target(target)).markers)
+    return {
+        p.name: str(p.version)
+        for p in read_lock(lock_path).packages
+        if p.marker is None or Marker(str(p.marker)).evaluate(markers)
+    }
+
+
+def test_one_lock_serves_every_target_with_one_version_where_they_allow(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    _publish(kit_index)
+    args = [a for t in TARGETS for a in ("--target", t)]
+    result = run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
+    assert "3 targets" in result.stdout + result.stderr
+    lock = read_lock(Path("pylock.toml"))
+    assert len(lock.environments or ()) == 3
+    assert str(lock.requires_python) == f">=3.{min(sys.version_info[1], 12)}"
+    assert selection(Path("pylock.toml"), HERE) == {"app": "1.0", "native": "2.0", "py": "1.0"}
+    assert selection(Path("pylock.toml"), "cp312-windows-amd64") == {
+        "app": "1.0",
+        "native": "1.0",
+        "py": "1.0",
+        "winonly": "1.0",
+    }
+    assert selection(Path("pylock.toml"), "cp313-macos-arm64") == {"app": "1.0", "native": "2.0", "py": "2.0"}
+    names = [p.name for p in lock.packages]
+    assert names.count("app") == 1  # one entry where every target agrees, no marker
+    assert next(p for p in lock.packages if p.name == "app").marker is None
+    # the same command again keeps the lock; so does the same order from pyproject.toml
+    again = run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
+    assert "up to date" in again.stdout + again.stderr
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_targets_selection_is_uvs_resolution(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path, target: str
+) -> None:
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        pytest.skip("uv is not installed in the dev environment")
+    _publish(kit_index)
+    args = [a for t in TARGETS for a in ("--target", t)]
+    run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
+    spec = parse_target(target)
+    command = [str(uv), "pip", "compile", "requirements.in", "--index-url", kit_index.url, "--no-header"]
+    command += ["--python-platform", UV_PLATFORMS[spec.family], "--python-version", f"3.{spec.minor}", "-q"]
+    found = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert found.returncode == 0, found.stderr
+    pins = dict(
+        line.split("==") for line in found.stdout.splitlines() if "==" in line and not line.startswith("#")
+    )
+    assert selection(Path("pylock.toml"), target) == {k: v.strip() for k, v in pins.items()}
+
+
+def test_targets_from_pyproject_and_a_new_target_makes_the_lock_stale(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    _publish(kit_index)
+
+    def declare(*targets: str) -> None:
+        listed = ", ".join(f'"{t}"' for t in targets)
+        Path("pyproject.toml").write_text(
+            f'[tool.envlock]\nindex-url = "{kit_index.url}"\ntargets = [{listed}]\n'
+        )
+
+    declare(HERE, "cp313-macos-arm64")
+    run_envlock("compile", check=True)
+    assert run_envlock("compile", "--check").returncode == 0
+    declare(HERE, "cp313-macos-arm64", "cp312-windows-amd64")
+    stale = run_envlock("compile", "--check")
+    assert stale.returncode == 1
+    assert "has no entry for cpython 3.12 on win32/AMD64" in stale.stderr
+    run_envlock("compile", check=True)
+    assert "winonly" in selection(Path("pylock.toml"), "cp312-windows-amd64")
+
+
+def test_sync_installs_this_machines_selection_and_refuses_an_uncovered_machine(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    _publish(kit_index)
+    args = [a for t in TARGETS for a in ("--target", t)]
+    run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
+    run_envlock("sync", "--venv", "venv", "--python", sys.executable, check=True)
+    listed = run_envlock("sync", "--venv", "venv", "--python", sys.executable, "--dry-run")
+    assert listed.returncode == 0
+    check = run_envlock("check", "--venv", "venv")
+    assert check.returncode == 0, check.stderr
+    site = next(Path("venv").glob("lib/python3.*/site-packages"))
+    installed = sorted(p.name.split("-")[0] for p in site.glob("*.dist-info"))
+    assert installed == ["app", "native", "py"]
+    assert (site / "native-2.0.dist-info").is_dir()
+
+    run_envlock(
+        "compile",
+        "--index-url",
+        kit_index.url,
+        "--target",
+        "cp312-windows-amd64",
+        "-o",
+        "win.toml",
+        check=True,
+    )
+    refused = run_envlock("sync", "win.toml", "--venv", "other", "--python", sys.executable)
+    assert refused.returncode != 0
+    assert "is not one of the lock's targets: cpython 3.12 on win32/AMD64" in refused.stderr
+    assert f"envlock compile --target {HERE}" in refused.stderr
+    assert not Path("other").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (("--python-version", "3.12"), "give one or the other"),
+        (("--target", "cp312-beos-x86_64"), "is not a target"),
+    ],
+)
+def test_bad_target_combinations_are_refused(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path, extra: tuple[str, ...], needle: str
+) -> None:
+    _publish(kit_index)
+    result = run_envlock("compile", "--index-url", kit_index.url, "--target", HERE, *extra)
+    assert result.returncode == 2
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert not Path("pylock.toml").exists()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -65,20 +65,17 @@ class DistFile:
         return Path(unquote(urlsplit(self.url).path))
 
 
-class PendingFile(NamedTuple):
-    """A page entry filed under the version its file name states and validated in full (``make``:
-    its URL, hashes, tags, upload time) only when that version is first asked for. uv's version map
-    is lazy the same way: a resolution looks at a handful of botocore's 2,500 versions, never all.
-    A named tuple, not a dataclass: a page makes one per file (5,000 for botocore) on every run."""
+Pending = tuple[str, int, Any, "str | None"]
+"""A page entry not validated yet: (file name, position on the page, the entry as served, its PEP 700
+``upload-time`` as served). Filed under the version its file name states and validated in full (URL,
+hashes, tags, upload time) only when that version is first asked for: uv's version map is lazy the
+same way, as a resolution looks at a handful of botocore's 2,500 versions, never all. A plain tuple:
+a page makes one per file (5,000 for botocore) on every run. The upload time lets ``--exclude-newer``
+pass over versions uploaded after its instant without validating their entries."""
 
-    filename: str
-    make: Callable[[], DistFile | None]
-    kind: str
-    """``file entry`` or ``link``: with ``position``, names the entry in the message refusing it."""
-    position: int
-    upload_time: str | None = None
-    """The entry's PEP 700 ``upload-time`` as served (unvalidated): lets ``--exclude-newer`` pass
-    over the versions uploaded after its instant without validating their entries."""
+Realize = Callable[[Any, str], "DistFile | None"]
+"""Validates a pending entry (its payload and file name) into a DistFile (None: not a distribution of
+the project); raises InvalidPage for a malformed or unsafe entry."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,10 +85,14 @@ class ProjectPage:
     name: NormalizedName
     index: str | None
     """Credential-free URL of the index that supplied the project (None: find-links only)."""
-    groups: Mapping[Version, tuple[DistFile | PendingFile, ...]]
+    groups: Mapping[Version, tuple[DistFile | Pending, ...]]
     """Version -> its entries, newest version first; an index's entries before find-links files."""
     url: str | None = None
     """The page's URL, named when an entry is refused."""
+    realize: Realize | None = field(default=None, repr=False)
+    """How the page's pending entries are validated (None: it has none)."""
+    kind: str = "file entry"
+    """What the page calls an entry (``file entry``, ``link``), for the message refusing one."""
     _validated: dict[Version, tuple[DistFile, ...]] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -115,7 +116,7 @@ class ProjectPage:
         states none or an earlier one: the version is then validated and judged in full.)"""
         entries = self.groups.get(version, ())
         for entry in entries:
-            moment = _parse_time(entry.upload_time) if isinstance(entry, PendingFile) else entry.upload_time
+            moment = _parse_time(entry[3]) if type(entry) is tuple else entry.upload_time  # type: ignore[union-attr]
             if moment is None or moment <= cutoff:
                 return False
         return bool(entries)
@@ -130,35 +131,38 @@ class ProjectPage:
         from it is used), one per file name, sorted by file name."""
         known = self._validated.get(version)
         if known is None:
-            known = _validate(self.groups.get(version, ()), self.url)
+            known = self._validate(self.groups.get(version, ()))
             self._validated[version] = known  # a race with a prefetch thread computes it twice, harmlessly
         return known
 
-
-def _validate(entries: Sequence[DistFile | PendingFile], url: str | None) -> tuple[DistFile, ...]:
-    seen: dict[str, DistFile] = {}
-    for entry in entries:
-        if isinstance(entry, PendingFile):
-            try:
-                made = entry.make()
-            except InvalidPage as error:
-                raise _refused_page(url or "page", f"{entry.kind} {entry.position}: {error}") from None
-        else:
-            made = entry
-        if made is not None:
-            seen.setdefault(made.filename, made)
-    return tuple(seen[name] for name in sorted(seen))
+    def _validate(self, entries: Sequence[DistFile | Pending]) -> tuple[DistFile, ...]:
+        seen: dict[str, DistFile] = {}
+        for entry in entries:
+            if isinstance(entry, DistFile):
+                made: DistFile | None = entry
+            else:
+                assert self.realize is not None  # a page with pending entries says how to validate them
+                filename, position, payload, _uploaded = entry
+                try:
+                    made = self.realize(payload, filename)
+                except InvalidPage as error:
+                    raise _refused_page(self.url or "page", f"{self.kind} {position}: {error}") from None
+            if made is not None:
+                seen.setdefault(made.filename, made)
+        return tuple(seen[name] for name in sorted(seen))
 
 
 def page_of(
     name: NormalizedName,
     index: str | None,
-    entries: Sequence[DistFile | PendingFile],
+    entries: Sequence[DistFile | Pending],
     url: str | None = None,
+    realize: Realize | None = None,
+    kind: str = "file entry",
 ) -> ProjectPage:
     """A page of ``entries``, filed by the version each file name states; an entry whose name is not
     a distribution of ``name`` (another project, no version) is left out."""
-    groups: dict[Version, list[DistFile | PendingFile]] = {}
+    groups: dict[Version, list[DistFile | Pending]] = {}
     parsed: dict[str, Version | None] = {}
     names: dict[str, bool] = {}
     for entry in entries:
@@ -166,7 +170,7 @@ def page_of(
             if entry.project == name:
                 groups.setdefault(entry.version, []).append(entry)
             continue
-        text = _stated_version(entry.filename, name, names)
+        text = _stated_version(entry[0], name, names)
         if text is None:
             continue
         if text not in parsed:
@@ -177,7 +181,8 @@ def page_of(
         version = parsed[text]
         if version is not None:
             groups.setdefault(version, []).append(entry)
-    return ProjectPage(name, index, {v: tuple(groups[v]) for v in sorted(groups, reverse=True)}, url)
+    ordered = {v: tuple(groups[v]) for v in sorted(groups, reverse=True)}
+    return ProjectPage(name, index, ordered, url, realize, kind)
 
 
 def _stated_version(filename: str, project: NormalizedName, names: dict[str, bool]) -> str | None:
@@ -321,18 +326,35 @@ def parse_page(
     """The project page ``url`` served (JSON or HTML), plus ``extra`` (find-links) files, validated
     lazily: the page's structure and file names now, each version's entries when first asked for."""
     if "json" in content_type:
-        entries = _json_entries(body, url, name, index)
+        entries = _json_entries(body, url)
+        realize: Realize = partial(_json_realize, url=url, name=name, index=index)
+        kind = "file entry"
     else:
-        entries = _html_entries(body, url, name, index)
-    return page_of(name, index, [*entries, *extra], url)
+        entries = _html_entries(body, url)
+        realize, kind = partial(_html_realize, name=name, index=index), "link"
+    return page_of(name, index, [*entries, *extra], url, realize, kind)
+
+
+def _json_realize(
+    entry: Any, filename: str, *, url: str, name: NormalizedName, index: str
+) -> DistFile | None:
+    return _json_entry(entry, url, name, index)
+
+
+def _html_realize(
+    payload: Any, filename: str, *, name: NormalizedName | None, index: str | None
+) -> DistFile | None:
+    link, href = payload
+    return _html_entry(link, href, filename, name, index)
 
 
 def _parse_json_page(body: bytes, url: str, name: NormalizedName, index: str) -> tuple[DistFile, ...]:
     """Every file of a JSON page, validated now (tests; a page's own use is lazy)."""
-    return _validate(_json_entries(body, url, name, index), url)
+    realize = partial(_json_realize, url=url, name=name, index=index)
+    return ProjectPage(name, index, {}, url, realize)._validate(_json_entries(body, url))
 
 
-def _json_entries(body: bytes, url: str, name: NormalizedName, index: str) -> list[PendingFile]:
+def _json_entries(body: bytes, url: str) -> list[Pending]:
     try:
         document = json.loads(body)
         entries = document["files"] if isinstance(document, Mapping) else None
@@ -342,7 +364,7 @@ def _json_entries(body: bytes, url: str, name: NormalizedName, index: str) -> li
         raise NetworkError(f"{redact(url)}: not a valid PEP 691 JSON page (no list of files)")
     pending = []
     for position, entry in enumerate(entries, 1):
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict:  # json.loads makes dicts; an ABC check per entry costs more
             raise _refused_page(url, f"file entry {position}: not a JSON object")
         filename = entry.get("filename")
         if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
@@ -351,10 +373,8 @@ def _json_entries(body: bytes, url: str, name: NormalizedName, index: str) -> li
             _dist_name(filename)
         except InvalidPage as error:
             raise _refused_page(url, f"file entry {position}: {error}") from None
-        made = partial(_json_entry, entry, url, name, index)
         uploaded = entry.get("upload-time")
-        uploaded = uploaded if isinstance(uploaded, str) else None
-        pending.append(PendingFile(filename, made, "file entry", position, uploaded))
+        pending.append((filename, position, entry, uploaded if isinstance(uploaded, str) else None))
     return pending
 
 
@@ -426,16 +446,19 @@ def _parse_html_page(
     body: bytes, url: str, name: NormalizedName | None, index: str | None
 ) -> tuple[DistFile, ...]:
     """Every file of an HTML page, validated now (a find-links page lists several projects)."""
-    return _validate(_html_entries(body, url, name, index), url)
+    realize = partial(_html_realize, name=name, index=index)
+    return ProjectPage(NormalizedName(""), index, {}, url, realize, "link")._validate(
+        _html_entries(body, url)
+    )
 
 
-def _html_entries(body: bytes, url: str, name: NormalizedName | None, index: str | None) -> list[PendingFile]:
+def _html_entries(body: bytes, url: str) -> list[Pending]:
     base_href, links = _html_links(body.decode("utf-8", errors="replace"))
     try:
         base = validate.join_url(url, base_href) if base_href else url
     except validate.UnsafeInput as error:
         raise NetworkError(f"{redact(url)}: <base href>: {error}") from None
-    pending = []
+    pending: list[Pending] = []
     for position, link in enumerate(links, 1):
         try:
             href = validate.join_url(base, str(link["href"]))
@@ -446,8 +469,7 @@ def _html_entries(body: bytes, url: str, name: NormalizedName | None, index: str
             _dist_name(filename)
         except InvalidPage as error:
             raise _refused_page(url, f"link {position}: {error}") from None
-        made = partial(_html_entry, link, href, filename, name, index)
-        pending.append(PendingFile(filename, made, "link", position))
+        pending.append((filename, position, (link, href), None))
     return pending
 
 

@@ -62,7 +62,7 @@ def dev_env(envlock: Path) -> Path:
     if lock_fits_this_python():
         run(envlock, "compile", "--check", "requirements.in", "-o", "pylock.toml")
         run(envlock, "sync", "pylock.toml", "--venv", DEV)
-    else:  # the dev lock is for CPython 3.11 on linux/x86_64; elsewhere install the same inputs with pip
+    else:  # the dev lock covers CPython 3.10-3.14 on Linux, Windows and macOS; elsewhere use pip
         print("note: pylock.toml was not resolved for this Python; installing requirements.in with pip")
         python = bin_path(DEV, "python")
         if not python.exists():

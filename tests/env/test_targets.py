@@ -79,3 +79,10 @@ def test_bad_targets_are_named(text: str, needle: str) -> None:
 def test_each_target_once_in_the_order_given() -> None:
     specs = parse_targets(("cp312-windows-amd64", "cp311-linux-amd64", "cp311-linux-x86_64"), "--target")
     assert [s.text for s in specs] == ["cp312-windows-amd64", "cp311-linux-x86_64"]
+
+
+def test_targets_a_lock_cannot_tell_apart_are_refused() -> None:
+    with pytest.raises(
+        InputError, match="cp311-linux-x86_64 and cp311-musllinux-x86_64 have the same marker"
+    ):
+        parse_targets(("cp311-linux-x86_64", "cp311-musllinux-x86_64"), "--target")

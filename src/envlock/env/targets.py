@@ -93,8 +93,18 @@ def parse_target(text: str, where: str = "--target") -> TargetSpec:
 def parse_targets(texts: tuple[str, ...], where: str) -> tuple[TargetSpec, ...]:
     """Each target once, in the order given (the first is resolved first: the others follow its pins)."""
     seen: dict[TargetSpec, None] = {}
+    alike: dict[tuple[int, str, str], TargetSpec] = {}
     for text in texts:
-        seen.setdefault(parse_target(text, where), None)
+        spec = parse_target(text, where)
+        # A lock tells its targets apart by marker values: glibc and musl, or two glibc floors, look alike.
+        key = (spec.minor, "linux" if spec.family == "musllinux" else spec.family, spec.arch)
+        other = alike.setdefault(key, spec)
+        if other != spec:
+            raise InputError(
+                f"{where}: {other.text} and {spec.text} have the same marker values; a lock cannot tell "
+                "them apart: keep one"
+            )
+        seen.setdefault(spec, None)
     return tuple(seen)
 
 

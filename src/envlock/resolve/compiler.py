@@ -141,6 +141,7 @@ def build_lock(
 ) -> Pylock:
     """Pure: resolutions (one per target) -> a Pylock with sorted packages (valid by construction)."""
     env_markers = [environment_marker(r.target) for r in resolutions]
+    identities = [target_identity(r.target) for r in resolutions]
     entries: dict[tuple[str, Version], list[tuple[int, Pin]]] = {}
     for position, resolution in enumerate(resolutions):
         for pin in resolution.pins:
@@ -148,7 +149,7 @@ def build_lock(
     packages = []
     for _key, found in sorted(entries.items(), key=lambda item: (item[0][0], item[0][1])):
         pin = found[0][1]
-        marker = _package_marker(found, env_markers, len(resolutions))
+        marker = _package_marker(found, identities, len(resolutions))
         packages.append(_package(pin, marker, lock_dir, hash_of, via=_merged_via(p for _, p in found)))
     python_versions = sorted({r.target.python_version for r in resolutions}, key=Version)
     requires_python = (
@@ -183,15 +184,48 @@ def _group_marker(groups: Iterable[str]) -> str | None:
     return " or ".join(parts)
 
 
-def _package_marker(found: Sequence[tuple[int, Pin]], env_markers: Sequence[str], total: int) -> str | None:
+def _package_marker(
+    found: Sequence[tuple[int, Pin]], identities: Sequence[Mapping[str, str]], total: int
+) -> str | None:
+    """The marker of a package entry that ``found`` targets (positions) resolved to: none when every
+    target has it alike; else, per group marker, the shortest description of those targets among the
+    lock's targets (``sys_platform == 'win32'``, ``python_version == '3.10'``), else each target's."""
     group_markers = [_group_marker(pin.groups) for _, pin in found]
     if len(found) == total and len(set(group_markers)) == 1:
         return group_markers[0]
-    alternatives = []
+    by_group: dict[str | None, list[int]] = {}
     for (position, _pin), group in zip(found, group_markers, strict=True):
-        env = env_markers[position]
-        alternatives.append(f"({env})" if group is None else f"({env}) and ({group})")
-    return " or ".join(alternatives)
+        by_group.setdefault(group, []).append(position)
+    alternatives = []
+    for group, positions in sorted(by_group.items(), key=lambda item: item[1]):
+        env = _targets_marker(set(positions), identities)
+        alternatives.append(env if group is None else f"({env}) and ({group})")
+    return " or ".join(f"({a})" if len(alternatives) > 1 else a for a in alternatives)
+
+
+_NARROWING_KEYS = ("sys_platform", "python_version", "platform_machine")
+"""The identity keys a marker may name alone, tried in this order (the most readable first)."""
+
+
+def _targets_marker(chosen: set[int], identities: Sequence[Mapping[str, str]]) -> str:
+    """A marker true for exactly the ``chosen`` targets among ``identities`` (the lock's targets; the
+    lock's ``environments`` already rule out every other machine): one key's values when they single
+    those targets out, else two keys' pairs, else each target's full identity."""
+    everyone = range(len(identities))
+    for key in _NARROWING_KEYS:
+        values = {identities[i][key] for i in chosen}
+        if {i for i in everyone if identities[i][key] in values} == chosen:
+            return " or ".join(f"{key} == {_quote(v)}" for v in sorted(values))
+    for first, second in ((k, m) for n, k in enumerate(_NARROWING_KEYS) for m in _NARROWING_KEYS[n + 1 :]):
+        pairs = {(identities[i][first], identities[i][second]) for i in chosen}
+        if {i for i in everyone if (identities[i][first], identities[i][second]) in pairs} == chosen:
+            return " or ".join(
+                f"({first} == {_quote(a)} and {second} == {_quote(b)})" for a, b in sorted(pairs)
+            )
+    return " or ".join(
+        "(" + " and ".join(f"{k} == {_quote(v)}" for k, v in identities[i].items()) + ")"
+        for i in sorted(chosen)
+    )
 
 
 def _merged_via(pins: Iterable[Pin]) -> list[str]:

@@ -137,3 +137,13 @@ def test_previous_pins() -> None:
     lock = lock_of(Resolution(pins=(pin("a", "1.0"), pin("b", "2.0")), target=LINUX_311))
     assert previous_pins(lock) == {"a": Version("1.0"), "b": Version("2.0")}
     assert previous_pins(None) == {}
+
+
+def test_previous_pins_per_target_keep_each_targets_version() -> None:
+    lock = lock_of(
+        Resolution(pins=(pin("a", "1.0"), pin("onlylinux", "1.0")), target=LINUX_311),
+        Resolution(pins=(pin("a", "1.0"), pin("onlylinux", "0.9")), target=WINDOWS_312),
+    )
+    assert previous_pins(lock) == {"a": Version("1.0")}  # two versions: no preference for all targets
+    assert previous_pins(lock, LINUX_311) == {"a": Version("1.0"), "onlylinux": Version("1.0")}
+    assert previous_pins(lock, WINDOWS_312) == {"a": Version("1.0"), "onlylinux": Version("0.9")}

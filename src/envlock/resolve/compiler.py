@@ -63,14 +63,25 @@ class UpgradePolicy:
         return tuple(result)
 
 
-def previous_pins(lock: Pylock | None) -> dict[str, Version]:
-    """name -> version of every single-version package of an earlier lock (minimal-diff preferences)."""
+def previous_pins(lock: Pylock | None, target: TargetEnvironment | None = None) -> dict[str, Version]:
+    """name -> version of every package an earlier lock gives ``target`` one version of (minimal-diff
+    preferences; a package with per-target entries is preferred at the version that target had)."""
     if lock is None:
         return {}
+    environment = (
+        {**target.markers, "extras": frozenset(), "dependency_groups": frozenset()} if target else None
+    )
     seen: dict[str, set[Version]] = {}
     for package in lock.packages:
-        if package.version is not None:
-            seen.setdefault(package.name, set()).add(package.version)
+        if package.version is None:
+            continue
+        if environment is not None and package.marker is not None:
+            try:
+                if not package.marker.evaluate(environment):  # type: ignore[arg-type]
+                    continue
+            except Exception:  # a marker this target cannot evaluate: the package may apply to it
+                pass
+        seen.setdefault(package.name, set()).add(package.version)
     return {name: next(iter(versions)) for name, versions in seen.items() if len(versions) == 1}
 
 
@@ -99,12 +110,12 @@ def compile_lock(
     """Resolve for every target and build the lock (network only through ``client`` / ``hash_of``);
     ``warn`` receives each resolution warning once (e.g. an extra a package does not provide);
     ``on_event`` hears the resolutions' progress."""
-    preferences: dict[str, Version] = {}
-    if not job.upgrade.all:
-        freed = job.upgrade.names()
-        preferences = {k: v for k, v in previous_pins(job.previous).items() if k not in freed}
+    freed = job.upgrade.names()
     resolutions = []
     for target in job.targets:
+        preferences: dict[str, Version] = {}
+        if not job.upgrade.all:
+            preferences = {k: v for k, v in previous_pins(job.previous, target).items() if k not in freed}
         request = ResolveRequest(
             requirements=job.inputs.requirements,
             target=target,

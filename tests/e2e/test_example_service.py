@@ -137,6 +137,7 @@ def test_committed_example_matches_its_generator() -> None:
     from envlock.guard import launchers
 
     assert (EXAMPLE / "bin" / launchers.CHECK_SCRIPT).read_text() == launchers.checker_source()
+    assert (EXAMPLE / "bin" / launchers.RUN_SCRIPT).read_text() == launchers.runner_source()
     assert (EXAMPLE / "backend" / launchers.GUARD_MODULE).read_text() == launchers.guard_source()
     spec = launchers.plan_launcher(
         "api",

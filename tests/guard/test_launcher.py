@@ -50,11 +50,12 @@ def spec(**overrides: object) -> launchers.LauncherSpec:
 # --- what is written ---
 
 
-def test_writes_three_launchers_and_the_checker(project: Project, run_envlock: RunEnvlock) -> None:
+def test_writes_three_launchers_the_checker_and_the_runner(project: Project, run_envlock: RunEnvlock) -> None:
     make_launcher(project, run_envlock, "python", "-c", "pass")
     written = sorted(p.name for p in (project.root / "bin").iterdir())
-    assert written == ["_envlock_check.py", "api", "api.cmd", "api.ps1"]
+    assert written == ["_envlock_check.py", "_envlock_run.py", "api", "api.cmd", "api.ps1"]
     assert os.access(project.root / "bin" / "api", os.X_OK)
+    assert (project.root / "bin" / launchers.RUN_SCRIPT).read_text() == launchers.runner_source()
 
 
 def test_no_absolute_paths_of_this_machine(project: Project, run_envlock: RunEnvlock) -> None:
@@ -68,25 +69,44 @@ def test_no_absolute_paths_of_this_machine(project: Project, run_envlock: RunEnv
 
 
 def test_posix_launcher_is_short_and_readable() -> None:
-    text = launchers.render_posix(spec())
+    text = launchers.render_posix(spec())  # uvicorn: a console script of the venv, or another command
     assert text.startswith("#!/bin/sh\n")
-    assert len(text.splitlines()) <= 20
+    assert len(text.splitlines()) <= 22
     assert 'venv="$here/../.venv"' in text
     assert '--lock "$here/../pylock.toml"' in text
     assert 'cd "$here/.." || exit' in text
-    assert text.rstrip().endswith('exec uvicorn app:app --port 8000 "$@"')
+    assert '-- uvicorn app:app --port 8000 "$@" ;; esac\n' in text  # #! this python: checked and run
+    assert text.rstrip().endswith('exec uvicorn app:app --port 8000 "$@"')  # else checked, then exec'd
+
+
+def test_posix_launcher_of_a_python_program_starts_python_once() -> None:
+    text = launchers.render_posix(spec(command=("python", "-m", "app")))
+    assert len(text.splitlines()) <= 18
+    assert text.count(" -c ") == 1  # one interpreter start: checks, then runs the program
+    assert 'exec python -c "$run" "$here"' in text  # looked up on PATH, as `exec python` would be
+    assert text.rstrip().endswith("--sync-command 'envlock sync' -- python -m app \"$@\"")
+    assert " -I " not in text  # the program gets python's flags and environment as usual
+    other = launchers.render_posix(spec(command=("./serve", "--port", "80")))
+    assert "run=" not in other
+    assert other.rstrip().endswith('exec ./serve --port 80 "$@"')
 
 
 def test_windows_launchers() -> None:
     cmd = launchers.render_cmd(spec(command=("python", "-c", "print('100%')")))
     assert "\r\n" in cmd
     assert 'set "venv=%here%..\\.venv"' in cmd
-    assert "python -c \"print('100%%')\" %*" in cmd
+    assert f'python.exe" -c "{launchers.RUN_CODE}" "%here%." --name api' in cmd  # checked and run at once
+    assert "-- python -c \"print('100%%')\" %*" in cmd
     assert cmd.rstrip().endswith("exit /b %ERRORLEVEL%")
     ps1 = launchers.render_ps1(spec(command=("python", "-c", "print('x')")))
     assert "$venv = Join-Path $PSScriptRoot '..\\.venv'" in ps1
-    assert "& 'python' '-c' 'print(''x'')' @args" in ps1
+    assert "& $python -c 'import sys;" in ps1
+    assert "-- 'python' '-c' 'print(''x'')' @args" in ps1
     assert ps1.rstrip().endswith("exit $code")
+    for other in (launchers.render_cmd(spec()), launchers.render_ps1(spec())):  # not python: check, then run
+        assert launchers.RUN_CODE.split(";")[0] not in other
+        assert launchers.CHECK_SCRIPT in other
+    assert "& 'uvicorn' 'app:app' '--port' '8000' @args" in launchers.render_ps1(spec())
     # the caller's PowerShell session gets its PATH and VIRTUAL_ENV back, whatever the command did
     order = ["try {", "@args", "} finally {", "$env:PATH = $saved.PATH"]
     assert [ps1.index(text) for text in order] == sorted(ps1.index(text) for text in order)

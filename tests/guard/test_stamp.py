@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ import pytest
 
 from envlock.guard import stamp, stamp_writer
 from tests.kit.dists import DistSpec
-from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded
+from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded, non_stdlib_imports
 from tests.kit.index import KitIndex
 from tests.kit.synced import Project, make_project, pip_install, restamp
 
@@ -367,16 +366,8 @@ def test_canonical_name() -> None:
 
 
 def test_module_imports_only_the_standard_library() -> None:
-    tree = ast.parse(Path(stamp.__file__).read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
     # tomllib/tomli: guarded imports (3.11+ / 3.10); _sha2: the built-in sha256 of Python >= 3.12
-    allowed = set(sys.stdlib_module_names) | {"__future__", "tomllib", "tomli", "_sha2"}
-    assert imported <= allowed, imported - allowed
+    assert non_stdlib_imports(Path(stamp.__file__), ("tomllib", "tomli", "_sha2")) == set()
 
 
 def test_launch_path_imports_little(project: Project) -> None:

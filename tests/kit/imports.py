@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 LAUNCH_PATH_MODULES = frozenset(
     {
@@ -19,10 +22,12 @@ LAUNCH_PATH_MODULES = frozenset(
         "ntpath",
         "os",
         "os.path",
+        "linecache",
     }
 )
 """The standard-library modules the launchers' checker and the entry-point guard may load on a clean
-venv (the launch path is measured: docs/benchmarks.md)."""
+venv (the launch path is measured: docs/benchmarks.md); ``linecache``: Python >= 3.13 keeps the source of
+``-c`` code, the launcher's own included, for tracebacks."""
 
 
 def modules_loaded(
@@ -40,3 +45,14 @@ def modules_loaded(
         [*command, "-c", program, *args], capture_output=True, text=True, check=True, env=env
     )
     return set(filter(None, result.stdout.strip().splitlines()[-1].split(",")))
+
+
+def non_stdlib_imports(module: Path, allowed: Sequence[str] = ()) -> set[str]:
+    """The top-level names ``module`` imports that are neither the standard library nor ``allowed``."""
+    imported = set()
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    return imported - set(sys.stdlib_module_names) - {"__future__", *allowed}

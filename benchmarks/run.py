@@ -1,6 +1,6 @@
 """Benchmark driver: envlock vs pip-tools vs uv, compile and sync, on a local index of real PyPI wheels.
 
-    .venv/bin/python benchmarks/run.py [--runs N] [--set fastapi|datascience|all] [--only compile|sync]
+    .venv/bin/python benchmarks/run.py [--runs N] [--set fastapi|datascience|all] [--only compile|sync|launch]
 
 Not a test: nothing here is asserted. Prints a markdown report and writes it to benchmarks/results/.
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import corpus
+import launch
 import report
 import tools
 from server import BenchIndex
@@ -67,6 +68,7 @@ class SetResult:
     compile: dict[str, dict[str, Cell]] = field(default_factory=dict)
     """scenario -> tool -> cell"""
     sync: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    launch: list[launch.LaunchRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -77,10 +79,13 @@ def say(message: str) -> None:
 class Bench:
     """Runs the scenarios against one index; owns the scratch folder."""
 
-    def __init__(self, index: BenchIndex, files: list[corpus.CorpusFile], runs: int, scratch: Path) -> None:
+    def __init__(
+        self, index: BenchIndex, files: list[corpus.CorpusFile], runs: int, scratch: Path, launch_runs: int
+    ) -> None:
         self.index = index
         self.files = files
         self.runs = runs
+        self.launch_runs = launch_runs
         self.scratch = scratch
         self._counter = 0
 
@@ -276,6 +281,28 @@ class Bench:
                 if problem:
                     result.notes.append(f"{tool.name} sync after switching back: venv differs: {problem}")
 
+    # -- launcher ------------------------------------------------------------------------------------------
+
+    def launch_set(self, set_name: str, tool_list: list[Tool], result: SetResult) -> None:
+        """The launcher row: a venv synced by envlock, its launchers against the venv's python."""
+        pins = self.reference_pins(set_name, result)
+        locks = None if pins is None else self.write_locks(pins, self.fresh("locks-launch"), tool_list)
+        if not isinstance(locks, dict):
+            result.notes.append(f"launcher: no lock to sync ({locks or 'no resolved set'})")
+            return
+        box = tools.Sandbox(self.fresh("box-launch"))
+        venv = self.new_venv(with_pip=False)
+        lock = locks["pylock"]
+        synced = tools.timed(
+            tools.envlock_sync(lock, venv, self.index.url, box), cwd=lock.parent, env=box.env()
+        )
+        if not synced.ok:
+            result.notes.append(f"launcher: envlock sync failed: {synced.detail}")
+            return
+        say(f"  launcher {set_name} / {self.launch_runs} runs each")
+        result.launch = launch.measure(venv, self.fresh("launch"), self.launch_runs, box)
+        shutil.rmtree(venv.parent, ignore_errors=True)
+
 
 def contenders() -> list[Tool]:
     return [
@@ -298,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool and scenario (default 3)")
     parser.add_argument("--set", default="all", choices=[*corpus.set_names(), "all"])
-    parser.add_argument("--only", choices=["compile", "sync"], help="run only one benchmark")
+    parser.add_argument("--only", choices=["compile", "sync", "launch"], help="run only one benchmark")
+    parser.add_argument(
+        "--launch-runs", type=int, default=20, help="runs of each launcher and direct start (default 20)"
+    )
     parser.add_argument("--refresh-corpus", action="store_true", help="re-resolve the corpus from PyPI")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (venvs, caches, locks)")
     args = parser.parse_args(argv)
@@ -327,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with BenchIndex(files) as index:
             say(f"index: {index.url}")
-            bench = Bench(index, files, args.runs, scratch)
+            bench = Bench(index, files, args.runs, scratch, args.launch_runs)
             for set_name in set_list:
                 result = SetResult(set_name)
                 results.append(result)
@@ -335,8 +365,13 @@ def main(argv: list[str] | None = None) -> int:
                     bench.compile_set(set_name, tool_list, result)
                 if args.only in (None, "sync"):
                     bench.sync_set(set_name, tool_list, result)
+                if args.only in (None, "launch"):
+                    bench.launch_set(set_name, tool_list, result)
         load = (load_before, os.getloadavg()[0])
         text = report.render(results, files, args.runs, time.time() - started, load)
+        if any(result.launch for result in results):
+            rows = {result.name: result.launch for result in results if result.launch}
+            text += "\n" + "\n".join(launch.render(rows, args.launch_runs)) + "\n"
         print(text)
         say(f"written: {report.write(text)}")
     finally:

@@ -235,6 +235,7 @@ def test_sigkill_while_unpacking_into_the_store(scenario: Scenario, nth: int, tm
     assert repair.returncode == 0, repair.stderr
     assert verify_venv(venv, want, scenario.baseline) == []
     assert envlock("check", "--deep", cwd=scenario.work, cache=cache).returncode == 0
+    assert not list(cache.glob("*/unpacked/.tmp-*")), "the next sync left the killed one's folder"
 
 
 def test_swap_journal_rolls_back_when_the_new_venv_is_gone(tmp_path: Path) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
-from envlock.sync.wheel_store import load, prepare
+from envlock.sync.wheel_store import STALE_AFTER, load, prepare, sweep
 from tests.kit.dists import DistSpec, build_wheel
 
 SPEC = DistSpec(
@@ -76,3 +80,43 @@ def test_concurrent_prepares_leave_one_whole_entry(tmp_path: Path) -> None:
     assert errors == []
     assert [p.name for p in store.iterdir()] == [sha256(wheel)]
     assert load(store / sha256(wheel)) is not None
+
+
+def test_sweep_deletes_what_killed_processes_left(tmp_path: Path) -> None:
+    wheel = build_wheel(SPEC, tmp_path / "w")
+    store = tmp_path / "store"
+    entry = prepare(wheel, sha256(wheel), store)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    dead = int(ended.stdout)  # a process that has exited: its id is free (or reused: then the age rule)
+    made = {
+        f".tmp-{dead}-a1": 0,  # unpacking when its process was killed
+        f".old-{dead}-b2": 0,  # being deleted when its process was killed
+        f".tmp-{os.getpid()}-c3": 0,  # a live process (this one) unpacks: kept
+        ".tmp-d4": STALE_AFTER + 60,  # no process id (made before ids were recorded), old: swept
+        ".tmp-e5": 0,  # no process id, recent: kept
+        f".tmp-{os.getpid()}-f6": STALE_AFTER + 60,  # a live id, but older than any sync: swept
+    }
+    now = time.time()
+    for name, age in made.items():
+        (store / name / "files").mkdir(parents=True)
+        (store / name / "files" / "x.py").write_bytes(b"")
+        (store / name / "files" / "x.py").chmod(0o444)  # read-only, as unpacked files are
+        os.utime(store / name, (now - age, now - age))
+    assert sweep(store, now=now) == sorted(
+        [f".old-{dead}-b2", f".tmp-{dead}-a1", ".tmp-d4", f".tmp-{os.getpid()}-f6"]
+    )
+    assert sorted(p.name for p in store.iterdir()) == sorted(
+        [entry.root.name, f".tmp-{os.getpid()}-c3", ".tmp-e5"]
+    )
+    assert load(entry.root) == entry
+    assert sweep(tmp_path / "no-store") == []
+
+
+def test_temporary_folders_carry_the_process_id(tmp_path: Path) -> None:
+    wheel = build_wheel(SPEC, tmp_path / "w")
+    store = tmp_path / "store"
+    seen: list[str] = []
+    prepare(wheel, sha256(wheel), store, checkpoint=lambda _: seen.extend(p.name for p in store.iterdir()))
+    assert len(seen) == 1 and seen[0].startswith(f".tmp-{os.getpid()}-")

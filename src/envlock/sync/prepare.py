@@ -17,7 +17,7 @@ from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
 from envlock.index.fetch import ArtifactClient, ProgressCallback
-from envlock.sync import wheel_claims
+from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.models import ArtifactKind, SyncPlan
 from envlock.sync.transaction import Checkpoint, no_checkpoint
@@ -64,9 +64,9 @@ class Preparer:
             if package.artifact.kind is ArtifactKind.SDIST:
                 sha256 = package.artifact.sha256
                 paths[sha256] = self._built_wheel(paths[sha256], sha256, python)
-        unpacked = prepare_wheels(
-            wanted, paths, self.cache.area("unpacked"), fresh=repairs, checkpoint=self.checkpoint
-        )
+        store = self.cache.area("unpacked")
+        wheel_store.sweep(store)  # what killed syncs left half-unpacked or half-deleted
+        unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
         selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
         wheel_claims.verify(wanted, unpacked, selected, environment)

@@ -7,6 +7,8 @@ mtimes are recorded in the manifest: before each use the entry is checked agains
 file), so an entry edited in place (through a hardlink into a venv, or by hand) is thrown away and
 unpacked again from the verified wheel rather than installed. Only the wheel's bytes are stored; what is
 specific to a venv (script launchers, ``#!python`` shebangs, INSTALLER, RECORD) is made per venv.
+Temporary folders carry their process id (``.tmp-<pid>-*``, ``.old-<pid>-*``); what a killed process
+left is swept away by the next sync that unpacks (``sweep``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +40,13 @@ FORMAT = 1
 """Version of the manifest; an entry of another version is unpacked again."""
 FILES = "files"
 """Sub-folder of an entry holding ``<scheme>/<path>`` for every file of the wheel."""
+UNPACKING = ".tmp-"
+"""Name prefix of an entry being unpacked (``.tmp-<pid>-<random>``), renamed into place when whole."""
+DISCARDING = ".old-"
+"""Name prefix of an entry moved aside to be deleted (``.old-<pid>-<random>``)."""
+STALE_AFTER = 24 * 3600
+"""Seconds after which a temporary folder is swept even if a process of its id is alive: the id was
+reused, or the cache is shared with another machine."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ def prepare(
     if found is not None or entry.exists():
         _discard(entry, store)  # of another format, edited in place or suspect: never used again
     store.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=store))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{UNPACKING}{os.getpid()}-", dir=store))
     try:
         contents = unpack(wheel, tmp / FILES)
         checkpoint("store-unpacked")
@@ -179,12 +189,52 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
 
 def _discard(entry: Path, store: Path) -> None:
     """Move ``entry`` out of the way (one rename, so readers never see half of it), then delete it."""
-    aside = Path(tempfile.mkdtemp(prefix=".old-", dir=store))
+    aside = Path(tempfile.mkdtemp(prefix=f"{DISCARDING}{os.getpid()}-", dir=store))
     with contextlib.suppress(OSError):  # another process discarded it first
         entry.rename(aside / "entry")
     if os.name == "nt":
         _make_writable(aside)
     shutil.rmtree(aside, ignore_errors=True)
+
+
+def sweep(store: Path, *, now: float | None = None) -> list[str]:
+    """Delete the temporary folders killed processes left in ``store``: those whose process is gone, and
+    any older than ``STALE_AFTER`` (by mtime). A live process's folder is left alone, so concurrent syncs
+    sharing the cache may both sweep. Returns the names deleted."""
+    try:
+        names = sorted(path.name for path in store.iterdir())
+    except OSError:
+        return []
+    now = time.time() if now is None else now
+    swept = []
+    for name in names:
+        if not name.startswith((UNPACKING, DISCARDING)):
+            continue
+        folder = store / name
+        try:
+            age = now - folder.lstat().st_mtime
+        except OSError:
+            continue  # swept or renamed into place by another process meanwhile
+        pid = name[len(UNPACKING) :].partition("-")[0]
+        if age > STALE_AFTER or (pid.isdigit() and not _process_alive(int(pid))):
+            if os.name == "nt":
+                _make_writable(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+            swept.append(name)
+    return swept
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (assumed where it cannot be told: Windows)."""
+    if os.name == "nt" or pid == os.getpid():
+        return True  # on Windows os.kill(pid, 0) would end the process; the age rule applies there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
 
 
 def _make_writable(folder: Path) -> None:

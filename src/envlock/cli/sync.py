@@ -52,6 +52,18 @@ JSON_FORMAT = 1
     type=click.Choice(["auto", "copy", "clone", "hardlink"]),
     help="How files get from the cache into the venv [default: ENVLOCK_LINK_MODE, else auto].",
 )
+@click.option(
+    "--target", "target", metavar="cpXY-OS-ARCH", help="With --into: the target whose packages to lay out."
+)
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Lay out --target's packages in this new folder (no venv, no interpreter run).",
+)
+@click.option(
+    "--into-python", "into_python", metavar="PATH", help="With --into: the interpreter scripts name."
+)
 @click.pass_obj
 def command(output: Output, /, **params: Any) -> None:
     """Make the venv exactly match the lock: create, patch or rebuild it, verify every hash, stamp it.
@@ -60,6 +72,9 @@ def command(output: Output, /, **params: Any) -> None:
     """
     started = time.monotonic()
     defaults = _project_defaults(Path("pyproject.toml"))
+    if params["into"] or params["target"] or params["into_python"]:
+        _into(output, params, Path(defaults.get("lock", "pylock.toml")), started)
+        return
     params["lock"] = params["lock"] or Path(defaults.get("lock", "pylock.toml"))
     params["venv"] = params["venv"] or Path(defaults.get("venv", ".venv"))
     if not params["as_json"] and _already_in_sync(params):
@@ -82,6 +97,48 @@ def command(output: Output, /, **params: Any) -> None:
         click.echo(json.dumps(result_json(result), indent=2, sort_keys=True))
         return
     _print(output, result)
+
+
+_VENV_ONLY = (
+    "venv",
+    "python",
+    "dry_run",
+    "rebuild",
+    "compile_bytecode",
+    "system",
+    "verify",
+    "link_mode",
+    "as_json",
+)
+
+
+def _into(output: Output, params: dict[str, Any], default_lock: Path, started: float) -> None:
+    """``--target SPEC --into DIR``: one target's packages laid out in a new folder (``sync.into``)."""
+    from envlock.env.targets import parse_target
+    from envlock.errors import InputError
+    from envlock.index.cache import Cache, default_cache_dir
+    from envlock.index.http import HttpClient
+    from envlock.sync.into import IntoRequest, install_into
+
+    if not (params["into"] and params["target"]):
+        raise InputError("--target and --into go together: the target to lay out, and the folder")
+    clashing = [f"--{name.replace('_', '-')}" for name in _VENV_ONLY if params[name]]
+    if clashing:
+        raise InputError(f"--into makes a folder, not a venv: {', '.join(clashing)} do not apply")
+    request = IntoRequest(
+        lock_path=params["lock"] or default_lock,
+        spec=parse_target(params["target"]),
+        into=params["into"],
+        extras=tuple(params["extras"]),
+        groups=tuple(params["groups"]) if params["groups"] else None,
+        offline=params["offline"],
+        python=params["into_python"],
+    )
+    selection = install_into(request, Cache(params["cache_dir"] or default_cache_dir()), HttpClient)
+    output.info(
+        f"laid out {len(selection.packages)} packages for {request.spec.text} in {request.into} "
+        f"in {time.monotonic() - started:.2f}s"
+    )
 
 
 def _options(params: dict[str, Any]) -> SyncOptions:

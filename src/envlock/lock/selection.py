@@ -99,9 +99,9 @@ def _uncovered(lock: Pylock, target: TargetEnvironment, lock_path: Path) -> Targ
     """This machine is none of the lock's targets: name them, and the target that adds this one."""
     covered = "; ".join(_covered(str(m)) for m in lock.environments or ())
     here = spec_for(target)
-    add = f"add this machine: envlock compile --target {here} (and every target the lock already has)"
+    add = f"add it: envlock compile --target {here} (and every target the lock already has)"
     return TargetEnvironmentError(
-        f"{lock_path}: this machine ({describe_target(target)}, {target.description}) is not one of the "
+        f"{lock_path}: {describe_target(target)} ({target.description}) is not one of the "
         f"lock's targets: {covered}",
         hint=(f"{add}, or list it in [tool.envlock] targets; " if here else "")
         + "or sync with a covered interpreter (envlock sync --python X.Y)",

@@ -1,0 +1,117 @@
+"""``envlock sync --target SPEC --into DIR``: lay out one target's selection of a lock in a folder without
+running that target's interpreter: what people build for an AWS Lambda layer, a Docker image of another
+architecture or a Windows bundle made on Linux. Every artifact is a wheel verified against the lock's
+sha256 (an sdist cannot be built for another machine: refused, naming the package and the target), and
+each wheel is installed by the ``installer`` library into the target's own layout: ``Lib/site-packages``
+and ``Scripts/NAME.exe`` launchers for Windows, ``lib/pythonX.Y/site-packages`` and ``bin/`` elsewhere.
+The folder is made beside DIR and renamed into place at the end, so a failure leaves no half folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+
+from envlock.env.interpreter import TargetEnvironment
+from envlock.env.targets import TargetSpec, target_environment
+from envlock.errors import InputError
+from envlock.index.cache import Cache
+from envlock.index.fetch import ArtifactClient, FetchOptions, fetch_all
+from envlock.lock.selection import SelectionOptions, select
+from envlock.sync.lock_input import parse_lock, read_lock_bytes
+from envlock.sync.models import ArtifactKind, Selection
+
+INSTALLER = b"envlock\n"
+LauncherKind = Literal["posix", "win-amd64", "win-arm64"]
+"""The ``installer`` script kinds a target may need (its own alias is only defined for type checkers)."""
+
+
+@dataclass(frozen=True)
+class IntoRequest:
+    """One cross-target install: which lock, for which target, into which folder."""
+
+    lock_path: Path
+    spec: TargetSpec
+    into: Path
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] | None = None
+    offline: bool = False
+    python: str | None = None
+    """The target's interpreter as console-script launchers name it; None: ``python.exe`` (Windows,
+    found next to the launcher's folder by the launcher) or ``/usr/bin/python3.X`` elsewhere."""
+
+
+def layout(spec: TargetSpec, root: Path, dist: str = "") -> dict[str, str]:
+    """The install scheme of ``spec``'s layout under ``root`` (as ``sysconfig`` names it there)."""
+    if spec.family == "windows":
+        site, scripts, include = root / "Lib" / "site-packages", root / "Scripts", root / "Include" / dist
+    else:
+        version = f"python3.{spec.minor}"
+        site, scripts, include = (
+            root / "lib" / version / "site-packages",
+            root / "bin",
+            root / "include" / version / dist,
+        )
+    paths = {"purelib": site, "platlib": site, "scripts": scripts, "data": root, "headers": include}
+    return {key: os.fspath(value) for key, value in paths.items()}
+
+
+def install_into(request: IntoRequest, cache: Cache, http: Callable[[], ArtifactClient]) -> Selection:
+    """Select, verify and install ``request``'s target; returns what was installed."""
+    if request.into.exists() and (not request.into.is_dir() or any(request.into.iterdir())):
+        raise InputError(
+            f"--into {request.into}: exists and is not an empty folder", hint="name a new folder"
+        )
+    target = target_environment(request.spec)
+    lock = parse_lock(request.lock_path, read_lock_bytes(request.lock_path), cache, http)
+    options = SelectionOptions(extras=request.extras, groups=request.groups, only_binary=frozenset({":all:"}))
+    selection = select(lock, target, options, lock_path=request.lock_path)
+    sdists = [p for p in selection.packages if p.artifact.kind is not ArtifactKind.WHEEL]
+    if sdists:  # select() refuses these already with only_binary; kept as a guard for local archives
+        names = ", ".join(p.name for p in sdists)
+        raise InputError(
+            f"{names}: only an sdist, which cannot be built for {request.spec.text} on this machine"
+        )
+    artifacts = [p.artifact for p in selection.packages]
+    client = None if request.offline else http()
+    paths = fetch_all(artifacts, cache, client, FetchOptions(offline=request.offline))
+    _write_folder(request, target, {p.artifact.sha256: paths[p.artifact.sha256] for p in selection.packages})
+    return selection
+
+
+def _write_folder(request: IntoRequest, target: TargetEnvironment, wheels: Mapping[str, Path]) -> None:
+    parent = request.into.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{request.into.name}.", dir=parent))
+    try:
+        for sha256 in sorted(wheels, key=lambda s: wheels[s].name):
+            _install_wheel(request, wheels[sha256], staging)
+        if request.into.exists():
+            request.into.rmdir()  # empty (checked above): replaced by the finished folder
+        staging.rename(request.into)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _install_wheel(request: IntoRequest, wheel: Path, staging: Path) -> None:
+    spec = request.spec
+    kind: LauncherKind = "posix"
+    if spec.family == "windows":
+        kind = "win-arm64" if spec.arch == "arm64" else "win-amd64"
+    python = request.python or ("python.exe" if kind != "posix" else f"/usr/bin/python3.{spec.minor}")
+    with WheelFile.open(wheel) as source:
+        scheme = layout(spec, staging, source.distribution)
+        destination = SchemeDictionaryDestination(
+            scheme, interpreter=python, script_kind=kind, bytecode_optimization_levels=()
+        )
+        install(source, destination, {"INSTALLER": INSTALLER})

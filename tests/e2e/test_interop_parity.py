@@ -252,3 +252,27 @@ def test_import_of_pip_compile_output_syncs_to_the_pip_sync_set(
         "requirements.txt", cwd=isolated,
     )  # fmt: skip
     assert installed(pip_venv, ignore=INSTALLER_OWN) == ours == ALL_OF_IT
+
+
+def test_a_multi_target_lock_installs_this_machines_selection_with_every_tool(
+    scenario: KitIndex, run_envlock: RunEnvlock, venv_factory: VenvFactory, isolated: Path
+) -> None:
+    """Issue 14: one lock for Linux (this machine), Windows and macOS; uv's pylock support and pip with
+    the export (which keeps each package's marker) install the Linux selection, as envlock sync does."""
+    here = f"cp3{sys.version_info[1]}-linux-x86_64"
+    targets = [a for t in (here, "cp312-windows-amd64", "cp313-macos-arm64") for a in ("--target", t)]
+    run_envlock("compile", "requirements.in", "--index-url", scenario.url, *targets, check=True)
+    ours = envlock_sync(run_envlock, "pylock.toml", isolated / "ours")
+    assert "winonly" not in ours
+    theirs_venv = venv_factory()
+    run(tool("uv"), "pip", "sync", "pylock.toml", "--python", venv_python(theirs_venv), cwd=isolated)
+    assert installed(theirs_venv) == ours
+    exported = run_envlock("export", "pylock.toml", check=True).stdout
+    assert any(line.startswith("winonly==1.0 ; ") for line in exported.splitlines())
+    (isolated / "exported.txt").write_text(exported)
+    pip_venv = venv_factory(with_pip=True)
+    run(
+        venv_python(pip_venv), "-m", "pip", "install", "--require-hashes", "--no-deps", "-r", "exported.txt",
+        cwd=isolated,
+    )  # fmt: skip
+    assert installed(pip_venv, ignore=INSTALLER_OWN) == ours

@@ -209,6 +209,7 @@ def _compile(
         metadata_builder=None if ALL in options.only_binary else build_metadata,
     )
     client_box.append(client)
+    upgrade = UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages)
     job = CompileJob(
         inputs=inputs,
         targets=(target,),
@@ -216,7 +217,8 @@ def _compile(
         metadata=metadata,
         lock_dir=out.parent if out.parent != Path() else Path.cwd(),
         previous=previous,
-        upgrade=UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages),
+        upgrade=upgrade,
+        sources=_sources(cache, client, previous, upgrade, progress) if _has_sources(inputs) else None,
     )
     try:
         return compile_lock(client, job, client.hash_of, warn, progress.on_event)
@@ -224,6 +226,24 @@ def _compile(
         progress.close()
         if isinstance(http.created, HttpClient):
             http.created.close()
+
+
+def _has_sources(inputs: CompileInputs) -> bool:
+    return any(item.origin is not None for item in (*inputs.requirements, *inputs.constraints))
+
+
+def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any) -> Any:
+    """Metadata of the project folders and git sources, built with build requirements from the index."""
+    from envlock.resolve.builder import index_build_installer
+    from envlock.resolve.compiler import kept_commits
+    from envlock.resolve.sources import SourceMetadata
+
+    return SourceMetadata(
+        cache,
+        index_build_installer(client),
+        kept_commits=kept_commits(previous, upgrade),
+        on_build=progress.building,
+    )
 
 
 def _default_source(root: Path) -> Path:

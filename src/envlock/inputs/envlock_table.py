@@ -46,6 +46,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
         "groups": list,
         "lock": str,
         "venv": str,
+        "install-project": bool,
     }
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -60,6 +61,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
             kind = "a list of strings" if expected is list else expected.__name__
             raise RequirementsFileError(f"{shown}: [tool.envlock] {key} must be {kind}")
         values[key.replace("-", "_")] = tuple(value) if isinstance(value, list) else value
+    values.pop("install_project", None)  # read where the project is: inputs.pyproject.installs_project
     return ToolSettings(**values)
 
 

@@ -8,6 +8,7 @@ carries ``(environment marker) and (group marker)`` per target it belongs to.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageArchive, PackageSdist, PackageWheel, Pylock
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+)
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -25,9 +34,10 @@ from envlock.env.interpreter import TargetEnvironment, describe_target, target_i
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
-from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest
+from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest, SourcesLike
 from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
+from envlock.sources.model import VCS, Source, commit_key
 from envlock.validate import strip_credentials
 
 LOCK_VERSION = "1.0"
@@ -63,6 +73,40 @@ class UpgradePolicy:
         return tuple(result)
 
 
+def kept_commits(lock: Pylock | None, upgrade: UpgradePolicy) -> dict[str, str]:
+    """``resolve.sources.commit_key`` -> commit of each git package of an earlier lock that may keep
+    its commit (not freed by ``--upgrade`` or ``-P NAME``): a moved tag or branch moves nothing."""
+    if lock is None or upgrade.all:
+        return {}
+    freed = upgrade.names()
+    kept = {}
+    for package in lock.packages:
+        vcs = package.vcs
+        if vcs is None or package.name in freed or vcs.commit_id is None:
+            continue
+        source = Source(VCS, url=vcs.url, revision=vcs.requested_revision, subdirectory=vcs.subdirectory)
+        kept[commit_key(source)] = vcs.commit_id
+    return kept
+
+
+def _outside(resolutions: Sequence[Resolution], lock_dir: Path) -> set[str]:
+    """A warning for each project folder outside the lock's folder: the lock names it by a ``..`` path,
+    which holds only where the checkout keeps the same neighbours."""
+    warnings = set()
+    for pin in (p for r in resolutions for p in r.pins):
+        if pin.origin is not None and pin.origin.path is not None:
+            relative = local_path(pin.origin.path, lock_dir)
+            if relative.startswith("../"):
+                warnings.add(f"{pin.name}: {relative} is outside the lock's folder; the lock names it by that path")
+    return warnings
+
+
+def local_path(path: Path, lock_dir: Path) -> str:
+    """A local source's path as the lock writes it: relative to the lock's folder, ``/``-separated
+    (``..`` where it is outside), never an absolute path of this machine."""
+    return Path(os.path.relpath(path.resolve(), lock_dir.resolve())).as_posix()
+
+
 def previous_pins(lock: Pylock | None) -> dict[str, Version]:
     """name -> version of every single-version package of an earlier lock (minimal-diff preferences)."""
     if lock is None:
@@ -87,6 +131,8 @@ class CompileJob:
     previous: Pylock | None = None
     upgrade: UpgradePolicy = field(default_factory=UpgradePolicy)
     prefetch_workers: int = 16
+    sources: SourcesLike | None = None
+    """Metadata of project folders and git sources (None: refused)."""
 
 
 def compile_lock(
@@ -112,9 +158,10 @@ def compile_lock(
             options=job.options,
             preferences=preferences,
             prefetch_workers=job.prefetch_workers,
+            sources=job.sources,
         )
         resolutions.append(resolve(client, request, on_event))
-    for message in sorted({w for r in resolutions for w in r.warnings}):
+    for message in sorted({w for r in resolutions for w in r.warnings} | _outside(resolutions, job.lock_dir)):
         warn(message)
     return build_lock(
         resolutions,
@@ -217,12 +264,12 @@ def _package(
         "dependencies": [{"name": d} for d in pin.dependencies] or None,
         "tool": tool or None,
     }
+    if pin.origin is not None:
+        return _sourced(pin, common, lock_dir)
     if pin.url is not None:
         file = pin.files[0]
-        return Package(
-            **common,
-            archive=PackageArchive(url=strip_credentials(file.url), hashes={"sha256": hash_of(file)}),
-        )
+        where = {"path": local_path(file.local_path, lock_dir)} if file.is_local else {"url": strip_credentials(file.url)}
+        return Package(**common, archive=PackageArchive(**where, hashes={"sha256": hash_of(file)}))
     wheels = [_wheel(f, lock_dir, hash_of) for f in sorted(pin.files, key=lambda f: f.filename) if f.is_wheel]
     sdists = sorted(
         (f for f in pin.files if not f.is_wheel),
@@ -234,6 +281,24 @@ def _package(
         wheels=wheels or None,
         sdist=_sdist(sdists[0], lock_dir, hash_of) if sdists else None,
     )
+
+
+def _sourced(pin: Pin, common: dict[str, Any], lock_dir: Path) -> Package:
+    """A project folder (PEP 751: no version, a source tree can change) or a git commit."""
+    origin = pin.origin
+    assert origin is not None  # the caller checked
+    if origin.kind == VCS:
+        vcs = PackageVcs(
+            type="git",
+            url=origin.public_url,
+            requested_revision=origin.revision,
+            commit_id=origin.commit or "",
+            subdirectory=origin.subdirectory,
+        )
+        return Package(**common, vcs=vcs)
+    common = {**common, "version": None}
+    directory = PackageDirectory(path=local_path(origin.path or Path(), lock_dir), editable=origin.editable or None)
+    return Package(**common, directory=directory)
 
 
 def _location(file: DistFile, lock_dir: Path) -> dict[str, str]:

@@ -1,0 +1,81 @@
+"""Project folders as dependencies, end to end through the CLI: ``-e .``, ``./libs/common``, ``NAME @
+file:///...`` and the pyproject project itself, built by real backends from the kit's index, locked
+as PEP 751 ``directory`` entries and installed (PEP 660 for editables) with ``direct_url.json``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+from tests.kit.sources import make_project, publish_backends
+from tests.kit.venvs import venv_python
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+@pytest.fixture
+def index(kit_index: KitIndex) -> KitIndex:
+    publish_backends(kit_index)
+    kit_index.publish(DistSpec("beta", "1.0"), DistSpec("beta", "2.0"))
+    return kit_index
+
+
+def _packages(lock: Path) -> dict[str, dict[str, object]]:
+    data = tomllib.loads(lock.read_text(encoding="utf-8"))
+    return {p["name"]: p for p in data["packages"]}
+
+
+def _run_in(venv: Path, code: str) -> str:
+    result = subprocess.run([str(venv_python(venv)), "-c", code], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def _direct_url(venv: Path, name: str) -> dict[str, object]:
+    text = _run_in(venv, f"import importlib.metadata as m; print(m.distribution({name!r}).read_text('direct_url.json'))")
+    return dict(json.loads(text))
+
+
+def test_editable_and_plain_folders_lock_and_sync(
+    tmp_path: Path, index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    app = isolated
+    make_project(app, "app", dependencies=("common",), code="from common import VALUE\n")
+    make_project(app / "libs" / "common", "common", backend="hatchling", dependencies=("beta<2",))
+    (app / "requirements.in").write_text("-e .\n./libs/common\n", encoding="utf-8")
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    compiled = run_envlock("compile", "--index-url", index.url, env=env)
+    assert compiled.returncode == 0, compiled.stderr
+    packages = _packages(app / "pylock.toml")
+    assert packages["app"]["directory"] == {"path": ".", "editable": True}
+    assert packages["common"]["directory"] == {"path": "libs/common"}
+    assert "version" not in packages["app"] and str(packages["beta"]["version"]) == "1.0"
+    assert str(tmp_path) not in (app / "pylock.toml").read_text(encoding="utf-8")
+
+    synced = run_envlock("sync", env=env)
+    assert synced.returncode == 0, synced.stderr
+    venv = app / ".venv"
+    assert _run_in(venv, "import app, common; print(common.VALUE)") == "1"
+    assert _direct_url(venv, "app") == {"url": app.resolve().as_uri(), "dir_info": {"editable": True}}
+    assert _direct_url(venv, "common") == {"url": (app / "libs/common").resolve().as_uri(), "dir_info": {}}
+    assert run_envlock("check").returncode == 0
+
+    # Editable: the working tree is what the venv imports; an edit is no drift and needs no sync.
+    (app / "app" / "__init__.py").write_text("from common import VALUE\nEDITED = True\n", encoding="utf-8")
+    assert _run_in(venv, "import app; print(app.EDITED)") == "True"
+    assert run_envlock("check").returncode == 0
+    # Not editable: a changed file makes the next sync reinstall the folder.
+    (app / "libs/common/common/__init__.py").write_text("VALUE = 2\n", encoding="utf-8")
+    resynced = run_envlock("sync", env=env)
+    assert resynced.returncode == 0, resynced.stderr
+    assert _run_in(venv, "import common; print(common.VALUE)") == "2"
+    again = run_envlock("sync", "--json", env=env)
+    assert json.loads(again.stdout)["counts"]["installed"] + json.loads(again.stdout)["counts"]["replaced"] == 0

@@ -35,7 +35,7 @@ def _packages(lock: Path) -> dict[str, dict[str, object]]:
 
 
 def _run_in(venv: Path, code: str) -> str:
-    result = subprocess.run([str(venv_python(venv)), "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([str(venv_python(venv)), "-I", "-c", code], capture_output=True, text=True, check=True)
     return result.stdout.strip()
 
 

@@ -29,7 +29,7 @@ def up_to_date(
     files; no sync in progress and nothing a killed rebuild left beside the venv. A few ``stat`` calls
     and one directory listing per site-packages."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if os.path.exists(stamp.marker_path(venv_str)) or _leftovers_beside(venv_str):
+    if os.path.exists(stamp.marker_path(venv_str)) or _leftovers_beside(venv_str) or _plain_folders(lock_bytes):
         return False
     try:
         with open(stamp.stamp_path(venv_str), encoding="utf-8") as handle:
@@ -63,6 +63,15 @@ def up_to_date(
             found.append((dirname, index, stamp.stat_identity(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
     return sorted(found, key=repr) == sorted(recorded, key=repr)
+
+
+def _plain_folders(lock_bytes: bytes) -> bool:
+    """The lock installs a project folder that is not editable: its contents may have changed since the
+    stamp, which only the full sync looks at (it hashes the folder: docs/sync.md)."""
+    if b"directory = {" not in lock_bytes:
+        return False
+    entries = re.findall(rb"^directory = \{([^}\n]*)\}", lock_bytes, flags=re.MULTILINE)
+    return not entries or any(b"editable = true" not in entry for entry in entries)
 
 
 def vouched(venv: Path) -> frozenset[str]:

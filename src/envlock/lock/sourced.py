@@ -1,0 +1,64 @@
+"""A lock's ``directory`` and ``vcs`` entries read back into sources, checked where they enter: a path relative to the lock (``..`` allowed: a monorepo's sibling;
+an absolute path is refused, it would hold on one machine only), a git URL of an allowed transport
+without a leading ``-``, a full commit id, a subdirectory that stays inside the checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.pylock import PackageDirectory, PackageVcs
+
+from envlock import validate
+from envlock.errors import LockFileError
+from envlock.sources import tree
+from envlock.sources.model import COMMIT, DIRECTORY, GIT_SCHEMES, VCS, BadSource, Source, local
+
+
+def sourced(entry: PackageDirectory | PackageVcs, name: str, lock_path: Path) -> Source:
+    """The source of a ``directory`` or ``vcs`` entry; LockFileError naming the package otherwise."""
+    where = f"{lock_path}: package {name!r}"
+    if isinstance(entry, PackageDirectory):
+        folder = _folder(entry.path, name, lock_path)
+        try:
+            found = local(folder, editable=bool(entry.editable))
+        except BadSource as error:
+            raise LockFileError(f"{where}: {error}") from None
+        if found.kind != DIRECTORY:
+            raise LockFileError(f"{where}: directory {entry.path!r} is not a folder")
+        return found
+    if entry.type != "git":
+        raise LockFileError(f"{where}: vcs type {entry.type!r} is not supported (only git)")
+    url = entry.url or ""
+    if f"git+{url.split('://', 1)[0].lower()}" not in GIT_SCHEMES or url.startswith("-"):
+        raise LockFileError(f"{where}: vcs url {validate.redact(url)!r} is not an https, http, ssh or file URL")
+    if not COMMIT.fullmatch(entry.commit_id or ""):
+        raise LockFileError(f"{where}: commit-id {entry.commit_id!r} is not a full commit id")
+    subdirectory = entry.subdirectory
+    if subdirectory is not None:
+        try:
+            validate.relative_path(subdirectory, "subdirectory")
+        except validate.UnsafeInput as error:
+            raise LockFileError(f"{where}: {error}") from None
+    return Source(
+        VCS, url=url, revision=entry.requested_revision, commit=entry.commit_id, subdirectory=subdirectory
+    )
+
+
+def _folder(path: str, name: str, lock_path: Path) -> Path:
+    """A ``directory`` entry's ``path`` made absolute against the lock's folder; an absolute or
+    NUL-carrying path is refused (the lock would hold on one machine only)."""
+    if "\0" in path or Path(path).is_absolute() or path.startswith(("/", "\\")):
+        raise LockFileError(
+            f"{lock_path}: package {name!r}: path {path!r} is absolute; a lock names local files "
+            "relative to its folder"
+        )
+    return (lock_path.parent / path).absolute()
+
+
+def identity(origin: Source) -> str:
+    """What the planner compares with the installed copy's record: a git commit's key; an editable
+    folder's place and build configuration; a plain folder's contents (a change reinstalls it)."""
+    if origin.kind == VCS:
+        return origin.key() or ""
+    path = origin.path or Path()
+    return tree.editable_key(path) if origin.editable else tree.content_digest(path)

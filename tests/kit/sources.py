@@ -4,9 +4,13 @@ repositories made with the real git, served as ``git+file://``."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.kit.index import KitIndex
@@ -81,3 +85,36 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD")
+
+
+def bare_copy(repo: Path, into: Path) -> Path:
+    """A bare clone of ``repo`` ready for git's "dumb" HTTP transport (``update-server-info``)."""
+    subprocess.run(
+        ["git", "clone", "--quiet", "--bare", str(repo), str(into)],
+        env={"PATH": os.environ.get("PATH", ""), "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"},
+        check=True,
+        capture_output=True,
+    )
+    git(into, "update-server-info")
+    return into
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """``folder`` served over HTTP on 127.0.0.1 (a bare repository there is a git remote over the
+    dumb HTTP transport); yields the base URL, stops the server after."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None

@@ -79,3 +79,77 @@ def test_editable_and_plain_folders_lock_and_sync(
     assert _run_in(venv, "import common; print(common.VALUE)") == "2"
     again = run_envlock("sync", "--json", env=env)
     assert json.loads(again.stdout)["counts"]["installed"] + json.loads(again.stdout)["counts"]["replaced"] == 0
+
+
+def test_the_pyproject_project_itself_is_installed_editable(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(isolated, "svc", backend="flit", dependencies=("beta",), code='"""svc."""\nVALUE = 1\n')
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    packages = _packages(isolated / "pylock.toml")
+    assert packages["svc"]["directory"] == {"path": ".", "editable": True}
+    assert run_envlock("sync", env=env, check=True).returncode == 0
+    assert _run_in(isolated / ".venv", "import svc, beta; print(svc.VALUE)") == "1"
+    # install-project = false: only the dependencies.
+    pyproject = isolated / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.envlock]\ninstall-project = false\n")
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    assert set(_packages(isolated / "pylock.toml")) == {"beta"}
+
+
+def test_local_archives_are_locked_by_path_and_hash(
+    tmp_path: Path, index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    from tests.kit.dists import build_wheel
+
+    wheel = build_wheel(DistSpec("gamma", "3.0", requires=("beta",)), isolated / "dist")
+    (isolated / "requirements.in").write_text("./dist/" + wheel.name + "\n", encoding="utf-8")
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    archive = _packages(isolated / "pylock.toml")["gamma"]["archive"]
+    assert archive["path"] == f"dist/{wheel.name}" and set(archive["hashes"]) == {"sha256"}
+    assert run_envlock("sync", check=True).returncode == 0
+    exported = run_envlock("export", check=True).stdout
+    assert f"./dist/{wheel.name} \\\n    --hash=sha256:{archive['hashes']['sha256']}" in exported
+    # A different file under the same name no longer matches the lock's hash: a sync that has not
+    # cached the locked bytes yet refuses it.
+    build_wheel(DistSpec("gamma", "3.0", requires=("beta",), files={"gamma/x.py": b"X = 1\n"}), isolated / "dist")
+    refused = run_envlock("sync", "--rebuild", env={"ENVLOCK_CACHE_DIR": str(tmp_path / "fresh-cache")})
+    assert refused.returncode == 1 and "sha256" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "line", "needle"),
+    [
+        ("empty", "./empty", "empty is not a Python project (no pyproject.toml or setup.py)"),
+        ("broken", "-e ./broken", "broken: the build backend (setuptools.build_meta) failed while"),
+        ("nameless", "./nameless", "cannot tell the project name of"),
+    ],
+)
+def test_bad_folders_are_named(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path, setup: str, line: str, needle: str
+) -> None:
+    folder = isolated / setup
+    folder.mkdir()
+    if setup == "broken":
+        make_project(folder, "broken")
+        (folder / "setup.py").write_text("raise SystemExit('this build is broken on purpose')\n")
+    elif setup == "nameless":
+        (folder / "setup.py").write_text("")
+    (isolated / "requirements.in").write_text(line + "\n", encoding="utf-8")
+    failed = run_envlock("compile", "--index-url", index.url)
+    assert failed.returncode in (1, 2) and needle in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr
+    if setup == "broken":
+        assert "this build is broken on purpose" in failed.stderr
+
+
+def test_a_folder_outside_the_lock_is_named_relative_with_a_warning(
+    tmp_path: Path, index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(tmp_path / "sibling", "sibling")
+    (isolated / "requirements.in").write_text("../sibling\n", encoding="utf-8")
+    compiled = run_envlock("compile", "--index-url", index.url, check=True)
+    assert "sibling: ../sibling is outside the lock's folder" in compiled.stderr
+    assert _packages(isolated / "pylock.toml")["sibling"]["directory"] == {"path": "../sibling"}
+    assert run_envlock("sync", env={"ENVLOCK_INDEX_URL": index.url}, check=True).returncode == 0

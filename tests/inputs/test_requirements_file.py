@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
+from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError
 from envlock.inputs.config import ALL, IndexConfig, ResolverOptions
 from envlock.inputs.requirements_file import read_requirements_files
 

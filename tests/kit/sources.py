@@ -25,7 +25,8 @@ _BUILD_SYSTEMS = {
 
 
 def publish_backends(index: KitIndex) -> None:
-    """Serve setuptools, hatchling (with packaging, pathspec, pluggy, tomlkit, trove-classifiers) and flit-core."""
+    """Serve setuptools, flit-core and hatchling (with packaging, pathspec, pluggy, tomlkit and
+    trove-classifiers)."""
     for wheel in sorted(BACKENDS.glob("*.whl")):
         index.add_file(wheel)
 

@@ -35,12 +35,16 @@ def _packages(lock: Path) -> dict[str, dict[str, object]]:
 
 
 def _run_in(venv: Path, code: str) -> str:
-    result = subprocess.run([str(venv_python(venv)), "-I", "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [str(venv_python(venv)), "-I", "-c", code], capture_output=True, text=True, check=True
+    )
     return result.stdout.strip()
 
 
 def _direct_url(venv: Path, name: str) -> dict[str, object]:
-    text = _run_in(venv, f"import importlib.metadata as m; print(m.distribution({name!r}).read_text('direct_url.json'))")
+    text = _run_in(
+        venv, f"import importlib.metadata as m; print(m.distribution({name!r}).read_text('direct_url.json'))"
+    )
     return dict(json.loads(text))
 
 
@@ -78,7 +82,9 @@ def test_editable_and_plain_folders_lock_and_sync(
     assert resynced.returncode == 0, resynced.stderr
     assert _run_in(venv, "import common; print(common.VALUE)") == "2"
     again = run_envlock("sync", "--json", env=env)
-    assert json.loads(again.stdout)["counts"]["installed"] + json.loads(again.stdout)["counts"]["replaced"] == 0
+    assert (
+        json.loads(again.stdout)["counts"]["installed"] + json.loads(again.stdout)["counts"]["replaced"] == 0
+    )
 
 
 def test_the_pyproject_project_itself_is_installed_editable(
@@ -113,7 +119,9 @@ def test_local_archives_are_locked_by_path_and_hash(
     assert f"./dist/{wheel.name} \\\n    --hash=sha256:{archive['hashes']['sha256']}" in exported
     # A different file under the same name no longer matches the lock's hash: a sync that has not
     # cached the locked bytes yet refuses it.
-    build_wheel(DistSpec("gamma", "3.0", requires=("beta",), files={"gamma/x.py": b"X = 1\n"}), isolated / "dist")
+    build_wheel(
+        DistSpec("gamma", "3.0", requires=("beta",), files={"gamma/x.py": b"X = 1\n"}), isolated / "dist"
+    )
     refused = run_envlock("sync", "--rebuild", env={"ENVLOCK_CACHE_DIR": str(tmp_path / "fresh-cache")})
     assert refused.returncode == 1 and "sha256" in refused.stderr, refused.stderr
 

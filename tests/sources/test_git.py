@@ -35,7 +35,9 @@ def _vcs(lock: Path, name: str) -> dict[str, str]:
 
 
 def _run_in(venv: Path, code: str) -> str:
-    result = subprocess.run([str(venv_python(venv)), "-I", "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [str(venv_python(venv)), "-I", "-c", code], capture_output=True, text=True, check=True
+    )
     return result.stdout.strip()
 
 
@@ -46,7 +48,9 @@ def test_a_tag_is_locked_as_its_commit_and_kept_until_upgraded(
     make_project(repo / "sub", "lib", dependencies=("beta",), code="VALUE = 1\n")
     first = commit_all(repo, "one")
     git(repo, "tag", "v1")
-    (isolated / "requirements.in").write_text(f"lib @ git+{repo.as_uri()}@v1#subdirectory=sub\n", encoding="utf-8")
+    (isolated / "requirements.in").write_text(
+        f"lib @ git+{repo.as_uri()}@v1#subdirectory=sub\n", encoding="utf-8"
+    )
     env = {"ENVLOCK_INDEX_URL": index.url}
     assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
     lock = isolated / "pylock.toml"
@@ -60,7 +64,11 @@ def test_a_tag_is_locked_as_its_commit_and_kept_until_upgraded(
     assert run_envlock("sync", env=env, check=True).returncode == 0
     venv = isolated / ".venv"
     assert _run_in(venv, "import lib; print(lib.VALUE)") == "1"
-    direct = json.loads(_run_in(venv, "import importlib.metadata as m; print(m.distribution('lib').read_text('direct_url.json'))"))
+    direct = json.loads(
+        _run_in(
+            venv, "import importlib.metadata as m; print(m.distribution('lib').read_text('direct_url.json'))"
+        )
+    )
     assert direct == {
         "url": repo.as_uri(),
         "vcs_info": {"vcs": "git", "commit_id": first, "requested_revision": "v1"},
@@ -110,6 +118,13 @@ def test_a_token_in_the_url_is_used_and_never_written(
     stamp = (isolated / ".venv" / ".envlock" / "stamp.json").read_text(encoding="utf-8")
     site = next((isolated / ".venv").glob("lib/python*/site-packages/lib-1.0.dist-info"))
     installed = "".join(p.read_text(encoding="utf-8") for p in site.iterdir() if p.is_file())
-    outputs = [compiled.stdout, compiled.stderr, synced.stdout, synced.stderr, exported.stdout, exported.stderr]
+    outputs = [
+        compiled.stdout,
+        compiled.stderr,
+        synced.stdout,
+        synced.stderr,
+        exported.stdout,
+        exported.stderr,
+    ]
     outputs += [checked.stdout, checked.stderr, failed.stdout, failed.stderr, lock_text, stamp, installed]
     assert not [text for text in outputs if secret in text]

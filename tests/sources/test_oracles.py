@@ -70,6 +70,8 @@ def test_same_pins_as_pip_compile_and_its_output_imports(
     by_name = {p["name"]: p for p in data["packages"]}
     assert by_name["app"]["directory"] == {"path": ".", "editable": True}
     assert by_name["common"]["directory"] == {"path": "libs/common"}
-    assert by_name["lib"]["vcs"]["commit-id"] == commit and by_name["lib"]["vcs"]["requested-revision"] == "v1"
+    assert (
+        by_name["lib"]["vcs"]["commit-id"] == commit and by_name["lib"]["vcs"]["requested-revision"] == "v1"
+    )
     synced = run_envlock("sync", "imported.toml", env={"ENVLOCK_INDEX_URL": kit_index.url})
     assert synced.returncode == 0, synced.stderr

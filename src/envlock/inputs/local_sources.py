@@ -92,7 +92,9 @@ def project_name(source: Source, location: str) -> str:
                 return str(parse_wheel_filename(path.name)[0])
             return str(parse_sdist_filename(path.name)[0])
         except (InvalidWheelFilename, InvalidSdistFilename) as error:
-            raise RequirementsFileError(f"{location}: cannot tell the project of {path.name!r}: {error}") from None
+            raise RequirementsFileError(
+                f"{location}: cannot tell the project of {path.name!r}: {error}"
+            ) from None
     name = _static_name(path, location)
     if name is None:
         raise RequirementsFileError(

@@ -129,7 +129,9 @@ def _read_file(
                 line, location, path, collector, constraint=constraint, base=base, stack=(*stack, key)
             )
             continue
-        item = requirement_item(line, location, base if isinstance(path, str) else path.parent, remote=isinstance(path, str))
+        item = requirement_item(
+            line, location, base if isinstance(path, str) else path.parent, remote=isinstance(path, str)
+        )
         (collector.constraints if constraint else collector.requirements).append(item)
 
 
@@ -216,9 +218,11 @@ def _option_line(
             other.discard(item)
     elif name == "--editable":
         if isinstance(path, str):
-            raise RequirementsFileError(f"{location}: a requirements file read from a URL cannot name local paths")
-        item = path_requirement(value, location, path.parent, editable=True)
-        (collector.constraints if constraint else collector.requirements).append(item)
+            raise RequirementsFileError(
+                f"{location}: a requirements file read from a URL cannot name local paths"
+            )
+        editable = path_requirement(value, location, path.parent, editable=True)
+        (collector.constraints if constraint else collector.requirements).append(editable)
     elif name == "--hash":
         raise unsupported(location, "--hash options in input files")
     else:
@@ -235,12 +239,16 @@ def requirement_item(line: str, location: str, here: Path, *, remote: bool = Fal
     local = lowered.startswith("file:") or ("://" not in stripped and _looks_like_path(stripped, here))
     if not named and " --hash" not in stripped and (lowered.startswith("git+") or local):
         if remote and local:
-            raise RequirementsFileError(f"{location}: a requirements file read from a URL cannot name local paths")
+            raise RequirementsFileError(
+                f"{location}: a requirements file read from a URL cannot name local paths"
+            )
         return path_requirement(stripped, location, here)
     requirement = parse_requirement_line(stripped, location, here)
     sourced = url_requirement(requirement, location, here)
     if sourced is not None and remote and sourced.origin is not None and sourced.origin.kind != VCS:
-        raise RequirementsFileError(f"{location}: a requirements file read from a URL cannot name local paths")
+        raise RequirementsFileError(
+            f"{location}: a requirements file read from a URL cannot name local paths"
+        )
     return sourced or InputRequirement(requirement, location)
 
 

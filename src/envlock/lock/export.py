@@ -258,7 +258,9 @@ def _source_head(package: Package, options: ExportOptions) -> str:
     vcs = package.vcs
     assert vcs is not None  # the caller checked
     if vcs.type != "git" or not vcs.url or vcs.url.startswith("-") or not vcs.commit_id:
-        raise UnsupportedError(f"package {str(package.name)!r}: only git packages with a commit can be exported")
+        raise UnsupportedError(
+            f"package {str(package.name)!r}: only git packages with a commit can be exported"
+        )
     head = f"{package.name} @ git+{strip_credentials(vcs.url)}@{vcs.commit_id}"
     return head + (f"#subdirectory={vcs.subdirectory}" if vcs.subdirectory else "")
 
@@ -267,7 +269,11 @@ def _local(path: str, options: ExportOptions) -> str:
     """A lock's relative ``path`` as a path relative to the output's folder, starting with ``./`` or
     ``../`` (so pip reads it as a path, not a project name)."""
     posix = path.replace("\\", "/")
-    if options.lock_dir is not None and options.output_dir is not None and not PurePosixPath(posix).is_absolute():
+    if (
+        options.lock_dir is not None
+        and options.output_dir is not None
+        and not PurePosixPath(posix).is_absolute()
+    ):
         posix = Path(os.path.relpath(options.lock_dir / posix, options.output_dir)).as_posix()
     return posix if posix.startswith(("/", "./", "../")) else f"./{posix}"
 

@@ -92,7 +92,9 @@ def parse(path: Path, text: str) -> RequirementsLock:
         except InvalidRequirement as error:
             raise LockFileError(f"{path}:{number}: invalid requirement: {error}") from None
         if requirement.url and is_source_url(requirement.url):
-            sources.append(url_pin(requirement, frozenset(_sha256(h, path, number) for h in hashes), path, number))
+            sources.append(
+                url_pin(requirement, frozenset(_sha256(h, path, number) for h in hashes), path, number)
+            )
             continue
         pinned = [s for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
         if len(pinned) != 1 or len(requirement.specifier) != 1:

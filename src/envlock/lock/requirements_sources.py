@@ -62,7 +62,11 @@ def source_entry(pin: SourcedPin, lock_dir: Path) -> dict[str, Any]:
         entry["marker"] = pin.marker
     source = pin.source
     if source.kind == VCS:
-        commit = source.revision if source.revision and COMMIT.fullmatch(source.revision) else git.resolve_commit(source)
+        commit = (
+            source.revision
+            if source.revision and COMMIT.fullmatch(source.revision)
+            else git.resolve_commit(source)
+        )
         vcs = {"type": "git", "url": source.public_url, "commit-id": commit}
         if source.revision:
             vcs["requested-revision"] = source.revision

@@ -139,9 +139,9 @@ def _selected(
     name = str(package.name)
     if isinstance(source, (PackageVcs, PackageDirectory)):
         origin = sourced(source, name, lock_path)
-        version = str(package.version) if package.version is not None and origin.kind == VCS else ""
+        locked = str(package.version) if package.version is not None and origin.kind == VCS else ""
         artifact = Artifact(filename=name, sha256=identity(origin), origin=origin)
-        return SelectedPackage(name=name, version=version, artifact=artifact, direct=True)
+        return SelectedPackage(name=name, version=locked, artifact=artifact, direct=True)
     filename = _filename(source, name, lock_path)
     _check_url(source.url, name, lock_path)
     artifact = Artifact(

@@ -1,6 +1,7 @@
-"""A lock's ``directory`` and ``vcs`` entries read back into sources, checked where they enter: a path relative to the lock (``..`` allowed: a monorepo's sibling;
-an absolute path is refused, it would hold on one machine only), a git URL of an allowed transport
-without a leading ``-``, a full commit id, a subdirectory that stays inside the checkout."""
+"""A lock's ``directory`` and ``vcs`` entries read back into sources, checked where they enter: a path
+relative to the lock (``..`` allowed: a monorepo's sibling; an absolute path is refused, it would hold
+on one machine only), a git URL of an allowed transport without a leading ``-``, a full commit id, a
+subdirectory that stays inside the checkout."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def sourced(entry: PackageDirectory | PackageVcs, name: str, lock_path: Path) ->
         raise LockFileError(f"{where}: vcs type {entry.type!r} is not supported (only git)")
     url = entry.url or ""
     if f"git+{url.split('://', 1)[0].lower()}" not in GIT_SCHEMES or url.startswith("-"):
-        raise LockFileError(f"{where}: vcs url {validate.redact(url)!r} is not an https, http, ssh or file URL")
+        raise LockFileError(
+            f"{where}: vcs url {validate.redact(url)!r} is not an https, http, ssh or file URL"
+        )
     if not COMMIT.fullmatch(entry.commit_id or ""):
         raise LockFileError(f"{where}: commit-id {entry.commit_id!r} is not a full commit id")
     subdirectory = entry.subdirectory

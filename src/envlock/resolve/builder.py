@@ -179,9 +179,13 @@ def _hooks(
         python_executable=str(env_python),
     )
     try:
-        extra = hooks.get_requires_for_build_editable({}) if editable else hooks.get_requires_for_build_wheel({})
+        extra = (
+            hooks.get_requires_for_build_editable({}) if editable else hooks.get_requires_for_build_wheel({})
+        )
     except Exception as error:
-        raise _build_error(label, "asking the backend for build requirements", error, system.backend) from None
+        raise _build_error(
+            label, "asking the backend for build requirements", error, system.backend
+        ) from None
     if extra:
         install_requirements(tuple(extra), env_python)
     return hooks

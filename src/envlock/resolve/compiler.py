@@ -97,7 +97,9 @@ def _outside(resolutions: Sequence[Resolution], lock_dir: Path) -> set[str]:
         if pin.origin is not None and pin.origin.path is not None:
             relative = local_path(pin.origin.path, lock_dir)
             if relative.startswith("../"):
-                warnings.add(f"{pin.name}: {relative} is outside the lock's folder; the lock names it by that path")
+                warnings.add(
+                    f"{pin.name}: {relative} is outside the lock's folder; the lock names it by that path"
+                )
     return warnings
 
 
@@ -268,8 +270,12 @@ def _package(
         return _sourced(pin, common, lock_dir)
     if pin.url is not None:
         file = pin.files[0]
-        where = {"path": local_path(file.local_path, lock_dir)} if file.is_local else {"url": strip_credentials(file.url)}
-        return Package(**common, archive=PackageArchive(**where, hashes={"sha256": hash_of(file)}))
+        hashes = {"sha256": hash_of(file)}
+        if file.is_local:  # a local archive: by its path relative to the lock
+            archive = PackageArchive(path=local_path(file.local_path, lock_dir), hashes=hashes)
+        else:
+            archive = PackageArchive(url=strip_credentials(file.url), hashes=hashes)
+        return Package(**common, archive=archive)
     wheels = [_wheel(f, lock_dir, hash_of) for f in sorted(pin.files, key=lambda f: f.filename) if f.is_wheel]
     sdists = sorted(
         (f for f in pin.files if not f.is_wheel),
@@ -297,7 +303,9 @@ def _sourced(pin: Pin, common: dict[str, Any], lock_dir: Path) -> Package:
         )
         return Package(**common, vcs=vcs)
     common = {**common, "version": None}
-    directory = PackageDirectory(path=local_path(origin.path or Path(), lock_dir), editable=origin.editable or None)
+    directory = PackageDirectory(
+        path=local_path(origin.path or Path(), lock_dir), editable=origin.editable or None
+    )
     return Package(**common, directory=directory)
 
 

@@ -291,7 +291,12 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         return found
 
     def _source_candidates(
-        self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], path: tuple[str, ...], origin: Source
+        self,
+        name: NormalizedName,
+        extras: frozenset[str],
+        reqs: Sequence[Req],
+        path: tuple[str, ...],
+        origin: Source,
     ) -> list[Candidate]:
         """The one candidate a project folder or git source offers: its metadata from its backend."""
         if self.request.sources is None:

@@ -61,7 +61,9 @@ def run_git(args: Sequence[str], source: Source, cwd: Path | None = None) -> str
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:
-        raise GitError(f"{source.shown()}: git is not installed", hint="install git, or lock a release") from None
+        raise GitError(
+            f"{source.shown()}: git is not installed", hint="install git, or lock a release"
+        ) from None
     except subprocess.TimeoutExpired:
         raise GitError(f"{source.shown()}: git {args[0]} took longer than {GIT_TIMEOUT:.0f} s") from None
     if result.returncode != 0:
@@ -138,7 +140,9 @@ def _fetch_commit(source: Source, commit: str, into: Path) -> None:
     try:
         run_git(["fetch", "--quiet", "--depth", "1", "--", url, commit], source, cwd=into)
     except GitError:  # a server that refuses a fetch by commit id: fetch its branches and tags
-        run_git(["fetch", "--quiet", "--tags", "--", url, "+refs/heads/*:refs/remotes/origin/*"], source, cwd=into)
+        run_git(
+            ["fetch", "--quiet", "--tags", "--", url, "+refs/heads/*:refs/remotes/origin/*"], source, cwd=into
+        )
     run_git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], source, cwd=into)
     head = run_git(["rev-parse", "HEAD"], source, cwd=into).strip()
     if head != commit:

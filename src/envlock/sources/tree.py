@@ -42,12 +42,13 @@ def ignored(folder: str, names: Iterable[str]) -> set[str]:
     """The entries of ``folder`` that are no part of the project (``shutil.copytree``'s ``ignore``)."""
     skipped = set()
     for name in names:
-        full = os.path.join(folder, name)
-        if name.endswith((".pyc", ".pyo")) or name.endswith(".egg-info"):
+        full = Path(folder, name)
+        if name.endswith((".pyc", ".pyo", ".egg-info")) or (
+            full.is_dir()
+            and not full.is_symlink()
+            and (name in _IGNORED_DIRS or (full / "pyvenv.cfg").is_file())
+        ):
             skipped.add(name)
-        elif os.path.isdir(full) and not os.path.islink(full):
-            if name in _IGNORED_DIRS or os.path.isfile(os.path.join(full, "pyvenv.cfg")):
-                skipped.add(name)
     return skipped
 
 
@@ -58,7 +59,7 @@ def content_digest(root: Path) -> str:
     for relative, full in _files(root):
         digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
         if full.is_symlink():
-            digest.update(b"L" + os.readlink(full).encode("utf-8", "surrogateescape"))
+            digest.update(b"L" + str(full.readlink()).encode("utf-8", "surrogateescape"))
         else:
             digest.update(b"F" + sha256_file(full).encode())
         digest.update(b"\0")
@@ -102,13 +103,14 @@ def copy_project(root: Path, into: Path) -> Path:
 
 
 def _files(root: Path) -> list[tuple[str, Path]]:
+    """Every file and link of the project (links are not followed), by relative path."""
     found: list[tuple[str, Path]] = []
-    for folder, dirs, files in os.walk(root):
-        skipped = ignored(folder, [*dirs, *files])
-        dirs[:] = sorted(d for d in dirs if d not in skipped and not os.path.islink(os.path.join(folder, d)))
-        links = [d for d in os.listdir(folder) if os.path.islink(os.path.join(folder, d))]
-        for name in sorted({*files, *links} - skipped):
-            full = Path(folder, name)
-            found.append((full.relative_to(root).as_posix(), full))
+    for folder, dirs, _files in os.walk(root):
+        here = Path(folder)
+        entries = sorted(here.iterdir())
+        skipped = ignored(folder, [entry.name for entry in entries])
+        dirs[:] = [e.name for e in entries if e.is_dir() and not e.is_symlink() and e.name not in skipped]
+        for entry in entries:
+            if entry.name not in skipped and (entry.is_symlink() or not entry.is_dir()):
+                found.append((entry.relative_to(root).as_posix(), entry))
     return sorted(found)
-

@@ -297,7 +297,10 @@ def direct_url(origin: Source) -> dict[str, Any]:
         if origin.subdirectory:
             data["subdirectory"] = origin.subdirectory
         return data
-    return {"url": (origin.path or Path()).as_uri(), "dir_info": {"editable": True} if origin.editable else {}}
+    return {
+        "url": (origin.path or Path()).as_uri(),
+        "dir_info": {"editable": True} if origin.editable else {},
+    }
 
 
 def _additional_metadata(package: SelectedPackage) -> dict[str, bytes]:

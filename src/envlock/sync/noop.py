@@ -29,7 +29,11 @@ def up_to_date(
     files; no sync in progress and nothing a killed rebuild left beside the venv. A few ``stat`` calls
     and one directory listing per site-packages."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if os.path.exists(stamp.marker_path(venv_str)) or _leftovers_beside(venv_str) or _plain_folders(lock_bytes):
+    if (
+        os.path.exists(stamp.marker_path(venv_str))
+        or _leftovers_beside(venv_str)
+        or _plain_folders(lock_bytes)
+    ):
         return False
     try:
         with open(stamp.stamp_path(venv_str), encoding="utf-8") as handle:

@@ -86,7 +86,9 @@ class Preparer:
         if existing:
             return existing[0]
         staging = self.cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
-        wheel = build_wheel(sdist, staging, install_requirements=self._install_requirements, python=Path(python))
+        wheel = build_wheel(
+            sdist, staging, install_requirements=self._install_requirements, python=Path(python)
+        )
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / wheel.name
         wheel.replace(final)

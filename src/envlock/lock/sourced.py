@@ -12,7 +12,7 @@ from packaging.pylock import PackageDirectory, PackageVcs
 from envlock import validate
 from envlock.errors import LockFileError
 from envlock.sources import tree
-from envlock.sources.model import COMMIT, DIRECTORY, GIT_SCHEMES, VCS, BadSource, Source, local
+from envlock.sources.model import COMMIT, DIRECTORY, VCS, BadSource, Source, check_repository, local
 
 
 def sourced(entry: PackageDirectory | PackageVcs, name: str, lock_path: Path) -> Source:
@@ -30,10 +30,10 @@ def sourced(entry: PackageDirectory | PackageVcs, name: str, lock_path: Path) ->
     if entry.type != "git":
         raise LockFileError(f"{where}: vcs type {entry.type!r} is not supported (only git)")
     url = entry.url or ""
-    if f"git+{url.split('://', 1)[0].lower()}" not in GIT_SCHEMES or url.startswith("-"):
-        raise LockFileError(
-            f"{where}: vcs url {validate.redact(url)!r} is not an https, http, ssh or file URL"
-        )
+    try:
+        check_repository(url)
+    except BadSource as error:
+        raise LockFileError(f"{where}: vcs url: {error}") from None
     if not COMMIT.fullmatch(entry.commit_id or ""):
         raise LockFileError(f"{where}: commit-id {entry.commit_id!r} is not a full commit id")
     subdirectory = entry.subdirectory

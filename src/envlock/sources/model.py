@@ -154,11 +154,26 @@ def _vcs(url: str) -> Source:
         raise BadSource(f"{validate.redact(url)}: {revision!r} is not a branch, tag or commit")
     subdirectory = _fragment(parts.fragment, url)
     repository = urlunsplit((scheme[len("git+") :], parts.netloc, path, parts.query, ""))
-    if not parts.netloc and scheme != "git+file":
-        raise BadSource(f"{validate.redact(url)}: no host")
-    if repository.startswith("-") or path.startswith("-"):
-        raise BadSource(f"{validate.redact(url)}: a repository URL must not start with '-'")
+    check_repository(repository)
     return Source(VCS, url=repository, revision=revision, subdirectory=subdirectory)
+
+
+def check_repository(url: str) -> str:
+    """A git repository URL (``https``, ``http``, ``ssh`` or ``file``) that git cannot read as an option:
+    no ``-`` at the start of the URL, its user, host or path (``ssh://-oProxyCommand=…``); else BadSource."""
+    try:
+        parts = validate.split_url(url)
+    except validate.UnsafeInput as error:
+        raise BadSource(str(error)) from None
+    shown = validate.redact(url)
+    if f"git+{parts.scheme.lower()}" not in GIT_SCHEMES:
+        raise BadSource(f"{shown}: only git is supported ({', '.join(GIT_SCHEMES)})")
+    if not parts.netloc and parts.scheme.lower() != "file":
+        raise BadSource(f"{shown}: no host")
+    pieces = (url, parts.username or "", parts.hostname or "", parts.path.lstrip("/"))
+    if any(piece.startswith("-") for piece in pieces) or any(c in url for c in "\0\n\r"):
+        raise BadSource(f"{shown}: a repository URL must not start with '-' in any part")
+    return url
 
 
 def _fragment(fragment: str, url: str) -> str | None:

@@ -114,7 +114,10 @@ def from_url(url: str, *, editable: bool = False) -> Source:
     """The source a ``file:`` or ``git+`` requirement URL names; BadSource says why not."""
     if url.lower().startswith("git+"):
         return _vcs(url)
-    parts = validate.split_url(url) if "://" in url else None
+    try:
+        parts = validate.split_url(url) if "://" in url else None
+    except validate.UnsafeInput as error:
+        raise BadSource(str(error)) from None
     if parts is None or parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
         raise BadSource(f"{validate.redact(url)}: a file URL is file:///absolute/path")
     path = Path(unquote(parts.path))

@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 
 from envlock import validate
 from envlock.errors import InputError, LockFileError, UnsupportedError
+from envlock.sources.model import public_url
 from envlock.validate import strip_credentials
 
 FORMATS = ("requirements-txt",)
@@ -261,7 +262,7 @@ def _source_head(package: Package, options: ExportOptions) -> str:
         raise UnsupportedError(
             f"package {str(package.name)!r}: only git packages with a commit can be exported"
         )
-    head = f"{package.name} @ git+{strip_credentials(vcs.url)}@{vcs.commit_id}"
+    head = f"{package.name} @ git+{public_url(vcs.url)}@{vcs.commit_id}"
     return head + (f"#subdirectory={vcs.subdirectory}" if vcs.subdirectory else "")
 
 
@@ -275,7 +276,7 @@ def _local(path: str, options: ExportOptions) -> str:
         and not PurePosixPath(posix).is_absolute()
     ):
         posix = Path(os.path.relpath(options.lock_dir / posix, options.output_dir)).as_posix()
-    return posix if posix.startswith(("/", "./", "../")) else f"./{posix}"
+    return posix if posix in (".", "..") or posix.startswith(("/", "./", "../")) else f"./{posix}"
 
 
 def _hash(hashes: Mapping[str, str], name: str) -> str:

@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from envlock.errors import LockFileError, RequirementsFileError
 from envlock.guard.stamp import sha256_file
 from envlock.inputs.local_sources import path_requirement
+from envlock.lock.sourced import local_path
 from envlock.sources import git
 from envlock.sources.model import ARCHIVE, COMMIT, VCS, BadSource, Source, from_url
 
@@ -54,9 +55,6 @@ def url_pin(requirement: Requirement, sha256: frozenset[str], path: Path, number
 
 def source_entry(pin: SourcedPin, lock_dir: Path) -> dict[str, Any]:
     """The PEP 751 package entry of ``pin``, paths relative to ``lock_dir``."""
-    # The folder's relative spelling is the compiler's (one rule for every lock envlock writes).
-    from envlock.resolve.compiler import local_path  # lazy: a hashed file without sources needs no resolver
-
     entry: dict[str, Any] = {"name": pin.name}
     if pin.marker:
         entry["marker"] = pin.marker

@@ -1,11 +1,13 @@
-"""A lock's ``directory`` and ``vcs`` entries read back into sources, checked where they enter: a path
-relative to the lock (``..`` allowed: a monorepo's sibling; an absolute path is refused, it would hold
-on one machine only), a git URL of an allowed transport without a leading ``-``, a full commit id, a
-subdirectory that stays inside the checkout."""
+"""A lock's ``directory`` and ``vcs`` entries: written from sources (``locked_entry``) and read back
+into sources (``sourced``), checked where they enter: a path relative to the lock (``..`` allowed: a
+monorepo's sibling; an absolute path is refused, it would hold on one machine only), a git URL of an
+allowed transport without a leading ``-``, a full commit id, a subdirectory inside the checkout."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from packaging.pylock import PackageDirectory, PackageVcs
 
@@ -56,6 +58,28 @@ def _folder(path: str, name: str, lock_path: Path) -> Path:
             "relative to its folder"
         )
     return (lock_path.parent / path).absolute()
+
+
+def locked_entry(origin: Source, lock_dir: Path) -> dict[str, Any]:
+    """The ``directory`` or ``vcs`` field of a package built from ``origin`` (what ``sourced`` reads
+    back): a folder by its path relative to ``lock_dir``, a git commit by its credential-free URL."""
+    if origin.kind == VCS:
+        vcs = PackageVcs(
+            type="git",
+            url=origin.public_url,
+            requested_revision=origin.revision,
+            commit_id=origin.commit or "",
+            subdirectory=origin.subdirectory,
+        )
+        return {"vcs": vcs}
+    path = local_path(origin.path or Path(), lock_dir)
+    return {"directory": PackageDirectory(path=path, editable=origin.editable or None)}
+
+
+def local_path(path: Path, lock_dir: Path) -> str:
+    """A local source's path as a lock writes it: relative to the lock's folder, ``/``-separated
+    (``..`` where it is outside), never an absolute path of this machine."""
+    return Path(os.path.relpath(path.resolve(), lock_dir.resolve())).as_posix()
 
 
 def identity(origin: Source) -> str:

@@ -8,7 +8,6 @@ carries ``(environment marker) and (group marker)`` per target it belongs to.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
-from packaging.pylock import (
-    Package,
-    PackageArchive,
-    PackageDirectory,
-    PackageSdist,
-    PackageVcs,
-    PackageWheel,
-    Pylock,
-)
+from packaging.pylock import Package, PackageArchive, PackageSdist, PackageWheel, Pylock
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -34,6 +25,7 @@ from envlock.env.interpreter import TargetEnvironment, describe_target, target_i
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
+from envlock.lock.sourced import local_path, locked_entry
 from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest, SourcesLike
 from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
@@ -101,12 +93,6 @@ def _outside(resolutions: Sequence[Resolution], lock_dir: Path) -> set[str]:
                     f"{pin.name}: {relative} is outside the lock's folder; the lock names it by that path"
                 )
     return warnings
-
-
-def local_path(path: Path, lock_dir: Path) -> str:
-    """A local source's path as the lock writes it: relative to the lock's folder, ``/``-separated
-    (``..`` where it is outside), never an absolute path of this machine."""
-    return Path(os.path.relpath(path.resolve(), lock_dir.resolve())).as_posix()
 
 
 def previous_pins(lock: Pylock | None) -> dict[str, Version]:
@@ -267,7 +253,9 @@ def _package(
         "tool": tool or None,
     }
     if pin.origin is not None:
-        return _sourced(pin, common, lock_dir)
+        if pin.origin.kind != VCS:  # PEP 751: no version for a source tree, it can change
+            common = {**common, "version": None}
+        return Package(**common, **locked_entry(pin.origin, lock_dir))
     if pin.url is not None:
         file = pin.files[0]
         hashes = {"sha256": hash_of(file)}
@@ -287,26 +275,6 @@ def _package(
         wheels=wheels or None,
         sdist=_sdist(sdists[0], lock_dir, hash_of) if sdists else None,
     )
-
-
-def _sourced(pin: Pin, common: dict[str, Any], lock_dir: Path) -> Package:
-    """A project folder (PEP 751: no version, a source tree can change) or a git commit."""
-    origin = pin.origin
-    assert origin is not None  # the caller checked
-    if origin.kind == VCS:
-        vcs = PackageVcs(
-            type="git",
-            url=origin.public_url,
-            requested_revision=origin.revision,
-            commit_id=origin.commit or "",
-            subdirectory=origin.subdirectory,
-        )
-        return Package(**common, vcs=vcs)
-    common = {**common, "version": None}
-    directory = PackageDirectory(
-        path=local_path(origin.path or Path(), lock_dir), editable=origin.editable or None
-    )
-    return Package(**common, directory=directory)
 
 
 def _location(file: DistFile, lock_dir: Path) -> dict[str, str]:

@@ -34,17 +34,19 @@ class GitError(BuildError):
     """git failed (or is missing); the message names the repository without credentials."""
 
 
+_SETTINGS = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "",
+    "GIT_ALLOW_PROTOCOL": "https:http:ssh:file",
+    "LC_ALL": "C",
+}
+"""No user or system configuration, no prompt, no transport but these (``ext::`` runs commands)."""
+
+
 def git_environment() -> dict[str, str]:
-    env = {key: os.environ[key] for key in _KEPT if key in os.environ}
-    env.update(
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_TERMINAL_PROMPT="0",
-        GIT_ASKPASS="",
-        GIT_ALLOW_PROTOCOL="https:http:ssh:file",
-        LC_ALL="C",
-    )
-    return env
+    return {**{key: os.environ[key] for key in _KEPT if key in os.environ}, **_SETTINGS}
 
 
 def run_git(args: Sequence[str], source: Source, cwd: Path | None = None) -> str:

@@ -56,13 +56,7 @@ class Source:
     def public_url(self) -> str | None:
         """``url`` as the lock, messages and export show it: no password or token; an ssh URL keeps
         its user name (``git@``), which names the account and is no secret."""
-        if not self.url:
-            return None
-        stripped = validate.strip_credentials(self.url)
-        parts = urlsplit(self.url)
-        if parts.scheme == "ssh" and parts.username and parts.password is None:
-            return stripped.replace("ssh://", f"ssh://{parts.username}@", 1)
-        return stripped
+        return public_url(self.url) if self.url else None
 
     def with_commit(self, commit: str) -> Source:
         return replace(self, commit=commit)
@@ -72,23 +66,17 @@ class Source:
         resolver tells sources apart, never printed): ``file:///abs`` or ``git+URL@REV#subdirectory=``."""
         if self.kind != VCS:
             return (self.path or Path()).as_uri()
-        text = f"git+{self.url}"
-        if self.revision:
-            text += f"@{self.revision}"
-        if self.subdirectory:
-            text += f"#subdirectory={quote(self.subdirectory)}"
-        return text
+        return self._git_url(self.url, quote(self.subdirectory or ""))
 
     def shown(self) -> str:
         """For messages: the path, or the URL without credentials and the revision."""
         if self.kind != VCS:
             return str(self.path)
-        text = f"git+{self.public_url}"
-        if self.revision:
-            text += f"@{self.revision}"
-        if self.subdirectory:
-            text += f"#subdirectory={self.subdirectory}"
-        return text
+        return self._git_url(self.public_url, self.subdirectory or "")
+
+    def _git_url(self, url: str | None, subdirectory: str) -> str:
+        revision = f"@{self.revision}" if self.revision else ""
+        return f"git+{url}{revision}" + (f"#subdirectory={subdirectory}" if subdirectory else "")
 
     def key(self) -> str | None:
         """A sha256 that names what a vcs source builds (repository, commit, folder); None for others
@@ -97,6 +85,16 @@ class Source:
             return None
         text = "\0".join(("vcs", self.public_url or "", self.commit, self.subdirectory or ""))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def public_url(url: str) -> str:
+    """A repository URL as a lock, a message or an export may show it: no password or token; an ssh URL
+    keeps its user name (``git@``), which names the account and is no secret."""
+    stripped = validate.strip_credentials(url)
+    parts = urlsplit(url)
+    if parts.scheme == "ssh" and parts.username and parts.password is None:
+        return stripped.replace("ssh://", f"ssh://{parts.username}@", 1)
+    return stripped
 
 
 def commit_key(source: Source) -> str:

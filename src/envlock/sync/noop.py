@@ -29,11 +29,7 @@ def up_to_date(
     files; no sync in progress and nothing a killed rebuild left beside the venv. A few ``stat`` calls
     and one directory listing per site-packages."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if (
-        os.path.exists(stamp.marker_path(venv_str))
-        or _leftovers_beside(venv_str)
-        or _plain_folders(lock_bytes)
-    ):
+    if os.path.exists(stamp.marker_path(venv_str)) or _leftovers_beside(venv_str):
         return False
     try:
         with open(stamp.stamp_path(venv_str), encoding="utf-8") as handle:
@@ -66,16 +62,44 @@ def up_to_date(
         for dirname in stamp.metadata_dir_names(site):
             found.append((dirname, index, stamp.stat_identity(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
-    return sorted(found, key=repr) == sorted(recorded, key=repr)
-
-
-def _plain_folders(lock_bytes: bytes) -> bool:
-    """The lock installs a project folder that is not editable: its contents may have changed since the
-    stamp, which only the full sync looks at (it hashes the folder: docs/sync.md)."""
-    if b"directory = {" not in lock_bytes:
+    if sorted(found, key=repr) != sorted(recorded, key=repr):
         return False
-    entries = re.findall(rb"^directory = \{([^}\n]*)\}", lock_bytes, flags=re.MULTILINE)
-    return not entries or any(b"editable = true" not in entry for entry in entries)
+    folders = [os.path.join(venv_str, sites[index], dirname) for dirname, index, _record in found]
+    return _folders_unchanged(lock_bytes, lock_path, folders)
+
+
+_DIRECTORY = re.compile(rb'^directory = \{path = ("(?:[^"\\\n]|\\.)*")(, editable = true)?\}$', re.MULTILINE)
+"""A ``directory`` entry as envlock writes it (``lock.lockfile``); another spelling takes the full sync."""
+
+
+def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: list[str]) -> bool:
+    """Every plain (not editable) project folder of the lock still has the contents its installed copy
+    was built from: their digest is the artifact sha256 in that copy's ``envlock.json``. A changed
+    folder takes the full sync, which reinstalls it (docs/sync.md); an editable one is never a change."""
+    if b"directory = {" not in lock_bytes:
+        return True
+    entries = _DIRECTORY.findall(lock_bytes)
+    if len(entries) != lock_bytes.count(b"directory = {") or lock_path is None:
+        return False
+    plain = [json.loads(path) for path, editable in entries if not editable]
+    if not plain:
+        return True
+    # lazy: only locks with plain project folders hash them on the no-op path
+    from envlock.env.site_packages import ENVLOCK_MARKER
+    from envlock.sources.tree import content_digest
+
+    installed = set()
+    for folder in dist_infos:
+        try:
+            with open(os.path.join(folder, ENVLOCK_MARKER), encoding="utf-8") as handle:
+                installed.add(json.load(handle).get("sha256"))
+        except (OSError, ValueError, AttributeError):
+            continue
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
+    try:
+        return all(content_digest(Path(lock_dir, path)) in installed for path in plain)
+    except (OSError, ValueError):  # a folder gone or unreadable: the full sync says what is wrong
+        return False
 
 
 def vouched(venv: Path) -> frozenset[str]:

@@ -161,3 +161,23 @@ def test_a_folder_outside_the_lock_is_named_relative_with_a_warning(
     assert "sibling: ../sibling is outside the lock's folder" in compiled.stderr
     assert _packages(isolated / "pylock.toml")["sibling"]["directory"] == {"path": "../sibling"}
     assert run_envlock("sync", env={"ENVLOCK_INDEX_URL": index.url}, check=True).returncode == 0
+
+
+def test_a_folder_whose_dependencies_change_makes_the_lock_stale(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(isolated / "lib", "lib", dependencies=("beta<2",))
+    (isolated / "requirements.in").write_text("-e ./lib\n", encoding="utf-8")
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    assert run_envlock("sync", env=env, check=True).returncode == 0
+    # Code edits are not a change of the inputs; a new dependency in the folder's pyproject.toml is.
+    (isolated / "lib" / "lib" / "__init__.py").write_text("VALUE = 3\n", encoding="utf-8")
+    assert run_envlock("compile", "--check", "--index-url", index.url).returncode == 0
+    make_project(isolated / "lib", "lib", dependencies=("beta<2", "gamma"), code="VALUE = 3\n")
+    stale = run_envlock("compile", "--check", "--index-url", index.url)
+    assert stale.returncode == 1, stale.stderr
+    checked = run_envlock("check")
+    assert checked.returncode == 1 and "changed since pylock.toml was compiled" in checked.stderr
+    refused = run_envlock("sync", env=env)
+    assert refused.returncode == 1 and "lib" in refused.stderr and "envlock compile" in refused.stderr

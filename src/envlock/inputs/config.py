@@ -90,7 +90,7 @@ class InputRequirement:
             req.url = strip_credentials(req.url)
         if self.origin is not None:
             # lazy: only inputs with local or VCS sources need it
-            from envlock.sources.tree import portable
+            from envlock.inputs.local_sources import portable
 
             req.url = portable(self.origin, base)
         return str(req)

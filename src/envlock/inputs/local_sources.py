@@ -10,6 +10,7 @@ A project folder's name is read without building it (``[project] name``, else se
 from __future__ import annotations
 
 import configparser
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,8 +26,9 @@ from packaging.utils import (
 )
 
 from envlock.errors import RequirementsFileError
+from envlock.guard.stamp import sha256_file
 from envlock.inputs.config import InputRequirement
-from envlock.sources import model
+from envlock.sources import model, tree
 from envlock.sources.model import ARCHIVE, VCS, BadSource, Source
 from envlock.tomlshim import tomllib
 
@@ -125,6 +127,19 @@ def _static_name(folder: Path, location: str) -> str | None:
         if name and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
             return str(canonicalize_name(name))
     return None
+
+
+def portable(source: Source, base: Path | None) -> str:
+    """A source as the input fingerprint sees it: a path relative to ``base`` (so a checkout elsewhere
+    fingerprints the same) with what decides its metadata: an archive's sha256, a directory's build
+    configuration (``config_digest``), whether it is editable; a git URL without credentials."""
+    if source.kind == VCS:
+        return source.shown()
+    path = source.path or Path()
+    shown = Path(os.path.relpath(path, base)).as_posix() if base is not None else path.as_posix()
+    if source.kind == ARCHIVE:
+        return f"{shown}#sha256={sha256_file(path)}"
+    return f"{shown}#config={tree.config_digest(path)}" + ("&editable" if source.editable else "")
 
 
 def _split_marker(text: str) -> tuple[str, str]:

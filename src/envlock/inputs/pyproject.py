@@ -29,6 +29,7 @@ from envlock.inputs.config import (
 from envlock.inputs.envlock_table import load_toml
 from envlock.inputs.local_sources import project_requirement, url_requirement
 from envlock.sources.model import is_source_url
+from envlock.sources.tree import config_files
 
 
 def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], base: Path) -> CompileInputs:
@@ -48,9 +49,10 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     for group in chosen_groups:
         reader.add_group(resolve_group(groups_table, groups_by_name, group, shown), f"group:{group}")
     requires_python = project.get("requires-python")
+    configs = [f for item in reader.requirements for f in config_files(item.origin)]
     return CompileInputs(
         requirements=tuple(reader.requirements),
-        files=(path,),
+        files=tuple(dict.fromkeys((path, *configs))),
         extras=tuple(chosen_extras),
         groups=tuple(chosen_groups),
         project_name=reader.own,

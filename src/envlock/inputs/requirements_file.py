@@ -40,6 +40,7 @@ from envlock.inputs.config import (
 from envlock.inputs.local_sources import path_requirement, url_requirement
 from envlock.inputs.requirements_syntax import logical_lines, split_option
 from envlock.sources.model import VCS, is_source_url
+from envlock.sources.tree import config_files
 from envlock.validate import strip_credentials
 
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -60,6 +61,11 @@ class _Collector:
     pre: bool = False
     only_binary: set[str] = field(default_factory=set)
     no_binary: set[str] = field(default_factory=set)
+
+    def add(self, item: InputRequirement, *, constraint: bool) -> None:
+        """A requirement or constraint; a project folder's build configuration becomes an input file."""
+        (self.constraints if constraint else self.requirements).append(item)
+        self.files.extend(f for f in config_files(item.origin) if f not in self.files)
 
 
 def read_requirements_files(
@@ -132,7 +138,7 @@ def _read_file(
         item = requirement_item(
             line, location, base if isinstance(path, str) else path.parent, remote=isinstance(path, str)
         )
-        (collector.constraints if constraint else collector.requirements).append(item)
+        collector.add(item, constraint=constraint)
 
 
 def _is_url(value: str) -> bool:
@@ -221,8 +227,7 @@ def _option_line(
             raise RequirementsFileError(
                 f"{location}: a requirements file read from a URL cannot name local paths"
             )
-        editable = path_requirement(value, location, path.parent, editable=True)
-        (collector.constraints if constraint else collector.requirements).append(editable)
+        collector.add(path_requirement(value, location, path.parent, editable=True), constraint=constraint)
     elif name == "--hash":
         raise unsupported(location, "--hash options in input files")
     else:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
 from envlock.guard.stamp import sha256_file
-from envlock.sources.model import ARCHIVE, VCS, Source
+from envlock.sources.model import DIRECTORY, Source
 
 CONFIG_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 """What decides a project's metadata, entry points and layout: a change re-resolves (the input
@@ -66,6 +65,14 @@ def content_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
+def config_files(source: Source | None) -> list[Path]:
+    """The build configuration files a project folder has (``CONFIG_FILES``): a compile records them
+    as lock inputs, so an edit is seen as the lock's inputs changing (check, the no-op sync)."""
+    if source is None or source.kind != DIRECTORY or source.path is None:
+        return []
+    return [source.path / name for name in CONFIG_FILES if (source.path / name).is_file()]
+
+
 def config_digest(root: Path) -> str:
     """sha256 over the project's build configuration files (``CONFIG_FILES``), absent ones included."""
     digest = hashlib.sha256(b"envlock-config-1\0")
@@ -82,22 +89,11 @@ def editable_key(root: Path) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def portable(source: Source, base: Path | None) -> str:
-    """A source as the input fingerprint sees it: a path relative to ``base`` (so a checkout elsewhere
-    fingerprints the same) with what decides its metadata: an archive's sha256, a directory's build
-    configuration (``config_digest``), whether it is editable; a git URL without credentials."""
-    if source.kind == VCS:
-        return source.shown()
-    path = source.path or Path()
-    shown = Path(os.path.relpath(path, base)).as_posix() if base is not None else path.as_posix()
-    if source.kind == ARCHIVE:
-        return f"{shown}#sha256={sha256_file(path)}"
-    return f"{shown}#config={config_digest(path)}" + ("&editable" if source.editable else "")
-
-
 def copy_project(root: Path, into: Path) -> Path:
     """The project's files (as ``content_digest`` sees them) copied to ``into``, for a build that must
     not write into the user's tree or see its leftovers."""
+    import shutil  # lazy: the no-op sync hashes folders with this module and never copies one
+
     shutil.copytree(root, into, symlinks=True, ignore=ignored)
     return into
 

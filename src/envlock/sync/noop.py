@@ -75,7 +75,8 @@ _DIRECTORY = re.compile(rb'^directory = \{path = ("(?:[^"\\\n]|\\.)*")(, editabl
 def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: list[str]) -> bool:
     """Every plain (not editable) project folder of the lock still has the contents its installed copy
     was built from: their digest is the artifact sha256 in that copy's ``envlock.json``. A changed
-    folder takes the full sync, which reinstalls it (docs/sync.md); an editable one is never a change."""
+    folder takes the full sync, which reinstalls it (docs/sync.md). An editable folder's identity is its
+    build configuration, which the lock records as inputs (``_inputs_moved`` sees an edit)."""
     if b"directory = {" not in lock_bytes:
         return True
     entries = _DIRECTORY.findall(lock_bytes)

@@ -181,3 +181,21 @@ def test_a_folder_whose_dependencies_change_makes_the_lock_stale(
     assert checked.returncode == 1 and "changed since pylock.toml was compiled" in checked.stderr
     refused = run_envlock("sync", env=env)
     assert refused.returncode == 1 and "lib" in refused.stderr and "envlock compile" in refused.stderr
+
+
+def test_an_installed_project_may_have_dynamic_dependencies(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(isolated, "dyn")
+    pyproject = isolated / "pyproject.toml"
+    text = pyproject.read_text().replace("dependencies = []", 'dynamic = ["dependencies"]')
+    text += '\n[tool.setuptools.dynamic]\ndependencies = {file = ["deps.txt"]}\n'
+    pyproject.write_text(text)
+    (isolated / "deps.txt").write_text("beta<2\n")
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    packages = _packages(isolated / "pylock.toml")
+    assert set(packages) == {"dyn", "beta"} and str(packages["beta"]["version"]) == "1.0"
+    # Not installed: its dependencies cannot be read without a build, as before.
+    pyproject.write_text(text + "\n[tool.envlock]\ninstall-project = false\n")
+    refused = run_envlock("compile", "--index-url", index.url)
+    assert refused.returncode == 2 and "dynamic [project] dependencies" in refused.stderr

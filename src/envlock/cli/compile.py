@@ -218,7 +218,7 @@ def _compile(
         lock_dir=out.parent if out.parent != Path() else Path.cwd(),
         previous=previous,
         upgrade=upgrade,
-        sources=_sources(cache, client, previous, upgrade, progress) if _has_sources(inputs) else None,
+        sources=_LazySources(lambda: _sources(cache, client, previous, upgrade, progress)),
     )
     try:
         return compile_lock(client, job, client.hash_of, warn, progress.on_event)
@@ -228,8 +228,18 @@ def _compile(
             http.created.close()
 
 
-def _has_sources(inputs: CompileInputs) -> bool:
-    return any(item.origin is not None for item in (*inputs.requirements, *inputs.constraints))
+class _LazySources:
+    """The source metadata reader, made when the first folder or git source is met (a dependency's
+    ``name @ git+…`` too): a compile without any never imports the PEP 517 builder."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def resolve(self, source: Any) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return self._made.resolve(source)
 
 
 def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,14 @@ def url_requirement(requirement: Requirement, location: str, here: Path) -> Inpu
     return InputRequirement(requirement, location, origin=source)
 
 
-def project_requirement(root: Path, name: str, location: str, *, editable: bool = True) -> InputRequirement:
-    """The pyproject.toml project itself, installed from its folder (editable unless asked otherwise)."""
+def project_requirement(
+    root: Path, name: str, location: str, *, extras: Sequence[str] = (), editable: bool = True
+) -> InputRequirement:
+    """The pyproject.toml project itself, installed from its folder (editable unless asked otherwise),
+    with ``extras`` (those its backend computes: dynamic optional-dependencies)."""
     source = Source(model.DIRECTORY, path=root.resolve(), editable=editable)
-    return _requirement(f"{name} @ {source.reference()}", location, source)
+    chosen = f"[{','.join(extras)}]" if extras else ""
+    return _requirement(f"{name}{chosen} @ {source.reference()}", location, source)
 
 
 def project_name(source: Source, location: str) -> str:

@@ -38,11 +38,18 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     data = load_toml(path, base)
     project, groups_table = _tables(data, shown)
     reader = _ProjectReader.of(shown, path.parent, project)
-    reader.add_dependencies(DEFAULT_GROUP)
-    if reader.own is not None and installs_project(data, shown):
-        reader.requirements.append(project_requirement(path.parent, reader.own, f"{shown} [project]"))
+    installs = reader.own is not None and installs_project(data, shown)
+    dynamic = set(project.get("dynamic", ())) if isinstance(project.get("dynamic"), list) else set()
+    if "dependencies" in dynamic and not installs:
+        raise unsupported(f"{shown}", "dynamic [project] dependencies (unless the project is installed)")
+    if "dependencies" not in dynamic:  # else they come from the project's own build
+        reader.add_dependencies(DEFAULT_GROUP)
     chosen_extras: list[str] = sorted({canonicalize_name(e) for e in extras})
-    for extra in chosen_extras:
+    if installs and reader.own is not None:
+        built_extras = chosen_extras if "optional-dependencies" in dynamic else []
+        own = project_requirement(path.parent, reader.own, f"{shown} [project]", extras=built_extras)
+        reader.requirements.append(own)
+    for extra in chosen_extras if "optional-dependencies" not in dynamic else ():
         reader.expand_extra(extra, f"extra:{extra}")
     chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
     groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
@@ -61,18 +68,14 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
 
 
 def _tables(data: Mapping[str, Any], shown: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """``[project]`` (empty when absent) and ``[dependency-groups]``, checked to be tables; dynamic
-    ``[project]`` dependencies are refused."""
+    """``[project]`` (empty when absent) and ``[dependency-groups]``, checked to be tables."""
     project = data.get("project")
     groups_table = data.get("dependency-groups", {})
     if project is not None and not isinstance(project, Mapping):
         raise RequirementsFileError(f"{shown}: [project] must be a table")
     if not isinstance(groups_table, Mapping):
         raise RequirementsFileError(f"{shown}: [dependency-groups] must be a table")
-    project = project or {}
-    if "dependencies" in project.get("dynamic", ()):
-        raise unsupported(f"{shown}", "dynamic [project] dependencies")
-    return project, groups_table
+    return project or {}, groups_table
 
 
 @dataclass

@@ -182,14 +182,19 @@ def test_bad_requirement_names_file_and_line(run_envlock: RunEnvlock, isolated: 
 
 @pytest.mark.parametrize(
     ("line", "words"),
-    [("-e ./pkg", "editable"), ("git+https://x/y.git#egg=y", "VCS"), ("./localdir", "local")],
+    [
+        ("-e ./pkg", "pkg does not exist"),
+        ("git+https://x/y.git", "a git requirement needs its project name"),
+        ("./localdir", "localdir does not exist"),
+        ("y @ hg+https://x/y", "VCS requirements other than git are not supported yet"),
+    ],
 )
-def test_unsupported_inputs(run_envlock: RunEnvlock, isolated: Path, line: str, words: str) -> None:
+def test_bad_source_inputs(run_envlock: RunEnvlock, isolated: Path, line: str, words: str) -> None:
     (isolated / "requirements.in").write_text(line + "\n")
     result = run_envlock("compile", "--index-url", "http://127.0.0.1:9/simple/")
     assert result.returncode == 2
-    assert "requirements.in:1" in result.stderr and "not supported yet" in result.stderr
-    assert words in result.stderr
+    assert "requirements.in:1: " in result.stderr and words in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_unknown_project_names_indexes(

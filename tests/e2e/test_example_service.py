@@ -14,6 +14,7 @@ import pytest
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
+from tests.kit.sources import publish_backends
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service"
 
@@ -105,12 +106,17 @@ STAND_INS = (
 
 
 @pytest.fixture
-def service(tmp_path: Path, kit_index: KitIndex, run_envlock: RunEnvlock) -> Path:
-    """A copy of examples/service, its lock compiled against the kit index, its launcher regenerated."""
+def service(
+    tmp_path: Path, kit_index: KitIndex, run_envlock: RunEnvlock, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A copy of examples/service, its lock compiled against the kit index, its launcher regenerated.
+    The service installs itself editable (``-e .``): its build backend comes from the kit index too."""
     kit_index.publish(*STAND_INS)
+    publish_backends(kit_index)
+    monkeypatch.setenv("ENVLOCK_INDEX_URL", kit_index.url)  # where sync's builds find setuptools
     root = tmp_path / "service"
     (root / "backend").mkdir(parents=True)
-    for name in ("requirements.in", "demo.py", "backend/app.py", "backend/run_api.py"):
+    for name in ("requirements.in", "pyproject.toml", "demo.py", "backend/app.py", "backend/run_api.py"):
         shutil.copy(EXAMPLE / name, root / name)
     compiled = run_envlock(
         "compile", "requirements.in", "-o", "pylock.toml", "--index-url", kit_index.url, cwd=root
@@ -152,6 +158,7 @@ def test_committed_example_matches_its_generator() -> None:
         assert cmd.read() == launchers.render_cmd(spec)
     assert (EXAMPLE / "bin" / "api.ps1").read_text() == launchers.render_ps1(spec)
     assert "prometheus-client" in (EXAMPLE / "pylock.toml").read_text()
+    assert 'directory = {path = ".", editable = true}' in (EXAMPLE / "pylock.toml").read_text()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="runs the POSIX launcher")
@@ -165,7 +172,7 @@ def test_demo_syncs_starts_fetches_metrics_and_stops(service: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "+3 installed" in result.stdout
+    assert "+4 installed" in result.stdout  # fastapi, uvicorn, prometheus-client and the service itself
     assert "# TYPE example_requests_total counter" in result.stdout
     assert 'example_requests_total{route="/metrics"} 1.0' in result.stdout
     assert result.stdout.rstrip().endswith("service stopped")

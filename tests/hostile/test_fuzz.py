@@ -749,7 +749,43 @@ def test_requirement_line(line: str) -> None:
     with scratch() as folder:
         requirement = outcome(lambda: requirements_file.parse_requirement_line(line, "fuzz.in:1", folder))
     if requirement is not None and requirement.url:
-        assert urlsplit(requirement.url).scheme in ("http", "https"), requirement
+        # http(s) archives; file: and git+ URLs are sources, checked by requirement_item
+        assert urlsplit(requirement.url).scheme in ("http", "https", "file") or requirement.url.startswith(
+            "git+"
+        ), requirement
+
+
+SOURCE_LINES = st.one_of(
+    LINE,
+    st.builds(
+        lambda prefix, body: prefix + body,
+        st.sampled_from(["", "-e ", "lib @ ", "lib @ git+", "git+", "file:", "./", "../"]),
+        st.one_of(
+            TEXT,
+            st.sampled_from(
+                [
+                    "https://h/r@-x",
+                    "ssh://-oProxyCommand=x/r",
+                    "file:///nonexistent",
+                    ".",
+                    "x#egg=lib",
+                    "https://t:s@h/r@v1#subdirectory=../x",
+                ]
+            ),
+        ),
+    ),
+)
+
+
+@FUZZ
+@given(line=SOURCE_LINES)
+def test_source_line(line: str) -> None:
+    """Paths, file: and git+ URLs: a sourced requirement or an EnvlockError, never a crash."""
+    with scratch() as folder:
+        item = outcome(lambda: requirements_file.requirement_item(line, "fuzz.in:1", folder))
+    if item is not None and item.origin is not None:
+        assert item.origin.kind in ("directory", "archive", "vcs")
+        assert not (item.origin.url or "").startswith("-")
 
 
 HASHED_LINES = st.one_of(

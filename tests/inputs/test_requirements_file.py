@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError, UnsupportedError
+from envlock.errors import InputError, NeedsNetworkError, RequirementsFileError
 from envlock.inputs.config import ALL, IndexConfig, ResolverOptions
 from envlock.inputs.requirements_file import read_requirements_files
 
@@ -61,21 +61,46 @@ def test_invalid_requirement_names_file_and_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "needle"),
     [
-        "-e .",
-        "--editable ./x",
-        "git+https://h/r.git",
-        "r @ git+https://h/r.git",
-        "./local",
-        "/abs/dir",
-        "r @ file:///tmp/r-1.0.tar.gz",
-        "a==1 --hash=sha256:00",
+        ("-e .", r"requirements.in:1: .* is not a Python project \(no pyproject.toml or setup.py\)"),
+        ("--editable ./x", r"requirements.in:1: .*/x does not exist"),
+        ("git+https://h/r.git", r"requirements.in:1: a git requirement needs its project name"),
+        ("-e git+https://h/r.git#egg=r", r"requirements.in:1: editable VCS requirements are not supported"),
+        ("hg+https://h/r", r"requirements.in:1: VCS requirements other than git are not supported yet"),
+        ("r @ git+git://h/r.git", r"requirements.in:1: .*only git is supported"),
+        ("r @ git+https://h/r.git@--upload-pack=x", r"is not a branch, tag or commit"),
+        ("./local", r"requirements.in:1: .*/local does not exist"),
+        ("/abs/dir", r"requirements.in:1: /abs/dir does not exist"),
+        ("r @ file:///tmp/r-1.0.tar.gz", r"requirements.in:1: /tmp/r-1.0.tar.gz does not exist"),
+        ("a==1 --hash=sha256:00", r"requirements.in:1: --hash options in input files are not supported yet"),
     ],
 )
-def test_not_supported_yet(tmp_path: Path, line: str) -> None:
-    with pytest.raises(UnsupportedError, match=r"requirements.in:1: .* not supported yet"):
+def test_sources_are_checked_where_they_are_read(tmp_path: Path, line: str, needle: str) -> None:
+    with pytest.raises(InputError, match=needle):
         read(tmp_path, line + "\n")
+
+
+def test_sources_become_requirements_with_their_origin(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "pyproject.toml").write_text('[project]\nname = "My_App"\nversion = "1"\n')
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "setup.py").write_text("")
+    (tmp_path / "old" / "setup.cfg").write_text("[metadata]\nname = old-lib\n")
+    inputs = read(
+        tmp_path,
+        "-e ./app[extra]\n./old ; python_version >= '3'\nr @ git+https://tok@h/r.git@v1#subdirectory=s\n",
+    )
+    app, old, vcs = inputs.requirements
+    assert str(app.requirement) == f"my-app[extra] @ {(tmp_path / 'app').as_uri()}"
+    assert app.origin is not None and app.origin.editable and app.origin.path == tmp_path / "app"
+    assert old.requirement.name == "old-lib" and old.origin is not None and not old.origin.editable
+    assert str(old.requirement.marker) == 'python_version >= "3"'
+    assert vcs.origin is not None and vcs.origin.revision == "v1" and vcs.origin.subdirectory == "s"
+    assert vcs.origin.public_url == "https://h/r.git"
+    # The fingerprint sees folders relative to the input, and never the token.
+    assert app.normalized(tmp_path).startswith("my-app[extra] @ app#config=")
+    assert vcs.normalized(tmp_path) == "r @ git+https://h/r.git@v1#subdirectory=s"
 
 
 def test_unknown_option_and_missing_include(tmp_path: Path) -> None:

@@ -139,29 +139,30 @@ def test_undeclared_extra_or_group_is_an_input_error() -> None:
         export_requirements(marker_lock(), ExportOptions(groups=("nope",)))
 
 
-@pytest.mark.parametrize(
-    ("entry", "message"),
-    [
-        (
-            {"name": "gitpkg", "vcs": {"type": "git", "url": "https://g/x.git", "commit-id": "ab" * 20}},
-            "package 'gitpkg' is a vcs source",
-        ),
-        ({"name": "local", "directory": {"path": "../local"}}, "package 'local' is a directory source"),
-        (
-            {"name": "noversion", "wheels": [wheel("noversion-1.0-py3-none-any.whl", H1)]},
-            "package 'noversion' has no version",
-        ),
-        (
-            {"name": "tarball", "archive": {"path": "dist/tarball-1.0.tar.gz", "hashes": {"sha256": H1}}},
-            "package 'tarball' is a local archive",
-        ),
-    ],
-)
-def test_entries_pip_cannot_express_are_errors_naming_the_package(
-    entry: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(UnsupportedError, match=message):
+def test_an_entry_without_a_version_is_an_error_naming_the_package() -> None:
+    entry = {"name": "noversion", "wheels": [wheel("noversion-1.0-py3-none-any.whl", H1)]}
+    with pytest.raises(UnsupportedError, match="package 'noversion' has no version"):
         export_requirements(lock(pkg("fine", "1", H1), entry), ExportOptions())
+
+
+def test_sources_are_written_as_pip_reads_them(tmp_path: Path) -> None:
+    entries = [
+        {"name": "gitpkg", "vcs": {"type": "git", "url": "https://g/x.git", "commit-id": "ab" * 20}},
+        {
+            "name": "sub",
+            "vcs": {"type": "git", "url": "ssh://git@g/y", "commit-id": "cd" * 20, "subdirectory": "s"},
+        },
+        {"name": "local", "directory": {"path": "../local"}},
+        {"name": "mine", "directory": {"path": ".", "editable": True}},
+        {"name": "tarball", "archive": {"path": "dist/tarball-1.0.tar.gz", "hashes": {"sha256": H1}}},
+    ]
+    options = ExportOptions(lock_dir=tmp_path / "proj", output_dir=tmp_path / "proj" / "out")
+    text = export_requirements(lock(pkg("fine", "1", H1), *entries), options)
+    assert f"gitpkg @ git+https://g/x.git@{'ab' * 20}\n" in text
+    assert f"sub @ git+ssh://git@g/y@{'cd' * 20}#subdirectory=s\n" in text
+    assert "\n../../local\n" in text and "\n-e ..\n" in text
+    assert f"\n../dist/tarball-1.0.tar.gz \\\n    --hash=sha256:{H1}\n" in text
+    assert "pip refuses them with --require-hashes" in text
 
 
 def test_a_marker_that_cannot_be_evaluated_names_the_package() -> None:

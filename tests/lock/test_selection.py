@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from envlock.env.interpreter import TargetEnvironment, current_environment
-from envlock.errors import InputError, LockFileError, TargetEnvironmentError, UnsupportedError
+from envlock.errors import InputError, LockFileError, TargetEnvironmentError
 from envlock.inputs.config import ALL
 from envlock.lock.lockfile import lock_from_dict
 from envlock.lock.selection import SelectionOptions, parse_only_binary, select
@@ -179,8 +179,8 @@ def test_no_sha256_is_lock_error() -> None:
         run(lock({"name": "a", "version": "1", "wheels": [entry]}))
 
 
-def test_directory_source_is_unsupported() -> None:
-    with pytest.raises(UnsupportedError, match="directory source"):
+def test_directory_source_must_be_a_project_folder() -> None:
+    with pytest.raises(LockFileError, match=r"package 'a': .*src/a does not exist"):
         run(lock({"name": "a", "version": "1", "directory": {"path": "src/a"}}))
 
 

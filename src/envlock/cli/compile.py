@@ -214,6 +214,7 @@ def _compile(
         metadata_builder=None if ALL in options.only_binary else build_metadata,
     )
     client_box.append(client)
+    upgrade = UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages)
     job = CompileJob(
         inputs=inputs,
         targets=targets,
@@ -221,7 +222,8 @@ def _compile(
         metadata=metadata,
         lock_dir=out.parent if out.parent != Path() else Path.cwd(),
         previous=previous,
-        upgrade=UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages),
+        upgrade=upgrade,
+        sources=_LazySources(lambda: _sources(cache, client, previous, upgrade, progress)),
     )
     try:
         return compile_lock(client, job, client.hash_of, warn, progress.on_event)
@@ -229,6 +231,34 @@ def _compile(
         progress.close()
         if isinstance(http.created, HttpClient):
             http.created.close()
+
+
+class _LazySources:
+    """The source metadata reader, made when the first folder or git source is met (a dependency's
+    ``name @ git+…`` too): a compile without any never imports the PEP 517 builder."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def resolve(self, source: Any) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return self._made.resolve(source)
+
+
+def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any) -> Any:
+    """Metadata of the project folders and git sources, built with build requirements from the index."""
+    from envlock.resolve.builder import index_build_installer
+    from envlock.resolve.compiler import kept_commits
+    from envlock.resolve.sources import SourceMetadata
+
+    return SourceMetadata(
+        cache,
+        index_build_installer(client),
+        kept_commits=kept_commits(previous, upgrade),
+        on_build=progress.building,
+    )
 
 
 def _default_source(root: Path) -> Path:

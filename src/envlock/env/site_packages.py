@@ -17,8 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from packaging.utils import canonicalize_name
-
+from envlock.guard import stamp
 from envlock.guard.stamp import sha256_file
 from envlock.sync.models import InstalledDist
 
@@ -45,7 +44,9 @@ class RecordEntry:
 
 
 def canonical_name(name: str) -> str:
-    return str(canonicalize_name(name))
+    # The runtime's PEP 503 rule (the same as packaging's): the no-op sync reads installed markers
+    # through this module and must not import packaging.
+    return stamp.canonical_name(name)
 
 
 def scan(

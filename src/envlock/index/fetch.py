@@ -46,6 +46,8 @@ def cached(artifacts: Sequence[Artifact], cache: Cache) -> dict[str, Path]:
     """sha256 -> verified path of the artifacts already in the store."""
     found: dict[str, Path] = {}
     for artifact in artifacts:
+        if artifact.origin is not None:  # built by sync, never fetched
+            continue
         path = cache.get_artifact(artifact.sha256, artifact.filename)
         if path is not None:
             found[artifact.sha256] = path
@@ -62,7 +64,7 @@ def fetch_all(
     """Every artifact's verified path in the store (sha256 -> path). ``client`` may be None when all
     artifacts are cached or local. The first failure (sorted by file name) is raised after the other
     transfers were cancelled or finished; nothing unverified is left in the store."""
-    unique = {artifact.sha256: artifact for artifact in artifacts}
+    unique = {artifact.sha256: artifact for artifact in artifacts if artifact.origin is None}
     result = cached(list(unique.values()), cache)
     todo = sorted((a for sha, a in unique.items() if sha not in result), key=lambda a: a.filename)
     if not todo:

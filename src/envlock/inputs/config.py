@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.utils import NormalizedName
 
+    from envlock.sources.model import Source
+
 # packaging is imported where it is used: ``envlock --help`` loads cli/compile, which imports this model
 # (through inputs.settings), and must not pay for packaging.
 
@@ -41,7 +43,7 @@ DEFAULT_GROUP = ""
 """The root group of plain requirements (neither an extra nor a dependency group)."""
 
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
-"""URL prefixes of VCS requirements, which no input may use yet."""
+"""URL prefixes of VCS requirements (git is supported: ``envlock.sources``)."""
 
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz")
 """What a direct URL (or a local path, refused) ends with: a wheel or an sdist."""
@@ -57,6 +59,9 @@ class InputRequirement:
     """``requirements.in:3`` or ``pyproject.toml [project.dependencies]`` for messages and ``via``."""
     group: str = DEFAULT_GROUP
     """Root group: ``""`` for plain requirements, ``extra:NAME`` or ``group:NAME`` otherwise."""
+    origin: Source | None = None
+    """Where it is built from when not from an index: a local directory, a local archive or a git
+    repository (the requirement's URL stands for it)."""
 
     @property
     def name(self) -> NormalizedName:
@@ -74,14 +79,20 @@ class InputRequirement:
                 return value.lower()
         return None
 
-    def normalized(self) -> str:
-        """Stable text for the fingerprint: credentials stripped, canonical spelling."""
+    def normalized(self, base: Path | None = None) -> str:
+        """Stable text for the fingerprint: credentials stripped, canonical spelling; a local source as
+        a path relative to ``base`` (the same on every checkout) with what its contents decide."""
         from packaging.requirements import Requirement  # lazy: envlock --help must not import packaging
 
         req = Requirement(str(self.requirement))
         req.name = _canonical(req.name)
         if req.url:
             req.url = strip_credentials(req.url)
+        if self.origin is not None:
+            # lazy: only inputs with local or VCS sources need it
+            from envlock.inputs.local_sources import portable
+
+            req.url = portable(self.origin, base)
         return str(req)
 
 
@@ -218,8 +229,8 @@ def fingerprint(
     the clock, not file order."""
     base = inputs.files[0].resolve().parent if inputs.files else None
     document = {
-        "requirements": sorted({f"{r.group}|{r.normalized()}" for r in inputs.requirements}),
-        "constraints": sorted({r.normalized() for r in inputs.constraints}),
+        "requirements": sorted({f"{r.group}|{r.normalized(base)}" for r in inputs.requirements}),
+        "constraints": sorted({r.normalized(base) for r in inputs.constraints}),
         "extras": sorted(inputs.extras),
         "groups": sorted(inputs.groups),
         "index-url": strip_credentials(index.index_url) if index.index_url else None,

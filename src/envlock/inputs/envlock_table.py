@@ -47,6 +47,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
         "lock": str,
         "venv": str,
         "targets": list,
+        "install-project": bool,
     }
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -61,6 +62,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
             kind = "a list of strings" if expected is list else expected.__name__
             raise RequirementsFileError(f"{shown}: [tool.envlock] {key} must be {kind}")
         values[key.replace("-", "_")] = tuple(value) if isinstance(value, list) else value
+    values.pop("install_project", None)  # read where the project is: inputs.pyproject.installs_project
     return ToolSettings(**values)
 
 

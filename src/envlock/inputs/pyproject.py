@@ -9,7 +9,7 @@ its extras' requirements (or, without extras, the project's dependencies) join t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +27,39 @@ from envlock.inputs.config import (
     unsupported,
 )
 from envlock.inputs.envlock_table import load_toml
+from envlock.inputs.local_sources import project_requirement, url_requirement
+from envlock.sources.model import is_source_url
+from envlock.sources.tree import config_files
 
 
 def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], base: Path) -> CompileInputs:
     """``[project].dependencies`` plus the selected optional-dependencies and PEP 735 groups."""
     shown = display_path(path, base)
-    project, groups_table = _tables(load_toml(path, base), shown)
-    reader = _ProjectReader.of(shown, project)
-    reader.add_dependencies(DEFAULT_GROUP)
+    data = load_toml(path, base)
+    project, groups_table = _tables(data, shown)
+    reader = _ProjectReader.of(shown, path.parent, project)
+    installs = reader.own is not None and installs_project(data, shown)
+    dynamic = set(project.get("dynamic", ())) if isinstance(project.get("dynamic"), list) else set()
+    if "dependencies" in dynamic and not installs:
+        raise unsupported(f"{shown}", "dynamic [project] dependencies (unless the project is installed)")
+    if "dependencies" not in dynamic:  # else they come from the project's own build
+        reader.add_dependencies(DEFAULT_GROUP)
     chosen_extras: list[str] = sorted({canonicalize_name(e) for e in extras})
-    for extra in chosen_extras:
+    if installs and reader.own is not None:
+        built_extras = chosen_extras if "optional-dependencies" in dynamic else []
+        own = project_requirement(path.parent, reader.own, f"{shown} [project]", extras=built_extras)
+        reader.requirements.append(own)
+    for extra in chosen_extras if "optional-dependencies" not in dynamic else ():
         reader.expand_extra(extra, f"extra:{extra}")
     chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
     groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
     for group in chosen_groups:
         reader.add_group(resolve_group(groups_table, groups_by_name, group, shown), f"group:{group}")
     requires_python = project.get("requires-python")
+    configs = [f for item in reader.requirements for f in config_files(item.origin)]
     return CompileInputs(
         requirements=tuple(reader.requirements),
-        files=(path,),
+        files=tuple(dict.fromkeys((path, *configs))),
         extras=tuple(chosen_extras),
         groups=tuple(chosen_groups),
         project_name=reader.own,
@@ -54,18 +68,14 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
 
 
 def _tables(data: Mapping[str, Any], shown: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """``[project]`` (empty when absent) and ``[dependency-groups]``, checked to be tables; dynamic
-    ``[project]`` dependencies are refused."""
+    """``[project]`` (empty when absent) and ``[dependency-groups]``, checked to be tables."""
     project = data.get("project")
     groups_table = data.get("dependency-groups", {})
     if project is not None and not isinstance(project, Mapping):
         raise RequirementsFileError(f"{shown}: [project] must be a table")
     if not isinstance(groups_table, Mapping):
         raise RequirementsFileError(f"{shown}: [dependency-groups] must be a table")
-    project = project or {}
-    if "dependencies" in project.get("dynamic", ()):
-        raise unsupported(f"{shown}", "dynamic [project] dependencies")
-    return project, groups_table
+    return project or {}, groups_table
 
 
 @dataclass
@@ -73,6 +83,8 @@ class _ProjectReader:
     """Mutable accumulator of one pyproject.toml's root requirements (never leaves this module)."""
 
     shown: str
+    root: Path
+    """The folder of the pyproject.toml."""
     project: Mapping[str, Any]
     own: NormalizedName | None
     """The project's own name, canonical (None when ``[project]`` has none)."""
@@ -83,13 +95,13 @@ class _ProjectReader:
     """(group, extra) pairs already added: each extra's entries go into a group once."""
 
     @classmethod
-    def of(cls, shown: str, project: Mapping[str, Any]) -> _ProjectReader:
+    def of(cls, shown: str, root: Path, project: Mapping[str, Any]) -> _ProjectReader:
         name = project.get("name")
         own = canonicalize_name(name) if isinstance(name, str) else None
         optional = project.get("optional-dependencies", {})
         if not isinstance(optional, Mapping):
             raise RequirementsFileError(f"{shown}: [project.optional-dependencies] must be a table")
-        return cls(shown, project, own, {canonicalize_name(k): (k, v) for k, v in optional.items()})
+        return cls(shown, root, project, own, {canonicalize_name(k): (k, v) for k, v in optional.items()})
 
     def add_dependencies(self, group: str) -> None:
         self.add(self.project.get("dependencies", []), "[project.dependencies]", group)
@@ -107,7 +119,7 @@ class _ProjectReader:
                 for extra in sorted(requirement.extras):
                     self.expand_extra(canonicalize_name(extra), group)
                 continue
-            self.requirements.append(InputRequirement(requirement, location, group))
+            self.requirements.append(self._item(requirement, location, group))
 
     def expand_extra(self, extra: str, group: str) -> None:
         if (group, extra) in self.expanded:  # extras may name each other (x -> app[y] -> app[x])
@@ -131,10 +143,15 @@ class _ProjectReader:
                 if not requirement.extras:
                     self.add_dependencies(group)
                 continue
-            self.requirements.append(InputRequirement(requirement, location, group))
+            self.requirements.append(self._item(requirement, location, group))
 
     def _is_own(self, requirement: Requirement) -> bool:
         return self.own is not None and canonicalize_name(requirement.name) == self.own
+
+    def _item(self, requirement: Requirement, location: str, group: str) -> InputRequirement:
+        """A ``NAME @ file:///...`` / ``NAME @ git+...`` dependency becomes a sourced requirement."""
+        sourced = url_requirement(requirement, location, self.root)
+        return replace(sourced, group=group) if sourced else InputRequirement(requirement, location, group)
 
 
 def resolve_group(
@@ -168,14 +185,26 @@ def resolve_group(
     return result
 
 
+def installs_project(data: Mapping[str, Any], shown: str) -> bool:
+    """Is the project itself locked and installed (editable)? ``[tool.envlock] install-project`` when
+    set, else whether it is a package: it has a ``[build-system]`` (as uv decides)."""
+    tool = data.get("tool")
+    table = tool.get("envlock") if isinstance(tool, Mapping) else None
+    chosen = table.get("install-project") if isinstance(table, Mapping) else None
+    if chosen is not None:
+        if not isinstance(chosen, bool):
+            raise RequirementsFileError(f"{shown}: [tool.envlock] install-project must be true or false")
+        return chosen
+    return isinstance(data.get("build-system"), Mapping)
+
+
 def _pep508(text: str, location: str) -> Requirement:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
         raise RequirementsFileError(f"{location}: invalid requirement {text!r}: {error}") from None
-    if requirement.url:
-        lowered = requirement.url.lower()
-        if lowered.startswith(VCS_PREFIXES):
-            raise unsupported(location, "VCS requirements")
+    if requirement.url and not is_source_url(requirement.url):
+        if requirement.url.lower().startswith(VCS_PREFIXES):
+            raise unsupported(location, "VCS requirements other than git")
         check_direct_url(requirement.url, location)
     return requirement

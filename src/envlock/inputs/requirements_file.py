@@ -37,7 +37,10 @@ from envlock.inputs.config import (
     resolve_find_links,
     unsupported,
 )
+from envlock.inputs.local_sources import path_requirement, url_requirement
 from envlock.inputs.requirements_syntax import logical_lines, split_option
+from envlock.sources.model import VCS, is_source_url
+from envlock.sources.tree import config_files
 from envlock.validate import strip_credentials
 
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -58,6 +61,11 @@ class _Collector:
     pre: bool = False
     only_binary: set[str] = field(default_factory=set)
     no_binary: set[str] = field(default_factory=set)
+
+    def add(self, item: InputRequirement, *, constraint: bool) -> None:
+        """A requirement or constraint; a project folder's build configuration becomes an input file."""
+        (self.constraints if constraint else self.requirements).append(item)
+        self.files.extend(f for f in config_files(item.origin) if f not in self.files)
 
 
 def read_requirements_files(
@@ -127,11 +135,10 @@ def _read_file(
                 line, location, path, collector, constraint=constraint, base=base, stack=(*stack, key)
             )
             continue
-        requirement = parse_requirement_line(line, location, base if isinstance(path, str) else path.parent)
-        if constraint:
-            collector.constraints.append(InputRequirement(requirement, location))
-        else:
-            collector.requirements.append(InputRequirement(requirement, location))
+        item = requirement_item(
+            line, location, base if isinstance(path, str) else path.parent, remote=isinstance(path, str)
+        )
+        collector.add(item, constraint=constraint)
 
 
 def _is_url(value: str) -> bool:
@@ -216,32 +223,64 @@ def _option_line(
             target.add(item)
             other.discard(item)
     elif name == "--editable":
-        raise unsupported(location, "editable requirements (-e)")
+        if isinstance(path, str):
+            raise RequirementsFileError(
+                f"{location}: a requirements file read from a URL cannot name local paths"
+            )
+        collector.add(path_requirement(value, location, path.parent, editable=True), constraint=constraint)
     elif name == "--hash":
         raise unsupported(location, "--hash options in input files")
     else:
         raise RequirementsFileError(f"{location}: unknown or unsupported option {name!r}")
 
 
+def requirement_item(line: str, location: str, here: Path, *, remote: bool = False) -> InputRequirement:
+    """One requirement line as an input: a source (a path, a ``file:`` or ``git+`` URL, with or
+    without ``NAME @``; ``inputs.local_sources``) or a requirement from an index or an http(s) archive.
+    A requirements file read from a URL (``remote``) may name git repositories but no local path."""
+    stripped = line.strip()
+    lowered = stripped.lower()
+    named = _NAMED.match(stripped) is not None
+    local = lowered.startswith("file:") or ("://" not in stripped and _looks_like_path(stripped, here))
+    if not named and " --hash" not in stripped and (lowered.startswith("git+") or local):
+        if remote and local:
+            raise RequirementsFileError(
+                f"{location}: a requirements file read from a URL cannot name local paths"
+            )
+        return path_requirement(stripped, location, here)
+    requirement = parse_requirement_line(stripped, location, here)
+    sourced = url_requirement(requirement, location, here)
+    if sourced is not None and remote and sourced.origin is not None and sourced.origin.kind != VCS:
+        raise RequirementsFileError(
+            f"{location}: a requirements file read from a URL cannot name local paths"
+        )
+    return sourced or InputRequirement(requirement, location)
+
+
 def parse_requirement_line(line: str, location: str, here: Path) -> Requirement:
-    """One requirement line: PEP 508, or a bare URL to a wheel/sdist; editables/VCS/dirs refused."""
+    """One requirement line: PEP 508 (a ``file:`` or ``git+`` URL is checked by ``requirement_item``),
+    or a bare URL to a wheel/sdist; other VCS and bare local paths are refused."""
     stripped = line.strip()
     if " --hash" in stripped or stripped.startswith("--hash"):
         raise unsupported(location, "--hash options in input files")
     lowered = stripped.lower()
-    if lowered.startswith(VCS_PREFIXES) or re.search(r"@\s*(git|hg|svn|bzr)\+", lowered):
-        raise unsupported(location, "VCS requirements")
-    if "://" in stripped and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@", stripped):
+    if lowered.startswith(VCS_PREFIXES[1:]) or re.search(r"@\s*(hg|svn|bzr)\+", lowered):
+        raise unsupported(location, "VCS requirements other than git")
+    if "://" in stripped and _NAMED.match(stripped) is None:
         return _bare_url(stripped, location)
     if "://" not in stripped and _looks_like_path(stripped, here):
-        raise unsupported(location, "local directories and files")
+        raise unsupported(location, "bare local paths here")
     try:
         requirement = Requirement(stripped)
     except InvalidRequirement as error:
         raise RequirementsFileError(f"{location}: invalid requirement {stripped!r}: {error}") from None
-    if requirement.url:
+    if requirement.url and not is_source_url(requirement.url):
         check_direct_url(requirement.url, location)
     return requirement
+
+
+_NAMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
+"""``NAME @`` or ``NAME[extras] @``: a PEP 508 direct reference, not a bare URL or path."""
 
 
 def _looks_like_path(text: str, here: Path) -> bool:

@@ -1,7 +1,9 @@
 """Pure: a PEP 751 lock + chosen extras/groups -> a hashed pip requirements file (``envlock export``).
 
 Every entry becomes ``name==version ; marker`` with one ``--hash`` per artifact of that entry, so
-``pip install --require-hashes --no-deps -r FILE`` installs what ``envlock sync`` installs. PEP 751
+``pip install --require-hashes --no-deps -r FILE`` installs what ``envlock sync`` installs. A project
+folder becomes ``-e ./path`` / ``./path`` and a git package ``name @ git+URL@COMMIT``, without hashes
+(pip has none for them, and refuses them in hash-checking mode: docs/migrating-from-pip-tools.md). PEP 751
 package markers may test ``extras`` and ``dependency_groups``, which pip does not know: those tests are
 evaluated away for the chosen extras/groups (an entry whose marker is then false is left out, the rest
 of its marker is kept for pip to evaluate at install time). See docs/migrating-from-pip-tools.md.
@@ -22,6 +24,7 @@ from packaging.utils import canonicalize_name
 
 from envlock import validate
 from envlock.errors import InputError, LockFileError, UnsupportedError
+from envlock.sources.model import public_url
 from envlock.validate import strip_credentials
 
 FORMATS = ("requirements-txt",)
@@ -211,21 +214,15 @@ def _chosen(values: Sequence[str], declared: Collection[str], kind: str) -> froz
 def _requirement(package: Package, marker: str | None, options: ExportOptions) -> tuple[str, set[str]]:
     """``name==version ; marker`` + hash lines (+ ``# via``), and the find-links folders it needs."""
     name = str(package.name)
-    if package.vcs is not None or package.directory is not None:
-        kind = "a vcs" if package.vcs is not None else "a directory"
-        raise UnsupportedError(
-            f"package {name!r} is {kind} source: pip cannot install it by --hash from a requirements file",
-            hint="lock it from an index or a wheel/sdist archive, or install with: envlock sync",
-        )
     links: set[str] = set()
-    if package.archive is not None:
+    hashes: list[str] = []
+    if package.vcs is not None or package.directory is not None:
+        head = _source_head(package, options)  # pip has no hash for a folder or a repository
+    elif package.archive is not None:
         if package.archive.url is None:
-            raise UnsupportedError(
-                f"package {name!r} is a local archive ({package.archive.path}): "
-                "a requirements file can only name it by URL",
-                hint="install with: envlock sync",
-            )
-        head = f"{name} @ {strip_credentials(package.archive.url)}"
+            head = _local(package.archive.path or "", options)
+        else:
+            head = f"{name} @ {strip_credentials(package.archive.url)}"
         hashes = [_hash(package.archive.hashes, name)]
     else:
         if package.version is None:
@@ -251,6 +248,35 @@ def _requirement(package: Package, marker: str | None, options: ExportOptions) -
     elif via:
         text += "\n    # via\n" + "\n".join(f"    #   {v}" for v in via)
     return text, links
+
+
+def _source_head(package: Package, options: ExportOptions) -> str:
+    """A project folder as pip reads it (``-e ./path``, ``./path``: relative to the output's folder,
+    where pip is run from), a git package as ``name @ git+URL@COMMIT#subdirectory=``."""
+    if package.directory is not None:
+        path = _local(package.directory.path, options)
+        return f"-e {path}" if package.directory.editable else path
+    vcs = package.vcs
+    assert vcs is not None  # the caller checked
+    if vcs.type != "git" or not vcs.url or vcs.url.startswith("-") or not vcs.commit_id:
+        raise UnsupportedError(
+            f"package {str(package.name)!r}: only git packages with a commit can be exported"
+        )
+    head = f"{package.name} @ git+{public_url(vcs.url)}@{vcs.commit_id}"
+    return head + (f"#subdirectory={vcs.subdirectory}" if vcs.subdirectory else "")
+
+
+def _local(path: str, options: ExportOptions) -> str:
+    """A lock's relative ``path`` as a path relative to the output's folder, starting with ``./`` or
+    ``../`` (so pip reads it as a path, not a project name)."""
+    posix = path.replace("\\", "/")
+    if (
+        options.lock_dir is not None
+        and options.output_dir is not None
+        and not PurePosixPath(posix).is_absolute()
+    ):
+        posix = Path(os.path.relpath(options.lock_dir / posix, options.output_dir)).as_posix()
+    return posix if posix in (".", "..") or posix.startswith(("/", "./", "../")) else f"./{posix}"
 
 
 def _hash(hashes: Mapping[str, str], name: str) -> str:
@@ -329,6 +355,9 @@ def _header(
         f"# Extras: {', '.join(sorted(extras)) or 'none'}; "
         f"dependency groups: {', '.join(sorted(groups)) or 'none'}",
     ]
+    if any(p.vcs is not None or p.directory is not None for p in lock.packages):
+        lines.append("# Folders and git packages have no hash, and pip refuses them with --require-hashes:")
+        lines.append("# install those with envlock sync, or pip install them apart (--no-deps)")
     if lock.requires_python is not None:
         lines.append(f"# The lock requires Python {lock.requires_python}")
     for environment in lock.environments or ():

@@ -44,7 +44,8 @@ def import_requirements(
     via = via_annotations(text)
     data = dict(lock.to_dict())
     packages: list[dict[str, Any]] = []
-    for pin, package in zip(parsed.pins, data["packages"], strict=True):
+    indexed = data["packages"][: len(parsed.pins)]
+    for pin, package in zip(parsed.pins, indexed, strict=True):
         found = _hashes_of(package)
         unmatched = sorted(pin.sha256 - found)
         if unmatched:
@@ -57,6 +58,7 @@ def import_requirements(
         if via.get(pin.line):
             entry["tool"] = {TOOL_KEY: {"via": sorted(set(via[pin.line]))}}
         packages.append(entry)
+    packages.extend(data["packages"][len(parsed.pins) :])  # folders and git packages, as they were read
     if indexes is None:
         indexes = [i for i in (parsed.index_url, *parsed.extra_index_urls) if i]
     options: dict[str, Any] = {"imported-from": path.name}

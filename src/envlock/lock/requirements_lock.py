@@ -18,6 +18,8 @@ from envlock.errors import LockFileError
 from envlock.inputs.config import read_input_text
 from envlock.inputs.requirements_syntax import logical_lines, split_option
 from envlock.lock.lockfile import lock_from_dict
+from envlock.lock.requirements_sources import SourcedPin, editable_pin, source_entry, url_pin
+from envlock.sources.model import is_source_url
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -44,6 +46,8 @@ class RequirementsLock:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    sources: tuple[SourcedPin, ...] = ()
+    """Folders, local archives and git packages (``lock.requirements_sources``)."""
 
 
 _HASH = re.compile(r"--hash[=\s]\s*(\S+)")
@@ -61,6 +65,7 @@ def read(path: Path) -> str:
 def parse(path: Path, text: str) -> RequirementsLock:
     """Parse the file; every requirement must be pinned with ``==`` and carry ``--hash=sha256:``."""
     pins: list[PinnedRequirement] = []
+    sources: list[SourcedPin] = []
     index_url: str | None = None
     extras: list[str] = []
     links: list[str] = []
@@ -75,7 +80,9 @@ def parse(path: Path, text: str) -> RequirementsLock:
                 extras.append(value)
             elif option in ("-f", "--find-links"):
                 links.append(value if "://" in value else str((path.parent / value).absolute()))
-            elif option in ("-r", "-c", "--requirement", "--constraint", "-e", "--editable"):
+            elif option in ("-e", "--editable"):
+                sources.append(editable_pin(value, path, number))
+            elif option in ("-r", "-c", "--requirement", "--constraint"):
                 raise LockFileError(f"{path}:{number}: {option} is not allowed in a hashed lock file")
             continue
         hashes = _HASH.findall(logical)
@@ -84,6 +91,11 @@ def parse(path: Path, text: str) -> RequirementsLock:
             requirement = Requirement(spec)
         except InvalidRequirement as error:
             raise LockFileError(f"{path}:{number}: invalid requirement: {error}") from None
+        if requirement.url and is_source_url(requirement.url):
+            sources.append(
+                url_pin(requirement, frozenset(_sha256(h, path, number) for h in hashes), path, number)
+            )
+            continue
         pinned = [s for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
         if len(pinned) != 1 or len(requirement.specifier) != 1:
             raise LockFileError(
@@ -103,7 +115,7 @@ def parse(path: Path, text: str) -> RequirementsLock:
                 line=number,
             )
         )
-    return RequirementsLock(tuple(pins), index_url, tuple(extras), tuple(links))
+    return RequirementsLock(tuple(pins), index_url, tuple(extras), tuple(links), tuple(sources))
 
 
 def to_pylock(path: Path, parsed: RequirementsLock, lookup: FileLookup) -> Pylock:
@@ -132,6 +144,7 @@ def to_pylock(path: Path, parsed: RequirementsLock, lookup: FileLookup) -> Pyloc
         if sdists:
             entry["sdist"] = _file_entry(sdists[0])
         packages.append(entry)
+    packages.extend(source_entry(pin, path.parent) for pin in parsed.sources)
     data = {"lock-version": "1.0", "created-by": f"envlock (from {path.name})", "packages": packages}
     return lock_from_dict(data, source=str(path))
 

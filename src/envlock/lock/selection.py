@@ -28,8 +28,10 @@ from packaging.version import Version
 from envlock import validate
 from envlock.env.interpreter import TargetEnvironment, describe_target
 from envlock.env.targets import spec_for
-from envlock.errors import InputError, LockFileError, TargetEnvironmentError, UnsupportedError
+from envlock.errors import InputError, LockFileError, TargetEnvironmentError
 from envlock.inputs.config import ALL
+from envlock.lock.sourced import identity, sourced
+from envlock.sources.model import VCS
 from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, Selection
 
 
@@ -157,10 +159,10 @@ def _selected(
 ) -> SelectedPackage:
     name = str(package.name)
     if isinstance(source, (PackageVcs, PackageDirectory)):
-        kind = "vcs" if isinstance(source, PackageVcs) else "directory"
-        raise UnsupportedError(
-            f"{lock_path}: package {name!r} is a {kind} source, which sync does not support yet"
-        )
+        origin = sourced(source, name, lock_path)
+        locked = str(package.version) if package.version is not None and origin.kind == VCS else ""
+        artifact = Artifact(filename=name, sha256=identity(origin), origin=origin)
+        return SelectedPackage(name=name, version=locked, artifact=artifact, direct=True)
     filename = _filename(source, name, lock_path)
     _check_url(source.url, name, lock_path)
     artifact = Artifact(

@@ -1,6 +1,6 @@
-"""Builds from sdists: core metadata and wheels through the sdist's PEP 517 backend, run by
-``pyproject-hooks`` in a fresh, isolated virtual environment whose build requirements are resolved
-from the same indexes (wheels only) and installed with ``installer``.
+"""Builds from sdists and project folders: core metadata and wheels through the project's PEP 517 backend
+(PEP 660 for editable wheels), run by ``pyproject-hooks`` in a fresh, isolated virtual environment whose
+build requirements are resolved from the same indexes (wheels only) and installed with ``installer``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
-from pyproject_hooks import BuildBackendHookCaller, BuildBackendWarning
+from pyproject_hooks import BuildBackendHookCaller, BuildBackendWarning, HookMissing
 
 from envlock import validate
 from envlock.env.interpreter import environment_for, probe
@@ -76,7 +76,7 @@ def build_wheel(
         try:
             filename = hooks.build_wheel(str(out_dir))
         except Exception as error:
-            raise _build_error(sdist, "building a wheel", error) from None
+            raise _build_error(sdist.name, "building a wheel", error, hooks.build_backend) from None
     return out_dir / str(filename)
 
 
@@ -104,7 +104,7 @@ def prepare_metadata(
         try:
             dist_info = hooks.prepare_metadata_for_build_wheel(str(out), _allow_fallback=True)
         except Exception as error:
-            raise _build_error(sdist, "preparing metadata", error) from None
+            raise _build_error(sdist.name, "preparing metadata", error, hooks.build_backend) from None
         return (out / str(dist_info) / "METADATA").read_bytes()
 
 
@@ -152,7 +152,21 @@ def _prepare(
     for_metadata: bool,
 ) -> tuple[Any, Path]:
     source = unpack_sdist(sdist, tmp / "src")
-    system = read_build_system(source, sdist.name)
+    return _hooks(source, sdist.name, tmp, install_requirements, python, editable=False), source
+
+
+def _hooks(
+    source: Path,
+    label: str,
+    tmp: Path,
+    install_requirements: BuildRequirementsInstaller,
+    python: Path | None,
+    *,
+    editable: bool,
+) -> Any:
+    """The backend of the project in ``source``, in a fresh build venv under ``tmp`` that has its build
+    requirements (PEP 518, then those it asks for: PEP 517 / PEP 660)."""
+    system = read_build_system(source, label)
     env_dir = tmp / "env"
     env_python = create_build_venv(env_dir, python)
     if system.requires:
@@ -165,12 +179,66 @@ def _prepare(
         python_executable=str(env_python),
     )
     try:
-        extra = hooks.get_requires_for_build_wheel({})
+        extra = (
+            hooks.get_requires_for_build_editable({}) if editable else hooks.get_requires_for_build_wheel({})
+        )
     except Exception as error:
-        raise _build_error(sdist, "asking the backend for build requirements", error) from None
+        raise _build_error(
+            label, "asking the backend for build requirements", error, system.backend
+        ) from None
     if extra:
         install_requirements(tuple(extra), env_python)
-    return hooks, source
+    return hooks
+
+
+def directory_metadata(
+    source: Path,
+    label: str,
+    *,
+    editable: bool,
+    install_requirements: BuildRequirementsInstaller,
+    python: Path | None = None,
+) -> bytes:
+    """Core metadata of a project folder through its backend: ``prepare_metadata_for_build_editable``
+    (PEP 660) or ``_wheel`` (PEP 517), each falling back to a build when the backend lacks the hook.
+    ``label`` names the project in errors."""
+    with tempfile.TemporaryDirectory(prefix="envlock-build-") as tmp:
+        hooks = _hooks(source, label, Path(tmp), install_requirements, python, editable=editable)
+        out = Path(tmp) / "metadata"
+        out.mkdir()
+        try:
+            if editable:
+                dist_info = hooks.prepare_metadata_for_build_editable(str(out), _allow_fallback=True)
+            else:
+                dist_info = hooks.prepare_metadata_for_build_wheel(str(out), _allow_fallback=True)
+        except Exception as error:
+            raise _build_error(label, "preparing metadata", error, hooks.build_backend) from None
+        return (out / str(dist_info) / "METADATA").read_bytes()
+
+
+def build_directory(
+    source: Path,
+    out_dir: Path,
+    label: str,
+    *,
+    editable: bool,
+    install_requirements: BuildRequirementsInstaller,
+    python: Path | None = None,
+) -> Path:
+    """A wheel of the project folder ``source`` into ``out_dir``: ``build_editable`` (PEP 660, the wheel
+    points at ``source``) or ``build_wheel``. BuildError naming ``label`` and the backend otherwise."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="envlock-build-") as tmp:
+        hooks = _hooks(source, label, Path(tmp), install_requirements, python, editable=editable)
+        try:
+            if editable:
+                filename = hooks.build_editable(str(out_dir))
+            else:
+                filename = hooks.build_wheel(str(out_dir))
+        except Exception as error:
+            what = "building an editable wheel" if editable else "building a wheel"
+            raise _build_error(label, what, error, hooks.build_backend) from None
+    return out_dir / str(filename)
 
 
 def unpack_sdist(sdist: Path, into: Path) -> Path:
@@ -286,12 +354,17 @@ class _HookFailed(Exception):
     """The backend subprocess failed; carries its output."""
 
 
-def _build_error(sdist: Path, what: str, error: Exception) -> BuildError:
+def _build_error(label: str, what: str, error: Exception, backend: str) -> BuildError:
     output = str(error) if isinstance(error, _HookFailed) else f"{type(error).__name__}: {error}"
+    if isinstance(error, HookMissing):
+        output = f"the backend {backend} has no hook {error.hook_name!r}"
     tail = "\n".join(output.strip().splitlines()[-15:])
+    sdist = label.endswith((".tar.gz", ".zip"))
     return BuildError(
-        f"{sdist.name}: the build backend failed while {what}" + (f":\n{tail}" if tail else ""),
-        hint="use --only-binary for this project if a wheel exists, or fix the sdist's build",
+        f"{label}: the build backend ({backend}) failed while {what}" + (f":\n{tail}" if tail else ""),
+        hint="use --only-binary for this project if a wheel exists, or fix the sdist's build"
+        if sdist
+        else "fix the project's build ([build-system] of its pyproject.toml, or setup.py)",
     )
 
 

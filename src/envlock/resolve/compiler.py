@@ -25,9 +25,11 @@ from envlock.env.interpreter import TargetEnvironment, describe_target, target_i
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
-from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest
+from envlock.lock.sourced import local_path, locked_entry
+from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest, SourcesLike
 from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
+from envlock.sources.model import VCS, Source, commit_key
 from envlock.validate import strip_credentials
 
 LOCK_VERSION = "1.0"
@@ -61,6 +63,36 @@ class UpgradePolicy:
             if requirement.specifier:
                 result.append(InputRequirement(requirement, f"--upgrade-package {text}"))
         return tuple(result)
+
+
+def kept_commits(lock: Pylock | None, upgrade: UpgradePolicy) -> dict[str, str]:
+    """``resolve.sources.commit_key`` -> commit of each git package of an earlier lock that may keep
+    its commit (not freed by ``--upgrade`` or ``-P NAME``): a moved tag or branch moves nothing."""
+    if lock is None or upgrade.all:
+        return {}
+    freed = upgrade.names()
+    kept = {}
+    for package in lock.packages:
+        vcs = package.vcs
+        if vcs is None or package.name in freed or vcs.commit_id is None:
+            continue
+        source = Source(VCS, url=vcs.url, revision=vcs.requested_revision, subdirectory=vcs.subdirectory)
+        kept[commit_key(source)] = vcs.commit_id
+    return kept
+
+
+def _outside(resolutions: Sequence[Resolution], lock_dir: Path) -> set[str]:
+    """A warning for each project folder outside the lock's folder: the lock names it by a ``..`` path,
+    which holds only where the checkout keeps the same neighbours."""
+    warnings = set()
+    for pin in (p for r in resolutions for p in r.pins):
+        if pin.origin is not None and pin.origin.path is not None:
+            relative = local_path(pin.origin.path, lock_dir)
+            if relative.startswith("../"):
+                warnings.add(
+                    f"{pin.name}: {relative} is outside the lock's folder; the lock names it by that path"
+                )
+    return warnings
 
 
 def previous_pins(lock: Pylock | None, target: TargetEnvironment | None = None) -> dict[str, Version]:
@@ -98,6 +130,8 @@ class CompileJob:
     previous: Pylock | None = None
     upgrade: UpgradePolicy = field(default_factory=UpgradePolicy)
     prefetch_workers: int = 16
+    sources: SourcesLike | None = None
+    """Metadata of project folders and git sources (None: refused)."""
 
 
 def compile_lock(
@@ -123,13 +157,14 @@ def compile_lock(
             options=job.options,
             preferences=preferences,
             prefetch_workers=job.prefetch_workers,
+            sources=job.sources,
         )
         # Each target on its own (sharing the index client, so pages and metadata are fetched once),
         # all preferring the previous lock's pins: the targets agree wherever they can take the same
         # version, and a target that cannot gets its own entry with a marker; the same answer as uv's
         # per-target resolution, and independent of the order the targets are listed in.
         resolutions.append(resolve(client, request, on_event))
-    for message in sorted({w for r in resolutions for w in r.warnings}):
+    for message in sorted({w for r in resolutions for w in r.warnings} | _outside(resolutions, job.lock_dir)):
         warn(message)
     return build_lock(
         resolutions,
@@ -266,12 +301,18 @@ def _package(
         "dependencies": [{"name": d} for d in pin.dependencies] or None,
         "tool": tool or None,
     }
+    if pin.origin is not None:
+        if pin.origin.kind != VCS:  # PEP 751: no version for a source tree, it can change
+            common = {**common, "version": None}
+        return Package(**common, **locked_entry(pin.origin, lock_dir))
     if pin.url is not None:
         file = pin.files[0]
-        return Package(
-            **common,
-            archive=PackageArchive(url=strip_credentials(file.url), hashes={"sha256": hash_of(file)}),
-        )
+        hashes = {"sha256": hash_of(file)}
+        if file.is_local:  # a local archive: by its path relative to the lock
+            archive = PackageArchive(path=local_path(file.local_path, lock_dir), hashes=hashes)
+        else:
+            archive = PackageArchive(url=strip_credentials(file.url), hashes=hashes)
+        return Package(**common, archive=archive)
     wheels = [_wheel(f, lock_dir, hash_of) for f in sorted(pin.files, key=lambda f: f.filename) if f.is_wheel]
     sdists = sorted(
         (f for f in pin.files if not f.is_wheel),

@@ -18,9 +18,17 @@ from envlock.env.interpreter import TargetEnvironment
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.pages import DistFile, ProjectPage
 from envlock.inputs.config import InputRequirement, ResolverOptions
+from envlock.sources.model import Source
 
 PYTHON = "<python>"
 """Identifier of the virtual requirement on the target's Python version (from Requires-Python)."""
+
+
+class SourcesLike(Protocol):
+    """What the resolver needs for packages built from a source (``resolve.sources.SourceMetadata``):
+    the source with its commit resolved (git), and its core metadata."""
+
+    def resolve(self, source: Source) -> tuple[Source, CoreMetadata]: ...
 
 
 class IndexLike(Protocol):
@@ -71,6 +79,10 @@ class Candidate:
     url: str | None = None
     index: str | None = field(default=None, compare=False)
     path: tuple[str, ...] = field(default=(), compare=False)
+    origin: Source | None = field(default=None, compare=False)
+    """A project folder or git commit it is built from (its ``url`` stands for it)."""
+    metadata: CoreMetadata | None = field(default=None, compare=False)
+    """Its core metadata when known without the index (a built source's)."""
 
     @property
     def identifier(self) -> str:
@@ -97,6 +109,8 @@ class ResolveRequest:
     preferences: Mapping[str, Version] = field(default_factory=dict)
     """Pins of the previous lock to keep while they satisfy (already minus the upgraded ones)."""
     prefetch_workers: int = 16
+    sources: SourcesLike | None = None
+    """Metadata of project folders and git sources; None: such requirements are refused."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,8 @@ class Pin:
     """What required it: package names and input files (``-r requirements.in``)."""
     groups: frozenset[str]
     """Root groups that reach it: ``""`` (plain), ``extra:x``, ``group:g``."""
+    origin: Source | None = None
+    """The project folder or git commit it is built from (None: an index or an archive)."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from envlock.resolve.models import (
     to_req,
 )
 from envlock.resolve.progress import OnEvent, ResolveEvent, ignore
+from envlock.sources.model import ARCHIVE, BadSource, Source, from_url, is_source_url
 
 
 def _exact_pins(requirements: Iterable[InputRequirement]) -> dict[str, set[Version]]:
@@ -100,6 +101,13 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         self.finder = CandidateFinder(request, self.yank_ok)
         self.excluded = self.finder.excluded
         """Why versions were not candidates (for 'no matching version' messages)."""
+        self.origins: dict[str, Source] = {
+            _url_key(item.requirement.url or ""): item.origin
+            for item in (*request.requirements, *request.constraints)
+            if item.origin is not None
+        }
+        """Requirement URL -> the source the user wrote (editable or not); other ``file:``/``git+`` URLs
+        (a dependency's) are read from the URL."""
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.warnings: set[str] = set()
         self._prefetched: set[str] = set()
@@ -205,9 +213,12 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     # -- helpers --
 
     def _dependencies(self, candidate: Candidate) -> list[Req]:
-        if candidate.name == PYTHON or candidate.metadata_file is None:
+        if candidate.name == PYTHON or (candidate.metadata_file is None and candidate.metadata is None):
             return []
-        metadata = self.client.metadata(candidate.metadata_file)
+        metadata = candidate.metadata
+        if metadata is None and candidate.metadata_file is not None:
+            metadata = self.client.metadata(candidate.metadata_file)
+        assert metadata is not None  # one of the two is set (checked above)
         path = (*candidate.path, candidate.label)
         deps: list[Req] = []
         if candidate.extras:
@@ -247,8 +258,13 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         if len({_url_key(u) for u in urls}) > 1:
             return []
         url = urls[0]
+        origin = self._origin(url)
+        if origin is not None and origin.kind != ARCHIVE:
+            return self._source_candidates(name, extras, reqs, path, origin)
         filename = url.split("#", 1)[0].rsplit("/", 1)[-1]
-        file = _dist_file(filename, url, name, index=None)
+        if origin is not None and origin.path is not None:  # a local archive: its file's own name
+            filename = origin.path.name
+        file = _dist_file(filename, url, name, index=None, local=origin is not None)
         if file is None:
             raise ResolutionError(f"{url}: not a wheel or sdist of {name}")
         if not all(r.specifier.contains(file.version, prereleases=True) for r in reqs):
@@ -264,6 +280,38 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 path=path,
             )
         ]
+
+    def _origin(self, url: str) -> Source | None:
+        found = self.origins.get(_url_key(url))
+        if found is None and is_source_url(url):
+            try:
+                found = from_url(url)
+            except BadSource as error:
+                raise ResolutionError(str(error)) from None
+        return found
+
+    def _source_candidates(
+        self,
+        name: NormalizedName,
+        extras: frozenset[str],
+        reqs: Sequence[Req],
+        path: tuple[str, ...],
+        origin: Source,
+    ) -> list[Candidate]:
+        """The one candidate a project folder or git source offers: its metadata from its backend."""
+        if self.request.sources is None:
+            raise ResolutionError(f"{name}: {origin.shown()} needs a build, which is disabled here")
+        resolved, metadata = self.request.sources.resolve(origin)
+        if canonicalize_name(metadata.name) != name:
+            raise ResolutionError(f"{origin.shown()} is the project {metadata.name!r}, not {name!r}")
+        try:
+            version = Version(metadata.version)
+        except InvalidVersion:
+            raise ResolutionError(f"{origin.shown()}: invalid version {metadata.version!r}") from None
+        if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+            return []
+        url = reqs[0].url or resolved.reference()
+        return [Candidate(name, version, extras, url=url, path=path, origin=resolved, metadata=metadata)]
 
     def prefetch(self, req: Req) -> None:
         """Warm the project page and the likely candidate's metadata in the background."""

@@ -93,8 +93,8 @@ def _resolution(
             continue
         if candidate.extras and candidate.name in mapping:
             continue  # the base candidate carries the pin
-        metadata_python = None
-        if candidate.metadata_file is not None:
+        metadata_python = candidate.metadata.requires_python if candidate.metadata is not None else None
+        if candidate.metadata is None and candidate.metadata_file is not None:
             metadata_python = provider.client.metadata(candidate.metadata_file).requires_python
         pins[candidate.name] = Pin(
             name=candidate.name,
@@ -106,6 +106,7 @@ def _resolution(
             dependencies=tuple(NormalizedName(n) for n in sorted(depends.get(candidate.name, set()))),
             via=tuple(sorted(via.get(candidate.name, ()))),
             groups=frozenset(groups.get(candidate.name, {DEFAULT_GROUP})),
+            origin=candidate.origin,
         )
     return Resolution(
         pins=tuple(pins[n] for n in sorted(pins)),

@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from installer.scripts import Script
 
 from envlock import validate
 from envlock.env.site_packages import ENVLOCK_MARKER, INSTALLER_NAME
 from envlock.errors import EnvlockError
+from envlock.sources.model import VCS, Source
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import Materializer, write_all
 from envlock.sync.models import SelectedPackage
@@ -284,6 +286,23 @@ def _header_name(wheel_filename: str) -> str:
     return wheel_filename.split("-", 1)[0].replace("_", "-")
 
 
+def direct_url(origin: Source) -> dict[str, Any]:
+    """PEP 610 ``direct_url.json`` of a package built from a folder (``dir_info``, ``editable``) or a
+    git commit (``vcs_info``; the URL without credentials)."""
+    if origin.kind == VCS:
+        info: dict[str, Any] = {"vcs": "git", "commit_id": origin.commit}
+        if origin.revision:
+            info["requested_revision"] = origin.revision
+        data: dict[str, Any] = {"url": origin.public_url, "vcs_info": info}
+        if origin.subdirectory:
+            data["subdirectory"] = origin.subdirectory
+        return data
+    return {
+        "url": (origin.path or Path()).as_uri(),
+        "dir_info": {"editable": True} if origin.editable else {},
+    }
+
+
 def _additional_metadata(package: SelectedPackage) -> dict[str, bytes]:
     artifact = package.artifact
     marker = {"filename": artifact.filename, "sha256": artifact.sha256, "version": 1}
@@ -291,7 +310,9 @@ def _additional_metadata(package: SelectedPackage) -> dict[str, bytes]:
         "INSTALLER": f"{INSTALLER_NAME}\n".encode(),
         ENVLOCK_MARKER: (json.dumps(marker, sort_keys=True) + "\n").encode(),
     }
-    if package.direct:
+    if artifact.origin is not None:
+        files["direct_url.json"] = (json.dumps(direct_url(artifact.origin), sort_keys=True) + "\n").encode()
+    elif package.direct:
         url = (
             validate.strip_credentials(artifact.url)
             if artifact.url

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envlock.sources.model import Source
 from envlock.validate import redact
 
 
@@ -16,6 +17,8 @@ class ArtifactKind(str, enum.Enum):
 
     WHEEL = "wheel"
     SDIST = "sdist"
+    SOURCE = "source"
+    """A project folder or git commit, built into a wheel by sync (``sync.source_builds``)."""
 
 
 @dataclass(frozen=True)
@@ -32,14 +35,21 @@ class Artifact:
     """A local file (the lock's ``path``, made absolute against the lock's folder)."""
     size: int | None = None
     """Byte size the lock promises, checked while streaming when given."""
+    origin: Source | None = None
+    """A project folder or git commit to build (``sha256`` is then its identity: ``sources.tree``'s
+    digest of the folder, or ``Source.key()`` of the commit), not a file to fetch."""
 
     @property
     def kind(self) -> ArtifactKind:
+        if self.origin is not None:
+            return ArtifactKind.SOURCE
         return ArtifactKind.WHEEL if self.filename.endswith(".whl") else ArtifactKind.SDIST
 
     @property
     def source(self) -> str:
         """A printable location (URL without credentials or path)."""
+        if self.origin is not None:
+            return self.origin.shown()
         return redact(self.url) if self.url else str(self.path)
 
 
@@ -50,6 +60,7 @@ class SelectedPackage:
     name: str
     """Normalized project name (PEP 503)."""
     version: str
+    """The locked version; ``""`` for a project folder (PEP 751: a source tree's version can change)."""
     artifact: Artifact
     direct: bool = False
     """Installed from a URL or path rather than an index: ``direct_url.json`` (PEP 610) is written."""

@@ -62,7 +62,45 @@ def up_to_date(
         for dirname in stamp.metadata_dir_names(site):
             found.append((dirname, index, stamp.stat_identity(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
-    return sorted(found, key=repr) == sorted(recorded, key=repr)
+    if sorted(found, key=repr) != sorted(recorded, key=repr):
+        return False
+    folders = [os.path.join(venv_str, sites[index], dirname) for dirname, index, _record in found]
+    return _folders_unchanged(lock_bytes, lock_path, folders)
+
+
+_DIRECTORY = re.compile(rb'^directory = \{path = ("(?:[^"\\\n]|\\.)*")(, editable = true)?\}$', re.MULTILINE)
+"""A ``directory`` entry as envlock writes it (``lock.lockfile``); another spelling takes the full sync."""
+
+
+def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: list[str]) -> bool:
+    """Every plain (not editable) project folder of the lock still has the contents its installed copy
+    was built from: their digest is the artifact sha256 in that copy's ``envlock.json``. A changed
+    folder takes the full sync, which reinstalls it (docs/sync.md). An editable folder's identity is its
+    build configuration, which the lock records as inputs (``_inputs_moved`` sees an edit)."""
+    if b"directory = {" not in lock_bytes:
+        return True
+    entries = _DIRECTORY.findall(lock_bytes)
+    if len(entries) != lock_bytes.count(b"directory = {") or lock_path is None:
+        return False
+    plain = [json.loads(path) for path, editable in entries if not editable]
+    if not plain:
+        return True
+    # lazy: only locks with plain project folders hash them on the no-op path
+    from envlock.env.site_packages import ENVLOCK_MARKER
+    from envlock.sources.tree import content_digest
+
+    installed = set()
+    for folder in dist_infos:
+        try:
+            with open(os.path.join(folder, ENVLOCK_MARKER), encoding="utf-8") as handle:
+                installed.add(json.load(handle).get("sha256"))
+        except (OSError, ValueError, AttributeError):
+            continue
+    lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
+    try:
+        return all(content_digest(Path(lock_dir, path)) in installed for path in plain)
+    except (OSError, ValueError):  # a folder gone or unreadable: the full sync says what is wrong
+        return False
 
 
 def vouched(venv: Path) -> frozenset[str]:

@@ -50,7 +50,7 @@ def replace_reason(want: SelectedPackage, dists: Sequence[InstalledDist]) -> str
     dist = dists[0]
     if dist.problems:
         return "broken: " + "; ".join(dist.problems)
-    if not same_version(dist.version, want.version):
+    if want.version and not same_version(dist.version, want.version):
         return f"{dist.version} -> {want.version}"
     if dist.installer != INSTALLER_NAME:
         return f"installed by {dist.installer or 'an unknown installer'}"

@@ -19,7 +19,7 @@ from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
 from envlock.index.fetch import ArtifactClient, ProgressCallback
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
-from envlock.sync.models import ArtifactKind, SyncPlan
+from envlock.sync.models import Artifact, ArtifactKind, SyncPlan
 from envlock.sync.transaction import Checkpoint, no_checkpoint
 from envlock.sync.wheel_store import UnpackedWheel
 
@@ -61,9 +61,11 @@ class Preparer:
             artifacts, self.cache, client, fetch.FetchOptions(offline=self.offline), progress=self.progress
         )
         for package in wanted:
+            sha256 = package.artifact.sha256
             if package.artifact.kind is ArtifactKind.SDIST:
-                sha256 = package.artifact.sha256
                 paths[sha256] = self._built_wheel(paths[sha256], sha256, python)
+            elif package.artifact.kind is ArtifactKind.SOURCE:
+                paths[sha256] = self._source_wheel(package.artifact, python)
         store = self.cache.area("unpacked")
         wheel_store.sweep(store)  # what killed syncs left half-unpacked or half-deleted
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
@@ -76,28 +78,41 @@ class Preparer:
         """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
         and interpreter version so a rebuild is not needed on the next sync."""
         # lazy: only sdists are built; a wheel-only sync (benchmarked) loads no resolver or PEP 517 code
-        from envlock.resolve.builder import build_wheel, index_build_installer
+        from envlock.resolve.builder import build_wheel
 
         python_tag = self._python_tag(python)
         folder = self.cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
         existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
         if existing:
             return existing[0]
-
-        def install_requirements(requirements: Sequence[str], env_python: Path) -> None:
-            if not requirements:
-                return
-            index = os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
-            client = IndexClient(self.http(), self.cache, IndexSettings(indexes=(index,)))  # type: ignore[arg-type]
-            index_build_installer(client)(requirements, env_python)
-
         staging = self.cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
-        wheel = build_wheel(sdist, staging, install_requirements=install_requirements, python=Path(python))
+        wheel = build_wheel(
+            sdist, staging, install_requirements=self._install_requirements, python=Path(python)
+        )
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / wheel.name
         wheel.replace(final)
         shutil.rmtree(staging, ignore_errors=True)
         return final
+
+    def _source_wheel(self, artifact: Artifact, python: str) -> Path:
+        """The wheel of a project folder or git commit (``sync.source_builds``)."""
+        # lazy: only locks with project folders or git sources build them
+        from envlock.sync.source_builds import GIT_AREA, built_wheel
+
+        areas = (self.cache.area("builds"), self.cache.area(GIT_AREA))
+        return built_wheel(artifact, areas, python, self._python_tag(python), self._install_requirements)
+
+    def _install_requirements(self, requirements: Sequence[str], env_python: Path) -> None:
+        """Build requirements from ``ENVLOCK_INDEX_URL`` (else PyPI) into a build venv."""
+        # lazy: only builds need the resolver and PEP 517 code
+        from envlock.resolve.builder import index_build_installer
+
+        if not requirements:
+            return
+        index = os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
+        client = IndexClient(self.http(), self.cache, IndexSettings(indexes=(index,)))  # type: ignore[arg-type]
+        index_build_installer(client)(requirements, env_python)
 
     def _python_tag(self, python: str) -> str:
         # -I -S: asking a venv's Python its version must not run the venv's .pth files.

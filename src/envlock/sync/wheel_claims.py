@@ -80,7 +80,7 @@ def _verify_one(
             f"{where} is a build of {claims.name or '?'!r}, not of {package.name!r} as its lock entry says",
             hint="the lock or the index is not to be trusted; review the lock entry before syncing",
         )
-    if not _same_version(claims.version, package.version):
+    if package.version and not _same_version(claims.version, package.version):
         raise ClaimMismatchError(
             f"{where} is version {claims.version or '?'} of {package.name}, not {package.version} "
             "as its lock entry says",
@@ -101,6 +101,12 @@ def _verify_one(
             )
     for text in claims.requires_dist:
         problem = _unsatisfied(text, selected, environment)
+        if problem and package.artifact.origin is not None:
+            raise ClaimMismatchError(
+                f"{package.name} ({package.artifact.source}) now requires {problem}: its dependencies "
+                "changed since the lock was compiled",
+                hint="run: envlock compile",
+            )
         if problem:
             raise ClaimMismatchError(
                 f"{where} requires {problem}; the metadata the lock was resolved from (the index's "

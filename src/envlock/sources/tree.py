@@ -1,0 +1,112 @@
+"""What a local project's identity on disk is: its contents (a non-editable directory is reinstalled when
+they change), its build configuration (an editable one only when that changes), and the one rule of what
+belongs to a project tree (``ignored``), shared by the hash and the copy a build is made from."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from envlock.guard.stamp import sha256_file
+from envlock.sources.model import DIRECTORY, Source
+
+CONFIG_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+"""What decides a project's metadata, entry points and layout: a change re-resolves (the input
+fingerprint) and reinstalls an editable install."""
+
+_IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "__pycache__",
+        "build",
+        "dist",
+        "node_modules",
+    }
+)
+"""Folders that are no part of a project's source: VCS data, caches, venvs and build output (a build in
+place writes ``build/`` and ``*.egg-info``; hashing them would make every build a change)."""
+
+
+def ignored(folder: str, names: Iterable[str]) -> set[str]:
+    """The entries of ``folder`` that are no part of the project (``shutil.copytree``'s ``ignore``)."""
+    skipped = set()
+    for name in names:
+        full = Path(folder, name)
+        if name.endswith((".pyc", ".pyo", ".egg-info")) or (
+            full.is_dir()
+            and not full.is_symlink()
+            and (name in _IGNORED_DIRS or (full / "pyvenv.cfg").is_file())
+        ):
+            skipped.add(name)
+    return skipped
+
+
+def content_digest(root: Path) -> str:
+    """sha256 over the project's files (relative path, link target or bytes), in a stable order: the
+    identity of a non-editable directory source, compared with the one it was installed from."""
+    digest = hashlib.sha256(b"envlock-tree-1\0")
+    for relative, full in _files(root):
+        digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
+        if full.is_symlink():
+            digest.update(b"L" + str(full.readlink()).encode("utf-8", "surrogateescape"))
+        else:
+            digest.update(b"F" + sha256_file(full).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def config_files(source: Source | None) -> list[Path]:
+    """The build configuration files a project folder has (``CONFIG_FILES``): a compile records them
+    as lock inputs, so an edit is seen as the lock's inputs changing (check, the no-op sync)."""
+    if source is None or source.kind != DIRECTORY or source.path is None:
+        return []
+    return [source.path / name for name in CONFIG_FILES if (source.path / name).is_file()]
+
+
+def config_digest(root: Path) -> str:
+    """sha256 over the project's build configuration files (``CONFIG_FILES``), absent ones included."""
+    digest = hashlib.sha256(b"envlock-config-1\0")
+    for name in CONFIG_FILES:
+        path = root / name
+        digest.update(name.encode() + b"\0" + (sha256_file(path) if path.is_file() else "-").encode() + b"\0")
+    return digest.hexdigest()
+
+
+def editable_key(root: Path) -> str:
+    """The identity of an editable install of ``root``: its place and its build configuration, not its
+    code (editing the code is what an editable install is for)."""
+    text = f"editable\0{root.resolve()}\0{config_digest(root)}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def copy_project(root: Path, into: Path) -> Path:
+    """The project's files (as ``content_digest`` sees them) copied to ``into``, for a build that must
+    not write into the user's tree or see its leftovers."""
+    import shutil  # lazy: the no-op sync hashes folders with this module and never copies one
+
+    shutil.copytree(root, into, symlinks=True, ignore=ignored)
+    return into
+
+
+def _files(root: Path) -> list[tuple[str, Path]]:
+    """Every file and link of the project (links are not followed), by relative path."""
+    found: list[tuple[str, Path]] = []
+    for folder, dirs, _files in os.walk(root):
+        here = Path(folder)
+        entries = sorted(here.iterdir())
+        skipped = ignored(folder, [entry.name for entry in entries])
+        dirs[:] = [e.name for e in entries if e.is_dir() and not e.is_symlink() and e.name not in skipped]
+        for entry in entries:
+            if entry.name not in skipped and (entry.is_symlink() or not entry.is_dir()):
+                found.append((entry.relative_to(root).as_posix(), entry))
+    return sorted(found)

@@ -1,0 +1,201 @@
+"""Project folders as dependencies, end to end through the CLI: ``-e .``, ``./libs/common``, ``NAME @
+file:///...`` and the pyproject project itself, built by real backends from the kit's index, locked
+as PEP 751 ``directory`` entries and installed (PEP 660 for editables) with ``direct_url.json``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+from tests.kit.sources import make_project, publish_backends
+from tests.kit.venvs import venv_python
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+@pytest.fixture
+def index(kit_index: KitIndex) -> KitIndex:
+    publish_backends(kit_index)
+    kit_index.publish(DistSpec("beta", "1.0"), DistSpec("beta", "2.0"))
+    return kit_index
+
+
+def _packages(lock: Path) -> dict[str, dict[str, object]]:
+    data = tomllib.loads(lock.read_text(encoding="utf-8"))
+    return {p["name"]: p for p in data["packages"]}
+
+
+def _run_in(venv: Path, code: str) -> str:
+    result = subprocess.run(
+        [str(venv_python(venv)), "-I", "-c", code], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def _direct_url(venv: Path, name: str) -> dict[str, object]:
+    text = _run_in(
+        venv, f"import importlib.metadata as m; print(m.distribution({name!r}).read_text('direct_url.json'))"
+    )
+    return dict(json.loads(text))
+
+
+def test_editable_and_plain_folders_lock_and_sync(
+    tmp_path: Path, index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    app = isolated
+    make_project(app, "app", dependencies=("common",), code="from common import VALUE\n")
+    make_project(app / "libs" / "common", "common", backend="hatchling", dependencies=("beta<2",))
+    (app / "requirements.in").write_text("-e .\n./libs/common\n", encoding="utf-8")
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    compiled = run_envlock("compile", "--index-url", index.url, env=env)
+    assert compiled.returncode == 0, compiled.stderr
+    packages = _packages(app / "pylock.toml")
+    assert packages["app"]["directory"] == {"path": ".", "editable": True}
+    assert packages["common"]["directory"] == {"path": "libs/common"}
+    assert "version" not in packages["app"] and str(packages["beta"]["version"]) == "1.0"
+    assert str(tmp_path) not in (app / "pylock.toml").read_text(encoding="utf-8")
+
+    synced = run_envlock("sync", env=env)
+    assert synced.returncode == 0, synced.stderr
+    venv = app / ".venv"
+    assert _run_in(venv, "import app, common; print(common.VALUE)") == "1"
+    assert _direct_url(venv, "app") == {"url": app.resolve().as_uri(), "dir_info": {"editable": True}}
+    assert _direct_url(venv, "common") == {"url": (app / "libs/common").resolve().as_uri(), "dir_info": {}}
+    assert run_envlock("check").returncode == 0
+
+    # Editable: the working tree is what the venv imports; an edit is no drift and needs no sync.
+    (app / "app" / "__init__.py").write_text("from common import VALUE\nEDITED = True\n", encoding="utf-8")
+    assert _run_in(venv, "import app; print(app.EDITED)") == "True"
+    assert run_envlock("check").returncode == 0
+    # Not editable: a changed file makes the next sync reinstall the folder.
+    (app / "libs/common/common/__init__.py").write_text("VALUE = 2\n", encoding="utf-8")
+    resynced = run_envlock("sync", env=env)
+    assert resynced.returncode == 0, resynced.stderr
+    assert _run_in(venv, "import common; print(common.VALUE)") == "2"
+    again = run_envlock("sync", "--json", env=env)
+    assert (
+        json.loads(again.stdout)["counts"]["installed"] + json.loads(again.stdout)["counts"]["replaced"] == 0
+    )
+
+
+def test_the_pyproject_project_itself_is_installed_editable(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(isolated, "svc", backend="flit", dependencies=("beta",), code='"""svc."""\nVALUE = 1\n')
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    packages = _packages(isolated / "pylock.toml")
+    assert packages["svc"]["directory"] == {"path": ".", "editable": True}
+    assert run_envlock("sync", env=env, check=True).returncode == 0
+    assert _run_in(isolated / ".venv", "import svc, beta; print(svc.VALUE)") == "1"
+    # install-project = false: only the dependencies.
+    pyproject = isolated / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.envlock]\ninstall-project = false\n")
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    assert set(_packages(isolated / "pylock.toml")) == {"beta"}
+
+
+def test_local_archives_are_locked_by_path_and_hash(
+    tmp_path: Path, index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    from tests.kit.dists import build_wheel
+
+    wheel = build_wheel(DistSpec("gamma", "3.0", requires=("beta",)), isolated / "dist")
+    (isolated / "requirements.in").write_text("./dist/" + wheel.name + "\n", encoding="utf-8")
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    archive = _packages(isolated / "pylock.toml")["gamma"]["archive"]
+    assert archive["path"] == f"dist/{wheel.name}" and set(archive["hashes"]) == {"sha256"}
+    assert run_envlock("sync", check=True).returncode == 0
+    exported = run_envlock("export", check=True).stdout
+    assert f"./dist/{wheel.name} \\\n    --hash=sha256:{archive['hashes']['sha256']}" in exported
+    # A different file under the same name no longer matches the lock's hash: a sync that has not
+    # cached the locked bytes yet refuses it.
+    build_wheel(
+        DistSpec("gamma", "3.0", requires=("beta",), files={"gamma/x.py": b"X = 1\n"}), isolated / "dist"
+    )
+    refused = run_envlock("sync", "--rebuild", env={"ENVLOCK_CACHE_DIR": str(tmp_path / "fresh-cache")})
+    assert refused.returncode == 1 and "sha256" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "line", "needle"),
+    [
+        ("empty", "./empty", "empty is not a Python project (no pyproject.toml or setup.py)"),
+        ("broken", "-e ./broken", "broken: the build backend (setuptools.build_meta) failed while"),
+        ("nameless", "./nameless", "cannot tell the project name of"),
+    ],
+)
+def test_bad_folders_are_named(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path, setup: str, line: str, needle: str
+) -> None:
+    folder = isolated / setup
+    folder.mkdir()
+    if setup == "broken":
+        make_project(folder, "broken")
+        (folder / "setup.py").write_text("raise SystemExit('this build is broken on purpose')\n")
+    elif setup == "nameless":
+        (folder / "setup.py").write_text("")
+    (isolated / "requirements.in").write_text(line + "\n", encoding="utf-8")
+    failed = run_envlock("compile", "--index-url", index.url)
+    assert failed.returncode in (1, 2) and needle in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr
+    if setup == "broken":
+        assert "this build is broken on purpose" in failed.stderr
+
+
+def test_a_folder_outside_the_lock_is_named_relative_with_a_warning(
+    tmp_path: Path, index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(tmp_path / "sibling", "sibling")
+    (isolated / "requirements.in").write_text("../sibling\n", encoding="utf-8")
+    compiled = run_envlock("compile", "--index-url", index.url, check=True)
+    assert "sibling: ../sibling is outside the lock's folder" in compiled.stderr
+    assert _packages(isolated / "pylock.toml")["sibling"]["directory"] == {"path": "../sibling"}
+    assert run_envlock("sync", env={"ENVLOCK_INDEX_URL": index.url}, check=True).returncode == 0
+
+
+def test_a_folder_whose_dependencies_change_makes_the_lock_stale(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(isolated / "lib", "lib", dependencies=("beta<2",))
+    (isolated / "requirements.in").write_text("-e ./lib\n", encoding="utf-8")
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    assert run_envlock("sync", env=env, check=True).returncode == 0
+    # Code edits are not a change of the inputs; a new dependency in the folder's pyproject.toml is.
+    (isolated / "lib" / "lib" / "__init__.py").write_text("VALUE = 3\n", encoding="utf-8")
+    assert run_envlock("compile", "--check", "--index-url", index.url).returncode == 0
+    make_project(isolated / "lib", "lib", dependencies=("beta<2", "gamma"), code="VALUE = 3\n")
+    stale = run_envlock("compile", "--check", "--index-url", index.url)
+    assert stale.returncode == 1, stale.stderr
+    checked = run_envlock("check")
+    assert checked.returncode == 1 and "changed since pylock.toml was compiled" in checked.stderr
+    refused = run_envlock("sync", env=env)
+    assert refused.returncode == 1 and "lib" in refused.stderr and "envlock compile" in refused.stderr
+
+
+def test_an_installed_project_may_have_dynamic_dependencies(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    make_project(isolated, "dyn")
+    pyproject = isolated / "pyproject.toml"
+    text = pyproject.read_text().replace("dependencies = []", 'dynamic = ["dependencies"]')
+    text += '\n[tool.setuptools.dynamic]\ndependencies = {file = ["deps.txt"]}\n'
+    pyproject.write_text(text)
+    (isolated / "deps.txt").write_text("beta<2\n")
+    assert run_envlock("compile", "--index-url", index.url, check=True).returncode == 0
+    packages = _packages(isolated / "pylock.toml")
+    assert set(packages) == {"dyn", "beta"} and str(packages["beta"]["version"]) == "1.0"
+    # Not installed: its dependencies cannot be read without a build, as before.
+    pyproject.write_text(text + "\n[tool.envlock]\ninstall-project = false\n")
+    refused = run_envlock("compile", "--index-url", index.url)
+    assert refused.returncode == 2 and "dynamic [project] dependencies" in refused.stderr

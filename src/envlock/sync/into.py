@@ -76,10 +76,11 @@ def install_into(request: IntoRequest, cache: Cache, http: Callable[[], Artifact
     options = SelectionOptions(extras=request.extras, groups=request.groups, only_binary=frozenset({":all:"}))
     selection = select(lock, target, options, lock_path=request.lock_path)
     sdists = [p for p in selection.packages if p.artifact.kind is not ArtifactKind.WHEEL]
-    if sdists:  # select() refuses these already with only_binary; kept as a guard for local archives
+    if sdists:  # an sdist is refused by select() already; project folders and git sources end here
         names = ", ".join(p.name for p in sdists)
         raise InputError(
-            f"{names}: only an sdist, which cannot be built for {request.spec.text} on this machine"
+            f"{names}: needs a build (it is not a wheel), which cannot be done for {request.spec.text} "
+            "on this machine"
         )
     artifacts = [p.artifact for p in selection.packages]
     client = None if request.offline else http()

@@ -13,12 +13,9 @@ Heavy modules (packaging, the input readers) are imported only when the cache ha
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from envlock.errors import EnvlockError, NeedsNetworkError
 from envlock.guard import stamp
@@ -28,7 +25,10 @@ from envlock.guard.stamp import sha256_file, sha256_text
 # imported where it is used: ``envlock check`` imports this module, and its cached fresh verdict must
 # cost one ``stat`` (tests/cli/test_check_cli.py pins that it loads none of them).
 
+TYPE_CHECKING = False  # not typing's: importing typing (and dataclasses) costs envlock check ~20 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from envlock.inputs.config import CompileInputs
     from envlock.inputs.settings import CompileSettings, Resolved
 
@@ -38,17 +38,38 @@ CACHE_AREA = "freshness"
 """Cache area of the fresh verdicts (one empty file per key)."""
 
 
-@dataclass(frozen=True)
 class Freshness:
-    """The verdict on a lock against its inputs."""
+    """The verdict on a lock against its inputs: ``state`` is ``fresh``, ``stale`` or ``unknown`` (not
+    compiled by envlock, or settings it cannot rebuild); ``detail`` says what differs (requirements the
+    lock does not satisfy, or "fingerprint differs") or why it cannot tell; ``inputs`` are the lock's
+    input files, relative to its folder, as ``[tool.envlock].inputs`` lists them.
 
+    An immutable value written out by hand, not a frozen dataclass: ``envlock check`` imports this
+    module, and ``dataclasses`` (with inspect, ast, dis, tokenize) would be most of its start-up."""
+
+    __slots__ = ("detail", "inputs", "state")
     state: str
-    """``fresh``, ``stale`` or ``unknown`` (not compiled by envlock, or settings it cannot rebuild)."""
-    detail: str = ""
-    """Stale: what differs (requirements the lock does not satisfy, or "fingerprint differs");
-    unknown: why it cannot tell."""
-    inputs: tuple[str, ...] = ()
-    """The lock's input files, relative to its folder, as ``[tool.envlock].inputs`` lists them."""
+    detail: str
+    inputs: tuple[str, ...]
+
+    def __init__(self, state: str, detail: str = "", inputs: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "detail", detail)
+        object.__setattr__(self, "inputs", inputs)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Freshness is immutable ({name})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Freshness):
+            return NotImplemented
+        return (self.state, self.detail, self.inputs) == (other.state, other.detail, other.inputs)
+
+    def __hash__(self) -> int:
+        return hash((self.state, self.detail, self.inputs))
+
+    def __repr__(self) -> str:
+        return f"Freshness({self.state!r}, {self.detail!r}, {self.inputs!r})"
 
 
 def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
@@ -199,6 +220,8 @@ def _legacy_settings(
     wrote (``cpython 3.11 on linux/x86_64``), its roots among the inputs, and, when its first index is
     PyPI, both "default" and "given". ValueError when they cannot be rebuilt."""
     # lazy: envlock check's cached verdict
+    import dataclasses
+
     from envlock.index.client import DEFAULT_INDEX
     from envlock.inputs.settings import CompileSettings
 

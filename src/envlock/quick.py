@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from envlock import validate
-from envlock.sync import noop
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (validate): milliseconds each
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
 
 ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 LINK_MODES = ("auto", "copy", "clone", "hardlink")
@@ -115,6 +115,12 @@ def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date
 
 def _sync(found: Parsed, positional: list[str], verbosity: int) -> int | None:
     """A plain ``sync`` of a venv whose stamp proves it is the lock: the summary line, exit 0."""
+    # lazy: the sync answer's own modules (pathlib, validate's urllib, the no-op judge), not check's
+    from pathlib import Path
+
+    from envlock import validate
+    from envlock.sync import noop
+
     started = time.monotonic()
     link_mode = found.get("--link-mode")
     cache_dir = found.get("--cache-dir")
@@ -162,11 +168,9 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     """``envlock check``: silent exit 0, the JSON document, or every drift and its fix (exit 1)."""
     from envlock.guard import launch_check, stamp  # lazy: after the cheap refusals
 
-    venv = Path(str(found.get("--venv") or ".venv"))
+    venv = str(found.get("--venv") or ".venv")
     lock = found.get("--lock")
-    result = launch_check.run_check(
-        venv, Path(lock) if isinstance(lock, str) else None, deep="--deep" in found
-    )
+    result = launch_check.run_check(venv, lock if isinstance(lock, str) else None, deep="--deep" in found)
     if "--json" in found:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0 if result.ok else 1

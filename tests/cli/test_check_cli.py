@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from envlock.inputs import freshness
+from envlock.inputs import fresh_cache
+from tests.cli.test_quick import RUN_MAIN
 from tests.kit.dists import DistSpec
+from tests.kit.imports import modules_loaded
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 from tests.kit.synced import Project, make_project, restamp
@@ -108,6 +110,17 @@ def test_cached_fresh_verdict_imports_no_heavy_modules(compiled: Path, run_envlo
     assert run_envlock("sync", cwd=compiled).returncode == 0
     assert run_envlock("check", cwd=compiled).returncode == 0  # parses the inputs once, caches "fresh"
     assert_light_check(compiled)
+    # The answer before click: not even pathlib, typing, urllib or the freshness judge (milliseconds each).
+    loaded = modules_loaded([sys.executable], RUN_MAIN, ["check"], cwd=compiled)
+    assert "envlock.quick" in loaded
+    assert {
+        "pathlib",
+        "typing",
+        "urllib",
+        "inspect",
+        "dataclasses",
+        "envlock.inputs.freshness",
+    } & loaded == set()
 
 
 def assert_light_check(root: Path) -> None:
@@ -142,7 +155,7 @@ def compiled(tmp_path: Path, kit_index: KitIndex, run_envlock: RunEnvlock) -> Pa
 
 
 def freshness_cache(tmp_path: Path) -> list[str]:
-    folder = Path(os.environ["ENVLOCK_CACHE_DIR"]) / freshness.CACHE_AREA
+    folder = Path(os.environ["ENVLOCK_CACHE_DIR"]) / fresh_cache.CACHE_AREA
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,11 @@ venv (the launch path is measured: docs/benchmarks.md); ``linecache``: Python >=
 
 
 def modules_loaded(
-    command: Sequence[str], code: str, args: Sequence[str], env: Mapping[str, str] | None = None
+    command: Sequence[str],
+    code: str,
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> set[str]:
     """Run ``command -c PRELUDE+code args`` and return the modules ``code`` added to ``sys.modules``.
 
@@ -42,7 +47,7 @@ def modules_loaded(
         "print(','.join(sorted(set(sys.modules) - __before)))"
     )
     result = subprocess.run(
-        [*command, "-c", program, *args], capture_output=True, text=True, check=True, env=env
+        [*command, "-c", program, *args], capture_output=True, text=True, check=True, env=env, cwd=cwd
     )
     return set(filter(None, result.stdout.strip().splitlines()[-1].split(",")))
 

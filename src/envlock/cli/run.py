@@ -17,7 +17,7 @@ from envlock.env.venv_env import venv_environment, which_in
 from envlock.errors import InputError
 from envlock.guard import stamp
 from envlock.guard.launch_check import check_options
-from envlock.inputs.freshness import with_freshness
+from envlock.inputs.fresh_cache import with_freshness
 
 if TYPE_CHECKING:
     from envlock.sync.syncer import SyncOptions

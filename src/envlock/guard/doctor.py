@@ -16,7 +16,7 @@ from pathlib import Path
 from envlock.env.interpreter import probe_command
 from envlock.env.venv_env import scripts_dir
 from envlock.guard import stamp
-from envlock.inputs.freshness import with_freshness
+from envlock.inputs.fresh_cache import with_freshness
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

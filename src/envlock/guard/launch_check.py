@@ -4,22 +4,24 @@ before click (``envlock.quick``) and the click commands share it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from envlock.guard import stamp
-from envlock.inputs import freshness
+from envlock.inputs.fresh_cache import with_freshness
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
-def check_options(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckOptions:
+def check_options(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> stamp.CheckOptions:
     """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
     sync = stamp.sync_fix(str(venv), None if lock is None else str(lock))
     return stamp.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
 
 
-def run_check(venv: Path, lock: Path | None, *, deep: bool = False) -> stamp.CheckResult:
+def run_check(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> stamp.CheckResult:
     """The check of ``venv`` against ``lock`` (None: the lock its stamp names)."""
     options = check_options(venv, lock, deep=deep)
-    return freshness.with_freshness(stamp.check(venv, options), options)
+    return with_freshness(stamp.check(venv, options), options)
 
 
 def drift_message(result: stamp.CheckResult, label: str) -> tuple[str, str]:

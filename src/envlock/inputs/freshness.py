@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from envlock.errors import EnvlockError, NeedsNetworkError
-from envlock.guard import stamp
-from envlock.guard.stamp import sha256_file, sha256_text
+from envlock.inputs.fresh_cache import FRESH as FRESH  # the verdicts are owned there, re-exported here
+from envlock.inputs.fresh_cache import STALE as STALE
+from envlock.inputs.fresh_cache import UNKNOWN as UNKNOWN
 
 # What only an uncached verdict needs (packaging, the TOML parser, the input readers, the index client) is
 # imported where it is used: ``envlock check`` imports this module, and its cached fresh verdict must
@@ -31,11 +32,6 @@ if TYPE_CHECKING:
 
     from envlock.inputs.config import CompileInputs
     from envlock.inputs.settings import CompileSettings, Resolved
-
-FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
-
-CACHE_AREA = "freshness"
-"""Cache area of the fresh verdicts (one empty file per key)."""
 
 
 class Freshness:
@@ -70,45 +66,6 @@ class Freshness:
 
     def __repr__(self) -> str:
         return f"Freshness({self.state!r}, {self.detail!r}, {self.inputs!r})"
-
-
-def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
-    """The key of a verdict: the lock's path and sha256 and every input's sha256. The input hashes are
-    the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
-    the files (inputs changed since the sync). ``None`` for a stamp without them."""
-    try:
-        lock_dir = Path(lock).absolute().parent
-        parts = [str(Path(lock).absolute()), stamp_data["lock"]["sha256"]]
-        for record in sorted(stamp_data.get("inputs", []), key=lambda r: str(r["path"])):
-            digest = record.get("sha256")
-            if current:
-                path = lock_dir / record["path"]
-                digest = sha256_file(path) if path.is_file() else None
-            parts.append(f"{record['path']}={digest}")
-    except (KeyError, TypeError, OSError):
-        return None
-    return sha256_text("\n".join(str(p) for p in parts))
-
-
-def _cache_dir() -> Path:
-    from envlock.cache_dir import default_cache_dir  # lazy: envlock --help loads this module, not the cache
-
-    return default_cache_dir()
-
-
-def known_fresh(key: str, cache_dir: Path | None = None) -> bool:
-    """A fresh verdict was cached for ``key``."""
-    return ((cache_dir or _cache_dir()) / CACHE_AREA / key).is_file()
-
-
-def remember_fresh(key: str, cache_dir: Path | None = None) -> None:
-    """Cache a fresh verdict (best effort: a read-only cache only costs the next check the parse)."""
-    folder = (cache_dir or _cache_dir()) / CACHE_AREA
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / key).touch()
-    except OSError:
-        pass
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -284,42 +241,3 @@ def _local_files(lock: Mapping[str, Any]) -> bool:
             if isinstance(entry, dict) and ("path" in entry or str(entry.get("url", "")).startswith("file:")):
                 return True
     return False
-
-
-_LOCK_DRIFTS = frozenset({stamp.NO_LOCK, stamp.OTHER_LOCK, stamp.LOCK_CHANGED})
-
-
-def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> stamp.CheckResult:
-    """``result`` judged by the lock's real input fingerprint (envlock.inputs.freshness; docs/stamp.md).
-
-    Adds a ``lock-stale`` drift for an input edited *before* the last sync, which the stdlib check (its
-    baseline is the sync) cannot see; drops the stdlib's ``lock-stale`` when the inputs changed since the
-    sync but still compile to this lock (a comment, a version bump in pyproject.toml). A cached fresh
-    verdict costs one ``stat``; the input parser is imported only without one.
-    """
-    if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
-        return result
-    stdlib_stale = [d for d in result.drifts if d.kind == stamp.LOCK_STALE]
-    key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
-    if key is not None and known_fresh(key):
-        found = Freshness(FRESH)
-    else:
-        found = verdict(Path(result.lock), os.environ)
-        if found.state == FRESH and key is not None:
-            remember_fresh(key)
-    if found.state == FRESH and stdlib_stale:
-        kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
-        return stamp.CheckResult(result.venv, result.lock, kept, result.stamp)
-    if found.state != STALE:
-        return result
-    name = Path(result.lock).name
-    what = found.inputs[0] if len(found.inputs) == 1 else f"the inputs of {name} ({', '.join(found.inputs)})"
-    drift = stamp.Drift(
-        stamp.LOCK_STALE,
-        found.inputs[0],
-        f"{what} changed since {name} was compiled ({found.detail})",
-        f"{options.compile_command} && {options.sync_command}",
-    )
-    # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
-    kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
-    return stamp.CheckResult(result.venv, result.lock, [*kept, drift], result.stamp)

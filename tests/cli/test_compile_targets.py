@@ -19,12 +19,35 @@ from tests.kit.plugin import RunEnvlock
 
 HERE = f"cp3{sys.version_info[1]}-linux-x86_64"
 """This machine as a target (the tests run on Linux x86_64)."""
-TARGETS = (HERE, "cp312-windows-amd64", "cp313-macos-arm64")
+TARGETS = tuple(
+    dict.fromkeys(
+        (
+            HERE,
+            *(
+                f"cp3{minor}-{system}"
+                for system in ("linux-x86_64", "windows-amd64", "macos-arm64")
+                for minor in (11, 12)
+            ),
+        )
+    )
+)
+"""Linux x86_64, Windows amd64, macOS arm64 × CPython 3.11 and 3.12 (the issue's team), and this machine."""
 UV_PLATFORMS = {
     "linux": "x86_64-manylinux_2_28",
     "windows": "x86_64-pc-windows-msvc",
     "macos": "aarch64-apple-darwin",
 }
+PLATFORM_TAGS = {"linux": "manylinux_2_17_x86_64", "windows": "win_amd64", "macos": "macosx_11_0_arm64"}
+
+
+def _native_tags(*families: str) -> tuple[str, ...]:
+    """A cpXY wheel for every target of ``families``."""
+    found = []
+    for target in TARGETS:
+        spec = parse_target(target)
+        if spec.family in families:
+            found.append(f"cp3{spec.minor}-cp3{spec.minor}-{PLATFORM_TAGS[spec.family]}")
+    return tuple(dict.fromkeys(found))
 
 
 def _publish(index: KitIndex) -> None:
@@ -32,27 +55,22 @@ def _publish(index: KitIndex) -> None:
         DistSpec("app", "1.0", requires=("native", "winonly; sys_platform == 'win32'", "py")),
         DistSpec("winonly", "1.0"),
         DistSpec("py", "1.0"),
-        DistSpec("py", "2.0", requires_python=">=3.13"),
-        # native 2.0 dropped Windows: the Windows target keeps 1.0, the others take 2.0
-        DistSpec(
-            "native",
-            "1.0",
-            tags=(
-                f"cp3{sys.version_info[1]}-cp3{sys.version_info[1]}-manylinux_2_17_x86_64",
-                "cp312-cp312-win_amd64",
-                "cp313-cp313-macosx_11_0_arm64",
-            ),
-        ),
-        DistSpec(
-            "native",
-            "2.0",
-            tags=(
-                f"cp3{sys.version_info[1]}-cp3{sys.version_info[1]}-manylinux_2_17_x86_64",
-                "cp313-cp313-macosx_11_0_arm64",
-            ),
-        ),
+        DistSpec("py", "2.0", requires_python=">=3.12"),
+        # native 2.0 dropped Windows: the Windows targets keep 1.0, the others take 2.0
+        DistSpec("native", "1.0", tags=_native_tags("linux", "windows", "macos")),
+        DistSpec("native", "2.0", tags=_native_tags("linux", "macos")),
     )
     Path("requirements.in").write_text("app\n")
+
+
+def expected(target: str) -> dict[str, str]:
+    """What each target must get (and what uv resolves for it)."""
+    spec = parse_target(target)
+    found = {"app": "1.0", "py": "2.0" if spec.minor >= 12 else "1.0"}
+    found["native"] = "1.0" if spec.family == "windows" else "2.0"
+    if spec.family == "windows":
+        found["winonly"] = "1.0"
+    return found
 
 
 def selection(lock_path: Path, target: str) -> dict[str, str]:
@@ -71,24 +89,30 @@ def test_one_lock_serves_every_target_with_one_version_where_they_allow(
     _publish(kit_index)
     args = [a for t in TARGETS for a in ("--target", t)]
     result = run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
-    assert "3 targets" in result.stdout + result.stderr
+    assert f"{len(TARGETS)} targets" in result.stdout + result.stderr
     lock = read_lock(Path("pylock.toml"))
-    assert len(lock.environments or ()) == 3
-    assert str(lock.requires_python) == f">=3.{min(sys.version_info[1], 12)}"
-    assert selection(Path("pylock.toml"), HERE) == {"app": "1.0", "native": "2.0", "py": "1.0"}
-    assert selection(Path("pylock.toml"), "cp312-windows-amd64") == {
-        "app": "1.0",
-        "native": "1.0",
-        "py": "1.0",
-        "winonly": "1.0",
-    }
-    assert selection(Path("pylock.toml"), "cp313-macos-arm64") == {"app": "1.0", "native": "2.0", "py": "2.0"}
-    names = [p.name for p in lock.packages]
-    assert names.count("app") == 1  # one entry where every target agrees, no marker
+    assert len(lock.environments or ()) == len(TARGETS)
+    assert str(lock.requires_python) == f">=3.{min(sys.version_info[1], 11)}"
+    for target in TARGETS:
+        assert selection(Path("pylock.toml"), target) == expected(target), target
+    assert [p.name for p in lock.packages].count("app") == 1  # one entry where every target agrees
     assert next(p for p in lock.packages if p.name == "app").marker is None
-    # the same command again keeps the lock; so does the same order from pyproject.toml
+    assert str(next(p for p in lock.packages if p.name == "winonly").marker) == 'sys_platform == "win32"'
+    # the same command again keeps the lock; a compile from scratch (no lock, no cache) writes the same bytes
     again = run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
     assert "up to date" in again.stdout + again.stderr
+    first = Path("pylock.toml").read_bytes()
+    Path("pylock.toml").unlink()
+    run_envlock(
+        "compile",
+        "--index-url",
+        kit_index.url,
+        *[a for t in reversed(TARGETS) for a in ("--target", t)],
+        "--cache-dir",
+        "other-cache",
+        check=True,
+    )
+    assert Path("pylock.toml").read_bytes() == first
 
 
 @pytest.mark.oracle
@@ -110,7 +134,9 @@ def test_each_targets_selection_is_uvs_resolution(
     pins = dict(
         line.split("==") for line in found.stdout.splitlines() if "==" in line and not line.startswith("#")
     )
-    assert selection(Path("pylock.toml"), target) == {k: v.strip() for k, v in pins.items()}
+    assert (
+        selection(Path("pylock.toml"), target) == {k: v.strip() for k, v in pins.items()} == expected(target)
+    )
 
 
 def test_targets_from_pyproject_and_a_new_target_makes_the_lock_stale(
@@ -124,10 +150,10 @@ def test_targets_from_pyproject_and_a_new_target_makes_the_lock_stale(
             f'[tool.envlock]\nindex-url = "{kit_index.url}"\ntargets = [{listed}]\n'
         )
 
-    declare(HERE, "cp313-macos-arm64")
+    declare(HERE, "cp312-macos-arm64")
     run_envlock("compile", check=True)
     assert run_envlock("compile", "--check").returncode == 0
-    declare(HERE, "cp313-macos-arm64", "cp312-windows-amd64")
+    declare(HERE, "cp312-macos-arm64", "cp312-windows-amd64")
     stale = run_envlock("compile", "--check")
     assert stale.returncode == 1
     assert "has no entry for cpython 3.12 on win32/AMD64" in stale.stderr

@@ -103,6 +103,8 @@ def run(request: CompileRequest, output: Output) -> None:
     targets, identity = _targets(request, tool, root)
     described = _describe(targets)
     settings = dataclasses.replace(settings, target=identity)
+    if settings.targets:  # recorded as the canonical, sorted list, however the command line gave them
+        settings = dataclasses.replace(settings, targets=tuple(identity["targets"].split()))
     resolved = resolve(settings, root, os.environ, _fetch_text)
     inputs, index, options = resolved.inputs, resolved.index, resolved.options
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
@@ -310,7 +312,9 @@ def _targets(
         )
     from envlock.env.targets import parse_targets, target_environment
 
-    specs = parse_targets(declared, where)
+    # In one canonical order: a lock (its entries, markers, fingerprint) never depends on the order the
+    # targets were listed in.
+    specs = sorted(parse_targets(declared, where))
     return tuple(target_environment(s) for s in specs), {"targets": " ".join(s.text for s in specs)}
 
 

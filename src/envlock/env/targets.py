@@ -91,7 +91,7 @@ def parse_target(text: str, where: str = "--target") -> TargetSpec:
 
 
 def parse_targets(texts: tuple[str, ...], where: str) -> tuple[TargetSpec, ...]:
-    """Each target once, in the order given (the first is resolved first: the others follow its pins)."""
+    """Each target once (compile sorts them: a lock never depends on the order they were listed in)."""
     seen: dict[TargetSpec, None] = {}
     alike: dict[tuple[int, str, str], TargetSpec] = {}
     for text in texts:

@@ -209,3 +209,43 @@ def test_bad_target_combinations_are_refused(
     assert result.returncode == 2
     assert needle in result.stderr and "Traceback" not in result.stderr
     assert not Path("pylock.toml").exists()
+
+
+def test_universal_covers_the_common_platforms_for_the_projects_pythons(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    kit_index.publish(
+        DistSpec("a", "1.0", requires=("winonly; sys_platform == 'win32'",)), DistSpec("winonly", "1.0")
+    )
+    Path("pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.12"\ndependencies = ["a"]\n'
+        "[tool.envlock]\ninstall-project = false\n"
+    )
+    run_envlock("compile", "pyproject.toml", "--index-url", kit_index.url, "--universal", check=True)
+    lock = read_lock(Path("pylock.toml"))
+    assert len(lock.environments or ()) == 3 * 5  # CPython 3.12-3.14 x five platforms
+    assert str(lock.requires_python) == ">=3.12"
+    assert selection(Path("pylock.toml"), "cp313-windows-amd64") == {
+        "a": "1.0",
+        "winonly": "1.0",
+    }
+    assert selection(Path("pylock.toml"), "cp314-linux-aarch64") == {"a": "1.0"}
+    assert (
+        run_envlock(
+            "compile", "pyproject.toml", "--index-url", kit_index.url, "--universal", "--check"
+        ).returncode
+        == 0
+    )
+    both = run_envlock(
+        "compile", "pyproject.toml", "--index-url", kit_index.url, "--universal", "--target", HERE
+    )
+    assert both.returncode == 2 and "give one or the other" in both.stderr
+    Path("pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = "<3.9"\ndependencies = ["a"]\n'
+        "[tool.envlock]\ninstall-project = false\n"
+    )
+    none = run_envlock(
+        "compile", "pyproject.toml", "--index-url", kit_index.url, "--universal", "-o", "x.toml"
+    )
+    assert none.returncode == 2 and "admits none of CPython 3.10 to 3.14" in none.stderr
+    assert not Path("x.toml").exists()

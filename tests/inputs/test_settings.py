@@ -31,6 +31,7 @@ CASES: dict[str, list[str]] = {
     "exclude_newer": ["--exclude-newer", "2030-01-01T00:00:00Z"],
     "target": ["--python-version", "3.12"],
     "targets": ["--target", "cp312-windows-amd64", "--target", "cp313-macos-arm64"],
+    "universal": ["--universal"],
 }
 
 

@@ -68,6 +68,11 @@ class CompileRequest:
     help="Resolve for this target too (repeatable): cp312-windows-amd64, cp311-linux-x86_64...",
 )
 @click.option(
+    "--universal",
+    is_flag=True,
+    help="Resolve for Linux, Windows and macOS and every CPython of the project's requires-python.",
+)
+@click.option(
     "--exclude-newer", metavar="TIMESTAMP", help="Ignore files uploaded after this instant (PEP 700)."
 )
 @click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include a pyproject extra.")
@@ -300,10 +305,18 @@ def _targets(
     from envlock.env.interpreter import target_identity
 
     declared = request.settings.targets or tool.targets
+    if request.settings.universal:
+        if request.settings.targets:
+            raise InputError("--universal and --target both name the targets: give one or the other")
+        from envlock.env.targets import universal_targets
+
+        declared = universal_targets(_requires_python(root))
     if not declared:
         target = _target(request, tool, root)
         return (target,), target_identity(target)
     where = "--target" if request.settings.targets else "pyproject.toml [tool.envlock] targets"
+    if request.settings.universal:
+        where = "--universal"
     if request.python or request.python_version or tool.python_version:
         raise InputError(
             f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
@@ -316,6 +329,18 @@ def _targets(
     # targets were listed in.
     specs = sorted(parse_targets(declared, where))
     return tuple(target_environment(s) for s in specs), {"targets": " ".join(s.text for s in specs)}
+
+
+def _requires_python(root: Path) -> str | None:
+    """``[project] requires-python`` of ``root/pyproject.toml`` (None without one)."""
+    from envlock.inputs.envlock_table import load_toml
+
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    project = load_toml(pyproject, root).get("project")
+    value = project.get("requires-python") if isinstance(project, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _describe(targets: tuple[TargetEnvironment, ...]) -> str:

@@ -199,3 +199,29 @@ def spec_for(target: TargetEnvironment) -> str | None:
         family = "musllinux"  # the markers of a musl machine look like glibc's: its tags tell
     floor = {"linux": DEFAULT_GLIBC, "musllinux": DEFAULT_MUSL, "macos": DEFAULT_MACOS}.get(family, 0)
     return TargetSpec(int(minor), family, arch, floor).text
+
+
+UNIVERSAL_PLATFORMS = ("linux-x86_64", "linux-aarch64", "windows-amd64", "macos-arm64", "macos-x86_64")
+"""``--universal``: the common server and desktop platforms."""
+UNIVERSAL_PYTHONS = tuple(range(10, 15))
+"""``--universal``: the CPython minors still supported upstream (3.10 to 3.14)."""
+
+
+def universal_targets(requires_python: str | None) -> tuple[str, ...]:
+    """``--universal``: every common platform for each supported CPython the project's
+    ``requires-python`` admits (all of them without one); InputError when it admits none."""
+    minors = list(UNIVERSAL_PYTHONS)
+    if requires_python:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # lazy: only --universal
+
+        try:
+            allowed = SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            raise InputError(f"pyproject.toml: requires-python {requires_python!r} is not valid") from None
+        minors = [m for m in minors if allowed.contains(f"3.{m}", prereleases=True)]
+    if not minors:
+        raise InputError(
+            f"--universal: requires-python {requires_python!r} admits none of CPython 3.10 to 3.14",
+            hint="name the targets with --target instead",
+        )
+    return tuple(f"cp3{m}-{platform}" for m in minors for platform in UNIVERSAL_PLATFORMS)

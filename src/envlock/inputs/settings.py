@@ -63,6 +63,8 @@ class CompileSettings:
     """``--exclude-newer TIMESTAMP`` as given (checked when merged; recorded so a re-lock is the same)."""
     targets: tuple[str, ...] = ()
     """``--target`` (repeatable); none: ``[tool.envlock] targets``, else one target from an interpreter."""
+    universal: bool = False
+    """``--universal``: the common desktop and server targets for the project's ``requires-python``."""
     target: Mapping[str, str] = field(default_factory=dict)
     """The target's identity (implementation, Python X.Y, platform, machine): from ``--python``,
     ``--python-version``, the project's venv or envlock's own Python, decided once by compile."""

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/real_index.py [--set NAME]... [--tools envlock,uv,pip-compile]
                                               [--exclude-newer 2025-06-01T00:00:00Z] [--timeout 300]
+    .venv/bin/python benchmarks/real_index.py --targets [--set NAME]...   # one lock, uv per target
 
 Run by hand (it needs the network), never by CI or the tests; nothing here is asserted. Every tool gets
 the same requirement set, CPython 3.11 on this platform and the same ``--exclude-newer`` instant (uv's
@@ -170,6 +171,61 @@ def report(name: str, runs: list[Run]) -> str:
     return "\n".join(lines) + "\n"
 
 
+TEAM = {
+    "cp311-linux-x86_64": ("x86_64-manylinux_2_28", "3.11.0"),
+    "cp312-windows-amd64": ("x86_64-pc-windows-msvc", "3.12.0"),
+    "cp313-macos-arm64": ("aarch64-apple-darwin", "3.13.0"),
+}
+"""``--targets``: one multi-target envlock lock against uv's resolution per target (platform, Python)."""
+
+
+def check_targets(name: str, exclude_newer: str, timeout: float) -> str:
+    """Compile ``name`` once for the TEAM targets with envlock, once per target with uv, and compare
+    each target's selection of the lock (its packages whose marker holds there) with uv's pins."""
+    sys.path.insert(0, str(REPO / "src"))
+    from envlock.env.targets import parse_target, target_environment  # the benchmark runs envlock's tree
+    from envlock.lock.lockfile import read_lock
+
+    lines = [f"### {name}: one lock for {', '.join(TEAM)} against uv per target", ""]
+    with tempfile.TemporaryDirectory(prefix=f"envlock-targets-{name}-") as scratch:
+        work = Path(scratch)
+        (work / "requirements.in").write_text("\n".join(SETS[name]) + "\n")
+        env = {**_clean_env(work / "home"), "PYTHONPATH": str(REPO / "src")}
+        cache, out = str(work / "cache"), str(work / "pylock.toml")
+        command = [sys.executable, "-m", "envlock", "compile", str(work / "requirements.in"), "-o", out]
+        command += ["--cache-dir", cache, "--exclude-newer", exclude_newer]
+        command += [a for target in TEAM for a in ("--target", target)]
+        seconds, _peak, status, tail = _timed(command, env, work, timeout)
+        if status != 0:
+            return "\n".join([*lines, f"envlock failed ({seconds:.1f} s): {tail}", ""])
+        lines.append(f"envlock, {len(TEAM)} targets, cold: {seconds:.1f} s")
+        lock = read_lock(Path(out))
+        for target, (platform, version) in TEAM.items():
+            markers = dict(target_environment(parse_target(target)).markers)
+            ours = {
+                str(p.name): str(p.version)
+                for p in lock.packages
+                if p.marker is None
+                or p.marker.evaluate({**markers, "extras": frozenset(), "dependency_groups": frozenset()})  # type: ignore[arg-type]
+            }
+            uv_out = work / f"uv-{target}.txt"
+            uv = [str(BIN / "uv"), "pip", "compile", str(work / "requirements.in"), "-o", str(uv_out), "-q"]
+            uv += ["--cache-dir", str(work / "uv-cache"), "--exclude-newer", exclude_newer]
+            uv += ["--python-platform", platform, "--python-version", version]
+            _timed(uv, env, work, timeout)
+            theirs = _pins("uv", uv_out)
+            differ = sorted(
+                f"{n} {ours.get(n, '-')} (uv {theirs.get(n, '-')})"
+                for n in set(ours) | set(theirs)
+                if ours.get(n) != theirs.get(n)
+            )
+            lines.append(
+                f"- {target}: {len(ours)} packages, "
+                + ("same pins as uv" if not differ else "differs: " + "; ".join(differ))
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -178,7 +234,12 @@ def main() -> None:
     parser.add_argument("--tools", default="envlock,uv,pip-compile")
     parser.add_argument("--exclude-newer", default=EXCLUDE_NEWER)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--targets", action="store_true", help="one multi-target lock against uv per target")
     args = parser.parse_args()
+    if args.targets:
+        for name in args.set or list(SETS):
+            print(check_targets(name, args.exclude_newer, args.timeout), flush=True)
+        return
     tools = [t for t in args.tools.split(",") if t]
     for name in args.set or list(SETS):
         print(report(name, bench_set(name, tools, args.exclude_newer, args.timeout)), flush=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -465,3 +466,33 @@ def test_check_deep_reports_a_record_row_outside_the_venv(
 def test_lock_or_hashed_file_that_is_a_device_is_refused(run_envlock: RunEnvlock, command: str) -> None:
     result = run_envlock(command, "/dev/zero", *(["--venv", VENV] if command == "sync" else ["-o", "x.toml"]))
     refused(result, "/dev/zero", "not a regular file", code=2)
+
+
+# --- sync --target SPEC --into DIR: the same wheels, installed by installer into a folder ----------------
+
+
+@pytest.mark.parametrize(
+    ("files", "entry_points"),
+    [
+        ({"evil/__init__.py": b"", "../../../victim.txt": b"owned\n"}, None),
+        ({"evil/__init__.py": b"", "evil-1.0.data/data/../../victim.txt": b"owned\n"}, None),
+        ({"evil/__init__.py": b"", "/abs/victim.txt": b"owned\n"}, None),
+        ({"evil/__init__.py": b""}, "[console_scripts]\n../../../victim.txt = evil:main\n"),
+    ],
+    ids=["climbs", "data-climbs", "absolute", "script-name"],
+)
+def test_into_refuses_a_wheel_that_writes_outside_the_folder(
+    kit_index: KitIndex,
+    run_envlock: RunEnvlock,
+    victim: Path,
+    tmp_path: Path,
+    files: dict[str, bytes],
+    entry_points: str | None,
+) -> None:
+    wheel = raw_wheel(tmp_path / "w", "evil", "1.0", files, entry_points=entry_points)
+    lock_of(kit_index, ("evil", "1.0", wheel))
+    target = f"cp3{sys.version_info[1]}-linux-x86_64"
+    refused(run_envlock("sync", "--target", target, "--into", "out"), "evil-1.0-py3-none-any.whl")
+    assert victim.read_text() == "precious\n"
+    assert not Path("out").exists()
+    assert not [p for p in Path().iterdir() if p.name.startswith(".out.")]

@@ -21,12 +21,12 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 
-from envlock.env.interpreter import TargetEnvironment
 from envlock.env.targets import TargetSpec, target_environment
 from envlock.errors import InputError
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, FetchOptions, fetch_all
 from envlock.lock.selection import SelectionOptions, select
+from envlock.sync.executor import prepare_wheels
 from envlock.sync.lock_input import parse_lock, read_lock_bytes
 from envlock.sync.models import ArtifactKind, Selection
 
@@ -85,11 +85,14 @@ def install_into(request: IntoRequest, cache: Cache, http: Callable[[], Artifact
     artifacts = [p.artifact for p in selection.packages]
     client = None if request.offline else http()
     paths = fetch_all(artifacts, cache, client, FetchOptions(offline=request.offline))
-    _write_folder(request, target, {p.artifact.sha256: paths[p.artifact.sha256] for p in selection.packages})
+    # The same checked unpack a venv sync does (paths that climb out, RECORD hashes and sizes, entry-point
+    # names, zip bombs): a hostile wheel is refused here, naming it, before anything is written to DIR.
+    prepare_wheels(selection.packages, dict(paths), cache.area("unpacked"))
+    _write_folder(request, {p.artifact.sha256: paths[p.artifact.sha256] for p in selection.packages})
     return selection
 
 
-def _write_folder(request: IntoRequest, target: TargetEnvironment, wheels: Mapping[str, Path]) -> None:
+def _write_folder(request: IntoRequest, wheels: Mapping[str, Path]) -> None:
     parent = request.into.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{request.into.name}.", dir=parent))

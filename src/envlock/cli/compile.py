@@ -314,9 +314,12 @@ def _targets(
     if not declared:
         target = _target(request, tool, root)
         return (target,), target_identity(target)
-    where = "--target" if request.settings.targets else "pyproject.toml [tool.envlock] targets"
     if request.settings.universal:
         where = "--universal"
+    elif request.settings.targets:
+        where = "--target"
+    else:
+        where = "pyproject.toml [tool.envlock] targets"
     if request.python or request.python_version or tool.python_version:
         raise InputError(
             f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
@@ -400,11 +403,10 @@ def _check(
     if isinstance(recorded, list) and recorded and now != recorded:
         missing = [t for t in now if t not in recorded]
         extra = [str(t) for t in recorded if t not in now]
-        detail = (f"has no entry for {', '.join(missing)}" if missing else "") + (
-            (" and " if missing else "") + f"was also compiled for {', '.join(extra)}" if extra else ""
-        )
+        parts = [f"has no entry for {', '.join(missing)}"] if missing else []
+        parts += [f"was also compiled for {', '.join(extra)}"] if extra else []
         raise StaleLockError(
-            f"{shown_out} {detail or 'lists its targets in another order'} "
+            f"{shown_out} {' and '.join(parts) or 'lists its targets in another order'} "
             f"(compiled for {', '.join(str(t) for t in recorded)})",
             hint="run: envlock compile (or pass the --python/--python-version/--target it was compiled with)",
         )

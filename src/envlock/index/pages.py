@@ -116,7 +116,7 @@ class ProjectPage:
         states none or an earlier one: the version is then validated and judged in full.)"""
         entries = self.groups.get(version, ())
         for entry in entries:
-            moment = _parse_time(entry[3]) if type(entry) is tuple else entry.upload_time  # type: ignore[union-attr]
+            moment = entry.upload_time if isinstance(entry, DistFile) else _parse_time(entry[3])
             if moment is None or moment <= cutoff:
                 return False
         return bool(entries)

@@ -37,7 +37,11 @@ CREATED_BY = "envlock"
 
 
 def environment_marker(target: TargetEnvironment) -> str:
-    return " and ".join(f"{key} == {_quote(value)}" for key, value in target_identity(target).items())
+    return _identity_marker(target_identity(target))
+
+
+def _identity_marker(identity: Mapping[str, str]) -> str:
+    return " and ".join(f"{key} == {_quote(value)}" for key, value in identity.items())
 
 
 def _quote(value: str) -> str:
@@ -268,10 +272,7 @@ def _targets_marker(chosen: set[int], identities: Sequence[Mapping[str, str]]) -
             return " or ".join(
                 f"({first} == {_quote(a)} and {second} == {_quote(b)})" for a, b in sorted(pairs)
             )
-    return " or ".join(
-        "(" + " and ".join(f"{k} == {_quote(v)}" for k, v in identities[i].items()) + ")"
-        for i in sorted(chosen)
-    )
+    return " or ".join(f"({_identity_marker(identities[i])})" for i in sorted(chosen))
 
 
 def _merged_via(pins: Iterable[Pin]) -> list[str]:

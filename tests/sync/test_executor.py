@@ -105,3 +105,51 @@ def test_bytecode_of_many_files_is_compiled_in_batches(target: Target) -> None:
     target.sync(DistSpec("many", "1.0", files=files), options=ExecuteOptions(compile_bytecode=True))
     compiled = {p.name.split(".")[0] for p in (target.site / "many" / "__pycache__").glob("*.pyc")}
     assert compiled == {f"m{index:04d}" for index in range(count)}
+
+
+def test_a_file_two_wheels_ship_is_written_once_by_the_last_in_name_order(target: Target) -> None:
+    shared = {"shared/data.txt": b"from a\n"}
+    a = DistSpec("a", "1.0", files={"a/__init__.py": b"", **shared})
+    many = {f"b/m{n}.py": b"" for n in range(40)}  # the bigger wheel starts first: order is not size
+    b = DistSpec("b", "1.0", files={"b/__init__.py": b"", "shared/data.txt": b"from b\n", **many})
+    target.sync(a, b)
+    assert (target.site / "shared" / "data.txt").read_bytes() == b"from b\n"
+    records = {d.name: (d.dist_info / "RECORD").read_text() for d in target.installed()}
+    assert all("shared/data.txt," in text for text in records.values())  # both own it, as pip leaves it
+
+
+def test_rollback_of_wheels_sharing_a_file_leaves_the_venv_as_it_was(target: Target) -> None:
+    target.sync(DistSpec("keep", "1.0"))
+    before = snapshot(target.venv)
+
+    def fail_when_installed(point: str) -> None:
+        if point == "installed":
+            raise RuntimeError("injected")
+
+    a = DistSpec("a", "1.0", files={"a/__init__.py": b"", "shared/deep/x.py": b"a\n"})
+    b = DistSpec("b", "1.0", files={"b/__init__.py": b"", "shared/deep/x.py": b"b\n"})
+    with pytest.raises(RuntimeError, match="injected"):
+        target.sync(DistSpec("keep", "1.0"), a, b, options=ExecuteOptions(checkpoint=fail_when_installed))
+    assert snapshot(target.venv) == before  # no file, and no folder made for one, is left
+
+
+def test_folders_made_before_a_failure_are_removed_on_rollback(target: Target) -> None:
+    before = snapshot(target.venv, ignore=(".envlock",))
+
+    def fail_at_the_first_file(point: str) -> None:
+        if point == "file-written":
+            raise RuntimeError("injected")
+
+    deep = DistSpec("deep", "1.0", files={f"deep/{n}/sub/m.py": b"" for n in "abcdefgh"})
+    with pytest.raises(RuntimeError, match="injected"):
+        target.sync(deep, options=ExecuteOptions(checkpoint=fail_at_the_first_file, max_workers=1))
+    assert snapshot(target.venv, ignore=(".envlock",)) == before
+
+
+def test_a_file_where_a_folder_is_needed_is_refused_and_rolled_back(target: Target) -> None:
+    (target.site / "blocked").write_bytes(b"not a folder\n")
+    before = snapshot(target.venv, ignore=(".envlock",))
+    spec = DistSpec("blocked", "1.0", files={"blocked/__init__.py": b""})
+    with pytest.raises(InstallError, match="blocked-1.0.*a file of that name is in the way"):
+        target.sync(DistSpec("other", "1.0"), spec)
+    assert snapshot(target.venv, ignore=(".envlock",)) == before

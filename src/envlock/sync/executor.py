@@ -18,7 +18,7 @@ from pathlib import Path
 from envlock.guard.stamp import sha256_file
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode, Materializer
-from envlock.sync.materialize import InstallError, install_wheel
+from envlock.sync.materialize import InstallError, announce, install_wheel, make_folders, placements
 from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
 from envlock.sync.transaction import Checkpoint, Transaction, no_checkpoint
 from envlock.sync.unpacked import UnpackError
@@ -73,21 +73,7 @@ def _apply_prepared(
     try:
         for dist in plan.to_uninstall():
             transaction.uninstall(dist.dist_info)
-        packages = sorted(plan.to_install(), key=lambda p: -len(prepared[p.artifact.sha256].files))
-        workers = max(1, min(options.max_workers, len(packages)))
-        if workers == 1:
-            for package in packages:
-                install_wheel(transaction, package, prepared[package.artifact.sha256], placer)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [
-                    pool.submit(
-                        install_wheel, transaction, package, prepared[package.artifact.sha256], placer
-                    )
-                    for package in packages
-                ]
-                for future in futures:
-                    future.result()
+        _install(transaction, plan, prepared, placer, options.max_workers)
         options.checkpoint("installed")
         if options.compile_bytecode:
             compile_bytecode(layout, transaction.written_python_files())
@@ -96,6 +82,35 @@ def _apply_prepared(
         raise
     transaction.commit()
     options.checkpoint("committed")
+
+
+def _install(
+    transaction: Transaction,
+    plan: SyncPlan,
+    prepared: Mapping[str, UnpackedWheel],
+    placer: Materializer,
+    max_workers: int,
+) -> None:
+    """Every wheel of the plan placed (``placement``), announced in the journal, its folders made and its
+    files written, the wheels in parallel (the biggest first, so the threads finish together)."""
+    items = [(p, prepared[p.artifact.sha256]) for p in sorted(plan.to_install(), key=lambda p: p.name)]
+    wheels = placements(transaction, items)
+    announce(transaction, wheels)
+    jobs = sorted(zip(items, wheels, strict=True), key=lambda job: -len(job[0][1].files))
+    workers = max(1, min(max_workers, len(jobs)))
+    if workers == 1:
+        make_folders(transaction, wheels, None, 1)
+        for (package, wheel), where in jobs:
+            install_wheel(transaction, package, wheel, placer, where)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        make_folders(transaction, wheels, pool, workers)
+        futures = [
+            pool.submit(install_wheel, transaction, package, wheel, placer, where)
+            for (package, wheel), where in jobs
+        ]
+        for future in futures:
+            future.result()
 
 
 BYTECODE_BATCH = 200

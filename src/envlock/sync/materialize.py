@@ -8,9 +8,12 @@ import csv
 import io
 import json
 import os
+import re
+import stat
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +23,89 @@ from envlock import validate
 from envlock.env.site_packages import ENVLOCK_MARKER, INSTALLER_NAME
 from envlock.errors import EnvlockError
 from envlock.sources.model import VCS, Source
+from envlock.sync import placement
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import Materializer, write_all
 from envlock.sync.models import SelectedPackage
+from envlock.sync.placement import Placement
 from envlock.sync.transaction import Transaction
 from envlock.sync.unpacked import UnpackedFile, record_hash
 from envlock.sync.wheel_store import UnpackedWheel
 
+_PLAIN_FIELD = re.compile(r'[^,"\r\n]*')
+"""A RECORD path the csv module writes as it is (no delimiter, quote or line break in it)."""
 _Row = tuple[str, str, str, "int | None"]
 """One RECORD row before its path is made relative: (scheme, path in the scheme, hash column, size)."""
-_Target = tuple[UnpackedFile, str, bool]
-"""A file of the wheel, where it is written, and whether that is the dist-info's staging folder."""
 
 
 class InstallError(EnvlockError):
     """A wheel could not be installed (invalid wheel, file conflict, disk error); the venv was rolled back."""
 
 
-def install_wheel(
-    transaction: Transaction, package: SelectedPackage, wheel: UnpackedWheel, placer: Materializer
+def placements(
+    transaction: Transaction, items: Sequence[tuple[SelectedPackage, UnpackedWheel]]
+) -> list[Placement]:
+    """Where each wheel of ``items`` (in name order) puts its files, a path two of them ship written by
+    the last (``placement.claim``); an unsafe manifest name is an InstallError naming the wheel."""
+    layout = transaction.layout
+    scheme = {name: os.path.abspath(folder) for name, folder in layout.scheme.items()}  # noqa: PTH100
+    root = os.path.abspath(layout.root)  # noqa: PTH100
+    found = []
+    for package, wheel in items:
+        staging = os.path.join(transaction.tmp_dir, uuid.uuid4().hex[:8])  # noqa: PTH118
+        try:
+            found.append(placement.place(wheel, scheme, root, staging, _launchers(wheel, layout)))
+        except validate.UnsafeInput as error:
+            raise InstallError(
+                f"cannot install {package.name} {package.version} from {wheel.wheel}: {error}"
+            ) from None
+    return placement.claim(found)
+
+
+def announce(transaction: Transaction, wheels: Sequence[Placement]) -> None:
+    """Every wheel's dist-info and the paths it may write, journaled in one write before any folder or
+    file is made (a killed sync's recovery deletes them and prunes the folders they leave empty)."""
+    lines: list[str] = []
+    for where in wheels:
+        lines.append(f"dist {where.dist_info}")
+        lines += [f"file {target}" for target in where.announced]
+    transaction.journal_lines(lines)
+    for _where in wheels:
+        transaction.checkpoint("wheel-announced")
+
+
+def make_folders(
+    transaction: Transaction, wheels: Sequence[Placement], pool: Executor | None, workers: int
 ) -> None:
-    """Put one unpacked wheel into the transaction's target; a failure is an InstallError naming it."""
+    """Every folder the wheels need, one depth at a time (parents first), each depth's folders shared
+    among the ``workers`` threads of ``pool`` (None: this thread): a ``mkdir`` can cost the kernel a
+    millisecond (ext4 looking for a block group), and a big wheel alone has hundreds. What is made is
+    noted for rollback; a folder already there must be one, or a link that stays inside the venv."""
+    root = os.fspath(transaction.layout.root)
+    levels: dict[int, list[str]] = {}
+    for folder in sorted({f for where in wheels for f in where.folders}):
+        levels.setdefault(folder.count(os.sep), []).append(folder)
+    for depth in sorted(levels):
+        level = levels[depth]
+        chunks = [level[start::workers] for start in range(min(workers, len(level)))]
+        if pool is None or len(chunks) == 1:
+            for chunk in chunks:
+                _make_folders(transaction, chunk, root, wheels)
+        else:
+            list(pool.map(_make_folders, repeat(transaction), chunks, repeat(root), repeat(wheels)))
+
+
+def install_wheel(
+    transaction: Transaction,
+    package: SelectedPackage,
+    wheel: UnpackedWheel,
+    placer: Materializer,
+    where: Placement,
+) -> None:
+    """Put one unpacked wheel into the transaction's target (announced, its folders made); a failure
+    is an InstallError naming it."""
     try:
-        _materialize(transaction, package, wheel, placer)
+        _materialize(transaction, package, wheel, placer, where)
     except (ValueError, KeyError, OSError) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
@@ -50,120 +113,133 @@ def install_wheel(
         ) from None
 
 
-@dataclass(frozen=True)
-class _Destination:
-    """Where one wheel's files go in the target."""
-
-    scheme: Mapping[str, str]
-    """Absolute scheme folders; ``headers`` already ends in the project's own folder."""
-    staging: str
-    """The folder the dist-info is written in before it is renamed into place."""
-    dist_info: str
-    """The dist-info's final path."""
-
-
 def _materialize(
-    transaction: Transaction, package: SelectedPackage, wheel: UnpackedWheel, placer: Materializer
+    transaction: Transaction,
+    package: SelectedPackage,
+    wheel: UnpackedWheel,
+    placer: Materializer,
+    where: Placement,
 ) -> None:
-    """Its whole file list is journaled in one write, files are linked or copied from the store
-    (``#!python`` scripts rewritten, entry-point launchers generated for this venv), the dist-info is
-    written to staging with INSTALLER, envlock.json, direct_url.json and a RECORD for the files as
-    installed, and renamed into place last."""
-    destination = _destination(transaction, wheel)
-    launchers = _launchers(wheel, transaction.layout)
-    targets = _announce(transaction, wheel, destination, launchers)
-    rows = _write_files(transaction, placer, wheel, targets)
-    rows += _write_launchers(transaction, placer, destination.scheme["scripts"], launchers)
-    _move_dist_info_in(transaction, package, wheel, destination, rows)
+    """Files linked or copied from the store (``#!python`` scripts rewritten, entry-point launchers
+    generated for this venv), the dist-info written to staging with INSTALLER, envlock.json,
+    direct_url.json and a RECORD for the files as installed, and renamed into place last."""
+    written: list[str] = []
+    try:  # what was written is noted once per wheel (even when failing): no lock taken per file
+        shebangs = _write_files(transaction, placer, wheel, where.files, written)
+        for _name, data, target in where.launchers:
+            _write_new(transaction, placer, target, data, executable=True, written=written)
+            mode = os.stat(target).st_mode  # noqa: PTH116
+            os.chmod(target, mode | (mode & 0o444) >> 2)  # noqa: PTH101 - as installer does
+            transaction.checkpoint("file-written")
+    finally:
+        transaction.note_written_many(written)
+    for folder in where.staged_folders:
+        os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+    _write_files(transaction, placer, wheel, where.staged, None)
+    rows = _rows(wheel, shebangs, where)
+    _move_dist_info_in(transaction, package, wheel, where, rows)
 
 
-def _destination(transaction: Transaction, wheel: UnpackedWheel) -> _Destination:
-    scheme = {name: os.path.abspath(folder) for name, folder in transaction.layout.scheme.items()}  # noqa: PTH100
-    scheme["headers"] = os.path.join(scheme["headers"], _header_name(wheel.wheel))  # noqa: PTH118
-    return _Destination(
-        scheme=scheme,
-        staging=os.path.join(transaction.tmp_dir, uuid.uuid4().hex[:8]),  # noqa: PTH118
-        dist_info=os.path.join(scheme[wheel.root_scheme], wheel.dist_info_dir),  # noqa: PTH118
+def _rows(wheel: UnpackedWheel, shebangs: Mapping[str, bytes], where: Placement) -> list[_Row]:
+    """RECORD rows of every file of the wheel (those another wheel wrote too) and of the launchers."""
+    rows: list[_Row] = []
+    for file in wheel.files:
+        data = shebangs.get(file.path) if file.shebang else None
+        if data is None:
+            rows.append((file.scheme, file.path, file.hash, file.size))
+        else:
+            rows.append((file.scheme, file.path, record_hash(data), len(data)))
+    rows += [("scripts", name, record_hash(data), len(data)) for name, data, _target in where.launchers]
+    return rows
+
+
+def _make_folders(
+    transaction: Transaction, folders: Sequence[str], root: str, wheels: Sequence[Placement]
+) -> None:
+    """Create ``folders`` (their parents exist), noting those made. A folder made here is a real one; one
+    already there must be a folder, or a symbolic link that stays inside the venv."""
+    made: list[str] = []
+    try:
+        for folder in folders:
+            try:
+                os.mkdir(folder)  # noqa: PTH102
+                made.append(folder)
+            except FileExistsError:
+                _existing_folder(folder, root, wheels)
+            except OSError as error:
+                detail = error.strerror or str(error)
+                raise InstallError(f"{_needing(folder, wheels)}: cannot create {folder}: {detail}") from None
+    finally:
+        transaction.note_folders(made)
+
+
+def _existing_folder(folder: str, root: str, wheels: Sequence[Placement]) -> None:
+    """``folder`` is already there: a folder, or a symbolic link to one that stays inside the venv."""
+    mode = os.lstat(folder).st_mode
+    if stat.S_ISDIR(mode):
+        return
+    if stat.S_ISLNK(mode):
+        try:
+            validate.no_symlink_escape(folder, root, "folder")
+        except validate.UnsafeInput as error:
+            raise InstallError(f"{_needing(folder, wheels)}: {error}") from None
+        if os.path.isdir(folder):  # noqa: PTH112
+            return
+    raise InstallError(
+        f"{_needing(folder, wheels)}: cannot create the folder {folder}: a file of that name is in the way"
     )
 
 
-def _announce(
-    transaction: Transaction,
-    wheel: UnpackedWheel,
-    destination: _Destination,
-    launchers: Sequence[tuple[str, bytes]],
-) -> list[_Target]:
-    """Where each file of ``wheel`` is written (its dist-info's files: in staging), journaled in one
-    write and flush for the whole wheel before any file lands."""
-    dist_prefix = wheel.dist_info_dir + "/"
-    targets: list[_Target] = []
-    lines = [f"dist {destination.dist_info}"]
-    for file in wheel.files:
-        if file.scheme == wheel.root_scheme and file.path.startswith(dist_prefix):
-            targets.append((file, _joined(destination.staging, file.path, wheel), True))
-        else:
-            target = _joined(destination.scheme[file.scheme], file.path, wheel)
-            targets.append((file, target, False))
-            lines.append(f"file {target}")
-    lines += [f"file {_joined(destination.scheme['scripts'], name, wheel)}" for name, _data in launchers]
-    transaction.journal_lines(lines)
-    transaction.checkpoint("wheel-announced")
-    return targets
+def _needing(folder: str, wheels: Sequence[Placement]) -> str:
+    """The wheel(s) that need ``folder``, for a message."""
+    return ", ".join(where.wheel for where in wheels if folder in where.folders) or folder
 
 
 def _write_files(
-    transaction: Transaction, placer: Materializer, wheel: UnpackedWheel, targets: Sequence[_Target]
-) -> list[_Row]:
-    """Every file of the wheel at its target: linked or copied, or (a ``#!python`` script) written with
-    this venv's interpreter in its first line."""
-    layout = transaction.layout
-    rows: list[_Row] = []
-    made: set[str] = set()
-    for file, target, staged in targets:
-        parent = os.path.dirname(target)  # noqa: PTH120
-        if parent not in made:
-            _make_parent(parent, layout.root, wheel, file.path)
-            made.add(parent)
+    transaction: Transaction,
+    placer: Materializer,
+    wheel: UnpackedWheel,
+    files: Sequence[tuple[UnpackedFile, str]],
+    written: list[str] | None,
+) -> dict[str, bytes]:
+    """Every file of ``files`` at its target: linked or copied, or (a ``#!python`` script) written with
+    this venv's interpreter in its first line (returned by path, for RECORD). ``written``: where the
+    targets are noted (None: the dist-info's staging folder, removed whole on rollback)."""
+    shebangs: dict[str, bytes] = {}
+    source = wheel.source_prefixes()
+    checkpoint = transaction.checkpoint
+    for file, target in files:
         if file.shebang:
-            with open(wheel.source(file), "rb") as handle:
+            with open(source[file.scheme] + file.path, "rb") as handle:
                 handle.readline()
-                data = f"#!{layout.interpreter}\n".encode() + handle.read()
-            _write_new(transaction, placer, target, data, executable=file.executable, staged=staged)
-            rows.append((file.scheme, file.path, record_hash(data), len(data)))
+                data = f"#!{transaction.layout.interpreter}\n".encode() + handle.read()
+            _write_new(transaction, placer, target, data, executable=file.executable, written=written)
+            shebangs[file.path] = data
         else:
-            _place(transaction, placer, wheel.source(file), target, file.executable, staged)
-            rows.append((file.scheme, file.path, file.hash, file.size))
-        transaction.checkpoint("file-written")
-    return rows
-
-
-def _write_launchers(
-    transaction: Transaction, placer: Materializer, scripts: str, launchers: Sequence[tuple[str, bytes]]
-) -> list[_Row]:
-    rows: list[_Row] = []
-    if launchers:
-        os.makedirs(scripts, exist_ok=True)  # noqa: PTH103
-    for name, data in launchers:
-        target = os.path.join(scripts, name)  # noqa: PTH118
-        _write_new(transaction, placer, target, data, executable=True, staged=False)
-        mode = os.stat(target).st_mode  # noqa: PTH116
-        os.chmod(target, mode | (mode & 0o444) >> 2)  # noqa: PTH101 - as installer does
-        rows.append(("scripts", name, record_hash(data), len(data)))
-        transaction.checkpoint("file-written")
-    return rows
+            try:
+                placer.place(source[file.scheme] + file.path, target, file.executable)
+            except FileExistsError:
+                if written is None:
+                    raise
+                transaction.clear_target(Path(target))
+                placer.place(source[file.scheme] + file.path, target, file.executable)
+            if written is not None:
+                written.append(target)
+        checkpoint("file-written")
+    return shebangs
 
 
 def _move_dist_info_in(
     transaction: Transaction,
     package: SelectedPackage,
     wheel: UnpackedWheel,
-    destination: _Destination,
+    where: Placement,
     rows: Sequence[_Row],
 ) -> None:
     """The staged dist-info completed (INSTALLER, envlock.json, direct_url.json, RECORD) and renamed
     into place: a dist-info in site-packages means a complete install."""
     dist_prefix = wheel.dist_info_dir + "/"
-    staged = os.path.join(destination.staging, wheel.dist_info_dir)  # noqa: PTH118
+    staged = os.path.join(where.staging, wheel.dist_info_dir)  # noqa: PTH118
     os.makedirs(staged, exist_ok=True)  # noqa: PTH103
     record = list(rows)
     for name, data in sorted(_additional_metadata(package).items()):
@@ -172,52 +248,14 @@ def _move_dist_info_in(
         record.append((wheel.root_scheme, dist_prefix + name, record_hash(data), len(data)))
     record.append((wheel.root_scheme, dist_prefix + "RECORD", "", None))
     with open(os.path.join(staged, "RECORD"), "wb") as handle:  # noqa: PTH118
-        handle.write(_record_bytes(record, destination.scheme, wheel.root_scheme))
-    final = Path(destination.dist_info)
+        handle.write(_record_bytes(record, where.scheme, wheel.root_scheme))
+    final = Path(where.dist_info)
     if final.exists():
         transaction.stash_path(final)
     transaction.checkpoint("dist-info-staged")
-    os.rename(staged, destination.dist_info)  # noqa: PTH104
-    transaction.note_written(destination.dist_info)
+    os.rename(staged, where.dist_info)  # noqa: PTH104
+    transaction.note_written(where.dist_info)
     transaction.checkpoint("dist-info-in")
-
-
-def _joined(root: str, relative: str, wheel: UnpackedWheel) -> str:
-    """Where a file of ``wheel`` goes: inside ``root`` (the store's manifest was checked on reading,
-    ``wheel_store.load``; this is the backstop for the path itself)."""
-    try:
-        return validate.join(root, relative, "file")
-    except validate.UnsafeInput as error:
-        raise InstallError(f"{wheel.wheel}: {error}") from None
-
-
-def _make_parent(parent: str, root: Path, wheel: UnpackedWheel, path: str) -> None:
-    """Create ``parent`` unless a symbolic link on the way leads out of the venv."""
-    try:
-        validate.no_symlink_escape(parent, os.fspath(root), "folder")
-        os.makedirs(parent, exist_ok=True)  # noqa: PTH103
-    except validate.UnsafeInput as error:
-        raise InstallError(f"{wheel.wheel}: {path}: {error}") from None
-    except (FileExistsError, NotADirectoryError):
-        raise InstallError(
-            f"{wheel.wheel}: cannot create the folder for {path}: a file of that name is in the way"
-        ) from None
-
-
-def _place(
-    transaction: Transaction, placer: Materializer, source: str, target: str, executable: bool, staged: bool
-) -> None:
-    """Link or copy ``source`` to ``target``; a file already there is cleared out of the way first
-    (stashed, or deleted when this sync wrote it)."""
-    try:
-        placer.place(source, target, executable)
-    except FileExistsError:
-        if staged:
-            raise
-        transaction.clear_target(Path(target))
-        placer.place(source, target, executable)
-    if not staged:
-        transaction.note_written(target)
 
 
 def _write_new(
@@ -227,7 +265,7 @@ def _write_new(
     data: bytes,
     *,
     executable: bool,
-    staged: bool,
+    written: list[str] | None,
 ) -> None:
     """Write ``data`` as a new file at ``target`` (venv-specific content: launchers, fixed shebangs)."""
     mode = placer.exec_mode if executable else placer.file_mode
@@ -235,12 +273,12 @@ def _write_new(
     try:
         fd = os.open(target, flags, mode)
     except FileExistsError:
-        if staged:
+        if written is None:
             raise
         transaction.clear_target(Path(target))
         fd = os.open(target, flags, mode)
-    if not staged:
-        transaction.note_written(target)
+    if written is not None:
+        written.append(target)
     try:
         if executable:
             os.chmod(target, mode)  # noqa: PTH101 - the umask may have taken execute bits off
@@ -274,16 +312,19 @@ def _record_bytes(rows: Sequence[_Row], scheme: Mapping[str, str], root: str) ->
     prefixes: dict[str, str] = {}
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
+    lines: list[str] = []
     for name, path, digest, size in sorted(rows, key=lambda row: row[1]):
         if name not in prefixes:
             prefixes[name] = prefix(name)
-        writer.writerow((prefixes[name] + path, digest, "" if size is None else str(size)))
-    return out.getvalue().encode("utf-8")
-
-
-def _header_name(wheel_filename: str) -> str:
-    """The project name as pip derives it from a wheel file name (``foo_bar`` -> ``foo-bar``)."""
-    return wheel_filename.split("-", 1)[0].replace("_", "-")
+        shown = prefixes[name] + path
+        if _PLAIN_FIELD.fullmatch(shown):  # csv would not quote it: skip its writer (~11k rows)
+            lines.append(f"{shown},{digest},{'' if size is None else size}\n")
+        else:
+            writer.writerow((shown, digest, "" if size is None else str(size)))
+            lines.append(out.getvalue())
+            out.seek(0)
+            out.truncate()
+    return "".join(lines).encode("utf-8")
 
 
 def direct_url(origin: Source) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class Transaction:
     _stashed: list[_Stashed] = field(default_factory=list)
     _written: list[str] = field(default_factory=list)
     _written_set: set[str] = field(default_factory=set)
+    _folders: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _journal: BinaryIO | None = None
     _counter: int = 0
@@ -109,6 +110,17 @@ class Transaction:
         with self._lock:
             self._written.append(str(path))
             self._written_set.add(str(path))
+
+    def note_written_many(self, paths: Sequence[str]) -> None:
+        """Every path of ``paths`` now exists because this transaction made it (one lock for a wheel)."""
+        with self._lock:
+            self._written.extend(paths)
+            self._written_set.update(paths)
+
+    def note_folders(self, folders: Sequence[str]) -> None:
+        """These folders were made by this transaction (rollback removes them when left empty)."""
+        with self._lock:
+            self._folders.extend(folders)
 
     def journal_lines(self, lines: Sequence[str]) -> None:
         """Append lines in one write and flush them to the OS before the steps they announce (a
@@ -161,6 +173,9 @@ class Transaction:
                 else:
                     path.unlink()
             prune_empty_dirs(path.parent, self.layout.root)
+        for folder in sorted(self._folders, key=len, reverse=True):  # children before their parents
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # noqa: PTH106 - only when empty
         for item in reversed(self._stashed):
             item.original.parent.mkdir(parents=True, exist_ok=True)
             item.stashed.rename(item.original)

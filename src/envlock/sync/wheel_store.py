@@ -66,16 +66,24 @@ class UnpackedWheel:
 
     def source(self, file: UnpackedFile) -> str:
         """The stored copy of ``file``."""
-        return os.path.join(self.root, FILES, file.scheme, file.path)  # noqa: PTH118
+        return self.source_prefixes()[file.scheme] + file.path
+
+    def source_prefixes(self) -> dict[str, str]:
+        """Scheme -> the folder its stored files are in, with a trailing separator: a file's stored copy
+        is its prefix plus its ``/``-separated path (one concatenation per file)."""
+        files = os.path.join(self.root, FILES)  # noqa: PTH118
+        return {scheme: os.path.join(files, scheme) + "/" for scheme in SCHEMES}  # noqa: PTH118
 
     def is_intact(self) -> bool:
         """Every stored file still has the size and mtime it was stored with (one ``stat`` each)."""
+        prefixes = self.source_prefixes()
+        stat = os.stat
         for file in self.files:
             try:
-                stat = os.stat(self.source(file))  # noqa: PTH116
+                found = stat(prefixes[file.scheme] + file.path)
             except OSError:
                 return False
-            if stat.st_size != file.size or stat.st_mtime_ns != file.mtime_ns:
+            if found.st_size != file.size or found.st_mtime_ns != file.mtime_ns:
                 return False
         return True
 
@@ -176,6 +184,8 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
     validate.file_name(wheel.dist_info_dir)
     if wheel.root_scheme not in ("purelib", "platlib"):
         raise validate.UnsafeInput(f"root scheme {wheel.root_scheme!r}")
+    if len({(file.scheme, file.path) for file in wheel.files}) != len(wheel.files):
+        raise validate.UnsafeInput("a file is listed twice")
     for file in wheel.files:
         if file.scheme not in SCHEMES:
             raise validate.UnsafeInput(f"scheme {file.scheme!r}")

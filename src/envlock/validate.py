@@ -64,9 +64,10 @@ def file_name(value: object, what: str = "file name") -> str:
 
 def relative_path(value: str, what: str = "path") -> str:
     """A ``/``-separated path that stays inside whatever folder it is joined to: not absolute, no
-    drive letter, no ``..`` part, no NUL, no backslash (a folder separator on Windows)."""
-    if not value or "\x00" in value:
-        raise UnsafeInput(f"{what} {_shown(value)} is empty or contains NUL")
+    drive letter, no ``..`` part, no NUL or other control character, no backslash (a folder separator on
+    Windows)."""
+    if not value or _CONTROL.search(value):  # a line break would also forge lines of sync's journal
+        raise UnsafeInput(f"{what} {_shown(value)} is empty or contains control characters")
     if "\\" in value:
         raise UnsafeInput(f"{what} {_shown(value)} contains a backslash")
     if value.startswith("/") or _DRIVE.match(value):

@@ -146,6 +146,10 @@ def test_malformed_entry_points_file_is_refused(
         ("C:/victim.txt", "is absolute"),
         ("evil\\..\\..\\victim.txt", "backslash"),
         ("evil-1.0.data/nosuch/x.py", "not contained in a valid .data subdirectory"),
+        # a line break in a member's name would forge a line of the sync's journal (which a killed
+        # sync's recovery deletes): "file <any path of the venv>"
+        ("evil/x.py\nfile /tmp/victim.txt", "control characters"),
+        ("evil/tab\there.py", "control characters"),
     ],
 )
 def test_wheel_member_outside_its_place_is_refused(

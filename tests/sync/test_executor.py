@@ -150,6 +150,16 @@ def test_a_file_where_a_folder_is_needed_is_refused_and_rolled_back(target: Targ
     (target.site / "blocked").write_bytes(b"not a folder\n")
     before = snapshot(target.venv, ignore=(".envlock",))
     spec = DistSpec("blocked", "1.0", files={"blocked/__init__.py": b""})
-    with pytest.raises(InstallError, match="blocked-1.0.*a file of that name is in the way"):
+    with pytest.raises(InstallError, match=r"blocked-1\.0.*a file of that name is in the way"):
         target.sync(DistSpec("other", "1.0"), spec)
     assert snapshot(target.venv, ignore=(".envlock",)) == before
+
+
+def test_the_journal_refuses_a_path_with_a_line_break(target: Target) -> None:
+    from envlock.errors import TargetEnvironmentError
+    from envlock.sync.transaction import Transaction
+
+    transaction = Transaction(target.layout)
+    with pytest.raises(TargetEnvironmentError, match="line break"):
+        transaction.journal_lines([f"stash {target.site}/a\nfile {target.site}/b"])
+    transaction.rollback()

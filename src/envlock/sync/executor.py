@@ -22,7 +22,7 @@ from envlock.sync.materialize import InstallError, announce, install_wheel, make
 from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
 from envlock.sync.transaction import Checkpoint, Transaction, no_checkpoint
 from envlock.sync.unpacked import UnpackError
-from envlock.sync.wheel_store import UnpackedWheel, prepare
+from envlock.sync.wheel_store import UnpackedWheel, prepare, ready
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,14 @@ def prepare_wheels(
             ) from None
 
     unique = list({p.artifact.sha256: p for p in packages}.values())
-    if len(unique) <= 1:
-        return dict(one(p) for p in unique)
-    with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
-        return dict(pool.map(one, unique))
+    found: dict[str, UnpackedWheel] = {}
+    for package in unique:  # entries already in the store: a JSON read and a stat per file, no thread
+        sha256 = package.artifact.sha256  # (threads only add lock hand-offs to Python-bound work)
+        stored = package.artifact.kind is ArtifactKind.WHEEL and sha256 not in fresh
+        if stored and isinstance(artifacts[sha256], Path) and (entry := ready(store, sha256)) is not None:
+            found[sha256] = entry
+    missing = [p for p in unique if p.artifact.sha256 not in found]
+    if len(missing) <= 1:
+        return found | dict(one(p) for p in missing)
+    with ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
+        return found | dict(pool.map(one, missing))

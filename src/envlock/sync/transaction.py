@@ -34,6 +34,7 @@ from typing import BinaryIO
 
 from envlock import validate
 from envlock.env.site_packages import record_entries
+from envlock.errors import TargetEnvironmentError
 from envlock.guard.stamp import JOURNAL_NAME, STASH_NAME, TMP_NAME
 from envlock.sync.layout import InstallLayout
 
@@ -126,7 +127,10 @@ class Transaction:
         """Append lines in one write and flush them to the OS before the steps they announce (a
         SIGKILL loses nothing flushed; a power cut may: see docs/safety.md). The lines of one call stay
         together, so a wheel's ``file`` lines always follow its own ``dist`` line."""
-        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        text = "".join(line + "\n" for line in lines)
+        if text.count("\n") != len(lines) or "\r" in text:  # e.g. a RECORD row of another tool
+            raise TargetEnvironmentError("a path with a line break in its name cannot be journaled safely")
+        data = text.encode("utf-8")
         with self._lock:
             if self._journal is None:
                 self.layout.state_dir.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,15 @@ class UnpackedWheel:
         return True
 
 
+def ready(store: Path, sha256: str) -> UnpackedWheel | None:
+    """The intact entry of the wheel whose sha256 is ``sha256``, if the store has one."""
+    try:
+        found = load(store / validate.sha256(sha256, "the wheel's sha256"))
+    except validate.UnsafeInput:
+        return None
+    return found if found is not None and found.is_intact() else None
+
+
 def prepare(
     wheel: Path,
     sha256: str,

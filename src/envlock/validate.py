@@ -13,6 +13,10 @@ import re
 import stat
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 SHA256 = re.compile(r"[0-9a-f]{64}")
 """A sha256 as envlock stores and compares it: 64 lowercase hex digits."""
 HEX_DIGEST = re.compile(r"[0-9a-fA-F]+")
@@ -76,6 +80,20 @@ def relative_path(value: str, what: str = "path") -> str:
     if ".." in parts:
         raise UnsafeInput(f"{what} {_shown(value)} climbs out of its folder ('..')")
     return value
+
+
+_UNSAFE_PATH = re.compile(r"\A\Z|[\x00-\x1f\x7f\\]|\A/|\A[A-Za-z]:|(?:\A|/)\.\.(?:/|\Z)")
+"""Whatever ``relative_path`` refuses, as one search (a wheel's manifest has thousands of paths)."""
+
+
+def relative_paths(values: Iterable[str], what: str = "path") -> None:
+    """``relative_path`` for every value: one regular-expression search each, the refusal (and its
+    message) from ``relative_path`` itself."""
+    search = _UNSAFE_PATH.search
+    for value in values:
+        if not isinstance(value, str) or search(value):
+            relative_path(value, what)
+            raise UnsafeInput(f"{what} {_shown(value)} is not a relative path")  # pragma: no cover
 
 
 def join(root: str, relative: str, what: str = "path") -> str:

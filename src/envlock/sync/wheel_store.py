@@ -195,11 +195,13 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
         raise validate.UnsafeInput(f"root scheme {wheel.root_scheme!r}")
     if len({(file.scheme, file.path) for file in wheel.files}) != len(wheel.files):
         raise validate.UnsafeInput("a file is listed twice")
+    unknown = {file.scheme for file in wheel.files} - SCHEMES
+    if unknown:
+        raise validate.UnsafeInput(f"scheme {sorted(unknown)[0]!r}")
+    validate.relative_paths(file.path for file in wheel.files)
     for file in wheel.files:
-        if file.scheme not in SCHEMES:
-            raise validate.UnsafeInput(f"scheme {file.scheme!r}")
-        validate.relative_path(file.path)
-        refuse_venv_owned(file.scheme, file.path)
+        if file.scheme in ("data", "scripts"):  # the only schemes that can reach the venv's own files
+            refuse_venv_owned(file.scheme, file.path)
     for script in wheel.scripts:
         validate.file_name(script.name)
         validate.entry_point(script.module, script.attr)

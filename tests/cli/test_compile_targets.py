@@ -4,6 +4,7 @@ messages for a machine the lock does not cover."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from packaging.markers import Marker
 
 from envlock.env.targets import parse_target, target_environment
 from envlock.lock.lockfile import read_lock
+from envlock.resolve.compiler import versions_of
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
@@ -101,6 +103,13 @@ def test_one_lock_serves_every_target_with_one_version_where_they_allow(
     # the same command again keeps the lock; a compile from scratch (no lock, no cache) writes the same bytes
     again = run_envlock("compile", "--index-url", kit_index.url, *args, check=True)
     assert "up to date" in again.stdout + again.stderr
+    # resolved again: native keeps 1.0 for Windows and 2.0 elsewhere, so no change is reported
+    upgraded = run_envlock("-v", "compile", "--index-url", kit_index.url, *args, "-P", "native", check=True)
+    assert "~ native" not in upgraded.stdout + upgraded.stderr
+    assert "up to date" in upgraded.stdout + upgraded.stderr
+    # the report compares every version a lock pins per name, whatever the order of its entries
+    reordered = dataclasses.replace(lock, packages=list(reversed(lock.packages)))
+    assert versions_of(reordered) == versions_of(lock) and versions_of(lock)["native"] == ("1.0", "2.0")
     first = Path("pylock.toml").read_bytes()
     Path("pylock.toml").unlink()
     run_envlock(

@@ -458,14 +458,14 @@ def _maybe_read(out: Path) -> Any:
 
 
 def _report_changes(output: Output, previous: Any, lock: Any) -> None:
-    from envlock.resolve.compiler import pins_of
+    from envlock.resolve.compiler import versions_of
 
-    before = pins_of(previous) if previous is not None else {}
-    after = pins_of(lock)
+    before = versions_of(previous) if previous is not None else {}
+    after = versions_of(lock)
     for name in sorted(set(before) | set(after)):
         if name not in before:
-            output.detail(f"+ {name} {after[name]}")
+            output.detail(f"+ {name} {', '.join(after[name])}")
         elif name not in after:
-            output.detail(f"- {name} {before[name]}")
+            output.detail(f"- {name} {', '.join(before[name])}")
         elif before[name] != after[name]:
-            output.info(f"~ {name} {before[name]} -> {after[name]}")
+            output.info(f"~ {name} {', '.join(before[name])} -> {', '.join(after[name])}")

@@ -19,7 +19,7 @@ from packaging.pylock import Package, PackageArchive, PackageSdist, PackageWheel
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from envlock.env.interpreter import TargetEnvironment, describe_target, target_identity
 from envlock.index.pages import DistFile
@@ -366,6 +366,23 @@ def lock_options(
     data["indexes"] = [strip_credentials(i) for i in indexes]
     data["targets"] = [describe_target(t) for t in targets]
     return data
+
+
+def versions_of(lock: Pylock) -> Mapping[str, tuple[str, ...]]:
+    """name -> every version a lock pins for it (one per target group; "direct" for an archive), in
+    version order: a multi-target lock may pin two versions of one project."""
+    found: dict[str, set[str]] = {}
+    for package in lock.packages:
+        version = str(package.version) if package.version is not None else "direct"
+        found.setdefault(package.name, set()).add(version)
+    return {name: tuple(sorted(versions, key=_version_order)) for name, versions in found.items()}
+
+
+def _version_order(version: str) -> tuple[int, Version | str]:
+    try:
+        return 0, Version(version)
+    except InvalidVersion:
+        return 1, version
 
 
 def pins_of(lock: Pylock) -> Mapping[str, str]:

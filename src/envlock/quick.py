@@ -9,6 +9,7 @@ needs syncing) goes to the click CLI unchanged, which does the work and reports 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -25,6 +26,28 @@ _GLOBAL = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "ver
 _SYNC_OPTIONS = {"--venv": "value", "--extra": "multi", "--group": "multi", "--cache-dir": "value"}
 _SYNC_OPTIONS["--link-mode"] = "value"
 _CHECK_OPTIONS = {"--venv": "value", "--lock": "value", "--deep": "flag", "--json": "flag"}
+_COMPILE_FIELDS = {
+    "-o": ("value", "output"),
+    "--output": ("value", "output"),
+    "--index-url": ("value", "index_url"),
+    "--extra-index-url": ("multi", "extra_index_urls"),
+    "--find-links": ("multi", "find_links"),
+    "--pre": ("flag", "pre"),
+    "--only-binary": ("multi", "only_binary"),
+    "--no-binary": ("multi", "no_binary"),
+    "--python": ("value", "python"),
+    "--python-version": ("value", "python_version"),
+    "--target": ("multi", "targets"),
+    "--universal": ("flag", "universal"),
+    "--exclude-newer": ("value", "exclude_newer"),
+    "--extra": ("multi", "extras"),
+    "--group": ("multi", "groups"),
+    "--cache-dir": ("value", "cache_dir"),
+}
+"""The compile options answered from a cached verdict, by kind and request field; ``-U``, ``-P``,
+``--check`` and ``--dry-run`` always take click's path."""
+_UNSET: dict[str, object] = {"multi": (), "flag": False, "value": None}
+_COMPILE_OPTIONS = {option: kind for option, (kind, _field) in _COMPILE_FIELDS.items()}
 
 Parsed = dict[str, "str | bool | list[str]"]
 
@@ -52,6 +75,7 @@ def answer(argv: Sequence[str]) -> int | None:
     handlers: dict[str, tuple[dict[str, str], int, Callable[[Parsed, list[str], int], int | None]]] = {
         "sync": (_SYNC_OPTIONS, 1, _sync),
         "check": (_CHECK_OPTIONS, 0, _check),
+        "compile": (_COMPILE_OPTIONS, sys.maxsize, _compile),
     }
     handler = handlers.get(argv[index])
     if handler is None:
@@ -181,3 +205,49 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     if verbosity >= 1:
         print(stamp.report_lines(result, label=str(venv))[0])
     return 0
+
+
+def _compile(found: Parsed, positional: list[str], verbosity: int) -> int | None:
+    """``envlock compile`` whose cached "lock kept" verdict still holds (``inputs.kept_cache``): the
+    line the full compile prints, exit 0. The request is built as click builds it (paths through
+    ``Path``, ``--index-url`` / ``--cache-dir`` from their environment variables when not given)."""
+    from envlock.inputs import kept_cache  # lazy: only compile's answer loads it
+
+    if "-o" in found and "--output" in found:
+        return None
+    values: dict[str, object] = {"sources": [click_path(source) for source in positional]}
+    for option, (kind, field) in _COMPILE_FIELDS.items():
+        if option in found or field not in values:
+            values[field] = found.get(option, _UNSET[kind])
+    if isinstance(values["output"], str):
+        values["output"] = click_path(values["output"])
+    values["index_url"] = values["index_url"] or os.environ.get("ENVLOCK_INDEX_URL") or None
+    given = values.pop("cache_dir") or os.environ.get("ENVLOCK_CACHE_DIR")
+    if isinstance(given, str) and given:
+        cache_dir = click_path(given)
+    else:
+        from envlock.cache_dir import default_cache_path  # lazy: platformdirs, only without a cache folder
+
+        cache_dir = default_cache_path()
+    key = kept_cache.request_key(values, os.getcwd(), os.environ)  # noqa: PTH109 - no pathlib here
+    message = kept_cache.recall(key, cache_dir)
+    if message is None:
+        return None
+    if verbosity >= 0:
+        print(message)
+    return 0
+
+
+def click_path(text: str) -> str:
+    """``str(Path(text))``: what click's ``Path`` type hands a command (``./a//b/`` -> ``a/b``), without
+    importing pathlib on POSIX (tests compare it with pathlib)."""
+    if os.name == "nt":
+        from pathlib import Path  # lazy: Windows paths have drives and two separators
+
+        return str(Path(text))
+    # POSIX keeps a leading "//" (implementation-defined), any other run of leading slashes is "/"
+    root = "/" if text.startswith("/") else ""
+    if text.startswith("//") and not text.startswith("///"):
+        root = "//"
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    return root + "/".join(parts) if root or parts else "."

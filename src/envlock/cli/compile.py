@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,22 @@ class CompileRequest:
     check: bool
     dry_run: bool
     cache_dir: Path | None
+
+
+DEFAULT_SOURCES = ("requirements.in", "pyproject.toml")
+"""What compile reads without SOURCES: the first of these that exists."""
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What this compile read besides its command line, for its cached "lock kept" verdict."""
+
+    root: Path
+    resolved: Resolved
+    interpreters: tuple[str, ...] | None
+    """The interpreters the target came from; None when no verdict can vouch for the outcome (an
+    interpreter looked up on PATH, a ``-r``/``-c`` file fetched from a URL)."""
+    started_ns: int
 
 
 @click.command("compile")
@@ -99,18 +117,15 @@ def run(request: CompileRequest, output: Output) -> None:
     from envlock.inputs import config
     from envlock.inputs.settings import resolve, tool_settings
 
+    started = time.time_ns()
     root = Path.cwd()
     config.check_upgrade_packages(request.upgrade_packages)
-    settings = request.settings
-    if not settings.sources:
-        settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
     tool = tool_settings(root)
-    targets, identity = _targets(request, tool, root)
+    settings, targets, interpreters = _settings(request, tool, root)
     described = _describe(targets)
-    settings = dataclasses.replace(settings, target=identity)
-    if settings.targets:  # recorded as the canonical, sorted list, however the command line gave them
-        settings = dataclasses.replace(settings, targets=tuple(identity["targets"].split()))
-    resolved = resolve(settings, root, os.environ, _fetch_text)
+    fetched: list[str] = []
+    resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
+    reads = _Reads(root, resolved, None if fetched else interpreters, started)
     inputs, index, options = resolved.inputs, resolved.index, resolved.options
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
@@ -119,9 +134,12 @@ def run(request: CompileRequest, output: Output) -> None:
         _check(out, shown_out, resolved, settings, targets, root)
         output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")
         return
-    kept = _lock_kept(request, out, resolved, settings.for_lock(out.absolute().parent, root))
+    recorded = settings.for_lock(out.absolute().parent, root)
+    kept = _lock_kept(request, out, resolved, recorded)
     if kept is not None:
-        output.info(f"{shown_out} is up to date ({kept} packages, {described}; inputs unchanged)")
+        message = _kept_line(shown_out, kept, described)
+        _remember_kept(request, out, kept[1], message, reads)
+        output.info(message)
         return
     from envlock.lock.lockfile import LockMetadata, read_lock
     from envlock.resolve.compiler import lock_options
@@ -136,7 +154,7 @@ def run(request: CompileRequest, output: Output) -> None:
         fingerprint=resolved.fingerprint(settings.target),
         inputs=tuple(_relative(f, out.parent) for f in inputs.files),
         options=lock_options(options, indexes, targets),
-        settings=settings.for_lock(out.absolute().parent, root).to_tool(),
+        settings=recorded.to_tool(),
     )
     lock = _compile(
         request,
@@ -151,6 +169,8 @@ def run(request: CompileRequest, output: Output) -> None:
         verbosity=output.verbosity,
     )
     _write_lock(request, output, out, shown_out, previous, lock, described)
+    if not request.dry_run and (kept := _lock_kept(request, out, resolved, recorded)) is not None:
+        _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
 
 
 def _write_lock(
@@ -268,8 +288,23 @@ def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any
     )
 
 
+def _settings(
+    request: CompileRequest, tool: ToolSettings, root: Path
+) -> tuple[CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
+    """The command line's settings with the default source and the targets' identity filled in, the
+    targets, and the interpreters they came from (``_targets``)."""
+    settings = request.settings
+    if not settings.sources:
+        settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
+    targets, identity, interpreters = _targets(request, tool, root)
+    settings = dataclasses.replace(settings, target=identity)
+    if settings.targets:  # recorded as the canonical, sorted list, however the command line gave them
+        settings = dataclasses.replace(settings, targets=tuple(identity["targets"].split()))
+    return settings, targets, interpreters
+
+
 def _default_source(root: Path) -> Path:
-    for name in ("requirements.in", "pyproject.toml"):
+    for name in DEFAULT_SOURCES:
         if (root / name).is_file():
             return Path(name)
     raise InputError(
@@ -278,8 +313,10 @@ def _default_source(root: Path) -> Path:
     )
 
 
-def _fetch_text(url: str) -> str:
-    """A ``-r``/``-c`` file given as a URL (credentials in it are used, never shown)."""
+def _fetch_text(url: str, fetched: list[str]) -> str:
+    """A ``-r``/``-c`` file given as a URL (credentials in it are used, never shown), noted in
+    ``fetched``: no cached verdict can vouch for what a server will answer next time."""
+    fetched.append(url)
     from envlock.errors import RequirementsFileError
     from envlock.index.http import HttpClient, read_limited, strip_credentials
     from envlock.inputs.config import MAX_INPUT_BYTES
@@ -298,10 +335,10 @@ def _fetch_text(url: str) -> str:
 
 def _targets(
     request: CompileRequest, tool: ToolSettings, root: Path
-) -> tuple[tuple[TargetEnvironment, ...], dict[str, str]]:
-    """The targets to resolve for, and their identity for the fingerprint: the declared targets
-    (``--target``, else ``[tool.envlock] targets``: the same on every machine), else one target from
-    an interpreter (``_target``)."""
+) -> tuple[tuple[TargetEnvironment, ...], dict[str, str], tuple[str, ...] | None]:
+    """The targets to resolve for, their identity for the fingerprint and the interpreters they came
+    from (``_target``): the declared targets (``--target``, else ``[tool.envlock] targets``: the same on
+    every machine), else one target from an interpreter."""
     from envlock.env.interpreter import target_identity
 
     declared = request.settings.targets or tool.targets
@@ -312,8 +349,8 @@ def _targets(
 
         declared = universal_targets(_requires_python(root))
     if not declared:
-        target = _target(request, tool, root)
-        return (target,), target_identity(target)
+        target, interpreters = _target(request, tool, root)
+        return (target,), target_identity(target), interpreters
     if request.settings.universal:
         where = "--universal"
     elif request.settings.targets:
@@ -331,7 +368,7 @@ def _targets(
     # In one canonical order: a lock (its entries, markers, fingerprint) never depends on the order the
     # targets were listed in.
     specs = sorted(parse_targets(declared, where))
-    return tuple(target_environment(s) for s in specs), {"targets": " ".join(s.text for s in specs)}
+    return tuple(target_environment(s) for s in specs), {"targets": " ".join(s.text for s in specs)}, ()
 
 
 def _requires_python(root: Path) -> str | None:
@@ -354,7 +391,11 @@ def _describe(targets: tuple[TargetEnvironment, ...]) -> str:
     return f"{len(targets)} targets"
 
 
-def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEnvironment:
+def _target(
+    request: CompileRequest, tool: ToolSettings, root: Path
+) -> tuple[TargetEnvironment, tuple[str, ...] | None]:
+    """The one target, and the interpreter paths it depends on (the running Python aside; None: one
+    looked up on PATH, which a cached verdict cannot vouch for)."""
     from envlock.env.interpreter import (
         current_environment,
         environment_for,
@@ -365,17 +406,21 @@ def _target(request: CompileRequest, tool: ToolSettings, root: Path) -> TargetEn
     from envlock.guard.stamp import venv_python
 
     if request.python is not None:
-        interpreter = environment_for(probe(interpreter_path(request.python, root)))
+        path = interpreter_path(request.python, root)
+        # interpreter_path's rule: a value without a folder part is looked up on PATH
+        on_path = not any(sep and sep in request.python for sep in ("/", os.sep, os.altsep))
+        interpreters = None if on_path else (str(path.absolute()),)
+        interpreter = environment_for(probe(path))
         if request.python_version:  # as uv: the interpreter gives the platform, the option the version
-            return environment_for_version(request.python_version, interpreter)
-        return interpreter
+            return environment_for_version(request.python_version, interpreter), interpreters
+        return interpreter, interpreters
     version = request.python_version or tool.python_version
     if version:
-        return environment_for_version(version)
+        return environment_for_version(version), ()
     candidate = Path(venv_python(root / (tool.venv or ".venv")))
     if candidate.exists():
-        return environment_for(probe(candidate))
-    return current_environment()
+        return environment_for(probe(candidate)), (str(candidate.absolute()),)
+    return current_environment(), (str(candidate.absolute()),)
 
 
 def _check(
@@ -418,24 +463,55 @@ def _check(
 
 def _lock_kept(
     request: CompileRequest, out: Path, resolved: Resolved, recorded: CompileSettings
-) -> int | None:
-    """The number of packages of ``out`` when it already is what this compile would write: it records
-    this command line's settings (``recorded``: as a lock records them, target included) and the
-    fingerprint its inputs have now, and nothing asks for a change (``--upgrade``, ``-P``). Then the
-    resolver, the index and the lock model are never loaded (issue 15); anything else: None."""
+) -> tuple[int, str] | None:
+    """The number of packages of ``out`` and the sha256 of the bytes judged, when it already is what
+    this compile would write: it records this command line's settings (``recorded``: as a lock records
+    them, target included) and the fingerprint its inputs have now, and nothing asks for a change
+    (``--upgrade``, ``-P``). Then the resolver, the index and the lock model are never loaded
+    (issue 15); anything else: None."""
     if request.upgrade or request.upgrade_packages or request.dry_run or not out.is_file():
         return None
+    from envlock.guard.stamp import sha256_text
     from envlock.tomlshim import tomllib  # lazy: the kept lock is read as plain TOML
 
     try:
-        data = tomllib.loads(out.read_text(encoding="utf-8"))
+        text = out.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
         table = data["tool"]["envlock"]
         fingerprint, settings, packages = table["fingerprint"], table["settings"], data["packages"]
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
         return None
     if fingerprint != resolved.fingerprint(recorded.target) or settings != recorded.to_tool():
         return None
-    return len(packages) if isinstance(packages, list) else None
+    return (len(packages), sha256_text(text)) if isinstance(packages, list) else None
+
+
+def _kept_line(shown_out: str, kept: tuple[int, str], described: str) -> str:
+    return f"{shown_out} is up to date ({kept[0]} packages, {described}; inputs unchanged)"
+
+
+def _remember_kept(request: CompileRequest, out: Path, lock_sha: str, message: str, reads: _Reads) -> None:
+    """Cache the "lock kept" verdict (``inputs.kept_cache``), so that the same command, while nothing it
+    was read from changes, is answered before click is imported."""
+    if reads.interpreters is None:
+        return
+    from envlock.cache_dir import default_cache_path
+    from envlock.inputs import kept_cache, kept_reads
+
+    defaults = () if request.settings.sources else DEFAULT_SOURCES
+    files = kept_reads.read_files(reads.resolved, reads.root, defaults)
+    interpreters = (*reads.interpreters, sys.executable)
+    observed = kept_cache.observe(files, interpreters, kept_reads.variables(reads.resolved), reads.started_ns)
+    if observed is None:
+        return
+    values = {
+        name: getattr(request.settings if hasattr(request.settings, name) else request, name)
+        for name in kept_cache.REQUEST_FIELDS
+    }
+    key = kept_cache.request_key(values, str(reads.root), os.environ)
+    folder = str(request.cache_dir) if request.cache_dir else default_cache_path()
+    verdict = {"message": message, "lock": [str(out.absolute()), lock_sha], **observed}
+    kept_cache.remember(key, folder, verdict)
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -158,6 +158,11 @@ def _relative_to(source: Path | str, value: str) -> Path | str:
     return source.parent / value
 
 
+def variables_in(text: str) -> set[str]:
+    """The environment variables a requirements file names (``${NAME}``): what its reading depends on."""
+    return set(_ENV_VAR.findall(text))
+
+
 def _expand(line: str, env: Mapping[str, str], location: str) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -1,0 +1,210 @@
+# ruff: noqa: PTH100, PTH103, PTH116, PTH117, PTH118, PTH120
+# (os.path on plain strings on purpose: this module is on the quick compile's start-up path)
+"""The cached "lock kept" verdict of ``envlock compile`` (issue 15), answered before click is imported.
+
+When a compile concludes that its lock is already what it would write, it remembers that under the cache
+folder (``compile-kept/<key>``). The key is a hash of the request: the command line's values, the working
+folder, envlock's version and install, the running Python, and every ``ENVLOCK_*`` variable. The verdict
+holds what the outcome was read from: each file's sha256 (``null``: it did not exist), each interpreter's
+identity, the hash of each ``${VAR}`` the requirements files name, and the lock's sha256. ``recall``
+answers only when all of them still hold; anything else (no entry, a damaged or foreign entry, one
+changed byte) is a miss and the full compile runs. Standard library and ``guard.stamp`` only, and no
+``pathlib``, ``typing`` or ``dataclasses``: each costs the answer milliseconds to import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+from envlock import __version__
+from envlock.guard.stamp import sha256_file, sha256_text, stat_identity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+CACHE_AREA = "compile-kept"
+"""Cache area of the verdicts (one small JSON file per key)."""
+
+FORMAT = "envlock-compile-kept-1"
+
+REQUEST_FIELDS = {
+    "sources": "paths",
+    "output": "path",
+    "index_url": "text",
+    "extra_index_urls": "texts",
+    "find_links": "texts",
+    "pre": "flag",
+    "only_binary": "texts",
+    "no_binary": "texts",
+    "python": "text",
+    "python_version": "text",
+    "targets": "texts",
+    "universal": "flag",
+    "exclude_newer": "text",
+    "extras": "texts",
+    "groups": "texts",
+}
+"""The compile options that decide its outcome, by ``CompileRequest``/``CompileSettings`` field name, and
+their kind. ``-U``, ``-P``, ``--check`` and ``--dry-run`` are never answered from a verdict; ``--cache-dir``
+says where verdicts are (tests/cli/test_compile_quick.py keeps this equal to the click command)."""
+
+MAX_VERDICT_BYTES = 1 << 20
+RACY_NS = 50_000_000
+"""A file modified less than this before the compile started (or after) may have changed while it was
+read: no verdict is remembered then (file times come from a clock that lags by up to one tick)."""
+
+_CACHE_VARIABLE = "ENVLOCK_CACHE_DIR"
+_HEX = frozenset("0123456789abcdef")
+_VARIABLE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, str]) -> str:
+    """The key of a compile request: ``values`` (every ``REQUEST_FIELDS`` name, as the click command
+    received it: paths as ``str(Path(...))``, lists in the order given), the working folder, envlock and
+    the Python running it, and the ``ENVLOCK_*`` variables (the cache folder's apart: it holds the key)."""
+    request: dict[str, object] = {}
+    for name, kind in REQUEST_FIELDS.items():
+        value = values[name]
+        if kind in ("paths", "texts"):
+            assert isinstance(value, (list, tuple))
+            value = [str(item) for item in value]
+        elif kind == "flag":
+            value = bool(value)
+        else:
+            value = None if value is None else str(value)
+        request[name] = value
+    document = {
+        "format": FORMAT,
+        "envlock": [__version__, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))],
+        "python": [sys.executable, sys.version],
+        "cwd": cwd,
+        "request": request,
+        "environ": {k: v for k, v in environ.items() if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE},
+    }
+    return sha256_text(json.dumps(document, sort_keys=True, ensure_ascii=True))
+
+
+def file_digest(path: str) -> str | None:
+    """sha256 of a regular file, None when nothing is at ``path``; OSError for anything else (a folder,
+    a FIFO: never opened, so a hostile entry cannot make the answer wait)."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None if not os.path.lexists(path) else _refuse(path)
+    if not stat.S_ISREG(found.st_mode):
+        _refuse(path)
+    return sha256_file(path)
+
+
+def _refuse(path: str) -> str:
+    raise OSError(f"{path}: not a regular file")
+
+
+def interpreter_identity(path: str) -> dict[str, object] | None:
+    """The file an interpreter path leads to (links followed) and its size and mtime; None if absent."""
+    real = os.path.realpath(path)
+    found = stat_identity(real)
+    return None if found is None else {"real": real, **found}
+
+
+def observe(
+    files: Iterable[str], interpreters: Iterable[str], variables: Iterable[str], started_ns: int
+) -> dict[str, object] | None:
+    """What a compile's outcome was read from, as it is now: each file's sha256, each interpreter's
+    identity, the hash of each variable's value. None when it cannot be trusted: a file or interpreter
+    modified since ``started_ns`` (or just before), or one that cannot be read."""
+    racy = started_ns - RACY_NS
+    try:
+        digests = {}
+        for path in sorted(set(files)):
+            digest = file_digest(path)
+            if digest is not None and os.stat(path).st_mtime_ns >= racy:
+                return None
+            digests[path] = digest
+        identities = {}
+        for path in sorted(set(interpreters)):
+            found = stat_identity(os.path.realpath(path))
+            if found is not None and found["mtime_ns"] >= racy:
+                return None
+            identities[path] = interpreter_identity(path)
+    except OSError:
+        return None
+    return {"files": digests, "interpreters": identities, "variables": _variable_hashes(variables)}
+
+
+def _variable_hashes(names: Iterable[str]) -> dict[str, str | None]:
+    """sha256 of each variable's value (the values may be secrets: never stored), None if unset."""
+    values = {name: os.environ.get(name) for name in sorted(set(names))}
+    return {name: None if value is None else sha256_text(value) for name, value in values.items()}
+
+
+def remember(key: str, cache_dir: str, verdict: Mapping[str, object]) -> None:
+    """Store ``verdict`` (``message``, ``lock`` [path, sha256] and what ``observe`` saw) under ``key``;
+    best effort: a read-only cache only costs the next compile its full path."""
+    from envlock.atomic import write_atomic  # lazy: only the full compile path remembers
+
+    folder = os.path.join(cache_dir, CACHE_AREA)
+    data = json.dumps({"format": FORMAT, **verdict}, sort_keys=True, ensure_ascii=True).encode("ascii")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        write_atomic(os.path.join(folder, key), data, durable=False)
+    except OSError:
+        pass
+
+
+def recall(key: str, cache_dir: str) -> str | None:
+    """The message of the verdict under ``key`` when everything it was read from still holds, else None
+    (no entry, an entry of another shape, anything changed)."""
+    try:
+        with open(os.path.join(cache_dir, CACHE_AREA, key), "rb") as handle:
+            data = handle.read(MAX_VERDICT_BYTES + 1)
+        if len(data) > MAX_VERDICT_BYTES:
+            return None
+        verdict = json.loads(data.decode("ascii"))
+        return _still_holds(verdict)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _still_holds(verdict: Any) -> str | None:
+    """``verdict``'s message when it is well formed and every fact it records is still true."""
+    if not isinstance(verdict, dict) or verdict.get("format") != FORMAT:
+        return None
+    message, lock = verdict["message"], verdict["lock"]
+    files, interpreters, variables = verdict["files"], verdict["interpreters"], verdict["variables"]
+    if not (isinstance(message, str) and message.isprintable() and 0 < len(message) <= 4096):
+        return None
+    if not (isinstance(lock, list) and len(lock) == 2 and _is_path(lock[0]) and _is_digest(lock[1])):
+        return None
+    if not (isinstance(files, dict) and isinstance(interpreters, dict) and isinstance(variables, dict)):
+        return None
+    if not all(_is_path(p) and (d is None or _is_digest(d)) for p, d in files.items()):
+        return None
+    if not all(_is_variable(n) and (d is None or _is_digest(d)) for n, d in variables.items()):
+        return None
+    if not all(_is_path(p) for p in interpreters):
+        return None
+    if file_digest(lock[0]) != lock[1] or _variable_hashes(variables) != variables:
+        return None
+    if any(interpreter_identity(path) != found for path, found in interpreters.items()):
+        return None
+    if any(file_digest(path) != digest for path, digest in files.items()):
+        return None
+    return message
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, str) and os.path.isabs(value) and "\0" not in value
+
+
+def _is_digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+
+
+def _is_variable(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 256 and set(value) <= _VARIABLE_CHARS

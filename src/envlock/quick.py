@@ -8,7 +8,6 @@ needs syncing) goes to the click CLI unchanged, which does the work and reports 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -196,6 +195,8 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     lock = found.get("--lock")
     result = launch_check.run_check(venv, lock if isinstance(lock, str) else None, deep="--deep" in found)
     if "--json" in found:
+        import json  # lazy: only check --json prints JSON (json imports re: milliseconds)
+
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0 if result.ok else 1
     if not result.ok:

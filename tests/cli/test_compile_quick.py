@@ -17,28 +17,23 @@ from envlock.inputs import kept_cache
 from envlock.quick import _COMPILE_FIELDS, click_path
 from tests.cli.test_compile_cli import basic
 from tests.cli.test_quick import CLICK_MAIN, RUN_MAIN
-from tests.kit.imports import modules_loaded
+from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 from tests.kit.sources import make_project, publish_backends, serve_folder
 
 KEPT = "inputs unchanged)"
 ANSWER = "import sys\nfrom envlock.quick import answer\nprint('ANSWER', answer(sys.argv[1:]))"
-NOT_LOADED = {
-    "click",
-    "packaging",
-    "pathlib",
-    "typing",
-    "dataclasses",
-    "tomllib",
-    "tomli",
-    "platformdirs",
-    "resolvelib",
-    "urllib3",
-    "envlock.cli",
-    "envlock.inputs.config",
-    "envlock.inputs.settings",
+ANSWER_MODULES = {
+    "envlock",
+    "envlock.quick",
+    "envlock.guard",
+    "envlock.guard.stamp",
+    "envlock.inputs",
+    "envlock.inputs.kept_cache",
 }
+"""All the answer loads beyond the standard library's launch-path modules: no click, json, re, pathlib,
+typing, dataclasses, TOML parser, packaging or platformdirs (with a cache folder named)."""
 
 
 def quick(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str | None:
@@ -76,9 +71,11 @@ def test_the_answer_loads_nothing_of_the_full_path(
 ) -> None:
     said = compile_twice(run_envlock, *index_args)
     assert quick("compile", *index_args) == "0"
-    loaded = modules_loaded([sys.executable], RUN_MAIN, ["compile", *index_args])
-    assert "envlock.inputs.kept_cache" in loaded
-    assert {m for m in loaded if m in NOT_LOADED or m.split(".")[0] in NOT_LOADED} == set()
+    code = "from envlock.quick import answer\nassert answer(sys.argv[1:]) == 0"
+    loaded = modules_loaded([sys.executable], code, ["compile", *index_args])
+    assert loaded >= ANSWER_MODULES
+    assert loaded - ANSWER_MODULES <= LAUNCH_PATH_MODULES | {"_sha2", "_sha256"}, sorted(loaded)
+    assert "click" not in modules_loaded([sys.executable], RUN_MAIN, ["compile", *index_args])
     assert run_envlock("compile", *index_args, check=True).stdout == said
 
 
@@ -277,25 +274,38 @@ def test_a_hostile_verdict_is_a_miss_never_a_wait_or_a_wrong_answer(tmp_path: Pa
     digest = kept_cache.file_digest(str(lock))
     assert digest is not None
     good = {"message": "pylock.toml is up to date", "lock": [str(lock), digest]}
-    good |= {"files": {}, "interpreters": {}, "variables": {}}
-    cache = str(tmp_path / "cache")
-    kept_cache.remember("k", cache, good)
-    assert kept_cache.recall("k", cache) == "pylock.toml is up to date"
+    good |= {"files": {str(tmp_path / "absent"): None}, "interpreters": {}, "variables": {"UNSET_X": None}}
+    cache = tmp_path / "cache"
+    kept_cache.remember("k", str(cache), good)
+    entry = cache / kept_cache.CACHE_AREA / "k"
+    text = entry.read_text()
+    assert kept_cache.recall("k", str(cache)) == "pylock.toml is up to date"
     hostile = [
-        {"files": {str(fifo): digest}},
-        {"files": {"relative/requirements.in": None}},
-        {"files": {str(tmp_path): digest}},
-        {"lock": ["pylock.toml", digest]},
-        {"lock": [str(lock), digest.upper()]},
-        {"message": "up to date\x1b[2J"},
-        {"message": "two\nlines"},
-        {"variables": {"../X": None}},
-        {"interpreters": {str(lock): {"real": "/", "size": 0}}},
-        {"files": []},
+        text + f"file\t{fifo}\t{digest}\n",
+        text + f"file\t{tmp_path}\t{digest}\n",
+        text + "file\trelative/requirements.in\t-\n",
+        text + "file\t-\n",
+        text + "variable\t../X\t-\n",
+        text + f"interpreter\t{lock}\t/\t0\t0\n",
+        text + f"interpreter\t{lock}\t/\tzero\t0\n",
+        text + "message\tagain\n",
+        text + "unknown\tfact\n",
+        text.replace(f"lock\t{lock}", "lock\tpylock.toml"),
+        text.replace(digest, digest.upper()),
+        text.replace("is up to date", "is up to date\x1b[2J"),
+        text.replace("\tpylock.toml is up to date\n", "\n"),
+        text.replace("envlock-compile-kept-1", "envlock-compile-kept-0"),
+        text[:-1],
+        "",
+        "\xff",
     ]
-    for change in hostile:
-        kept_cache.remember("k", cache, {**good, **change})
-        assert kept_cache.recall("k", cache) is None, change
+    for damaged in hostile:
+        entry.write_text(damaged, encoding="utf-8", errors="surrogateescape")
+        assert kept_cache.recall("k", str(cache)) is None, damaged
+    assert kept_cache.recall("absent-key", str(cache)) is None
+    with_tab = {**good, "files": {str(tmp_path / "a\tb"): None}}
+    kept_cache.remember("t", str(cache), with_tab)  # a value with a tab cannot be written plainly: not kept
+    assert not (cache / kept_cache.CACHE_AREA / "t").exists()
 
 
 @pytest.mark.parametrize(

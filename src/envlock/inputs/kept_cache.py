@@ -14,7 +14,6 @@ changed byte) is a miss and the full compile runs. Standard library and ``guard.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -86,7 +85,7 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
         "request": request,
         "environ": {k: v for k, v in environ.items() if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE},
     }
-    return sha256_text(json.dumps(document, sort_keys=True, ensure_ascii=True))
+    return sha256_text(repr(document))  # no json: its import (re, enum) would cost the answer milliseconds
 
 
 def file_digest(path: str) -> str | None:
@@ -143,16 +142,18 @@ def _variable_hashes(names: Iterable[str]) -> dict[str, str | None]:
     return {name: None if value is None else sha256_text(value) for name, value in values.items()}
 
 
-def remember(key: str, cache_dir: str, verdict: Mapping[str, object]) -> None:
+def remember(key: str, cache_dir: str, verdict: Mapping[str, Any]) -> None:
     """Store ``verdict`` (``message``, ``lock`` [path, sha256] and what ``observe`` saw) under ``key``;
     best effort: a read-only cache only costs the next compile its full path."""
     from envlock.atomic import write_atomic  # lazy: only the full compile path remembers
 
+    text = _dumps(verdict)
+    if text is None:
+        return
     folder = os.path.join(cache_dir, CACHE_AREA)
-    data = json.dumps({"format": FORMAT, **verdict}, sort_keys=True, ensure_ascii=True).encode("ascii")
     try:
         os.makedirs(folder, exist_ok=True)
-        write_atomic(os.path.join(folder, key), data, durable=False)
+        write_atomic(os.path.join(folder, key), text.encode("utf-8", "surrogateescape"), durable=False)
     except OSError:
         pass
 
@@ -165,23 +166,61 @@ def recall(key: str, cache_dir: str) -> str | None:
             data = handle.read(MAX_VERDICT_BYTES + 1)
         if len(data) > MAX_VERDICT_BYTES:
             return None
-        verdict = json.loads(data.decode("ascii"))
-        return _still_holds(verdict)
+        verdict = _loads(data.decode("utf-8", "surrogateescape"))
+        return None if verdict is None else _still_holds(verdict)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
-def _still_holds(verdict: Any) -> str | None:
-    """``verdict``'s message when it is well formed and every fact it records is still true."""
-    if not isinstance(verdict, dict) or verdict.get("format") != FORMAT:
+_ROW_FIELDS = {"message": 1, "lock": 2, "file": 2, "interpreter": 4, "variable": 2}
+"""A verdict is text: its format line, then one tab-separated row per fact (kind, then these many
+fields; ``-`` for absent). Reading it takes no json import."""
+
+
+def _dumps(verdict: Mapping[str, Any]) -> str | None:
+    """The verdict as text; None when a value cannot be written plainly (a tab or line break in it)."""
+    rows = [("message", verdict["message"]), ("lock", *verdict["lock"])]
+    rows += [("file", path, digest or "-") for path, digest in verdict["files"].items()]
+    for path, found in verdict["interpreters"].items():
+        if found is None:
+            rows.append(("interpreter", path, "-", "-", "-"))
+        else:
+            rows.append(("interpreter", path, found["real"], str(found["size"]), str(found["mtime_ns"])))
+    rows += [("variable", name, digest or "-") for name, digest in verdict["variables"].items()]
+    fields = [str(field) for row in rows for field in row]
+    if any("\t" in field or "\n" in field or "\r" in field for field in fields):
         return None
+    return "".join(f"{line}\n" for line in [FORMAT, *("\t".join(str(f) for f in row) for row in rows)])
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    """The verdict ``_dumps`` wrote (shapes only: ``_still_holds`` checks the values); None for any other
+    text, a truncated one included."""
+    rows = text.split("\n")
+    if rows[0] != FORMAT or rows[-1] != "":
+        return None
+    verdict: dict[str, Any] = {"files": {}, "interpreters": {}, "variables": {}}
+    for row in rows[1:-1]:
+        kind, *fields = row.split("\t")
+        if len(fields) != _ROW_FIELDS.get(kind) or (kind in ("message", "lock") and kind in verdict):
+            return None
+        if kind in ("message", "lock"):
+            verdict[kind] = fields[0] if kind == "message" else fields
+        elif kind == "interpreter":
+            path, real, size, mtime = fields
+            found = None if real == "-" else {"real": real, "size": int(size), "mtime_ns": int(mtime)}
+            verdict["interpreters"][path] = found
+        else:
+            verdict[f"{kind}s"][fields[0]] = None if fields[1] == "-" else fields[1]
+    return verdict
+
+
+def _still_holds(verdict: dict[str, Any]) -> str | None:
+    """``verdict``'s message when its values are well formed and every fact it records is still true
+    (a missing message or lock: KeyError, a miss)."""
     message, lock = verdict["message"], verdict["lock"]
     files, interpreters, variables = verdict["files"], verdict["interpreters"], verdict["variables"]
-    if not (isinstance(message, str) and message.isprintable() and 0 < len(message) <= 4096):
-        return None
-    if not (isinstance(lock, list) and len(lock) == 2 and _is_path(lock[0]) and _is_digest(lock[1])):
-        return None
-    if not (isinstance(files, dict) and isinstance(interpreters, dict) and isinstance(variables, dict)):
+    if not (message.isprintable() and 0 < len(message) <= 4096 and _is_path(lock[0]) and _is_digest(lock[1])):
         return None
     if not all(_is_path(p) and (d is None or _is_digest(d)) for p, d in files.items()):
         return None
@@ -195,7 +234,7 @@ def _still_holds(verdict: Any) -> str | None:
         return None
     if any(file_digest(path) != digest for path, digest in files.items()):
         return None
-    return message
+    return str(message)
 
 
 def _is_path(value: object) -> bool:

@@ -4,6 +4,7 @@ its own, standard library only, so ``envlock check`` finds its cached verdicts w
 from __future__ import annotations
 
 import os
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,6 +21,19 @@ def default_cache_path() -> str:
     from platformdirs import user_cache_dir
 
     return user_cache_dir("envlock", appauthor=False)
+
+
+def likely_cache_path() -> str:
+    """Where ``default_cache_path`` most likely is, without importing platformdirs: ``ENVLOCK_CACHE_DIR``,
+    else on Linux the XDG rule platformdirs follows (``$XDG_CACHE_HOME`` when it is absolute, else
+    ``~/.cache``). Only for a lookup that a wrong guess merely misses (the quick compile's cached
+    verdict); everything is written where ``default_cache_path`` says (a test compares the two)."""
+    env = os.environ.get("ENVLOCK_CACHE_DIR")
+    if env or not sys.platform.startswith("linux"):
+        return default_cache_path()
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = xdg if xdg.startswith("/") else os.path.expanduser("~/.cache")  # noqa: PTH111
+    return os.path.join(base, "envlock")  # noqa: PTH118
 
 
 def default_cache_dir() -> Path:

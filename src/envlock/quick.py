@@ -224,14 +224,16 @@ def _compile(found: Parsed, positional: list[str], verbosity: int) -> int | None
         values["output"] = click_path(values["output"])
     values["index_url"] = values["index_url"] or os.environ.get("ENVLOCK_INDEX_URL") or None
     given = values.pop("cache_dir") or os.environ.get("ENVLOCK_CACHE_DIR")
-    if isinstance(given, str) and given:
-        cache_dir = click_path(given)
-    else:
-        from envlock.cache_dir import default_cache_path  # lazy: platformdirs, only without a cache folder
-
-        cache_dir = default_cache_path()
     key = kept_cache.request_key(values, os.getcwd(), os.environ)  # noqa: PTH109 - no pathlib here
-    message = kept_cache.recall(key, cache_dir)
+    if isinstance(given, str) and given:
+        message = kept_cache.recall(key, click_path(given))
+    else:
+        from envlock import cache_dir  # lazy: only without a cache folder named
+
+        message = kept_cache.recall(key, cache_dir.likely_cache_path())
+        # A miss there loads platformdirs, which click's path would load anyway.
+        if message is None and cache_dir.default_cache_path() != cache_dir.likely_cache_path():
+            message = kept_cache.recall(key, cache_dir.default_cache_path())
     if message is None:
         return None
     if verbosity >= 0:

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from envlock import cache_dir
 from envlock.cli.compile import command
 from envlock.inputs import kept_cache
 from envlock.quick import _COMPILE_FIELDS, click_path
@@ -325,3 +326,31 @@ def test_every_compile_option_is_answered_or_declined() -> None:
     assert fields == set(kept_cache.REQUEST_FIELDS) - {"sources"} | {"cache_dir"}
     answered = {opt for param in command.params if param.name not in declined for opt in param.opts}
     assert answered - {"sources"} == set(_COMPILE_FIELDS)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guess is made on Linux only")
+@pytest.mark.parametrize("xdg", [None, "", "  ", "relative/cache", "/xdg/cache", "/xdg/cache/"])
+def test_the_likely_cache_folder_is_where_platformdirs_puts_it(
+    xdg: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a cache folder named, the answer looks where platformdirs would put it (without importing
+    it); a wrong guess would only cost the answer (click's path writes where platformdirs says)."""
+    monkeypatch.delenv("ENVLOCK_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert cache_dir.likely_cache_path() == cache_dir.default_cache_path()
+
+
+def test_without_a_cache_folder_named_the_answer_is_found_in_the_user_cache(
+    index_args: tuple[str, ...], run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    env = {"ENVLOCK_CACHE_DIR": ""}  # empty: unset for envlock (and for click)
+    compile_twice(run_envlock, *index_args, env=env)
+    assert list((isolated.parent / "home" / ".cache" / "envlock" / kept_cache.CACHE_AREA).iterdir())
+    assert quick("compile", *index_args, env=env) == "0"
+    code = "from envlock.quick import answer\nassert answer(sys.argv[1:]) == 0"
+    loaded = modules_loaded([sys.executable], code, ["compile", *index_args], env={**os.environ, **env})
+    assert "platformdirs" not in loaded

@@ -354,3 +354,25 @@ def test_without_a_cache_folder_named_the_answer_is_found_in_the_user_cache(
     code = "from envlock.quick import answer\nassert answer(sys.argv[1:]) == 0"
     loaded = modules_loaded([sys.executable], code, ["compile", *index_args], env={**os.environ, **env})
     assert "platformdirs" not in loaded
+
+
+def test_a_verdict_of_other_envlock_code_never_answers(tmp_path: Path) -> None:
+    """An upgrade, or an edited checkout run from source, may judge the same inputs otherwise."""
+    shutil.copytree(Path(kept_cache.__file__).parents[1], tmp_path / "envlock")
+    code = (
+        "import os\nfrom envlock.inputs import kept_cache\n"
+        "values = {name: () if kind in ('paths', 'texts') else None"
+        " for name, kind in kept_cache.REQUEST_FIELDS.items()}\n"
+        "print(kept_cache.request_key(values, os.getcwd(), {}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    def key() -> str:
+        command = [sys.executable, "-c", code]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+    before = key()
+    assert key() == before
+    module = tmp_path / "envlock" / "inputs" / "config.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    assert key() != before

@@ -4,8 +4,8 @@
 
 When a compile concludes that its lock is already what it would write, it remembers that under the cache
 folder (``compile-kept/<key>``). The key is a hash of the request: the command line's values, the working
-folder, envlock's version and install, the running Python, and every ``ENVLOCK_*`` variable. The verdict
-holds what the outcome was read from: each file's sha256 (``null``: it did not exist), each interpreter's
+folder, envlock's version and modules, the running Python, and every ``ENVLOCK_*`` variable. The verdict
+holds what the outcome was read from: each file's sha256 (or that it did not exist), each interpreter's
 identity, the hash of each ``${VAR}`` the requirements files name, and the lock's sha256. ``recall``
 answers only when all of them still hold; anything else (no entry, a damaged or foreign entry, one
 changed byte) is a miss and the full compile runs. Standard library and ``guard.stamp`` only, and no
@@ -79,13 +79,30 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
         request[name] = value
     document = {
         "format": FORMAT,
-        "envlock": [__version__, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))],
+        "envlock": [__version__, _code_identity()],
         "python": [sys.executable, sys.version],
         "cwd": cwd,
         "request": request,
         "environ": {k: v for k, v in environ.items() if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE},
     }
     return sha256_text(repr(document))  # no json: its import (re, enum) would cost the answer milliseconds
+
+
+def _code_identity() -> list[tuple[str, int, int]]:
+    """envlock's own modules (path, mtime, size): a verdict of other code (an upgrade, an edited
+    checkout run from source) never answers. One ``scandir`` per package folder (~1 ms)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    folders = [package]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    info = entry.stat()
+                    found.append((entry.path, info.st_mtime_ns, info.st_size))
+    return sorted(found)
 
 
 def file_digest(path: str) -> str | None:

@@ -41,10 +41,11 @@ _COMPILE_FIELDS = {
     "--exclude-newer": ("value", "exclude_newer"),
     "--extra": ("multi", "extras"),
     "--group": ("multi", "groups"),
+    "--check": ("flag", "check"),
     "--cache-dir": ("value", "cache_dir"),
 }
-"""The compile options answered from a cached verdict, by kind and request field; ``-U``, ``-P``,
-``--check`` and ``--dry-run`` always take click's path."""
+"""The compile options answered from a cached verdict, by kind and request field; ``-U``, ``-P`` and
+``--dry-run`` always take click's path."""
 _UNSET: dict[str, object] = {"multi": (), "flag": False, "value": None}
 _COMPILE_OPTIONS = {option: kind for option, (kind, _field) in _COMPILE_FIELDS.items()}
 

@@ -51,12 +51,14 @@ def quick(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
     return None if code == "None" else code
 
 
-def compile_twice(run_envlock: RunEnvlock, *args: str, env: dict[str, str] | None = None) -> str:
+def compile_twice(
+    run_envlock: RunEnvlock, *args: str, env: dict[str, str] | None = None, says: str = KEPT
+) -> str:
     """Compile until the verdict is cached: the first run may write the lock right after its inputs
     were written (too recent to vouch for: ``kept_cache.RACY_NS``), the second keeps it and remembers."""
     run_envlock("compile", *args, env=env, check=True)
     said = run_envlock("compile", *args, env=env, check=True).stdout
-    assert KEPT in said, said
+    assert says in said, said
     return said
 
 
@@ -109,7 +111,7 @@ def test_the_answer_says_what_click_says(
         ("-U",),
         ("-P", "beta"),
         ("--dry-run",),
-        ("--check",),
+        ("--check",),  # a verdict of its own
     ],
 )
 def test_a_changed_option_takes_the_full_path(
@@ -118,6 +120,23 @@ def test_a_changed_option_takes_the_full_path(
     compile_twice(run_envlock, *index_args)
     args = tuple(kit_index.url + "extra/" if arg == "INDEX" else arg for arg in extra)
     assert quick("compile", *index_args, *args) is None
+
+
+def test_check_is_answered_from_a_verdict_of_its_own(
+    index_args: tuple[str, ...], isolated: Path, run_envlock: RunEnvlock
+) -> None:
+    run_envlock("compile", *index_args, check=True)
+    args = ("compile", "--check", *index_args)
+    compile_twice(run_envlock, "--check", *index_args, says="pylock.toml is up to date with requirements.in")
+    assert quick(*args) == "0"
+    fast = run_envlock(*args)
+    slow = subprocess.run([sys.executable, "-c", CLICK_MAIN, *args], capture_output=True, text=True)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+    (isolated / "requirements.in").write_text("alpha\nbeta\n")
+    assert quick(*args) is None
+    stale = run_envlock(*args)
+    assert stale.returncode == 1 and "changed since pylock.toml was compiled" in stale.stderr, stale.stderr
+    assert quick(*args) is None
 
 
 def test_an_extra_or_group_of_pyproject_takes_the_full_path(
@@ -320,7 +339,7 @@ def test_every_compile_option_is_answered_or_declined() -> None:
     """A new compile option must be keyed (``kept_cache.REQUEST_FIELDS`` and the quick parser) or left
     to click: a cached verdict must never ignore one."""
     params = {param.name for param in command.params}
-    declined = {"upgrade", "upgrade_packages", "check", "dry_run"}
+    declined = {"upgrade", "upgrade_packages", "dry_run"}
     assert params == set(kept_cache.REQUEST_FIELDS) | declined | {"cache_dir"}
     fields = {field for _kind, field in _COMPILE_FIELDS.values()}
     assert fields == set(kept_cache.REQUEST_FIELDS) - {"sources"} | {"cache_dir"}

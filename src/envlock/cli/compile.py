@@ -132,7 +132,9 @@ def run(request: CompileRequest, output: Output) -> None:
     sources = tuple(Path(s) for s in settings.sources)
     if request.check:
         _check(out, shown_out, resolved, settings, targets, root)
-        output.info(f"{shown_out} is up to date with {config.display_path(sources[0], root)}")
+        message = f"{shown_out} is up to date with {config.display_path(sources[0], root)}"
+        _remember_kept(request, out, None, message, reads)
+        output.info(message)
         return
     recorded = settings.for_lock(out.absolute().parent, root)
     kept = _lock_kept(request, out, resolved, recorded)
@@ -490,19 +492,24 @@ def _kept_line(shown_out: str, kept: tuple[int, str], described: str) -> str:
     return f"{shown_out} is up to date ({kept[0]} packages, {described}; inputs unchanged)"
 
 
-def _remember_kept(request: CompileRequest, out: Path, lock_sha: str, message: str, reads: _Reads) -> None:
-    """Cache the "lock kept" verdict (``inputs.kept_cache``), so that the same command, while nothing it
-    was read from changes, is answered before click is imported."""
-    if reads.interpreters is None:
+def _remember_kept(
+    request: CompileRequest, out: Path, lock_sha: str | None, message: str, reads: _Reads
+) -> None:
+    """Cache the verdict (``inputs.kept_cache``): the lock is kept (``lock_sha``: the bytes judged), or
+    ``--check`` found it fresh (None: the lock is hashed with the inputs, and must be as old), so that
+    the same command, while nothing it was read from changes, is answered before click is imported."""
+    if reads.interpreters is None or request.upgrade or request.upgrade_packages or request.dry_run:
         return
     from envlock.cache_dir import default_cache_path
     from envlock.inputs import kept_cache, kept_reads
 
     defaults = () if request.settings.sources else DEFAULT_SOURCES
-    files = kept_reads.read_files(reads.resolved, reads.root, defaults)
+    lock = str(out.absolute())
+    files = kept_reads.read_files(reads.resolved, reads.root, defaults) + ([lock] if lock_sha is None else [])
     interpreters = (*reads.interpreters, sys.executable)
-    observed = kept_cache.observe(files, interpreters, kept_reads.variables(reads.resolved), reads.started_ns)
-    if observed is None:
+    variables = kept_reads.variables(reads.resolved)
+    observed = kept_cache.observe(files, interpreters, variables, reads.started_ns)
+    if observed is None or (lock_sha := lock_sha or observed["files"].get(lock)) is None:
         return
     values = {
         name: getattr(request.settings if hasattr(request.settings, name) else request, name)
@@ -510,8 +517,7 @@ def _remember_kept(request: CompileRequest, out: Path, lock_sha: str, message: s
     }
     key = kept_cache.request_key(values, str(reads.root), os.environ)
     folder = str(request.cache_dir) if request.cache_dir else default_cache_path()
-    verdict = {"message": message, "lock": [str(out.absolute()), lock_sha], **observed}
-    kept_cache.remember(key, folder, verdict)
+    kept_cache.remember(key, folder, {"message": message, "lock": [lock, lock_sha], **observed})
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -47,10 +47,12 @@ REQUEST_FIELDS = {
     "exclude_newer": "text",
     "extras": "texts",
     "groups": "texts",
+    "check": "flag",
 }
 """The compile options that decide its outcome, by ``CompileRequest``/``CompileSettings`` field name, and
-their kind. ``-U``, ``-P``, ``--check`` and ``--dry-run`` are never answered from a verdict; ``--cache-dir``
-says where verdicts are (tests/cli/test_compile_quick.py keeps this equal to the click command)."""
+their kind (``check``: ``--check``'s verdict is its own). ``-U``, ``-P`` and ``--dry-run`` are never
+answered from a verdict; ``--cache-dir`` says where verdicts are (tests/cli/test_compile_quick.py keeps
+this equal to the click command)."""
 
 MAX_VERDICT_BYTES = 1 << 20
 RACY_NS = 50_000_000
@@ -130,7 +132,7 @@ def interpreter_identity(path: str) -> dict[str, object] | None:
 
 def observe(
     files: Iterable[str], interpreters: Iterable[str], variables: Iterable[str], started_ns: int
-) -> dict[str, object] | None:
+) -> dict[str, Any] | None:
     """What a compile's outcome was read from, as it is now: each file's sha256, each interpreter's
     identity, the hash of each variable's value. None when it cannot be trusted: a file or interpreter
     modified since ``started_ns`` (or just before), or one that cannot be read."""

@@ -105,7 +105,8 @@ def parse(args: Sequence[str], spec: dict[str, str]) -> tuple[Parsed, list[str]]
             continue
         name, has_value, value = arg.partition("=")
         kind = spec.get(name)
-        if kind is None or (kind == "flag" and has_value):
+        # click reads "-o=x" as the value "=x": only long options take "=VALUE" here
+        if kind is None or (has_value and (kind == "flag" or not name.startswith("--"))):
             return None
         if kind == "flag":
             found[name] = True

@@ -122,6 +122,17 @@ def test_a_changed_option_takes_the_full_path(
     assert quick("compile", *index_args, *args) is None
 
 
+def test_the_command_line_is_read_as_click_reads_it(
+    index_args: tuple[str, ...], run_envlock: RunEnvlock
+) -> None:
+    compile_twice(run_envlock, *index_args, "-o", "./pylock.toml")
+    assert quick("compile", *index_args, "--output", "pylock.toml") == "0"  # the same Path for click
+    assert quick("compile", *index_args, "-o=pylock.toml") is None  # click: the file "=pylock.toml"
+    assert quick("compile", *index_args, "-opylock.toml") is None
+    assert quick("compile", *index_args, "-o", "pylock.toml", "--output", "pylock.toml") is None
+    assert quick("compile", *index_args, "-o", "pylock.toml", "--", "requirements.in") is None
+
+
 def test_check_is_answered_from_a_verdict_of_its_own(
     index_args: tuple[str, ...], isolated: Path, run_envlock: RunEnvlock
 ) -> None:

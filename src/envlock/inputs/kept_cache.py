@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 CACHE_AREA = "compile-kept"
-"""Cache area of the verdicts (one small JSON file per key)."""
+"""Cache area of the verdicts (one small text file per key)."""
 
 FORMAT = "envlock-compile-kept-1"
 
@@ -108,19 +108,16 @@ def _code_identity() -> list[tuple[str, int, int]]:
 
 
 def file_digest(path: str) -> str | None:
-    """sha256 of a regular file, None when nothing is at ``path``; OSError for anything else (a folder,
-    a FIFO: never opened, so a hostile entry cannot make the answer wait)."""
+    """sha256 of a regular file, None when nothing is at ``path`` (a dangling link included: compile
+    finds no file there either); OSError for anything else (a folder, a FIFO: never opened, so a hostile
+    entry cannot make the answer wait)."""
     try:
         found = os.stat(path)
     except FileNotFoundError:
-        return None if not os.path.lexists(path) else _refuse(path)
+        return None
     if not stat.S_ISREG(found.st_mode):
-        _refuse(path)
+        raise OSError(f"{path}: not a regular file")
     return sha256_file(path)
-
-
-def _refuse(path: str) -> str:
-    raise OSError(f"{path}: not a regular file")
 
 
 def interpreter_identity(path: str) -> dict[str, object] | None:

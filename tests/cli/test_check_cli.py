@@ -106,7 +106,9 @@ def test_check_imports_no_heavy_modules(project: Project) -> None:
     assert_light_check(project.root)
 
 
-def test_cached_fresh_verdict_imports_no_heavy_modules(compiled: Path, run_envlock: RunEnvlock) -> None:
+def test_cached_fresh_verdict_imports_no_heavy_modules(
+    compiled: Path, run_envlock: RunEnvlock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run_envlock("sync", cwd=compiled).returncode == 0
     assert run_envlock("check", cwd=compiled).returncode == 0  # parses the inputs once, caches "fresh"
     assert_light_check(compiled)
@@ -121,6 +123,12 @@ def test_cached_fresh_verdict_imports_no_heavy_modules(compiled: Path, run_envlo
         "dataclasses",
         "envlock.inputs.freshness",
     } & loaded == set()
+    # Nor platformdirs when no cache folder is named: the verdict is looked up where it most likely is.
+    monkeypatch.delenv("ENVLOCK_CACHE_DIR")
+    assert run_envlock("check", cwd=compiled).returncode == 0  # caches "fresh" in XDG_CACHE_HOME
+    loaded = modules_loaded([sys.executable], RUN_MAIN, ["check"], cwd=compiled)
+    assert "envlock.quick" in loaded and "envlock.inputs.freshness" not in loaded
+    assert not any(name.startswith("platformdirs") for name in loaded)
 
 
 def assert_light_check(root: Path) -> None:

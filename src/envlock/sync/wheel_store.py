@@ -198,7 +198,7 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
     unknown = {file.scheme for file in wheel.files} - SCHEMES
     if unknown:
         raise validate.UnsafeInput(f"scheme {sorted(unknown)[0]!r}")
-    validate.relative_paths(file.path for file in wheel.files)
+    validate.relative_paths([file.path for file in wheel.files])
     for file in wheel.files:
         if file.scheme in ("data", "scripts"):  # the only schemes that can reach the venv's own files
             refuse_venv_owned(file.scheme, file.path)

@@ -99,6 +99,7 @@ def main() -> None:
         "debug": debug,
         "free_threaded": free_threaded,
         "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
+        "stdlib_file": getattr(os, "__file__", None),
         "paths": {
             "purelib": paths["purelib"],
             "platlib": paths["platlib"],

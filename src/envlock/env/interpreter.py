@@ -118,6 +118,13 @@ def probe_command(python: str | os.PathLike[str], *args: str) -> list[str]:
 
 def probe(python: str | os.PathLike[str], runner: Runner = run_subprocess) -> InterpreterInfo:
     """Run the probe in ``python``; a broken or missing interpreter is a TargetEnvironmentError."""
+    return probe_answer(python, runner)[0]
+
+
+def probe_answer(
+    python: str | os.PathLike[str], runner: Runner = run_subprocess
+) -> tuple[InterpreterInfo, dict[str, Any]]:
+    """``probe``, with the probe's JSON answer as it came (``env/probe_cache.py`` keeps it)."""
     try:
         result = runner(probe_command(python))
     except (OSError, subprocess.SubprocessError) as error:
@@ -129,8 +136,9 @@ def probe(python: str | os.PathLike[str], runner: Runner = run_subprocess) -> In
             + (f": {detail[-1]}" if detail else "")
         )
     try:
-        return info_from_json(json.loads(result.stdout))
-    except (ValueError, KeyError, TypeError) as error:
+        data = json.loads(result.stdout)
+        return info_from_json(data), data
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise TargetEnvironmentError(f"Python at {python} gave an unreadable probe answer: {error}") from None
 
 

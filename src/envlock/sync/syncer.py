@@ -15,7 +15,7 @@ from pathlib import Path
 
 from packaging.pylock import Pylock
 
-from envlock.env import site_packages, venvs
+from envlock.env import probe_cache, site_packages, venvs
 from envlock.env.interpreter import (
     InterpreterInfo,
     Runner,
@@ -38,7 +38,7 @@ from envlock.sync.lock_input import parse_lock, read_lock_bytes
 from envlock.sync.models import InstalledDist, Selection, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
-from envlock.sync.target import Kind, Target, system_target, venv_target
+from envlock.sync.target import Kind, Prober, Target, system_target, venv_target
 from envlock.sync.venv_lock import venv_lock
 from envlock.sync.wheel_store import UnpackedWheel
 
@@ -141,6 +141,11 @@ class _Sync:
     def cache(self) -> Cache:
         return Cache(self.options.cache_dir or default_cache_dir())
 
+    def prober(self) -> Prober:
+        """Probes interpreters through the probe cache; ``--verify`` trusts nothing remembered."""
+        area = None if self.options.verify else self.cache.area(probe_cache.AREA)
+        return functools.partial(probe_cache.cached_probe, runner=self.edges.runner, area=area)
+
 
 def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
     """Decide the target and run the pipeline; when another sync changed the venv meanwhile, again."""
@@ -199,7 +204,7 @@ def _decide(run: _Sync) -> tuple[Pylock, Target] | None:
     """The lock and the target of this sync; None when the venv's stamp proves it already is the lock."""
     options, edges = run.options, run.edges
     if options.system:
-        target = system_target(options.python, edges.default_python, edges.runner)
+        target = system_target(options.python, edges.default_python, run.prober())
         return parse_lock(options.lock_path, run.lock_bytes, run.cache, run.http), target
     venv = options.venv.absolute()
     venvs.check_target(venv, system=False)
@@ -218,7 +223,7 @@ def _decide(run: _Sync) -> tuple[Pylock, Target] | None:
         options.python,
         rebuild=options.rebuild,
         default_python=edges.default_python,
-        runner=edges.runner,
+        prober=run.prober(),
     )
     return lock, target
 

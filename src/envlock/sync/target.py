@@ -7,13 +7,17 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from envlock.env import venvs
-from envlock.env.interpreter import InterpreterInfo, Runner, probe
+from envlock.env.interpreter import InterpreterInfo
 from envlock.errors import TargetEnvironmentError
 from envlock.guard import stamp
+
+Prober = Callable[[Path], InterpreterInfo]
+"""Probes an interpreter (``interpreter.probe``, or its cached answer: ``env/probe_cache.py``)."""
 
 
 class Kind(enum.Enum):
@@ -83,39 +87,39 @@ class Target:
         return changed, notes
 
 
-def system_target(python: str | None, default_python: str, runner: Runner) -> Target:
+def system_target(python: str | None, default_python: str, prober: Prober) -> Target:
     """``--system``: ``python`` (a version or a path; None: ``default_python``) installed in place."""
     path = venvs.find_python(python) if python else Path(default_python)
-    info = probe(path, runner)
+    info = prober(path)
     return Target(Kind.SYSTEM, Path(info.prefix), info, info.executable)
 
 
 def venv_target(
-    venv: Path, python: str | None, *, rebuild: bool, default_python: str, runner: Runner
+    venv: Path, python: str | None, *, rebuild: bool, default_python: str, prober: Prober
 ) -> Target:
     """Patch the venv at ``venv``, or create or rebuild it: with ``rebuild``, when its interpreter is
     missing or broken, or when ``python`` asks for another one (None: keep the venv's; a new venv is
     made from ``default_python``)."""
     config = _pyvenv_cfg(venv)
-    existing = _probe_existing(venv, runner)
-    wanted = _probe_wanted(python, runner)
+    existing = _probe_existing(venv, prober)
+    wanted = _probe_wanted(python, prober)
     reason = _rebuild_reason(venv, existing, wanted[1] if wanted else None, rebuild=rebuild)
     if reason is None and existing is not None:
         return Target(Kind.PATCH, venv, existing, existing.executable, config=config)
     if wanted is None:
         base = _base_of(existing) if existing is not None else Path(default_python)
-        wanted = base, probe(base, runner)
+        wanted = base, prober(base)
     kind = Kind.CREATE if reason is None else Kind.REBUILD
     final_python = stamp.venv_python(venv)
     return Target(kind, venv, wanted[1], final_python, base=wanted[0], config=config, reason=reason)
 
 
-def _probe_wanted(python: str | None, runner: Runner) -> tuple[Path, InterpreterInfo] | None:
+def _probe_wanted(python: str | None, prober: Prober) -> tuple[Path, InterpreterInfo] | None:
     """``--python``'s interpreter and what the probe says of it (None without ``--python``)."""
     if not python:
         return None
     base = venvs.find_python(python)
-    return base, probe(base, runner)
+    return base, prober(base)
 
 
 def _rebuild_reason(
@@ -137,11 +141,11 @@ def _rebuild_reason(
     return None
 
 
-def _probe_existing(venv: Path, runner: Runner) -> InterpreterInfo | None:
+def _probe_existing(venv: Path, prober: Prober) -> InterpreterInfo | None:
     if not venvs.is_venv(venv):
         return None
     try:
-        return probe(Path(stamp.venv_python(venv)), runner)
+        return prober(Path(stamp.venv_python(venv)))
     except TargetEnvironmentError:
         return None
 

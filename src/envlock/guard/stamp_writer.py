@@ -97,7 +97,9 @@ def _site_dirs(venv: StrPath, facts: Mapping[str, Any]) -> list[str]:
     return seen
 
 
-def _input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]:
+def input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]:
+    """The stamp's record of each input file: its path from the lock's folder, ``stat`` identity and
+    sha256 (the key of the cached fresh verdict too: ``inputs/fresh_cache.py``)."""
     records = []
     lock_dir = os.path.dirname(os.path.abspath(lock_path))
     for path in sorted({os.path.abspath(p) for p in inputs}):
@@ -116,8 +118,15 @@ def lock_inputs(lock_path: StrPath) -> list[str]:
             data = tomllib.loads(handle.read())
     except (OSError, UnicodeDecodeError, ValueError):
         return []
-    tool = data.get("tool", {}).get("envlock", {})
-    names = tool.get("inputs", []) if isinstance(tool, dict) else []
+    return inputs_named(data.get("tool"), lock_path)
+
+
+def inputs_named(tool: Mapping[str, Any] | None, lock_path: StrPath) -> list[str]:
+    """The input files a lock's ``[tool]`` table names under ``envlock.inputs``, as paths (a sync has the
+    lock parsed already: it need not read it again)."""
+    envlock = tool.get("envlock", {}) if isinstance(tool, Mapping) else {}
+    names = envlock.get("inputs", []) if isinstance(envlock, Mapping) else []
+    names = names if isinstance(names, list) else []
     lock_dir = os.path.dirname(os.path.abspath(lock_path))
     return [os.path.join(lock_dir, name) for name in names if isinstance(name, str)]
 
@@ -183,7 +192,7 @@ def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
             "name": os.path.basename(os.fspath(lock_path)),
             "sha256": source.lock_bytes_sha256,
         },
-        "inputs": _input_records(os.fspath(lock_path), input_paths),
+        "inputs": input_records(os.fspath(lock_path), input_paths),
         "extras": sorted(set(source.extras)),
         "groups": sorted(set(source.groups)),
         "interpreter": _interpreter_identity(venv, source.python, facts),

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.pylock import Pylock
@@ -29,7 +29,7 @@ from envlock.guard import stamp, stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
 from envlock.index.fetch import ArtifactClient, ProgressCallback
 from envlock.index.http import HttpClient
-from envlock.inputs import freshness
+from envlock.inputs import fresh_cache, freshness
 from envlock.lock.selection import SelectionOptions, declared, select
 from envlock.sync import executor, noop, planner
 from envlock.sync.layout import InstallLayout
@@ -96,25 +96,22 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     """Make the target exactly the lock (see docs/sync.md). Raises EnvlockError subclasses."""
     lock_bytes = read_lock_bytes(options.lock_path)
     lock_sha = hashlib.sha256(lock_bytes).hexdigest()
-    result = _sync(options, edges, lock_bytes, lock_sha)
-    if result.up_to_date or result.dry_run or options.system:
-        return result
-    stale = _staleness(options.lock_path.absolute(), lock_sha)  # the verdict the stamp recorded (cached)
-    note = (
-        f"{options.lock_path.name} is older than its inputs ({stale}): run: envlock compile && envlock sync"
-    )
-    if stale and note not in result.notes:
-        return replace(result, notes=(*result.notes, note))
-    return result
+    return _sync(options, edges, lock_bytes, lock_sha)
 
 
-@functools.lru_cache(maxsize=4)
-def _staleness(lock_path: Path, lock_sha: str) -> str | None:
+def _staleness(lock_path: Path, lock_sha: str, inputs: list[str], cache_dir: Path | None) -> str | None:
     """Why the lock is older than its inputs (its input fingerprint recomputed offline), or None when it is
     fresh or cannot be judged. Recorded in the stamp, so every later check and launcher refuses the venv
-    until a compile and a sync: installing a stale lock must not make it look current. ``lock_sha`` keys
-    the cache (one verdict per lock content per process)."""
+    until a compile and a sync: installing a stale lock must not make it look current. A fresh verdict is
+    the one ``envlock check`` caches (``inputs/fresh_cache.py``: this lock's bytes, these inputs' bytes),
+    so a sync of a lock judged before judges it with one ``stat``."""
+    records = stamp_writer.input_records(os.fspath(lock_path), inputs)
+    key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))
+    if key is not None and fresh_cache.known_fresh(key, cache_dir):
+        return None
     verdict = freshness.verdict(lock_path, os.environ)
+    if verdict.state == freshness.FRESH and key is not None:
+        fresh_cache.remember_fresh(key, cache_dir)
     return (verdict.detail or "its inputs changed") if verdict.state == freshness.STALE else None
 
 
@@ -251,10 +248,13 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
             repaired += recovered
             installed = _installed(target, interrupted, run.options)
             plan, artifacts = _prepare(run, target, planner.plan(selection, installed))
-            _change_in_place(run, lock, target, plan, artifacts)
+            stale = _change_in_place(run, lock, target, plan, artifacts)
         else:
             plan, artifacts = early
-            _build_and_swap(run, lock, target, plan, artifacts)
+            stale = _build_and_swap(run, lock, target, plan, artifacts)
+    if stale:
+        lock_name = run.options.lock_path.name
+        notes.append(f"{lock_name} is older than its inputs ({stale}): run: envlock compile && envlock sync")
     return plan, [*repaired, *notes]
 
 
@@ -360,23 +360,26 @@ def _venv_arg(options: SyncOptions) -> str:
 
 def _change_in_place(
     run: _Sync, lock: Pylock, target: Target, plan: SyncPlan, artifacts: dict[str, UnpackedWheel]
-) -> None:
-    """Mark the venv, apply the plan, stamp it (a ``--system`` Python is neither marked nor stamped)."""
+) -> str | None:
+    """Mark the venv, apply the plan, stamp it (a ``--system`` Python is neither marked nor stamped).
+    Why the lock is stale, if it is (recorded in the stamp)."""
     if target.owned:
         stamp_writer.begin_sync(target.root)
         run.edges.checkpoint("marker")
     executor.apply(plan, artifacts, _layout(target), _execute_options(run))
-    if target.owned:
-        run.edges.checkpoint("applied")
-        _write_stamp(run, lock, target)
-        run.edges.checkpoint("stamped")
+    if not target.owned:
+        return None
+    run.edges.checkpoint("applied")
+    stale = _write_stamp(run, lock, target)
+    run.edges.checkpoint("stamped")
+    return stale
 
 
 def _build_and_swap(
     run: _Sync, lock: Pylock, target: Target, plan: SyncPlan, artifacts: dict[str, UnpackedWheel]
-) -> None:
+) -> str | None:
     """Build and fill a venv beside the target, swap it in, delete the old one, stamp the new one: a
-    failure before the swap leaves the old venv untouched."""
+    failure before the swap leaves the old venv untouched. Why the lock is stale, if it is."""
     assert target.base is not None
     edges = run.edges
     staging = venvs.build_sibling(target.base, target.root, edges.runner)
@@ -393,11 +396,12 @@ def _build_and_swap(
             edges.checkpoint("swapped")
             # The old venv goes before the stamp: a stamped venv never has leftovers beside it.
             venvs.discard(aside)
-            _write_stamp(run, lock, target)
+            stale = _write_stamp(run, lock, target)
             edges.checkpoint("stamped")
     except BaseException:
         venvs.discard(staging if staging.exists() else None)
         raise
+    return stale
 
 
 def _execute_options(run: _Sync) -> executor.ExecuteOptions:
@@ -409,20 +413,26 @@ def _execute_options(run: _Sync) -> executor.ExecuteOptions:
     )
 
 
-def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> None:
+def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> str | None:
+    """Stamp the target; why the lock is stale, if it is (the stamp records it)."""
     options = run.options
+    lock_path = options.lock_path.absolute()
     # The groups installed: --group values, else the lock's default-groups (as the no-op check reads them).
     groups = (lock.default_groups or ()) if options.groups is None else options.groups
+    inputs = stamp_writer.inputs_named(lock.tool, lock_path)
+    stale = _staleness(lock_path, run.lock_sha, inputs, options.cache_dir)
     source = stamp_writer.SyncedFrom(
-        lock_path=options.lock_path.absolute(),
+        lock_path=lock_path,
         lock_bytes_sha256=run.lock_sha,
         extras=noop.normalized(options.extras),
         groups=noop.normalized(groups),
         python=target.python,
+        inputs=inputs,
         facts=_probed_facts(target),
-        stale=_staleness(options.lock_path.absolute(), run.lock_sha),
+        stale=stale,
     )
     stamp_writer.write_stamp(target.root, source)
+    return stale
 
 
 def _probed_facts(target: Target) -> dict[str, object] | None:

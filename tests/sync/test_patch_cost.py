@@ -4,11 +4,13 @@ looked into nor touched; one whose RECORD is not the stamped file is checked as 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from envlock.sync import noop
-from tests.cli.test_sync_cli import VENV, sync_json, write
+from tests.cli.test_sync_cli import VENV, installed, sync_json, write
 from tests.kit.dists import DistSpec
+from tests.kit.imports import modules_loaded
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 from tests.kit.venvs import site_packages
@@ -47,3 +49,33 @@ def test_a_patch_leaves_vouched_distributions_alone(kit_index: KitIndex, run_env
     assert {p["name"]: p["action"] for p in data["packages"]} == {"kept": "replace", "moved": "replace"}
     assert Path(core).read_bytes() == b"core = 1\n"
     assert run_envlock("check", "--deep").returncode == 0
+
+
+PATCH_FROM_THE_CACHE = """
+import subprocess
+from pathlib import Path
+from envlock.sync.syncer import SyncEdges, SyncOptions, sync
+runs = []
+def runner(command):
+    runs.append(list(command))
+    return subprocess.run(list(command), capture_output=True, text=True, check=False)
+result = sync(SyncOptions(lock_path=Path("pylock.toml"), venv=Path(".venv")), SyncEdges(runner=runner))
+assert sorted((i.name, i.action.value) for i in result.plan.items) == [("kept", "keep"), ("moved", "replace")]
+assert runs == [], runs
+"""
+
+
+def test_a_patch_from_the_cache_starts_no_python_and_loads_no_http_code(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    """The venv's interpreter is known from the probe cache, every wheel is in the artifact cache: no
+    subprocess, and none of the HTTP client or index code is imported (docs/sync.md, "Probe cache")."""
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "1.0"))
+    sync_json(run_envlock)
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "2.0"))
+    sync_json(run_envlock)
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("moved", "1.0"))
+    loaded = modules_loaded([sys.executable], PATCH_FROM_THE_CACHE, [])
+    assert installed() == {"kept": "1.0", "moved": "1.0"}
+    http = {"urllib3", "envlock.index.http", "envlock.index.transport", "envlock.index.client"}
+    assert "envlock.sync.syncer" in loaded and not http & loaded

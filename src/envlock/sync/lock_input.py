@@ -6,17 +6,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.pylock import Pylock
 
 from envlock import validate
 from envlock.errors import LockFileError
 from envlock.index.cache import Cache
-from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
-from envlock.index.fetch import ArtifactClient
-from envlock.lock import requirements_lock
 from envlock.lock.lockfile import lock_from_dict
 from envlock.tomlshim import tomllib
+
+if TYPE_CHECKING:
+    from envlock.index.fetch import ArtifactClient
 
 
 def read_lock_bytes(path: Path) -> bytes:
@@ -45,6 +46,10 @@ def parse_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], Artifac
 
 def _requirements_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], ArtifactClient]) -> Pylock:
     """A hashed requirements file as a lock: its pins looked up on its index (or ENVLOCK_INDEX_URL)."""
+    # lazy: a sync of a pylock.toml loads neither the index client nor the requirements reader
+    from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
+    from envlock.lock import requirements_lock
+
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -15,7 +15,6 @@ from envlock.env.interpreter import Runner
 from envlock.guard.stamp import sha256_file
 from envlock.index import fetch
 from envlock.index.cache import Cache
-from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
 from envlock.index.fetch import ArtifactClient, ProgressCallback
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
@@ -105,7 +104,8 @@ class Preparer:
 
     def _install_requirements(self, requirements: Sequence[str], env_python: Path) -> None:
         """Build requirements from ``ENVLOCK_INDEX_URL`` (else PyPI) into a build venv."""
-        # lazy: only builds need the resolver and PEP 517 code
+        # lazy: only builds need the resolver and PEP 517 code (and the index client)
+        from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
         from envlock.resolve.builder import index_build_installer
 
         if not requirements:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.pylock import Pylock
 
@@ -27,8 +28,6 @@ from envlock.env.interpreter import (
 from envlock.errors import LockBusyError, TargetEnvironmentError
 from envlock.guard import stamp, stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
-from envlock.index.fetch import ArtifactClient, ProgressCallback
-from envlock.index.http import HttpClient
 from envlock.inputs import fresh_cache, freshness
 from envlock.lock.selection import SelectionOptions, declared, select
 from envlock.sync import executor, noop, planner
@@ -41,6 +40,9 @@ from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.target import Kind, Prober, Target, system_target, venv_target
 from envlock.sync.venv_lock import venv_lock
 from envlock.sync.wheel_store import UnpackedWheel
+
+if TYPE_CHECKING:  # the HTTP code is loaded only when something must be downloaded
+    from envlock.index.fetch import ArtifactClient, ProgressCallback
 
 MAX_DECISIONS = 8
 """How often a sync decides its target again after other syncs changed the venv while it waited for the
@@ -147,7 +149,7 @@ class _Sync:
 def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
     """Decide the target and run the pipeline; when another sync changed the venv meanwhile, again."""
     started = edges.clock()
-    run = _Sync(options, edges, lock_bytes, lock_sha, _once(edges.client_factory or HttpClient))
+    run = _Sync(options, edges, lock_bytes, lock_sha, _once(edges.client_factory or _http_client))
     lost: list[str] = []
     for _ in range(MAX_DECISIONS):
         decided = _decide(run)
@@ -183,6 +185,13 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
         "changed it first)",
         hint="let the other syncs finish, then run it again",
     )
+
+
+def _http_client() -> ArtifactClient:
+    # lazy: a patch whose wheels are all in the cache loads no HTTP code (docs/benchmarks.md, issue 15)
+    from envlock.index.http import HttpClient
+
+    return HttpClient()
 
 
 def _once(factory: Callable[[], ArtifactClient]) -> Callable[[], ArtifactClient]:

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from envlock import validate
 from envlock.errors import InputError, RequirementsFileError, UnsupportedError
+from envlock.inputs import ALL as ALL  # the word's home is light: a sync selects with it
 from envlock.validate import redact, strip_credentials
 
 if TYPE_CHECKING:
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
 # packaging is imported where it is used: ``envlock --help`` loads cli/compile, which imports this model
 # (through inputs.settings), and must not pay for packaging.
 
-
-ALL = ":all:"
-"""``--only-binary :all:`` / ``--no-binary :all:``: the rule covers every project."""
 
 DEFAULT_GROUP = ""
 """The root group of plain requirements (neither an extra nor a dependency group)."""

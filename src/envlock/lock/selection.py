@@ -27,9 +27,8 @@ from packaging.version import Version
 
 from envlock import validate
 from envlock.env.interpreter import TargetEnvironment, describe_target
-from envlock.env.targets import spec_for
 from envlock.errors import InputError, LockFileError, TargetEnvironmentError
-from envlock.inputs.config import ALL
+from envlock.inputs import ALL
 from envlock.lock.sourced import identity, sourced
 from envlock.sources.model import VCS
 from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, Selection
@@ -99,6 +98,9 @@ def _check_lock_fits(lock: Pylock, target: TargetEnvironment, lock_path: Path) -
 
 def _uncovered(lock: Pylock, target: TargetEnvironment, lock_path: Path) -> TargetEnvironmentError:
     """This machine is none of the lock's targets: name them, and the target that adds this one."""
+    # lazy: the targets' tables are needed for this hint only, not by a sync that selects (issue 15)
+    from envlock.env.targets import spec_for
+
     covered = "; ".join(_covered(str(m)) for m in lock.environments or ())
     here = spec_for(target)
     add = f"add it: envlock compile --target {here} (and every target the lock already has)"

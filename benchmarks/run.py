@@ -1,6 +1,7 @@
 """Benchmark driver: envlock vs pip-tools vs uv, compile and sync, on a local index of real PyPI wheels.
 
     .venv/bin/python benchmarks/run.py [--runs N] [--set fastapi|datascience|all] [--only compile|sync|launch]
+                                       [--tools envlock,uv]
 
 Not a test: nothing here is asserted. Prints a markdown report and writes it to benchmarks/results/.
 """
@@ -329,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--launch-runs", type=int, default=20, help="runs of each launcher and direct start (default 20)"
     )
+    parser.add_argument(
+        "--tools",
+        default="envlock,pip-tools,uv",
+        help="comma-separated contenders (default all; envlock always runs: it writes the locks)",
+    )
     parser.add_argument("--refresh-corpus", action="store_true", help="re-resolve the corpus from PyPI")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (venvs, caches, locks)")
     args = parser.parse_args(argv)
@@ -342,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {exc}")
         return 1
     say(f"corpus: {corpus.summary(files)}")
-    tool_list = contenders()
+    wanted = {"envlock", *(name.strip() for name in args.tools.split(","))}
+    tool_list = [tool for tool in contenders() if tool.name in wanted]
     for tool in tool_list:
         if not (tool.compile_available and tool.sync_available):
             say(

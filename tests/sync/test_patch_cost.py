@@ -3,10 +3,12 @@ looked into nor touched; one whose RECORD is not the stamped file is checked as 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
+from envlock.guard import stamp_writer
 from envlock.sync import noop
 from tests.cli.test_sync_cli import VENV, installed, sync_json, write
 from tests.kit.dists import DistSpec
@@ -23,12 +25,17 @@ def test_vouched_distributions_follow_the_stamp(kit_index: KitIndex, run_envlock
     sync_json(run_envlock)
     site = site_packages(VENV)
     dist_infos = {os.path.abspath(p) for p in site.glob("*.dist-info")}  # noqa: PTH100
-    assert noop.vouched(VENV) == dist_infos and len(dist_infos) == 2
+    vouched = noop.vouched(VENV)
+    assert set(vouched) == dist_infos and len(dist_infos) == 2
+    assert {(r["name"], r["version"], r["installer"]) for r in vouched.values()} == {
+        ("kept", "1.0", "envlock"),
+        ("moved", "1.0", "envlock"),
+    }
     record = site / "kept-1.0.dist-info" / "RECORD"
     record.write_text(record.read_text() + "\n")  # reinstalled or edited since the sync
-    assert noop.vouched(VENV) == dist_infos - {os.path.abspath(record.parent)}  # noqa: PTH100
+    assert set(noop.vouched(VENV)) == dist_infos - {os.path.abspath(record.parent)}  # noqa: PTH100
     (VENV / ".envlock" / "sync-in-progress").write_text("")
-    assert noop.vouched(VENV) == frozenset()
+    assert noop.vouched(VENV) == {}
 
 
 def test_a_patch_leaves_vouched_distributions_alone(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
@@ -49,6 +56,40 @@ def test_a_patch_leaves_vouched_distributions_alone(kit_index: KitIndex, run_env
     assert {p["name"]: p["action"] for p in data["packages"]} == {"kept": "replace", "moved": "replace"}
     assert Path(core).read_bytes() == b"core = 1\n"
     assert run_envlock("check", "--deep").returncode == 0
+
+
+def test_a_patch_stamps_what_a_full_look_would_stamp(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    """The stamp keeps the records of the distributions it vouched for: each equals what reading the
+    distribution again gives (name, version, installer, RECORD identity)."""
+    write(
+        kit_index,
+        DistSpec("kept", "1.0", files=FILES),
+        DistSpec("Other_Name", "3.0"),
+        DistSpec("moved", "1.0"),
+    )
+    sync_json(run_envlock)
+    write(
+        kit_index,
+        DistSpec("kept", "1.0", files=FILES),
+        DistSpec("Other_Name", "3.0"),
+        DistSpec("moved", "2.0"),
+    )
+    sync_json(run_envlock)
+    data = json.loads((VENV / ".envlock" / "stamp.json").read_text())
+    site = os.path.join(os.path.abspath(VENV), data["site_packages"][0])  # noqa: PTH100, PTH118
+    recorded = sorted(data["distributions"], key=lambda d: d["dir"])
+    fresh = [
+        stamp_writer.describe_distribution(site, 0, d)
+        for d in sorted(p.name for p in Path(site).iterdir())
+        if d.endswith(".dist-info")
+    ]
+    assert recorded == fresh
+    assert [d["dir"] for d in recorded] == [
+        "kept-1.0.dist-info",
+        "moved-2.0.dist-info",
+        "other_name-3.0.dist-info",
+    ]
+    assert run_envlock("check").returncode == 0
 
 
 PATCH_FROM_THE_CACHE = """

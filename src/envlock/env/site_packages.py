@@ -12,7 +12,7 @@ import base64
 import csv
 import json
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,8 @@ NO_FILE_LIST = "no RECORD"
 """The problem of a distribution whose files are unknown (a dist-info without RECORD, an egg-info without
 ``installed-files.txt``): it cannot be uninstalled exactly, only replaced by rebuilding the venv."""
 LEGACY_EGG_INFO = "installed as .egg-info (legacy)"
+
+_NONE: Mapping[str, Mapping[str, Any]] = {}
 
 Verify = Literal[False, True, "sizes"]
 """How much of each RECORD ``scan`` checks: nothing, sizes (``stat``), or sizes and sha256 (True)."""
@@ -50,11 +52,12 @@ def canonical_name(name: str) -> str:
 
 
 def scan(
-    site_dirs: Sequence[Path], *, verify: Verify = False, trusted: Collection[str] = ()
+    site_dirs: Sequence[Path], *, verify: Verify = False, trusted: Mapping[str, Mapping[str, Any]] = _NONE
 ) -> tuple[InstalledDist, ...]:
     """Every dist-info and egg-info in ``site_dirs`` (purelib and platlib; duplicates ignored), sorted
-    by name. The dist-info folders in ``trusted`` (absolute paths the venv's stamp vouches for) have
-    their metadata read but their files not checked, whatever ``verify`` asks."""
+    by name. The dist-info folders in ``trusted`` (absolute paths the venv's stamp vouches for, with the
+    stamp's record of each: ``noop.vouched``) are taken as the stamp recorded them, their files not
+    checked, whatever ``verify`` asks."""
     seen: set[Path] = set()
     found: list[InstalledDist] = []
     for site in site_dirs:
@@ -65,11 +68,30 @@ def scan(
         with os.scandir(site) as entries:
             for entry in entries:
                 if entry.name.endswith(".dist-info") and entry.is_dir():
-                    checks = False if os.path.abspath(entry.path) in trusted else verify  # noqa: PTH100
-                    found.append(read_dist(Path(entry.path), verify=checks))
+                    record = trusted.get(os.path.abspath(entry.path))  # noqa: PTH100
+                    if record is not None:
+                        found.append(read_vouched(Path(entry.path), record))
+                    else:
+                        found.append(read_dist(Path(entry.path), verify=verify))
                 elif entry.name.endswith(".egg-info"):
                     found.append(read_egg_info(Path(entry.path)))
     return _flag_duplicates(found)
+
+
+def read_vouched(dist_info: Path, record: Mapping[str, Any]) -> InstalledDist:
+    """A dist-info the stamp vouches for (its RECORD is the stamped file): name, version and installer as
+    the stamp recorded them (the no-op path trusts the same), the artifact it came from read as usual."""
+    direct_url = _read_json(dist_info / "direct_url.json")
+    marker = _read_json(dist_info / ENVLOCK_MARKER)
+    installer = record.get("installer")
+    return InstalledDist(
+        name=canonical_name(str(record["name"])),
+        version=str(record["version"]),
+        dist_info=dist_info,
+        installer=installer if isinstance(installer, str) else None,
+        artifact_sha256=_artifact_sha256(marker, direct_url),
+        direct_url=direct_url,
+    )
 
 
 def _flag_duplicates(found: Iterable[InstalledDist]) -> tuple[InstalledDist, ...]:
@@ -103,13 +125,6 @@ def read_dist(dist_info: Path, *, verify: Verify = False) -> InstalledDist:
     installer = _read_text(dist_info / "INSTALLER")
     direct_url = _read_json(dist_info / "direct_url.json")
     marker = _read_json(dist_info / ENVLOCK_MARKER)
-    artifact_sha256: str | None = None
-    if marker is not None and isinstance(marker.get("sha256"), str):
-        artifact_sha256 = marker["sha256"]
-    elif direct_url is not None:
-        hashes = (direct_url.get("archive_info") or {}).get("hashes") or {}
-        if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
-            artifact_sha256 = hashes["sha256"]
     if not (dist_info / "RECORD").is_file():
         problems.append(NO_FILE_LIST)
     elif verify:
@@ -119,10 +134,22 @@ def read_dist(dist_info: Path, *, verify: Verify = False) -> InstalledDist:
         version=version,
         dist_info=dist_info,
         installer=installer.strip() if installer is not None else None,
-        artifact_sha256=artifact_sha256,
+        artifact_sha256=_artifact_sha256(marker, direct_url),
         direct_url=direct_url,
         problems=tuple(problems),
     )
+
+
+def _artifact_sha256(marker: Mapping[str, Any] | None, direct_url: Mapping[str, Any] | None) -> str | None:
+    """The sha256 of the artifact a distribution was installed from: envlock's marker, else PEP 610's
+    ``archive_info.hashes``."""
+    if marker is not None and isinstance(marker.get("sha256"), str):
+        return str(marker["sha256"])
+    if direct_url is not None:
+        hashes = (direct_url.get("archive_info") or {}).get("hashes") or {}
+        if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
+            return str(hashes["sha256"])
+    return None
 
 
 def read_egg_info(egg_info: Path) -> InstalledDist:
@@ -238,7 +265,8 @@ def metadata_fields(text: str) -> dict[str, list[str]]:
     fields are needed, so this is ~20x cheaper than the email parser."""
     fields: dict[str, list[str]] = {}
     key: str | None = None
-    for line in text.splitlines():
+    end = text.find("\n\n")  # the body (often a whole README) is never split into lines
+    for line in (text if end < 0 else text[:end]).splitlines():
         if not line.strip():
             break
         if line[:1] in (" ", "\t") and key is not None:

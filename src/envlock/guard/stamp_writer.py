@@ -13,7 +13,7 @@ import os
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,23 @@ def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str,
         "installer": stamp.read_installer(folder),
         "record": stamp.stat_identity(os.path.join(folder, "RECORD")),
     }
+
+
+def _described(site: str, index: int, dirname: str, known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``describe_distribution``, or the previous stamp's record when its RECORD is still that file."""
+    previous = known.get(os.path.join(site, dirname))
+    if previous is not None:
+        record = stamp.stat_identity(os.path.join(site, dirname, "RECORD"))
+        if record is not None and record == previous.get("record"):
+            return {
+                "name": previous["name"],
+                "version": previous["version"],
+                "dir": dirname,
+                "site": index,
+                "installer": previous.get("installer"),
+                "record": record,
+            }
+    return describe_distribution(site, index, dirname)
 
 
 def _site_dirs(venv: StrPath, facts: Mapping[str, Any]) -> list[str]:
@@ -168,6 +185,10 @@ class SyncedFrom:
     facts: Mapping[str, Any] | None = None
     """The interpreter's version, implementation and site-packages ``paths`` when the sync probed it
     already (else it is asked: one subprocess)."""
+    known: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The previous stamp's records of the dist-info folders it vouched for (absolute path -> record;
+    ``noop.vouched``): one whose RECORD is still that file keeps its name, version and installer without
+    its METADATA and INSTALLER being read again."""
 
 
 def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
@@ -178,7 +199,7 @@ def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
     for index, rel in enumerate(sites):
         site = os.path.join(os.fspath(venv), rel)
         for dirname in stamp.metadata_dir_names(site):
-            distributions.append(describe_distribution(site, index, dirname))
+            distributions.append(_described(site, index, dirname, source.known))
     distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
     lock_path = source.lock_path
     inputs = source.inputs

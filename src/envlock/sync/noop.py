@@ -103,24 +103,31 @@ def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: li
         return False
 
 
-def vouched(venv: Path) -> frozenset[str]:
+def vouched(venv: Path) -> dict[str, dict[str, object]]:
     """The dist-info folders (absolute paths) whose RECORD is still the file the last sync stamped (its
-    stat identity): a patch trusts them as the no-op does, without checking their files (``check --deep``
-    and ``sync --verify`` look inside). Empty without a valid stamp or while a sync is marked in progress."""
+    stat identity), each with the stamp's record of it (``name``, ``version``, ``installer``, ``record``):
+    a patch trusts them as the no-op does, without reading their metadata again or checking their files
+    (``check --deep`` and ``sync --verify`` look inside). Empty without a valid stamp or while a sync is
+    marked in progress."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
     if os.path.exists(stamp.marker_path(venv_str)):
-        return frozenset()
+        return {}
     try:
         data = stamp.read_stamp(venv_str) or {}
         sites = [os.path.join(venv_str, rel) for rel in data.get("site_packages") or ()]
-        found = set()
+        found = {}
         for dist in data.get("distributions") or ():
             folder = os.path.join(sites[dist["site"]], dist["dir"])
-            if stamp.stat_identity(os.path.join(folder, "RECORD")) == dist["record"]:
-                found.add(folder)
+            if not (isinstance(dist["name"], str) and isinstance(dist["version"], str)):
+                continue
+            if not isinstance(dist.get("installer"), (str, type(None))):
+                continue
+            record = dist["record"]
+            if record is not None and stamp.stat_identity(os.path.join(folder, "RECORD")) == record:
+                found[folder] = dict(dist)
     except (OSError, ValueError, TypeError, KeyError, IndexError):  # a damaged stamp vouches for nothing
-        return frozenset()
-    return frozenset(found)
+        return {}
+    return found
 
 
 def _inputs_moved(lock_path: Path, records: Iterable[dict[str, object]]) -> bool:

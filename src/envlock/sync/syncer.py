@@ -9,10 +9,10 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.pylock import Pylock
 
@@ -255,9 +255,10 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
         if early is None:
             interrupted, recovered = _recover(target)
             repaired += recovered
-            installed = _installed(target, interrupted, run.options)
+            vouched = noop.vouched(target.root) if _trusts_stamp(target, interrupted, run.options) else {}
+            installed = _installed(target, interrupted, run.options, vouched)
             plan, artifacts = _prepare(run, target, planner.plan(selection, installed))
-            stale = _change_in_place(run, lock, target, plan, artifacts)
+            stale = _change_in_place(run, lock, target, plan, artifacts, vouched)
         else:
             plan, artifacts = early
             stale = _build_and_swap(run, lock, target, plan, artifacts)
@@ -285,13 +286,20 @@ def _layout(target: Target, root: Path | None = None, info: InterpreterInfo | No
     )
 
 
-def _installed(target: Target, interrupted: bool, options: SyncOptions) -> tuple[InstalledDist, ...]:
+def _trusts_stamp(target: Target, interrupted: bool, options: SyncOptions) -> bool:
+    """Whether the distributions the venv's stamp vouches for are taken as it recorded them: not after an
+    interruption or with ``--verify`` (every file is hashed then), never for ``--system``."""
+    return target.owned and _verify(interrupted, options) is not True
+
+
+def _installed(
+    target: Target, interrupted: bool, options: SyncOptions, vouched: Mapping[str, Mapping[str, Any]]
+) -> tuple[InstalledDist, ...]:
     """What the target holds. A patch costs the changed packages: distributions the stamp vouches for
-    are not looked into (as on the no-op path); the others get their files' sizes checked, or hashed
-    after an interruption or with ``--verify``."""
+    are taken as it recorded them (as on the no-op path); the others have their metadata read and their
+    files' sizes checked, or hashed after an interruption or with ``--verify``."""
     verify = _verify(interrupted, options)
-    trusted = noop.vouched(target.root) if target.owned and verify is not True else frozenset()
-    return site_packages.scan(_layout(target).site_dirs, verify=verify, trusted=trusted)
+    return site_packages.scan(_layout(target).site_dirs, verify=verify, trusted=vouched)
 
 
 def _verify(interrupted: bool, options: SyncOptions) -> site_packages.Verify:
@@ -368,10 +376,16 @@ def _venv_arg(options: SyncOptions) -> str:
 
 
 def _change_in_place(
-    run: _Sync, lock: Pylock, target: Target, plan: SyncPlan, artifacts: dict[str, UnpackedWheel]
+    run: _Sync,
+    lock: Pylock,
+    target: Target,
+    plan: SyncPlan,
+    artifacts: dict[str, UnpackedWheel],
+    vouched: Mapping[str, Mapping[str, Any]],
 ) -> str | None:
     """Mark the venv, apply the plan, stamp it (a ``--system`` Python is neither marked nor stamped).
-    Why the lock is stale, if it is (recorded in the stamp)."""
+    Why the lock is stale, if it is (recorded in the stamp). ``vouched``: the old stamp's records of the
+    distributions it vouched for; the new stamp keeps those whose RECORD is still that file."""
     if target.owned:
         stamp_writer.begin_sync(target.root)
         run.edges.checkpoint("marker")
@@ -379,7 +393,7 @@ def _change_in_place(
     if not target.owned:
         return None
     run.edges.checkpoint("applied")
-    stale = _write_stamp(run, lock, target)
+    stale = _write_stamp(run, lock, target, vouched)
     run.edges.checkpoint("stamped")
     return stale
 
@@ -405,7 +419,7 @@ def _build_and_swap(
             edges.checkpoint("swapped")
             # The old venv goes before the stamp: a stamped venv never has leftovers beside it.
             venvs.discard(aside)
-            stale = _write_stamp(run, lock, target)
+            stale = _write_stamp(run, lock, target, {})
             edges.checkpoint("stamped")
     except BaseException:
         venvs.discard(staging if staging.exists() else None)
@@ -422,7 +436,9 @@ def _execute_options(run: _Sync) -> executor.ExecuteOptions:
     )
 
 
-def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> str | None:
+def _write_stamp(
+    run: _Sync, lock: Pylock, target: Target, vouched: Mapping[str, Mapping[str, Any]]
+) -> str | None:
     """Stamp the target; why the lock is stale, if it is (the stamp records it)."""
     options = run.options
     lock_path = options.lock_path.absolute()
@@ -439,6 +455,7 @@ def _write_stamp(run: _Sync, lock: Pylock, target: Target) -> str | None:
         inputs=inputs,
         facts=_probed_facts(target),
         stale=stale,
+        known=vouched,
     )
     stamp_writer.write_stamp(target.root, source)
     return stale

@@ -122,3 +122,19 @@ def test_a_patch_from_the_cache_starts_no_python_and_loads_no_http_code(
     assert "envlock.sync.syncer" in loaded and not http & loaded
     # Nor the compile inputs (the kit's lock records no fingerprint: there is no verdict to compute).
     assert not {"envlock.inputs.config", "envlock.env.targets", "envlock.resolve"} & loaded
+
+
+def test_a_patch_sees_metadata_edited_behind_the_stamp(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    """The stamp vouches for a RECORD, not for METADATA or INSTALLER: edited with RECORD untouched, the
+    distribution is read as any other and replaced, as before the stamp was trusted for its records."""
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("other", "1.0"), DistSpec("moved", "1.0"))
+    sync_json(run_envlock)
+    metadata = site_packages(VENV) / "kept-1.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 0.9", 1))
+    (site_packages(VENV) / "other-1.0.dist-info" / "INSTALLER").write_text("pip\n")
+    write(kit_index, DistSpec("kept", "1.0", files=FILES), DistSpec("other", "1.0"), DistSpec("moved", "2.0"))
+    data = sync_json(run_envlock)
+    actions = {p["name"]: p["action"] for p in data["packages"]}
+    assert actions == {"kept": "replace", "other": "replace", "moved": "replace"}
+    assert "Version: 1.0" in metadata.read_text()
+    assert run_envlock("check", "--deep").returncode == 0

@@ -55,9 +55,9 @@ def scan(
     site_dirs: Sequence[Path], *, verify: Verify = False, trusted: Mapping[str, Mapping[str, Any]] = _NONE
 ) -> tuple[InstalledDist, ...]:
     """Every dist-info and egg-info in ``site_dirs`` (purelib and platlib; duplicates ignored), sorted
-    by name. The dist-info folders in ``trusted`` (absolute paths the venv's stamp vouches for, with the
-    stamp's record of each: ``noop.vouched``) are taken as the stamp recorded them, their files not
-    checked, whatever ``verify`` asks."""
+    by name. The dist-info folders in ``trusted`` (absolute paths with the stamp's record of each:
+    ``still_stamped``) are taken as the stamp recorded them, their files not checked, whatever ``verify``
+    asks."""
     seen: set[Path] = set()
     found: list[InstalledDist] = []
     for site in site_dirs:
@@ -78,9 +78,17 @@ def scan(
     return _flag_duplicates(found)
 
 
+def still_stamped(vouched: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The dist-info folders the stamp vouches for (``noop.vouched``: their RECORD is the stamped file)
+    whose METADATA and INSTALLER still say what the stamp recorded, read as the stamp reads them (the
+    header lines, the first line): ``scan`` takes those as recorded. Any other is read as usual, so an
+    edited or deleted METADATA is seen as before."""
+    return {folder: record for folder, record in vouched.items() if _as_stamped(Path(folder), record)}
+
+
 def read_vouched(dist_info: Path, record: Mapping[str, Any]) -> InstalledDist:
-    """A dist-info the stamp vouches for (its RECORD is the stamped file): name, version and installer as
-    the stamp recorded them (the no-op path trusts the same), the artifact it came from read as usual."""
+    """A dist-info ``still_stamped`` accepted: name, version and installer as the stamp recorded them, the
+    artifact it came from read as usual, its files not checked."""
     direct_url = _read_json(dist_info / "direct_url.json")
     marker = _read_json(dist_info / ENVLOCK_MARKER)
     installer = record.get("installer")
@@ -108,6 +116,16 @@ def _flag_duplicates(found: Iterable[InstalledDist]) -> tuple[InstalledDist, ...
             ]
         result.extend(group)
     return tuple(result)
+
+
+def _as_stamped(dist_info: Path, record: Mapping[str, Any]) -> bool:
+    """Name, version and installer are still the stamp's ``record`` of this dist-info."""
+    if not (dist_info / "METADATA").is_file():
+        return False
+    folder = os.fspath(dist_info)
+    name, version = stamp.dist_name_version(os.path.dirname(folder), os.path.basename(folder))  # noqa: PTH119, PTH120
+    found = (name, version, stamp.read_installer(folder))
+    return found == (record.get("name"), record.get("version"), record.get("installer"))
 
 
 def read_dist(dist_info: Path, *, verify: Verify = False) -> InstalledDist:

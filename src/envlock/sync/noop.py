@@ -106,9 +106,9 @@ def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: li
 def vouched(venv: Path) -> dict[str, dict[str, object]]:
     """The dist-info folders (absolute paths) whose RECORD is still the file the last sync stamped (its
     stat identity), each with the stamp's record of it (``name``, ``version``, ``installer``, ``record``):
-    a patch trusts them as the no-op does, without reading their metadata again or checking their files
-    (``check --deep`` and ``sync --verify`` look inside). Empty without a valid stamp or while a sync is
-    marked in progress."""
+    a patch trusts their files as the no-op does (``check --deep`` and ``sync --verify`` look inside),
+    and the new stamp keeps their records. Empty without a valid stamp or while a sync is marked in
+    progress."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
     if os.path.exists(stamp.marker_path(venv_str)):
         return {}

@@ -255,7 +255,7 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
         if early is None:
             interrupted, recovered = _recover(target)
             repaired += recovered
-            vouched = noop.vouched(target.root) if _trusts_stamp(target, interrupted, run.options) else {}
+            vouched = _vouched(target, interrupted, run.options)
             installed = _installed(target, interrupted, run.options, vouched)
             plan, artifacts = _prepare(run, target, planner.plan(selection, installed))
             stale = _change_in_place(run, lock, target, plan, artifacts, vouched)
@@ -286,10 +286,13 @@ def _layout(target: Target, root: Path | None = None, info: InterpreterInfo | No
     )
 
 
-def _trusts_stamp(target: Target, interrupted: bool, options: SyncOptions) -> bool:
-    """Whether the distributions the venv's stamp vouches for are taken as it recorded them: not after an
-    interruption or with ``--verify`` (every file is hashed then), never for ``--system``."""
-    return target.owned and _verify(interrupted, options) is not True
+def _vouched(target: Target, interrupted: bool, options: SyncOptions) -> dict[str, Mapping[str, Any]]:
+    """The distributions taken as the venv's stamp recorded them (their RECORD, METADATA and INSTALLER
+    unchanged): none after an interruption or with ``--verify`` (every file is hashed then), nor for
+    ``--system``."""
+    if not target.owned or _verify(interrupted, options) is True:
+        return {}
+    return site_packages.still_stamped(noop.vouched(target.root))
 
 
 def _installed(

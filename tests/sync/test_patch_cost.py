@@ -120,6 +120,7 @@ def test_a_patch_from_the_cache_starts_no_python_and_loads_no_http_code(
     assert installed() == {"kept": "1.0", "moved": "1.0"}
     http = {"urllib3", "envlock.index.http", "envlock.index.transport", "envlock.index.client"}
     assert "envlock.sync.syncer" in loaded and not http & loaded
+    assert "filelock" not in loaded  # the venv lock is fcntl's on POSIX
     # Nor the compile inputs (the kit's lock records no fingerprint: there is no verdict to compute).
     assert not {"envlock.inputs.config", "envlock.env.targets", "envlock.resolve"} & loaded
 

@@ -9,6 +9,23 @@ from envlock.errors import LockBusyError
 from envlock.sync.venv_lock import venv_lock
 
 
+def _busy(root: Path) -> bool:
+    """Whether another holder has ``root``'s venv lock (tried from a thread of its own for 0.1 s)."""
+    errors: list[BaseException] = []
+
+    def try_lock() -> None:
+        try:
+            with venv_lock(root, timeout=0.1):
+                pass
+        except BaseException as error:
+            errors.append(error)
+
+    other = threading.Thread(target=try_lock)
+    other.start()
+    other.join()
+    return bool(errors) and isinstance(errors[0], LockBusyError)
+
+
 def test_venv_lock_excludes_a_second_holder(tmp_path: Path) -> None:
     holding = threading.Event()
     release = threading.Event()
@@ -22,39 +39,10 @@ def test_venv_lock_excludes_a_second_holder(tmp_path: Path) -> None:
     thread.start()
     try:
         assert holding.wait(10)
-        errors: list[BaseException] = []
-
-        def try_lock() -> None:
-            try:
-                with venv_lock(tmp_path, timeout=0.1):
-                    pass
-            except BaseException as error:
-                errors.append(error)
-
-        other = threading.Thread(target=try_lock)
-        other.start()
-        other.join()
-        assert errors and isinstance(errors[0], LockBusyError)
+        assert _busy(tmp_path)
     finally:
         release.set()
         thread.join()
-
-
-def _busy(root: Path) -> bool:
-    """Whether another holder has ``root``'s venv lock (tried from a thread of its own, not waiting)."""
-    errors: list[BaseException] = []
-
-    def try_lock() -> None:
-        try:
-            with venv_lock(root, timeout=0):
-                pass
-        except BaseException as error:
-            errors.append(error)
-
-    other = threading.Thread(target=try_lock)
-    other.start()
-    other.join()
-    return bool(errors) and isinstance(errors[0], LockBusyError)
 
 
 def test_a_lock_file_replaced_while_waiting_is_locked_again(tmp_path: Path) -> None:

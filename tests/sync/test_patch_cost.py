@@ -121,6 +121,8 @@ def test_a_patch_from_the_cache_starts_no_python_and_loads_no_http_code(
     http = {"urllib3", "envlock.index.http", "envlock.index.transport", "envlock.index.client"}
     assert "envlock.sync.syncer" in loaded and not http & loaded
     assert "filelock" not in loaded  # the venv lock is fcntl's on POSIX
+    # Both wheels are in the unpacked store and have no entry points: installer is not needed.
+    assert not {"installer", "envlock.sync.unpacked"} & loaded
     # Nor the compile inputs (the kit's lock records no fingerprint: there is no verdict to compute).
     assert not {"envlock.inputs.config", "envlock.env.targets", "envlock.resolve"} & loaded
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from envlock.sync.placement import claim, place
-from envlock.sync.unpacked import UnpackedFile
+from envlock.sync.unpacked_model import UnpackedFile
 from envlock.sync.wheel_store import UnpackedWheel
 
 ROOT = "/venv"

@@ -21,7 +21,7 @@ from envlock.sync.link import LinkMode, Materializer
 from envlock.sync.materialize import InstallError, announce, install_wheel, make_folders, placements
 from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
 from envlock.sync.transaction import Checkpoint, Transaction, no_checkpoint
-from envlock.sync.unpacked import UnpackError
+from envlock.sync.unpacked_model import UnpackError
 from envlock.sync.wheel_store import UnpackedWheel, prepare, ready
 
 

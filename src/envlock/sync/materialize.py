@@ -17,8 +17,6 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from installer.scripts import Script
-
 from envlock import validate
 from envlock.env.site_packages import ENVLOCK_MARKER, INSTALLER_NAME
 from envlock.errors import EnvlockError
@@ -29,7 +27,7 @@ from envlock.sync.link import Materializer, write_all
 from envlock.sync.models import SelectedPackage
 from envlock.sync.placement import Placement
 from envlock.sync.transaction import Transaction
-from envlock.sync.unpacked import UnpackedFile, record_hash
+from envlock.sync.unpacked_model import UnpackedFile, record_hash
 from envlock.sync.wheel_store import UnpackedWheel
 
 _PLAIN_FIELD = re.compile(r'[^,"\r\n]*')
@@ -289,6 +287,10 @@ def _write_new(
 
 def _launchers(wheel: UnpackedWheel, layout: InstallLayout) -> list[tuple[str, bytes]]:
     """Console and GUI script launchers for this venv's interpreter (as ``installer`` makes them)."""
+    if not wheel.scripts:
+        return []
+    from installer.scripts import Script  # lazy: only wheels with entry points load installer
+
     return [
         Script(s.name, s.module, s.attr, s.section).generate(  # type: ignore[arg-type]
             layout.interpreter,

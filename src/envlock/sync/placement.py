@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from envlock import validate
-from envlock.sync.unpacked import UnpackedFile
+from envlock.sync.unpacked_model import UnpackedFile
 from envlock.sync.wheel_store import UnpackedWheel
 
 Launcher = tuple[str, bytes]

@@ -7,15 +7,12 @@ entry points) is kept by the store, ``wheel_store``; what is specific to a venv 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
-import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import Any, BinaryIO, cast
 
 from installer import install
 from installer.destinations import WheelDestination
@@ -25,8 +22,16 @@ from installer.utils import Scheme
 
 from envlock import validate
 from envlock.errors import InputError
-from envlock.guard.stamp import STATE_DIR
 from envlock.sync.link import CHUNK, write_all
+from envlock.sync.unpacked_model import (
+    SCHEMES,
+    EntryPointScript,
+    UnpackedContents,
+    UnpackedFile,
+    UnpackError,
+    record_digest,
+    refuse_venv_owned,
+)
 
 MAX_UNPACKED_BYTES = 16 << 30
 """Default cap on what one wheel unpacks to (``ENVLOCK_MAX_UNPACKED_BYTES``): the largest real wheels
@@ -35,68 +40,7 @@ MAX_COMPRESSION_RATIO = 100
 """Default cap on unpacked size / wheel size (``ENVLOCK_MAX_COMPRESSION_RATIO``), applied above
 ``RATIO_FLOOR``: real wheels compress 2-10x; a zip bomb 1000x."""
 RATIO_FLOOR = 64 << 20
-SCHEMES = frozenset({"purelib", "platlib", "scripts", "headers", "data"})
 _NO_HASH_NEEDED = ("RECORD", "RECORD.jws", "RECORD.p7s")
-
-VENV_OWNED_SCRIPT = re.compile(
-    r"(?i)(python[0-9.]*w?(\.exe)?|pypy[0-9.]*(\.exe)?|activate(\.(bat|csh|fish|nu|ps1))?|deactivate\.bat)"
-)
-"""Names in a venv's scripts folder that belong to the venv itself (its interpreter, activation)."""
-
-
-class UnpackedFile(NamedTuple):
-    """One file of an unpacked wheel (a named tuple, not a dataclass: a big venv reads ~11,000 of them
-    from the store's manifests on every sync, and a tuple is built several times faster)."""
-
-    scheme: str
-    """``purelib``, ``platlib``, ``scripts``, ``headers`` or ``data`` (where installer would put it)."""
-    path: str
-    """Path inside the scheme, ``/``-separated, checked to stay inside it."""
-    hash: str
-    """RECORD's hash column: ``sha256=<urlsafe base64, no padding>``."""
-    size: int
-    executable: bool
-    shebang: bool
-    """A ``scripts`` file starting with ``#!python``: its first line is rewritten for each venv."""
-    mtime_ns: int
-    """Of the stored file: a changed mtime (or size) means the entry was edited and is not used."""
-
-
-@dataclass(frozen=True)
-class EntryPointScript:
-    """A ``console_scripts`` / ``gui_scripts`` entry point: its launcher is generated per venv."""
-
-    name: str
-    module: str
-    attr: str
-    section: str
-    """``console`` or ``gui``."""
-
-
-@dataclass(frozen=True)
-class UnpackedContents:
-    """What ``unpack`` wrote and found."""
-
-    dist_info_dir: str
-    root_scheme: str
-    """``purelib`` or ``platlib`` (the wheel's ``Root-Is-Purelib``)."""
-    files: tuple[UnpackedFile, ...]
-    """Sorted by scheme and path."""
-    scripts: tuple[EntryPointScript, ...]
-
-
-class UnpackError(ValueError):
-    """A verified wheel that cannot be installed (invalid layout, unsafe path, bad WHEEL file)."""
-
-
-def record_digest(digest: bytes) -> str:
-    """A digest as RECORD spells it: urlsafe base64 without padding."""
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-
-
-def record_hash(data: bytes) -> str:
-    """RECORD's hash column for ``data``."""
-    return f"sha256={record_digest(hashlib.sha256(data).digest())}"
 
 
 def unpack(wheel: Path, files_root: Path) -> UnpackedContents:
@@ -231,21 +175,6 @@ class _RecordCheckedStream:
 
 # ---------------------------------------------------------------------------------------------------
 # Where the files go
-
-
-def refuse_venv_owned(scheme: str, path: str) -> None:
-    """A wheel may not write the venv's own files: its interpreter and activation scripts (from the
-    ``scripts`` scheme, or ``bin/``/``Scripts/`` of ``data``, the venv's root), ``pyvenv.cfg`` or envlock's
-    state folder. Checked while unpacking (and again on each manifest read, ``wheel_store.load``), so
-    before any venv is touched; the one owner of this rule."""
-    parts = path.split("/")
-    if scheme == "data" and parts[0] in ("bin", "Scripts") and len(parts) == 2:
-        scheme, parts = "scripts", parts[1:]
-    owned = (scheme == "data" and (parts[0] == STATE_DIR or path == "pyvenv.cfg")) or (
-        scheme == "scripts" and len(parts) == 1 and VENV_OWNED_SCRIPT.fullmatch(parts[0])
-    )
-    if owned:
-        raise UnpackError(f"{scheme} file {path!r} belongs to the environment itself, not to a package")
 
 
 def _open_store_file(files_root: Path, scheme: str, path: str, executable: bool, made: set[str]) -> int:

@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envlock import validate
-from envlock.sync.unpacked import (
+from envlock.sync.unpacked_model import (
     SCHEMES,
     EntryPointScript,
     UnpackedContents,
     UnpackedFile,
     UnpackError,
     refuse_venv_owned,
-    unpack,
 )
 
 MANIFEST = "manifest.json"
@@ -126,6 +125,8 @@ def prepare(
     store.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{UNPACKING}{os.getpid()}-", dir=store))
     try:
+        from envlock.sync.unpacked import unpack  # lazy: installer is loaded only when a wheel is unpacked
+
         contents = unpack(wheel, tmp / FILES)
         checkpoint("store-unpacked")
         _write_manifest(tmp, sha256, wheel.name, contents)  # last: an entry without it is not one

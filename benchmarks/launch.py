@@ -60,7 +60,7 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[Sample, int, b
 def _pair(
     row: LaunchRow, launcher: list[str], direct: list[str], work: Path, runs: int, box: tools.Sandbox
 ) -> None:
-    env = box.env()
+    env = {k: v for k, v in box.env().items() if k != "PYTHONPATH"}  # the program started as users start it
     for index in range(runs + 1):  # the first pair warms caches (bytecode, page cache) and is not counted
         for side, cmd in (("launcher", launcher), ("direct", direct)):
             sample, code, output = _run(cmd, work, env)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 DEV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
 DEV_PYTHON = DEV_BIN / "python"
+SRC = Path(__file__).resolve().parent.parent / "src"
 TIMEOUT = 900.0
 """Seconds one tool invocation may take before it is killed and reported as a timeout."""
 
@@ -58,6 +59,9 @@ class Sandbox:
             UV_PYTHON_DOWNLOADS="never",
             UV_NO_PROGRESS="1",
             ENVLOCK_CACHE_DIR=str(self.cache / "envlock"),
+            # envlock runs from this checkout (the dev venv holds exactly the dev lock, not envlock);
+            # the other tools never import it
+            PYTHONPATH=str(SRC),
         )
         return env
 
@@ -95,6 +99,7 @@ def envlock_has(command: str) -> bool:
             capture_output=True,
             timeout=60,
             check=False,
+            env={**os.environ, "PYTHONPATH": str(SRC)},
         )
     except subprocess.TimeoutExpired:
         return False

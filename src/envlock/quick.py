@@ -15,7 +15,6 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (validate): milliseconds each
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
 ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 LINK_MODES = ("auto", "copy", "clone", "hardlink")
@@ -140,30 +139,28 @@ def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date
 
 def _sync(found: Parsed, positional: list[str], verbosity: int) -> int | None:
     """A plain ``sync`` of a venv whose stamp proves it is the lock: the summary line, exit 0."""
-    # lazy: the sync answer's own modules (pathlib, validate's urllib, the no-op judge), not check's
-    from pathlib import Path
-
+    # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
+    # strings throughout: pathlib costs this answer more than its own work
     from envlock import validate
+    from envlock.guard.stamp import sha256_bytes
     from envlock.sync import noop
 
     started = time.monotonic()
     link_mode = found.get("--link-mode")
     cache_dir = found.get("--cache-dir")
     if (link_mode is not None and link_mode not in LINK_MODES) or (
-        isinstance(cache_dir, str) and Path(cache_dir).is_file()
+        isinstance(cache_dir, str) and os.path.isfile(cache_dir)  # noqa: PTH113
     ):
         return None
-    defaults = _project_defaults(Path("pyproject.toml"))
+    defaults = _project_defaults("pyproject.toml")
     if defaults is None:
         return None
-    lock = Path(positional[0] if positional else defaults.get("lock", "pylock.toml"))
-    venv = Path(str(found.get("--venv") or defaults.get("venv", ".venv")))
-    import hashlib  # lazy: after the cheap refusals (and not on the check path)
-
+    lock = positional[0] if positional else defaults.get("lock", "pylock.toml")
+    venv = str(found.get("--venv") or defaults.get("venv", ".venv"))
     lock_bytes = validate.read_regular(lock, validate.MAX_LOCK_BYTES)
     extras, groups = found.get("--extra") or [], found.get("--group") or None
     assert isinstance(extras, list) and (groups is None or isinstance(groups, list))
-    sha = hashlib.sha256(lock_bytes).hexdigest()
+    sha = sha256_bytes(lock_bytes)
     if not noop.up_to_date(venv, sha, lock_bytes, extras=extras, groups=groups, lock_path=lock):
         return None
     if verbosity >= 0:
@@ -171,10 +168,10 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> int | None:
     return 0
 
 
-def _project_defaults(pyproject: Path) -> dict[str, str] | None:
+def _project_defaults(pyproject: str) -> dict[str, str] | None:
     """``lock`` and ``venv`` of ``[tool.envlock]`` in ./pyproject.toml ({} without one); None when it is
     anything but plain (click's path reads it again and reports the problem)."""
-    if not pyproject.is_file():
+    if not os.path.isfile(pyproject):  # noqa: PTH113
         return {}
     from envlock.tomlshim import tomllib  # lazy: only projects with a pyproject.toml
 
@@ -186,7 +183,8 @@ def _project_defaults(pyproject: Path) -> dict[str, str] | None:
     found = {key: table[key] for key in ("lock", "venv") if key in table}
     if not all(isinstance(value, str) for value in found.values()):
         return None
-    return {key: str(pyproject.parent / value) for key, value in found.items()}
+    folder = os.path.dirname(pyproject)  # noqa: PTH120
+    return {key: os.path.join(folder, value) for key, value in found.items()}  # noqa: PTH118
 
 
 def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from urllib.parse import SplitResult
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 """A sha256 as envlock stores and compares it: 64 lowercase hex digits."""
@@ -138,6 +138,8 @@ def entry_point(module: str, attr: str, what: str = "entry point") -> None:
 def split_url(url: str) -> SplitResult:
     """``urlsplit``, with a malformed URL (``https://[::1/x``, a netloc that NFKC-normalises into
     ``#``) refused as UnsafeInput instead of urllib's ValueError."""
+    from urllib.parse import urlsplit  # lazy: a no-op sync reads its lock through this module, no URL
+
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parses (and so validates) the port
@@ -148,6 +150,8 @@ def split_url(url: str) -> SplitResult:
 
 def join_url(base: str, link: str) -> str:
     """``urljoin`` whose result is a well-formed URL, else UnsafeInput."""
+    from urllib.parse import urljoin  # lazy: as split_url
+
     try:
         joined = urljoin(base, link)
     except ValueError as error:
@@ -167,6 +171,8 @@ def strip_credentials(url: str) -> str:
 
 
 def _replace_userinfo(url: str, replacement: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit  # lazy: as split_url
+
     try:
         parts = urlsplit(url)
         _ = parts.port

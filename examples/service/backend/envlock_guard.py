@@ -112,8 +112,13 @@ def _json_loads(data: bytes) -> Any:
 
 def sha256_text(text: str) -> str:
     """Hex sha256 of a text's UTF-8 bytes (without importing hashlib)."""
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data`` (without importing hashlib)."""
     digest = _sha256()
-    digest.update(text.encode("utf-8"))
+    digest.update(data)
     return str(digest.hexdigest())
 
 

@@ -9,20 +9,23 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
-from pathlib import Path
 
 from envlock.guard import stamp
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the no-op answer imports no pathlib or typing machinery: milliseconds each
+    from collections.abc import Iterable
+    from pathlib import Path
+
 
 def up_to_date(
-    venv: Path,
+    venv: str | Path,
     lock_sha: str,
     lock_bytes: bytes,
     *,
     extras: Iterable[str] = (),
     groups: Iterable[str] | None = None,
-    lock_path: Path | None = None,
+    lock_path: str | Path | None = None,
 ) -> bool:
     """A stamp for this lock (its sha256), these extras and groups (None: the lock's default groups), an
     interpreter that is still the same file, and the same dist-info folders with unchanged RECORD
@@ -72,7 +75,7 @@ _DIRECTORY = re.compile(rb'^directory = \{path = ("(?:[^"\\\n]|\\.)*")(, editabl
 """A ``directory`` entry as envlock writes it (``lock.lockfile``); another spelling takes the full sync."""
 
 
-def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: list[str]) -> bool:
+def _folders_unchanged(lock_bytes: bytes, lock_path: str | Path | None, dist_infos: list[str]) -> bool:
     """Every plain (not editable) project folder of the lock still has the contents its installed copy
     was built from: their digest is the artifact sha256 in that copy's ``envlock.json``. A changed
     folder takes the full sync, which reinstalls it (docs/sync.md). An editable folder's identity is its
@@ -86,6 +89,8 @@ def _folders_unchanged(lock_bytes: bytes, lock_path: Path | None, dist_infos: li
     if not plain:
         return True
     # lazy: only locks with plain project folders hash them on the no-op path
+    from pathlib import Path
+
     from envlock.env.site_packages import ENVLOCK_MARKER
     from envlock.sources.tree import content_digest
 
@@ -130,7 +135,7 @@ def vouched(venv: Path) -> dict[str, dict[str, object]]:
     return found
 
 
-def _inputs_moved(lock_path: Path, records: Iterable[dict[str, object]]) -> bool:
+def _inputs_moved(lock_path: str | Path, records: Iterable[dict[str, object]]) -> bool:
     """Any lock input whose size or mtime differs from the stamp's record (one ``stat`` each): then the
     full sync runs and re-stamps with a fresh verdict on the lock, so a compile-neutral edit (a comment)
     stops tripping the launch check, and an edit the lock does not reflect is recorded as stale."""

@@ -108,7 +108,8 @@ def envlock_has(command: str) -> bool:
 
 def version_of(cmd: list[str]) -> str:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        env = {**os.environ, "PYTHONPATH": str(SRC)}  # envlock from this checkout, as it is measured
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return "unavailable"
     return (proc.stdout or proc.stderr).strip().splitlines()[0] if proc.returncode == 0 else "unavailable"

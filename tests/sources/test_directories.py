@@ -199,3 +199,19 @@ def test_an_installed_project_may_have_dynamic_dependencies(
     pyproject.write_text(text + "\n[tool.envlock]\ninstall-project = false\n")
     refused = run_envlock("compile", "--index-url", index.url)
     assert refused.returncode == 2 and "dynamic [project] dependencies" in refused.stderr
+
+
+def test_sync_takes_build_requirements_from_the_locks_index(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ENVLOCK_INDEX_URL, a sync's build venv gets its backend from the index the lock was
+    compiled against (here the kit's), not from PyPI."""
+    make_project(isolated / "libs" / "common", "common", backend="hatchling", dependencies=("beta<2",))
+    (isolated / "requirements.in").write_text("./libs/common\n", encoding="utf-8")
+    monkeypatch.delenv("ENVLOCK_INDEX_URL", raising=False)
+    assert run_envlock("compile", "--index-url", index.url).returncode == 0
+    index.requests.clear()
+    synced = run_envlock("sync")
+    assert synced.returncode == 0, synced.stderr
+    assert any("/hatchling/" in request.path for request in index.requests)
+    assert _run_in(isolated / ".venv", "import common; print(common.VALUE)") == "1"

@@ -13,7 +13,7 @@ from packaging.pylock import Pylock
 from envlock import validate
 from envlock.errors import LockFileError
 from envlock.index.cache import Cache
-from envlock.lock.lockfile import lock_from_dict
+from envlock.lock.lockfile import lock_from_dict, lock_metadata
 from envlock.tomlshim import tomllib
 
 if TYPE_CHECKING:
@@ -74,3 +74,19 @@ def _is_requirements_file(path: Path, data: bytes) -> bool:
     if path.suffix in (".txt", ".in") or path.name.startswith("requirements"):
         return True
     return b"--hash" in data and b"lock-version" not in data
+
+
+def recorded_indexes(lock: Pylock) -> tuple[str, ...]:
+    """The http(s) indexes the lock says it was compiled against (``[tool.envlock.options] indexes``),
+    where a sync's builds take their build requirements; anything else recorded there is ignored."""
+    found = lock_metadata(lock).options.get("indexes")
+    urls: list[str] = []
+    for url in found if isinstance(found, list) else ():
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            continue
+        try:
+            validate.split_url(url)
+        except validate.UnsafeInput:
+            continue
+        urls.append(url)
+    return tuple(urls)

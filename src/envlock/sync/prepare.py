@@ -36,6 +36,9 @@ class Preparer:
     progress: ProgressCallback | None = None
     checkpoint: Checkpoint = no_checkpoint
     """Crash-test hook (docs/safety.md), told when a wheel is unpacked into the store."""
+    build_indexes: tuple[str, ...] = ()
+    """Where build requirements come from when ``ENVLOCK_INDEX_URL`` is not set: the indexes the lock
+    was compiled against (PyPI when it records none)."""
 
     def prepare(
         self, plan: SyncPlan, python: str, environment: Mapping[str, str]
@@ -103,15 +106,17 @@ class Preparer:
         return built_wheel(artifact, areas, python, self._python_tag(python), self._install_requirements)
 
     def _install_requirements(self, requirements: Sequence[str], env_python: Path) -> None:
-        """Build requirements from ``ENVLOCK_INDEX_URL`` (else PyPI) into a build venv."""
+        """Build requirements from ``ENVLOCK_INDEX_URL``, else the lock's indexes, else PyPI, into a build
+        venv."""
         # lazy: only builds need the resolver and PEP 517 code (and the index client)
         from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
         from envlock.resolve.builder import index_build_installer
 
         if not requirements:
             return
-        index = os.environ.get("ENVLOCK_INDEX_URL") or DEFAULT_INDEX
-        client = IndexClient(self.http(), self.cache, IndexSettings(indexes=(index,)))  # type: ignore[arg-type]
+        named = os.environ.get("ENVLOCK_INDEX_URL")
+        indexes = (named,) if named else self.build_indexes or (DEFAULT_INDEX,)
+        client = IndexClient(self.http(), self.cache, IndexSettings(indexes=indexes))  # type: ignore[arg-type]
         index_build_installer(client)(requirements, env_python)
 
     def _python_tag(self, python: str) -> str:

@@ -33,7 +33,7 @@ from envlock.lock.selection import SelectionOptions, declared, select
 from envlock.sync import executor, noop, planner
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
-from envlock.sync.lock_input import parse_lock, read_lock_bytes
+from envlock.sync.lock_input import parse_lock, read_lock_bytes, recorded_indexes
 from envlock.sync.models import InstalledDist, Selection, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
@@ -247,7 +247,7 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
     if run.options.dry_run:
         return _dry_run_plan(target, selection, run.options), notes
     # A new venv's plan depends on nothing installed: it is fetched before waiting for the venv lock.
-    early = None if target.in_place else _prepare(run, target, planner.plan(selection, ()))
+    early = None if target.in_place else _prepare(run, target, planner.plan(selection, ()), lock)
     with venv_lock(target.root, on_wait=run.edges.notice):
         changed, repaired = target.changed_since_decided()
         if changed:
@@ -257,7 +257,7 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
             repaired += recovered
             vouched = _vouched(target, interrupted, run.options)
             installed = _installed(target, interrupted, run.options, vouched)
-            plan, artifacts = _prepare(run, target, planner.plan(selection, installed))
+            plan, artifacts = _prepare(run, target, planner.plan(selection, installed), lock)
             stale = _change_in_place(run, lock, target, plan, artifacts, vouched)
         else:
             plan, artifacts = early
@@ -334,9 +334,12 @@ def _recover(target: Target) -> tuple[bool, list[str]]:
     return True, notes if target.owned else []
 
 
-def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict[str, UnpackedWheel]]:
-    """Everything the plan installs downloaded, verified (and built) and unpacked, before the venv is
-    touched; a distribution that cannot be removed exactly is refused first."""
+def _prepare(
+    run: _Sync, target: Target, plan: SyncPlan, lock: Pylock
+) -> tuple[SyncPlan, dict[str, UnpackedWheel]]:
+    """Everything the plan installs downloaded, verified (and built, with build requirements from the
+    lock's indexes) and unpacked, before the venv is touched; a distribution that cannot be removed
+    exactly is refused first."""
     _refuse_unknown_files(plan, run.options)
     link_mode_from_env(run.options.link_mode)  # a bad ENVLOCK_LINK_MODE fails before anything is fetched
     preparer = Preparer(
@@ -346,6 +349,7 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
         run.options.offline,
         run.edges.progress,
         checkpoint=run.edges.checkpoint,
+        build_indexes=recorded_indexes(lock),
     )
     artifacts = preparer.prepare(plan, target.build_python, environment_for(target.info).markers)
     run.edges.checkpoint("fetched")

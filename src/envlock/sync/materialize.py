@@ -100,42 +100,30 @@ def install_wheel(
     placer: Materializer,
     where: Placement,
 ) -> None:
-    """Put one unpacked wheel into the transaction's target (announced, its folders made); a failure
-    is an InstallError naming it."""
+    """Put one unpacked wheel into the transaction's target (announced, its folders made): files linked
+    or copied from the store (``#!python`` scripts rewritten, entry-point launchers generated for this
+    venv), the dist-info written to staging with INSTALLER, envlock.json, direct_url.json and a RECORD
+    for the files as installed, and renamed into place last. A failure is an InstallError naming it."""
+    written: list[str] = []
     try:
-        _materialize(transaction, package, wheel, placer, where)
+        try:  # what was written is noted once per wheel (even when failing): no lock taken per file
+            shebangs = _write_files(transaction, placer, wheel, where.files, written)
+            for _name, data, target in where.launchers:
+                _write_new(transaction, placer, target, data, executable=True, written=written)
+                mode = os.stat(target).st_mode  # noqa: PTH116
+                os.chmod(target, mode | (mode & 0o444) >> 2)  # noqa: PTH101 - as installer does
+                transaction.checkpoint("file-written")
+        finally:
+            transaction.note_written_many(written)
+        for folder in where.staged_folders:
+            os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+        _write_files(transaction, placer, wheel, where.staged, None)
+        _move_dist_info_in(transaction, package, wheel, where, _rows(wheel, shebangs, where))
     except (ValueError, KeyError, OSError) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
             f"cannot install {package.name} {package.version} from {wheel.wheel}: {detail}"
         ) from None
-
-
-def _materialize(
-    transaction: Transaction,
-    package: SelectedPackage,
-    wheel: UnpackedWheel,
-    placer: Materializer,
-    where: Placement,
-) -> None:
-    """Files linked or copied from the store (``#!python`` scripts rewritten, entry-point launchers
-    generated for this venv), the dist-info written to staging with INSTALLER, envlock.json,
-    direct_url.json and a RECORD for the files as installed, and renamed into place last."""
-    written: list[str] = []
-    try:  # what was written is noted once per wheel (even when failing): no lock taken per file
-        shebangs = _write_files(transaction, placer, wheel, where.files, written)
-        for _name, data, target in where.launchers:
-            _write_new(transaction, placer, target, data, executable=True, written=written)
-            mode = os.stat(target).st_mode  # noqa: PTH116
-            os.chmod(target, mode | (mode & 0o444) >> 2)  # noqa: PTH101 - as installer does
-            transaction.checkpoint("file-written")
-    finally:
-        transaction.note_written_many(written)
-    for folder in where.staged_folders:
-        os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-    _write_files(transaction, placer, wheel, where.staged, None)
-    rows = _rows(wheel, shebangs, where)
-    _move_dist_info_in(transaction, package, wheel, where, rows)
 
 
 def _rows(wheel: UnpackedWheel, shebangs: Mapping[str, bytes], where: Placement) -> list[_Row]:
@@ -173,7 +161,10 @@ def _make_folders(
 
 def _existing_folder(folder: str, root: str, wheels: Sequence[Placement]) -> None:
     """``folder`` is already there: a folder, or a symbolic link to one that stays inside the venv."""
-    mode = os.lstat(folder).st_mode
+    try:
+        mode = os.lstat(folder).st_mode
+    except OSError as error:  # gone again since mkdir saw it (another process in the venv)
+        raise InstallError(f"{_needing(folder, wheels)}: cannot create {folder}: {error.strerror}") from None
     if stat.S_ISDIR(mode):
         return
     if stat.S_ISLNK(mode):

@@ -8,6 +8,7 @@ concatenation, so the writer (``materialize``) does one ``link`` per file and on
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -135,24 +136,14 @@ def claim(placements: Sequence[Placement]) -> list[Placement]:
     for index, placement in enumerate(placements):
         skipped = frozenset(t for t in placement.announced if owner[t] != index)
         if skipped:
-            placement = _without(placement, skipped)
+            placement = dataclasses.replace(
+                placement,
+                files=tuple(item for item in placement.files if item[1] not in skipped),
+                launchers=tuple(item for item in placement.launchers if item[2] not in skipped),
+                skipped=skipped,
+            )
         result.append(placement)
     return result
-
-
-def _without(placement: Placement, skipped: frozenset[str]) -> Placement:
-    return Placement(
-        wheel=placement.wheel,
-        scheme=placement.scheme,
-        staging=placement.staging,
-        dist_info=placement.dist_info,
-        files=tuple(item for item in placement.files if item[1] not in skipped),
-        staged=placement.staged,
-        launchers=tuple(item for item in placement.launchers if item[2] not in skipped),
-        folders=placement.folders,
-        staged_folders=placement.staged_folders,
-        skipped=skipped,
-    )
 
 
 def header_name(wheel_filename: str) -> str:

@@ -36,9 +36,9 @@ class Preparer:
     progress: ProgressCallback | None = None
     checkpoint: Checkpoint = no_checkpoint
     """Crash-test hook (docs/safety.md), told when a wheel is unpacked into the store."""
-    build_indexes: tuple[str, ...] = ()
+    build_indexes: Callable[[], tuple[str, ...]] = tuple
     """Where build requirements come from when ``ENVLOCK_INDEX_URL`` is not set: the indexes the lock
-    was compiled against (PyPI when it records none)."""
+    was compiled against (PyPI when it records none); asked only when something is built."""
 
     def prepare(
         self, plan: SyncPlan, python: str, environment: Mapping[str, str]
@@ -115,7 +115,7 @@ class Preparer:
         if not requirements:
             return
         named = os.environ.get("ENVLOCK_INDEX_URL")
-        indexes = (named,) if named else self.build_indexes or (DEFAULT_INDEX,)
+        indexes = (named,) if named else self.build_indexes() or (DEFAULT_INDEX,)
         client = IndexClient(self.http(), self.cache, IndexSettings(indexes=indexes))  # type: ignore[arg-type]
         index_build_installer(client)(requirements, env_python)
 

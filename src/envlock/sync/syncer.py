@@ -349,7 +349,7 @@ def _prepare(
         run.options.offline,
         run.edges.progress,
         checkpoint=run.edges.checkpoint,
-        build_indexes=recorded_indexes(lock),
+        build_indexes=functools.partial(recorded_indexes, lock),
     )
     artifacts = preparer.prepare(plan, target.build_python, environment_for(target.info).markers)
     run.edges.checkpoint("fetched")

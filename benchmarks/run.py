@@ -29,6 +29,7 @@ from server import BenchIndex
 CHANGED_PACKAGE = {"fastapi": "prometheus-client", "datascience": "scikit-learn"}
 """The package the one-package-change sync moves to its previous release."""
 IGNORED_IN_VENV = {"pip", "setuptools", "wheel"}
+SYNC_SCENARIOS = ("fresh venv, cold cache", "fresh venv, warm cache", "no-op", "one-package change")
 
 CommandFor = Callable[[Path, Path, str, tools.Sandbox], list[str]]
 
@@ -44,6 +45,18 @@ class Tool:
     sync_available: bool
     venv_with_pip: bool
     """pip-sync drives the target's own pip, so its venvs need pip; the others get --without-pip venvs."""
+
+
+@dataclass
+class _SyncRun:
+    """One tool's state across the sync scenarios of a set: its locks, cache box and venv."""
+
+    tool: Tool
+    cells: dict[str, Cell]
+    lock_a: Path
+    lock_b: Path
+    box: tools.Sandbox
+    venv: Path = Path()
 
 
 @dataclass
@@ -199,12 +212,14 @@ class Bench:
         return venv
 
     def sync_set(self, set_name: str, tool_list: list[Tool], result: SetResult) -> None:
-        scenarios = ("fresh venv, cold cache", "fresh venv, warm cache", "no-op", "one-package change")
-        for scenario in scenarios:
+        """Each scenario's runs with the tools alternated run by run (the disk's writeback after one
+        tool's run lands on the next tool's, not on the same tool's next run); each tool keeps its own
+        cache and venv from one scenario to the next."""
+        for scenario in SYNC_SCENARIOS:
             result.sync.setdefault(scenario, {})
         pins_a = self.reference_pins(set_name, result)
         if pins_a is None:
-            for scenario in scenarios:
+            for scenario in SYNC_SCENARIOS:
                 for tool in tool_list:
                     result.sync[scenario][tool.name] = Cell(failure="no resolved set to sync")
             return
@@ -215,72 +230,68 @@ class Bench:
             result.notes.append(f"one-package change: {changed} {pins_a[changed]} -> {older}")
         locks_a = self.write_locks(pins_a, self.fresh("locks-a"), tool_list)
         locks_b = self.write_locks(pins_b, self.fresh("locks-b"), tool_list)
-        venv = Path()
+        runs: list[_SyncRun] = []
         for tool in tool_list:
-            if venv != Path():
-                shutil.rmtree(venv.parent, ignore_errors=True)  # the previous tool's
-            cells = {s: result.sync[s].setdefault(tool.name, Cell()) for s in scenarios}
-            if not tool.sync_available:
+            cells = {s: result.sync[s].setdefault(tool.name, Cell()) for s in SYNC_SCENARIOS}
+            if not tool.sync_available or isinstance(locks_a, str) or isinstance(locks_b, str):
                 for cell in cells.values():
-                    cell.skipped = "not available"
+                    if not tool.sync_available:
+                        cell.skipped = "not available"
+                    else:
+                        cell.failure = locks_a if isinstance(locks_a, str) else str(locks_b)
                 continue
             kind = "pylock" if tool.name == "envlock" else "requirements"
-            if isinstance(locks_a, str) or isinstance(locks_b, str):
-                for cell in cells.values():
-                    cell.failure = locks_a if isinstance(locks_a, str) else str(locks_b)
-                continue
-            lock_a, lock_b = locks_a[kind], locks_b[kind]
-            work = lock_a.parent
-            box = tools.Sandbox(self.fresh("box"))
-            say(f"  sync {set_name} / {tool.name} / fresh venv, cold cache")
+            runs.append(_SyncRun(tool, cells, locks_a[kind], locks_b[kind], tools.Sandbox(self.fresh("box"))))
+        if not older:
+            for run in runs:
+                run.cells["one-package change"].skipped = f"no older {changed} in the corpus"
+        for scenario in SYNC_SCENARIOS:
+            say(f"  sync {set_name} / {scenario} / {', '.join(run.tool.name for run in runs)} alternated")
             for _ in range(self.runs):
-                shutil.rmtree(box.root, ignore_errors=True)
-                box = tools.Sandbox(self.fresh(f"box-{tool.name}"))
-                venv = self.new_venv(tool.venv_with_pip, venv)
-                if not self.measure(
-                    cells["fresh venv, cold cache"], tool.sync(lock_a, venv, self.index.url, box), work, box
-                ):
-                    break
-            if cells["fresh venv, cold cache"].failure is None:
-                problem = report.compare_venv(venv, pins_a, IGNORED_IN_VENV)
-                if problem:
-                    result.notes.append(f"{tool.name} sync: the venv does not match the lock: {problem}")
-            say(f"  sync {set_name} / {tool.name} / fresh venv, warm cache")
-            for _ in range(self.runs):
-                venv = self.new_venv(tool.venv_with_pip, venv)
-                if not self.measure(
-                    cells["fresh venv, warm cache"], tool.sync(lock_a, venv, self.index.url, box), work, box
-                ):
-                    break
-            if cells["fresh venv, warm cache"].failure is not None:
-                cells["no-op"].skipped = cells["one-package change"].skipped = "no synced venv"
-                continue
-            say(f"  sync {set_name} / {tool.name} / no-op")
-            for _ in range(self.runs):
-                if not self.measure(cells["no-op"], tool.sync(lock_a, venv, self.index.url, box), work, box):
-                    break
-            if not older:
-                cells["one-package change"].skipped = f"no older {changed} in the corpus"
-                continue
-            say(
-                f"  sync {set_name} / {tool.name} / one-package change "
-                f"({changed} {pins_a[changed]} -> {older})"
+                for run in runs:
+                    if run.cells[scenario].failure is None and run.cells[scenario].skipped is None:
+                        self._sync_once(run, scenario)
+            for run in runs:
+                self._after_scenario(run, scenario, pins_a, result)
+        for run in runs:
+            shutil.rmtree(run.venv.parent, ignore_errors=True)
+
+    def _sync_once(self, run: _SyncRun, scenario: str) -> None:
+        """One timed run of ``scenario`` by ``run.tool`` (a failure marks the cell: no more runs of it)."""
+        cell = run.cells[scenario]
+        if scenario == "fresh venv, cold cache":
+            shutil.rmtree(run.box.root, ignore_errors=True)
+            run.box = tools.Sandbox(self.fresh(f"box-{run.tool.name}"))
+        if scenario.startswith("fresh venv"):
+            run.venv = self.new_venv(run.tool.venv_with_pip, run.venv)
+        lock = run.lock_b if scenario == "one-package change" else run.lock_a
+        if not self.measure(
+            cell, run.tool.sync(lock, run.venv, self.index.url, run.box), run.lock_a.parent, run.box
+        ):
+            return
+        if scenario == "one-package change":
+            back = tools.timed(
+                run.tool.sync(run.lock_a, run.venv, self.index.url, run.box),
+                cwd=run.lock_a.parent,
+                env=run.box.env(),
             )
-            for _ in range(self.runs):
-                if not self.measure(
-                    cells["one-package change"], tool.sync(lock_b, venv, self.index.url, box), work, box
-                ):
-                    break
-                back = tools.timed(tool.sync(lock_a, venv, self.index.url, box), cwd=work, env=box.env())
-                if not back.ok:
-                    cells[
-                        "one-package change"
-                    ].failure = f"sync back to the original lock failed: {back.detail}"
-                    break
-            if cells["one-package change"].failure is None:
-                problem = report.compare_venv(venv, pins_a, IGNORED_IN_VENV)
-                if problem:
-                    result.notes.append(f"{tool.name} sync after switching back: venv differs: {problem}")
+            if not back.ok:
+                cell.failure = f"sync back to the original lock failed: {back.detail}"
+
+    def _after_scenario(
+        self, run: _SyncRun, scenario: str, pins_a: dict[str, str], result: SetResult
+    ) -> None:
+        """The venv checked against the lock after the scenarios that leave it synced; later scenarios
+        skipped when there is no synced venv."""
+        cell = run.cells[scenario]
+        if scenario == "fresh venv, warm cache" and cell.failure is not None:
+            run.cells["no-op"].skipped = run.cells["one-package change"].skipped = "no synced venv"
+        if cell.failure is not None or cell.skipped is not None or scenario == "no-op":
+            return
+        problem = report.compare_venv(run.venv, pins_a, IGNORED_IN_VENV)
+        if problem:
+            after = "after switching back" if scenario == "one-package change" else f"({scenario})"
+            result.notes.append(f"{run.tool.name} sync {after}: the venv does not match the lock: {problem}")
 
     # -- launcher ------------------------------------------------------------------------------------------
 

@@ -21,6 +21,10 @@ class EnvlockError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def lines(self) -> list[str]:
+        """What the user reads: the message, then the command that fixes it."""
+        return [f"error: {self.message}", *([f"hint: {self.hint}"] if self.hint else [])]
+
 
 class InputError(EnvlockError):
     """Bad input: a malformed requirement, an invalid option value, a broken file."""

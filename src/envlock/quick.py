@@ -3,8 +3,9 @@ a ``sync`` whose stamp proves the venv already is the lock, and ``check``. Stand
 ``guard.stamp``, ``sync.noop`` and ``guard.launch_check`` only.
 
 The command lines answered here are a strict subset of what the click commands accept: anything else (help,
-an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync, a venv that
-needs syncing) goes to the click CLI unchanged, which does the work and reports any error."""
+an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync) goes to the
+click CLI unchanged, which does the work and reports any error. A plain sync that has work to do runs to
+the end without click (``quick_sync``), once its answer here has been ruled out."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (validate): milliseconds each
     from collections.abc import Callable, Sequence
+
+    Answer = int | None | Callable[[], int]
+    """An exit code, None (click's path), or work whose exit code ends the process (run unguarded)."""
 
 ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 LINK_MODES = ("auto", "copy", "clone", "hardlink")
@@ -71,7 +75,7 @@ def answer(argv: Sequence[str]) -> int | None:
         index += 1
     if index >= len(argv):
         return None
-    handlers: dict[str, tuple[dict[str, str], int, Callable[[Parsed, list[str], int], int | None]]] = {
+    handlers: dict[str, tuple[dict[str, str], int, Callable[[Parsed, list[str], int], Answer]]] = {
         "sync": (_SYNC_OPTIONS, 1, _sync),
         "check": (_CHECK_OPTIONS, 0, _check),
         "compile": (_COMPILE_OPTIONS, sys.maxsize, _compile),
@@ -87,9 +91,11 @@ def answer(argv: Sequence[str]) -> int | None:
     if len(rest) > positionals:
         return None
     try:
-        return run(found, rest, max(verbosity, -1))
+        outcome = run(found, rest, max(verbosity, -1))
     except (OSError, ValueError, LookupError, TypeError, AttributeError):  # click's path reports it
         return None
+    # Work handed back runs outside that guard: a failing sync must not run again through click.
+    return outcome() if callable(outcome) else outcome
 
 
 def parse(args: Sequence[str], spec: dict[str, str]) -> tuple[Parsed, list[str]] | None:
@@ -137,8 +143,9 @@ def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date
     return line + " (already in sync)" if up_to_date else line
 
 
-def _sync(found: Parsed, positional: list[str], verbosity: int) -> int | None:
-    """A plain ``sync`` of a venv whose stamp proves it is the lock: the summary line, exit 0."""
+def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
+    """A plain ``sync``: when the venv's stamp proves it is the lock, the summary line and exit 0; else the
+    sync itself, handed back to run without click (``quick_sync``)."""
     # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
     # strings throughout: pathlib costs this answer more than its own work
     from envlock import validate
@@ -162,7 +169,21 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> int | None:
     assert isinstance(extras, list) and (groups is None or isinstance(groups, list))
     sha = sha256_bytes(lock_bytes)
     if not noop.up_to_date(venv, sha, lock_bytes, extras=extras, groups=groups, lock_path=lock):
-        return None
+        from functools import partial  # lazy: only a sync with work to do
+
+        from envlock import quick_sync  # lazy: the sync engine, after the no-op answer
+
+        assert (cache_dir is None or isinstance(cache_dir, str)) and not isinstance(link_mode, (bool, list))
+        return partial(
+            quick_sync.run,
+            lock,
+            venv,
+            extras=extras,
+            groups=groups,
+            cache_dir=cache_dir,
+            link_mode=link_mode,
+            verbosity=verbosity,
+        )
     if verbosity >= 0:
         print(summary(ZERO_COUNTS, time.monotonic() - started, dry_run=False, up_to_date=True))
     return 0

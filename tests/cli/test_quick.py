@@ -3,6 +3,7 @@ heavy, say exactly what the click commands say, and every other command line fal
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from envlock.quick import LINK_MODES
 from envlock.sync.link import LinkMode
-from tests.cli.test_sync_cli import write
+from tests.cli.test_sync_cli import installed, write
 from tests.kit.dists import DistSpec
 from tests.kit.imports import modules_loaded
 from tests.kit.index import KitIndex
@@ -133,3 +134,49 @@ def test_anything_else_goes_to_click(
 
 def test_link_mode_choices_match() -> None:
     assert tuple(mode.value for mode in LinkMode) == LINK_MODES
+
+
+def _masked(text: str) -> str:
+    """Output with the elapsed time of the summary line masked."""
+    return re.sub(r" in \d+\.\d\ds", " in <t>s", text)
+
+
+@pytest.mark.usefixtures("synced")
+def test_sync_with_work_to_do_runs_without_click(kit_index: KitIndex) -> None:
+    write(kit_index, DistSpec("a", "1.0"), DistSpec("b", "2.1"))
+    loaded = modules_loaded([sys.executable], RUN_MAIN, ("-v", "sync"))
+    assert "envlock.sync.syncer" in loaded and "envlock.quick_sync" in loaded
+    assert {m for m in loaded if m.split(".")[0] == "click" or m.startswith("envlock.cli")} == set()
+    assert installed() == {"a": "1.0", "b": "2.1"}
+
+
+@pytest.mark.parametrize("verbosity", [(), ("-v",), ("-q",)])
+def test_sync_says_what_click_says(
+    verbosity: tuple[str, ...], kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    write(kit_index, DistSpec("a", "1.0"), DistSpec("b", "2.0"))
+    for venv in (".venv-quick", ".venv-click"):
+        assert run_envlock("sync", "--venv", venv).returncode == 0
+    write(kit_index, DistSpec("a", "1.1"), DistSpec("c", "3.0"))
+    quick = run_envlock(*verbosity, "sync", "--venv", ".venv-quick")
+    slow = click_path(*verbosity, "sync", "--venv", ".venv-click")
+    assert quick.returncode == slow.returncode == 0, quick.stderr + slow.stderr
+    assert (_masked(quick.stdout), quick.stderr) == (_masked(slow.stdout), slow.stderr)
+    if verbosity != ("-q",):
+        assert "+1 installed, ~1 replaced, -1 removed in " in quick.stdout
+    assert installed(Path(".venv-quick")) == installed(Path(".venv-click")) == {"a": "1.1", "c": "3.0"}
+
+
+@pytest.mark.usefixtures("synced")
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"lock-version = '1.0'\ncreated-by = 'x'\npackages = 'nope'\n", 2),
+        (b"not = [valid toml\n", 2),
+    ],
+)
+def test_sync_errors_read_as_click_reports_them(content: bytes, code: int, run_envlock: RunEnvlock) -> None:
+    Path("pylock.toml").write_bytes(content)
+    quick, slow = run_envlock("sync"), click_path("sync")
+    assert (quick.returncode, quick.stdout, quick.stderr) == (code, slow.stdout, slow.stderr)
+    assert quick.stderr.startswith("error: pylock.toml") and quick.stderr.count("error:") == 1

@@ -41,9 +41,8 @@ class Output:
 
 
 def report_error(error: EnvlockError) -> None:
-    click.echo(f"error: {error.message}", err=True)
-    if error.hint:
-        click.echo(f"hint: {error.hint}", err=True)
+    for line in error.lines():
+        click.echo(line, err=True)
 
 
 class EnvlockGroup(click.Group):

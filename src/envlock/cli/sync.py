@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envlock.quick import ZERO_COUNTS, summary
+from envlock.quick_sync import Progress, print_result
 
 if TYPE_CHECKING:
     from envlock.cli import Output
-    from envlock.sync.models import Artifact, PlanItem, SyncResult
+    from envlock.sync.models import PlanItem, SyncResult
     from envlock.sync.syncer import SyncOptions
 
 JSON_FORMAT = 1
@@ -85,7 +85,9 @@ def command(output: Output, /, **params: Any) -> None:
 
     options = _options(params)
     progress = (
-        _Progress() if sys.stderr.isatty() and not params["as_json"] and output.verbosity >= 0 else None
+        Progress(_echo_err)
+        if sys.stderr.isatty() and not params["as_json"] and output.verbosity >= 0
+        else None
     )
     try:
         edges = SyncEdges(progress=progress.update if progress else None, notice=output.warn)
@@ -96,7 +98,7 @@ def command(output: Output, /, **params: Any) -> None:
     if params["as_json"]:
         click.echo(json.dumps(result_json(result), indent=2, sort_keys=True))
         return
-    _print(output, result)
+    print_result(result, info=output.info, detail=output.detail)
 
 
 _VENV_ONLY = (
@@ -203,28 +205,6 @@ def _project_defaults(pyproject: Path) -> dict[str, str]:
     return project_defaults(pyproject)
 
 
-def _print(output: Output, result: SyncResult) -> None:
-    for note in result.notes:
-        output.info(note)
-    for item in result.plan.items:
-        line = _item_line(item)
-        if line:
-            output.detail(line)
-    output.info(summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
-
-
-def _item_line(item: PlanItem) -> str | None:
-    from envlock.sync.models import Action
-
-    if item.action is Action.INSTALL:
-        return f" + {item.name}=={item.new_version}"
-    if item.action is Action.REPLACE:
-        return f" ~ {item.name} {item.old_version} -> {item.new_version} ({item.reason})"
-    if item.action is Action.REMOVE:
-        return f" - {item.name}=={item.old_version}"
-    return None
-
-
 def result_json(result: SyncResult) -> dict[str, Any]:
     """The ``--json`` document (schema in docs/sync.md)."""
     return {
@@ -259,21 +239,5 @@ def _item_json(item: PlanItem) -> dict[str, Any]:
     return data
 
 
-class _Progress:
-    """One updating line on stderr while downloading (only on a TTY)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._received: dict[str, int] = {}
-        self._shown = False
-
-    def update(self, artifact: Artifact, received: int) -> None:
-        with self._lock:
-            self._received[artifact.filename] = received
-            total = sum(self._received.values())
-            click.echo(f"\rdownloading {len(self._received)} files, {total / 1e6:.1f} MB", nl=False, err=True)
-            self._shown = True
-
-    def close(self) -> None:
-        if self._shown:
-            click.echo("\r\033[K", nl=False, err=True)
+def _echo_err(text: str) -> None:
+    click.echo(text, nl=False, err=True)

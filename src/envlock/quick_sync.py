@@ -1,0 +1,123 @@
+"""A plain ``envlock sync`` carried out without click: what ``quick.py`` parsed -> ``SyncOptions`` ->
+``syncer.sync`` -> the lines the click command prints. Also what both paths print: the per-package lines,
+the summary, the download progress line.
+
+Click and its dependencies cost a sync ~50 ms before any work (a one-package change does ~45 ms of work):
+a sync whose options ``quick.py`` understands runs here; anything else (``--json``, ``--dry-run``,
+``--python`` ...) runs through the click command, which shares these functions.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from envlock.errors import EnvlockError
+from envlock.quick import summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from envlock.sync.models import Artifact, PlanItem, SyncResult
+
+EXIT_INTERRUPTED = 130
+
+
+def run(
+    lock: str,
+    venv: str,
+    *,
+    extras: Sequence[str],
+    groups: Sequence[str] | None,
+    cache_dir: str | None,
+    link_mode: str | None,
+    verbosity: int,
+) -> int:
+    """Sync ``venv`` to ``lock`` as ``envlock sync`` with these options does; the exit code. Errors are
+    reported as the click CLI reports them (``error:`` and ``hint:`` lines, the documented exit code)."""
+    from envlock.sync.syncer import SyncEdges, SyncOptions, sync  # lazy: after the no-op answer
+
+    options = SyncOptions(
+        lock_path=Path(lock),
+        venv=Path(venv),
+        extras=tuple(extras),
+        groups=tuple(groups) if groups else None,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        link_mode=link_mode,
+    )
+    progress = Progress(_to_stderr) if sys.stderr.isatty() and verbosity >= 0 else None
+    try:
+        try:
+            notice = (lambda line: _to_stderr(f"warning: {line}\n")) if verbosity >= 0 else None
+            result = sync(options, SyncEdges(progress=progress.update if progress else None, notice=notice))
+        finally:
+            if progress:
+                progress.close()
+    except EnvlockError as error:
+        _to_stderr("".join(line + "\n" for line in error.lines()))
+        return error.exit_code
+    except KeyboardInterrupt:
+        _to_stderr("interrupted\n")
+        return EXIT_INTERRUPTED
+    print_result(
+        result, info=print if verbosity >= 0 else _silent, detail=print if verbosity >= 1 else _silent
+    )
+    return 0
+
+
+def print_result(
+    result: SyncResult, *, info: Callable[[str], object], detail: Callable[[str], object]
+) -> None:
+    """A sync's notes, one line per changed package (``detail``) and the summary."""
+    for note in result.notes:
+        info(note)
+    for item in result.plan.items:
+        line = item_line(item)
+        if line:
+            detail(line)
+    info(summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
+
+
+def item_line(item: PlanItem) -> str | None:
+    """`` + name==version``, `` ~ name old -> new (reason)``, `` - name==version``; None when kept."""
+    from envlock.sync.models import Action  # lazy: loaded by the sync that made the item anyway
+
+    if item.action is Action.INSTALL:
+        return f" + {item.name}=={item.new_version}"
+    if item.action is Action.REPLACE:
+        return f" ~ {item.name} {item.old_version} -> {item.new_version} ({item.reason})"
+    if item.action is Action.REMOVE:
+        return f" - {item.name}=={item.old_version}"
+    return None
+
+
+class Progress:
+    """One updating line on stderr while downloading (only on a TTY)."""
+
+    def __init__(self, write: Callable[[str], object]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._received: dict[str, int] = {}
+        self._shown = False
+
+    def update(self, artifact: Artifact, received: int) -> None:
+        with self._lock:
+            self._received[artifact.filename] = received
+            total = sum(self._received.values())
+            self._write(f"\rdownloading {len(self._received)} files, {total / 1e6:.1f} MB")
+            self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self._write("\r\033[K")
+
+
+def _to_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+def _silent(_line: str) -> None:
+    return None

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,7 +97,11 @@ def _pyenv_roots() -> list[Path]:
 
 
 def create(base_python: Path, target: Path, runner: Runner | None = None) -> None:
-    """``<base_python> -m venv --without-pip <target>`` (``runner``: ``interpreter.run_subprocess``)."""
+    """``<base_python> -m venv --without-pip <target>`` (``runner``: ``interpreter.run_subprocess``);
+    in this process when ``base_python`` is the interpreter running envlock (POSIX)."""
+    if _is_running_interpreter(base_python):
+        _create_here(target)
+        return
     if runner is None:
         runner = run_subprocess
     # -I -S: creating the venv must not run the base interpreter's .pth files or read PYTHON* settings
@@ -106,6 +111,29 @@ def create(base_python: Path, target: Path, runner: Runner | None = None) -> Non
         raise TargetEnvironmentError(
             f"cannot create a venv at {target} with {base_python}" + (f": {detail[-1]}" if detail else "")
         )
+
+
+def _is_running_interpreter(base_python: Path) -> bool:
+    """``base_python`` names this very interpreter (its path as started, or the base a venv of it names),
+    so ``python -m venv`` in a subprocess would build what ``venv.EnvBuilder`` builds here. POSIX only:
+    a Windows venv copies launchers, which only the subprocess path is tested with."""
+    if os.name == "nt":
+        return False
+    named = os.path.abspath(base_python)  # noqa: PTH100
+    return named in (sys.executable, getattr(sys, "_base_executable", sys.executable))
+
+
+def _create_here(target: Path) -> None:
+    """``python -m venv --without-pip --symlinks TARGET`` done by this process: the subprocess cost a
+    new venv ~40 ms of a ~0.5 s sync (docs/benchmarks.md, issue 15)."""
+    import venv  # lazy: only a sync that creates a venv
+
+    try:
+        venv.EnvBuilder(with_pip=False, symlinks=True).create(str(target))
+    except OSError as error:
+        raise TargetEnvironmentError(
+            f"cannot create a venv at {target} with {sys.executable}: {error}"
+        ) from None
 
 
 def sibling_path(venv: Path, purpose: str) -> Path:

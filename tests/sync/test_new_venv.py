@@ -1,0 +1,87 @@
+"""A new venv costs no more subprocesses than it needs: made in this process when its base is the running
+interpreter (as ``python -m venv`` makes it), and stamped with the facts its probe already gave."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from envlock.env import venvs
+from envlock.env.interpreter import probe
+from envlock.guard import stamp, stamp_writer
+from envlock.sync.syncer import _moved_facts, _probed_facts
+from tests.cli.test_sync_cli import VENV, sync_json, write
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+
+
+def _cfg(venv: Path) -> dict[str, str]:
+    return {k: v for k, v in stamp.read_pyvenv_cfg(venv).items() if k != "command"}
+
+
+def _bin(venv: Path) -> dict[str, str | None]:
+    folder = Path(stamp.venv_python(venv)).parent
+    return {p.name: str(p.readlink()) if p.is_symlink() else None for p in folder.iterdir()}
+
+
+def test_made_here_as_python_m_venv_makes_it(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    def runner(args: list[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        raise AssertionError("no subprocess for the running interpreter")
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    venvs.create(Path(sys.executable), here, runner)  # type: ignore[arg-type]
+    subprocess.run([sys.executable, "-I", "-S", "-m", "venv", "--without-pip", str(there)], check=True)
+    assert calls == []
+    assert _cfg(here) == _cfg(there) and _cfg(here)["home"]
+    assert _bin(here) == _bin(there)
+    assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in there.iterdir())
+
+
+def test_another_interpreter_is_run(tmp_path: Path) -> None:
+    other = tmp_path / "bin" / "python-other"
+    other.parent.mkdir()
+    other.symlink_to(sys.executable)
+    calls: list[list[str]] = []
+
+    def runner(args: list[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        return subprocess.run(args, capture_output=True, text=True, check=False)
+
+    venvs.create(other, tmp_path / "venv", runner)
+    assert calls == [[str(other), "-I", "-S", "-m", "venv", "--without-pip", str(tmp_path / "venv")]]
+    assert venvs.is_venv(tmp_path / "venv")
+
+
+def test_a_new_venv_is_stamped_with_what_its_interpreter_says(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    write(kit_index, DistSpec("a", "1.0"))
+    assert sync_json(run_envlock)["created"] is True
+    asked = stamp_writer._ask_interpreter(stamp.venv_python(VENV))
+    assert _probed_facts(probe(Path(stamp.venv_python(VENV)))) == asked
+    recorded = stamp.read_stamp(VENV)
+    assert recorded is not None
+    site = sorted(os.path.relpath(path, VENV.absolute()) for path in asked["paths"])
+    assert recorded["site_packages"] == site
+    interpreter = recorded["interpreter"]
+    assert interpreter["version"] == asked["version"]
+    assert interpreter["implementation"] == asked["implementation"]
+    assert run_envlock("check").returncode == 0
+
+
+def test_facts_move_with_the_venv_only_when_its_folders_are_inside_it(tmp_path: Path) -> None:
+    staging, final = tmp_path / ".v-new", tmp_path / "v"
+    venvs.create(Path(sys.executable), staging)
+    info = probe(Path(stamp.venv_python(staging)))
+    moved = _moved_facts(info, staging, final)
+    assert moved is not None
+    assert all(str(path).startswith(str(final) + os.sep) for path in moved["paths"])  # type: ignore[attr-defined]
+    staging.rename(final)
+    assert moved == stamp_writer._ask_interpreter(stamp.venv_python(final))
+    assert _moved_facts(info, tmp_path / "elsewhere", final) is None

@@ -3,10 +3,14 @@ interpreter (as ``python -m venv`` makes it), and stamped with the facts its pro
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from envlock.env import venvs
 from envlock.env.interpreter import probe
@@ -85,3 +89,42 @@ def test_facts_move_with_the_venv_only_when_its_folders_are_inside_it(tmp_path: 
     staging.rename(final)
     assert moved == stamp_writer._ask_interpreter(stamp.venv_python(final))
     assert _moved_facts(info, tmp_path / "elsewhere", final) is None
+
+
+@pytest.mark.parametrize("base", [sys.executable, getattr(sys, "_base_executable", sys.executable)])
+def test_a_new_venvs_probe_answer_is_its_bases_moved(base: str, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([base, "-I", "-S", "-m", "venv", "--without-pip", str(venv)], check=True)
+    assert venvs.new_venv_info(probe(base), venv) == probe(stamp.venv_python(venv))
+
+
+def test_a_new_venv_is_probed_when_its_answer_cannot_be_moved(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    venvs.create(Path(sys.executable), venv)
+    base = probe(sys.executable)
+    outside = dataclasses.replace(base, scheme=dataclasses.replace(base.scheme, headers="/elsewhere/include"))
+    assert venvs.new_venv_info(outside, venv) is None
+    Path(stamp.venv_python(venv)).unlink()
+    assert venvs.new_venv_info(base, venv) is None
+
+
+COUNT_SUBPROCESSES = (
+    "import runpy, sys\n"
+    "started = []\n"
+    "sys.addaudithook(lambda event, args: started.append(args[1]) if event == 'subprocess.Popen' else None)\n"
+    "sys.argv = ['envlock', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('envlock', run_name='__main__')\n"
+    "except SystemExit as exit_:\n    assert not exit_.code, exit_.code\n"
+    "print('STARTED', started)\n"
+)
+
+
+def test_a_new_venv_from_a_warm_cache_starts_no_process(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    write(kit_index, DistSpec("a", "1.0", console_scripts={"a": "a:main"}), DistSpec("b", "2.0"))
+    assert run_envlock("sync").returncode == 0  # fills the store and the probe cache
+    shutil.rmtree(VENV)
+    result = subprocess.run(
+        [sys.executable, "-c", COUNT_SUBPROCESSES, "sync"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "STARTED []", result.stdout
+    assert run_envlock("check").returncode == 0

@@ -10,6 +10,7 @@ removed after the second. A sync killed between the renames leaves the journal, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from envlock.atomic import fsync_dir, write_atomic
-from envlock.env.interpreter import Runner, run_subprocess
+from envlock.env.interpreter import InstallScheme, InterpreterInfo, Runner, run_subprocess
 from envlock.errors import InputError, TargetEnvironmentError
 from envlock.guard import stamp
 
@@ -134,6 +135,25 @@ def _create_here(target: Path) -> None:
         raise TargetEnvironmentError(
             f"cannot create a venv at {target} with {sys.executable}: {error}"
         ) from None
+
+
+def new_venv_info(base: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
+    """What the probe says of a venv just made at ``venv`` from the interpreter ``base`` describes,
+    without running it (a subprocess of ~40 ms): the same interpreter, its prefix the venv's, its
+    scheme's folders moved under it. None when a folder of ``base``'s scheme is not under its prefix
+    (the probe must say then) or the venv's interpreter is not there."""
+    python = stamp.venv_python(venv)
+    if not os.path.exists(python):  # noqa: PTH110 - follows the symlink to the base interpreter
+        return None
+    old, new = base.prefix, str(venv)
+    moved: dict[str, str] = {}
+    for key, path in base.scheme.as_dict().items():
+        if path != old and not path.startswith(old + os.sep):
+            return None
+        moved[key] = new + path[len(old) :]
+    return dataclasses.replace(
+        base, executable=python, prefix=new, is_venv=True, scheme=InstallScheme(**moved)
+    )
 
 
 def sibling_path(venv: Path, purpose: str) -> Path:

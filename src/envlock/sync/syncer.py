@@ -415,7 +415,10 @@ def _build_and_swap(
     staging = venvs.build_sibling(target.base, target.root, edges.runner)
     try:
         edges.checkpoint("staging-created")
-        info = probe(Path(stamp.venv_python(staging)), edges.runner)
+        # The base's probe answer moved to the new venv: the same interpreter, another prefix.
+        info = venvs.new_venv_info(target.info, staging) or probe(
+            Path(stamp.venv_python(staging)), edges.runner
+        )
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         stamp_writer.begin_sync(staging)

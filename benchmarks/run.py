@@ -29,7 +29,15 @@ from server import BenchIndex
 CHANGED_PACKAGE = {"fastapi": "prometheus-client", "datascience": "scikit-learn"}
 """The package the one-package-change sync moves to its previous release."""
 IGNORED_IN_VENV = {"pip", "setuptools", "wheel"}
-SYNC_SCENARIOS = ("fresh venv, cold cache", "fresh venv, warm cache", "no-op", "one-package change")
+SYNC_SCENARIOS = (
+    "fresh venv, cold cache",
+    "fresh venv, warm cache",
+    "no-op",
+    "one-package change",
+    "new venv, warm cache",
+)
+"""In this order. "fresh venv": into an empty venv made beforehand; "new venv": no venv yet, the tool
+(or, for pip-tools and uv, the usual command before it) makes one: a fresh clone's first sync."""
 
 CommandFor = Callable[[Path, Path, str, tools.Sandbox], list[str]]
 
@@ -41,6 +49,8 @@ class Tool:
     name: str
     compile: CommandFor
     sync: CommandFor
+    new: CommandFor
+    """Make the venv (which does not exist yet), then sync it."""
     compile_available: bool
     sync_available: bool
     venv_with_pip: bool
@@ -265,8 +275,12 @@ class Bench:
         if scenario.startswith("fresh venv"):
             run.venv = self.new_venv(run.tool.venv_with_pip, run.venv)
         lock = run.lock_b if scenario == "one-package change" else run.lock_a
+        command = run.tool.sync
+        if scenario == "new venv, warm cache":
+            shutil.rmtree(run.venv.parent, ignore_errors=True)
+            run.venv, command = self.fresh("new") / "venv", run.tool.new
         if not self.measure(
-            cell, run.tool.sync(lock, run.venv, self.index.url, run.box), run.lock_a.parent, run.box
+            cell, command(lock, run.venv, self.index.url, run.box), run.lock_a.parent, run.box
         ):
             return
         if scenario == "one-package change":
@@ -285,7 +299,8 @@ class Bench:
         skipped when there is no synced venv."""
         cell = run.cells[scenario]
         if scenario == "fresh venv, warm cache" and cell.failure is not None:
-            run.cells["no-op"].skipped = run.cells["one-package change"].skipped = "no synced venv"
+            for later in ("no-op", "one-package change", "new venv, warm cache"):
+                run.cells[later].skipped = "no synced venv"
         if cell.failure is not None or cell.skipped is not None or scenario == "no-op":
             return
         problem = report.compare_venv(run.venv, pins_a, IGNORED_IN_VENV)
@@ -322,12 +337,13 @@ def contenders() -> list[Tool]:
             "envlock",
             tools.envlock_compile,
             tools.envlock_sync,
+            tools.envlock_sync,
             tools.envlock_has("compile"),
             tools.envlock_has("sync"),
             venv_with_pip=False,
         ),
-        Tool("pip-tools", tools.pip_compile, tools.pip_sync, True, True, venv_with_pip=True),
-        Tool("uv", tools.uv_compile, tools.uv_sync, True, True, venv_with_pip=False),
+        Tool("pip-tools", tools.pip_compile, tools.pip_sync, tools.pip_new, True, True, venv_with_pip=True),
+        Tool("uv", tools.uv_compile, tools.uv_sync, tools.uv_new, True, True, venv_with_pip=False),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -205,6 +206,30 @@ def pip_sync(lock: Path, venv: Path, index_url: str, box: Sandbox) -> list[str]:
         "--pip-args",
         f"--no-compile --cache-dir {box.cache / 'pip'}",
         str(lock),
+    ]
+
+
+def pip_new(lock: Path, venv: Path, index_url: str, box: Sandbox) -> list[str]:
+    """``python -m venv`` (with pip: pip-sync drives it), then pip-sync."""
+    make = [str(DEV_PYTHON), "-m", "venv", str(venv)]
+    return ["sh", "-c", f"{shlex.join(make)} && {shlex.join(pip_sync(lock, venv, index_url, box))}"]
+
+
+def uv_new(lock: Path, venv: Path, index_url: str, box: Sandbox) -> list[str]:
+    """``uv venv``, then ``uv pip sync``."""
+    make = [
+        str(DEV_BIN / "uv"),
+        "venv",
+        "--quiet",
+        "--python",
+        str(DEV_PYTHON),
+        "--cache-dir",
+        str(box.cache / "uv"),
+    ]
+    return [
+        "sh",
+        "-c",
+        f"{shlex.join([*make, str(venv)])} && {shlex.join(uv_sync(lock, venv, index_url, box))}",
     ]
 
 

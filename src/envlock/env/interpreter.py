@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import sysconfig
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from packaging.markers import default_environment
-from packaging.tags import compatible_tags, cpython_tags, generic_tags, platform_tags, sys_tags
+from typing import TYPE_CHECKING, Any
 
 from envlock.errors import InputError, TargetEnvironmentError
+
+if TYPE_CHECKING:
+    import subprocess
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 """Runs a command and returns its completed process (tests pass fakes)."""
@@ -103,6 +101,8 @@ class TargetEnvironment:
 
 
 def run_subprocess(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    import subprocess  # lazy: a sync whose interpreter's facts are remembered starts no process
+
     return subprocess.run(list(command), capture_output=True, text=True, check=False, timeout=60)
 
 
@@ -125,6 +125,8 @@ def probe_answer(
     python: str | os.PathLike[str], runner: Runner = run_subprocess
 ) -> tuple[InterpreterInfo, dict[str, Any]]:
     """``probe``, with the probe's JSON answer as it came (``env/probe_cache.py`` keeps it)."""
+    import subprocess  # lazy: as run_subprocess
+
     try:
         result = runner(probe_command(python))
     except (OSError, subprocess.SubprocessError) as error:
@@ -175,6 +177,10 @@ def environment_for(info: InterpreterInfo) -> TargetEnvironment:
 
 def current_environment() -> TargetEnvironment:
     """The running interpreter, without a subprocess."""
+    # lazy: packaging's markers and tags cost a sync ~20 ms of imports; a remembered selection needs neither
+    from packaging.markers import default_environment
+    from packaging.tags import sys_tags
+
     return TargetEnvironment(
         markers={k: str(v) for k, v in default_environment().items()},
         tags=tuple(str(t) for t in sys_tags()),
@@ -218,6 +224,8 @@ def interpreter_path(text: str, cwd: Path) -> Path:
     ``../py``) is a path from the working folder; a bare name (``python3.12``) is looked up on PATH."""
     if os.sep in text or (os.altsep and os.altsep in text) or "/" in text:
         return cwd / text
+    import shutil  # lazy: only a --python given by name is looked up
+
     found = shutil.which(text)
     if found is None:
         raise TargetEnvironmentError(
@@ -225,6 +233,40 @@ def interpreter_path(text: str, cwd: Path) -> Path:
             hint=f"give its path (./{text} for one in this folder)",
         )
     return Path(found)
+
+
+def tags_basis(info: InterpreterInfo) -> tuple[object, ...]:
+    """Everything ``environment_for(info).tags`` is computed from, without computing them (packaging.tags
+    and its imports cost a sync ~15 ms): the interpreter's facts and, when its platform is this machine's,
+    what packaging reads of the machine for its platform tags (the C library, the running interpreter,
+    the kernel, the import path a ``_manylinux`` override would come from) and packaging's version."""
+    # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
+    import packaging
+
+    host = sysconfig.get_platform()
+    machine = _machine() if info.platform == host else ()
+    return (
+        info.implementation,
+        info.version[:2],
+        _abi(info),
+        info.platform,
+        host,
+        machine,
+        packaging.__version__,
+    )
+
+
+def _machine() -> tuple[object, ...]:
+    """What packaging's ``platform_tags()`` reads of this machine and of the running interpreter."""
+    if sys.platform == "win32":
+        system: tuple[object, ...] = tuple(sys.getwindowsversion()[:5])
+    else:
+        system = tuple(os.uname())
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        libc = None
+    return (libc, system, sys.executable, sys.version, sys.maxsize, tuple(sys.path))
 
 
 def _abi(info: InterpreterInfo) -> str | None:
@@ -242,6 +284,8 @@ def _abi(info: InterpreterInfo) -> str | None:
 def _platforms(platform: str) -> list[str]:
     """Platform tags for a sysconfig platform; this machine's full list (manylinux...) when it matches."""
     if platform == sysconfig.get_platform():
+        from packaging.tags import platform_tags  # lazy: see current_environment
+
         return list(platform_tags())
     return [platform.replace("-", "_").replace(".", "_")]
 
@@ -249,6 +293,8 @@ def _platforms(platform: str) -> list[str]:
 def _tags(
     implementation: str, version: tuple[int, int], abi: str | None, platforms: list[str]
 ) -> tuple[str, ...]:
+    from packaging.tags import compatible_tags, cpython_tags, generic_tags  # lazy: see current_environment
+
     if implementation == "cpython":
         found = [*cpython_tags(version, [abi] if abi else None, platforms)]
         interpreter = f"cp{version[0]}{version[1]}"

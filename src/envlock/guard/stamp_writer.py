@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from typing import Any
 from envlock import __version__
 from envlock.atomic import StrPath, fsync_dir, remove_if_present, write_atomic
 from envlock.guard import stamp
-from envlock.tomlshim import tomllib
 
 _INTERPRETER_SCRIPT = (
     # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
@@ -65,6 +63,8 @@ def _interpreter_identity(venv: StrPath, python: StrPath, facts: Mapping[str, An
 
 def _ask_interpreter(python: StrPath) -> dict[str, Any]:
     """Version and site-packages folders, from the interpreter itself (runs once, at sync time)."""
+    import subprocess  # lazy: a patch stamps from the probe it ran already (no process)
+
     result = subprocess.run(
         [os.fspath(python), "-I", "-S", "-c", _INTERPRETER_SCRIPT], capture_output=True, text=True, check=True
     )
@@ -130,6 +130,8 @@ def input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]
 
 def lock_inputs(lock_path: StrPath) -> list[str]:
     """The input files a lock names under ``[tool.envlock].inputs`` (relative to the lock's folder)."""
+    from envlock.tomlshim import tomllib  # lazy: a sync has its lock's inputs already (no TOML parser)
+
     try:
         with open(lock_path, encoding="utf-8") as handle:
             data = tomllib.loads(handle.read())

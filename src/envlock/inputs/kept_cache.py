@@ -81,7 +81,7 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
         request[name] = value
     document = {
         "format": FORMAT,
-        "envlock": [__version__, _code_identity()],
+        "envlock": [__version__, code_identity()],
         "python": [sys.executable, sys.version],
         "cwd": cwd,
         "request": request,
@@ -90,7 +90,7 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
     return sha256_text(repr(document))  # no json: its import (re, enum) would cost the answer milliseconds
 
 
-def _code_identity() -> list[tuple[str, int, int]]:
+def code_identity() -> list[tuple[str, int, int]]:
     """envlock's own modules (path, mtime, size): a verdict of other code (an upgrade, an edited
     checkout run from source) never answers. One ``scandir`` per package folder (~1 ms)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,15 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.pylock import Pylock
-
 from envlock import validate
 from envlock.errors import LockFileError
-from envlock.index.cache import Cache
-from envlock.lock.lockfile import lock_from_dict, lock_metadata
-from envlock.tomlshim import tomllib
 
 if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from envlock.index.cache import Cache
     from envlock.index.fetch import ArtifactClient
 
 
@@ -33,7 +31,12 @@ def read_lock_bytes(path: Path) -> bytes:
 
 def parse_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], ArtifactClient]) -> Pylock:
     """``data`` (read from ``path``) as a lock; a hashed requirements file needs the index (``http``)."""
-    if _is_requirements_file(path, data):
+    # lazy: packaging.pylock and its markers cost ~35 ms; a lock read before is answered without them
+    # (sync/selection_cache.py)
+    from envlock.lock.lockfile import lock_from_dict
+    from envlock.tomlshim import tomllib
+
+    if is_requirements_file(path, data):
         return _requirements_lock(path, data, cache, http)
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
@@ -68,7 +71,8 @@ def _requirements_lock(path: Path, data: bytes, cache: Cache, http: Callable[[],
     )
 
 
-def _is_requirements_file(path: Path, data: bytes) -> bool:
+def is_requirements_file(path: Path, data: bytes) -> bool:
+    """A pip-tools hashed requirements file rather than a PEP 751 lock."""
     if path.suffix == ".toml":
         return False
     if path.suffix in (".txt", ".in") or path.name.startswith("requirements"):
@@ -79,6 +83,8 @@ def _is_requirements_file(path: Path, data: bytes) -> bool:
 def recorded_indexes(lock: Pylock) -> tuple[str, ...]:
     """The http(s) indexes the lock says it was compiled against (``[tool.envlock.options] indexes``),
     where a sync's builds take their build requirements; anything else recorded there is ignored."""
+    from envlock.lock.lockfile import lock_metadata  # lazy: as parse_lock (only a build asks for them)
+
     found = lock_metadata(lock).options.get("indexes")
     urls: list[str] = []
     for url in found if isinstance(found, list) else ():

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from packaging.version import InvalidVersion, Version
-
 from envlock.env.site_packages import INSTALLER_NAME
 from envlock.sync.models import Action, InstalledDist, PlanItem, SelectedPackage, Selection, SyncPlan
 
@@ -60,6 +58,10 @@ def replace_reason(want: SelectedPackage, dists: Sequence[InstalledDist]) -> str
 
 
 def same_version(installed: str, wanted: str) -> bool:
+    if installed == wanted:  # the common case, answered without importing packaging.version
+        return True
+    from packaging.version import InvalidVersion, Version  # lazy: only versions spelled differently
+
     try:
         return Version(installed) == Version(wanted)
     except InvalidVersion:

@@ -73,7 +73,7 @@ class Preparer:
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
         selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
-        wheel_claims.verify(wanted, unpacked, selected, environment)
+        wheel_claims.verify(wanted, unpacked, selected, environment, verdicts=self.cache.area("claims"))
         return unpacked
 
     def _built_wheel(self, sdist: Path, sha256: str, python: str) -> Path:

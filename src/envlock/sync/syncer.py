@@ -11,38 +11,34 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from packaging.pylock import Pylock
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from envlock.env import probe_cache, site_packages, venvs
-from envlock.env.interpreter import (
-    InterpreterInfo,
-    Runner,
-    TargetEnvironment,
-    environment_for,
-    probe,
-    run_subprocess,
-)
+from envlock.env.interpreter import InterpreterInfo, Runner, probe, run_subprocess
 from envlock.errors import LockBusyError, TargetEnvironmentError
 from envlock.guard import stamp, stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
 from envlock.inputs import fresh_cache, freshness
-from envlock.lock.selection import SelectionOptions, declared, select
-from envlock.sync import executor, noop, planner
+from envlock.sync import executor, noop, planner, selection_cache
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
-from envlock.sync.lock_input import parse_lock, read_lock_bytes, recorded_indexes
+from envlock.sync.lock_input import is_requirements_file, parse_lock, read_lock_bytes, recorded_indexes
 from envlock.sync.models import InstalledDist, Selection, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
+from envlock.sync.selection_cache import LockRead, SelectionAsked
 from envlock.sync.target import Kind, Prober, Target, system_target, venv_target
 from envlock.sync.venv_lock import venv_lock
 from envlock.sync.wheel_store import UnpackedWheel
 
 if TYPE_CHECKING:  # the HTTP code is loaded only when something must be downloaded
+    from packaging.pylock import Pylock
+
     from envlock.index.fetch import ArtifactClient, ProgressCallback
+
+_T = TypeVar("_T")
 
 MAX_DECISIONS = 8
 """How often a sync decides its target again after other syncs changed the venv while it waited for the
@@ -135,10 +131,21 @@ class _Sync:
     http: Callable[[], ArtifactClient]
     """The HTTP client, made on first use; the same for the whole sync (index lookups and downloads
     share credentials and pool)."""
+    lock: Callable[[], Pylock]
+    """The lock parsed and validated, on first use: a lock read in full before (``selection_cache``)
+    may never need it."""
 
     @property
     def cache(self) -> Cache:
         return Cache(self.options.cache_dir or default_cache_dir())
+
+    @cached_property
+    def remembered(self) -> tuple[Path, str] | None:
+        """Where reads of this lock are remembered (area, lock key); None for ``--verify`` (which trusts
+        nothing remembered) and a hashed requirements file (read from its index)."""
+        if self.options.verify or is_requirements_file(self.options.lock_path, self.lock_bytes):
+            return None
+        return self.cache.area(selection_cache.AREA), selection_cache.lock_key(self.lock_sha)
 
     def prober(self) -> Prober:
         """Probes interpreters through the probe cache; ``--verify`` trusts nothing remembered."""
@@ -149,7 +156,10 @@ class _Sync:
 def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
     """Decide the target and run the pipeline; when another sync changed the venv meanwhile, again."""
     started = edges.clock()
-    run = _Sync(options, edges, lock_bytes, lock_sha, _once(edges.client_factory or _http_client))
+    http = _once(edges.client_factory or _http_client)
+    cache = Cache(options.cache_dir or default_cache_dir())
+    lock = _once(lambda: parse_lock(options.lock_path, lock_bytes, cache, http))
+    run = _Sync(options, edges, lock_bytes, lock_sha, http, lock)
     lost: list[str] = []
     for _ in range(MAX_DECISIONS):
         decided = _decide(run)
@@ -164,8 +174,8 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
                 up_to_date=True,
                 notes=tuple(lost),
             )
-        lock, target = decided
-        outcome = _run(run, lock, target)
+        target = decided
+        outcome = _run(run, target)
         if isinstance(outcome, _Raced):
             lost += outcome.notes
             continue
@@ -194,11 +204,11 @@ def _http_client() -> ArtifactClient:
     return HttpClient()
 
 
-def _once(factory: Callable[[], ArtifactClient]) -> Callable[[], ArtifactClient]:
-    """``factory``'s client, made on the first call only."""
-    made: list[ArtifactClient] = []
+def _once(factory: Callable[[], _T]) -> Callable[[], _T]:
+    """``factory``'s value, made on the first call only."""
+    made: list[_T] = []
 
-    def get() -> ArtifactClient:
+    def get() -> _T:
         if not made:
             made.append(factory())
         return made[0]
@@ -206,12 +216,14 @@ def _once(factory: Callable[[], ArtifactClient]) -> Callable[[], ArtifactClient]
     return get
 
 
-def _decide(run: _Sync) -> tuple[Pylock, Target] | None:
-    """The lock and the target of this sync; None when the venv's stamp proves it already is the lock."""
+def _decide(run: _Sync) -> Target | None:
+    """The target of this sync; None when the venv's stamp proves it already is the lock. A lock not read
+    in full before is read first, so its errors come before the target's."""
     options, edges = run.options, run.edges
     if options.system:
         target = system_target(options.python, edges.default_python, run.prober())
-        return parse_lock(options.lock_path, run.lock_bytes, run.cache, run.http), target
+        run.lock()
+        return target
     venv = options.venv.absolute()
     venvs.check_target(venv, system=False)
     if not (options.dry_run or options.rebuild or options.python or options.verify) and noop.up_to_date(
@@ -223,31 +235,32 @@ def _decide(run: _Sync) -> tuple[Pylock, Target] | None:
         lock_path=options.lock_path,
     ):
         return None
-    lock = parse_lock(options.lock_path, run.lock_bytes, run.cache, run.http)
-    target = venv_target(
+    if run.remembered is None or not selection_cache.validated(*run.remembered):
+        run.lock()
+    return venv_target(
         venv,
         options.python,
         rebuild=options.rebuild,
         default_python=edges.default_python,
         prober=run.prober(),
     )
-    return lock, target
 
 
 # ---------------------------------------------------------------------------------------------------
 # The pipeline
 
 
-def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]] | _Raced:
+def _run(run: _Sync, target: Target) -> tuple[SyncPlan, list[str]] | _Raced:
     """Select, plan, fetch, then change the target under its venv lock and stamp it: the plan and the
     notes for the user, or _Raced when another sync changed the venv before this one got the lock."""
-    selection = _select(lock, environment_for(target.info), run.options)
+    read = _read(run, target)
+    selection = read.selection
     note = target.note(dry_run=run.options.dry_run)
     notes = [note] if note else []
     if run.options.dry_run:
         return _dry_run_plan(target, selection, run.options), notes
     # A new venv's plan depends on nothing installed: it is fetched before waiting for the venv lock.
-    early = None if target.in_place else _prepare(run, target, planner.plan(selection, ()), lock)
+    early = None if target.in_place else _prepare(run, target, planner.plan(selection, ()))
     with venv_lock(target.root, on_wait=run.edges.notice):
         changed, repaired = target.changed_since_decided()
         if changed:
@@ -257,25 +270,47 @@ def _run(run: _Sync, lock: Pylock, target: Target) -> tuple[SyncPlan, list[str]]
             repaired += recovered
             vouched = _vouched(target, interrupted, run.options)
             installed = _installed(target, interrupted, run.options, vouched)
-            plan, artifacts = _prepare(run, target, planner.plan(selection, installed), lock)
-            stale = _change_in_place(run, lock, target, plan, artifacts, vouched)
+            plan, artifacts = _prepare(run, target, planner.plan(selection, installed))
+            stale = _change_in_place(run, read, target, plan, artifacts, vouched)
         else:
             plan, artifacts = early
-            stale = _build_and_swap(run, lock, target, plan, artifacts)
+            stale = _build_and_swap(run, read, target, plan, artifacts)
     if stale:
         lock_name = run.options.lock_path.name
         notes.append(f"{lock_name} is older than its inputs ({stale}): run: envlock compile && envlock sync")
     return plan, [*repaired, *notes]
 
 
-def _select(lock: Pylock, environment: TargetEnvironment, options: SyncOptions) -> Selection:
-    groups = declared(options.groups) if options.groups is not None else None
-    return select(
-        lock,
-        environment,
-        SelectionOptions(extras=declared(options.extras), groups=groups, only_binary=options.only_binary),
-        lock_path=options.lock_path,
+def _read(run: _Sync, target: Target) -> LockRead:
+    """What this sync uses of its lock for ``target``: remembered from an earlier full read of the same
+    bytes for the same target and choice, else read in full (and remembered)."""
+    options = run.options
+    groups = tuple(noop.normalized(options.groups)) if options.groups is not None else None
+    asked = SelectionAsked(tuple(noop.normalized(options.extras)), groups, options.only_binary)
+    where = run.remembered
+    entry = selection_cache.entry_key(options.lock_path, target.info, asked) if where else ""
+    found = selection_cache.recall(*where, entry) if where else None
+    if found is not None:
+        return found
+    lock = run.lock()
+    read = LockRead(
+        _select(lock, target.info, asked, options.lock_path),
+        tuple(lock.default_groups or ()),
+        tuple(stamp_writer.inputs_named(lock.tool, options.lock_path.absolute())),
     )
+    if where:
+        selection_cache.remember(*where, entry, read)
+    return read
+
+
+def _select(lock: Pylock, info: InterpreterInfo, asked: SelectionAsked, lock_path: Path) -> Selection:
+    # lazy: selection evaluates the lock's markers for the target's tags (packaging.markers, .tags):
+    # a lock read before is answered from its remembered read without them
+    from envlock.env.interpreter import environment_for
+    from envlock.lock.selection import SelectionOptions, select
+
+    options = SelectionOptions(extras=asked.extras, groups=asked.groups, only_binary=asked.only_binary)
+    return select(lock, environment_for(info), options, lock_path=lock_path)
 
 
 def _layout(target: Target, root: Path | None = None, info: InterpreterInfo | None = None) -> InstallLayout:
@@ -334,9 +369,7 @@ def _recover(target: Target) -> tuple[bool, list[str]]:
     return True, notes if target.owned else []
 
 
-def _prepare(
-    run: _Sync, target: Target, plan: SyncPlan, lock: Pylock
-) -> tuple[SyncPlan, dict[str, UnpackedWheel]]:
+def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict[str, UnpackedWheel]]:
     """Everything the plan installs downloaded, verified (and built, with build requirements from the
     lock's indexes) and unpacked, before the venv is touched; a distribution that cannot be removed
     exactly is refused first."""
@@ -349,9 +382,9 @@ def _prepare(
         run.options.offline,
         run.edges.progress,
         checkpoint=run.edges.checkpoint,
-        build_indexes=functools.partial(recorded_indexes, lock),
+        build_indexes=lambda: recorded_indexes(run.lock()),
     )
-    artifacts = preparer.prepare(plan, target.build_python, environment_for(target.info).markers)
+    artifacts = preparer.prepare(plan, target.build_python, dict(target.info.markers))
     run.edges.checkpoint("fetched")
     return plan, artifacts
 
@@ -384,7 +417,7 @@ def _venv_arg(options: SyncOptions) -> str:
 
 def _change_in_place(
     run: _Sync,
-    lock: Pylock,
+    read: LockRead,
     target: Target,
     plan: SyncPlan,
     artifacts: dict[str, UnpackedWheel],
@@ -400,13 +433,13 @@ def _change_in_place(
     if not target.owned:
         return None
     run.edges.checkpoint("applied")
-    stale = _write_stamp(run, lock, target, vouched, _probed_facts(target.info))
+    stale = _write_stamp(run, read, target, vouched, _probed_facts(target.info))
     run.edges.checkpoint("stamped")
     return stale
 
 
 def _build_and_swap(
-    run: _Sync, lock: Pylock, target: Target, plan: SyncPlan, artifacts: dict[str, UnpackedWheel]
+    run: _Sync, read: LockRead, target: Target, plan: SyncPlan, artifacts: dict[str, UnpackedWheel]
 ) -> str | None:
     """Build and fill a venv beside the target, swap it in, delete the old one, stamp the new one: a
     failure before the swap leaves the old venv untouched. Why the lock is stale, if it is."""
@@ -429,7 +462,7 @@ def _build_and_swap(
             edges.checkpoint("swapped")
             # The old venv goes before the stamp: a stamped venv never has leftovers beside it.
             venvs.discard(aside)
-            stale = _write_stamp(run, lock, target, {}, _moved_facts(info, staging, target.root))
+            stale = _write_stamp(run, read, target, {}, _moved_facts(info, staging, target.root))
             edges.checkpoint("stamped")
     except BaseException:
         venvs.discard(staging if staging.exists() else None)
@@ -448,7 +481,7 @@ def _execute_options(run: _Sync) -> executor.ExecuteOptions:
 
 def _write_stamp(
     run: _Sync,
-    lock: Pylock,
+    read: LockRead,
     target: Target,
     vouched: Mapping[str, Mapping[str, Any]],
     facts: Mapping[str, object] | None,
@@ -458,8 +491,8 @@ def _write_stamp(
     options = run.options
     lock_path = options.lock_path.absolute()
     # The groups installed: --group values, else the lock's default-groups (as the no-op check reads them).
-    groups = (lock.default_groups or ()) if options.groups is None else options.groups
-    inputs = stamp_writer.inputs_named(lock.tool, lock_path)
+    groups = read.default_groups if options.groups is None else options.groups
+    inputs = list(read.inputs)
     stale = _staleness(lock_path, run.lock_sha, inputs, options.cache_dir)
     source = stamp_writer.SyncedFrom(
         lock_path=lock_path,

@@ -1,0 +1,156 @@
+"""What a full read of a lock gave a sync for one target, remembered (issue 15): the selection, the
+lock's default groups and the input files it names. A sync of the same lock bytes for the same target
+answers from it without importing ``packaging.pylock`` (its validation), ``packaging.markers`` or
+``packaging.tags`` (~40 ms of imports, more than uv's whole one-package change).
+
+The lock's validation is the hostile-input boundary, so an entry exists only after a full read of these
+exact bytes succeeded, and its key holds everything that read depended on: the lock's sha256, envlock's
+version and modules, packaging's version (``lock_key``); the working folder and the lock path as given
+(artifact paths are made absolute against them), the interpreter's markers and what its wheel tags are
+computed from (``interpreter.tags_basis``), the extras, groups and ``--only-binary`` names (``entry_key``).
+A lock with a project folder or git source is never remembered: its identity is read from the disk.
+Anything unreadable or malformed in an entry is a miss, and the full read runs again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envlock import __version__, validate
+from envlock.atomic import write_atomic
+from envlock.env.interpreter import InterpreterInfo, tags_basis
+from envlock.guard.stamp import canonical_name, sha256_text
+from envlock.inputs.kept_cache import code_identity
+from envlock.sync.models import Artifact, SelectedPackage, Selection
+
+AREA = "selections"
+"""The cache area (``<area>/<lock key>/<entry key>.json``; the lock key's folder exists once a full read
+of those bytes succeeded)."""
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class LockRead:
+    """What a sync uses of its lock once the target is known."""
+
+    selection: Selection
+    default_groups: tuple[str, ...]
+    """The lock's ``default-groups`` (what a sync without ``--group`` installs and stamps)."""
+    inputs: tuple[str, ...]
+    """The input files the lock's ``[tool.envlock]`` names, as paths (``stamp_writer.inputs_named``)."""
+
+
+@dataclass(frozen=True)
+class SelectionAsked:
+    """The choice a selection is made for, besides the lock and the interpreter."""
+
+    extras: tuple[str, ...]
+    groups: tuple[str, ...] | None
+    only_binary: frozenset[str]
+
+
+def lock_key(lock_sha: str) -> str:
+    """The key of these lock bytes as read by this envlock and this packaging."""
+    # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
+    import packaging
+
+    document = [FORMAT, lock_sha, __version__, code_identity(), packaging.__version__]
+    return sha256_text(repr(document))
+
+
+def validated(area: Path, lock: str) -> bool:
+    """A full read of the lock with key ``lock`` succeeded before (its errors cannot come)."""
+    return (area / lock).is_dir()
+
+
+def entry_key(lock_path: Path, info: InterpreterInfo, asked: SelectionAsked) -> str:
+    document = [
+        os.fspath(Path.cwd()),
+        os.fspath(lock_path),
+        sorted(info.markers.items()),
+        tags_basis(info),
+        asked.extras,
+        asked.groups,
+        sorted(asked.only_binary),
+    ]
+    return sha256_text(repr(document))
+
+
+def recall(area: Path, lock: str, entry: str) -> LockRead | None:
+    """The remembered read, or None (no entry, or one that is not exactly what ``remember`` writes)."""
+    try:
+        data = json.loads((area / lock / f"{entry}.json").read_bytes())
+        if data["format"] != FORMAT:
+            return None
+        packages = tuple(_package(item) for item in data["packages"])
+        return LockRead(Selection(packages), _strings(data["default_groups"]), _strings(data["inputs"]))
+    except (OSError, ValueError, KeyError, TypeError, validate.UnsafeInput):
+        return None
+
+
+def remember(area: Path, lock: str, entry: str, read: LockRead) -> None:
+    """Keep ``read`` (made by a full read of the lock) for the next sync; a lock with a source to build,
+    or a cache that cannot be written, keeps nothing."""
+    if any(package.artifact.origin is not None for package in read.selection.packages):
+        return
+    document = {
+        "format": FORMAT,
+        "packages": [_record(package) for package in read.selection.packages],
+        "default_groups": list(read.default_groups),
+        "inputs": list(read.inputs),
+    }
+    with contextlib.suppress(OSError):  # a read-only cache costs the next sync the full read, nothing else
+        (area / lock).mkdir(exist_ok=True)
+        write_atomic(area / lock / f"{entry}.json", json.dumps(document).encode(), durable=False)
+
+
+def _record(package: SelectedPackage) -> dict[str, Any]:
+    artifact = package.artifact
+    return {
+        "name": package.name,
+        "version": package.version,
+        "direct": package.direct,
+        "filename": artifact.filename,
+        "sha256": artifact.sha256,
+        "url": artifact.url,
+        "path": None if artifact.path is None else os.fspath(artifact.path),
+        "size": artifact.size,
+    }
+
+
+def _package(item: dict[str, Any]) -> SelectedPackage:
+    """An entry's package, checked as the lock's was (a hand-edited cache installs nothing unsafe)."""
+    url, path, size = item["url"], item["path"], item["size"]
+    if url is not None and (
+        not isinstance(url, str) or validate.split_url(url).scheme.lower() not in validate.REMOTE_SCHEMES
+    ):
+        raise ValueError("url")
+    if path is not None and not (isinstance(path, str) and Path(path).is_absolute()):
+        raise ValueError("path")
+    if size is not None and (type(size) is not int or size < 0):
+        raise ValueError("size")
+    name, version, direct = item["name"], item["version"], item["direct"]
+    if not (isinstance(name, str) and name == canonical_name(name) and isinstance(version, str)):
+        raise ValueError("package")
+    if type(direct) is not bool:
+        raise ValueError("direct")
+    artifact = Artifact(
+        filename=validate.file_name(item["filename"]),
+        sha256=validate.sha256(item["sha256"]),
+        url=url,
+        path=None if path is None else Path(path),
+        size=size,
+    )
+    return SelectedPackage(name=name, version=version, artifact=artifact, direct=direct)
+
+
+def _strings(values: Sequence[object]) -> tuple[str, ...]:
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise ValueError("strings")
+    return tuple(values)

@@ -239,7 +239,7 @@ def tags_basis(info: InterpreterInfo) -> tuple[object, ...]:
     """Everything ``environment_for(info).tags`` is computed from, without computing them (packaging.tags
     and its imports cost a sync ~15 ms): the interpreter's facts and, when its platform is this machine's,
     what packaging reads of the machine for its platform tags (the C library, the running interpreter,
-    the kernel, the import path a ``_manylinux`` override would come from) and packaging's version."""
+    the kernel, a ``_manylinux`` override module) and packaging's version."""
     # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
     import packaging
 
@@ -266,7 +266,26 @@ def _machine() -> tuple[object, ...]:
         libc = os.confstr("CS_GNU_LIBC_VERSION")
     except (AttributeError, ValueError, OSError):
         libc = None
-    return (libc, system, sys.executable, sys.version, sys.maxsize, tuple(sys.path))
+    return (libc, system, sys.executable, sys.version, sys.maxsize, _manylinux_override())
+
+
+def _manylinux_override() -> tuple[object, ...] | None:
+    """The ``_manylinux`` module packaging would import to decide manylinux compatibility (PEP 600 lets a
+    distributor override it): where it is and its size and mtime; None when there is none."""
+    # lazy: importlib.util is loaded at start by runpy (python -m envlock) but not by every caller
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("_manylinux")
+    except (ImportError, ValueError):
+        return ("unfindable",)
+    if spec is None:
+        return None
+    try:
+        found = Path(spec.origin).stat() if spec.origin else None
+    except OSError:
+        found = None
+    return (spec.origin, None if found is None else (found.st_size, found.st_mtime_ns))
 
 
 def _abi(info: InterpreterInfo) -> str | None:

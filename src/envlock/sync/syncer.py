@@ -97,12 +97,17 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     return _sync(options, edges, lock_bytes, lock_sha)
 
 
-def _staleness(lock_path: Path, lock_sha: str, inputs: list[str], cache_dir: Path | None) -> str | None:
+def _staleness(
+    lock_path: Path, lock_sha: str, inputs: list[str], cache_dir: Path | None, lock_bytes: bytes
+) -> str | None:
     """Why the lock is older than its inputs (its input fingerprint recomputed offline), or None when it is
     fresh or cannot be judged. Recorded in the stamp, so every later check and launcher refuses the venv
     until a compile and a sync: installing a stale lock must not make it look current. A fresh verdict is
     the one ``envlock check`` caches (``inputs/fresh_cache.py``: this lock's bytes, these inputs' bytes),
-    so a sync of a lock judged before judges it with one ``stat``."""
+    so a sync of a lock judged before judges it with one ``stat``. A lock whose bytes cannot name a
+    fingerprint (no such key, no escape that could spell one) cannot be judged: not even read again."""
+    if b"fingerprint" not in lock_bytes and b"\\" not in lock_bytes:
+        return None
     records = stamp_writer.input_records(os.fspath(lock_path), inputs)
     key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))
     if key is not None and fresh_cache.known_fresh(key, cache_dir):
@@ -493,7 +498,7 @@ def _write_stamp(
     # The groups installed: --group values, else the lock's default-groups (as the no-op check reads them).
     groups = read.default_groups if options.groups is None else options.groups
     inputs = list(read.inputs)
-    stale = _staleness(lock_path, run.lock_sha, inputs, options.cache_dir)
+    stale = _staleness(lock_path, run.lock_sha, inputs, options.cache_dir, run.lock_bytes)
     source = stamp_writer.SyncedFrom(
         lock_path=lock_path,
         lock_bytes_sha256=run.lock_sha,

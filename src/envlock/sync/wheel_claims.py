@@ -66,40 +66,40 @@ def verify(
 
     ``wheels``: locked artifact sha256 -> unpacked wheel; ``selected``: every package the venv will
     hold (normalized name -> version); ``environment``: the target's marker values. ``verdicts``: a cache
-    folder where a passed check is remembered under a key of all of that (a wheel's METADATA is fixed by
-    its sha256), so the same check passes again without reading METADATA or importing packaging's
-    requirements and markers (~15 ms); wheels built by sync (from an sdist or a source) are never
-    remembered."""
-    key = _verdict_key(packages, wheels, selected, environment) if verdicts is not None else None
-    if verdicts is not None and key is not None and (verdicts / key).is_file():
-        return
+    folder where each wheel's passed check is remembered under a key of all of that (a wheel's METADATA
+    is fixed by its sha256), so the same check passes again without reading METADATA or importing
+    packaging's requirements and markers (~15 ms); a wheel built by sync (from an sdist or a source) is
+    never remembered."""
+    remembered = _verdicts(verdicts, selected, environment) if verdicts is not None else None
     for package in sorted(packages, key=lambda p: p.name):
         wheel = wheels.get(package.artifact.sha256)
-        if wheel is not None:
-            _verify_one(package, read_claims(wheel), selected, environment)
-    if verdicts is not None and key is not None:
-        with contextlib.suppress(OSError):  # a read-only cache costs the next sync this check, no more
-            write_atomic(verdicts / key, b"", durable=False)
+        if wheel is None:
+            continue
+        verdict = _verdict_path(remembered, package)
+        if verdict is not None and verdict.is_file():
+            continue
+        _verify_one(package, read_claims(wheel), selected, environment)
+        if verdict is not None:
+            with contextlib.suppress(OSError):  # a read-only cache costs the next sync this check, no more
+                verdict.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(verdict, b"", durable=False)
 
 
-def _verdict_key(
-    packages: Sequence[SelectedPackage],
-    wheels: Mapping[str, UnpackedWheel],
-    selected: Mapping[str, str],
-    environment: Mapping[str, str],
-) -> str | None:
-    """What a check's outcome depends on; None when a wheel was built here (not fixed by a hash)."""
-    if any(package.artifact.kind is not ArtifactKind.WHEEL for package in packages):
-        return None
+def _verdicts(folder: Path, selected: Mapping[str, str], environment: Mapping[str, str]) -> Path:
+    """Where the verdicts for this selection and target go (everything a check reads besides the wheel)."""
     # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
     import packaging
 
-    checked = sorted(
-        (p.name, p.version, p.artifact.sha256, p.artifact.sha256 in wheels, p.artifact.filename)
-        for p in packages
-    )
-    document = [1, __version__, code_identity(), packaging.__version__, checked, sorted(selected.items())]
-    return sha256_text(repr([*document, sorted(environment.items())]))
+    document = [1, __version__, code_identity(), packaging.__version__, sorted(selected.items())]
+    return folder / sha256_text(repr([*document, sorted(environment.items())]))
+
+
+def _verdict_path(remembered: Path | None, package: SelectedPackage) -> Path | None:
+    """The verdict file of ``package``'s wheel; None when it was built here (not fixed by a hash)."""
+    if remembered is None or package.artifact.kind is not ArtifactKind.WHEEL:
+        return None
+    artifact = package.artifact
+    return remembered / sha256_text(repr([package.name, package.version, artifact.sha256, artifact.filename]))
 
 
 def _verify_one(

@@ -39,6 +39,9 @@ class Preparer:
     build_indexes: Callable[[], tuple[str, ...]] = tuple
     """Where build requirements come from when ``ENVLOCK_INDEX_URL`` is not set: the indexes the lock
     was compiled against (PyPI when it records none); asked only when something is built."""
+    remember_claims: bool = True
+    """Skip a wheel's METADATA check that passed before for the same selection (``wheel_claims``);
+    ``--verify`` checks every wheel again."""
 
     def prepare(
         self, plan: SyncPlan, python: str, environment: Mapping[str, str]
@@ -73,7 +76,8 @@ class Preparer:
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
         selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
-        wheel_claims.verify(wanted, unpacked, selected, environment, verdicts=self.cache.area("claims"))
+        verdicts = self.cache.area("claims") if self.remember_claims else None
+        wheel_claims.verify(wanted, unpacked, selected, environment, verdicts=verdicts)
         return unpacked
 
     def _built_wheel(self, sdist: Path, sha256: str, python: str) -> Path:

@@ -388,6 +388,7 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
         run.edges.progress,
         checkpoint=run.edges.checkpoint,
         build_indexes=lambda: recorded_indexes(run.lock()),
+        remember_claims=not run.options.verify,
     )
     artifacts = preparer.prepare(plan, target.build_python, dict(target.info.markers))
     run.edges.checkpoint("fetched")

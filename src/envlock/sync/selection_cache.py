@@ -17,17 +17,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envlock import __version__, validate
 from envlock.atomic import write_atomic
-from envlock.env.interpreter import InterpreterInfo, tags_basis
+from envlock.env.interpreter import InterpreterInfo, environment_for, tags_basis
 from envlock.guard.stamp import canonical_name, sha256_text
+from envlock.guard.stamp_writer import inputs_named
 from envlock.inputs.kept_cache import code_identity
 from envlock.sync.models import Artifact, SelectedPackage, Selection
+
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
 
 AREA = "selections"
 """The cache area (``<area>/<lock key>/<entry key>.json``; the lock key's folder exists once a full read
@@ -53,6 +57,40 @@ class SelectionAsked:
     extras: tuple[str, ...]
     groups: tuple[str, ...] | None
     only_binary: frozenset[str]
+
+
+def read(
+    where: tuple[Path, str] | None,
+    lock: Callable[[], Pylock],
+    lock_path: Path,
+    info: InterpreterInfo,
+    asked: SelectionAsked,
+) -> LockRead:
+    """What a sync uses of ``lock`` for the interpreter ``info``: remembered in ``where`` (the area and
+    the lock's key; None: nothing is remembered) from an earlier full read, else read in full (``lock``
+    parses and validates it) and remembered."""
+    entry = entry_key(lock_path, info, asked) if where else ""
+    found = recall(*where, entry) if where else None
+    if found is not None:
+        return found
+    parsed = lock()
+    made = LockRead(
+        _select(parsed, info, asked, lock_path),
+        tuple(parsed.default_groups or ()),
+        tuple(inputs_named(parsed.tool, lock_path.absolute())),
+    )
+    if where:
+        remember(*where, entry, made)
+    return made
+
+
+def _select(lock: Pylock, info: InterpreterInfo, asked: SelectionAsked, lock_path: Path) -> Selection:
+    # lazy: selection evaluates the lock's markers for the target's tags (packaging.markers, .tags):
+    # a remembered read needs neither
+    from envlock.lock.selection import SelectionOptions, select
+
+    options = SelectionOptions(extras=asked.extras, groups=asked.groups, only_binary=asked.only_binary)
+    return select(lock, environment_for(info), options, lock_path=lock_path)
 
 
 def lock_key(lock_sha: str) -> str:

@@ -287,35 +287,11 @@ def _run(run: _Sync, target: Target) -> tuple[SyncPlan, list[str]] | _Raced:
 
 
 def _read(run: _Sync, target: Target) -> LockRead:
-    """What this sync uses of its lock for ``target``: remembered from an earlier full read of the same
-    bytes for the same target and choice, else read in full (and remembered)."""
+    """What this sync uses of its lock for ``target`` (remembered, else read in full and remembered)."""
     options = run.options
     groups = tuple(noop.normalized(options.groups)) if options.groups is not None else None
     asked = SelectionAsked(tuple(noop.normalized(options.extras)), groups, options.only_binary)
-    where = run.remembered
-    entry = selection_cache.entry_key(options.lock_path, target.info, asked) if where else ""
-    found = selection_cache.recall(*where, entry) if where else None
-    if found is not None:
-        return found
-    lock = run.lock()
-    read = LockRead(
-        _select(lock, target.info, asked, options.lock_path),
-        tuple(lock.default_groups or ()),
-        tuple(stamp_writer.inputs_named(lock.tool, options.lock_path.absolute())),
-    )
-    if where:
-        selection_cache.remember(*where, entry, read)
-    return read
-
-
-def _select(lock: Pylock, info: InterpreterInfo, asked: SelectionAsked, lock_path: Path) -> Selection:
-    # lazy: selection evaluates the lock's markers for the target's tags (packaging.markers, .tags):
-    # a lock read before is answered from its remembered read without them
-    from envlock.env.interpreter import environment_for
-    from envlock.lock.selection import SelectionOptions, select
-
-    options = SelectionOptions(extras=asked.extras, groups=asked.groups, only_binary=asked.only_binary)
-    return select(lock, environment_for(info), options, lock_path=lock_path)
+    return selection_cache.read(run.remembered, run.lock, options.lock_path, target.info, asked)
 
 
 def _layout(target: Target, root: Path | None = None, info: InterpreterInfo | None = None) -> InstallLayout:

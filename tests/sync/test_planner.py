@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 from envlock.sync.models import Action, Artifact, InstalledDist, SelectedPackage, Selection
-from envlock.sync.planner import plan
+from envlock.sync.planner import plan, same_version
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -109,3 +112,15 @@ def test_plan_is_sorted_and_partitioned() -> None:
 def test_nothing_to_do_is_empty() -> None:
     assert plan(Selection(()), []).is_empty
     assert plan(Selection((want("a", "1"),)), [have("a", "1")]).is_empty
+
+
+def test_same_version_is_packaging_equality() -> None:
+    """Release-only versions are compared without packaging; the answer is packaging's for every pair."""
+    versions = ["1", "1.0", "1.0.0", "01.0", "1.00", "0", "0.0", "1.1", "1.01", "10", "1.0.1", "0.23.1"]
+    versions += ["1.0a1", "1.0.post1", "1.0-post1", "v1.0", "1.0+local", "1..0", "1.0.", "not a version"]
+    for installed, wanted in itertools.product(versions, versions):
+        try:
+            expected = Version(installed) == Version(wanted)
+        except InvalidVersion:
+            expected = installed == wanted
+        assert same_version(installed, wanted) is expected, (installed, wanted)

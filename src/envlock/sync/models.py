@@ -6,10 +6,12 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envlock.sources.model import Source
 from envlock.validate import redact
+
+if TYPE_CHECKING:  # a sync of wheels never loads the sources' model (its regexes, hashlib): ~2 ms
+    from envlock.sources.model import Source
 
 
 class ArtifactKind(str, enum.Enum):

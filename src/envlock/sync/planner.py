@@ -14,6 +14,7 @@ Rules (exact sync):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from envlock.env.site_packages import INSTALLER_NAME
@@ -60,9 +61,23 @@ def replace_reason(want: SelectedPackage, dists: Sequence[InstalledDist]) -> str
 def same_version(installed: str, wanted: str) -> bool:
     if installed == wanted:  # the common case, answered without importing packaging.version
         return True
-    from packaging.version import InvalidVersion, Version  # lazy: only versions spelled differently
+    if _RELEASE.fullmatch(installed) and _RELEASE.fullmatch(wanted):  # PEP 440: trailing zeros are padding
+        return _release(installed) == _release(wanted)
+    from packaging.version import InvalidVersion, Version  # lazy: only versions beyond X.Y.Z
 
     try:
         return Version(installed) == Version(wanted)
     except InvalidVersion:
         return installed == wanted
+
+
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+"""A version that is a release segment only (``1.26.4``): compared without packaging (a patch's old and
+new versions are nearly always such)."""
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = [int(part) for part in version.split(".")]
+    while parts and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)

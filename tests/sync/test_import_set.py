@@ -22,6 +22,8 @@ NOT_LOADED = {
     "packaging.tags",
     "packaging.requirements",
     "packaging.specifiers",
+    "packaging.version",
+    "packaging.utils",
     "envlock.lock.selection",
     "envlock.lock.lockfile",
     "envlock.env.targets",

@@ -8,14 +8,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from envlock.env import venvs
-from envlock.env.interpreter import probe
+from envlock.env.interpreter import InterpreterInfo, probe
 from envlock.guard import stamp, stamp_writer
 from envlock.sync.syncer import _moved_facts, _probed_facts
+from envlock.sync.target import _probe_existing
 from tests.cli.test_sync_cli import VENV, sync_json, write
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
@@ -128,3 +130,45 @@ def test_a_new_venv_from_a_warm_cache_starts_no_process(kit_index: KitIndex, run
     )
     assert result.stdout.splitlines()[-1] == "STARTED []", result.stdout
     assert run_envlock("check").returncode == 0
+
+
+def _recording(calls: list[Path]) -> Callable[[Path], InterpreterInfo]:
+    def prober(python: Path) -> InterpreterInfo:
+        calls.append(python)
+        return probe(python)
+
+    return prober
+
+
+def test_a_venv_made_beforehand_is_answered_as_its_bases(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    calls: list[Path] = []
+    found = _probe_existing(venv, _recording(calls))
+    assert calls == [Path(stamp.venv_python(venv)).resolve()]
+    assert found == probe(stamp.venv_python(venv))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX venvs link their python")
+def test_a_venv_with_its_own_python_is_probed(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--copies", str(venv)], check=True)
+    calls: list[Path] = []
+    assert _probe_existing(venv, _recording(calls)) == probe(stamp.venv_python(venv))
+    assert calls == [Path(stamp.venv_python(venv))]
+
+
+def test_a_venv_made_beforehand_from_a_warm_cache_starts_no_process(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    write(kit_index, DistSpec("a", "1.0"))
+    for name in ("first", "second"):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", name], check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", COUNT_SUBPROCESSES, "sync", "--venv", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    assert result.stdout.splitlines()[-1] == "STARTED []", result.stdout  # the second: the base is known
+    assert run_envlock("check", "--venv", "second").returncode == 0

@@ -140,10 +140,12 @@ def _create_here(target: Path) -> None:
 def new_venv_info(base: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
     """What the probe says of a venv just made at ``venv`` from the interpreter ``base`` describes,
     without running it (a subprocess of ~40 ms): the same interpreter, its prefix the venv's, its
-    scheme's folders moved under it. None when a folder of ``base``'s scheme is not under its prefix
-    (the probe must say then) or the venv's interpreter is not there."""
+    scheme's folders moved under it. None when a folder of ``base``'s scheme is not under its prefix,
+    ``venv`` is not an absolute, normalized path, or the venv's interpreter is not there (the probe
+    must say then)."""
     python = stamp.venv_python(venv)
-    if not os.path.exists(python):  # noqa: PTH110 - follows the symlink to the base interpreter
+    # the probe sees the path normalized (no "..", no "//"): only such a path is moved to
+    if str(venv) != os.path.abspath(venv) or not os.path.exists(python):  # noqa: PTH100, PTH110
         return None
     old, new = base.prefix, str(venv)
     moved: dict[str, str] = {}

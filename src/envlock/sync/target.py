@@ -144,10 +144,25 @@ def _rebuild_reason(
 def _probe_existing(venv: Path, prober: Prober) -> InterpreterInfo | None:
     if not venvs.is_venv(venv):
         return None
+    python = Path(stamp.venv_python(venv))
     try:
-        return prober(Path(stamp.venv_python(venv)))
+        return _as_its_bases(venv, python, prober) or prober(python)
     except TargetEnvironmentError:
         return None
+
+
+def _as_its_bases(venv: Path, python: Path, prober: Prober) -> InterpreterInfo | None:
+    """The venv's probe answer as its base interpreter's, moved to the venv (``venvs.new_venv_info``),
+    when the venv's python is a link to the interpreter in the folder ``pyvenv.cfg`` names: the same
+    program, so the same answer but for the prefix, and the base's answer is usually cached where the
+    venv's is not (a venv made by ``python -m venv`` just before). None: the venv's own probe says."""
+    home = stamp.read_pyvenv_cfg(venv).get("home")
+    if not home or not python.is_symlink():
+        return None
+    base = python.resolve()
+    if base.parent != Path(home).resolve() or not base.is_file():
+        return None
+    return venvs.new_venv_info(prober(base), venv)
 
 
 def _base_of(info: InterpreterInfo) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from envlock import __version__
-from envlock.atomic import StrPath, fsync_dir, remove_if_present, write_atomic
+from envlock.atomic import StrPath, remove_if_present, write_atomic
 from envlock.guard import stamp
 
 _INTERPRETER_SCRIPT = (
@@ -164,8 +164,8 @@ def begin_sync(venv: Path) -> None:
     os.makedirs(directory, exist_ok=True)
     payload = {"pid": os.getpid(), "started": _utc_now()}
     write_atomic(stamp.marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
-    if remove_if_present(stamp.stamp_path(venv)):
-        fsync_dir(directory)
+    # Not fsync'd: the marker is durable, and a venv with it fails every check whatever its stamp says.
+    remove_if_present(stamp.stamp_path(venv))
 
 
 @dataclass(frozen=True)
@@ -232,5 +232,5 @@ def write_stamp(venv: Path, source: SyncedFrom) -> None:
     os.makedirs(directory, exist_ok=True)
     data = json.dumps(document, indent=1, sort_keys=True) + "\n"
     write_atomic(stamp.stamp_path(venv), data.encode("utf-8"))
-    if remove_if_present(stamp.marker_path(venv)):
-        fsync_dir(directory)
+    # Not fsync'd: a power cut that brings the marker back only makes the next check ask for a sync.
+    remove_if_present(stamp.marker_path(venv))

@@ -277,10 +277,15 @@ def _write_new(
 
 
 def _launchers(wheel: UnpackedWheel, layout: InstallLayout) -> list[tuple[str, bytes]]:
-    """Console and GUI script launchers for this venv's interpreter (as ``installer`` makes them)."""
+    """Console and GUI script launchers for this venv's interpreter: on POSIX with a plain ``#!`` line
+    written here, else as ``installer`` makes them (Windows launchers, the ``/bin/sh`` line for a long
+    or spaced interpreter path)."""
     if not wheel.scripts:
         return []
-    from installer.scripts import Script  # lazy: only wheels with entry points load installer
+    if layout.script_kind == "posix" and _plain_shebang(layout.interpreter):
+        # importing installer.scripts loads the whole installer package (~25 ms) for a few lines of text
+        return [(s.name, _posix_launcher(layout.interpreter, s.module, s.attr)) for s in wheel.scripts]
+    from installer.scripts import Script  # lazy: only launchers that need its rules load installer
 
     return [
         Script(s.name, s.module, s.attr, s.section).generate(  # type: ignore[arg-type]
@@ -289,6 +294,22 @@ def _launchers(wheel: UnpackedWheel, layout: InstallLayout) -> list[tuple[str, b
         )
         for s in wheel.scripts
     ]
+
+
+def _plain_shebang(interpreter: str) -> bool:
+    """``#!<interpreter>`` works as it is: no space and within the kernel's 127-byte line."""
+    raw = interpreter.encode()
+    return b" " not in raw and b"\n" not in raw and len(raw) + 3 <= 127
+
+
+def _posix_launcher(interpreter: str, module: str, attr: str) -> bytes:
+    """The script that runs ``module:attr`` (an entry point, checked when the wheel was unpacked) with
+    ``interpreter``, its exit status the function's result."""
+    head = attr.split(".", 1)[0]
+    return (
+        f"#!{interpreter}\n# -*- coding: utf-8 -*-\nimport sys\nfrom {module} import {head}\n"
+        f'if __name__ == "__main__":\n    sys.exit({attr}())\n'
+    ).encode()
 
 
 def _record_bytes(rows: Sequence[_Row], scheme: Mapping[str, str], root: str) -> bytes:

@@ -93,3 +93,27 @@ def test_a_save_by_rename_leaves_the_store_intact(kit_index: KitIndex, run_envlo
     saved.replace(core)  # how most editors save: a new file renamed over the old name
     assert stored.read_bytes() == ORIGINAL and core.stat().st_ino != stored.stat().st_ino
     _repaired(run_envlock, kit_index, core, downloads=0)
+
+
+@pytest.mark.parametrize("damage", ["edited", "deleted"])
+def test_a_store_file_found_changed_when_a_new_venv_uses_it_is_repaired_from_the_wheel(
+    damage: str, kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    """The store's files are checked as each is used (not all before the install starts): one found
+    changed mid-install has the entry unpacked again from the verified wheel, and the new venv gets the
+    locked bytes, with no download and nothing half-installed."""
+    core, stored = _synced(kit_index, run_envlock)
+    if damage == "edited":
+        core.chmod(0o644)
+        core.write_bytes(EDITED + b"# longer\n")  # through the hardlink: the store's copy too
+    else:
+        stored.chmod(0o644)
+        stored.unlink()
+    requests = len(kit_index.requests)
+    other = Path("other-venv")
+    data = sync_json(run_envlock, "--venv", str(other))
+    assert {p["name"] for p in data["packages"]} == {"a"}
+    assert (site_packages(other) / "a" / "core.py").read_bytes() == ORIGINAL
+    assert _store_copy(core).read_bytes() == ORIGINAL
+    assert len(kit_index.requests) == requests
+    assert run_envlock("check", "--deep", "--venv", str(other)).returncode == 0

@@ -28,7 +28,7 @@ from envlock.sync.models import SelectedPackage
 from envlock.sync.placement import Placement
 from envlock.sync.transaction import Transaction
 from envlock.sync.unpacked_model import UnpackedFile, record_hash
-from envlock.sync.wheel_store import UnpackedWheel
+from envlock.sync.wheel_store import EntryReader, UnpackedWheel
 
 _PLAIN_FIELD = re.compile(r'[^,"\r\n]*')
 """A RECORD path the csv module writes as it is (no delimiter, quote or line break in it)."""
@@ -105,9 +105,10 @@ def install_wheel(
     venv), the dist-info written to staging with INSTALLER, envlock.json, direct_url.json and a RECORD
     for the files as installed, and renamed into place last. A failure is an InstallError naming it."""
     written: list[str] = []
+    reader = EntryReader(wheel, transaction.checkpoint)
     try:
         try:  # what was written is noted once per wheel (even when failing): no lock taken per file
-            shebangs = _write_files(transaction, placer, wheel, where.files, written)
+            shebangs = _write_files(transaction, placer, reader, where.files, written)
             for _name, data, target in where.launchers:
                 _write_new(transaction, placer, target, data, executable=True, written=written)
                 mode = os.stat(target).st_mode  # noqa: PTH116
@@ -117,8 +118,8 @@ def install_wheel(
             transaction.note_written_many(written)
         for folder in where.staged_folders:
             os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-        _write_files(transaction, placer, wheel, where.staged, None)
-        _move_dist_info_in(transaction, package, wheel, where, _rows(wheel, shebangs, where))
+        _write_files(transaction, placer, reader, where.staged, None)
+        _move_dist_info_in(transaction, package, reader.wheel, where, _rows(reader.wheel, shebangs, where))
     except (ValueError, KeyError, OSError) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
@@ -187,31 +188,33 @@ def _needing(folder: str, wheels: Sequence[Placement]) -> str:
 def _write_files(
     transaction: Transaction,
     placer: Materializer,
-    wheel: UnpackedWheel,
+    reader: EntryReader,
     files: Sequence[tuple[UnpackedFile, str]],
     written: list[str] | None,
 ) -> dict[str, bytes]:
-    """Every file of ``files`` at its target: linked or copied, or (a ``#!python`` script) written with
-    this venv's interpreter in its first line (returned by path, for RECORD). ``written``: where the
-    targets are noted (None: the dist-info's staging folder, removed whole on rollback)."""
+    """Every file of ``files`` at its target: linked or copied from the store (each checked first), or
+    (a ``#!python`` script) written with this venv's interpreter in its first line (returned by path, for
+    RECORD). ``written``: where the targets are noted (None: the dist-info's staging folder, removed
+    whole on rollback)."""
     shebangs: dict[str, bytes] = {}
-    source = wheel.source_prefixes()
+    source_of = reader.path
     checkpoint = transaction.checkpoint
     for file, target in files:
+        source = source_of(file)
         if file.shebang:
-            with open(source[file.scheme] + file.path, "rb") as handle:
+            with open(source, "rb") as handle:
                 handle.readline()
                 data = f"#!{transaction.layout.interpreter}\n".encode() + handle.read()
             _write_new(transaction, placer, target, data, executable=file.executable, written=written)
             shebangs[file.path] = data
         else:
             try:
-                placer.place(source[file.scheme] + file.path, target, file.executable)
+                placer.place(source, target, file.executable)
             except FileExistsError:
                 if written is None:
                     raise
                 transaction.clear_target(Path(target))
-                placer.place(source[file.scheme] + file.path, target, file.executable)
+                placer.place(source, target, file.executable)
             if written is not None:
                 written.append(target)
         checkpoint("file-written")

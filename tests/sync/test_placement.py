@@ -29,13 +29,14 @@ def wheel(name: str, *paths: tuple[str, str]) -> UnpackedWheel:
 
 def test_files_go_to_their_scheme_and_the_dist_info_to_staging() -> None:
     where = place(
-        wheel("pkg", ("purelib", "pkg/a/b.py"), ("headers", "pkg.h")), SCHEME, ROOT, "/venv/.envlock/tmp/x"
+        wheel("pkg", ("purelib", "pkg/a/b.py"), ("headers", "pkg.h")), SCHEME, ROOT, "/venv/.envlock/tmp/x-d"
     )
     assert [target for _f, target in where.files] == [
         "/venv/lib/python3.11/site-packages/pkg/a/b.py",
         "/venv/include/site/python3.11/pkg/pkg.h",
     ]
-    assert [target for _f, target in where.staged] == ["/venv/.envlock/tmp/x/pkg-1.0.dist-info/METADATA"]
+    assert [target for _f, target in where.staged] == ["/venv/.envlock/tmp/x-d/METADATA"]
+    assert where.staged_folders == ("/venv/.envlock/tmp/x-d",)
     assert where.dist_info == "/venv/lib/python3.11/site-packages/pkg-1.0.dist-info"
 
 

@@ -50,7 +50,8 @@ def placements(
     root = os.path.abspath(layout.root)  # noqa: PTH100
     found = []
     for package, wheel in items:
-        staging = os.path.join(transaction.tmp_dir, uuid.uuid4().hex[:8])  # noqa: PTH118
+        staged = f"{uuid.uuid4().hex[:8]}-{wheel.dist_info_dir}"  # the dist-info, before it moves in
+        staging = os.path.join(transaction.tmp_dir, staged)  # noqa: PTH118
         try:
             found.append(placement.place(wheel, scheme, root, staging, _launchers(wheel, layout)))
         except validate.UnsafeInput as error:
@@ -231,7 +232,7 @@ def _move_dist_info_in(
     """The staged dist-info completed (INSTALLER, envlock.json, direct_url.json, RECORD) and renamed
     into place: a dist-info in site-packages means a complete install."""
     dist_prefix = wheel.dist_info_dir + "/"
-    staged = os.path.join(where.staging, wheel.dist_info_dir)  # noqa: PTH118
+    staged = where.staging
     os.makedirs(staged, exist_ok=True)  # noqa: PTH103
     record = list(rows)
     for name, data in sorted(_additional_metadata(package).items()):

@@ -30,7 +30,7 @@ class Placement:
     scheme: Mapping[str, str]
     """Absolute scheme folders; ``headers`` already ends in the project's own folder."""
     staging: str
-    """The folder the dist-info is written in before it is renamed into place."""
+    """The dist-info as it is written before it is renamed into place (a folder of the state folder)."""
     dist_info: str
     """The dist-info's final path."""
     files: tuple[tuple[UnpackedFile, str], ...]
@@ -42,7 +42,7 @@ class Placement:
     folders: tuple[str, ...]
     """Every folder the files need, from just below the target's root down, parents first."""
     staged_folders: tuple[str, ...]
-    """The folders of the dist-info's files in staging (envlock's own state folder)."""
+    """The staged dist-info and the folders of its files, parents first."""
     skipped: frozenset[str] = frozenset()
     """Targets another wheel of the plan also ships and writes (RECORD still lists them here)."""
 
@@ -60,7 +60,8 @@ def place(
     launchers: Sequence[Launcher] = (),
 ) -> Placement:
     """Where ``wheel``'s files go: ``scheme`` as absolute folders, ``root`` the target's root (folders
-    are listed from just below it), ``staging`` the dist-info's temporary folder."""
+    are listed from just below it), ``staging`` where the dist-info is written before it is renamed into
+    place (the folder itself: no parent per wheel to make and remove)."""
     folders_of = dict(scheme)
     folders_of["headers"] = os.path.join(folders_of["headers"], header_name(wheel.wheel))  # noqa: PTH118
     prefixes = {name: folder + os.sep for name, folder in folders_of.items()}
@@ -71,11 +72,11 @@ def place(
     files: list[tuple[UnpackedFile, str]] = []
     staged: list[tuple[UnpackedFile, str]] = []
     heads: set[tuple[str, str]] = set()
-    staged_heads = {staging + os.sep + wheel.dist_info_dir}
+    staged_heads = {staging}
     for file in wheel.files:
         relative = file.path if native else file.path.replace("/", os.sep)
         if file.scheme == root_scheme and file.path.startswith(dist_prefix):
-            staged.append((file, staged_prefix + relative))
+            staged.append((file, staged_prefix + relative[len(dist_prefix) :]))
             staged_heads.add(os.path.dirname(staged[-1][1]))  # noqa: PTH120
             continue
         files.append((file, prefixes[file.scheme] + relative))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -11,7 +12,9 @@ import threading
 import time
 from pathlib import Path
 
-from envlock.sync.wheel_store import STALE_AFTER, load, prepare, sweep
+import pytest
+
+from envlock.sync.wheel_store import STALE_AFTER, load, prepare, ready, sweep
 from tests.kit.dists import DistSpec, build_wheel
 
 SPEC = DistSpec(
@@ -59,6 +62,22 @@ def test_an_entry_edited_in_place_is_unpacked_again(tmp_path: Path) -> None:
     assert fresh.is_intact()
     assert Path(fresh.source(init)).read_bytes() == SPEC.files["fancy_pkg/__init__.py"]
     assert [p.name for p in store.iterdir()] == [sha256(wheel)]
+
+
+@pytest.mark.parametrize("change", ["twice", "reordered"])
+def test_a_manifest_listing_a_file_twice_or_out_of_order_is_not_used(change: str, tmp_path: Path) -> None:
+    """The store is shared: a manifest this code did not write (a file listed twice, or not in the sorted
+    order the dist-info's lookup relies on) is no entry; the wheel is unpacked again."""
+    wheel = build_wheel(SPEC, tmp_path / "w")
+    store = tmp_path / "store"
+    entry = prepare(wheel, sha256(wheel), store)
+    manifest = entry.root / "manifest.json"
+    data = json.loads(manifest.read_bytes())
+    data["files"] = data["files"] + data["files"][:1] if change == "twice" else data["files"][::-1]
+    manifest.chmod(0o644)
+    manifest.write_text(json.dumps(data))
+    assert load(entry.root) is None and ready(store, sha256(wheel)) is None
+    assert prepare(wheel, sha256(wheel), store).is_intact() and load(entry.root) is not None
 
 
 def test_concurrent_prepares_leave_one_whole_entry(tmp_path: Path) -> None:

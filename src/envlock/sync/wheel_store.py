@@ -14,10 +14,12 @@ left is swept away by the next sync that unpacks (``sweep``).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import errno
 import json
+import operator
 import os
 import shutil
 import tempfile
@@ -83,10 +85,12 @@ class UnpackedWheel:
 
     def metadata_intact(self) -> bool:
         """``is_intact`` for the dist-info's files only: those read before the venv is touched."""
-        prefix = self.dist_info_dir + "/"
-        return self._intact(
-            [f for f in self.files if f.scheme == self.root_scheme and f.path.startswith(prefix)]
-        )
+        prefix, scheme, files = self.dist_info_dir + "/", self.root_scheme, self.files
+        # sorted by (scheme, path) (``load`` checks it): the dist-info's files are one run of them
+        start = end = bisect.bisect_left(files, (scheme, prefix), key=lambda f: (f.scheme, f.path))
+        while end < len(files) and files[end].scheme == scheme and files[end].path.startswith(prefix):
+            end += 1
+        return self._intact(files[start:end])
 
     def _intact(self, files: Sequence[UnpackedFile]) -> bool:
         prefixes = self.source_prefixes()
@@ -236,7 +240,7 @@ def load(entry: Path) -> UnpackedWheel | None:
             wheel=data["wheel"],
             dist_info_dir=data["dist_info_dir"],
             root_scheme=data["root_scheme"],
-            files=tuple(UnpackedFile(*row) for row in data["files"]),
+            files=tuple(map(UnpackedFile._make, data["files"])),
             scripts=tuple(EntryPointScript(*row) for row in data["scripts"]),
         )
         _check_manifest(wheel)
@@ -251,8 +255,9 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
     validate.file_name(wheel.dist_info_dir)
     if wheel.root_scheme not in ("purelib", "platlib"):
         raise validate.UnsafeInput(f"root scheme {wheel.root_scheme!r}")
-    if len({(file.scheme, file.path) for file in wheel.files}) != len(wheel.files):
-        raise validate.UnsafeInput("a file is listed twice")
+    keys = [(file.scheme, file.path) for file in wheel.files]
+    if any(map(operator.ge, keys, keys[1:])):  # sorted as unpack writes them, each once
+        raise validate.UnsafeInput("a file is listed twice or out of order")
     unknown = {file.scheme for file in wheel.files} - SCHEMES
     if unknown:
         raise validate.UnsafeInput(f"scheme {sorted(unknown)[0]!r}")

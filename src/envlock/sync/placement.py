@@ -101,13 +101,19 @@ def _folders(heads: set[tuple[str, str]], scheme: Mapping[str, str], root: str) 
     """Every folder of ``heads`` (scheme, folder inside it) with all its parents up to just below
     ``root``, sorted so a parent comes before its children (a path sorts before its extensions)."""
     folders: set[str] = set()
+    for name in {name for name, _head in heads}:
+        folders.update(_ancestors(scheme[name], root))
     for name, head in heads:
-        base = scheme[name]
-        folders.update(_ancestors(base, root))
-        if head:
-            parts = head.split("/")
-            for end in range(1, len(parts) + 1):
-                folders.add(os.path.join(base, *parts[:end]))  # noqa: PTH118
+        if not head:
+            continue
+        path = scheme[name] + os.sep + (head if os.sep == "/" else head.replace("/", os.sep))
+        start = len(scheme[name]) + 1
+        while path not in folders:  # a folder listed has its parents listed too
+            folders.add(path)
+            cut = path.rfind(os.sep, start)
+            if cut == -1:
+                break
+            path = path[:cut]
     return tuple(sorted(folders))
 
 

@@ -30,8 +30,8 @@ from envlock.sync.transaction import Transaction
 from envlock.sync.unpacked_model import UnpackedFile, record_hash
 from envlock.sync.wheel_store import EntryReader, UnpackedWheel
 
-_PLAIN_FIELD = re.compile(r'[^,"\r\n]*')
-"""A RECORD path the csv module writes as it is (no delimiter, quote or line break in it)."""
+_QUOTED = re.compile(r'[,"\r]')
+"""What makes the csv module quote a RECORD path (a line break too: counted apart, paths are joined by it)."""
 _Row = tuple[str, str, str, "int | None"]
 """One RECORD row before its path is made relative: (scheme, path in the scheme, hash column, size)."""
 
@@ -327,22 +327,18 @@ def _record_bytes(rows: Sequence[_Row], scheme: Mapping[str, str], root: str) ->
             return os.path.abspath(scheme[name]) + "/"  # noqa: PTH100
         return os.path.relpath(scheme[name], start=scheme[root]) + "/"
 
-    prefixes: dict[str, str] = {}
+    ordered = sorted(rows, key=lambda row: row[1])
+    prefixes = {name: prefix(name) for name in {row[0] for row in ordered}}
+    table = [
+        (prefixes[name] + path, digest, "" if size is None else str(size))
+        for name, path, digest, size in ordered
+    ]
+    text = "\n".join(shown for shown, _digest, _size in table)
+    if text.count("\n") == len(table) - 1 and _QUOTED.search(text) is None:  # csv would quote no field
+        return "".join(f"{shown},{digest},{size}\n" for shown, digest, size in table).encode("utf-8")
     out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
-    lines: list[str] = []
-    for name, path, digest, size in sorted(rows, key=lambda row: row[1]):
-        if name not in prefixes:
-            prefixes[name] = prefix(name)
-        shown = prefixes[name] + path
-        if _PLAIN_FIELD.fullmatch(shown):  # csv would not quote it: skip its writer (~11k rows)
-            lines.append(f"{shown},{digest},{'' if size is None else size}\n")
-        else:
-            writer.writerow((shown, digest, "" if size is None else str(size)))
-            lines.append(out.getvalue())
-            out.seek(0)
-            out.truncate()
-    return "".join(lines).encode("utf-8")
+    csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n").writerows(table)
+    return out.getvalue().encode("utf-8")
 
 
 def direct_url(origin: Source) -> dict[str, Any]:

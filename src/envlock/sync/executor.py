@@ -18,7 +18,7 @@ from pathlib import Path
 from envlock.guard.stamp import sha256_file
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode, Materializer
-from envlock.sync.materialize import InstallError, announce, install_wheel, make_folders, placements
+from envlock.sync.materialize import InstallError, announce, install_wheel, placements
 from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
 from envlock.sync.transaction import Checkpoint, Transaction, no_checkpoint
 from envlock.sync.unpacked_model import UnpackError
@@ -91,20 +91,19 @@ def _install(
     placer: Materializer,
     max_workers: int,
 ) -> None:
-    """Every wheel of the plan placed (``placement``), announced in the journal, its folders made and its
-    files written, the wheels in parallel (the biggest first, so the threads finish together)."""
+    """Every wheel of the plan placed (``placement``) and announced in the journal, then installed (its
+    folders made, its files written), the wheels in parallel (the biggest first, so the threads finish
+    together)."""
     items = [(p, prepared[p.artifact.sha256]) for p in sorted(plan.to_install(), key=lambda p: p.name)]
     wheels = placements(transaction, items)
     announce(transaction, wheels)
     jobs = sorted(zip(items, wheels, strict=True), key=lambda job: -len(job[0][1].files))
     workers = max(1, min(max_workers, len(jobs)))
     if workers == 1:
-        make_folders(transaction, wheels, None, 1)
         for (package, wheel), where in jobs:
             install_wheel(transaction, package, wheel, placer, where)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        make_folders(transaction, wheels, pool, workers)
         futures = [
             pool.submit(install_wheel, transaction, package, wheel, placer, where)
             for (package, wheel), where in jobs

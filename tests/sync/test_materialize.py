@@ -3,7 +3,6 @@ venv, scripts for its interpreter, and leave the store entry intact."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -16,7 +15,6 @@ from envlock.env.site_packages import scan, verify_record
 from envlock.sync.executor import ExecuteOptions, apply
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode
-from envlock.sync.materialize import InstallError
 from envlock.sync.models import Artifact, SelectedPackage, Selection
 from envlock.sync.planner import plan
 from envlock.sync.wheel_store import prepare
@@ -112,30 +110,3 @@ def test_installing_launchers_from_the_store_loads_no_installer(tmp_path: Path) 
     assert "envlock.sync.materialize" in loaded and "installer" not in loaded
     launcher = Path(layout.scheme["scripts"]) / "fancy"
     assert subprocess.run([str(launcher)], capture_output=True, text=True).stdout == "fancy\n"
-
-
-def test_an_entry_changed_after_it_was_prepared_is_repaired_or_refused(
-    venv_factory: VenvFactory, tmp_path: Path
-) -> None:
-    """Each stored file is checked right before it is used: an entry edited after ``prepare`` (while
-    another sync runs, or in the same one) is unpacked again from its verified wheel when the entry
-    names it (``origin``), else refused with the venv left as it was."""
-    venv = venv_factory()
-    layout = InstallLayout.for_interpreter(probe_venv(venv_python(venv)), root=venv)
-    wheel = build_wheel(SPEC, tmp_path / "w")
-    package = SelectedPackage("fancy-pkg", "1.0", Artifact(wheel.name, sha256(wheel), path=wheel))
-    store = tmp_path / "store"
-    entry = prepare(wheel, sha256(wheel), store)
-    data = Path(entry.source(next(f for f in entry.files if f.path == "fancy_pkg/data.txt")))
-    data.chmod(0o644)
-    data.write_bytes(b"edited\n")
-    the_plan = plan(Selection((package,)), scan(layout.site_dirs))
-    with pytest.raises(InstallError, match=r"fancy-pkg 1\.0 .*changed"):
-        apply(the_plan, {package.artifact.sha256: entry}, layout, ExecuteOptions(store=store))
-    assert scan(layout.site_dirs) == () and not (Path(layout.scheme["purelib"]) / "fancy_pkg").exists()
-    repairable = dataclasses.replace(entry, origin=wheel)
-    apply(the_plan, {package.artifact.sha256: repairable}, layout, ExecuteOptions(store=store))
-    (dist,) = scan(layout.site_dirs, verify=True)
-    assert dist.problems == () and verify_record(dist.dist_info) == []
-    assert (Path(layout.scheme["purelib"]) / "fancy_pkg" / "data.txt").read_bytes() == b"d\n"
-    assert prepare(wheel, sha256(wheel), store).is_intact() and data.read_bytes() == b"d\n"

@@ -6,7 +6,6 @@ invokes pip; wheels are unpacked with the ``installer`` library's rules (docs/sa
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import subprocess
 import tempfile
@@ -177,18 +176,15 @@ def prepare_wheels(
             raise InstallError(
                 f"cannot install {package.name} {package.version} from {given.name}: {detail}"
             ) from None
-        return package.artifact.sha256, dataclasses.replace(entry, origin=given)
+        return package.artifact.sha256, entry
 
     unique = list({p.artifact.sha256: p for p in packages}.values())
     found: dict[str, UnpackedWheel] = {}
-    # Entries already in the store: a JSON read each, in this thread (threads would only add lock
-    # hand-offs to Python-bound work); their files are checked as they are used (``EntryReader``).
-    for package in unique:
-        sha256 = package.artifact.sha256
-        given = artifacts[sha256]
+    for package in unique:  # entries already in the store: a JSON read and a stat per file, no thread
+        sha256 = package.artifact.sha256  # (threads only add lock hand-offs to Python-bound work)
         stored = package.artifact.kind is ArtifactKind.WHEEL and sha256 not in fresh
-        if stored and isinstance(given, Path) and (entry := ready(store, sha256)) is not None:
-            found[sha256] = dataclasses.replace(entry, origin=given)
+        if stored and isinstance(artifacts[sha256], Path) and (entry := ready(store, sha256)) is not None:
+            found[sha256] = entry
     missing = [p for p in unique if p.artifact.sha256 not in found]
     if len(missing) <= 1:
         return found | dict(one(p) for p in missing)

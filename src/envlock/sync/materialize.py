@@ -26,7 +26,7 @@ from envlock.sync.models import SelectedPackage
 from envlock.sync.placement import Placement
 from envlock.sync.transaction import Transaction
 from envlock.sync.unpacked_model import UnpackedFile, record_hash
-from envlock.sync.wheel_store import EntryReader, UnpackedWheel
+from envlock.sync.wheel_store import UnpackedWheel
 
 _QUOTED = re.compile(r'[,"\r]')
 """What makes the csv module quote a RECORD path (a line break too: counted apart, paths are joined by it)."""
@@ -83,13 +83,12 @@ def install_wheel(
     venv), the dist-info written to staging with INSTALLER, envlock.json, direct_url.json and a RECORD
     for the files as installed, and renamed into place last. A failure is an InstallError naming it."""
     written: list[str] = []
-    reader = EntryReader(wheel, transaction.checkpoint)
     # Each wheel makes its folders in its own thread, overlapping the other wheels' links: the biggest
     # wheel's hundreds of mkdirs are ~1/5 of a big plan's, below a core's share on 2 cores and more.
     _make_folders(transaction, where)
     try:
         try:  # what was written is noted once per wheel (even when failing): no lock taken per file
-            shebangs = _write_files(transaction, placer, reader, where.files, written)
+            shebangs = _write_files(transaction, placer, wheel, where.files, written)
             for _name, data, target in where.launchers:
                 _write_new(transaction, placer, target, data, executable=True, written=written)
                 mode = os.stat(target).st_mode  # noqa: PTH116
@@ -99,8 +98,8 @@ def install_wheel(
             transaction.note_written_many(written)
         for folder in where.staged_folders:
             os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-        _write_files(transaction, placer, reader, where.staged, None)
-        _move_dist_info_in(transaction, package, reader.wheel, where, _rows(reader.wheel, shebangs, where))
+        _write_files(transaction, placer, wheel, where.staged, None)
+        _move_dist_info_in(transaction, package, wheel, where, _rows(wheel, shebangs, where))
     except (ValueError, KeyError, OSError) as error:
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise InstallError(
@@ -162,19 +161,19 @@ def _existing_folder(folder: str, root: str, wheel: str) -> None:
 def _write_files(
     transaction: Transaction,
     placer: Materializer,
-    reader: EntryReader,
+    wheel: UnpackedWheel,
     files: Sequence[tuple[UnpackedFile, str]],
     written: list[str] | None,
 ) -> dict[str, bytes]:
-    """Every file of ``files`` at its target: linked or copied from the store (each checked first), or
-    (a ``#!python`` script) written with this venv's interpreter in its first line (returned by path, for
-    RECORD). ``written``: where the targets are noted (None: the dist-info's staging folder, removed
-    whole on rollback)."""
+    """Every file of ``files`` at its target: linked or copied from the store, or (a ``#!python``
+    script) written with this venv's interpreter in its first line (returned by path, for RECORD).
+    ``written``: where the targets are noted (None: the dist-info's staging folder, removed whole on
+    rollback)."""
     shebangs: dict[str, bytes] = {}
-    source_of = reader.path
+    prefixes = wheel.source_prefixes()
     checkpoint = transaction.checkpoint
     for file, target in files:
-        source = source_of(file)
+        source = prefixes[file.scheme] + file.path
         if file.shebang:
             with open(source, "rb") as handle:
                 handle.readline()

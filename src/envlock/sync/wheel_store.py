@@ -3,20 +3,17 @@ with its files' RECORD rows (sha256, size) worked out once, ready to be material
 
 An entry is built in a temporary folder beside its final place and renamed into place in one step, so
 processes sharing the cache see a whole entry or none. Its files are made read-only, and their sizes and
-mtimes are recorded in the manifest: each file is checked against them right before it is used (one
-``stat``, in the thread that installs it: ``EntryReader``), so an entry edited in place (through a
-hardlink into a venv, or by hand) is thrown away and unpacked again from the verified wheel rather than
-installed. Only the wheel's bytes are stored; what is specific to a venv (script launchers, ``#!python``
-shebangs, INSTALLER, RECORD) is made per venv.
+mtimes are recorded in the manifest: before each use the entry is checked against them (one ``stat`` per
+file), so an entry edited in place (through a hardlink into a venv, or by hand) is thrown away and
+unpacked again from the verified wheel rather than installed. Only the wheel's bytes are stored; what is
+specific to a venv (script launchers, ``#!python`` shebangs, INSTALLER, RECORD) is made per venv.
 Temporary folders carry their process id (``.tmp-<pid>-*``, ``.old-<pid>-*``); what a killed process
 left is swept away by the next sync that unpacks (``sweep``).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import dataclasses
 import errno
 import json
 import operator
@@ -24,7 +21,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +63,6 @@ class UnpackedWheel:
     """``purelib`` or ``platlib`` (the wheel's ``Root-Is-Purelib``)."""
     files: tuple[UnpackedFile, ...]
     scripts: tuple[EntryPointScript, ...]
-    origin: Path | None = None
-    """The verified wheel the entry can be unpacked again from, when this sync has it (``repair``)."""
 
     def source(self, file: UnpackedFile) -> str:
         """The stored copy of ``file``."""
@@ -81,80 +76,25 @@ class UnpackedWheel:
 
     def is_intact(self) -> bool:
         """Every stored file still has the size and mtime it was stored with (one ``stat`` each)."""
-        return self._intact(self.files)
-
-    def metadata_intact(self) -> bool:
-        """``is_intact`` for the dist-info's files only: those read before the venv is touched."""
-        prefix, scheme, files = self.dist_info_dir + "/", self.root_scheme, self.files
-        # sorted by (scheme, path) (``load`` checks it): the dist-info's files are one run of them
-        start = end = bisect.bisect_left(files, (scheme, prefix), key=lambda f: (f.scheme, f.path))
-        while end < len(files) and files[end].scheme == scheme and files[end].path.startswith(prefix):
-            end += 1
-        return self._intact(files[start:end])
-
-    def _intact(self, files: Sequence[UnpackedFile]) -> bool:
         prefixes = self.source_prefixes()
-        return all(_unchanged(prefixes[file.scheme] + file.path, file) for file in files)
-
-
-def _unchanged(path: str, file: UnpackedFile) -> bool:
-    """The stored copy at ``path`` has the size and mtime ``file`` was stored with."""
-    try:
-        found = os.stat(path)  # noqa: PTH116 - a string path: ~11,000 per big sync
-    except OSError:
-        return False
-    return found.st_size == file.size and found.st_mtime_ns == file.mtime_ns
-
-
-class EntryReader:
-    """Where one install reads an entry's files: each checked (size and mtime) right before it is used,
-    in the installing thread, so the checks overlap other wheels' writes instead of preceding them all.
-    A file found changed has the entry unpacked again from the verified wheel (``repair``), once, and the
-    install goes on from the new entry: the files already used passed their check. Not thread-safe: one
-    reader per wheel being installed."""
-
-    def __init__(self, wheel: UnpackedWheel, checkpoint: Callable[[str], None]) -> None:
-        self.wheel = wheel
-        self._prefixes = wheel.source_prefixes()
-        self._checking = True
-        self._checkpoint = checkpoint
-
-    def path(self, file: UnpackedFile) -> str:
-        """The stored copy of ``file``, checked; an UnpackError when the entry cannot be repaired."""
-        path = self._prefixes[file.scheme] + file.path
-        if self._checking and not _unchanged(path, file):
-            self.wheel = repair(self.wheel, self._checkpoint)
-            self._prefixes = self.wheel.source_prefixes()
-            self._checking = False  # unpacked just now by this process, from the verified wheel
-            path = self._prefixes[file.scheme] + file.path
-        return path
+        stat = os.stat
+        for file in self.files:
+            try:
+                found = stat(prefixes[file.scheme] + file.path)
+            except OSError:
+                return False
+            if found.st_size != file.size or found.st_mtime_ns != file.mtime_ns:
+                return False
+        return True
 
 
 def ready(store: Path, sha256: str) -> UnpackedWheel | None:
-    """The entry of the wheel whose sha256 is ``sha256``, if the store has one whose dist-info is intact
-    (the rest is checked file by file as it is used: ``EntryReader``)."""
+    """The intact entry of the wheel whose sha256 is ``sha256``, if the store has one."""
     try:
         found = load(store / validate.sha256(sha256, "the wheel's sha256"))
     except validate.UnsafeInput:
         return None
-    return found if found is not None and found.metadata_intact() else None
-
-
-def repair(entry: UnpackedWheel, checkpoint: Callable[[str], None]) -> UnpackedWheel:
-    """``entry`` unpacked again from its verified wheel (a stored file was found changed); an UnpackError
-    when the wheel is not at hand or cannot be unpacked."""
-    if entry.origin is None:
-        raise UnpackError(
-            f"a stored file of {entry.wheel} was changed, and the wheel is not at hand to unpack"
-        )
-    import zipfile  # lazy: loaded anyway by the unpacking, which only a repair needs here
-
-    try:
-        fresh = prepare(entry.origin, entry.sha256, entry.root.parent, fresh=True, checkpoint=checkpoint)
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
-        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise UnpackError(f"a stored file was changed, and unpacking it again failed: {detail}") from None
-    return dataclasses.replace(fresh, origin=entry.origin)
+    return found if found is not None and found.is_intact() else None
 
 
 def prepare(
@@ -256,7 +196,7 @@ def _check_manifest(wheel: UnpackedWheel) -> None:
     if wheel.root_scheme not in ("purelib", "platlib"):
         raise validate.UnsafeInput(f"root scheme {wheel.root_scheme!r}")
     keys = [(file.scheme, file.path) for file in wheel.files]
-    if any(map(operator.ge, keys, keys[1:])):  # sorted as unpack writes them, each once
+    if any(map(operator.ge, keys, keys[1:])):  # sorted as unpack writes them, each once (one pass)
         raise validate.UnsafeInput("a file is listed twice or out of order")
     unknown = {file.scheme for file in wheel.files} - SCHEMES
     if unknown:

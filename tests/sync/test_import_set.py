@@ -63,5 +63,7 @@ def test_a_one_package_change_loads_no_lock_model(kit_index: KitIndex, run_envlo
     loaded = modules_loaded([sys.executable], RUN_MAIN, ["-q", "sync"])
     assert "envlock.sync.syncer" in loaded
     assert NOT_LOADED & loaded == set(), sorted(NOT_LOADED & loaded)
+    # one wheel, nothing to download: no thread pool (concurrent.futures loads logging), no uuid
+    assert {"concurrent.futures", "logging", "uuid", "click", "installer"} & loaded == set()
     assert installed() == {"a": "1.0", "b": "2.0"}
     assert run_envlock("check", "--deep").returncode == 0

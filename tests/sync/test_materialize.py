@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from envlock.env.site_packages import scan, verify_record
 from envlock.sync.executor import ExecuteOptions, apply
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode
+from envlock.sync.materialize import _posix_launcher
 from envlock.sync.models import Artifact, SelectedPackage, Selection
 from envlock.sync.planner import plan
 from envlock.sync.wheel_store import prepare
@@ -110,3 +112,23 @@ def test_installing_launchers_from_the_store_loads_no_installer(tmp_path: Path) 
     assert "envlock.sync.materialize" in loaded and "installer" not in loaded
     launcher = Path(layout.scheme["scripts"]) / "fancy"
     assert subprocess.run([str(launcher)], capture_output=True, text=True).stdout == "fancy\n"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX launchers")
+@pytest.mark.parametrize(
+    "name", ["tool", "tool.exe", "tool-script.pyw", "tool.exe.exe", "tool-script.pyw.exe"]
+)
+def test_posix_launchers_name_the_program_as_installers_do(name: str, tmp_path: Path) -> None:
+    """``sys.argv[0]`` as installer's launcher leaves it: a ``-script.pyw`` or ``.exe`` ending removed."""
+    (tmp_path / "shows_argv.py").write_text("import sys\ndef main():\n    print(sys.argv[0])\n")
+    launcher = tmp_path / name
+    launcher.write_bytes(_posix_launcher(sys.executable, "shows_argv", "main"))
+    launcher.chmod(0o755)
+    shown = subprocess.run(
+        [str(launcher)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    ).stdout.strip()
+    assert shown == re.sub(r"(-script\.pyw|\.exe)?$", "", str(launcher))

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import sys
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -160,7 +159,7 @@ def new_venv_info(base: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
 
 def sibling_path(venv: Path, purpose: str) -> Path:
     """A fresh path beside ``venv`` (same filesystem, so renames are atomic)."""
-    return venv.parent / f"{stamp.sibling_prefix(venv)}{purpose}-{uuid.uuid4().hex[:8]}"
+    return venv.parent / f"{stamp.sibling_prefix(venv)}{purpose}-{os.urandom(4).hex()}"
 
 
 def build_sibling(base_python: Path, venv: Path, runner: Runner | None = None) -> Path:

@@ -7,18 +7,20 @@ Runs entirely before the venv is touched, so a network or hash failure leaves th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from envlock.errors import NetworkError
 from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.download import Body, Expected
 from envlock.sync.models import Artifact
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 class ArtifactClient(Protocol):
@@ -76,6 +78,9 @@ def fetch_all(
             raise NetworkError(
                 f"offline: not in the cache: {names}", hint="sync once without --offline to fill the cache"
             )
+    # lazy: a sync served from the cache downloads nothing (concurrent.futures loads logging)
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     with ThreadPoolExecutor(max_workers=max(1, min(options.max_workers, len(todo)))) as pool:
         futures: dict[Future[Path], Artifact] = {
             pool.submit(fetch_one, artifact, cache, client, options, progress): artifact for artifact in todo

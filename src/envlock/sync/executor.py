@@ -10,7 +10,6 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +101,8 @@ def _install(
         for (package, wheel), where in jobs:
             install_wheel(transaction, package, wheel, placer, where)
         return
+    from concurrent.futures import ThreadPoolExecutor  # lazy: a one-wheel patch needs no threads (logging)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(install_wheel, transaction, package, wheel, placer, where)
@@ -188,5 +189,7 @@ def prepare_wheels(
     missing = [p for p in unique if p.artifact.sha256 not in found]
     if len(missing) <= 1:
         return found | dict(one(p) for p in missing)
+    from concurrent.futures import ThreadPoolExecutor  # lazy: store hits and a single unpack need no threads
+
     with ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
         return found | dict(pool.map(one, missing))

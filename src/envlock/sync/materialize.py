@@ -10,7 +10,6 @@ import json
 import os
 import re
 import stat
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ def placements(
     root = os.path.abspath(layout.root)  # noqa: PTH100
     found = []
     for package, wheel in items:
-        staged = f"{uuid.uuid4().hex[:8]}-{wheel.dist_info_dir}"  # the dist-info, before it moves in
+        staged = f"{os.urandom(4).hex()}-{wheel.dist_info_dir}"  # the dist-info, before it moves in
         staging = os.path.join(transaction.tmp_dir, staged)  # noqa: PTH118
         try:
             found.append(placement.place(wheel, scheme, root, staging, _launchers(wheel, layout)))
@@ -280,11 +279,17 @@ def _plain_shebang(interpreter: str) -> bool:
 
 def _posix_launcher(interpreter: str, module: str, attr: str) -> bytes:
     """The script that runs ``module:attr`` (an entry point, checked when the wheel was unpacked) with
-    ``interpreter``, its exit status the function's result."""
+    ``interpreter``, its exit status the function's result. ``sys.argv[0]`` loses a ``-script.pyw`` or
+    ``.exe`` ending as installer's ``re.sub`` takes it off, without importing ``re`` at every start."""
     head = attr.split(".", 1)[0]
     return (
         f"#!{interpreter}\n# -*- coding: utf-8 -*-\nimport sys\nfrom {module} import {head}\n"
-        f'if __name__ == "__main__":\n    sys.exit({attr}())\n'
+        'if __name__ == "__main__":\n'
+        '    if sys.argv[0].endswith("-script.pyw"):\n'
+        "        sys.argv[0] = sys.argv[0][:-11]\n"
+        '    elif sys.argv[0].endswith(".exe"):\n'
+        "        sys.argv[0] = sys.argv[0][:-4]\n"
+        f"    sys.exit({attr}())\n"
     ).encode()
 
 

@@ -26,7 +26,6 @@ import os
 import shutil
 import stat
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,7 @@ class Transaction:
     """Every change made to the venv, so it can be committed or rolled back. Thread-safe."""
 
     layout: InstallLayout
-    txid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    txid: str = field(default_factory=lambda: os.urandom(6).hex())
     _stashed: list[_Stashed] = field(default_factory=list)
     _written: list[str] = field(default_factory=list)
     _written_set: set[str] = field(default_factory=set)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from envlock.env.interpreter import environment_for, probe, tags_basis
 from envlock.sync import selection_cache
+from tests.cli.test_quick import RUN_MAIN
 from tests.cli.test_sync_cli import installed, sync_json, write
 from tests.kit.dists import DistSpec
+from tests.kit.imports import modules_loaded
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 from tests.kit.sync_locks import lock_for, write_lock_dict
@@ -95,3 +97,25 @@ def test_the_tags_basis_follows_what_the_tags_are_computed_from() -> None:
     for other in others:
         assert environment_for(other).tags != environment_for(info).tags
         assert tags_basis(other) != tags_basis(info)
+
+
+def test_the_sync_after_a_compile_answers_from_the_read_compile_remembered(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    """``envlock compile`` remembers the read the plain sync that follows makes: that first sync of the new
+    lock loads no lock model; a sync given the lock otherwise (its absolute path) reads it in full."""
+    kit_index.publish(DistSpec("a", "1.0", requires=("b",)), DistSpec("b", "2.0"))
+    Path("requirements.in").write_text("a\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    entries = list(_area().glob("*/*.json"))
+    assert len(entries) == 1, entries
+    loaded = modules_loaded([sys.executable], RUN_MAIN, ["-q", "sync"])
+    # (packaging.markers checks the new wheels' METADATA, remembered from then on; tomllib reads the
+    # lock's fingerprint for its freshness, which the stamp records)
+    unread = {"packaging.pylock", "envlock.lock.selection", "envlock.lock.lockfile"}
+    assert unread & loaded == set()
+    assert installed() == {"a": "1.0", "b": "2.0"}
+    assert run_envlock("check", "--deep").returncode == 0
+    absolute = str(Path("pylock.toml").absolute())
+    other = modules_loaded([sys.executable], RUN_MAIN, ["-q", "sync", absolute, "--venv", "other"])
+    assert "packaging.pylock" in other

@@ -173,6 +173,23 @@ def run(request: CompileRequest, output: Output) -> None:
     _write_lock(request, output, out, shown_out, previous, lock, described)
     if not request.dry_run and (kept := _lock_kept(request, out, resolved, recorded)) is not None:
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
+    if not request.dry_run:
+        _prime_sync(out, request.cache_dir)
+
+
+def _prime_sync(out: Path, cache_dir: Path | None) -> None:
+    """The read of the new lock remembered for the plain ``envlock sync`` that usually follows
+    (``selection_cache.prime``): best effort, as every cache entry; a failure costs that sync the full
+    read, never this compile."""
+    from envlock.errors import EnvlockError
+    from envlock.inputs.envlock_table import project_defaults
+    from envlock.sync.selection_cache import prime
+
+    try:
+        venv = Path(project_defaults(Path("pyproject.toml")).get("venv", ".venv"))
+        prime(out, out.read_bytes(), venv, cache_dir)
+    except (EnvlockError, OSError, ValueError):
+        return
 
 
 def _write_lock(

@@ -15,8 +15,10 @@ Anything unreadable or malformed in an entry is a miss, and the full read runs a
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from envlock import __version__, validate
 from envlock.atomic import write_atomic
 from envlock.env.interpreter import InterpreterInfo, environment_for, tags_basis
-from envlock.guard.stamp import canonical_name, sha256_text
+from envlock.guard.stamp import canonical_name, sha256_bytes, sha256_text
 from envlock.guard.stamp_writer import inputs_named
 from envlock.inputs.kept_cache import code_identity
 from envlock.sync.models import Artifact, SelectedPackage, Selection
@@ -82,6 +84,31 @@ def read(
     if where:
         remember(*where, entry, made)
     return made
+
+
+def prime(lock_path: Path, lock_bytes: bytes, venv: Path, cache_dir: Path | None) -> None:
+    """Remember the read that a plain ``envlock sync`` of a lock just written (``lock_path`` as that sync
+    will be given it) into ``venv`` makes: no extras, the lock's default groups, the target the sync
+    would decide now (the venv's interpreter, or the base a new venv is made from). That first sync then
+    loads no lock model either. What is remembered is a full read of these exact bytes, as ``read``
+    makes it; anything the sync is asked differently is another entry (a miss, read in full)."""
+    # lazy: compile's own imports; the sync's hot path needs none of these
+    from envlock.env import probe_cache
+    from envlock.env.interpreter import run_subprocess
+    from envlock.index.cache import Cache, default_cache_dir
+    from envlock.index.http import HttpClient
+    from envlock.sync.lock_input import is_requirements_file, parse_lock
+    from envlock.sync.target import venv_target
+
+    if is_requirements_file(lock_path, lock_bytes):  # read from its index: never remembered
+        return
+    cache = Cache(cache_dir or default_cache_dir())
+    area = cache.area(probe_cache.AREA)
+    prober = functools.partial(probe_cache.cached_probe, runner=run_subprocess, area=area)
+    target = venv_target(venv.absolute(), None, rebuild=False, default_python=sys.executable, prober=prober)
+    where = (cache.area(AREA), lock_key(sha256_bytes(lock_bytes)))
+    asked = SelectionAsked(extras=(), groups=None, only_binary=frozenset())
+    read(where, lambda: parse_lock(lock_path, lock_bytes, cache, HttpClient), lock_path, target.info, asked)
 
 
 def _select(lock: Pylock, info: InterpreterInfo, asked: SelectionAsked, lock_path: Path) -> Selection:

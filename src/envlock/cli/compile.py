@@ -173,8 +173,6 @@ def run(request: CompileRequest, output: Output) -> None:
     _write_lock(request, output, out, shown_out, previous, lock, described)
     if not request.dry_run and (kept := _lock_kept(request, out, resolved, recorded)) is not None:
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
-    if not request.dry_run:
-        _prime_sync(out, request.cache_dir)
 
 
 def _prime_sync(out: Path, cache_dir: Path | None) -> None:
@@ -201,7 +199,8 @@ def _write_lock(
     lock: Pylock,
     described: str,
 ) -> None:
-    """Print (--dry-run) or write the lock, saying what changed; an unchanged lock is left untouched."""
+    """Print (--dry-run) or write the lock, saying what changed; an unchanged lock is left untouched. Its
+    read is remembered for the sync that follows (``_prime_sync``)."""
     from envlock.lock.lockfile import dumps_lock, write_text_atomic
 
     text = dumps_lock(lock)
@@ -212,9 +211,10 @@ def _write_lock(
     _report_changes(output, previous if previous is not None else _maybe_read(out), lock)
     if old_text == text:
         output.info(f"{shown_out} is up to date ({len(lock.packages)} packages, {described})")
-        return
-    write_output(shown_out, lambda: write_text_atomic(out, text))
-    output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {described})")
+    else:
+        write_output(shown_out, lambda: write_text_atomic(out, text))
+        output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {described})")
+    _prime_sync(out, request.cache_dir)
 
 
 def _compile(

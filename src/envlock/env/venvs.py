@@ -138,22 +138,28 @@ def _create_here(target: Path) -> None:
 
 def new_venv_info(base: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
     """What the probe says of a venv just made at ``venv`` from the interpreter ``base`` describes,
-    without running it (a subprocess of ~40 ms): the same interpreter, its prefix the venv's, its
-    scheme's folders moved under it. None when a folder of ``base``'s scheme is not under its prefix,
-    ``venv`` is not an absolute, normalized path, or the venv's interpreter is not there (the probe
-    must say then)."""
-    python = stamp.venv_python(venv)
-    # the probe sees the path normalized (no "..", no "//"): only such a path is moved to
-    if str(venv) != os.path.abspath(venv) or not os.path.exists(python):  # noqa: PTH100, PTH110
+    without running it (a subprocess of ~40 ms): ``moved_info``, once the venv's interpreter is there
+    (None otherwise, or when the answer cannot be moved: the probe must say then)."""
+    if not os.path.exists(stamp.venv_python(venv)):  # noqa: PTH110 - follows the link to the base
         return None
-    old, new = base.prefix, str(venv)
+    return moved_info(base, venv)
+
+
+def moved_info(info: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
+    """``info`` as the same interpreter reports it from a venv at ``venv``: its prefix the venv's, its
+    scheme's folders moved under it. None when a folder of ``info``'s scheme is not under its prefix or
+    ``venv`` is not an absolute, normalized path (the probe sees it normalized: no "..", no "//")."""
+    if str(venv) != os.path.abspath(venv):  # noqa: PTH100
+        return None
+    old, new = info.prefix, str(venv)
     moved: dict[str, str] = {}
-    for key, path in base.scheme.as_dict().items():
+    for key, path in info.scheme.as_dict().items():
         if path != old and not path.startswith(old + os.sep):
             return None
         moved[key] = new + path[len(old) :]
+    python = stamp.venv_python(venv)
     return dataclasses.replace(
-        base, executable=python, prefix=new, is_venv=True, scheme=InstallScheme(**moved)
+        info, executable=python, prefix=new, is_venv=True, scheme=InstallScheme(**moved)
     )
 
 

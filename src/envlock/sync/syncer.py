@@ -9,7 +9,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -491,18 +491,15 @@ def _write_stamp(
     return stale
 
 
-def _probed_facts(info: InterpreterInfo, paths: Sequence[str] | None = None) -> dict[str, object]:
+def _probed_facts(info: InterpreterInfo) -> dict[str, object]:
     """What the stamp needs to know of the interpreter, from the probe the sync already ran (saves a
-    subprocess of ~40 ms); ``paths``: its site folders, when not the probed ones."""
-    found = sorted({info.scheme.purelib, info.scheme.platlib}) if paths is None else sorted(paths)
-    return {"version": info.version_str, "implementation": info.implementation, "paths": found}
+    subprocess of ~40 ms)."""
+    paths = sorted({info.scheme.purelib, info.scheme.platlib})
+    return {"version": info.version_str, "implementation": info.implementation, "paths": paths}
 
 
 def _moved_facts(info: InterpreterInfo, staging: Path, final: Path) -> dict[str, object] | None:
-    """``_probed_facts`` of a venv probed at ``staging`` and renamed to ``final``: its site folders are
-    under its root, so only that prefix changes. None when one is not (the stamp writer asks then)."""
-    old = str(staging) + os.sep
-    probed = {info.scheme.purelib, info.scheme.platlib}
-    if not all(path.startswith(old) for path in probed):
-        return None
-    return _probed_facts(info, [os.path.join(final, path[len(old) :]) for path in probed])  # noqa: PTH118
+    """``_probed_facts`` of a venv probed at ``staging`` and renamed to ``final`` (``venvs.moved_info``).
+    None when the answer is not staging's or cannot be moved (the stamp writer asks then)."""
+    moved = venvs.moved_info(info, final) if info.prefix == str(staging) else None
+    return None if moved is None else _probed_facts(moved)

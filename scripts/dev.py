@@ -124,20 +124,20 @@ def test(extra: list[str]) -> None:
     run(python, "-m", "pytest", "-n", "auto", *extra, env=env)
 
 
-def others_to_test() -> list[Path]:
-    """The oldest and the newest supported CPython installed, besides the one running this script."""
-    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    found = [
+def others_to_test(found: dict[str, Path], running: str) -> list[Path]:
+    """Of the interpreters ``found`` (by "X.Y", oldest first), the oldest and the newest supported one
+    that is not the ``running`` version: none, one or two."""
+    supported = [
         path
-        for version, path in available_pythons().items()
+        for version, path in found.items()
         if version != running and tuple(int(part) for part in version.split(".")) >= SUPPORTED
     ]
-    return list(dict.fromkeys(found[:1] + found[-1:]))
+    return list(dict.fromkeys(supported[:1] + supported[-1:]))
 
 
 def others(extra: list[str]) -> None:
     """``test`` on each other Python in turn (each in its own venvs); fails if any of them fails."""
-    pythons = others_to_test()
+    pythons = others_to_test(available_pythons(), f"{sys.version_info[0]}.{sys.version_info[1]}")
     if not pythons:
         print(f"note: no other CPython >= {SUPPORTED[0]}.{SUPPORTED[1]} installed; nothing more to test")
         return

@@ -99,7 +99,9 @@ def dev_env(setup: DevEnv, envlock: Path) -> Path:
     """Make the dev venv exactly the committed dev lock (dogfooding); CI fails when that lock is stale."""
     if lock_fits(setup):
         run(envlock, "compile", "--check", "requirements.in", "-o", "pylock.toml")
-        run(envlock, "sync", "pylock.toml", "--venv", setup.dev)
+        # --python: made from the interpreter itself, never linked through the bootstrap venv's python
+        # (Python 3.10's venv module links a venv made from a venv's python to that python)
+        run(envlock, "sync", "pylock.toml", "--venv", setup.dev, "--python", setup.python)
     else:  # the dev lock covers CPython 3.10-3.14 on Linux, Windows and macOS; elsewhere use pip
         print("note: pylock.toml was not resolved for this Python; installing requirements.in with pip")
         python = bin_path(setup.dev, "python")

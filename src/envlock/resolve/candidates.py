@@ -56,8 +56,16 @@ class Query:
 class CandidateFinder:
     """Per target: version facts memoized by (project, version), candidates yielded lazily."""
 
-    def __init__(self, request: ResolveRequest, yank_ok: Mapping[str, set[Version]]) -> None:
+    def __init__(
+        self, request: ResolveRequest, yank_ok: Mapping[str, set[Version]], *, prereleases_last: bool = False
+    ) -> None:
         self._request = request
+        self._prereleases_last = prereleases_last
+        """Offer the prereleases a specifier admits after its finals even when finals exist (the
+        resolver's second pass, ``resolve.resolver``): used only once every such final was ruled out."""
+        self.held_back = False
+        """A question's finals were all tried and a prerelease it admits was not offered: a second pass
+        with ``prereleases_last`` may resolve what this one could not."""
         self._python = Version(request.target.python_full_version)
         self._rank = request.target.tag_rank
         self._yank_ok = yank_ok
@@ -107,19 +115,22 @@ class CandidateFinder:
         if self._request.options.pre:
             yield from self._made(query, self._wanted(query))
             return
-        found = False
+        found = skipped = False
         reasons = self.excluded.setdefault(query.page.name, {})
         for version in self._wanted(query):
             if version.is_prerelease:
                 reasons.setdefault(version, PRERELEASE_REASON)
+                skipped = True
                 continue
             candidate = self.candidate(query.page, version, query.extras, query.path)
             if candidate is not None:
                 found = True
                 yield candidate
-        if found and not query.explicit_pre:
+        if found and not query.explicit_pre and not self._prereleases_last:
+            self.held_back = self.held_back or skipped
             return
-        # Prereleases: a specifier names one (tried after every final), or no final release is usable.
+        # Prereleases, after every final: a specifier names one, no final release is usable, or (second
+        # pass) every final the resolver was offered here was ruled out.
         for version in self._wanted(query):
             if version.is_prerelease:
                 reasons.pop(version, None)

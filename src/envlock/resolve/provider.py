@@ -5,7 +5,8 @@ tried first (minimal diff). Prereleases are candidates only with ``--pre``, when
 specifier names a prerelease, or when no final release satisfies the requirements. Yanked files are
 ignored unless a user requirement or constraint pins that exact version with ``==``/``===``. A file
 whose Requires-Python excludes the target is ignored; a version with no wheel for the target's tags
-and no (allowed) sdist is not a candidate. Pages and metadata are prefetched from a thread pool.
+and no (allowed) sdist is not a candidate. A project no index has offers no candidates (the resolver
+backtracks past what requires it). Pages and metadata are prefetched from a thread pool.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.providers import AbstractProvider
 
-from envlock.errors import ResolutionError
+from envlock.errors import ProjectNotFoundError, ResolutionError
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.pages import _dist_file
 from envlock.inputs.config import InputRequirement
@@ -82,6 +83,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         request: ResolveRequest,
         pool: ThreadPoolExecutor | None,
         on_event: OnEvent = ignore,
+        *,
+        prereleases_last: bool = False,
     ) -> None:
         super().__init__()
         self.on_event = on_event
@@ -98,7 +101,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             [r for r in request.requirements if marker_applies(r.requirement.marker, self.target)]
             + [c for items in self.constraints.values() for c in items]
         )
-        self.finder = CandidateFinder(request, self.yank_ok)
+        self.finder = CandidateFinder(request, self.yank_ok, prereleases_last=prereleases_last)
         self.excluded = self.finder.excluded
         """Why versions were not candidates (for 'no matching version' messages)."""
         self.origins: dict[str, Source] = {
@@ -110,6 +113,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         (a dependency's) are read from the URL."""
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.warnings: set[str] = set()
+        self.missing: dict[str, str] = {}
+        """Projects no index has -> the indexes asked (for the conflict message)."""
         self._prefetched: set[str] = set()
 
     # -- resolvelib provider interface --
@@ -180,8 +185,15 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         specifiers = [r.specifier for r in reqs] + [
             c.requirement.specifier for c in self.constraints.get(name, [])
         ]
+        try:
+            page = self.client.project(name)
+        except ProjectNotFoundError as error:
+            # No candidates rather than a fatal error: resolvelib backtracks to another version of
+            # whatever requires it (as pip and uv do); the conflict message names the requirers.
+            self.missing[name] = error.where
+            return []
         query = Query(
-            page=self.client.project(name),
+            page=page,
             specifiers=specifiers,
             excluded=frozenset(bad),
             extras=extras,

@@ -44,16 +44,23 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
     roots = root_requirements(request)
     workers = request.prefetch_workers
     with ThreadPoolExecutor(max_workers=workers) if workers > 0 else _NoPool() as pool:
-        provider = Provider(client, request, pool if isinstance(pool, ThreadPoolExecutor) else None, on_event)
+        threads = pool if isinstance(pool, ThreadPoolExecutor) else None
+        provider = Provider(client, request, threads, on_event)
         for req in roots:
             provider.prefetch(req)
-        resolver: Any = Resolver(provider, Reporter(on_event))
         try:
-            result = resolver.resolve(roots, max_rounds=20000)
+            result = _run(provider, roots, on_event)
         except ResolutionImpossible as error:
-            raise ResolutionError(
-                explain_conflict(list(error.causes), provider), hint=conflict_hint()
-            ) from None
+            if not provider.finder.held_back:
+                raise _conflict(error, provider) from None
+            # A second pass only when the first held a prerelease back: prereleases are then offered
+            # after every final, so one is locked only where no all-final resolution exists.
+            second = Provider(client, request, threads, on_event, prereleases_last=True)
+            try:
+                result = _run(second, roots, on_event)
+            except ResolutionImpossible:
+                raise _conflict(error, provider) from None  # the first pass's clash: about finals
+            provider = second
         except ResolutionTooDeep:
             raise ResolutionError(
                 "the resolver gave up after too many rounds of backtracking",
@@ -63,6 +70,16 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
             if isinstance(pool, ThreadPoolExecutor):
                 pool.shutdown(wait=True, cancel_futures=True)
     return _resolution(result.mapping, provider, request, roots)
+
+
+def _run(provider: Provider, roots: Sequence[Req], on_event: OnEvent) -> Any:
+    resolver: Any = Resolver(provider, Reporter(on_event))
+    return resolver.resolve(roots, max_rounds=20000)
+
+
+def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:  # type: ignore[type-arg]
+    causes = list(error.causes)
+    return ResolutionError(explain_conflict(causes, provider), hint=conflict_hint(causes, provider))
 
 
 class _NoPool:

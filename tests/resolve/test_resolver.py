@@ -444,3 +444,45 @@ def test_via_names_the_constraint_files_of_constrained_packages() -> None:
     assert set(by_name) == {"a", "b"}
     assert by_name["b"].via == ("-c constraints.txt", "a")
     assert by_name["a"].via == ("-r requirements.in",)
+
+
+PRERELEASE_AFTER_BACKTRACKING = {
+    # x 1.6, the only final above 1.5, requires a q nobody has: the prerelease is all that satisfies.
+    "x": [Rel("1.0"), Rel("1.6", requires=("q>9",)), Rel("1.7b1")],
+    "q": [Rel("1.0")],
+    # a 2.0 cannot be used (c>=2 does not exist): a 1.0's x>1.5 is reached only after backtracking.
+    "a": [Rel("1.0", requires=("x>1.5",)), Rel("2.0", requires=("c>=2",))],
+    "c": [Rel("1.0")],
+}
+
+
+@pytest.mark.parametrize(
+    ("requirements", "expected"),
+    [
+        (["x>1.5"], {"x": "1.7b1"}),
+        (["a"], {"a": "1.0", "x": "1.7b1"}),
+        (["x>1.5", "a"], {"a": "1.0", "x": "1.7b1"}),
+    ],
+)
+def test_a_prerelease_resolves_what_every_final_fails(
+    requirements: list[str], expected: dict[str, str]
+) -> None:
+    assert pins_of(PRERELEASE_AFTER_BACKTRACKING, requirements) == expected
+
+
+def test_a_resolution_of_finals_only_wins_over_a_prerelease() -> None:
+    # w 1.7b1 would avoid backtracking y; finals exist (y 1.0 with w 1.6), so they are locked.
+    projects = {
+        "y": [Rel("1.0"), Rel("2.0", requires=("q==1.0",))],
+        "w": [Rel("1.6", requires=("q==2.0",)), Rel("1.7b1")],
+        "q": [Rel("1.0"), Rel("2.0")],
+    }
+    assert pins_of(projects, ["y", "w>1.5"]) == {"q": "2.0", "w": "1.6", "y": "1.0"}
+
+
+def test_a_conflict_that_prereleases_cannot_mend_names_the_finals() -> None:
+    projects = {"x": [Rel("1.6", requires=("q>9",)), Rel("1.7b1", requires=("q>10",))], "q": [Rel("1.0")]}
+    with pytest.raises(ResolutionError) as info:
+        pins_of(projects, ["x>1.5"])
+    assert "x 1.6 requires q>9" in info.value.message
+    assert "1.7b1" not in info.value.message

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envlock.cli._files import write_output
-from envlock.errors import InputError, StaleLockError
+from envlock.errors import InputError, ResolutionError, StaleLockError
 from envlock.inputs.settings import CompileSettings
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ class _Reads:
 @click.option(
     "--universal",
     is_flag=True,
-    help="Resolve for Linux, Windows and macOS and every CPython of the project's requires-python.",
+    help="Resolve for Linux, Windows and macOS and every CPython 3.10+ (--python-version: from X.Y) of the "
+    "project's requires-python.",
 )
 @click.option(
     "--exclude-newer", metavar="TIMESTAMP", help="Ignore files uploaded after this instant (PEP 700)."
@@ -273,6 +274,12 @@ def _compile(
     )
     try:
         return compile_lock(client, job, client.hash_of, warn, progress.on_event)
+    except ResolutionError as error:
+        if not request.settings.universal:
+            raise
+        # The clash may be one of the older Pythons --universal covers by default: say how to drop them.
+        floor = "--universal: --python-version X.Y (or requires-python) sets the lowest Python it locks for"
+        raise ResolutionError(error.message, hint=f"{error.hint}; {floor}" if error.hint else floor) from None
     finally:
         progress.close()
         if isinstance(http.created, HttpClient):
@@ -364,24 +371,28 @@ def _targets(
     if request.settings.universal:
         if request.settings.targets:
             raise InputError("--universal and --target both name the targets: give one or the other")
+        if request.python:
+            raise InputError(
+                "--universal names the targets; --python names one interpreter: give one or the other",
+                hint="--universal --python-version X.Y locks for CPython X.Y and newer",
+            )
         from envlock.env.targets import universal_targets
 
-        declared = universal_targets(_requires_python(root))
-    if not declared:
+        # --python-version (else [tool.envlock] python-version) is the lowest Python of a universal lock.
+        floor = request.python_version or tool.python_version
+        declared = universal_targets(_requires_python(root), floor)
+        where = "--universal"
+    elif not declared:
         target, interpreters = _target(request, tool, root)
         return (target,), target_identity(target), interpreters
-    if request.settings.universal:
-        where = "--universal"
-    elif request.settings.targets:
-        where = "--target"
     else:
-        where = "pyproject.toml [tool.envlock] targets"
-    if request.python or request.python_version or tool.python_version:
-        raise InputError(
-            f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
-            "name one: give one or the other",
-            hint="add the Python version to the targets instead, e.g. --target cp312-linux-x86_64",
-        )
+        where = "--target" if request.settings.targets else "pyproject.toml [tool.envlock] targets"
+        if request.python or request.python_version or tool.python_version:
+            raise InputError(
+                f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
+                "name one: give one or the other",
+                hint="add the Python version to the targets instead, e.g. --target cp312-linux-x86_64",
+            )
     from envlock.env.targets import parse_targets, target_environment
 
     # In one canonical order: a lock (its entries, markers, fingerprint) never depends on the order the

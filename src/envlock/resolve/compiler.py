@@ -22,11 +22,19 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envlock.env.interpreter import TargetEnvironment, describe_target, target_identity
+from envlock.errors import ResolutionError
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
 from envlock.lock.sourced import local_path, locked_entry
-from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest, SourcesLike
+from envlock.resolve.models import (
+    IndexLike,
+    Pin,
+    Resolution,
+    ResolveRequest,
+    SourcesLike,
+    marker_applies,
+)
 from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
 from envlock.sources.model import VCS, Source, commit_key
@@ -148,6 +156,7 @@ def compile_lock(
     """Resolve for every target and build the lock (network only through ``client`` / ``hash_of``);
     ``warn`` receives each resolution warning once (e.g. an extra a package does not provide);
     ``on_event`` hears the resolutions' progress."""
+    _check_markers(job, warn)
     freed = job.upgrade.names()
     resolutions = []
     for target in job.targets:
@@ -167,7 +176,15 @@ def compile_lock(
         # all preferring the previous lock's pins: the targets agree wherever they can take the same
         # version, and a target that cannot gets its own entry with a marker; the same answer as uv's
         # per-target resolution, and independent of the order the targets are listed in.
-        resolutions.append(resolve(client, request, on_event))
+        try:
+            resolutions.append(resolve(client, request, on_event))
+        except ResolutionError as error:
+            if len(job.targets) == 1:
+                raise
+            # Several targets: say which one could not be resolved (the others may well have been).
+            raise ResolutionError(
+                f"for {describe_target(target)}: {error.message}", hint=error.hint
+            ) from None
     for message in sorted({w for r in resolutions for w in r.warnings} | _outside(resolutions, job.lock_dir)):
         warn(message)
     return build_lock(
@@ -178,6 +195,35 @@ def compile_lock(
         lock_dir=job.lock_dir,
         hash_of=hash_of,
     )
+
+
+def _check_markers(job: CompileJob, warn: Callable[[str], None]) -> None:
+    """A requirement whose marker matches none of the targets is never locked: when that is every
+    requirement the lock would be empty, which is refused (saying why); with several targets, each such
+    requirement is a warning (with one target, ``; sys_platform == 'win32'`` on Linux is routine)."""
+    requirements = job.inputs.requirements
+    unmatched = [
+        item
+        for item in requirements
+        if not any(marker_applies(item.requirement.marker, target) for target in job.targets)
+    ]
+    if not unmatched:
+        return
+    targets = job.targets
+    named = ", ".join(describe_target(t) for t in targets) if len(targets) <= 3 else f"{len(targets)} targets"
+    if len(unmatched) == len(requirements):
+        lines = [f"  {item.source}: {item.requirement}" for item in unmatched]
+        raise ResolutionError(
+            "\n".join(
+                [f"nothing to lock: no requirement's marker matches the lock's targets ({named}):", *lines]
+            ),
+            hint="add a target the markers match (--target, [tool.envlock] targets) or correct the markers",
+        )
+    if len(targets) > 1:
+        for item in unmatched:
+            warn(
+                f"{item.source}: {item.requirement} matches none of the lock's targets ({named}): not locked"
+            )
 
 
 def build_lock(

@@ -2,11 +2,14 @@
 
 Policies (docs/compile.md): PEP 440 order, newest first, except that a pin from the previous lock is
 tried first (minimal diff). Prereleases are candidates only with ``--pre``, when a requirement's
-specifier names a prerelease, or when no final release satisfies the requirements. Yanked files are
-ignored unless a user requirement or constraint pins that exact version with ``==``/``===``. A file
-whose Requires-Python excludes the target is ignored; a version with no wheel for the target's tags
-and no (allowed) sdist is not a candidate. A project no index has offers no candidates (the resolver
-backtracks past what requires it). Pages and metadata are prefetched from a thread pool.
+specifier names a prerelease, or when no final release satisfies the requirements: decided per project
+from its current requirements after backtracking, so finals the resolution ruled out do not count (the
+``prereleases_last`` second pass of ``resolve.resolver``: prereleases after every final, used only when
+a resolution of finals alone failed). Yanked files are ignored unless a user requirement or constraint
+pins that exact version with ``==``/``===``. A file whose Requires-Python excludes the target is
+ignored; a version with no wheel for the target's tags and no (allowed) sdist is not a candidate. A
+project no index has offers no candidates (the resolver backtracks past what requires it). Pages and
+metadata are prefetched from a thread pool.
 """
 
 from __future__ import annotations

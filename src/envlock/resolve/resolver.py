@@ -25,7 +25,7 @@ from envlock.resolve.models import (
     marker_applies,
     to_req,
 )
-from envlock.resolve.progress import OnEvent, Reporter, ignore
+from envlock.resolve.progress import OnEvent, Reporter, ResolveEvent, ignore
 from envlock.resolve.provider import Provider
 
 
@@ -55,6 +55,8 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
                 raise _conflict(error, provider) from None
             # A second pass only when the first held a prerelease back: prereleases are then offered
             # after every final, so one is locked only where no all-final resolution exists.
+            retry = "no resolution of final releases: again, with prereleases after them"
+            on_event(ResolveEvent("backtrack", retry))
             second = Provider(client, request, threads, on_event, prereleases_last=True)
             try:
                 result = _run(second, roots, on_event)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from envlock.lock.lockfile import read_lock
 from envlock.resolve.compiler import versions_of
 from tests.kit.dists import DistSpec
@@ -17,6 +19,13 @@ def _versions(path: Path = Path("pylock.toml")) -> dict[str, tuple[str, ...]]:
     return dict(versions_of(read_lock(path)))
 
 
+def _locked(index: KitIndex, run_envlock: RunEnvlock, requirements: str) -> dict[str, tuple[str, ...]]:
+    """The versions a compile of ``requirements`` locks (it must succeed)."""
+    Path("requirements.in").write_text(requirements)
+    run_envlock("compile", "--index-url", index.url, check=True)
+    return _versions()
+
+
 # -- item 1: a project no index has -----------------------------------------------------------------
 
 
@@ -24,9 +33,7 @@ def test_a_dependency_no_index_has_backtracks_to_an_older_release(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
     kit_index.publish(DistSpec("a", "1.0"), DistSpec("a", "2.0", requires=("b",)))
-    Path("requirements.in").write_text("a\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
-    assert _versions() == {"a": ("1.0",)}
+    assert _locked(kit_index, run_envlock, "a\n") == {"a": ("1.0",)}
 
 
 def test_when_every_release_needs_a_missing_project_the_error_names_the_requirers(
@@ -86,22 +93,18 @@ def _publish_prerelease_case(index: KitIndex) -> None:
     )
 
 
-def test_a_stable_conflict_is_resolved_by_a_prerelease(
-    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+@pytest.mark.parametrize(
+    ("requirements", "expected"),
+    [
+        ("x>1.5\n", {"x": ("1.7b1",)}),  # a stable conflict resolved by a prerelease
+        ("a\n", {"a": ("1.0",), "x": ("1.7b1",)}),  # a dependency's x>1.5, reached after backtracking
+    ],
+)
+def test_a_prerelease_is_locked_when_every_final_that_satisfies_fails(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path, requirements: str, expected: object
 ) -> None:
     _publish_prerelease_case(kit_index)
-    Path("requirements.in").write_text("x>1.5\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
-    assert _versions() == {"x": ("1.7b1",)}
-
-
-def test_a_dependency_reached_after_backtracking_gets_a_prerelease(
-    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
-) -> None:
-    _publish_prerelease_case(kit_index)
-    Path("requirements.in").write_text("a\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
-    assert _versions() == {"a": ("1.0",), "x": ("1.7b1",)}
+    assert _locked(kit_index, run_envlock, requirements) == expected
 
 
 # -- item 4: universal and multi-target locks at the edges ------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envlock.cli._files import write_output
-from envlock.errors import InputError, ResolutionError, StaleLockError
+from envlock.errors import InputError, StaleLockError
 from envlock.inputs.settings import CompileSettings
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class CompileRequest:
     cache_dir: Path | None
 
 
+UNIVERSAL_HINT = "--universal: --python-version X.Y (or requires-python) sets the lowest Python it locks for"
 DEFAULT_SOURCES = ("requirements.in", "pyproject.toml")
 """What compile reads without SOURCES: the first of these that exists."""
 
@@ -240,7 +241,6 @@ def _compile(
 
     cache = Cache(request.cache_dir or default_cache_dir())
     http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
-    client_box: list[IndexClient] = []
     progress = CompileProgress(verbosity)
 
     def build_metadata(sdist: Path) -> bytes:
@@ -248,7 +248,7 @@ def _compile(
 
         show_backend_warnings(verbosity > 0)
         progress.building(sdist.name)
-        return prepare_metadata(sdist, install_requirements=index_build_installer(client_box[0]))
+        return prepare_metadata(sdist, install_requirements=index_build_installer(client))
 
     client = IndexClient(
         http,
@@ -260,7 +260,6 @@ def _compile(
         ),
         metadata_builder=None if ALL in options.only_binary else build_metadata,
     )
-    client_box.append(client)
     upgrade = UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages)
     job = CompileJob(
         inputs=inputs,
@@ -271,15 +270,11 @@ def _compile(
         previous=previous,
         upgrade=upgrade,
         sources=_LazySources(lambda: _sources(cache, client, previous, upgrade, progress)),
+        # A clash may be in one of the older Pythons --universal covers by default: say how to drop them.
+        failure_hint=UNIVERSAL_HINT if request.settings.universal else None,
     )
     try:
         return compile_lock(client, job, client.hash_of, warn, progress.on_event)
-    except ResolutionError as error:
-        if not request.settings.universal:
-            raise
-        # The clash may be one of the older Pythons --universal covers by default: say how to drop them.
-        floor = "--universal: --python-version X.Y (or requires-python) sets the lowest Python it locks for"
-        raise ResolutionError(error.message, hint=f"{error.hint}; {floor}" if error.hint else floor) from None
     finally:
         progress.close()
         if isinstance(http.created, HttpClient):

@@ -144,6 +144,8 @@ class CompileJob:
     prefetch_workers: int = 16
     sources: SourcesLike | None = None
     """Metadata of project folders and git sources (None: refused)."""
+    failure_hint: str | None = None
+    """Added to the hint of a target that cannot be resolved (how the command line could leave it out)."""
 
 
 def compile_lock(
@@ -179,12 +181,13 @@ def compile_lock(
         try:
             resolutions.append(resolve(client, request, on_event))
         except ResolutionError as error:
-            if len(job.targets) == 1:
+            if len(job.targets) == 1 and job.failure_hint is None:
                 raise
             # Several targets: say which one could not be resolved (the others may well have been).
-            raise ResolutionError(
-                f"for {describe_target(target)}: {error.message}", hint=error.hint
-            ) from None
+            several = len(job.targets) > 1
+            message = f"for {describe_target(target)}: {error.message}" if several else error.message
+            hints = [h for h in (error.hint, job.failure_hint) if h]
+            raise ResolutionError(message, hint="; ".join(hints) or None) from None
     for message in sorted({w for r in resolutions for w in r.warnings} | _outside(resolutions, job.lock_dir)):
         warn(message)
     return build_lock(

@@ -477,3 +477,64 @@ def test_unwritable_output_is_an_error_naming_it(
     run_envlock("compile", "--index-url", kit_index.url, check=True)
     exported = run_envlock("export", "-o", "afile/requirements.txt")
     assert exported.returncode == 1 and "error: cannot write afile/requirements.txt" in exported.stderr
+
+
+POETRY_APP = (
+    '[tool.poetry]\nname = "app"\nversion = "0.1.0"\n'
+    '[tool.poetry.dependencies]\npython = "^3.10"\nalpha = "^1.0"\n'
+    '[tool.poetry.group.dev.dependencies]\nbeta = "*"\n'
+    '[build-system]\nrequires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        (POETRY_APP, "[tool.poetry.dependencies], [tool.poetry.group.dev.dependencies] hold"),
+        (
+            '[project]\nname = "app"\nversion = "1"\n[tool.pdm.dev-dependencies]\ntest = ["beta"]\n',
+            "[tool.pdm.dev-dependencies] holds",
+        ),
+        (
+            '[tool.hatch.envs.default]\ndependencies = ["beta"]\n',
+            "[tool.hatch.envs.default.dependencies] holds",
+        ),
+    ],
+)
+def test_another_tools_dependency_tables_are_refused_by_name(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path, text: str, table: str
+) -> None:
+    # Locking such a pyproject as empty would pass for a lock of its dependencies.
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("beta", "1.0"))
+    (isolated / "pyproject.toml").write_text(text)
+    result = run_envlock("compile", "--index-url", kit_index.url)
+    assert result.returncode == 2, result.stderr
+    assert f"pyproject.toml: {table} the dependencies; envlock reads [project] (PEP 621)" in result.stderr
+    assert "hint: move them to [project] dependencies" in result.stderr and "Traceback" not in result.stderr
+    assert not (isolated / "pylock.toml").exists()
+
+
+def test_poetry_dynamic_dependencies_without_a_build_are_refused_by_name(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # Poetry 2: [project] with dynamic dependencies kept in [tool.poetry.dependencies]. Without a build
+    # (no [build-system]), nothing could read them: refused naming where they are.
+    kit_index.publish(DistSpec("alpha", "1.0"))
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndynamic = ["dependencies"]\n'
+        '[tool.poetry.dependencies]\nalpha = "^1.0"\n'
+    )
+    result = run_envlock("compile", "--index-url", kit_index.url)
+    assert result.returncode == 2, result.stderr
+    assert "dynamic [project] dependencies (from [tool.poetry.dependencies])" in result.stderr
+    assert "add a [build-system] table" in result.stderr
+
+
+def test_a_pyproject_with_no_dependencies_anywhere_still_locks_empty(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\n[tool.poetry.dependencies]\npython = "^3.10"\n'
+    )
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert pins(isolated / "pylock.toml") == {}

@@ -293,6 +293,46 @@ def test_python_version_target_and_requires_python(
     assert 'python_version == "3.12"' in str(lock.environments[0])  # type: ignore[index]
 
 
+def test_requires_python_is_true_of_a_pin_that_needs_a_later_patch(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    major, minor, micro = sys.version_info[:3]
+    minor_version, later = f"{major}.{minor}", f"{major}.{minor}.{micro + 1}"
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires_python=f">={later}"))
+    (isolated / "requirements.in").write_text("alpha\n")
+    lock_path = isolated / "pylock.toml"
+    # --python-version X.Y resolves for X.Y.0, the range's lower bound (as uv): alpha 2.0 does not fit.
+    run_envlock("compile", "--index-url", kit_index.url, "--python-version", minor_version, check=True)
+    assert pins(lock_path) == {"alpha": "1.0"}
+    assert str(read_lock(lock_path).requires_python) == f"=={minor_version}.*"
+    # Resolved for a later patch, alpha 2.0 is locked, and the lock says which patches it is for.
+    run_envlock("compile", "--index-url", kit_index.url, "--python-version", later, "-U", check=True)
+    assert pins(lock_path) == {"alpha": "2.0"}
+    assert str(read_lock(lock_path).requires_python) == f"=={minor_version}.*,>={later}"
+    # This interpreter is outside it: sync refuses by name, before any venv is made.
+    refused = run_envlock("sync")
+    assert refused.returncode == 1, refused.stderr
+    assert f"requires-python '=={minor_version}.*,>={later}' excludes the target's Python" in refused.stderr
+    assert not (isolated / ".venv").exists()
+
+
+@pytest.mark.skipif(sys.version_info.micro == 0, reason="needs an interpreter later than X.Y.0")
+def test_a_lock_compiled_on_an_interpreter_claims_the_patches_its_pins_need(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # The reported shape: compiled on the machine's 3.11.x (no flags), a pin needing >=3.11.x was locked
+    # under requires-python "==3.11.*". The interpreter's own version is resolved for (as uv pip compile
+    # does); the lock claims only the patches from which every pin holds.
+    here = ".".join(map(str, sys.version_info[:3]))
+    minor_version = ".".join(map(str, sys.version_info[:2]))
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires_python=f">={here}"))
+    (isolated / "requirements.in").write_text("alpha\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert pins(isolated / "pylock.toml") == {"alpha": "2.0"}
+    assert str(read_lock(isolated / "pylock.toml").requires_python) == f"=={minor_version}.*,>={here}"
+    assert run_envlock("sync").returncode == 0
+
+
 def test_find_links_and_direct_url(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
     from tests.kit.dists import build_wheel
 

@@ -554,6 +554,23 @@ def test_another_tools_dependency_tables_are_refused_by_name(
     assert not (isolated / "pylock.toml").exists()
 
 
+def test_a_poetry_group_asked_for_is_refused_by_name(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # Poetry 2: [project] holds the dependencies, Poetry's own table the groups.
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("beta", "1.0"))
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndependencies = ["alpha"]\n'
+        '[tool.poetry.group.dev.dependencies]\nbeta = "*"\n'
+    )
+    result = run_envlock("compile", "--index-url", kit_index.url, "--group", "dev")
+    assert result.returncode == 2, result.stderr
+    assert "dependency group 'dev' is [tool.poetry.group.dev.dependencies]" in result.stderr
+    assert "hint: move it to [dependency-groups] dev" in result.stderr
+    run_envlock("compile", "--index-url", kit_index.url, check=True)  # without the group: [project] only
+    assert pins(isolated / "pylock.toml") == {"alpha": "1.0"}
+
+
 def test_poetry_dynamic_dependencies_without_a_build_are_refused_by_name(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:

@@ -56,6 +56,8 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
     groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
     for group in chosen_groups:
+        if group not in groups_by_name:
+            _refuse_foreign_group(shown, data, group)
         reader.add_group(resolve_group(groups_table, groups_by_name, group, shown), f"group:{group}")
     if not reader.requirements:
         _refuse_foreign(shown, data)
@@ -126,6 +128,18 @@ def _refuse_foreign(shown: str, data: Mapping[str, Any]) -> None:
             f"{shown}: {', '.join(tables)} {'holds' if len(tables) == 1 else 'hold'} the dependencies; "
             "envlock reads [project] (PEP 621) and [dependency-groups] (PEP 735), which list none here",
             hint=_way_forward(tables),
+        )
+
+
+def _refuse_foreign_group(shown: str, data: Mapping[str, Any], group: str) -> None:
+    """``--group NAME`` that only another tool's table defines (``[tool.poetry.group.NAME.dependencies]``)."""
+    poetry = [t for t in foreign_tables(data) if t.startswith("[tool.poetry.group.")]
+    tables = [t for t in poetry if canonicalize_name(t.split(".")[-2]) == group]
+    if tables:
+        raise RequirementsFileError(
+            f"{shown}: dependency group {group!r} is {tables[0]}, which envlock does not read; "
+            "it reads [dependency-groups] (PEP 735)",
+            hint=f"move it to [dependency-groups] {group} = [...] (PEP 508 strings)",
         )
 
 

@@ -250,12 +250,7 @@ def build_lock(
         pin = found[0][1]
         marker = _package_marker(found, identities, len(resolutions))
         packages.append(_package(pin, marker, lock_dir, hash_of, via=_merged_via(p for _, p in found)))
-    python_versions = sorted({r.target.python_version for r in resolutions}, key=Version)
-    requires_python = (
-        SpecifierSet(f"=={python_versions[0]}.*")
-        if len(python_versions) == 1
-        else SpecifierSet(f">={python_versions[0]}")
-    )
+    requires_python = lock_requires_python(resolutions)
     # Built from typed values, so it is valid by construction; ``Pylock.validate()`` (a to_dict +
     # from_dict round trip, ~15 ms on 38 packages) is left to the tests, which run it on every shape.
     return Pylock(
@@ -269,6 +264,44 @@ def build_lock(
         packages=packages,
         tool={TOOL_KEY: metadata_to_tool(metadata)},
     )
+
+
+def lock_requires_python(resolutions: Sequence[Resolution]) -> SpecifierSet:
+    """The Pythons the lock is true for: each target's minor from the first patch release every pin
+    accepts (``_patch_floor``). One minor: ``==X.Y.*`` (with ``,>=X.Y.Z`` when a pin needs a later
+    patch than X.Y.0); several: ``>=`` the oldest, with the patches a newer minor's pins refuse excluded."""
+    floors: dict[tuple[int, int], int] = {}
+    for resolution in resolutions:
+        major, minor, floor = _patch_floor(resolution)
+        # Targets of one minor on several platforms: the range must hold for every one of them.
+        floors[major, minor] = max(floor, floors.get((major, minor), 0))
+    (major, minor), *newer = sorted(floors)
+    lowest = f"{major}.{minor}"
+    floor = floors[major, minor]
+    if not newer:
+        return SpecifierSet(f"=={lowest}.*" + (f",>={lowest}.{floor}" if floor else ""))
+    excluded = [f"!={a}.{b}.{patch}" for a, b in newer for patch in range(floors[a, b])]
+    return SpecifierSet(",".join([f">={lowest}" + (f".{floor}" if floor else ""), *excluded]))
+
+
+def _patch_floor(resolution: Resolution) -> tuple[int, int, int]:
+    """(major, minor, patch): the target's Python and the lowest patch release from which every pin's
+    Requires-Python holds up to the target's own version. A target given as X.Y resolves for X.Y.0 (the
+    floor is 0); an interpreter resolves for its own version, and a pin that needs a later patch than
+    X.Y.0 (``>=3.11.5``) raises the floor to it, so the lock never claims a Python its pins refuse."""
+    version = Version(resolution.target.python_full_version.rstrip("+"))
+    specifiers = []
+    for text in sorted({pin.requires_python for pin in resolution.pins if pin.requires_python}):
+        try:
+            specifiers.append(SpecifierSet(text))
+        except InvalidSpecifier:
+            continue  # the resolver ignored it too
+    floor = version.micro
+    while floor > 0 and all(
+        s.contains(f"{version.major}.{version.minor}.{floor - 1}", prereleases=True) for s in specifiers
+    ):
+        floor -= 1
+    return version.major, version.minor, floor
 
 
 def _group_marker(groups: Iterable[str]) -> str | None:

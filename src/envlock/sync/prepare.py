@@ -75,7 +75,7 @@ class Preparer:
         wheel_store.sweep(store)  # what killed syncs left half-unpacked or half-deleted
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
-        selected = {item.wanted.name: item.wanted.version for item in plan.items if item.wanted is not None}
+        selected = wheel_claims.selected_versions(plan, unpacked)
         verdicts = self.cache.area("claims") if self.remember_claims else None
         wheel_claims.verify(wanted, unpacked, selected, environment, verdicts=verdicts)
         return unpacked

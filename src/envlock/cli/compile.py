@@ -295,15 +295,21 @@ class _LazySources:
 
 def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any) -> Any:
     """Metadata of the project folders and git sources, built with build requirements from the index."""
-    from envlock.resolve.builder import index_build_installer
     from envlock.resolve.compiler import kept_commits
     from envlock.resolve.sources import SourceMetadata
 
+    def install_requirements(requirements: Any, env_python: Path) -> None:
+        # lazy: the PEP 517 builder loads only when a source is built (not when its metadata is remembered)
+        from envlock.resolve.builder import index_build_installer
+
+        index_build_installer(client)(requirements, env_python)
+
     return SourceMetadata(
         cache,
-        index_build_installer(client),
+        install_requirements,
         kept_commits=kept_commits(previous, upgrade),
         on_build=progress.building,
+        refresh=upgrade.all,
     )
 
 

@@ -48,7 +48,7 @@ class Cache:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             layout.mkdir(mode=0o700, exist_ok=True)
             path.mkdir(mode=0o700, exist_ok=True)
-            private = all(_private(os.stat(folder)) for folder in (self.root, layout, path))
+            private = all(_private(folder.stat()) for folder in (self.root, layout, path))
         except OSError:
             return None
         return path if private else None

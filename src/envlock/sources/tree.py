@@ -106,7 +106,7 @@ def cache_key_patterns(root: Path) -> tuple[str, ...]:
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
             raise InputError(
                 f"{pyproject}: [tool.envlock] cache-keys: {pattern!r} is not inside the project folder",
-                hint="write globs relative to the folder of pyproject.toml, e.g. \"requirements/*.txt\"",
+                hint='write globs relative to the folder of pyproject.toml, e.g. "requirements/*.txt"',
             )
     return tuple(patterns)
 

@@ -66,8 +66,10 @@ def make_project(
     return root
 
 
-_COUNTING_BACKEND = '''"""The kit's backend (kit_builder); each hook call appended to calls.log beside it."""
+_COUNTING_BACKEND = '''"""The kit's backend (kit_builder); each hook call appended to calls.log beside
+it, a warning raised by each build (as setuptools' editable-install banner is)."""
 import os
+import warnings
 
 import kit_builder
 from kit_builder import get_requires_for_build_sdist, get_requires_for_build_wheel  # noqa: F401
@@ -77,6 +79,8 @@ def _counted(hook):
     def call(*args, **kwargs):
         with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.log"), "a") as log:
             log.write(hook + "\\n")
+        if hook.startswith("build_"):  # as setuptools' editable-install banner is
+            warnings.warn("kit backend banner: " + hook)
         return getattr(kit_builder, hook.replace("editable", "wheel"))(*args, **kwargs)
 
     return call

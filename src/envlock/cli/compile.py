@@ -304,11 +304,17 @@ def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any
 
         index_build_installer(client)(requirements, env_python)
 
+    def building(label: str) -> None:
+        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by the build anyway
+
+        show_backend_warnings(progress.verbosity > 0)
+        progress.building(label)
+
     return SourceMetadata(
         cache,
         install_requirements,
         kept_commits=kept_commits(previous, upgrade),
-        on_build=progress.building,
+        on_build=building,
         refresh=upgrade.all,
     )
 

@@ -109,6 +109,8 @@ class Progress:
         self._live = live
         self._lock = threading.Lock()
         self._received: dict[str, int] = {}
+        self._done: set[str] = set()
+        """Files received whole (their size is known from the lock)."""
         self._files = 0
         self._size: int | None = None
         self._shown = False
@@ -118,9 +120,12 @@ class Progress:
             return
         with self._lock:
             self._received[artifact.filename] = received
+            if artifact.size is not None and received >= artifact.size:
+                self._done.add(artifact.filename)
             got = sum(self._received.values()) / 1e6
             of = f"/{self._size / 1e6:.1f}" if self._size is not None else ""
-            files = f"{len(self._received)}/{self._files}" if self._files else f"{len(self._received)}"
+            done = len(self._done) if self._size is not None else len(self._received)  # else: begun
+            files = f"{done}/{self._files}" if self._files else f"{len(self._received)}"
             self._write(f"\rdownloading {files} files, {got:.1f}{of} MB")
             self._shown = True
 

@@ -4,10 +4,7 @@ build backend's own chatter (setuptools' editable-install banner) only with ``-v
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 from tests.kit.sources import backend_calls, make_counted_project
+from tests.kit.terminal import run_on_terminal
 
 WHEELS = (DistSpec("alpha", "1.0"), DistSpec("beta", "2.0", requires=("alpha",)))
 SDIST = DistSpec("gamma", "1.0", wheel=False, sdist=True)
@@ -76,27 +74,9 @@ def test_a_terminal_gets_download_totals(
     kit_index.publish(*WHEELS)
     (isolated / "requirements.in").write_text("beta\n", encoding="utf-8")
     run_envlock("compile", "--index-url", kit_index.url, check=True)
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "envlock", "sync"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        env={**os.environ, "ENVLOCK_INDEX_URL": kit_index.url},
-    )
-    os.close(terminal)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(controller)
-    process.communicate(timeout=120)
-    assert process.returncode == 0, seen
+    env = {"ENVLOCK_INDEX_URL": kit_index.url}
+    code, _stdout, seen = run_on_terminal([sys.executable, "-m", "envlock", "sync"], env)
+    assert code == 0, seen
     total = sum(kit_index.files_of(name)[0].size for name in ("alpha", "beta")) / 1e6
     assert re.search(rb"downloading [012]/2 files, \d+\.\d/" + f"{total:.1f}".encode() + b" MB", seen), seen
     assert b"downloading 2/2 files" in seen and b"installing 2 packages" in seen

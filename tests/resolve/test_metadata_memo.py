@@ -98,13 +98,17 @@ def test_the_lock_with_the_memo_is_the_lock_without_it(
     assert len(backend_calls(lib)) == 2
 
 
+def _compiled_lib(run_envlock: RunEnvlock, index: KitIndex, work: Path) -> tuple[Path, Path, bytes]:
+    """``-e ./lib`` compiled once: the cache folder, the project and the lock."""
+    lib = make_counted_project(work / "lib", LIB)
+    (work / "requirements.in").write_text("-e ./lib\n", encoding="utf-8")
+    return Path(os.environ["ENVLOCK_CACHE_DIR"]), lib, _compile(run_envlock, index, work)
+
+
 def test_a_damaged_entry_is_a_miss_never_an_error(
     index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
-    cache = Path(os.environ["ENVLOCK_CACHE_DIR"])
-    lib = make_counted_project(isolated / "lib", LIB)
-    (isolated / "requirements.in").write_text("-e ./lib\n", encoding="utf-8")
-    lock = _compile(run_envlock, index, isolated)
+    cache, lib, lock = _compiled_lib(run_envlock, index, isolated)
     (entry,) = _entries(cache)
     good = entry.read_bytes()
     checksum, _, body = good.partition(b"\n")
@@ -130,10 +134,7 @@ def test_a_damaged_entry_is_a_miss_never_an_error(
 def test_a_cache_others_can_write_is_not_trusted(
     index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
-    cache = Path(os.environ["ENVLOCK_CACHE_DIR"])
-    lib = make_counted_project(isolated / "lib", LIB)
-    (isolated / "requirements.in").write_text("-e ./lib\n", encoding="utf-8")
-    lock = _compile(run_envlock, index, isolated)
+    cache, lib, lock = _compiled_lib(run_envlock, index, isolated)
     assert (cache / "v1" / AREA).stat().st_mode & 0o777 == 0o700
     assert all(entry.stat().st_mode & 0o777 == 0o600 for entry in _entries(cache))
     for folder, mode in ((cache, 0o775), (cache / "v1", 0o757), (cache / "v1" / AREA, 0o720)):

@@ -32,9 +32,17 @@ class Cache:
     root: Path
 
     def area(self, name: str) -> Path:
-        """A named sub-area (``http``, ``metadata``, ``builds`` ...)."""
+        """A named sub-area (``http``, ``metadata``, ``builds`` ...); the cache folder, its layout folder
+        and the area are made owner-only (``0700``) when they are made."""
         path = self.root / CACHE_LAYOUT_VERSION / name
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # the common case: one system call
+            pass
+        except FileNotFoundError:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
         return path
 
     def private_area(self, name: str) -> Path | None:
@@ -43,11 +51,8 @@ class Cache:
         are this user's and writable by no one else (the cache trust rule, docs/design.md), or when the
         area cannot be made. Its callers then do the work instead of remembering it."""
         layout = self.root / CACHE_LAYOUT_VERSION
-        path = layout / name
         try:
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            layout.mkdir(mode=0o700, exist_ok=True)
-            path.mkdir(mode=0o700, exist_ok=True)
+            path = self.area(name)
             private = all(_private(folder.stat()) for folder in (self.root, layout, path))
         except OSError:
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from envlock.resolve.metadata_memo import AREA, MetadataMemo, folder_key
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
-from tests.kit.sources import backend_calls, make_counted_project, write_counted_spec
+from tests.kit.sources import backend_calls, commit_all, make_counted_project, write_counted_spec
 
 LIB = DistSpec("lib", "1.0", requires=("beta",))
 
@@ -85,7 +86,11 @@ def test_a_second_compile_runs_no_backend_until_a_defining_file_changes(
 def test_the_lock_with_the_memo_is_the_lock_without_it(
     index: KitIndex, run_envlock: RunEnvlock, isolated: Path, tmp_path: Path
 ) -> None:
-    lib = make_counted_project(isolated, DistSpec("app", "1.0", requires=("beta<2", "lib")))
+    # The project itself, whose [tool.envlock] (read by every compile here) lists its cache-keys.
+    extra = '\n[tool.envlock]\ncache-keys = ["kit-spec.json"]\n'
+    lib = make_counted_project(
+        isolated, DistSpec("app", "1.0", requires=("beta<2", "lib")), pyproject_extra=extra
+    )
     make_counted_project(isolated / "libs" / "lib", LIB)
     (isolated / "requirements.in").write_text("-e .\n./libs/lib\n", encoding="utf-8")
     remembered = _compile(run_envlock, index, isolated)
@@ -148,6 +153,22 @@ def test_a_cache_others_can_write_is_not_trusted(
             folder.chmod(original)
     _compile(run_envlock, index, isolated)
     assert len(backend_calls(lib)) == 4  # trusted again: remembered
+
+
+def test_a_git_commit_is_remembered_by_its_commit(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path, tmp_path: Path
+) -> None:
+    repo = make_counted_project(tmp_path / "repo", LIB)
+    commit = commit_all(repo, "one")
+    (isolated / "requirements.in").write_text(f"lib @ git+{repo.as_uri()}@{commit}\n", encoding="utf-8")
+    cache = Path(os.environ["ENVLOCK_CACHE_DIR"])
+    first = _compile(run_envlock, index, isolated)
+    (log,) = (cache / "v1" / "git").rglob("calls.log")  # the backend ran in the checkout in the cache
+    assert log.read_text(encoding="utf-8").split() == ["prepare_metadata_for_build_wheel"]
+    shutil.rmtree(cache / "v1" / "git")
+    # Remembered by commit: no checkout is even made again, and the lock is the same.
+    assert _compile(run_envlock, index, isolated) == first
+    assert not (cache / "v1" / "git").exists()
 
 
 # ------------------------------------------------------------------ the memo itself, without a build

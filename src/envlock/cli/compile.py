@@ -297,15 +297,27 @@ class _LazySources:
 
 def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any) -> Any:
     """Metadata of the project folders and git sources, built with build requirements from the index."""
-    from envlock.resolve.builder import index_build_installer
     from envlock.resolve.compiler import kept_commits
     from envlock.resolve.sources import SourceMetadata
 
+    def install_requirements(requirements: Any, env_python: Path) -> None:
+        # lazy: the PEP 517 builder loads only when a source is built (not when its metadata is remembered)
+        from envlock.resolve.builder import index_build_installer
+
+        index_build_installer(client)(requirements, env_python)
+
+    def building(label: str) -> None:
+        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by the build anyway
+
+        show_backend_warnings(progress.verbosity > 0)
+        progress.building(label)
+
     return SourceMetadata(
         cache,
-        index_build_installer(client),
+        install_requirements,
         kept_commits=kept_commits(previous, upgrade),
-        on_build=progress.building,
+        on_build=building,
+        refresh=upgrade.all,
     )
 
 

@@ -85,12 +85,17 @@ def command(output: Output, /, **params: Any) -> None:
 
     options = _options(params)
     progress = (
-        Progress(_echo_err)
-        if sys.stderr.isatty() and not params["as_json"] and output.verbosity >= 0
+        Progress(_echo_err, live=sys.stderr.isatty())
+        if not params["as_json"] and output.verbosity >= 0
         else None
     )
     try:
-        edges = SyncEdges(progress=progress.update if progress else None, notice=output.warn)
+        edges = SyncEdges(
+            progress=progress.update if progress else None,
+            notice=output.warn,
+            report=progress.report if progress else None,
+            backend_output=output.verbosity >= 1,
+        )
         result = sync(options, edges)
     finally:
         if progress:

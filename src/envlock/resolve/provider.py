@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from packaging.requirements import Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.providers import AbstractProvider
@@ -114,6 +114,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         }
         """Requirement URL -> the source the user wrote (editable or not); other ``file:``/``git+`` URLs
         (a dependency's) are read from the URL."""
+        self.doomed: dict[str, dict[Version, tuple[Any, ...]]] = {}
+        """Identifier -> versions that can never be pinned, each with the clash that dooms it (resolvelib's
+        requirement information): their dependencies clash with the input's own requirements."""
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.warnings: set[str] = set()
         self.missing: dict[str, str] = {}
@@ -175,8 +178,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
+        bad.update(self.doomed.get(identifier, ()))
         if identifier == PYTHON:
-            if all(r.specifier.contains(self.python_version, prereleases=True) for r in reqs):
+            ok = all(r.specifier.contains(self.python_version, prereleases=True) for r in reqs)
+            if ok and self.python_version not in bad:  # rejected once, never offered again
                 return [Candidate(NormalizedName(PYTHON), self.python_version)]
             return []
         name = reqs[0].name
@@ -225,7 +230,32 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             self.prefetch(dep)
         return deps
 
+    def note_rejected(self, candidate: Candidate, information: Sequence[Any]) -> None:
+        """A candidate whose dependencies clash with the input's requirements alone (no other package's)
+        can never be pinned: find_matches offers it no more. resolvelib forgets a rejection when it
+        backtracks, and without this tries it again under every version of whatever required it."""
+        if any(info.parent is not None and info.parent != candidate for info in information):
+            return
+        if information and self._unsatisfiable([info.requirement for info in information]):
+            self.doomed.setdefault(candidate.identifier, {})[candidate.version] = tuple(information)
+
     # -- helpers --
+
+    def _unsatisfiable(self, reqs: Sequence[Req]) -> bool:
+        """Could no candidate ever satisfy all of ``reqs`` (and the constraints), whatever else is pinned?"""
+        if reqs[0].name == PYTHON:
+            return not all(r.specifier.contains(self.python_version, prereleases=True) for r in reqs)
+        if any(r.url for r in reqs):
+            return False  # a URL's candidate is judged by find_matches alone
+        name = reqs[0].name
+        specifiers = [r.specifier for r in reqs] + [
+            c.requirement.specifier for c in self.constraints.get(name, [])
+        ]
+        try:
+            page = self.client.project(name)
+        except ResolutionError:
+            return False
+        return not self.finder.any_usable(page, specifiers)
 
     def _dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON or (candidate.metadata_file is None and candidate.metadata is None):
@@ -244,13 +274,13 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                     f"{candidate.label} does not provide the extra {extra!r} "
                     f"(required by {' → '.join(candidate.path) or 'the input'})"
                 )
-        if metadata.requires_python:
-            try:
-                spec = SpecifierSet(metadata.requires_python)
-            except InvalidSpecifier:
-                spec = SpecifierSet()
-            if not candidate.extras:
-                deps.append(Req(NormalizedName(PYTHON), frozenset(), spec, None, path))
+        if not candidate.extras and not self.finder.admits_python(metadata.requires_python):
+            # The metadata's Requires-Python (the index's value already filtered the files) excludes the
+            # target: a requirement no candidate satisfies, so resolvelib rejects this candidate and the
+            # conflict names it. One admitting the target adds nothing: resolvelib rechecks every
+            # requirement of every criterion each round, and one per package cost a fifth of its time.
+            spec = SpecifierSet(metadata.requires_python or "")
+            deps.append(Req(NormalizedName(PYTHON), frozenset(), spec, None, path))
         for text in metadata.requires_dist:
             try:
                 requirement = Requirement(text)

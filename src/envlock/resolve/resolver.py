@@ -75,8 +75,12 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
 
 
 def _run(provider: Provider, roots: Sequence[Req], on_event: OnEvent) -> Any:
-    resolver: Any = Resolver(provider, Reporter(on_event))
-    return resolver.resolve(roots, max_rounds=20000)
+    reporter = Reporter(on_event, provider.note_rejected)
+    resolver: Any = Resolver(provider, reporter)
+    try:
+        return resolver.resolve(roots, max_rounds=20000)
+    finally:
+        reporter.finished()
 
 
 def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:  # type: ignore[type-arg]

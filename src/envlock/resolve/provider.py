@@ -122,6 +122,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         self.missing: dict[str, str] = {}
         """Projects no index has -> the indexes asked (for the conflict message)."""
         self._prefetched: set[str] = set()
+        self._causes: tuple[Any, ...] = ()
+        self.cause_names: frozenset[str] = frozenset()
+        """The identifiers of the last backtrack's causes (this round's, see narrow_requirement_selection):
+        the same object while the causes are the same."""
 
     # -- resolvelib provider interface --
 
@@ -136,20 +140,17 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Any:
-        """pip's order: the target's Python, direct URLs, ``==`` pins, the packages that caused the last
-        backtrack, upper-bounded ones (few versions to try) and then the shallowest first."""
-        infos = list(information[identifier])
-        specs = [spec for info in infos for spec in info.requirement.specifier]
-        pinned = any(s.operator in ("==", "===") and "*" not in s.version for s in specs)
-        bounded = any(s.operator in ("<", "<=", "~=") or s.operator == "==" for s in specs)
-        depth = min((len(info.requirement.path) for info in infos), default=0)
+        """pip's order: direct URLs, ``==`` pins, the packages that caused the last backtrack,
+        upper-bounded ones (few versions to try) and then the shallowest first. Called for every
+        unpinned package every round: each requirement's part is computed once (``Req``'s cached
+        properties), the backtrack's names once a round (``narrow_requirement_selection``)."""
+        reqs = [info.requirement for info in information[identifier]]
         return (
-            identifier != PYTHON,
-            not any(info.requirement.url for info in infos),
-            not pinned,
-            identifier not in _cause_names(backtrack_causes),
-            not bounded,
-            depth,
+            not any(req.url for req in reqs),
+            not any(req.exact_pin for req in reqs),
+            identifier not in self.cause_names,
+            not any(req.upper_bounded for req in reqs),
+            min((len(req.path) for req in reqs), default=0),
             identifier,
         )
 
@@ -161,13 +162,16 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Iterable[str]:
-        """The target's Python alone when it is asked about (it never backtracks); after a backtrack,
-        only the packages involved in it, so the resolver goes straight back to the conflict."""
+        """After a backtrack, only the packages involved in it, so the resolver goes straight back to
+        the conflict. resolvelib asks this once a round, before ``get_preference`` (if it asks that)."""
+        causes = tuple(backtrack_causes)
+        if causes != self._causes:  # the same causes round after round keep the same set (cache key)
+            self._causes = causes
+            self.cause_names = frozenset(_cause_names(causes))
+        if not self.cause_names:
+            return identifiers
         identifiers = list(identifiers)
-        if PYTHON in identifiers:
-            return [PYTHON]
-        causes = _cause_names(backtrack_causes)
-        involved = [i for i in identifiers if i in causes]
+        involved = [i for i in identifiers if i in self.cause_names]
         return involved or identifiers
 
     def find_matches(

@@ -123,9 +123,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         """Projects no index has -> the indexes asked (for the conflict message)."""
         self._prefetched: set[str] = set()
         self._causes: tuple[Any, ...] = ()
-        self.cause_names: frozenset[str] = frozenset()
-        """The identifiers of the last backtrack's causes (this round's, see narrow_requirement_selection):
-        the same object while the causes are the same."""
+        self._cause_names: frozenset[str] = frozenset()
 
     # -- resolvelib provider interface --
 
@@ -143,12 +141,12 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         """pip's order: direct URLs, ``==`` pins, the packages that caused the last backtrack,
         upper-bounded ones (few versions to try) and then the shallowest first. Called for every
         unpinned package every round: each requirement's part is computed once (``Req``'s cached
-        properties), the backtrack's names once a round (``narrow_requirement_selection``)."""
+        properties), the backtrack's names once per backtrack (``cause_names``)."""
         reqs = [info.requirement for info in information[identifier]]
         return (
             not any(req.url for req in reqs),
             not any(req.exact_pin for req in reqs),
-            identifier not in self.cause_names,
+            identifier not in self.cause_names(backtrack_causes),
             not any(req.upper_bounded for req in reqs),
             min((len(req.path) for req in reqs), default=0),
             identifier,
@@ -163,16 +161,22 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         backtrack_causes: Sequence[Any],
     ) -> Iterable[str]:
         """After a backtrack, only the packages involved in it, so the resolver goes straight back to
-        the conflict. resolvelib asks this once a round, before ``get_preference`` (if it asks that)."""
-        causes = tuple(backtrack_causes)
-        if causes != self._causes:  # the same causes round after round keep the same set (cache key)
-            self._causes = causes
-            self.cause_names = frozenset(_cause_names(causes))
-        if not self.cause_names:
+        the conflict."""
+        names = self.cause_names(backtrack_causes)
+        if not names:
             return identifiers
         identifiers = list(identifiers)
-        involved = [i for i in identifiers if i in self.cause_names]
+        involved = [i for i in identifiers if i in names]
         return involved or identifiers
+
+    def cause_names(self, backtrack_causes: Sequence[Any]) -> frozenset[str]:
+        """The identifiers of a backtrack's causes: the same set object while the causes are the same
+        (resolvelib copies the list every round; a preference cache keys on this set)."""
+        causes = tuple(backtrack_causes)
+        if causes != self._causes:
+            self._causes = causes
+            self._cause_names = frozenset(_cause_names(causes))
+        return self._cause_names
 
     def find_matches(
         self,

@@ -96,7 +96,7 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         """The provider's preference, kept while the package's criterion and the backtrack's causes are
         the same objects (all it depends on): asked of every unpinned package every round."""
         criterion = self.state.criteria[name]
-        causes = self._provider.cause_names
+        causes = self._provider.cause_names(self.state.backtrack_causes)
         known = self._preferences.get(name)
         if known is not None and known[0] is criterion and known[1] is causes:
             return known[2]

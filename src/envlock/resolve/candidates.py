@@ -156,6 +156,12 @@ class CandidateFinder:
             if version != preferred and version not in query.excluded and all(version in o for o in others):
                 yield version
 
+    def any_usable(self, page: ProjectPage, specifiers: Sequence[SpecifierSet]) -> bool:
+        """Does any version satisfy every specifier and offer the target a file, prereleases included
+        (whatever the prerelease policy, none of them could ever be a candidate when this is False)?"""
+        query = Query(page, specifiers, frozenset(), frozenset(), (), None, explicit_pre=True)
+        return any(self.facts(page, version).best is not None for version in self._wanted(query))
+
     def _made(self, query: Query, versions: Iterable[Version]) -> Iterator[Candidate]:
         for version in versions:
             candidate = self.candidate(query.page, version, query.extras, query.path)
@@ -208,8 +214,12 @@ class CandidateFinder:
         return "no wheel for this platform and no sdist"
 
     def python_ok(self, file: DistFile) -> bool:
-        """Does the file's Requires-Python admit the target (each distinct value parsed once)?"""
-        text = file.requires_python
+        """Does the file's Requires-Python admit the target?"""
+        return self.admits_python(file.requires_python)
+
+    def admits_python(self, text: str | None) -> bool:
+        """Does a Requires-Python value admit the target (each distinct value parsed once)? An invalid
+        one is ignored, as pip does."""
         if not text:
             return True
         known = self._python_ok.get(text)

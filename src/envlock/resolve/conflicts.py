@@ -31,6 +31,7 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> str:
             where = provider.missing[req.name]
             return f"project {req.name!r} is not on any index ({where}): required by {_chain(req)}"
         lines.append(f"no version of {req.name} satisfies {req} (required by {_chain(req)})")
+        lines.extend(_doomed(provider, req.identifier))
         lines.extend(_why_none(provider, req.name))
         return "\n".join(lines)
     if all(name in provider.missing for name in names):
@@ -40,6 +41,8 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> str:
     notes = {name: f", which is not on any index ({where})" for name, where in provider.missing.items()}
     notes[PYTHON] = f" (the target is Python {provider.python_version})"
     lines.extend(f"  {text}" for text in _summarised(causes, notes))
+    for identifier in sorted({cause.requirement.identifier for cause in causes}):
+        lines.extend(_doomed(provider, identifier))
     for name in names:
         if name != PYTHON and name in provider.excluded:
             lines.extend(_why_none(provider, name))
@@ -69,6 +72,24 @@ def _summarised(causes: Sequence[Any], notes: Mapping[str, str]) -> list[str]:
         else:
             who = f"{parent} {ordered[0]} … {ordered[-1]} ({len(ordered)} versions) require"
         lines.append(f"{_chain_of((*chain, who))} {requirement}")
+    return lines
+
+
+def _doomed(provider: Provider, identifier: str) -> list[str]:
+    """Why the versions the provider ruled out for good (``Provider.note_rejected``) cannot be pinned:
+    the clash of their own dependencies with the input's requirements."""
+    doomed = provider.doomed.get(identifier, {})
+    if not doomed:
+        return []
+    ordered = sorted(doomed)
+    shown = (
+        f"{ordered[0]}" if len(ordered) == 1 else f"{ordered[0]} … {ordered[-1]} ({len(ordered)} versions)"
+    )
+    clashes = [info for version in ordered for info in doomed[version]]
+    note = {PYTHON: f" (the target is Python {provider.python_version})"}
+    whose = "their" if len(ordered) > 1 else "its"
+    lines = [f"  {identifier} {shown} cannot be pinned: {whose} requirements clash with the input's:"]
+    lines.extend(f"    {text}" for text in dict.fromkeys(_summarised(clashes, note)))
     return lines
 
 

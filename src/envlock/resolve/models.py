@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from packaging.markers import Marker
@@ -55,6 +56,16 @@ class Req:
     @property
     def identifier(self) -> str:
         return identify_name(self.name, self.extras)
+
+    @cached_property
+    def exact_pin(self) -> bool:
+        """An ``==`` (or ``===``) without a wildcard: one version fits (for the resolver's order)."""
+        return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
+
+    @cached_property
+    def upper_bounded(self) -> bool:
+        """An ``==``, ``<``, ``<=`` or ``~=``: few versions to try (for the resolver's order)."""
+        return any(s.operator in ("<", "<=", "~=", "==") for s in self.specifier)
 
     def __str__(self) -> str:
         if self.name == PYTHON:

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from packaging.utils import NormalizedName
-from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
+from resolvelib import ResolutionImpossible, ResolutionTooDeep
+from resolvelib.resolvers import Criterion
+from resolvelib.resolvers import Resolution as _ResolvelibResolution
 
 from envlock.errors import ResolutionError
 from envlock.inputs.config import DEFAULT_GROUP
@@ -49,7 +51,7 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
         for req in roots:
             provider.prefetch(req)
         try:
-            result = _run(provider, roots, on_event)
+            mapping = _run(provider, roots, on_event)
         except ResolutionImpossible as error:
             if not provider.finder.held_back:
                 raise _conflict(error, provider) from None
@@ -59,7 +61,7 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
             on_event(ResolveEvent("backtrack", retry))
             second = Provider(client, request, threads, on_event, prereleases_last=True)
             try:
-                result = _run(second, roots, on_event)
+                mapping = _run(second, roots, on_event)
             except ResolutionImpossible:
                 raise _conflict(error, provider) from None  # the first pass's clash: about finals
             provider = second
@@ -71,12 +73,73 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
         finally:
             if isinstance(pool, ThreadPoolExecutor):
                 pool.shutdown(wait=True, cancel_futures=True)
-    return _resolution(result.mapping, provider, request, roots)
+    return _resolution(mapping, provider, request, roots)
 
 
-def _run(provider: Provider, roots: Sequence[Req], on_event: OnEvent) -> Any:
-    resolver: Any = Resolver(provider, Reporter(on_event))
-    return resolver.resolve(roots, max_rounds=20000)
+class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
+    """resolvelib's resolution, with each package's "is its pin still satisfying?" remembered.
+
+    resolvelib asks it of every package twice a round, re-checking every requirement of every pinned
+    package: with N packages pinned one a round, N² checks (84% of a 500-package compile). The answer
+    depends only on the package's criterion (an object resolvelib replaces, never changes, when its
+    requirements change) and the pin, so it is kept while both are the same objects; the order of the
+    unpinned packages likewise.
+    """
+
+    def __init__(self, provider: Provider, reporter: Reporter) -> None:
+        super().__init__(provider, reporter)
+        self._provider = provider
+        self._satisfying: dict[str, tuple[Criterion[Req, Candidate], Candidate, bool]] = {}
+        self._preferences: dict[str, tuple[Criterion[Req, Candidate], frozenset[str], Any]] = {}
+
+    def _get_preference(self, name: str) -> Any:
+        """The provider's preference, kept while the package's criterion and the backtrack's causes are
+        the same objects (all it depends on): asked of every unpinned package every round."""
+        criterion = self.state.criteria[name]
+        causes = self._provider.cause_names(self.state.backtrack_causes)
+        known = self._preferences.get(name)
+        if known is not None and known[0] is criterion and known[1] is causes:
+            return known[2]
+        preference = super()._get_preference(name)
+        self._preferences[name] = (criterion, causes, preference)
+        return preference
+
+    def _is_current_pin_satisfying(self, name: str, criterion: Criterion[Req, Candidate]) -> bool:
+        pin = self.state.mapping.get(name)
+        if pin is None:
+            return False
+        known = self._satisfying.get(name)
+        if known is not None and known[0] is criterion and known[1] is pin:
+            return known[2]
+        answer = super()._is_current_pin_satisfying(name, criterion)
+        self._satisfying[name] = (criterion, pin, answer)  # holding both: their ids stay theirs
+        return answer
+
+
+def _reachable(
+    mapping: Mapping[str, Candidate], provider: Provider, roots: Sequence[Req]
+) -> dict[str, Candidate]:
+    """The pins the roots reach through the pins' dependencies (backtracking may leave others behind)."""
+    reached: dict[str, Candidate] = {}
+    stack = [root.identifier for root in roots]
+    while stack:
+        identifier = stack.pop()
+        candidate = mapping.get(identifier)
+        if candidate is None or identifier in reached:
+            continue
+        reached[identifier] = candidate
+        stack.extend(dep.identifier for dep in provider.dependencies.get(candidate, ()))
+    return {identifier: candidate for identifier, candidate in mapping.items() if identifier in reached}
+
+
+def _run(provider: Provider, roots: Sequence[Req], on_event: OnEvent) -> dict[str, Candidate]:
+    """One resolvelib resolution: the pins the roots reach."""
+    reporter = Reporter(on_event, provider.note_rejected)
+    try:
+        state = _Resolution(provider, reporter).resolve(roots, max_rounds=20000)
+    finally:
+        reporter.finished()
+    return _reachable(state.mapping, provider, roots)
 
 
 def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:  # type: ignore[type-arg]

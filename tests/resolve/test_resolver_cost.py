@@ -53,3 +53,11 @@ def _calls(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
 def test_provider_calls_grow_linearly_with_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     small, large = _calls(50, monkeypatch), _calls(200, monkeypatch)
     assert large <= 4 * small * 1.25, (small, large)  # 4× the packages: 4× the calls, not 16×
+
+
+def test_the_locked_resolvelib_has_the_checks_envlock_remembers() -> None:
+    """The memo overrides two resolvelib methods outside its public API: an upgrade that drops them
+    would silently bring back the quadratic cost, so it fails here instead."""
+    from envlock.resolve import resolver
+
+    assert resolver._MEMO_HOOKS_PRESENT

@@ -116,6 +116,13 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         return answer
 
 
+_MEMO_HOOKS = ("_get_preference", "_is_current_pin_satisfying")
+# The two per-round checks _Resolution remembers are resolvelib methods (1.0 to 1.2), not its public API:
+# a resolvelib without them gets its own Resolution (slower, the same answer), never a broken override;
+# tests/resolve/test_resolver_cost.py fails when the locked resolvelib drops them.
+_MEMO_HOOKS_PRESENT = all(callable(getattr(_ResolvelibResolution, hook, None)) for hook in _MEMO_HOOKS)
+
+
 def _reachable(
     mapping: Mapping[str, Candidate], provider: Provider, roots: Sequence[Req]
 ) -> dict[str, Candidate]:
@@ -135,8 +142,9 @@ def _reachable(
 def _run(provider: Provider, roots: Sequence[Req], on_event: OnEvent) -> dict[str, Candidate]:
     """One resolvelib resolution: the pins the roots reach."""
     reporter = Reporter(on_event, provider.note_rejected)
+    resolution = _Resolution if _MEMO_HOOKS_PRESENT else _ResolvelibResolution
     try:
-        state = _Resolution(provider, reporter).resolve(roots, max_rounds=20000)
+        state = resolution(provider, reporter).resolve(roots, max_rounds=20000)
     finally:
         reporter.finished()
     return _reachable(state.mapping, provider, roots)

@@ -35,8 +35,11 @@ class CompileRequest:
     upgrade: bool
     upgrade_packages: tuple[str, ...]
     python: str | None
-    python_version: str | None
     check: bool
+    reset_settings: bool
+    """``--reset-settings``: the existing lock's settings are not this compile's defaults."""
+    no_default_groups: bool
+    """``--no-default-groups``: the dependency groups are exactly the ``--group`` ones."""
     dry_run: bool
     cache_dir: Path | None
 
@@ -95,6 +98,14 @@ class _Reads:
 )
 @click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include a pyproject extra.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Include a PEP 735 dependency group.")
+@click.option(
+    "--no-default-groups",
+    is_flag=True,
+    help="Only the --group groups: not the lock's, [tool.envlock]'s or the project's dev group.",
+)
+@click.option(
+    "--reset-settings", is_flag=True, help="Do not take unset options from the settings the lock records."
+)
 @click.option("--check", is_flag=True, help="Exit 1 if the lock is stale for its inputs (offline).")
 @click.option("--dry-run", is_flag=True, help="Print the lock instead of writing it.")
 @click.option("--cache-dir", envvar="ENVLOCK_CACHE_DIR", type=click.Path(path_type=Path, file_okay=False))
@@ -121,18 +132,21 @@ def run(request: CompileRequest, output: Output) -> None:
     root = Path.cwd()
     config.check_upgrade_packages(request.upgrade_packages)
     tool = tool_settings(root)
-    settings, targets, interpreters = _settings(request, tool, root)
-    described = _describe(targets)
-    fetched: list[str] = []
-    resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
-    reads = _Reads(root, resolved, None if fetched else interpreters, started)
-    inputs, index, options = resolved.inputs, resolved.index, resolved.options
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
+    compiled = None if request.reset_settings else _recorded_settings(out, shown_out)
+    settings, targets, interpreters = _settings(request, tool, root, out, compiled)
+    fetched: list[str] = []
+    resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
+    selection = _selection(resolved.inputs, settings)
+    described = _describe(targets) + (f"; {selection}" if selection else "")
+    reads = _Reads(root, resolved, None if fetched else interpreters, started)
+    inputs, index, options = resolved.inputs, resolved.index, resolved.options
     sources = tuple(Path(s) for s in settings.sources)
     if request.check:
-        _check(out, shown_out, resolved, settings, targets, root)
+        _check(out, shown_out, resolved, (compiled, settings), targets, root)
         message = f"{shown_out} is up to date with {config.display_path(sources[0], root)}"
+        message += f" ({selection})" if selection else ""
         _remember_kept(request, out, None, message, reads)
         output.info(message)
         return
@@ -308,18 +322,80 @@ def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any
 
 
 def _settings(
-    request: CompileRequest, tool: ToolSettings, root: Path
+    request: CompileRequest, tool: ToolSettings, root: Path, out: Path, compiled: CompileSettings | None
 ) -> tuple[CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
-    """The command line's settings with the default source and the targets' identity filled in, the
-    targets, and the interpreters they came from (``_targets``)."""
+    """The command line's settings with the default source, the settings the existing lock was
+    ``compiled`` with for those it leaves unset, the default groups and the targets' identity filled in;
+    the targets, and the interpreters they came from (``_targets``)."""
     settings = request.settings
     if not settings.sources:
         settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
+    if compiled is not None:
+        named = bool(request.python or tool.targets or tool.python_version)
+        settings = settings.with_lock(compiled, out.absolute().parent, target_named=named)
+    if request.no_default_groups:
+        settings = dataclasses.replace(settings, groups=request.settings.groups)
+    elif (
+        not settings.groups
+        and not tool.groups
+        and (request.reset_settings or not out.exists())
+        and _has_dev_group(settings, root)
+    ):  # as uv: a new lock holds the project's dev group (recorded, so later compiles keep it)
+        settings = dataclasses.replace(settings, groups=("dev",))
+    request = dataclasses.replace(request, settings=settings)
     targets, identity, interpreters = _targets(request, tool, root)
     settings = dataclasses.replace(settings, target=identity)
     if settings.targets:  # recorded as the canonical, sorted list, however the command line gave them
         settings = dataclasses.replace(settings, targets=tuple(identity["targets"].split()))
     return settings, targets, interpreters
+
+
+def _recorded_settings(out: Path, shown_out: str) -> CompileSettings | None:
+    """The settings the lock at ``out`` was compiled with (``[tool.envlock.settings]``); None without a
+    lock or without that table (another tool's lock, envlock 0.1's): then only the command line counts.
+    A lock that cannot be read is reported where it is read (or replaced, with ``-U``)."""
+    from envlock.tomlshim import tomllib  # lazy: the lock is read as plain TOML here
+
+    try:
+        data = tomllib.loads(out.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tool = data.get("tool")
+    envlock = tool.get("envlock") if isinstance(tool, dict) else None
+    table = envlock.get("settings") if isinstance(envlock, dict) else None
+    if not isinstance(table, dict):
+        return None
+    try:
+        return CompileSettings.from_tool(table)
+    except ValueError as error:
+        raise InputError(
+            f"{shown_out} [tool.envlock.settings]: {error}",
+            hint="repair that table, or compile with --reset-settings (and the options you want)",
+        ) from None
+
+
+def _has_dev_group(settings: CompileSettings, root: Path) -> bool:
+    """A pyproject.toml among the sources defines a PEP 735 ``dev`` group (any spelling of the name)."""
+    from packaging.utils import canonicalize_name
+
+    from envlock.inputs.envlock_table import load_toml
+
+    for source in settings.sources:
+        if source.endswith(".toml") and (root / source).is_file():
+            groups = load_toml(root / source, root).get("dependency-groups")
+            if isinstance(groups, dict) and any(canonicalize_name(name) == "dev" for name in groups):
+                return True
+    return False
+
+
+def _selection(inputs: CompileInputs, settings: CompileSettings) -> str:
+    """``extras dev; groups dev, test`` for the result line: what of pyproject.toml the lock holds
+    (``no extras`` / ``no groups``); empty when no pyproject.toml is an input."""
+    if not any(source.endswith(".toml") for source in settings.sources):
+        return ""
+    extras = f"extras {', '.join(inputs.extras)}" if inputs.extras else "no extras"
+    groups = f"groups {', '.join(inputs.groups)}" if inputs.groups else "no groups"
+    return f"{extras}; {groups}"
 
 
 def _default_source(root: Path) -> Path:
@@ -376,7 +452,7 @@ def _targets(
         where = "--target"
     else:
         where = "pyproject.toml [tool.envlock] targets"
-    if request.python or request.python_version or tool.python_version:
+    if request.python or request.settings.python_version or tool.python_version:
         raise InputError(
             f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
             "name one: give one or the other",
@@ -430,10 +506,12 @@ def _target(
         on_path = not any(sep and sep in request.python for sep in ("/", os.sep, os.altsep))
         interpreters = None if on_path else (str(path.absolute()),)
         interpreter = environment_for(probe(path))
-        if request.python_version:  # as uv: the interpreter gives the platform, the option the version
-            return environment_for_version(request.python_version, interpreter), interpreters
+        if (
+            request.settings.python_version
+        ):  # as uv: the interpreter gives the platform, the option the version
+            return environment_for_version(request.settings.python_version, interpreter), interpreters
         return interpreter, interpreters
-    version = request.python_version or tool.python_version
+    version = request.settings.python_version or tool.python_version
     if version:
         return environment_for_version(version), ()
     candidate = Path(venv_python(root / (tool.venv or ".venv")))
@@ -446,22 +524,34 @@ def _check(
     out: Path,
     shown_out: str,
     resolved: Resolved,
-    settings: CompileSettings,
+    settings: tuple[CompileSettings | None, CompileSettings],
     targets: tuple[TargetEnvironment, ...],
     root: Path,
 ) -> None:
     """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
-    line's settings."""
+    line's settings (``settings``: what the lock was compiled with, if it says, and what this check asks
+    for, the lock's for what the command line leaves unset). A setting asked for otherwise than the
+    lock's is named as that setting, a target as that target, anything else as a changed input."""
     from envlock.env.interpreter import describe_target
     from envlock.inputs.config import display_path
     from envlock.inputs.freshness import STALE, judge
+    from envlock.inputs.settings import differences
     from envlock.lock.lockfile import lock_metadata, read_lock
 
     if not out.exists():
         raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
     metadata = lock_metadata(read_lock(out))
-    if judge(metadata.fingerprint, resolved, settings.target).state != STALE:
+    compiled, asked = settings
+    changed = differences(compiled, asked) if compiled is not None else []
+    if judge(metadata.fingerprint, resolved, asked.target, changed=changed).state != STALE:
         return
+    if changed:
+        raise StaleLockError(
+            f"{shown_out} was "
+            + "; ".join(f"compiled with {then}, this check asks for {now}" for then, now in changed),
+            hint="check without those options (a check takes the lock's settings for what it leaves out), "
+            "or re-lock with them: envlock compile with the same options",
+        )
     recorded = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
     now = [describe_target(t) for t in targets]
     if isinstance(recorded, list) and recorded and now != recorded:
@@ -475,7 +565,7 @@ def _check(
             hint="run: envlock compile (or pass the --python/--python-version/--target it was compiled with)",
         )
     raise StaleLockError(
-        f"{display_path(root / settings.sources[0], root)} changed since {shown_out} was compiled — "
+        f"{display_path(root / asked.sources[0], root)} changed since {shown_out} was compiled — "
         "run: envlock compile"
     )
 

@@ -61,6 +61,8 @@ class CompileSettings:
     groups: tuple[str, ...] = ()
     exclude_newer: str | None = None
     """``--exclude-newer TIMESTAMP`` as given (checked when merged; recorded so a re-lock is the same)."""
+    python_version: str | None = None
+    """``--python-version X.Y[.Z]`` as given (the target's identity is ``target``)."""
     targets: tuple[str, ...] = ()
     """``--target`` (repeatable); none: ``[tool.envlock] targets``, else one target from an interpreter."""
     universal: bool = False
@@ -68,6 +70,33 @@ class CompileSettings:
     target: Mapping[str, str] = field(default_factory=dict)
     """The target's identity (implementation, Python X.Y, platform, machine): from ``--python``,
     ``--python-version``, the project's venv or envlock's own Python, decided once by compile."""
+
+    def with_lock(self, recorded: CompileSettings, lock_dir: Path, *, target_named: bool) -> CompileSettings:
+        """These settings (the command line's) with each one they leave unset taken from ``recorded``,
+        what the existing lock in ``lock_dir`` was compiled with: a later ``compile`` or ``compile
+        --check`` without flags is the same request again. The target choice (``--target``,
+        ``--universal``, ``--python-version``) is taken whole, and only when neither these settings nor
+        ``target_named`` (``--python``, ``[tool.envlock]`` targets or python-version) name one. An index
+        URL that is the recorded one but for a trailing ``/`` (or credentials) takes the recorded
+        spelling, so that it fingerprints alike."""
+        defaults = CompileSettings()
+        unset = {
+            f.name for f in dataclasses.fields(self) if getattr(self, f.name) == getattr(defaults, f.name)
+        }
+        names = [n for n in _STICKY if n in unset]
+        if not target_named and unset.issuperset(TARGET_CHOICE):
+            names += TARGET_CHOICE
+        values: dict[str, Any] = {name: getattr(recorded, name) for name in names}
+        if "find_links" in unset:  # recorded relative to the lock's folder
+            values["find_links"] = tuple(f if "://" in f else str(lock_dir / f) for f in recorded.find_links)
+        if self.index_url and recorded.index_url and same_index(self.index_url, recorded.index_url):
+            values["index_url"] = respell(self.index_url, recorded.index_url)
+        if self.extra_index_urls and len(self.extra_index_urls) == len(recorded.extra_index_urls):
+            values["extra_index_urls"] = tuple(
+                respell(mine, theirs) if same_index(mine, theirs) else mine
+                for mine, theirs in zip(self.extra_index_urls, recorded.extra_index_urls, strict=True)
+            )
+        return dataclasses.replace(self, **values)
 
     def for_lock(self, lock_dir: Path, here: Path) -> CompileSettings:
         """As recorded in a lock in ``lock_dir``: local paths relative to it, URLs without credentials."""
@@ -130,6 +159,79 @@ class CompileSettings:
         if unknown:
             raise ValueError(f"unknown settings {', '.join(unknown)} (a newer envlock wrote this lock?)")
         return cls(**values)
+
+
+_STICKY = (
+    "index_url",
+    "extra_index_urls",
+    "pre",
+    "only_binary",
+    "no_binary",
+    "extras",
+    "groups",
+    "exclude_newer",
+)
+"""The settings a later compile of the same lock takes from it when its command line leaves them unset
+(``with_lock``; find-links too, made relative to the working folder, and the target choice whole)."""
+
+TARGET_CHOICE = ("targets", "universal", "python_version")
+"""The settings that choose the targets: a command line naming any of them (or ``--python``) takes none
+of the lock's."""
+
+FLAGS = {"extras": "--extra", "groups": "--group", "extra_index_urls": "--extra-index-url"}
+"""The command-line flag of a setting whose flag is not its field name (``targets``: ``--target``)."""
+FLAGS["targets"] = "--target"
+FLAGS["find_links"] = "--find-links"
+
+
+def flag(name: str) -> str:
+    """The flag that gives the setting ``name`` (a ``CompileSettings`` field)."""
+    return FLAGS.get(name) or "--" + name.replace("_", "-")
+
+
+def describe(settings: CompileSettings, name: str) -> str:
+    """The setting ``name`` as the command line gives it (``--extra dev --extra test``, ``--pre``), or
+    ``no --extra`` when unset."""
+    value = getattr(settings, name)
+    if isinstance(value, bool):
+        return flag(name) if value else f"no {flag(name)}"
+    if isinstance(value, tuple):
+        return " ".join(f"{flag(name)} {v}" for v in value) if value else f"no {flag(name)}"
+    return f"{flag(name)} {value}" if value else f"no {flag(name)}"
+
+
+def differences(compiled: CompileSettings, asked: CompileSettings) -> list[tuple[str, str]]:
+    """The settings ``asked`` (a command line, with the lock's settings for what it leaves unset:
+    ``with_lock``) gives otherwise than ``compiled`` (what the lock records), as (compiled, asked) in
+    words, in field order: ``("--extra dev", "no --extra")``. Index URLs count without credentials and
+    a trailing ``/``; sources and the target's identity are left to the caller."""
+    found = []
+    for item in dataclasses.fields(CompileSettings):
+        name = item.name
+        if name in ("sources", "target"):
+            continue
+        mine, theirs = getattr(asked, name), getattr(compiled, name)
+        if name in ("index_url", "extra_index_urls"):
+            mine, theirs = _spelled(mine), _spelled(theirs)
+        if mine != theirs:
+            found.append((describe(compiled, name), describe(asked, name)))
+    return found
+
+
+def same_index(first: str, second: str) -> bool:
+    """Two spellings of one index URL: equal without credentials and a trailing ``/``."""
+    return strip_credentials(first).rstrip("/") == strip_credentials(second).rstrip("/")
+
+
+def respell(url: str, like: str) -> str:
+    """``url`` (credentials kept) ending in ``/`` exactly when ``like`` does."""
+    return url.rstrip("/") + ("/" if like.endswith("/") else "")
+
+
+def _spelled(value: str | tuple[str, ...] | None) -> object:
+    if isinstance(value, tuple):
+        return tuple(strip_credentials(u).rstrip("/") for u in value)
+    return strip_credentials(value).rstrip("/") if value else value
 
 
 @dataclass(frozen=True)

@@ -143,14 +143,14 @@ def run(request: CompileRequest, output: Output) -> None:
     reads = _Reads(root, resolved, None if fetched else interpreters, started)
     inputs, index, options = resolved.inputs, resolved.index, resolved.options
     sources = tuple(Path(s) for s in settings.sources)
+    recorded = settings.for_lock(out.absolute().parent, root)
     if request.check:
-        _check(out, shown_out, resolved, (compiled, settings), targets, root)
+        _check(out, shown_out, resolved, (compiled, recorded), targets, root)
         message = f"{shown_out} is up to date with {config.display_path(sources[0], root)}"
         message += f" ({selection})" if selection else ""
         _remember_kept(request, out, None, message, reads)
         output.info(message)
         return
-    recorded = settings.for_lock(out.absolute().parent, root)
     kept = _lock_kept(request, out, resolved, recorded)
     if kept is not None:
         message = _kept_line(shown_out, kept, described)
@@ -328,11 +328,11 @@ def _settings(
     ``compiled`` with for those it leaves unset, the default groups and the targets' identity filled in;
     the targets, and the interpreters they came from (``_targets``)."""
     settings = request.settings
-    if not settings.sources:
-        settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
     if compiled is not None:
         named = bool(request.python or tool.targets or tool.python_version)
-        settings = settings.with_lock(compiled, out.absolute().parent, target_named=named)
+        settings = settings.with_lock(compiled, out.absolute().parent, root, target_named=named)
+    if not settings.sources:
+        settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
     if request.no_default_groups:
         settings = dataclasses.replace(settings, groups=request.settings.groups)
     elif (
@@ -530,8 +530,9 @@ def _check(
 ) -> None:
     """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
     line's settings (``settings``: what the lock was compiled with, if it says, and what this check asks
-    for, the lock's for what the command line leaves unset). A setting asked for otherwise than the
-    lock's is named as that setting, a target as that target, anything else as a changed input."""
+    for, the lock's for what the command line leaves unset, both as a lock records them). A setting
+    asked for otherwise than the lock's is named as that setting, a target as that target, anything
+    else as a changed input."""
     from envlock.env.interpreter import describe_target
     from envlock.inputs.config import display_path
     from envlock.inputs.freshness import STALE, judge
@@ -564,9 +565,9 @@ def _check(
             f"(compiled for {', '.join(str(t) for t in recorded)})",
             hint="run: envlock compile (or pass the --python/--python-version/--target it was compiled with)",
         )
+    source = out.absolute().parent / asked.sources[0]
     raise StaleLockError(
-        f"{display_path(root / asked.sources[0], root)} changed since {shown_out} was compiled — "
-        "run: envlock compile"
+        f"{display_path(source, root)} changed since {shown_out} was compiled — run: envlock compile"
     )
 
 

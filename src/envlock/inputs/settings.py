@@ -71,23 +71,31 @@ class CompileSettings:
     """The target's identity (implementation, Python X.Y, platform, machine): from ``--python``,
     ``--python-version``, the project's venv or envlock's own Python, decided once by compile."""
 
-    def with_lock(self, recorded: CompileSettings, lock_dir: Path, *, target_named: bool) -> CompileSettings:
+    def with_lock(
+        self, recorded: CompileSettings, lock_dir: Path, here: Path, *, target_named: bool
+    ) -> CompileSettings:
         """These settings (the command line's) with each one they leave unset taken from ``recorded``,
         what the existing lock in ``lock_dir`` was compiled with: a later ``compile`` or ``compile
         --check`` without flags is the same request again. The target choice (``--target``,
         ``--universal``, ``--python-version``) is taken whole, and only when neither these settings nor
-        ``target_named`` (``--python``, ``[tool.envlock]`` targets or python-version) name one. An index
+        ``target_named`` (``--python``, ``[tool.envlock]`` targets or python-version) name one; extras
+        and groups not when the sources given include no pyproject.toml. An index
         URL that is the recorded one but for a trailing ``/`` (or credentials) takes the recorded
-        spelling, so that it fingerprints alike."""
+        spelling, so that it fingerprints alike. Paths in ``recorded`` are relative to ``lock_dir``, the
+        command line's to ``here``."""
         defaults = CompileSettings()
         unset = {
             f.name for f in dataclasses.fields(self) if getattr(self, f.name) == getattr(defaults, f.name)
         }
         names = [n for n in _STICKY if n in unset]
+        if self.sources and not any(s.endswith(".toml") for s in self.sources):
+            names = [n for n in names if n not in ("extras", "groups")]  # no pyproject.toml to select from
         if not target_named and unset.issuperset(TARGET_CHOICE):
             names += TARGET_CHOICE
         values: dict[str, Any] = {name: getattr(recorded, name) for name in names}
-        if "find_links" in unset:  # recorded relative to the lock's folder
+        if "sources" in unset:  # recorded relative to the lock's folder, given relative to ``here``
+            values["sources"] = tuple(_portable(lock_dir / s, here) for s in recorded.sources)
+        if "find_links" in unset:
             values["find_links"] = tuple(f if "://" in f else str(lock_dir / f) for f in recorded.find_links)
         if self.index_url and recorded.index_url and same_index(self.index_url, recorded.index_url):
             values["index_url"] = respell(self.index_url, recorded.index_url)
@@ -193,6 +201,8 @@ def describe(settings: CompileSettings, name: str) -> str:
     """The setting ``name`` as the command line gives it (``--extra dev --extra test``, ``--pre``), or
     ``no --extra`` when unset."""
     value = getattr(settings, name)
+    if name == "sources":
+        return f"sources {', '.join(value)}" if value else "no sources"
     if isinstance(value, bool):
         return flag(name) if value else f"no {flag(name)}"
     if isinstance(value, tuple):
@@ -202,13 +212,13 @@ def describe(settings: CompileSettings, name: str) -> str:
 
 def differences(compiled: CompileSettings, asked: CompileSettings) -> list[tuple[str, str]]:
     """The settings ``asked`` (a command line, with the lock's settings for what it leaves unset:
-    ``with_lock``) gives otherwise than ``compiled`` (what the lock records), as (compiled, asked) in
-    words, in field order: ``("--extra dev", "no --extra")``. Index URLs count without credentials and
-    a trailing ``/``; sources and the target's identity are left to the caller."""
+    ``with_lock``, as recorded: ``for_lock``) gives otherwise than ``compiled`` (what the lock records),
+    as (compiled, asked) in words, in field order: ``("--extra dev", "no --extra")``. Index URLs count
+    without credentials and a trailing ``/``; the target's identity is left to the caller."""
     found = []
     for item in dataclasses.fields(CompileSettings):
         name = item.name
-        if name in ("sources", "target"):
+        if name == "target":
             continue
         mine, theirs = getattr(asked, name), getattr(compiled, name)
         if name in ("index_url", "extra_index_urls"):

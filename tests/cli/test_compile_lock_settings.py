@@ -164,3 +164,12 @@ def test_a_lock_without_recorded_settings_is_judged_by_the_command_line_alone(
     assert stale.returncode == 1 and "pyproject.toml changed since" in stale.stderr, stale.stderr
     run_envlock("compile", "pyproject.toml", "--index-url", project.url, check=True)
     assert packages() == ["beta"]
+
+
+def test_sync_leaves_the_default_groups_out_when_told(project: KitIndex, run_envlock: RunEnvlock) -> None:
+    """The dev group a new lock holds is one of its default-groups: a production sync leaves it out."""
+    run_envlock("compile", "pyproject.toml", "--index-url", project.url, check=True)
+    run_envlock("sync", check=True)
+    said = run_envlock("sync", "--no-default-groups", check=True).stdout
+    assert "-1 removed" in said, said
+    assert "-1 removed" not in run_envlock("sync", "--no-default-groups", check=True).stdout

@@ -5,10 +5,13 @@ lock holds the project's ``dev`` group, and the result line says which extras an
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from envlock.cli.compile import command
+from envlock.inputs.settings import CompileSettings, describe, flag
 from envlock.lock.lockfile import read_lock
 from envlock.tomlshim import tomllib
 from tests.cli.test_compile_cli import basic
@@ -173,3 +176,17 @@ def test_sync_leaves_the_default_groups_out_when_told(project: KitIndex, run_env
     said = run_envlock("sync", "--no-default-groups", check=True).stdout
     assert "-1 removed" in said, said
     assert "-1 removed" not in run_envlock("sync", "--no-default-groups", check=True).stdout
+
+
+def test_every_setting_is_named_by_the_flag_that_gives_it() -> None:
+    """A check naming a setting names the option a user types (``settings.flag``)."""
+    options = {option for param in command.params for option in param.opts}
+    for field in dataclasses.fields(CompileSettings):
+        if field.name not in ("sources", "target"):
+            assert flag(field.name) in options, field.name
+    settings = CompileSettings(sources=("a.in", "b.in"), extras=("x", "y"), pre=True)
+    assert describe(settings, "extras") == "--extra x --extra y"
+    assert describe(settings, "pre") == "--pre"
+    assert describe(settings, "groups") == "no --group"
+    assert describe(settings, "sources") == "sources a.in, b.in"
+    assert describe(settings, "exclude_newer") == "no --exclude-newer"

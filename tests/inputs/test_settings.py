@@ -117,3 +117,30 @@ def test_credentials_never_reach_the_recorded_settings(tmp_path: Path) -> None:
     )
     recorded = settings.for_lock(tmp_path, tmp_path).to_tool()
     assert "secret" not in str(recorded) and "t@" not in str(recorded)
+
+
+def test_a_command_line_takes_the_lock_s_settings_for_what_it_leaves_unset(tmp_path: Path) -> None:
+    recorded = CompileSettings(
+        sources=("pyproject.toml",),
+        index_url="https://example.org/simple/",
+        find_links=("wheels",),
+        extras=("x",),
+        groups=("dev",),
+        exclude_newer="2024-01-01",
+        python_version="3.12",
+    )
+    lock_dir, here = tmp_path / "locks", tmp_path
+    lock_dir.mkdir()
+    bare = CompileSettings().with_lock(recorded, lock_dir, here, target_named=False)
+    assert bare.sources == ("locks/pyproject.toml",) and bare.find_links == (str(lock_dir / "wheels"),)
+    assert (bare.extras, bare.groups, bare.python_version) == (("x",), ("dev",), "3.12")
+    assert bare.for_lock(lock_dir, here).to_tool() == recorded.to_tool()  # the same request again
+    given = CompileSettings(index_url="https://user:token@example.org/simple", extras=("y",), targets=("t",))
+    mixed = given.with_lock(recorded, lock_dir, here, target_named=False)
+    assert mixed.index_url == "https://user:token@example.org/simple/"  # its credentials, the lock's "/"
+    assert (mixed.extras, mixed.groups, mixed.python_version) == (("y",), ("dev",), None)
+    assert CompileSettings().with_lock(recorded, lock_dir, here, target_named=True).python_version is None
+    requirements = CompileSettings(sources=("requirements.in",)).with_lock(
+        recorded, lock_dir, here, target_named=False
+    )
+    assert (requirements.extras, requirements.groups) == ((), ())  # nothing of pyproject.toml to select

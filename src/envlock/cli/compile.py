@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envlock.cli._files import write_output
-from envlock.errors import InputError, StaleLockError
+from envlock.errors import InputError
 from envlock.inputs.settings import CompileSettings
 
 if TYPE_CHECKING:
@@ -125,28 +125,25 @@ def command(output: Output, /, **params: Any) -> None:
 
 
 def run(request: CompileRequest, output: Output) -> None:
+    from envlock.cli._compile_check import check
     from envlock.inputs import config
     from envlock.inputs.settings import resolve, tool_settings
 
-    started = time.time_ns()
-    root = Path.cwd()
+    started, root = time.time_ns(), Path.cwd()
     config.check_upgrade_packages(request.upgrade_packages)
     tool = tool_settings(root)
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
-    compiled = None if request.reset_settings else _recorded_settings(out, shown_out)
-    settings, targets, interpreters = _settings(request, tool, root, out, compiled)
+    compiled, settings, targets, interpreters = _settings(request, tool, root, (out, shown_out))
     fetched: list[str] = []
     resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
     selection = _selection(resolved.inputs, settings)
     described = _describe(targets) + (f"; {selection}" if selection else "")
     reads = _Reads(root, resolved, None if fetched else interpreters, started)
     inputs, index, options = resolved.inputs, resolved.index, resolved.options
-    sources = tuple(Path(s) for s in settings.sources)
     recorded = settings.for_lock(out.absolute().parent, root)
     if request.check:
-        _check(out, shown_out, resolved, (compiled, recorded), targets, root)
-        message = f"{shown_out} is up to date with {config.display_path(sources[0], root)}"
+        message = check((out, shown_out), resolved, (compiled, recorded), targets, root)
         message += f" ({selection})" if selection else ""
         _remember_kept(request, out, None, message, reads)
         output.info(message)
@@ -322,11 +319,16 @@ def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any
 
 
 def _settings(
-    request: CompileRequest, tool: ToolSettings, root: Path, out: Path, compiled: CompileSettings | None
-) -> tuple[CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
-    """The command line's settings with the default source, the settings the existing lock was
-    ``compiled`` with for those it leaves unset, the default groups and the targets' identity filled in;
-    the targets, and the interpreters they came from (``_targets``)."""
+    request: CompileRequest, tool: ToolSettings, root: Path, lock: tuple[Path, str]
+) -> tuple[CompileSettings | None, CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
+    """The settings the existing ``lock`` (path, as shown) was compiled with (None: no lock, one without
+    them, or ``--reset-settings``); the command line's settings with the default source, the lock's
+    settings for those it leaves unset, the default groups and the targets' identity filled in; the
+    targets, and the interpreters they came from (``_targets``)."""
+    from envlock.inputs.settings import has_dev_group, recorded_in
+
+    out = lock[0]
+    compiled = None if request.reset_settings else recorded_in(*lock)
     settings = request.settings
     if compiled is not None:
         named = bool(request.python or tool.targets or tool.python_version)
@@ -339,7 +341,7 @@ def _settings(
         not settings.groups
         and not tool.groups
         and (request.reset_settings or not out.exists())
-        and _has_dev_group(settings, root)
+        and has_dev_group(settings.sources, root)
     ):  # as uv: a new lock holds the project's dev group (recorded, so later compiles keep it)
         settings = dataclasses.replace(settings, groups=("dev",))
     request = dataclasses.replace(request, settings=settings)
@@ -347,49 +349,11 @@ def _settings(
     settings = dataclasses.replace(settings, target=identity)
     if settings.targets:  # recorded as the canonical, sorted list, however the command line gave them
         settings = dataclasses.replace(settings, targets=tuple(identity["targets"].split()))
-    return settings, targets, interpreters
-
-
-def _recorded_settings(out: Path, shown_out: str) -> CompileSettings | None:
-    """The settings the lock at ``out`` was compiled with (``[tool.envlock.settings]``); None without a
-    lock or without that table (another tool's lock, envlock 0.1's): then only the command line counts.
-    A lock that cannot be read is reported where it is read (or replaced, with ``-U``)."""
-    from envlock.tomlshim import tomllib  # lazy: the lock is read as plain TOML here
-
-    try:
-        data = tomllib.loads(out.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    tool = data.get("tool")
-    envlock = tool.get("envlock") if isinstance(tool, dict) else None
-    table = envlock.get("settings") if isinstance(envlock, dict) else None
-    if not isinstance(table, dict):
-        return None
-    try:
-        return CompileSettings.from_tool(table)
-    except ValueError as error:
-        raise InputError(
-            f"{shown_out} [tool.envlock.settings]: {error}",
-            hint="repair that table, or compile with --reset-settings (and the options you want)",
-        ) from None
-
-
-def _has_dev_group(settings: CompileSettings, root: Path) -> bool:
-    """A pyproject.toml among the sources defines a PEP 735 ``dev`` group (any spelling of the name)."""
-    from packaging.utils import canonicalize_name
-
-    from envlock.inputs.envlock_table import load_toml
-
-    for source in settings.sources:
-        if source.endswith(".toml") and (root / source).is_file():
-            groups = load_toml(root / source, root).get("dependency-groups")
-            if isinstance(groups, dict) and any(canonicalize_name(name) == "dev" for name in groups):
-                return True
-    return False
+    return compiled, settings, targets, interpreters
 
 
 def _selection(inputs: CompileInputs, settings: CompileSettings) -> str:
-    """``extras dev; groups dev, test`` for the result line: what of pyproject.toml the lock holds
+    """``extras dev; groups dev, test`` for the result lines: what of pyproject.toml the lock holds
     (``no extras`` / ``no groups``); empty when no pyproject.toml is an input."""
     if not any(source.endswith(".toml") for source in settings.sources):
         return ""
@@ -518,57 +482,6 @@ def _target(
     if candidate.exists():
         return environment_for(probe(candidate)), (str(candidate.absolute()),)
     return current_environment(), (str(candidate.absolute()),)
-
-
-def _check(
-    out: Path,
-    shown_out: str,
-    resolved: Resolved,
-    settings: tuple[CompileSettings | None, CompileSettings],
-    targets: tuple[TargetEnvironment, ...],
-    root: Path,
-) -> None:
-    """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
-    line's settings (``settings``: what the lock was compiled with, if it says, and what this check asks
-    for, the lock's for what the command line leaves unset, both as a lock records them). A setting
-    asked for otherwise than the lock's is named as that setting, a target as that target, anything
-    else as a changed input."""
-    from envlock.env.interpreter import describe_target
-    from envlock.inputs.config import display_path
-    from envlock.inputs.freshness import STALE, judge
-    from envlock.inputs.settings import differences
-    from envlock.lock.lockfile import lock_metadata, read_lock
-
-    if not out.exists():
-        raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
-    metadata = lock_metadata(read_lock(out))
-    compiled, asked = settings
-    changed = differences(compiled, asked) if compiled is not None else []
-    if judge(metadata.fingerprint, resolved, asked.target, changed=changed).state != STALE:
-        return
-    if changed:
-        raise StaleLockError(
-            f"{shown_out} was "
-            + "; ".join(f"compiled with {then}, this check asks for {now}" for then, now in changed),
-            hint="check without those options (a check takes the lock's settings for what it leaves out), "
-            "or re-lock with them: envlock compile with the same options",
-        )
-    recorded = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
-    now = [describe_target(t) for t in targets]
-    if isinstance(recorded, list) and recorded and now != recorded:
-        missing = [t for t in now if t not in recorded]
-        extra = [str(t) for t in recorded if t not in now]
-        parts = [f"has no entry for {', '.join(missing)}"] if missing else []
-        parts += [f"was also compiled for {', '.join(extra)}"] if extra else []
-        raise StaleLockError(
-            f"{shown_out} {' and '.join(parts) or 'lists its targets in another order'} "
-            f"(compiled for {', '.join(str(t) for t in recorded)})",
-            hint="run: envlock compile (or pass the --python/--python-version/--target it was compiled with)",
-        )
-    source = out.absolute().parent / asked.sources[0]
-    raise StaleLockError(
-        f"{display_path(source, root)} changed since {shown_out} was compiled — run: envlock compile"
-    )
 
 
 def _lock_kept(

@@ -257,6 +257,47 @@ class Resolved:
         return fingerprint(self.inputs, index=self.index, options=self.options, target=target)
 
 
+def recorded_in(lock: Path, shown: str) -> CompileSettings | None:
+    """The settings the lock at ``lock`` (``shown`` in messages) was compiled with
+    (``[tool.envlock.settings]``); None without a lock or without that table (another tool's lock, an
+    older envlock's): then only the command line counts. A lock that cannot be read at all is reported
+    where it is read as a lock (or replaced, with ``-U``); a settings table of the wrong shape is an input
+    error naming the key."""
+    from envlock.tomlshim import tomllib  # lazy: envlock --help
+
+    try:
+        data = tomllib.loads(lock.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tool = data.get("tool")
+    envlock = tool.get("envlock") if isinstance(tool, dict) else None
+    table = envlock.get("settings") if isinstance(envlock, dict) else None
+    if not isinstance(table, dict):
+        return None
+    try:
+        return CompileSettings.from_tool(table)
+    except ValueError as error:
+        raise InputError(
+            f"{shown} [tool.envlock.settings]: {error}",
+            hint="repair that table, or compile with --reset-settings (and the options you want)",
+        ) from None
+
+
+def has_dev_group(sources: tuple[str, ...], root: Path) -> bool:
+    """A pyproject.toml among ``sources`` (relative to ``root``) defines a PEP 735 ``dev`` group (any
+    spelling of the name): a new lock holds it by default, as uv's does."""
+    from packaging.utils import canonicalize_name  # lazy: envlock --help
+
+    from envlock.inputs.envlock_table import load_toml  # lazy: envlock --help
+
+    for source in sources:
+        if source.endswith(".toml") and (root / source).is_file():
+            groups = load_toml(root / source, root).get("dependency-groups")
+            if isinstance(groups, dict) and any(canonicalize_name(name) == "dev" for name in groups):
+                return True
+    return False
+
+
 def tool_settings(root: Path) -> ToolSettings:
     """``[tool.envlock]`` of ``root/pyproject.toml`` (defaults when there is none)."""
     from envlock.inputs.envlock_table import load_toml, read_tool_settings  # lazy: envlock --help

@@ -470,9 +470,8 @@ def _target(
         on_path = not any(sep and sep in request.python for sep in ("/", os.sep, os.altsep))
         interpreters = None if on_path else (str(path.absolute()),)
         interpreter = environment_for(probe(path))
-        if (
-            request.settings.python_version
-        ):  # as uv: the interpreter gives the platform, the option the version
+        # as uv: the interpreter gives the platform, the option the version
+        if request.settings.python_version:
             return environment_for_version(request.settings.python_version, interpreter), interpreters
         return interpreter, interpreters
     version = request.settings.python_version or tool.python_version

@@ -186,10 +186,14 @@ TARGET_CHOICE = ("targets", "universal", "python_version")
 """The settings that choose the targets: a command line naming any of them (or ``--python``) takes none
 of the lock's."""
 
-FLAGS = {"extras": "--extra", "groups": "--group", "extra_index_urls": "--extra-index-url"}
-"""The command-line flag of a setting whose flag is not its field name (``targets``: ``--target``)."""
-FLAGS["targets"] = "--target"
-FLAGS["find_links"] = "--find-links"
+FLAGS = {
+    "extras": "--extra",
+    "groups": "--group",
+    "extra_index_urls": "--extra-index-url",
+    "targets": "--target",
+}
+"""The command-line flag of a setting whose flag is not its field name made a ``--flag``
+(tests/cli/test_compile_lock_settings.py keeps every one a ``compile`` option)."""
 
 
 def flag(name: str) -> str:

@@ -190,3 +190,15 @@ def test_every_setting_is_named_by_the_flag_that_gives_it() -> None:
     assert describe(settings, "groups") == "no --group"
     assert describe(settings, "sources") == "sources a.in, b.in"
     assert describe(settings, "exclude_newer") == "no --exclude-newer"
+
+
+def test_a_settings_table_of_the_wrong_shape_is_named(project: KitIndex, run_envlock: RunEnvlock) -> None:
+    run_envlock("compile", "pyproject.toml", "--index-url", project.url, "--extra", "fast", check=True)
+    lock = Path("pylock.toml")
+    lock.write_text(lock.read_text().replace('extras = ["fast"]', 'extras = "fast"'))
+    for args in (("compile",), ("compile", "--check"), ("compile", "-U")):
+        broken = run_envlock(*args)
+        assert broken.returncode == 2, broken.stderr
+        assert "pylock.toml [tool.envlock.settings]: extras must be a list of strings" in broken.stderr
+        assert "--reset-settings" in broken.stderr and "Traceback" not in broken.stderr
+    run_envlock("compile", "pyproject.toml", "--reset-settings", "--index-url", project.url, check=True)

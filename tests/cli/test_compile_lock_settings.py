@@ -195,7 +195,8 @@ def test_every_setting_is_named_by_the_flag_that_gives_it() -> None:
 def test_a_settings_table_of_the_wrong_shape_is_named(project: KitIndex, run_envlock: RunEnvlock) -> None:
     run_envlock("compile", "pyproject.toml", "--index-url", project.url, "--extra", "fast", check=True)
     lock = Path("pylock.toml")
-    lock.write_text(lock.read_text().replace('extras = ["fast"]', 'extras = "fast"'))
+    head, table = lock.read_text().split("[tool.envlock.settings]")
+    lock.write_text(head + "[tool.envlock.settings]" + table.replace('extras = ["fast"]', 'extras = "fast"'))
     for args in (("compile",), ("compile", "--check"), ("compile", "-U")):
         broken = run_envlock(*args)
         assert broken.returncode == 2, broken.stderr

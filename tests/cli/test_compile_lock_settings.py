@@ -6,11 +6,13 @@ lock holds the project's ``dev`` group, and the result line says which extras an
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 
 from envlock.cli.compile import command
+from envlock.inputs.freshness import FRESH, verdict
 from envlock.inputs.settings import CompileSettings, describe, flag
 from envlock.lock.lockfile import read_lock
 from envlock.tomlshim import tomllib
@@ -203,3 +205,21 @@ def test_a_settings_table_of_the_wrong_shape_is_named(project: KitIndex, run_env
         assert "pylock.toml [tool.envlock.settings]: extras must be a list of strings" in broken.stderr
         assert "--reset-settings" in broken.stderr and "Traceback" not in broken.stderr
     run_envlock("compile", "pyproject.toml", "--reset-settings", "--index-url", project.url, check=True)
+
+
+def test_the_lock_s_settings_come_before_tool_envlock(project: KitIndex, run_envlock: RunEnvlock) -> None:
+    """A setting the lock records was a command line: it wins over ``[tool.envlock]``, which still
+    decides what the lock leaves unset (as ``envlock check`` judges it)."""
+    table = f'\n[tool.envlock]\nindex-url = "{project.url}"\nextras = ["docs"]\n'
+    Path("pyproject.toml").write_text(PYPROJECT + table)
+    run_envlock("compile", "pyproject.toml", check=True)
+    assert packages() == ["beta", "delta", "gamma"]  # [tool.envlock] extras: docs
+    Path("pyproject.toml").write_text(PYPROJECT + table.replace('"docs"', '"fast"'))
+    stale = run_envlock("compile", "--check")
+    assert stale.returncode == 1 and "pyproject.toml changed since" in stale.stderr, stale.stderr
+    run_envlock("compile", check=True)
+    assert packages() == ["alpha", "beta", "delta"]  # the lock recorded no extra: the table's
+    run_envlock("compile", "--extra", "docs", check=True)
+    said = run_envlock("compile", check=True).stdout
+    assert "extras docs; groups dev" in said and packages() == ["beta", "delta", "gamma"], said
+    assert verdict(Path("pylock.toml"), os.environ).state == FRESH  # envlock check's judge agrees

@@ -4,7 +4,7 @@ setting asked for otherwise than the lock's, a target it lacks, or a changed inp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envlock.errors import StaleLockError
 
@@ -15,26 +15,29 @@ if TYPE_CHECKING:
 
 def check(
     lock: tuple[Path, str],
+    read: tuple[str, dict[str, Any]] | None,
     resolved: Resolved,
     settings: tuple[CompileSettings | None, CompileSettings],
     targets: tuple[TargetEnvironment, ...],
     root: Path,
 ) -> str:
-    """The line ``--check`` prints for a fresh ``lock`` (path, as shown); a StaleLockError saying why it
-    is not. The staleness judge (``inputs.freshness.judge``) decides, with this command line's settings
-    (``settings``: what the lock was compiled with, if it says, and what this check asks for, the lock's
-    for what the command line leaves unset, both as a lock records them). A setting asked for otherwise
-    than the lock's is named as that setting, a target as that target, anything else as a changed input."""
+    """The line ``--check`` prints for a fresh ``lock`` (path, as shown; ``read``: its text and TOML,
+    None when it could not be read so); a StaleLockError saying why it is not. The staleness judge
+    (``inputs.freshness.judge``) decides, with this command line's settings (``settings``: what the lock
+    was compiled with, if it says, and what this check asks for, the lock's for what the command line
+    leaves unset, both as a lock records them). A setting asked for otherwise than the lock's is named
+    as that setting, a target as that target, anything else as a changed input."""
     from envlock.env.interpreter import describe_target
     from envlock.inputs.config import display_path
     from envlock.inputs.freshness import STALE, judge
     from envlock.inputs.settings import differences
-    from envlock.lock.lockfile import lock_metadata, read_lock
+    from envlock.lock.lockfile import lock_from_dict, lock_metadata, read_lock
 
     out, shown_out = lock
     if not out.exists():
         raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
-    metadata = lock_metadata(read_lock(out))
+    # the lock model from the TOML read once (read_lock's own message when that read failed)
+    metadata = lock_metadata(lock_from_dict(read[1], source=str(out)) if read else read_lock(out))
     compiled, asked = settings
     source = display_path(out.absolute().parent / asked.sources[0], root)
     changed = differences(compiled, asked) if compiled is not None else []

@@ -134,7 +134,8 @@ def run(request: CompileRequest, output: Output) -> None:
     tool = tool_settings(root)
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
-    compiled, settings, targets, interpreters = _settings(request, tool, root, (out, shown_out))
+    read = _read_lock_text(out)
+    compiled, settings, targets, interpreters = _settings(request, tool, root, (out, shown_out), read)
     fetched: list[str] = []
     resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
     selection = _selection(resolved.inputs, settings)
@@ -143,12 +144,12 @@ def run(request: CompileRequest, output: Output) -> None:
     inputs, index, options = resolved.inputs, resolved.index, resolved.options
     recorded = settings.for_lock(out.absolute().parent, root)
     if request.check:
-        message = check((out, shown_out), resolved, (compiled, recorded), targets, root)
+        message = check((out, shown_out), read, resolved, (compiled, recorded), targets, root)
         message += f" ({selection})" if selection else ""
         _remember_kept(request, out, None, message, reads)
         output.info(message)
         return
-    kept = _lock_kept(request, out, resolved, recorded)
+    kept = _lock_kept(request, read, resolved, recorded)
     if kept is not None:
         message = _kept_line(shown_out, kept, described)
         _remember_kept(request, out, kept[1], message, reads)
@@ -182,7 +183,7 @@ def run(request: CompileRequest, output: Output) -> None:
         verbosity=output.verbosity,
     )
     _write_lock(request, output, out, shown_out, previous, lock, described)
-    if not request.dry_run and (kept := _lock_kept(request, out, resolved, recorded)) is not None:
+    if not request.dry_run and (kept := _lock_kept(request, _read_lock_text(out), resolved, recorded)):
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
 
 
@@ -319,16 +320,21 @@ def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any
 
 
 def _settings(
-    request: CompileRequest, tool: ToolSettings, root: Path, lock: tuple[Path, str]
+    request: CompileRequest,
+    tool: ToolSettings,
+    root: Path,
+    lock: tuple[Path, str],
+    read: tuple[str, dict[str, Any]] | None,
 ) -> tuple[CompileSettings | None, CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
-    """The settings the existing ``lock`` (path, as shown) was compiled with (None: no lock, one without
-    them, or ``--reset-settings``); the command line's settings with the default source, the lock's
+    """The settings the existing ``lock`` (path, as shown; ``read``: ``_read_lock_text``) was compiled
+    with (None: no lock, one without them, or ``--reset-settings``); the command line's settings with
+    the default source, the lock's
     settings for those it leaves unset, the default groups and the targets' identity filled in; the
     targets, and the interpreters they came from (``_targets``)."""
     from envlock.inputs.settings import has_dev_group, recorded_in
 
     out = lock[0]
-    compiled = None if request.reset_settings else recorded_in(*lock)
+    compiled = None if request.reset_settings or read is None else recorded_in(read[1], lock[1])
     settings = request.settings
     if compiled is not None:
         named = bool(request.python or tool.targets or tool.python_version)
@@ -483,25 +489,41 @@ def _target(
     return current_environment(), (str(candidate.absolute()),)
 
 
-def _lock_kept(
-    request: CompileRequest, out: Path, resolved: Resolved, recorded: CompileSettings
-) -> tuple[int, str] | None:
-    """The number of packages of ``out`` and the sha256 of the bytes judged, when it already is what
-    this compile would write: it records this command line's settings (``recorded``: as a lock records
-    them, target included) and the fingerprint its inputs have now, and nothing asks for a change
-    (``--upgrade``, ``-P``). Then the resolver, the index and the lock model are never loaded
-    (issue 15); anything else: None."""
-    if request.upgrade or request.upgrade_packages or request.dry_run or not out.is_file():
-        return None
-    from envlock.guard.stamp import sha256_text
-    from envlock.tomlshim import tomllib  # lazy: the kept lock is read as plain TOML
+def _read_lock_text(out: Path) -> tuple[str, dict[str, Any]] | None:
+    """The lock at ``out`` as text and plain TOML, read once for what this compile asks of it (its
+    settings, the "kept" verdict, ``--check``'s lock model); None when it is no regular file or no UTF-8
+    TOML (whoever needs it then reads it again and reports why)."""
+    from envlock.tomlshim import tomllib  # lazy: the lock is read as plain TOML
 
     try:
+        if not out.is_file():  # never a FIFO's open
+            return None
         text = out.read_bytes().decode("utf-8")
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+
+
+def _lock_kept(
+    request: CompileRequest,
+    read: tuple[str, dict[str, Any]] | None,
+    resolved: Resolved,
+    recorded: CompileSettings,
+) -> tuple[int, str] | None:
+    """The number of packages of the lock ``read`` (``_read_lock_text``) and the sha256 of the bytes
+    judged, when it already is what this compile would write: it records this command line's settings
+    (``recorded``: as a lock records them, target included) and the fingerprint its inputs have now,
+    and nothing asks for a change (``--upgrade``, ``-P``). Then the resolver, the index and the lock
+    model are never loaded (issue 15); anything else: None."""
+    if request.upgrade or request.upgrade_packages or request.dry_run or read is None:
+        return None
+    from envlock.guard.stamp import sha256_text
+
+    text, data = read
+    try:
         table = data["tool"]["envlock"]
         fingerprint, settings, packages = table["fingerprint"], table["settings"], data["packages"]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
     if fingerprint != resolved.fingerprint(recorded.target) or settings != recorded.to_tool():
         return None

@@ -261,22 +261,14 @@ class Resolved:
         return fingerprint(self.inputs, index=self.index, options=self.options, target=target)
 
 
-def recorded_in(lock: Path, shown: str) -> CompileSettings | None:
-    """The settings the lock at ``lock`` (``shown`` in messages) was compiled with
-    (``[tool.envlock.settings]``); None without a lock or without that table (another tool's lock, an
-    older envlock's): then only the command line counts. A lock that cannot be read at all is reported
-    where it is read as a lock (or replaced, with ``-U``); a settings table of the wrong shape is an input
-    error naming the key."""
-    from envlock.tomlshim import tomllib  # lazy: envlock --help
-
-    try:
-        data = tomllib.loads(lock.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    tool = data.get("tool")
-    envlock = tool.get("envlock") if isinstance(tool, dict) else None
-    table = envlock.get("settings") if isinstance(envlock, dict) else None
-    if not isinstance(table, dict):
+def recorded_in(lock: Mapping[str, Any], shown: str) -> CompileSettings | None:
+    """The settings a lock (its TOML data; ``shown`` names it in messages) was compiled with
+    (``[tool.envlock.settings]``); None without that table (another tool's lock, an older envlock's):
+    then only the command line counts. A table of the wrong shape is an input error naming the key."""
+    tool = lock.get("tool")
+    envlock = tool.get("envlock") if isinstance(tool, Mapping) else None
+    table = envlock.get("settings") if isinstance(envlock, Mapping) else None
+    if not isinstance(table, Mapping):
         return None
     try:
         return CompileSettings.from_tool(table)

@@ -130,7 +130,6 @@ def run(request: CompileRequest, output: Output) -> None:
     from envlock.inputs.settings import resolve, tool_settings
 
     started, root = time.time_ns(), Path.cwd()
-    config.check_upgrade_packages(request.upgrade_packages)
     tool = tool_settings(root)
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
@@ -327,12 +326,14 @@ def _settings(
     read: tuple[str, dict[str, Any]] | None,
 ) -> tuple[CompileSettings | None, CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
     """The settings the existing ``lock`` (path, as shown; ``read``: ``_read_lock_text``) was compiled
-    with (None: no lock, one without them, or ``--reset-settings``); the command line's settings with
-    the default source, the lock's
-    settings for those it leaves unset, the default groups and the targets' identity filled in; the
-    targets, and the interpreters they came from (``_targets``)."""
+    with (None: no lock, one without them, or ``--reset-settings``); the command line's settings (its
+    ``-P`` values checked) with the default source, the lock's settings for those it leaves unset, the
+    default groups and the targets' identity filled in; the targets, and the interpreters they came
+    from (``_targets``)."""
+    from envlock.inputs.config import check_upgrade_packages
     from envlock.inputs.settings import has_dev_group, recorded_in
 
+    check_upgrade_packages(request.upgrade_packages)
     out = lock[0]
     compiled = None if request.reset_settings or read is None else recorded_in(read[1], lock[1])
     settings = request.settings

@@ -45,7 +45,9 @@ def test_exclude_newer_resolves_as_the_index_was_then_and_is_recorded(
         ).returncode
         == 0
     )
-    run_envlock("compile", "--index-url", kit_index.url, "-U", check=True)
+    run_envlock("compile", "--index-url", kit_index.url, "-U", check=True)  # the lock's cutoff is kept
+    assert pins(Path("pylock.toml")) == {"alpha": "1.0"}
+    run_envlock("compile", "--index-url", kit_index.url, "-U", "--reset-settings", check=True)
     assert pins(Path("pylock.toml")) == {"alpha": "2.0"}
 
 

@@ -25,6 +25,9 @@ from envlock.errors import LockFileError
 from envlock.tomlshim import tomllib
 
 TOOL_KEY = "envlock"
+VIA_REQUIREMENTS = "via-requirements"
+"""``[packages.tool.envlock]`` key beside ``via``: how each of them asks for the package
+(``"a: b<2,>=1"``, ``"-r requirements.in: b>=1"``); ``lock.graph`` reads it back."""
 
 # Key order inside tables: what a human reads first comes first (PEP 751 lists them in this order).
 _TOP_ORDER = (

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from envlock.cli._options import project_lock
+
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -40,6 +44,7 @@ def command(ctx: click.Context, old: Path | None, new: Path | None, ref: str | N
 
     if new is not None and ref is not None:
         raise click.UsageError("--git compares a commit with the working tree: give one lock file, not two")
+    before: Pylock | None
     if new is not None:
         assert old is not None
         before, after = read_lock(old), read_lock(new)

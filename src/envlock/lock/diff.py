@@ -213,10 +213,10 @@ def as_json(diff: LockDiff) -> dict[str, Any]:
 
 def as_text(diff: LockDiff) -> str:
     lines = [f"lock diff: {diff.old_label} -> {diff.new_label}"]
-    for change in diff.rehashed:
+    for rehashed in diff.rehashed:
         lines += [
-            f"!!! HASH CHANGED, SAME VERSION: {change.name} {change.version}: {change.file}",
-            f"!!!   sha256 {change.old} -> {change.new}",
+            f"!!! HASH CHANGED, SAME VERSION: {rehashed.name} {rehashed.version}: {rehashed.file}",
+            f"!!!   sha256 {rehashed.old} -> {rehashed.new}",
             "!!!   the index serves other bytes under this name (a re-upload): verify before trusting it",
         ]
     lines += [f"target added: {t}" for t in diff.targets_added]

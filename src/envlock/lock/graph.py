@@ -76,6 +76,8 @@ class TargetGraph:
     """Package name -> every edge into it (package, input and constraint edges), sorted."""
     roots: tuple[Edge, ...]
     """The input edges (and top-level ones), sorted by child then label."""
+    python: str | None = None
+    """The target's Python (``3.11.0``: what compile resolves for); None for a lock without targets."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def lock_graph(lock: Pylock) -> LockGraph:
         target = _environment(identity)
         environment = {**target.markers, "extras": extras, "dependency_groups": groups}
         chosen = [p for p in lock.packages if _applies(p.marker, environment)]
-        graphs.append(_graph(describe_target(target), chosen))
+        graphs.append(_graph(describe_target(target), chosen, target.python_full_version))
     return LockGraph(tuple(graphs))
 
 
@@ -152,7 +154,7 @@ def _applies(marker: Marker | None, environment: Mapping[str, object]) -> bool:
         return True  # a marker naming what no target states: shown rather than hidden
 
 
-def _graph(target: str, packages: Sequence[Package]) -> TargetGraph:
+def _graph(target: str, packages: Sequence[Package], python: str | None = None) -> TargetGraph:
     nodes: dict[str, Node] = {}
     for package in sorted(packages, key=lambda p: (p.name, str(p.version or ""))):
         nodes.setdefault(str(package.name), Node(str(package.name), _version(package)))
@@ -188,6 +190,7 @@ def _graph(target: str, packages: Sequence[Package]) -> TargetGraph:
         children={k: tuple(v) for k, v in children.items()},
         parents={k: tuple(v) for k, v in parents.items()},
         roots=roots,
+        python=python,
     )
 
 

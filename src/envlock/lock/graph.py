@@ -16,6 +16,7 @@ from packaging.pylock import Package, Pylock
 from packaging.utils import canonicalize_name
 
 from envlock.env.interpreter import TargetEnvironment, describe_target
+from envlock.env.targets import parse_target, spec_for, target_environment
 from envlock.errors import InputError
 from envlock.lock.lockfile import TOOL_KEY, VIA_REQUIREMENTS
 
@@ -115,8 +116,6 @@ def lock_graph(lock: Pylock) -> LockGraph:
 def target_label(spec_text: str) -> str:
     """``cp312-linux-x86_64`` -> ``cpython 3.12 on linux/x86_64`` (how a graph names its target);
     an InputError for a malformed target."""
-    from envlock.env.targets import parse_target, target_environment
-
     return describe_target(target_environment(parse_target(spec_text)))
 
 
@@ -133,8 +132,6 @@ def _identity(marker: str) -> dict[str, str] | None:
 def _environment(identity: Mapping[str, str]) -> TargetEnvironment:
     """Full marker values for a target identity: those of the named target when envlock can name it
     (``cp312-windows-amd64``), else the identity's own values."""
-    from envlock.env.targets import parse_target, spec_for, target_environment
-
     bare = TargetEnvironment(
         markers={**identity, "python_full_version": f"{identity['python_version']}.0"}, tags=()
     )

@@ -348,9 +348,12 @@ class Bench:
                 f"reading the lock: no lock to read ({made.detail or changed + ' not locked'})"
             )
             return
-        held = work / "held.in"
+        held = work / "old" / "requirements.in"  # the same input's name: diff shows the one move
+        held.parent.mkdir()
         held.write_text(src.read_text() + f"{changed}<{pins[changed]}\n")
-        older = tools.timed(tools.envlock_compile(held, old, self.index.url, box), cwd=work, env=box.env())
+        older = tools.timed(
+            tools.envlock_compile(held, old, self.index.url, box), cwd=held.parent, env=box.env()
+        )
         if not older.ok:
             result.notes.append(f"reading the lock: diff compares the lock with itself ({older.detail})")
             shutil.copy(new, old)

@@ -228,7 +228,7 @@ def as_text(diff: LockDiff) -> str:
         if change.targets:
             line += f" on {', '.join(change.targets)}"
         if change.causes:
-            line += f"  ({'was ' if change.kind == REMOVED else ''}via {'; '.join(change.causes)})"
+            line += f"  ({'was ' if change.kind == REMOVED else ''}via {_grouped(change.causes)})"
         lines.append(line)
     if not diff.changed:
         lines.append("no changes")
@@ -263,6 +263,15 @@ def as_markdown(diff: LockDiff) -> str:
     if not diff.changed:
         lines.append("No changes.")
     return "\n".join(lines) + "\n"
+
+
+def _grouped(causes: Sequence[str]) -> str:
+    """``-r requirements.in: a; -r requirements.in: b`` -> ``-r requirements.in: a, b``."""
+    by_source: dict[str, list[str]] = {}
+    for cause in causes:
+        source, _, requirement = cause.partition(": ")
+        by_source.setdefault(source, []).append(requirement)
+    return "; ".join(f"{source}: {', '.join(requirements)}" for source, requirements in by_source.items())
 
 
 def _cell(text: str) -> str:

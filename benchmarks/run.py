@@ -341,7 +341,10 @@ class Bench:
         src = work / "requirements.in"
         src.write_text(corpus.set_file(set_name).read_text())
         new, old = work / "pylock.toml", work / "old.toml"
-        made = tools.timed(tools.envlock_compile(src, new, self.index.url, box), cwd=work, env=box.env())
+        # relative input names: the locks' via labels are then alike (-r requirements.in)
+        made = tools.timed(
+            tools.envlock_compile(Path(src.name), new, self.index.url, box), cwd=work, env=box.env()
+        )
         pins = lock_read.lock_pins(new) if made.ok else {}
         if not made.ok or changed not in pins:
             result.notes.append(
@@ -352,7 +355,7 @@ class Bench:
         held.parent.mkdir()
         held.write_text(src.read_text() + f"{changed}<{pins[changed]}\n")
         older = tools.timed(
-            tools.envlock_compile(held, old, self.index.url, box), cwd=held.parent, env=box.env()
+            tools.envlock_compile(Path(held.name), old, self.index.url, box), cwd=held.parent, env=box.env()
         )
         if not older.ok:
             result.notes.append(f"reading the lock: diff compares the lock with itself ({older.detail})")

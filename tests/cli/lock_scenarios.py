@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
 
 TWO_TARGETS = ("cp311-linux-x86_64", "cp312-windows-amd64")
 LINUX = "cpython 3.11 on linux/x86_64"
@@ -48,3 +49,15 @@ def commit_all(folder: Path, message: str = "lock") -> None:
         git(folder, "init", "-q")
     git(folder, "add", "-A")
     git(folder, "commit", "-q", "-m", message)
+
+
+TARGET_ARGS = tuple(a for t in TWO_TARGETS for a in ("--target", t))
+"""``--target`` for each of TWO_TARGETS."""
+
+
+def compile_lock(
+    run_envlock: RunEnvlock, index: KitIndex, folder: Path, requirements: str, *args: str
+) -> None:
+    """``requirements`` as ``folder/requirements.in``, compiled against ``index`` (with ``args``)."""
+    (folder / "requirements.in").write_text(requirements)
+    run_envlock("compile", "--index-url", index.url, *args, cwd=folder, check=True)

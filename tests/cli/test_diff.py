@@ -7,7 +7,15 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.cli.lock_scenarios import LINUX, TWO_TARGETS, WINDOWS, commit_all, git, publish_two_targets
+from tests.cli.lock_scenarios import (
+    LINUX,
+    TARGET_ARGS,
+    WINDOWS,
+    commit_all,
+    compile_lock,
+    git,
+    publish_two_targets,
+)
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
@@ -23,14 +31,12 @@ def test_diff_of_an_upgrade_and_a_removal_against_head(
         DistSpec("new-helper", "1.0"),
         DistSpec("tool", "1.0"),
     )
-    (isolated / "requirements.in").write_text("app<2\ntool\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app<2\ntool\n")
     commit_all(isolated)
     same = run_envlock("diff")
     assert (same.returncode, same.stdout.splitlines()[-1]) == (0, "no changes")
 
-    (isolated / "requirements.in").write_text("app>=2\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app>=2\n")
     result = run_envlock("diff")
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
@@ -80,8 +86,7 @@ def test_diff_flags_a_reuploaded_file_loudly(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
     kit_index.publish(DistSpec("app", "1.0", requires=("beta",)), DistSpec("beta", "2.0"))
-    (isolated / "requirements.in").write_text("app\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\n")
     commit_all(isolated)
     old_hash = kit_index.sha256("beta-2.0-py3-none-any.whl")
     # the same file name and version, other bytes: a re-upload
@@ -118,12 +123,10 @@ def test_diff_flags_a_reuploaded_file_loudly(
 
 def test_diff_per_target(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
     publish_two_targets(kit_index)
-    (isolated / "requirements.in").write_text("app\n")
-    targets = [a for t in TWO_TARGETS for a in ("--target", t)]
-    run_envlock("compile", "--index-url", kit_index.url, *targets, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\n", *TARGET_ARGS)
     shutil.copy(isolated / "pylock.toml", isolated / "old.toml")
     kit_index.publish(DistSpec("native", "2.1", requires_python=">=3.12"))
-    run_envlock("compile", "--index-url", kit_index.url, *targets, "-P", "native", check=True)
+    run_envlock("compile", "--index-url", kit_index.url, *TARGET_ARGS, "-P", "native", check=True)
     result = run_envlock("diff", "old.toml", "pylock.toml")
     assert result.returncode == 1
     assert result.stdout.splitlines()[1:] == [
@@ -134,8 +137,7 @@ def test_diff_per_target(kit_index: KitIndex, run_envlock: RunEnvlock, isolated:
 
 def test_diff_refusals(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
     kit_index.publish(DistSpec("app", "1.0"))
-    (isolated / "requirements.in").write_text("app\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\n")
     outside = run_envlock("diff")
     assert outside.returncode == 2 and "not in a git repository" in outside.stderr
     commit_all(isolated)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.lock_scenarios import LINUX, TWO_TARGETS, WINDOWS, publish_diamond, publish_two_targets
+from tests.cli.lock_scenarios import (
+    LINUX,
+    TARGET_ARGS,
+    WINDOWS,
+    compile_lock,
+    publish_diamond,
+    publish_two_targets,
+)
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
@@ -16,8 +23,7 @@ def test_outdated_names_what_blocks_a_release_and_what_allows_one(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
     publish_diamond(kit_index)
-    (isolated / "requirements.in").write_text("app\nbase>=1\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\nbase>=1\n")
     lock_bytes = (isolated / "pylock.toml").read_bytes()
     assert (
         run_envlock("outdated", check=True).stdout == "pylock.toml: every package is at its newest release\n"
@@ -67,9 +73,7 @@ def test_outdated_per_target_blocked_by_requires_python(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
     publish_two_targets(kit_index)
-    (isolated / "requirements.in").write_text("app\nnative<3\n")
-    targets = [a for t in TWO_TARGETS for a in ("--target", t)]
-    run_envlock("compile", "--index-url", kit_index.url, *targets, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\nnative<3\n", *TARGET_ARGS)
     kit_index.publish(DistSpec("native", "2.1", requires_python=">=3.12"), DistSpec("native", "3.0"))
     assert run_envlock("outdated", check=True).stdout.splitlines() == [
         f"native 1.0 -> 3.0 on {LINUX}: blocked by -r requirements.in: native<3; "

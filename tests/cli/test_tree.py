@@ -6,15 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.lock_scenarios import LINUX, TWO_TARGETS, WINDOWS, publish_diamond, publish_two_targets
+from tests.cli.lock_scenarios import (
+    LINUX,
+    TARGET_ARGS,
+    WINDOWS,
+    compile_lock,
+    publish_diamond,
+    publish_two_targets,
+)
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 
 
 def _diamond(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
     publish_diamond(kit_index)
-    (isolated / "requirements.in").write_text("app\nbase>=1\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\nbase>=1\n")
 
 
 def test_tree_shows_each_subtree_once(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
@@ -66,9 +72,7 @@ def test_tree_invert_walks_up_to_the_inputs(
 
 def test_tree_per_target_and_one_target(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
     publish_two_targets(kit_index)
-    (isolated / "requirements.in").write_text("app\n")
-    targets = [a for t in TWO_TARGETS for a in ("--target", t)]
-    run_envlock("compile", "--index-url", kit_index.url, *targets, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\n", *TARGET_ARGS)
     assert run_envlock("tree", check=True).stdout.splitlines() == [
         f"on {LINUX}:",
         "app 1.0 [-r requirements.in: app]",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.lock_scenarios import LINUX, TWO_TARGETS, WINDOWS, publish_diamond, publish_two_targets
+from tests.cli.lock_scenarios import (
+    LINUX,
+    TARGET_ARGS,
+    WINDOWS,
+    compile_lock,
+    publish_diamond,
+    publish_two_targets,
+)
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 
@@ -14,8 +21,7 @@ def test_why_lists_every_path_with_the_requirement_on_each_edge(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
     publish_diamond(kit_index)
-    (isolated / "requirements.in").write_text("app\nbase>=1\n")
-    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\nbase>=1\n")
     result = run_envlock("why", "base", check=True)
     assert result.stdout.splitlines() == [
         "base 2.0: 3 paths",
@@ -44,9 +50,7 @@ def test_why_answers_per_target_where_they_differ(
     kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:
     publish_two_targets(kit_index)
-    (isolated / "requirements.in").write_text("app\n")
-    targets = [a for t in TWO_TARGETS for a in ("--target", t)]
-    run_envlock("compile", "--index-url", kit_index.url, *targets, check=True)
+    compile_lock(run_envlock, kit_index, isolated, "app\n", *TARGET_ARGS)
     native = run_envlock("why", "native", check=True).stdout
     assert f"native 1.0 on {LINUX}: 1 path" in native
     assert f"native 2.0 on {WINDOWS}: 1 path" in native

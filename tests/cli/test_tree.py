@@ -93,5 +93,13 @@ def test_tree_per_target_and_one_target(kit_index: KitIndex, run_envlock: RunEnv
         f"pylock.toml has no target cpython 3.13 on darwin/arm64 (its targets: {LINUX}; {WINDOWS})"
         in other.stderr
     )
+    assert run_envlock("tree", "--invert", "colorama", check=True).stdout.splitlines() == [
+        f"on {LINUX}:",
+        "colorama is not installed",
+        f"on {WINDOWS}:",
+        "colorama 0.4",
+        "└── app 1.0 [colorama]",
+        "    └── -r requirements.in: app",
+    ]
     unknown = run_envlock("tree", "--invert", "nothere")
     assert unknown.returncode == 2 and "pylock.toml has no package 'nothere'" in unknown.stderr

@@ -38,7 +38,7 @@ def command(
     path = project_lock(lock)
     graph = lock_graph(read_lock(path))
     graphs = [graph.target(target_label(target), path)] if target else list(graph.targets)
-    start = _known(graphs, invert, path)
+    start = graph.known(invert, path) if invert else None
     answers = group_targets([(g.target, tree_lines(g, depth=depth, invert=start)) for g in graphs])
     if as_json:
         found = [{"targets": list(targets), "tree": _nested(lines)} for targets, lines in answers]
@@ -47,22 +47,8 @@ def command(
     for targets, lines in answers:
         if len(answers) > 1:
             click.echo(f"on {', '.join(targets)}:")
-        click.echo("\n".join(_drawn(lines)) if lines else "(no packages)")
-
-
-def _known(graphs: list[Any], name: str | None, path: Path) -> str | None:
-    if name is None:
-        return None
-    from packaging.utils import canonicalize_name
-
-    from envlock.errors import InputError
-
-    wanted = str(canonicalize_name(name))
-    if not any(wanted in g.nodes for g in graphs):
-        raise InputError(
-            f"{path} has no package {name!r}", hint=f"see what it has: envlock tree --lock {path}"
-        )
-    return wanted
+        empty = f"{start} is not installed" if start else "(no packages)"
+        click.echo("\n".join(_drawn(lines)) if lines else empty)
 
 
 def _label(line: TreeLine) -> str:

@@ -12,7 +12,7 @@ import click
 from envlock.cli._options import json_option, lock_file_option, project_lock
 
 if TYPE_CHECKING:
-    from envlock.lock.graph import Edge, LockGraph, TargetGraph
+    from envlock.lock.graph import Edge, TargetGraph
 
 
 @click.command("why")
@@ -30,7 +30,7 @@ def command(name: str, lock: Path | None, as_json: bool) -> None:
 
     path = project_lock(lock)
     graph = lock_graph(read_lock(path))
-    wanted = _known(graph, name, path)
+    wanted = graph.known(name, path)
     answers = group_targets([(g.target, _answer(g, wanted)) for g in graph.targets])
     if as_json:
         found = [{**answer, "targets": list(targets)} for targets, answer in answers]
@@ -40,19 +40,6 @@ def command(name: str, lock: Path | None, as_json: bool) -> None:
         return
     for targets, answer in answers:
         click.echo("\n".join(_text(wanted, targets, answer, several=len(answers) > 1)))
-
-
-def _known(graph: LockGraph, name: str, path: Path) -> str:
-    from packaging.utils import canonicalize_name
-
-    from envlock.errors import InputError
-
-    wanted = str(canonicalize_name(name))
-    if not any(wanted in g.nodes for g in graph.targets):
-        raise InputError(
-            f"{path} has no package {name!r}", hint=f"see what it has: envlock tree --lock {path}"
-        )
-    return wanted
 
 
 def _answer(graph: TargetGraph, name: str) -> dict[str, Any]:

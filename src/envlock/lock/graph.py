@@ -86,6 +86,16 @@ class LockGraph:
     targets: tuple[TargetGraph, ...]
     """One per target of the lock, in the lock's ``environments`` order (at least one)."""
 
+    def known(self, name: str, lock_path: Path) -> str:
+        """``name`` normalized, when some target has it; an InputError naming the lock else."""
+        wanted = str(canonicalize_name(name))
+        if not any(wanted in graph.nodes for graph in self.targets):
+            raise InputError(
+                f"{lock_path} has no package {name!r}",
+                hint=f"see what it has: envlock tree --lock {lock_path}",
+            )
+        return wanted
+
     def target(self, label: str, lock_path: Path) -> TargetGraph:
         """The graph of the target described as ``label``; an InputError naming the lock's targets else."""
         for graph in self.targets:
@@ -292,7 +302,7 @@ def tree_lines(
     if invert is None:
         for root in graph.roots:
             visit(root, 0, frozenset())
-    else:
+    elif invert in graph.nodes:  # else: not on this target, nothing to show
         start = graph.nodes[invert]
         lines.append(TreeLine(0, Edge(start.name, start.name, None, INPUT), start))
         expanded.add(start.name)

@@ -150,6 +150,12 @@ def test_diff_refusals(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: P
     shutil.copy(isolated / "pylock.toml", isolated / "sub" / "pylock.toml")
     added = run_envlock("diff", "sub/pylock.toml")
     assert added.returncode == 1 and "+ app 1.0  (via -r requirements.in: app)" in added.stdout
+    # a lock deleted since the commit: everything is removed; a lock neither side has: not found
+    (isolated / "pylock.toml").unlink()
+    deleted = run_envlock("diff")
+    assert deleted.returncode == 1 and "- app 1.0  (was via -r requirements.in: app)" in deleted.stdout
+    nowhere = run_envlock("diff", "nothere.toml")
+    assert nowhere.returncode == 2 and "nothere.toml: lock file not found" in nowhere.stderr
     both = run_envlock("diff", "--git", "HEAD", "pylock.toml", "sub/pylock.toml")
     assert both.returncode == 2
     (isolated / "bad.toml").write_text("lock-version = 1\n[[")

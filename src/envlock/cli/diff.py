@@ -45,6 +45,7 @@ def command(ctx: click.Context, old: Path | None, new: Path | None, ref: str | N
     if new is not None and ref is not None:
         raise click.UsageError("--git compares a commit with the working tree: give one lock file, not two")
     before: Pylock | None
+    after: Pylock | None
     if new is not None:
         assert old is not None
         before, after = read_lock(old), read_lock(new)
@@ -52,8 +53,9 @@ def command(ctx: click.Context, old: Path | None, new: Path | None, ref: str | N
     else:
         lock = old or project_lock(None)
         commit = ref or "HEAD"
-        after = read_lock(lock)
         text = lock_text_at(commit, lock)
+        # a lock deleted since the commit: everything removed (with no lock on either side: not found)
+        after = read_lock(lock) if lock.exists() or text is None else None
         before = loads_lock(text, source=f"{lock} at {commit}") if text is not None else None
         labels = (f"{lock} at {commit}", f"{lock} (working tree)")
     diff = diff_locks(before, after, old_label=labels[0], new_label=labels[1])

@@ -124,3 +124,14 @@ def test_diff_of_a_downgrade_and_a_rehashed_file() -> None:
         ("b", "b-1.0-py3-none-any.whl", H, "b" * 64)
     ]
     assert diff.changed and not diff_locks(new, new, old_label="n", new_label="n").changed
+
+
+def test_a_subtree_cut_by_depth_is_shown_where_it_is_reached_within_it() -> None:
+    parsed = lock(
+        package("app", "1.0", "lib", via=["-r r.in"]),
+        package("lib", "1.0", "leaf", via=["app", "-r r.in"]),
+        package("leaf", "1.0", via=["lib"]),
+    )
+    lines = tree_lines(lock_graph(parsed).targets[0], depth=1)
+    shown = [(line.depth, line.edge.child, line.repeated) for line in lines]
+    assert shown == [(0, "app", False), (1, "lib", False), (0, "lib", False), (1, "leaf", False)]

@@ -293,9 +293,9 @@ def tree_lines(
             lines.append(TreeLine(level, edge, node, repeated=True))
             return
         lines.append(TreeLine(level, edge, node))
-        expanded.add(name)
         if depth is not None and level >= depth:
-            return
+            return  # cut here: a shallower occurrence still shows its subtree
+        expanded.add(name)
         for child in more:
             visit(child, level + 1, trail | {name})
 

@@ -52,13 +52,16 @@ def command(
 
 
 def _label(line: TreeLine) -> str:
+    from envlock.lock.graph import PACKAGE, TOP_LEVEL
+
     if line.node is None:
         return f"{line.edge.parent}: {line.edge.shown}"  # an input requirement (inverted tree's leaf)
     text = line.node.shown
     if line.depth == 0 and line.edge.parent == line.node.name:
         return text  # the inverted tree's start
-    asked = line.edge.shown if line.edge.kind == "package" else f"{line.edge.parent}: {line.edge.shown}"
-    text += f" [{asked}]"
+    if line.edge.parent != TOP_LEVEL:  # nothing in the lock says what requires a top-level package
+        asked = line.edge.shown if line.edge.kind == PACKAGE else f"{line.edge.parent}: {line.edge.shown}"
+        text += f" [{asked}]"
     if line.cycle:
         text += " (cycle)"
     elif line.repeated:

@@ -50,6 +50,7 @@ def test_outdated_names_what_blocks_a_release_and_what_allows_one(
                 "allowed": "2.5",
                 "blocked_by": ["left: base<3,>=1"],
                 "python_holds_back": None,
+                "recorded": True,
                 "targets": [],
             },
             {
@@ -59,6 +60,7 @@ def test_outdated_names_what_blocks_a_release_and_what_allows_one(
                 "allowed": "1.1",
                 "blocked_by": [],
                 "python_holds_back": None,
+                "recorded": True,
                 "targets": [],
             },
         ],

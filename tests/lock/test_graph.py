@@ -135,3 +135,12 @@ def test_a_subtree_cut_by_depth_is_shown_where_it_is_reached_within_it() -> None
     lines = tree_lines(lock_graph(parsed).targets[0], depth=1)
     shown = [(line.depth, line.edge.child, line.repeated) for line in lines]
     assert shown == [(0, "app", False), (1, "lib", False), (0, "lib", False), (1, "leaf", False)]
+
+
+def test_outdated_without_recorded_requirements_says_so() -> None:
+    parsed = lock(package("app", "1.0", "lib", via=["-r r.in"]), package("lib", "1.0", via=["app"]))
+    found = find_outdated(lock_graph(parsed), lambda _name, _floor: [Release(Version("2.0"), (None,))])
+    assert [(o.name, o.recorded) for o in found] == [("app", False), ("lib", False)]
+    top = lock(package("solo", "1.0"))  # nothing requires it: nothing to record, allowed
+    (only,) = find_outdated(lock_graph(top), lambda _name, _floor: [Release(Version("2.0"), (None,))])
+    assert (only.recorded, only.allowed, only.blocked_by) == (True, "2.0", ())

@@ -57,6 +57,8 @@ def command(lock: Path | None, as_json: bool, cache_dir: Path | None) -> None:
 def _line(item: Outdated) -> str:
     where = f" on {', '.join(item.targets)}" if item.targets else ""
     head = f"{item.name} {item.locked} -> {item.latest}{where}: "
+    if not item.recorded:  # a lock without via-requirements cannot say what its requirements allow
+        return head + "the lock does not record the requirements on it (envlock compile records them)"
     if not item.blocked_by:
         return head + f"allowed (envlock compile -P {item.name})"
     text = head + "blocked by " + "; ".join(item.blocked_by)

@@ -12,7 +12,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from envlock.lock.graph import LockGraph, TargetGraph, group_targets
+from envlock.lock.graph import TOP_LEVEL, LockGraph, TargetGraph, group_targets
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class Outdated:
     python_holds_back: str | None = None
     """A newer release than ``allowed`` that the requirements allow but the target's Python does not
     (``2.1 needs Python >=3.12 (the target has 3.11.0)``); None when there is none."""
+    recorded: bool = True
+    """Does the lock record how it is required (``via-requirements``)? False for a lock from an older
+    envlock or another tool: ``allowed`` then counts the target's Python only."""
     targets: tuple[str, ...] = ()
     """Where this holds; empty: every target of the lock."""
 
@@ -89,11 +92,8 @@ def _judge(graph: TargetGraph, name: str, known: Sequence[Release], prereleases:
     if not newer:
         return None
     latest = newer[0]
-    asked = [
-        (f"{e.parent}: {e.requirement}", _specifier(e.requirement))
-        for e in graph.parents.get(name, ())
-        if e.requirement
-    ]
+    edges = [e for e in graph.parents.get(name, ()) if e.parent != TOP_LEVEL]
+    asked = [(f"{e.parent}: {e.requirement}", _specifier(e.requirement)) for e in edges if e.requirement]
     wanted = [r for r in newer if all(s.contains(r.version, prereleases=True) for _, s in asked)]
     allowed = next((r for r in wanted if r.runs_on(graph.python)), None)
     too_new = wanted[0] if wanted and wanted[0] is not allowed else None
@@ -107,6 +107,7 @@ def _judge(graph: TargetGraph, name: str, known: Sequence[Release], prereleases:
         allowed=str(allowed.version) if allowed is not None else None,
         blocked_by=tuple(blocked),
         python_holds_back=_python_note(too_new, graph.python) if too_new and too_new is not latest else None,
+        recorded=bool(asked) or not edges,
     )
 
 

@@ -54,9 +54,11 @@ def test_compile_writes_selectable_lock(index: KitIndex, run_envlock: RunEnvlock
     ]
     for wheel in beta.wheels:
         assert wheel.hashes["sha256"] == index.sha256(wheel.name or "")
-    assert beta.tool == {"envlock": {"via": ["alpha"]}}
+    assert beta.tool == {"envlock": {"via": ["alpha"], "via-requirements": ["alpha: beta>=2"]}}
     alpha = next(p for p in lock.packages if p.name == "alpha")
-    assert alpha.tool == {"envlock": {"via": ["-r requirements.in"]}}
+    assert alpha.tool == {
+        "envlock": {"via": ["-r requirements.in"], "via-requirements": ["-r requirements.in: alpha"]}
+    }
     assert alpha.dependencies == [{"name": "beta"}]
     assert lock.created_by == "envlock"
     meta = lock_metadata(lock)
@@ -293,6 +295,46 @@ def test_python_version_target_and_requires_python(
     assert 'python_version == "3.12"' in str(lock.environments[0])  # type: ignore[index]
 
 
+def test_requires_python_is_true_of_a_pin_that_needs_a_later_patch(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    major, minor, micro = sys.version_info[:3]
+    minor_version, later = f"{major}.{minor}", f"{major}.{minor}.{micro + 1}"
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires_python=f">={later}"))
+    (isolated / "requirements.in").write_text("alpha\n")
+    lock_path = isolated / "pylock.toml"
+    # --python-version X.Y resolves for X.Y.0, the range's lower bound (as uv): alpha 2.0 does not fit.
+    run_envlock("compile", "--index-url", kit_index.url, "--python-version", minor_version, check=True)
+    assert pins(lock_path) == {"alpha": "1.0"}
+    assert str(read_lock(lock_path).requires_python) == f"=={minor_version}.*"
+    # Resolved for a later patch, alpha 2.0 is locked, and the lock says which patches it is for.
+    run_envlock("compile", "--index-url", kit_index.url, "--python-version", later, "-U", check=True)
+    assert pins(lock_path) == {"alpha": "2.0"}
+    assert str(read_lock(lock_path).requires_python) == f"=={minor_version}.*,>={later}"
+    # This interpreter is outside it: sync refuses by name, before any venv is made.
+    refused = run_envlock("sync")
+    assert refused.returncode == 1, refused.stderr
+    assert f"requires-python '=={minor_version}.*,>={later}' excludes the target's Python" in refused.stderr
+    assert not (isolated / ".venv").exists()
+
+
+@pytest.mark.skipif(sys.version_info.micro == 0, reason="needs an interpreter later than X.Y.0")
+def test_a_lock_compiled_on_an_interpreter_claims_the_patches_its_pins_need(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # The reported shape: compiled on the machine's 3.11.x (no flags), a pin needing >=3.11.x was locked
+    # under requires-python "==3.11.*". The interpreter's own version is resolved for (as uv pip compile
+    # does); the lock claims only the patches from which every pin holds.
+    here = ".".join(map(str, sys.version_info[:3]))
+    minor_version = ".".join(map(str, sys.version_info[:2]))
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires_python=f">={here}"))
+    (isolated / "requirements.in").write_text("alpha\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert pins(isolated / "pylock.toml") == {"alpha": "2.0"}
+    assert str(read_lock(isolated / "pylock.toml").requires_python) == f"=={minor_version}.*,>={here}"
+    assert run_envlock("sync").returncode == 0
+
+
 def test_find_links_and_direct_url(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
     from tests.kit.dists import build_wheel
 
@@ -477,3 +519,81 @@ def test_unwritable_output_is_an_error_naming_it(
     run_envlock("compile", "--index-url", kit_index.url, check=True)
     exported = run_envlock("export", "-o", "afile/requirements.txt")
     assert exported.returncode == 1 and "error: cannot write afile/requirements.txt" in exported.stderr
+
+
+POETRY_APP = (
+    '[tool.poetry]\nname = "app"\nversion = "0.1.0"\n'
+    '[tool.poetry.dependencies]\npython = "^3.10"\nalpha = "^1.0"\n'
+    '[tool.poetry.group.dev.dependencies]\nbeta = "*"\n'
+    '[build-system]\nrequires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        (POETRY_APP, "[tool.poetry.dependencies], [tool.poetry.group.dev.dependencies] hold"),
+        (
+            '[project]\nname = "app"\nversion = "1"\n[tool.pdm.dev-dependencies]\ntest = ["beta"]\n',
+            "[tool.pdm.dev-dependencies] holds",
+        ),
+        (
+            '[tool.hatch.envs.default]\ndependencies = ["beta"]\n',
+            "[tool.hatch.envs.default.dependencies] holds",
+        ),
+    ],
+)
+def test_another_tools_dependency_tables_are_refused_by_name(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path, text: str, table: str
+) -> None:
+    # Locking such a pyproject as empty would pass for a lock of its dependencies.
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("beta", "1.0"))
+    (isolated / "pyproject.toml").write_text(text)
+    result = run_envlock("compile", "--index-url", kit_index.url)
+    assert result.returncode == 2, result.stderr
+    assert f"pyproject.toml: {table} the dependencies; envlock reads [project] (PEP 621)" in result.stderr
+    assert "hint: move them to [project] dependencies" in result.stderr and "Traceback" not in result.stderr
+    assert not (isolated / "pylock.toml").exists()
+
+
+def test_a_poetry_group_asked_for_is_refused_by_name(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # Poetry 2: [project] holds the dependencies, Poetry's own table the groups.
+    kit_index.publish(DistSpec("alpha", "1.0"), DistSpec("beta", "1.0"))
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndependencies = ["alpha"]\n'
+        '[tool.poetry.group.dev.dependencies]\nbeta = "*"\n'
+    )
+    result = run_envlock("compile", "--index-url", kit_index.url, "--group", "dev")
+    assert result.returncode == 2, result.stderr
+    assert "dependency group 'dev' is [tool.poetry.group.dev.dependencies]" in result.stderr
+    assert "hint: move it to [dependency-groups] dev" in result.stderr
+    run_envlock("compile", "--index-url", kit_index.url, check=True)  # without the group: [project] only
+    assert pins(isolated / "pylock.toml") == {"alpha": "1.0"}
+
+
+def test_poetry_dynamic_dependencies_without_a_build_are_refused_by_name(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # Poetry 2: [project] with dynamic dependencies kept in [tool.poetry.dependencies]. Without a build
+    # (no [build-system]), nothing could read them: refused naming where they are.
+    kit_index.publish(DistSpec("alpha", "1.0"))
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndynamic = ["dependencies"]\n'
+        '[tool.poetry.dependencies]\nalpha = "^1.0"\n'
+    )
+    result = run_envlock("compile", "--index-url", kit_index.url)
+    assert result.returncode == 2, result.stderr
+    assert "dynamic [project] dependencies (from [tool.poetry.dependencies])" in result.stderr
+    assert "add a [build-system] table" in result.stderr
+
+
+def test_a_pyproject_with_no_dependencies_anywhere_still_locks_empty(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\n[tool.poetry.dependencies]\npython = "^3.10"\n'
+    )
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    assert pins(isolated / "pylock.toml") == {}

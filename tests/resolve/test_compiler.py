@@ -56,6 +56,7 @@ def pin(
     groups: frozenset[str] = frozenset({""}),
     deps: tuple[str, ...] = (),
     files: tuple[DistFile, ...] | None = None,
+    requires_python: str = ">=3.8",
 ) -> Pin:
     return Pin(
         name=NormalizedName(name),
@@ -63,7 +64,7 @@ def pin(
         files=files or (wheel(name, version),),
         url=None,
         index="https://user:pw@idx/simple/",
-        requires_python=">=3.8",
+        requires_python=requires_python,
         dependencies=tuple(NormalizedName(d) for d in deps),
         via=("-r requirements.in",),
         groups=groups,
@@ -147,3 +148,25 @@ def test_previous_pins_per_target_keep_each_targets_version() -> None:
     assert previous_pins(lock) == {"a": Version("1.0")}  # two versions: no preference for all targets
     assert previous_pins(lock, LINUX_311) == {"a": Version("1.0"), "onlylinux": Version("1.0")}
     assert previous_pins(lock, WINDOWS_312) == {"a": Version("1.0"), "onlylinux": Version("0.9")}
+
+
+def _at(target: TargetEnvironment, full: str) -> TargetEnvironment:
+    major, minor, _ = full.split(".")
+    markers = {**target.markers, "python_version": f"{major}.{minor}", "python_full_version": full}
+    return TargetEnvironment(markers=markers, tags=target.tags)
+
+
+def test_requires_python_is_what_the_pins_need() -> None:
+    # Resolved on a 3.11.4 interpreter: a pin that needs a later patch than 3.11.0 raises the floor, so
+    # the lock never claims a Python (3.11.0) its pins refuse; without one it claims the whole minor.
+    needs = Resolution(pins=(pin("a", "1.0"), pin("b", "2.0", requires_python=">=3.11.3")), target=LINUX_311)
+    assert str(lock_of(needs).requires_python) == "==3.11.*,>=3.11.3"
+    plain = Resolution(pins=(pin("a", "1.0"), pin("c", "1.0", requires_python="!=3.11.1")), target=LINUX_311)
+    assert str(lock_of(plain).requires_python) == "==3.11.*,>=3.11.2"
+    assert str(lock_of(Resolution(pins=(pin("a", "1.0"),), target=LINUX_311)).requires_python) == "==3.11.*"
+    # Several minors: from the oldest, and the patches a newer target's pins refuse are excluded.
+    newer = Resolution(pins=(pin("b", "2.0", requires_python=">=3.12.2"),), target=_at(WINDOWS_312, "3.12.3"))
+    oldest = Resolution(pins=(pin("a", "1.0"),), target=_at(LINUX_311, "3.11.0"))
+    spec = lock_of(oldest, newer).requires_python
+    assert spec is not None and str(spec) == "!=3.12.0,!=3.12.1,>=3.11"
+    assert not spec.contains("3.12.1") and spec.contains("3.12.2") and spec.contains("3.11.0")

@@ -215,3 +215,50 @@ def test_sync_takes_build_requirements_from_the_locks_index(
     assert synced.returncode == 0, synced.stderr
     assert any("/hatchling/" in request.path for request in index.requests)
     assert _run_in(isolated / ".venv", "import common; print(common.VALUE)") == "1"
+
+
+def _compile_project_with_a_plugin(
+    index: KitIndex, run_envlock: RunEnvlock, root: Path, needs: str
+) -> dict[str, str]:
+    """The shape of a CLI whose dev group holds a plugin from the index that requires the project,
+    compiled with that group; the environment a sync needs."""
+    index.publish(DistSpec("tool-plugin", "1.0", requires=(needs,)))
+    make_project(root, "tool", "0.26a0", backend="flit", code='"""tool."""\nVALUE = 1\n')
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[dependency-groups]\ndev = ["tool-plugin"]\n')
+    assert run_envlock("compile", "--index-url", index.url, "--group", "dev", check=True).returncode == 0
+    return {"ENVLOCK_INDEX_URL": index.url}
+
+
+def test_a_plugin_requiring_the_project_itself_syncs(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    # PEP 751 gives a directory entry no version: sync checks the plugin's requirement against the
+    # version the project's build reports, not against the lock's empty one.
+    env = _compile_project_with_a_plugin(index, run_envlock, isolated, "tool>=0.26a0")
+    assert "version" not in _packages(isolated / "pylock.toml")["tool"]
+    synced = run_envlock("sync", "--group", "dev", env=env)
+    assert synced.returncode == 0, synced.stderr
+    assert _run_in(isolated / ".venv", "import tool, tool_plugin; print(tool.VALUE)") == "1"
+    assert run_envlock("check", env=env).returncode == 0
+    # A new plugin release while the project stays installed: checked against the installed build.
+    index.publish(DistSpec("tool-plugin", "1.1", requires=("tool>=0.26a0",)))
+    upgrade = ("compile", "--index-url", index.url, "--group", "dev", "-P", "tool-plugin")
+    assert run_envlock(*upgrade, check=True).returncode == 0
+    again = run_envlock("sync", "--group", "dev", "--json", env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["counts"] == {"installed": 0, "replaced": 1, "removed": 0, "kept": 1}
+
+
+def test_a_plugin_the_built_project_does_not_satisfy_is_named_with_both_versions(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    env = _compile_project_with_a_plugin(index, run_envlock, isolated, "tool>=0.26a0")
+    # The project's version moves back after the compile: its build no longer satisfies the plugin.
+    pyproject = isolated / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.26a0"', 'version = "0.25"'))
+    refused = run_envlock("sync", "--group", "dev", env=env)
+    assert refused.returncode == 1, refused.stderr
+    assert "tool>=0.26a0" in refused.stderr and "builds tool 0.25" in refused.stderr, refused.stderr
+    assert "report the index" not in refused.stderr and "(the lock has" not in refused.stderr
+    assert not (isolated / ".venv").exists()  # refused before the venv was made

@@ -3,7 +3,9 @@
 
 A requirement naming the project itself (``myproject[a,b]`` in its own lists, or in a group) is inlined:
 its extras' requirements (or, without extras, the project's dependencies) join the group that named it.
-``[tool.envlock]`` is read by ``inputs.envlock_table``.
+``[tool.envlock]`` is read by ``inputs.envlock_table``. Another tool's dependency tables (Poetry's, PDM's,
+uv's, Hatch's, old Flit's) are not read: a pyproject whose dependencies are only there is refused by
+name (``foreign_tables``) rather than locked as empty.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     installs = reader.own is not None and installs_project(data, shown)
     dynamic = set(project.get("dynamic", ())) if isinstance(project.get("dynamic"), list) else set()
     if "dependencies" in dynamic and not installs:
-        raise unsupported(f"{shown}", "dynamic [project] dependencies (unless the project is installed)")
+        _refuse_dynamic(shown, data)
     if "dependencies" not in dynamic:  # else they come from the project's own build
         reader.add_dependencies(DEFAULT_GROUP)
     chosen_extras: list[str] = sorted({canonicalize_name(e) for e in extras})
@@ -54,7 +56,11 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
     chosen_groups: list[str] = sorted({canonicalize_name(g) for g in groups})
     groups_by_name: dict[str, str] = {canonicalize_name(k): k for k in groups_table}
     for group in chosen_groups:
+        if group not in groups_by_name:
+            _refuse_foreign_group(shown, data, group)
         reader.add_group(resolve_group(groups_table, groups_by_name, group, shown), f"group:{group}")
+    if not reader.requirements:
+        _refuse_foreign(shown, data)
     requires_python = project.get("requires-python")
     configs = [f for item in reader.requirements for f in config_files(item.origin)]
     return CompileInputs(
@@ -64,6 +70,88 @@ def read_pyproject(path: Path, *, extras: Sequence[str], groups: Sequence[str], 
         groups=tuple(chosen_groups),
         project_name=reader.own,
         project_requires_python=requires_python if isinstance(requires_python, str) else None,
+    )
+
+
+def foreign_tables(data: Mapping[str, Any]) -> list[str]:
+    """The other tools' tables of ``data`` that list dependencies envlock does not read, as written in
+    TOML (``[tool.poetry.dependencies]``); Poetry's ``python`` entry is the Python range, not one."""
+    tool = data.get("tool")
+    if not isinstance(tool, Mapping):
+        return []
+    found: list[str] = []
+
+    def holds(value: Any, *path: str, ignore: tuple[str, ...] = ()) -> None:
+        if (isinstance(value, Mapping) and set(value) - set(ignore)) or (isinstance(value, list) and value):
+            found.append("[" + ".".join(("tool", *path)) + "]")
+
+    poetry = _table(tool, "poetry")
+    holds(poetry.get("dependencies"), "poetry", "dependencies", ignore=("python",))
+    holds(poetry.get("dev-dependencies"), "poetry", "dev-dependencies")
+    groups = _table(poetry, "group")
+    for name in sorted(groups):
+        holds(_table(groups, name).get("dependencies"), "poetry", "group", name, "dependencies")
+    holds(_table(tool, "pdm").get("dev-dependencies"), "pdm", "dev-dependencies")
+    holds(_table(tool, "uv").get("dev-dependencies"), "uv", "dev-dependencies")
+    envs = _table(_table(tool, "hatch"), "envs")
+    for name in sorted(envs):
+        for key in ("dependencies", "extra-dependencies"):
+            holds(_table(envs, name).get(key), "hatch", "envs", name, key)
+    holds(_table(_table(tool, "flit"), "metadata").get("requires"), "flit", "metadata", "requires")
+    return found
+
+
+def _table(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _way_forward(tables: Sequence[str]) -> str:
+    if any(t.startswith("[tool.poetry.") for t in tables):
+        return (
+            "move them to [project] dependencies (PEP 621; Poetry 2 reads them there) and the groups to "
+            "[dependency-groups] (PEP 735), or export them (poetry export --without-hashes -o "
+            "requirements.in) and run: envlock compile requirements.in"
+        )
+    return (
+        "move them to [project] dependencies (PEP 621) or [dependency-groups] (PEP 735), or list them "
+        "in a requirements.in and run: envlock compile requirements.in"
+    )
+
+
+def _refuse_foreign(shown: str, data: Mapping[str, Any]) -> None:
+    """Nothing to lock from ``[project]`` or the selected groups: refused when another tool's tables
+    hold the dependencies (a lock of nothing would pass for a lock of them)."""
+    tables = foreign_tables(data)
+    if tables:
+        raise RequirementsFileError(
+            f"{shown}: {', '.join(tables)} {'holds' if len(tables) == 1 else 'hold'} the dependencies; "
+            "envlock reads [project] (PEP 621) and [dependency-groups] (PEP 735), which list none here",
+            hint=_way_forward(tables),
+        )
+
+
+def _refuse_foreign_group(shown: str, data: Mapping[str, Any], group: str) -> None:
+    """``--group NAME`` that only another tool's table defines (``[tool.poetry.group.NAME.dependencies]``)."""
+    poetry = [t for t in foreign_tables(data) if t.startswith("[tool.poetry.group.")]
+    tables = [t for t in poetry if canonicalize_name(t.split(".")[-2]) == group]
+    if tables:
+        raise RequirementsFileError(
+            f"{shown}: dependency group {group!r} is {tables[0]}, which envlock does not read; "
+            "it reads [dependency-groups] (PEP 735)",
+            hint=f"move it to [dependency-groups] {group} = [...] (PEP 508 strings)",
+        )
+
+
+def _refuse_dynamic(shown: str, data: Mapping[str, Any]) -> None:
+    """Dynamic ``[project]`` dependencies come from the project's build, so the project must be installed."""
+    tables = foreign_tables(data)
+    origin = f" (from {', '.join(tables)})" if tables else ""
+    raise RequirementsFileError(
+        f"{shown}: dynamic [project] dependencies{origin} are read from the project's build, and the "
+        "project is not installed",
+        hint="add a [build-system] table (or set [tool.envlock] install-project = true) so envlock builds "
+        "the project's metadata, or list the dependencies in [project] dependencies",
     )
 
 

@@ -4,7 +4,10 @@ The resolver chose versions from metadata it was told about (an index's PEP 658 
 pull request); only the wheel's bytes are verified by hash. So before anything lands in the venv, each
 unpacked wheel must be the project and version its lock entry names, accept the target's Python, and
 have every dependency it declares (for the target, without extras) satisfied by the selection. A
-mismatch means the index (or the lock) lied about the file: sync refuses, naming the file.
+mismatch means the index (or the lock) lied about the file: sync refuses, naming the file. A project
+folder or git entry has no version in the lock (PEP 751): a requirement on it is checked against the
+version its build reports (``selected_versions``), and a mismatch there is the source tree's, not the
+index's.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from envlock.env.site_packages import metadata_fields
 from envlock.errors import HashMismatchError
 from envlock.guard.stamp import sha256_text
 from envlock.inputs.kept_cache import code_identity
-from envlock.sync.models import ArtifactKind, SelectedPackage
+from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
 from envlock.sync.wheel_store import FILES, UnpackedWheel
 
 
@@ -54,10 +57,41 @@ def read_claims(wheel: UnpackedWheel) -> WheelClaims:
     )
 
 
+@dataclass(frozen=True)
+class SelectedVersions:
+    """The version of every package the venv will hold after a sync."""
+
+    versions: Mapping[str, str]
+    """Normalized name -> version: the lock's, or for a source tree the one its build reports."""
+    built: Mapping[str, str]
+    """The source trees among them (name -> where from): the lock has no version for them."""
+
+
+def selected_versions(plan: SyncPlan, wheels: Mapping[str, UnpackedWheel]) -> SelectedVersions:
+    """What the venv will hold; a source tree's version is its new wheel's METADATA when the plan
+    installs it, else the installed copy's (kept: built from the same tree)."""
+    versions: dict[str, str] = {}
+    built: dict[str, str] = {}
+    for item in plan.items:
+        package = item.wanted
+        if package is None:
+            continue
+        versions[package.name] = package.version
+        if package.version:
+            continue
+        built[package.name] = package.artifact.source
+        wheel = wheels.get(package.artifact.sha256)
+        if wheel is not None:
+            versions[package.name] = read_claims(wheel).version
+        elif item.old_version is not None:
+            versions[package.name] = item.old_version
+    return SelectedVersions(versions, built)
+
+
 def verify(
     packages: Sequence[SelectedPackage],
     wheels: Mapping[str, UnpackedWheel],
-    selected: Mapping[str, str],
+    selected: SelectedVersions,
     environment: Mapping[str, str],
     *,
     verdicts: Path | None = None,
@@ -65,12 +99,12 @@ def verify(
     """Raise ClaimMismatchError for the first package (by name) whose wheel is not what it claims.
 
     ``wheels``: locked artifact sha256 -> unpacked wheel; ``selected``: every package the venv will
-    hold (normalized name -> version); ``environment``: the target's marker values. ``verdicts``: a cache
+    hold (``selected_versions``); ``environment``: the target's marker values. ``verdicts``: a cache
     folder where each wheel's passed check is remembered under a key of all of that (a wheel's METADATA
     is fixed by its sha256), so the same check passes again without reading METADATA or importing
     packaging's requirements and markers (~15 ms); a wheel built by sync (from an sdist or a source) is
     never remembered."""
-    remembered = _verdicts(verdicts, selected, environment) if verdicts is not None else None
+    remembered = _verdicts(verdicts, selected.versions, environment) if verdicts is not None else None
     for package in sorted(packages, key=lambda p: p.name):
         wheel = wheels.get(package.artifact.sha256)
         if wheel is None:
@@ -103,7 +137,7 @@ def _verdict_path(remembered: Path | None, package: SelectedPackage) -> Path | N
 
 
 def _verify_one(
-    package: SelectedPackage, claims: WheelClaims, selected: Mapping[str, str], environment: Mapping[str, str]
+    package: SelectedPackage, claims: WheelClaims, selected: SelectedVersions, environment: Mapping[str, str]
 ) -> None:
     # lazy: packaging's specifiers and markers only when a check is not remembered (see verify)
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -136,15 +170,21 @@ def _verify_one(
             )
     for text in claims.requires_dist:
         problem = _unsatisfied(text, selected, environment)
+        if problem and problem.source is not None:
+            raise ClaimMismatchError(
+                f"{where} requires {problem.text}: its version changed since the lock was compiled",
+                hint=f"make {problem.source} build a version that satisfies {package.name}'s requirement, "
+                "or run: envlock compile",
+            )
         if problem and package.artifact.origin is not None:
             raise ClaimMismatchError(
-                f"{package.name} ({package.artifact.source}) now requires {problem}: its dependencies "
+                f"{package.name} ({package.artifact.source}) now requires {problem.text}: its dependencies "
                 "changed since the lock was compiled",
                 hint="run: envlock compile",
             )
         if problem:
             raise ClaimMismatchError(
-                f"{where} requires {problem}; the metadata the lock was resolved from (the index's "
+                f"{where} requires {problem.text}; the metadata the lock was resolved from (the index's "
                 "metadata file) did not declare it",
                 hint="the index served metadata that disagrees with the wheel; recompile the lock "
                 "and report the index",
@@ -160,7 +200,17 @@ def _same_version(claimed: str, locked: str) -> bool:
         return claimed == locked
 
 
-def _unsatisfied(text: str, selected: Mapping[str, str], environment: Mapping[str, str]) -> str | None:
+@dataclass(frozen=True)
+class _Unmet:
+    """A Requires-Dist the selection does not satisfy."""
+
+    text: str
+    """The requirement and what the venv would have instead."""
+    source: str | None = None
+    """Where the unmet package is built from, when it is a source tree (its version is the build's)."""
+
+
+def _unsatisfied(text: str, selected: SelectedVersions, environment: Mapping[str, str]) -> _Unmet | None:
     """``text`` (a Requires-Dist) when it applies to the target without extras and the selection
     does not satisfy it; else None."""
     # lazy: see _verify_one
@@ -179,9 +229,10 @@ def _unsatisfied(text: str, selected: Mapping[str, str], environment: Mapping[st
                 return None
         except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
             return None
-    version = selected.get(canonicalize_name(requirement.name))
+    name = canonicalize_name(requirement.name)
+    version = selected.versions.get(name)
     if version is None:
-        return f"{text} (not in the lock)"
+        return _Unmet(f"{text} (not in the lock)")
     if requirement.url:
         return None  # a direct reference: what satisfies it is decided by the lock's own entry
     try:
@@ -189,4 +240,7 @@ def _unsatisfied(text: str, selected: Mapping[str, str], environment: Mapping[st
             return None
     except InvalidVersion:
         return None
-    return f"{text} (the lock has {version})"
+    source = selected.built.get(name)
+    if source is not None:
+        return _Unmet(f"{text} ({source} builds {requirement.name} {version or '?'})", source)
+    return _Unmet(f"{text} (the lock has {version})")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from envlock import validate
-from envlock.errors import NetworkError
+from envlock.errors import HashMismatchError, NetworkError
 from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.download import Body, Expected
@@ -143,7 +143,12 @@ def fetch_one(
         return download.copy_local(artifact.path, expected, cache)
     local = find_local(artifact, options.find_links)
     if local is not None:
-        return download.copy_local(local, expected, cache)
+        try:
+            return download.copy_local(local, replace(expected, source=str(local)), cache)
+        except HashMismatchError as error:  # the lock is right; the folder's file is not its file
+            raise HashMismatchError(
+                error.message, hint=f"bundle it again: envlock bundle -o {local.parent}"
+            ) from None
     url = artifact.url
     if url is None:  # pragma: no cover - selection guarantees one of them
         raise NetworkError(f"{artifact.filename}: the lock gives neither url nor path")

@@ -61,6 +61,16 @@ def _truth(venv: Path) -> dict[str, str]:
     return {p.name: (p / "RECORD").read_text() for p in sorted(site.glob("*.dist-info"))}
 
 
+def _names(folder: str) -> list[str]:
+    return sorted(path.name for path in Path(folder).iterdir())
+
+
+def _assert_verified(folder: str, index: KitIndex) -> None:
+    """Every file of ``folder`` is the index's file of its name, byte for byte."""
+    for path in Path(folder).iterdir():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == index.sha256(path.name)
+
+
 def _contents(venv: Path) -> dict[str, str]:
     """Every path of the venv and its sha256, but for the venv lock a sync takes (``.envlock/lock``)."""
     return {k: v for k, v in snapshot(venv).items() if k not in (".envlock", ".envlock/lock")}
@@ -94,9 +104,8 @@ def test_offline_sync_from_a_bundle_makes_the_same_venv(
     assert sorted(online) == ["app-1.0.dist-info", "lib-2.0.dist-info", "native-1.0.dist-info"]
     result = run_envlock("bundle", "-o", "bundle", check=True)
     assert "bundled 3 files (3 new) for 1 target in bundle" in result.stdout
-    assert sorted(os.listdir("bundle")) == sorted([*PURE, NATIVE_HERE])  # nothing else: no URL, no secret
-    for name in os.listdir("bundle"):
-        assert hashlib.sha256(Path("bundle", name).read_bytes()).hexdigest() == kit_index.sha256(name)
+    assert _names("bundle") == sorted([*PURE, NATIVE_HERE])  # nothing else: no URL, no secret
+    _assert_verified("bundle", kit_index)
     again = run_envlock("bundle", "-o", "bundle", check=True)
     assert "bundled 3 files (0 new)" in again.stdout  # rerunnable: verified files kept
 
@@ -162,18 +171,15 @@ def test_bundle_for_other_targets_takes_their_wheels_and_replaces_bad_files(
 ) -> None:
     _compile(kit_index, run_envlock)
     run_envlock("bundle", "-o", "win", "--target", WINDOWS, check=True)
-    assert sorted(os.listdir("win")) == sorted([*PURE, NATIVE_WINDOWS, "winonly-1.0-py3-none-any.whl"])
+    assert _names("win") == sorted([*PURE, NATIVE_WINDOWS, "winonly-1.0-py3-none-any.whl"])
 
     Path("both").mkdir()
     Path("both", NATIVE_HERE).write_bytes(b"not the wheel")  # a damaged file of the lock's name
     os.mkfifo(Path("both", PURE[0]))  # never read: replaced
     result = run_envlock("bundle", "-o", "both", "--target", HERE, "--target", WINDOWS, check=True)
     assert "bundled 5 files (5 new) for 2 targets" in result.stdout
-    assert sorted(os.listdir("both")) == sorted(
-        [*PURE, NATIVE_HERE, NATIVE_WINDOWS, "winonly-1.0-py3-none-any.whl"]
-    )
-    for name in os.listdir("both"):
-        assert hashlib.sha256(Path("both", name).read_bytes()).hexdigest() == kit_index.sha256(name)
+    assert _names("both") == sorted([*PURE, NATIVE_HERE, NATIVE_WINDOWS, "winonly-1.0-py3-none-any.whl"])
+    _assert_verified("both", kit_index)
 
     result = run_envlock("bundle", "-o", "mac", "--target", "cp313-macos-arm64")
     assert result.returncode == 1 and "is not one of the lock's targets" in result.stderr

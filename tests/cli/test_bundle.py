@@ -17,6 +17,7 @@ import pytest
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock, VenvFactory
+from tests.kit.sources import make_project, publish_backends
 from tests.kit.sync_locks import snapshot
 from tests.kit.venvs import site_packages
 
@@ -186,3 +187,15 @@ def test_bundle_for_other_targets_takes_their_wheels_and_replaces_bad_files(
     assert not Path("mac").exists()
     result = run_envlock("bundle", "-o", "x", "--target", WINDOWS, "--python", sys.executable)
     assert result.returncode == 2 and "--venv and --python do not apply" in result.stderr
+
+
+def test_a_project_folder_is_named_as_not_bundled(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    publish_backends(kit_index)
+    kit_index.publish(DistSpec("lib", "2.0"))
+    make_project(Path("proj").absolute(), "proj", backend="flit", dependencies=["lib"])
+    Path("requirements.in").write_text("./proj\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    result = run_envlock("bundle", "-o", "bundle", check=True)
+    assert "warning: not bundled: proj (" in result.stderr
+    assert "is a project folder or git source, not a file" in result.stderr
+    assert _names("bundle") == [PURE[1]]

@@ -168,7 +168,7 @@ def test_a_fifo_in_the_bundle_is_refused_not_read(
 
 
 def test_bundle_for_other_targets_takes_their_wheels_and_replaces_bad_files(
-    kit_index: KitIndex, run_envlock: RunEnvlock
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
 ) -> None:
     _compile(kit_index, run_envlock)
     run_envlock("bundle", "-o", "win", "--target", WINDOWS, check=True)
@@ -181,6 +181,22 @@ def test_bundle_for_other_targets_takes_their_wheels_and_replaces_bad_files(
     assert "bundled 5 files (5 new) for 2 targets" in result.stdout
     assert _names("both") == sorted([*PURE, NATIVE_HERE, NATIVE_WINDOWS, "winonly-1.0-py3-none-any.whl"])
     _assert_verified("both", kit_index)
+
+    kit_index.stop()
+    env = _offline_env(tmp_path, "into")
+    run_envlock(
+        "sync",
+        "--target",
+        WINDOWS,
+        "--into",
+        "layout",
+        "--find-links",
+        "win",
+        "--offline",
+        env=env,
+        check=True,
+    )
+    assert (Path("layout/Lib/site-packages") / "native-1.0.dist-info").is_dir()
 
     result = run_envlock("bundle", "-o", "mac", "--target", "cp313-macos-arm64")
     assert result.returncode == 1 and "is not one of the lock's targets" in result.stderr

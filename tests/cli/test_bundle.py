@@ -147,9 +147,11 @@ def test_missing_and_tampered_files_are_refused_with_the_venv_unchanged(
     assert f"bundle/{PURE[1]})" in result.stderr and "hint: bundle it again" in result.stderr
     assert "Traceback" not in result.stderr
     assert _contents(venv) == before
-    assert not list(
-        Path(env["ENVLOCK_CACHE_DIR"]).rglob(PURE[1])
-    )  # the refused bytes never entered the cache
+    cache = Path(env["ENVLOCK_CACHE_DIR"])
+    assert not list(cache.rglob(PURE[1]))  # the refused bytes never entered the cache
+
+    result = run_envlock("sync", "--venv", venv, "--find-links", "nope", "--offline")
+    assert result.returncode == 2 and "'nope' does not exist" in result.stderr
 
 
 def test_a_fifo_in_the_bundle_is_refused_not_read(

@@ -46,7 +46,7 @@ JSON_FORMAT = 1
     "--find-links",
     "find_links",
     multiple=True,
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
     metavar="DIR",
     help="A folder of the lock's files (envlock bundle), looked in before any download (repeatable).",
 )

@@ -217,3 +217,20 @@ def test_a_project_folder_is_named_as_not_bundled(kit_index: KitIndex, run_envlo
     assert "warning: not bundled: proj (" in result.stderr
     assert "is a project folder or git source, not a file" in result.stderr
     assert _names("bundle") == [PURE[1]]
+
+
+def test_an_sdist_is_bundled_named_and_built_offline(
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+) -> None:
+    kit_index.publish(
+        DistSpec("old", "1.0", wheel=False, sdist=True)
+    )  # an in-tree backend: no build requires
+    Path("requirements.in").write_text("old\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    result = run_envlock("bundle", "-o", "bundle", check=True)
+    assert "warning: bundled as sdists, built where they are installed: old 1.0" in result.stderr
+    assert _names("bundle") == ["old-1.0.tar.gz"]
+    kit_index.stop()
+    result = run_envlock("sync", "--find-links", "bundle", "--offline", env=_offline_env(tmp_path, "sdist"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(_truth(Path(".venv"))) == ["old-1.0.dist-info"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.dists import DistSpec
+from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock, VenvFactory
 from tests.kit.sources import make_project, publish_backends
@@ -234,3 +234,19 @@ def test_an_sdist_is_bundled_named_and_built_offline(
     result = run_envlock("sync", "--find-links", "bundle", "--offline", env=_offline_env(tmp_path, "sdist"))
     assert result.returncode == 0, result.stderr
     assert sorted(_truth(Path(".venv"))) == ["old-1.0.dist-info"]
+
+
+def test_a_locked_local_file_is_bundled_and_found_there_once_gone(
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+) -> None:
+    kit_index.publish(DistSpec("lib", "2.0"))
+    wheel = build_wheel(DistSpec("thing", "1.0", requires=("lib",)), Path("local"))
+    Path("requirements.in").write_text(f"./local/{wheel.name}\n")
+    run_envlock("compile", "--index-url", kit_index.url, check=True)
+    run_envlock("bundle", "-o", "bundle", check=True)
+    assert _names("bundle") == [PURE[1], wheel.name]
+    kit_index.stop()
+    shutil.rmtree("local")  # the lock's path no longer exists on the installing machine
+    result = run_envlock("sync", "--find-links", "bundle", "--offline", env=_offline_env(tmp_path, "local"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(_truth(Path(".venv"))) == ["lib-2.0.dist-info", "thing-1.0.dist-info"]

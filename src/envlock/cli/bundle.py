@@ -51,14 +51,14 @@ def command(output: Output, /, **params: Any) -> None:
     Exit codes: 0 bundled; 1 a problem (network, hash mismatch, a target the lock excludes);
                 2 bad input (an unreadable lock, an undeclared extra/group, a bad --target).
     """
-    from envlock.cli.sync import _project_defaults
     from envlock.errors import InputError
     from envlock.index.cache import Cache, default_cache_dir
     from envlock.index.http import HttpClient
+    from envlock.inputs.envlock_table import project_defaults
     from envlock.sync.bundle import BundleRequest, bundle
 
     started = time.monotonic()
-    defaults = _project_defaults(Path("pyproject.toml"))
+    defaults = project_defaults(Path("pyproject.toml"))
     if params["targets"] and (params["venv"] or params["python"]):
         raise InputError("--target names the targets: --venv and --python do not apply")
     cache = Cache(params["cache_dir"] or default_cache_dir())

@@ -139,9 +139,10 @@ def fetch_one(
     if existing is not None:
         return existing
     expected = Expected(artifact.filename, artifact.source, artifact.sha256, artifact.size)
-    if artifact.path is not None:
-        return download.copy_local(artifact.path, expected, cache)
     local = find_local(artifact, options.find_links)
+    # A lock's local file where it is, else the bundle's copy (a bundle carries those files too).
+    if artifact.path is not None and (local is None or artifact.path.exists()):
+        return download.copy_local(artifact.path, expected, cache)
     if local is not None:
         try:
             return download.copy_local(local, replace(expected, source=str(local)), cache)

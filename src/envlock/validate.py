@@ -15,6 +15,7 @@ import stat
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import BinaryIO
     from urllib.parse import SplitResult
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -191,6 +192,20 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
     (a directory, FIFO or device; too big, or grew past ``limit`` while read). Opened non-blocking and
     judged by ``fstat`` of the opened file, so a FIFO or device never blocks and is never read; at most
     ``limit + 1`` bytes are read. OSError (not found, no permission) passes through."""
+    with open_regular(path) as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_size > limit:
+            raise UnsafeInput(f"is {info.st_size} bytes, more than the {limit} bytes allowed")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")
+    return data
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading in binary when it is a regular file, else UnsafeInput (a directory,
+    FIFO or device). Opened non-blocking and judged by ``fstat`` of the opened file, so a FIFO or device
+    never blocks and is never read. OSError (not found, no permission) passes through."""
     flags = (
         os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     )
@@ -198,19 +213,15 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
         descriptor = os.open(path, flags)
     except IsADirectoryError:
         raise UnsafeInput("is a directory, not a file") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
+    handle = os.fdopen(descriptor, "rb")
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
+        if stat.S_ISDIR(mode):
             raise UnsafeInput("is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
-            raise UnsafeInput(f"is {kind}, not a regular file")
-        if info.st_size > limit:
-            raise UnsafeInput(f"is {info.st_size} bytes, more than the {limit} bytes allowed")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")
-    return data
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or special file"
+        raise UnsafeInput(f"is {kind}, not a regular file")
+    return handle
 
 
 def _dotted(value: str) -> bool:

@@ -90,6 +90,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 # --help), so `envlock check` never pays for the resolver, the network code or the installer.
 # -- command registrations (name -> module with a `command` attribute; keep sorted) --
 COMMANDS: dict[str, str] = {
+    "bundle": "envlock.cli.bundle",
     "check": "envlock.cli.check",
     "compile": "envlock.cli.compile",
     "diff": "envlock.cli.diff",

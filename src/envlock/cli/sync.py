@@ -41,7 +41,15 @@ JSON_FORMAT = 1
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
 @click.option("--rebuild", is_flag=True, help="Recreate the venv from scratch (swapped in on success).")
-@click.option("--offline", is_flag=True, help="Use only the cache; never the network.")
+@click.option("--offline", is_flag=True, help="Use only the cache (and --find-links); never the network.")
+@click.option(
+    "--find-links",
+    "find_links",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    metavar="DIR",
+    help="A folder of the lock's files (envlock bundle), looked in before any download (repeatable).",
+)
 @click.option("--only-binary", "only_binary", multiple=True, metavar="NAME|:all:", help="Never build these.")
 @click.option("--compile-bytecode", is_flag=True, help="Compile .pyc files after installing.")
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Cache folder.")
@@ -144,6 +152,7 @@ def _into(output: Output, params: dict[str, Any], default_lock: Path, started: f
         extras=tuple(params["extras"]),
         groups=_groups(params),
         offline=params["offline"],
+        find_links=tuple(params["find_links"]),
         python=params["into_python"],
     )
     selection = install_into(request, Cache(params["cache_dir"] or default_cache_dir()), HttpClient)
@@ -165,6 +174,7 @@ def _options(params: dict[str, Any]) -> SyncOptions:
         dry_run=params["dry_run"],
         rebuild=params["rebuild"],
         offline=params["offline"],
+        find_links=tuple(params["find_links"]),
         only_binary=_only_binary(params["only_binary"]),
         compile_bytecode=params["compile_bytecode"],
         cache_dir=params["cache_dir"],

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from envlock import validate
 from envlock.errors import EnvlockError, HashMismatchError, NetworkError
 from envlock.index.cache import Cache
 from envlock.index.limits import MAX_DOWNLOAD_ENV, human_size, max_download_size
@@ -105,10 +106,13 @@ def download(
 
 
 def copy_local(path: Path, expected: Expected, cache: Cache) -> Path:
-    """A local file (a lock's ``path``) into the store, verified like a download; not retried."""
+    """A local file (a lock's ``path``, a ``--find-links`` folder's file) into the store, verified like a
+    download; not retried. Only a regular file is read (a FIFO or device would block or never end)."""
     try:
-        with path.open("rb") as source:
+        with validate.open_regular(path) as source:
             return store(iter(lambda: source.read(CHUNK), b""), expected, cache)
+    except validate.UnsafeInput as error:
+        raise NetworkError(f"cannot read {path}: {error}") from None
     except OSError as error:
         raise NetworkError(f"cannot read {path}: {error.strerror or error}") from None
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from envlock.errors import NetworkError
+from envlock import validate
+from envlock.errors import HashMismatchError, NetworkError
 from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.download import Body, Expected
@@ -38,7 +39,10 @@ class FetchOptions:
     """How to fetch."""
 
     offline: bool = False
-    """Use only the cache; a missing artifact is an error."""
+    """Use only the cache (and ``find_links``); a missing artifact is an error."""
+    find_links: tuple[Path, ...] = ()
+    """Local folders of artifacts (``envlock bundle``'s), looked in before any download: a file of the
+    artifact's name is copied into the store, verified like a download (``find_local``)."""
     max_workers: int = 8
     attempts: int = download.ATTEMPTS
     """Tries per artifact for failures while reading a body (the client retries the request itself)."""
@@ -72,9 +76,15 @@ def fetch_all(
     if not todo:
         return result
     if options.offline:
-        missing = [a for a in todo if a.path is None]
+        missing = [a for a in todo if a.path is None and find_local(a, options.find_links) is None]
         if missing:
             names = ", ".join(a.filename for a in missing)
+            if options.find_links:
+                folders = ", ".join(str(folder) for folder in options.find_links)
+                raise NetworkError(
+                    f"offline: not in the cache nor in --find-links {folders}: {names}",
+                    hint="bundle them again: envlock bundle -o DIR (with --target for this machine)",
+                )
             raise NetworkError(
                 f"offline: not in the cache: {names}", hint="sync once without --offline to fill the cache"
             )
@@ -101,6 +111,22 @@ def fetch_all(
     return result
 
 
+def find_local(artifact: Artifact, folders: Sequence[Path]) -> Path | None:
+    """The first of ``folders`` holding a file named as ``artifact`` (a name validated where the lock was
+    read, checked again here before it is joined): a candidate only, its bytes are verified when copied."""
+    if not folders or artifact.origin is not None:
+        return None
+    try:
+        name = validate.file_name(artifact.filename, "artifact file name")
+    except validate.UnsafeInput:
+        return None
+    for folder in folders:
+        candidate = folder / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def fetch_one(
     artifact: Artifact,
     cache: Cache,
@@ -113,8 +139,17 @@ def fetch_one(
     if existing is not None:
         return existing
     expected = Expected(artifact.filename, artifact.source, artifact.sha256, artifact.size)
-    if artifact.path is not None:
+    local = find_local(artifact, options.find_links)
+    # A lock's local file where it is, else the bundle's copy (a bundle carries those files too).
+    if artifact.path is not None and (local is None or artifact.path.exists()):
         return download.copy_local(artifact.path, expected, cache)
+    if local is not None:
+        try:
+            return download.copy_local(local, replace(expected, source=str(local)), cache)
+        except HashMismatchError as error:  # the lock is right; the folder's file is not its file
+            raise HashMismatchError(
+                error.message, hint=f"bundle it again: envlock bundle -o {local.parent}"
+            ) from None
     url = artifact.url
     if url is None:  # pragma: no cover - selection guarantees one of them
         raise NetworkError(f"{artifact.filename}: the lock gives neither url nor path")

@@ -45,6 +45,7 @@ class IntoRequest:
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] | None = None
     offline: bool = False
+    find_links: tuple[Path, ...] = ()
     python: str | None = None
     """The target's interpreter as console-script launchers name it; None: ``python.exe`` (Windows,
     found next to the launcher's folder by the launcher) or ``/usr/bin/python3.X`` elsewhere."""
@@ -84,7 +85,8 @@ def install_into(request: IntoRequest, cache: Cache, http: Callable[[], Artifact
         )
     artifacts = [p.artifact for p in selection.packages]
     client = None if request.offline else http()
-    paths = fetch_all(artifacts, cache, client, FetchOptions(offline=request.offline))
+    fetching = FetchOptions(offline=request.offline, find_links=request.find_links)
+    paths = fetch_all(artifacts, cache, client, fetching)
     # The same checked unpack a venv sync does (paths that climb out, RECORD hashes and sizes, entry-point
     # names, zip bombs): a hostile wheel is refused here, naming it, before anything is written to DIR.
     prepare_wheels(selection.packages, dict(paths), cache.area("unpacked"))

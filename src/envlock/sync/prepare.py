@@ -34,6 +34,8 @@ class Preparer:
     runner: Runner
     """Asks an interpreter its version (the build cache key)."""
     offline: bool = False
+    find_links: tuple[Path, ...] = ()
+    """``--find-links``: folders of artifacts looked in before any download (``fetch.find_local``)."""
     progress: ProgressCallback | None = None
     checkpoint: Checkpoint = no_checkpoint
     """Crash-test hook (docs/safety.md), told when a wheel is unpacked into the store."""
@@ -68,13 +70,19 @@ class Preparer:
                 del present[sha256]
         missing = [a for a in artifacts if a.path is None and a.sha256 not in present]
         client = self.http() if missing and not self.offline else None
-        downloads = {a.sha256: a for a in missing if a.origin is None}
+        downloads = {
+            a.sha256: a for a in missing if a.origin is None and fetch.find_local(a, self.find_links) is None
+        }
         if downloads and not self.offline:
             sizes = [a.size for a in downloads.values()]
             total = None if None in sizes else sum(s or 0 for s in sizes)
             self.report(SyncEvent("download", count=len(downloads), size=total))
         paths = fetch.fetch_all(
-            artifacts, self.cache, client, fetch.FetchOptions(offline=self.offline), progress=self.progress
+            artifacts,
+            self.cache,
+            client,
+            fetch.FetchOptions(offline=self.offline, find_links=self.find_links),
+            progress=self.progress,
         )
         for package in wanted:
             sha256 = package.artifact.sha256

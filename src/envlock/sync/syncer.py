@@ -59,6 +59,8 @@ class SyncOptions:
     dry_run: bool = False
     rebuild: bool = False
     offline: bool = False
+    find_links: tuple[Path, ...] = ()
+    """``--find-links``: folders of artifacts (``envlock bundle``'s) looked in before any download."""
     only_binary: frozenset[str] = frozenset()
     compile_bytecode: bool = False
     cache_dir: Path | None = None
@@ -367,6 +369,7 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
         run.http,
         run.edges.runner,
         run.options.offline,
+        run.options.find_links,
         run.edges.progress,
         checkpoint=run.edges.checkpoint,
         build_indexes=lambda: recorded_indexes(run.lock()),

@@ -246,12 +246,14 @@ def _compile(
     from envlock.cli._progress import CompileProgress
     from envlock.index.cache import Cache, default_cache_dir
     from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
-    from envlock.index.http import HttpClient
+    from envlock.index.http import HttpClient, HttpSettings
     from envlock.inputs.config import ALL
+    from envlock.inputs.envlock_table import project_index_table
     from envlock.resolve.compiler import CompileJob, UpgradePolicy, compile_lock
 
     cache = Cache(request.cache_dir or default_cache_dir())
-    http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
+    lookup = project_index_table(out).credential_lookup()  # logins for URLs that carry none
+    http = LazyHttp(lambda: HttpClient(HttpSettings(lookup=lookup)))  # a warm compile never imports urllib3
     progress = CompileProgress(verbosity)
 
     def build_metadata(sdist: Path) -> bytes:

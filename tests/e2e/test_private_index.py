@@ -1,0 +1,116 @@
+"""A private index with a login, end to end (docs/private-indexes.md): compile with the login in the URL,
+then sync on a fresh clone (empty cache) with the login from each source (netrc, the named index's
+variables, a keyring on PATH) and from none (one 401 line). No secret in the lock, the export, any
+output or cache file. The server is the kit's index with basic auth (pypiserver's htpasswd needs
+passlib, which the dev venv lacks)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
+from tests.kit.plugin import RunEnvlock
+
+SECRET = "s3cret-Pa55"
+USER = "deploy"
+
+
+@pytest.fixture
+def private(kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> KitIndex:
+    """A compiled project whose lock names the private index (compiled with the login in the URL)."""
+    kit_index.publish(DistSpec("alpha", "1.0", requires=("beta>=1",)), DistSpec("beta", "1.0"))
+    kit_index.auth = (USER, SECRET)
+    (isolated / "pyproject.toml").write_text(
+        f'[[tool.envlock.index]]\nname = "corp-internal"\nurl = "{kit_index.url}"\n'
+    )
+    (isolated / "requirements.in").write_text("alpha\n")
+    result = run_envlock("compile", "--index-url", kit_index.url_with_auth(), check=True)
+    assert SECRET not in result.stdout + result.stderr
+    return kit_index
+
+
+def fresh_sync(run_envlock: RunEnvlock, tmp: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """``envlock sync`` as on a fresh clone: a new, empty cache."""
+    cache = tmp / f"fresh-cache-{len(list(tmp.glob('fresh-cache-*')))}"
+    result = run_envlock("sync", env={"ENVLOCK_CACHE_DIR": str(cache), **(env or {})})
+    return result.returncode, result.stdout + result.stderr
+
+
+def assert_no_secret(isolated: Path, *texts: str) -> None:
+    for text in texts:
+        assert SECRET not in text
+    # the project, every cache (fresh ones included) and HOME; the stand-in keyring holds the secret
+    for path in isolated.parent.rglob("*"):
+        if path.is_file() and not {".venv", "bin", ".netrc"} & set(path.parts):
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_sync_without_a_login_prints_one_401_line(
+    private: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    code, output = fresh_sync(run_envlock, isolated.parent)
+    assert code != 0 and "Traceback" not in output
+    lines = [line for line in output.splitlines() if "HTTP 401" in line]
+    assert len(lines) == 1, output
+    assert "index 'corp-internal'" in lines[0]
+    assert "ENVLOCK_INDEX_CORP_INTERNAL_USERNAME/_PASSWORD" in lines[0] and ".netrc" in lines[0]
+    assert not (isolated / ".venv" / "pyvenv.cfg").exists() or "alpha" not in output.split("HTTP 401")[1]
+    assert_no_secret(isolated, output)
+
+
+def test_sync_with_netrc(private: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1\n  login {USER}\n  password {SECRET}\n")
+    netrc.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    code, output = fresh_sync(run_envlock, isolated.parent)
+    assert code == 0, output
+    installed = sorted(p.name.split("-")[0] for p in (isolated / ".venv").rglob("*.dist-info"))
+    assert installed == ["alpha", "beta"]
+    netrc.unlink()
+    export = run_envlock("export", check=True).stdout
+    assert_no_secret(isolated, output, export, (isolated / "pylock.toml").read_text())
+
+
+def test_sync_with_the_named_index_variables(
+    private: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    env = {"ENVLOCK_INDEX_CORP_INTERNAL_USERNAME": USER, "ENVLOCK_INDEX_CORP_INTERNAL_PASSWORD": SECRET}
+    code, output = fresh_sync(run_envlock, isolated.parent, env)
+    assert code == 0, output
+    wrong = {**env, "ENVLOCK_INDEX_CORP_INTERNAL_PASSWORD": "wrong"}
+    (isolated / ".venv").rename(isolated / "old-venv")
+    code, output = fresh_sync(run_envlock, isolated.parent, wrong)
+    assert code != 0 and "HTTP 401" in output and "wrong" not in output
+    assert_no_secret(isolated, output)
+
+
+def test_sync_with_a_keyring_on_path(private: KitIndex, run_envlock: RunEnvlock, isolated: Path) -> None:
+    """A stand-in ``keyring`` executable (a tiny script answering ``get SERVICE USER``, logging its calls)."""
+    bin_dir = isolated.parent / "bin"
+    bin_dir.mkdir()
+    calls = isolated.parent / "keyring-calls.txt"
+    script = bin_dir / "keyring"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"open({str(calls)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        f"if sys.argv[1:2] == ['get'] and sys.argv[3] == {USER!r} and '127.0.0.1' in sys.argv[2]:\n"
+        f"    print({SECRET!r})\n"
+        "else:\n"
+        "    sys.exit(1)\n"
+    )
+    script.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "ENVLOCK_INDEX_CORP_INTERNAL_USERNAME": USER}
+    code, output = fresh_sync(run_envlock, isolated.parent, env)
+    assert code != 0 and "keyring (off" in output  # opt-in: never called unless asked
+    assert not calls.exists()
+    code, output = fresh_sync(run_envlock, isolated.parent, {**env, "ENVLOCK_KEYRING": "1"})
+    assert code == 0, output
+    assert calls.read_text().splitlines()[0] == f"get {private.url} {USER}"
+    assert_no_secret(isolated, output)

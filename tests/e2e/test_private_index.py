@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from envlock.lock.lockfile import read_lock
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
-from tests.kit.plugin import RunEnvlock
+from tests.kit.plugin import KitIndexFactory, RunEnvlock
 
 SECRET = "s3cret-Pa55"
 USER = "deploy"
@@ -114,3 +115,70 @@ def test_sync_with_a_keyring_on_path(private: KitIndex, run_envlock: RunEnvlock,
     assert code == 0, output
     assert calls.read_text().splitlines()[0] == f"get {private.url} {USER}"
     assert_no_secret(isolated, output)
+
+
+# --- pinning: a name on both a private and a public index (dependency confusion) ---
+
+
+@pytest.fixture
+def two_indexes(kit_index_factory: KitIndexFactory, isolated: Path) -> tuple[KitIndex, KitIndex]:
+    """``internal`` (explicit, with a login) has acme-utils 1.0; the public-like one has alpha and a
+    hostile acme-utils 9.0."""
+    internal, public = kit_index_factory(), kit_index_factory()
+    internal.publish(DistSpec("acme-utils", "1.0"))
+    internal.auth = (USER, SECRET)
+    public.publish(DistSpec("alpha", "1.0"), DistSpec("acme-utils", "9.0"), DistSpec("acme-utils", "1.0"))
+    (isolated / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\ndependencies = ["alpha", "acme-utils"]\n'
+        f'[[tool.envlock.index]]\nname = "internal"\nurl = "{internal.url}"\nexplicit = true\n'
+        '[tool.envlock.sources]\nacme-utils = { index = "internal" }\n'
+    )
+    return internal, public
+
+
+def public_asked_for(public: KitIndex, name: str) -> list[str]:
+    return [path for path in public.requested_paths() if name in path]
+
+
+def test_a_pinned_package_comes_from_its_index_alone(
+    two_indexes: tuple[KitIndex, KitIndex], run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    internal, public = two_indexes
+    env = {"ENVLOCK_INDEX_INTERNAL_USERNAME": USER, "ENVLOCK_INDEX_INTERNAL_PASSWORD": SECRET}
+    run_envlock("compile", "pyproject.toml", "--index-url", public.url, env=env, check=True)
+    lock = read_lock(isolated / "pylock.toml")
+    found = {p.name: (str(p.version), p.index) for p in lock.packages}
+    assert found == {"acme-utils": ("1.0", internal.url), "alpha": ("1.0", public.url)}
+    internal.publish(DistSpec("acme-utils", "1.1"))
+    for args in (("-P", "acme-utils"), ("--upgrade",), ()):
+        run_envlock("compile", "pyproject.toml", *args, env=env, check=True)
+        versions = {p.name: str(p.version) for p in read_lock(isolated / "pylock.toml").packages}
+        assert versions["acme-utils"] == "1.1", args
+    code, output = fresh_sync(run_envlock, isolated.parent, env)
+    assert code == 0, output
+    assert public_asked_for(public, "acme") == []  # never looked up nor downloaded there
+    assert_no_secret(isolated, output, (isolated / "pylock.toml").read_text())
+
+
+def test_a_pin_to_an_index_without_the_package_names_the_index(
+    two_indexes: tuple[KitIndex, KitIndex], run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    internal, public = two_indexes
+    internal.remove_file("acme_utils-1.0-py3-none-any.whl")
+    env = {"ENVLOCK_INDEX_INTERNAL_USERNAME": USER, "ENVLOCK_INDEX_INTERNAL_PASSWORD": SECRET}
+    result = run_envlock("compile", "pyproject.toml", "--index-url", public.url, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "index 'internal'" in result.stderr and "acme-utils" in result.stderr, result.stderr
+    assert public_asked_for(public, "acme") == []
+
+
+def test_an_explicit_index_serves_only_its_pinned_packages(
+    two_indexes: tuple[KitIndex, KitIndex], run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    internal, public = two_indexes
+    internal.publish(DistSpec("only-internal", "1.0"))
+    (isolated / "requirements.in").write_text(f"--index-url {public.url}\nonly-internal\n")
+    env = {"ENVLOCK_INDEX_INTERNAL_USERNAME": USER, "ENVLOCK_INDEX_INTERNAL_PASSWORD": SECRET}
+    result = run_envlock("compile", "requirements.in", env=env)
+    assert result.returncode == 1 and "only-internal" in result.stderr
+    assert "/simple/only-internal/" not in internal.requested_paths()

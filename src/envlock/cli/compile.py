@@ -269,6 +269,7 @@ def _compile(
         IndexSettings(
             indexes=index.indexes(DEFAULT_INDEX),
             find_links=index.find_links,
+            pinned=index.pinned(),
             refresh=request.upgrade or bool(request.upgrade_packages),
         ),
         metadata_builder=None if ALL in options.only_binary else build_metadata,

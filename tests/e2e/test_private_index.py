@@ -73,6 +73,11 @@ def test_sync_with_netrc(private: KitIndex, run_envlock: RunEnvlock, isolated: P
     assert code == 0, output
     installed = sorted(p.name.split("-")[0] for p in (isolated / ".venv").rglob("*.dist-info"))
     assert installed == ["alpha", "beta"]
+    # -P and --upgrade without --index-url: the lock's (credential-free) index, the login from netrc
+    for args in (("-P", "alpha"), ("--upgrade",)):
+        result = run_envlock("compile", *args, check=True)
+        assert {p.index for p in read_lock(isolated / "pylock.toml").packages} == {private.url}
+        assert_no_secret(isolated, result.stdout + result.stderr)
     netrc.unlink()
     export = run_envlock("export", check=True).stdout
     assert_no_secret(isolated, output, export, (isolated / "pylock.toml").read_text())
@@ -157,6 +162,7 @@ def test_a_pinned_package_comes_from_its_index_alone(
     code, output = fresh_sync(run_envlock, isolated.parent, env)
     assert code == 0, output
     assert public_asked_for(public, "acme") == []  # never looked up nor downloaded there
+    assert f"--extra-index-url {internal.url}" in run_envlock("export", check=True).stdout
     assert_no_secret(isolated, output, (isolated / "pylock.toml").read_text())
 
 

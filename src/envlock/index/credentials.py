@@ -115,7 +115,7 @@ class CredentialLookup:
 
     def find(self, url: str, user: str | None = None) -> Login | None:
         """A login for ``url`` (``user``: a username the URL gave without a password)."""
-        key = (f"{origin(url)[0]}://{_netloc(url)}", user)
+        key = (f"{origin(url)[0]}://{netloc(url)}", user)
         with self._lock:
             if key in self._found:
                 return self._found[key]
@@ -143,7 +143,7 @@ class CredentialLookup:
             return from_netrc
         if self.sources.keyring and user:
             services = [strip_credentials(named.url)] if named is not None else []
-            services.append(_netloc(url))
+            services.append(netloc(url))
             for service in services:
                 password = self.sources.call_keyring(["get", service, user])
                 if password is not None:
@@ -158,11 +158,12 @@ class CredentialLookup:
             where.append(f"{named.env_prefix}_USERNAME/_PASSWORD")
         where.append(os.fspath(_netrc_path(self.sources.environ)))
         where.append("keyring" if self.sources.keyring else f"keyring (off: {KEYRING_ENV}=1 turns it on)")
-        subject = f"index {named.name!r}" if named is not None else f"host {_netloc(url)}"
+        subject = f"index {named.name!r}" if named is not None else f"host {netloc(url)}"
         return f"{subject}; credentials looked up in: {', '.join(where)}"
 
 
-def _netloc(url: str) -> str:
+def netloc(url: str) -> str:
+    """``host[:port]`` of ``url`` (the key of a login found in a URL)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from envlock.errors import NetworkError
 from envlock.index.credentials import CredentialLookup
+from envlock.index.credentials import netloc as _netloc
 from envlock.index.credentials import origin as _origin
 from envlock.index.deadline import WATCHDOG, Deadline, GuardedResponse
 from envlock.index.limits import (
@@ -243,14 +244,6 @@ def _status_error(
         + (f" ({about})" if about else "")
         + (f" (after {attempt + 1} attempts)" if attempt else "")
     )
-
-
-def _netloc(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return netloc
 
 
 def _without_authorization(headers: Mapping[str, str] | None) -> dict[str, str]:

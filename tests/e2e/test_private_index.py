@@ -1,20 +1,22 @@
 """A private index with a login, end to end (docs/private-indexes.md): compile with the login in the URL,
 then sync on a fresh clone (empty cache) with the login from each source (netrc, the named index's
 variables, a keyring on PATH) and from none (one 401 line). No secret in the lock, the export, any
-output or cache file. The server is the kit's index with basic auth (pypiserver's htpasswd needs
-passlib, which the dev venv lacks)."""
+output or cache file. The servers are the kit's index with basic auth and pypiserver with basic auth
+(its login checked by its ``auther`` hook: its htpasswd support needs passlib, which the dev venv lacks)."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from envlock.lock.lockfile import read_lock
-from tests.kit.dists import DistSpec
+from tests.kit.dists import DistSpec, build_all
 from tests.kit.index import KitIndex
 from tests.kit.plugin import KitIndexFactory, RunEnvlock
 
@@ -188,3 +190,80 @@ def test_an_explicit_index_serves_only_its_pinned_packages(
     result = run_envlock("compile", "requirements.in", env=env)
     assert result.returncode == 1 and "only-internal" in result.stderr
     assert "/simple/only-internal/" not in internal.requested_paths()
+
+
+# --- a real third-party server: pypiserver with basic auth ---
+
+_PYPISERVER = """
+import os, sys
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+import pypiserver
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+class Threading(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+login = (os.environ["KIT_USER"], os.environ["KIT_PASSWORD"])
+app = pypiserver.app(
+    root=sys.argv[1],
+    authenticate=["list", "download"],
+    auther=lambda user, password: (user, password) == login,
+)
+server = make_server("127.0.0.1", 0, app, server_class=Threading, handler_class=Quiet)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.fixture
+def pypiserver_with_auth(tmp_path: Path) -> Iterator[str]:
+    """pypiserver (its own app and routes) asking basic auth for listing and downloads. Its htpasswd
+    support needs passlib, which the dev environment lacks: the login is checked by the ``auther`` hook
+    of pypiserver's public ``app()`` instead, the same code path after the password check."""
+    pytest.importorskip("pypiserver")
+    packages = tmp_path / "pypiserver-packages"
+    packages.mkdir()
+    for spec in (DistSpec("acme-utils", "1.0", requires=("acme-core>=1",)), DistSpec("acme-core", "1.2")):
+        build_all(spec, packages)
+    script = tmp_path / "serve.py"
+    script.write_text(_PYPISERVER)
+    env = {**os.environ, "KIT_USER": USER, "KIT_PASSWORD": SECRET}
+    server = subprocess.Popen(
+        [sys.executable, str(script), str(packages)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        yield f"http://127.0.0.1:{port}/simple/"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_pypiserver_with_a_login_from_variables_then_netrc(
+    pypiserver_with_auth: str, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    (isolated / "pyproject.toml").write_text(
+        f'[[tool.envlock.index]]\nname = "pypriv"\nurl = "{pypiserver_with_auth}"\n'
+    )
+    (isolated / "requirements.in").write_text("acme-utils\n")
+    result = run_envlock("compile", "requirements.in")
+    assert result.returncode == 1 and "HTTP 401" in result.stderr and "index 'pypriv'" in result.stderr
+    env = {"ENVLOCK_INDEX_PYPRIV_USERNAME": USER, "ENVLOCK_INDEX_PYPRIV_PASSWORD": SECRET}
+    # the named index is the only one: PyPI is not asked (the test has no network)
+    compiled = run_envlock("compile", "requirements.in", env=env, check=True)
+    lock = read_lock(isolated / "pylock.toml")
+    assert {(p.name, str(p.version), p.index) for p in lock.packages} == {
+        ("acme-utils", "1.0", pypiserver_with_auth),
+        ("acme-core", "1.2", pypiserver_with_auth),
+    }
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {USER} password {SECRET}\n")
+    code, output = fresh_sync(run_envlock, isolated.parent)
+    assert code == 0, output
+    netrc.unlink()
+    assert_no_secret(isolated, compiled.stdout + compiled.stderr, output, result.stderr)

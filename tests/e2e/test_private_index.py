@@ -85,6 +85,14 @@ def test_sync_with_netrc(private: KitIndex, run_envlock: RunEnvlock, isolated: P
     assert_no_secret(isolated, output, export, (isolated / "pylock.toml").read_text())
 
 
+def test_sync_with_the_login_in_envlock_index_url(
+    private: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    code, output = fresh_sync(run_envlock, isolated.parent, {"ENVLOCK_INDEX_URL": private.url_with_auth()})
+    assert code == 0, output
+    assert_no_secret(isolated, output)
+
+
 def test_sync_with_the_named_index_variables(
     private: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:

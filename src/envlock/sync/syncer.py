@@ -214,7 +214,11 @@ def http_client(lock_path: Path) -> ArtifactClient:
     from envlock.index.http import HttpClient, HttpSettings
     from envlock.inputs.envlock_table import project_index_table
 
-    return HttpClient(HttpSettings(lookup=project_index_table(lock_path).credential_lookup()))
+    client = HttpClient(HttpSettings(lookup=project_index_table(lock_path).credential_lookup()))
+    named = os.environ.get("ENVLOCK_INDEX_URL")
+    if named:  # its userinfo is the URL's own login for its host (the lock has the URL without it)
+        client.add_credentials_from(named)
+    return client
 
 
 def _once(factory: Callable[[], _T]) -> Callable[[], _T]:

@@ -90,7 +90,7 @@ def test_url_login_comes_first_and_a_bare_username_picks_the_keyring_entry(index
 
 def test_keyring_needs_a_username_and_is_asked_once_per_origin(index: KitIndex) -> None:
     http, calls = client({}, NamedIndex("corp", index.url), keyring=["s3cret"])
-    with pytest.raises(NetworkError, match="HTTP 401"):
+    with pytest.raises(NetworkError, match="keyring \\(not asked: it needs ENVLOCK_INDEX_CORP_USERNAME"):
         http.get(index.file_url(WHEEL))
     assert calls == []
     env = {"ENVLOCK_INDEX_CORP_USERNAME": "alice"}

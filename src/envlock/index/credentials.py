@@ -150,6 +150,9 @@ class CredentialLookup:
                     return (user, password)
         return None
 
+    def _username_of(self, named: NamedIndex) -> str | None:
+        return self.sources.environ.get(f"{named.env_prefix}_USERNAME") or urlsplit(named.url).username
+
     def describe(self, url: str) -> str:
         """For a 401/403: which index, and where its login was looked up (never the login)."""
         named = self.index_of(url)
@@ -157,7 +160,12 @@ class CredentialLookup:
         if named is not None:
             where.append(f"{named.env_prefix}_USERNAME/_PASSWORD")
         where.append(os.fspath(_netrc_path(self.sources.environ)))
-        where.append("keyring" if self.sources.keyring else f"keyring (off: {KEYRING_ENV}=1 turns it on)")
+        if not self.sources.keyring:
+            where.append(f"keyring (off: {KEYRING_ENV}=1 turns it on)")
+        elif named is not None and not self._username_of(named):
+            where.append(f"keyring (not asked: it needs {named.env_prefix}_USERNAME or a user in the URL)")
+        else:
+            where.append("keyring")
         subject = f"index {named.name!r}" if named is not None else f"host {netloc(url)}"
         return f"{subject}; credentials looked up in: {', '.join(where)}"
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from envlock.errors import InputError, RequirementsFileError
-from envlock.inputs.envlock_table import project_defaults, read_tool_settings
+from envlock.inputs.envlock_table import index_table, project_defaults, read_tool_settings
 
 
 def test_tool_settings() -> None:
@@ -35,3 +36,50 @@ def test_project_defaults_lock_and_venv_relative_to_pyproject(tmp_path: Path) ->
     (tmp_path / "pyproject.toml").write_text("[tool.envlock\n")
     with pytest.raises(InputError, match="cannot read"):
         project_defaults(tmp_path / "pyproject.toml")
+
+
+def _table(envlock: dict[str, object]) -> dict[str, object]:
+    return {"tool": {"envlock": envlock}}
+
+
+def test_index_table_named_indexes_pins_and_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORP_TOKEN", "tok")
+    data = _table(
+        {
+            "keyring": True,
+            "index": [
+                {"name": "corp", "url": "https://u:${CORP_TOKEN}@corp.example/simple", "explicit": True},
+                {"name": "mirror", "url": "https://mirror.example/simple"},
+            ],
+            "sources": {"Acme_Utils": {"index": "corp"}},
+        }
+    )
+    table = index_table(data, "pyproject.toml")
+    assert [(i.name, i.url, i.explicit) for i in table.named] == [
+        ("corp", "https://u:tok@corp.example/simple", True),
+        ("mirror", "https://mirror.example/simple", False),
+    ]
+    assert table.pins == {"acme-utils": "corp"} and table.keyring
+    read_tool_settings(data, "pyproject.toml")  # the compile settings reader accepts the keys
+
+
+@pytest.mark.parametrize(
+    ("envlock", "message"),
+    [
+        ({"keyring": "yes"}, "keyring must be true or false"),
+        ({"index": {"name": "x"}}, "must be an array of tables"),
+        ({"index": [{"name": "x"}]}, "needs name and url"),
+        ({"index": [{"name": "x", "url": "ftp://h/"}]}, "must be an http"),
+        ({"index": [{"name": "x", "url": "https://h/", "default": True}]}, "unknown key 'default'"),
+        ({"index": [{"name": "x", "url": "https://h/"}] * 2}, "name 'x' is given twice"),
+        ({"sources": {"a": {"index": "nowhere"}}}, "names index 'nowhere'"),
+        (
+            {"index": [{"name": "x", "url": "https://h/"}], "sources": {"a": "x"}},
+            'must be { index = "NAME" }',
+        ),
+        ({"index": [{"name": "x", "url": "https://${UNSET_VAR_X}@h/"}]}, "UNSET_VAR_X is not set"),
+    ],
+)
+def test_index_table_errors_name_the_key(envlock: dict[str, object], message: str) -> None:
+    with pytest.raises(RequirementsFileError, match=re.escape(message)):
+        index_table(_table(envlock), "pyproject.toml")

@@ -47,6 +47,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "UV_INDEX",
         "UV_DEFAULT_INDEX",
         "ENVLOCK_INDEX_URL",
+        "ENVLOCK_KEYRING",
+        "NETRC",
         "VIRTUAL_ENV",
         "PYTHONHOME",
     ):

@@ -245,13 +245,13 @@ def _compile(
 ) -> Any:
     from envlock.cli._progress import CompileProgress
     from envlock.index.cache import Cache, default_cache_dir
-    from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
+    from envlock.index.client import IndexClient
     from envlock.index.http import HttpClient
     from envlock.inputs.config import ALL
     from envlock.resolve.compiler import CompileJob, UpgradePolicy, compile_lock
 
     cache = Cache(request.cache_dir or default_cache_dir())
-    http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
+    http, settings = _network(request, index, out)
     progress = CompileProgress(verbosity)
 
     def build_metadata(sdist: Path) -> bytes:
@@ -264,11 +264,7 @@ def _compile(
     client = IndexClient(
         http,
         cache,
-        IndexSettings(
-            indexes=index.indexes(DEFAULT_INDEX),
-            find_links=index.find_links,
-            refresh=request.upgrade or bool(request.upgrade_packages),
-        ),
+        settings,
         metadata_builder=None if ALL in options.only_binary else build_metadata,
     )
     upgrade = UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages)
@@ -290,6 +286,23 @@ def _compile(
         progress.close()
         if isinstance(http.created, HttpClient):
             http.created.close()
+
+
+def _network(request: CompileRequest, index: IndexConfig, out: Path) -> tuple[Any, Any]:
+    """The HTTP client (made on the first request: a warm compile never imports urllib3), with logins
+    for URLs that carry none from the project's named indexes, netrc or keyring; and where to look."""
+    from envlock.index.client import DEFAULT_INDEX, IndexSettings, LazyHttp
+    from envlock.index.http import HttpClient, HttpSettings
+    from envlock.inputs.envlock_table import project_index_table
+
+    lookup = project_index_table(out).credential_lookup()
+    settings = IndexSettings(
+        indexes=index.indexes(DEFAULT_INDEX),
+        find_links=index.find_links,
+        pinned=index.pinned(),
+        refresh=request.upgrade or bool(request.upgrade_packages),
+    )
+    return LazyHttp(lambda: HttpClient(HttpSettings(lookup=lookup))), settings
 
 
 class _LazySources:

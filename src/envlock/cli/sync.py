@@ -137,8 +137,8 @@ def _into(output: Output, params: dict[str, Any], default_lock: Path, started: f
     from envlock.env.targets import parse_target
     from envlock.errors import InputError
     from envlock.index.cache import Cache, default_cache_dir
-    from envlock.index.http import HttpClient
     from envlock.sync.into import IntoRequest, install_into
+    from envlock.sync.syncer import http_client
 
     if not (params["into"] and params["target"]):
         raise InputError("--target and --into go together: the target to lay out, and the folder")
@@ -155,7 +155,8 @@ def _into(output: Output, params: dict[str, Any], default_lock: Path, started: f
         find_links=tuple(params["find_links"]),
         python=params["into_python"],
     )
-    selection = install_into(request, Cache(params["cache_dir"] or default_cache_dir()), HttpClient)
+    cache = Cache(params["cache_dir"] or default_cache_dir())
+    selection = install_into(request, cache, lambda: http_client(request.lock_path))
     output.info(
         f"laid out {len(selection.packages)} packages for {request.spec.text} in {request.into} "
         f"in {time.monotonic() - started:.2f}s"

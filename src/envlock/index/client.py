@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -131,6 +131,8 @@ class IndexSettings:
     """Read a wheel's METADATA with HTTP range requests when the index has no PEP 658 file."""
     range_chunk: int = RANGE_CHUNK
     """Bytes asked for at a time by range requests (the first one: the wheel's last ``range_chunk``)."""
+    pinned: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Canonical project name -> (index name, URL): the one index it comes from ([tool.envlock.sources])."""
 
 
 class IndexClient:
@@ -154,6 +156,10 @@ class IndexClient:
         )
         self.indexes = tuple(_slash(http.add_credentials_from(url)) for url in settings.indexes)
         """Credential-free index URLs, in priority order."""
+        self._pinned = {
+            project: (name, _slash(http.add_credentials_from(url)))
+            for project, (name, url) in settings.pinned.items()
+        }
         self._find_links = tuple(
             http.add_credentials_from(f) if "://" in f else f for f in settings.find_links
         )
@@ -176,6 +182,15 @@ class IndexClient:
         return self.project(name).files_for(wanted)
 
     def _find_project(self, name: NormalizedName) -> ProjectPage:
+        pinned = self._pinned.get(name)
+        if pinned is not None:  # from its index alone: no other index nor find-links can shadow it
+            index_name, index = pinned
+            page = self._index_page(index, name, ())
+            if page is None:
+                raise ProjectNotFoundError(
+                    name, f"index {index_name!r} at {redact(index)}, where [tool.envlock.sources] pins it"
+                )
+            return page
         extra = self._find_links_files(name)
         for index in self.indexes:
             page = self._index_page(index, name, extra)
@@ -202,10 +217,11 @@ class IndexClient:
         """The project when it needs no network: its page on the first index is fresh in the HTTP cache
         (and there are no find-links to list). It is then memoized like ``project()``; None otherwise.
         The resolver's prefetcher uses this to skip a thread where there is nothing to wait for."""
-        if self._find_links or not self.indexes:
-            return None
         canonical = canonicalize_name(name)
-        index = self.indexes[0]
+        pinned = self._pinned.get(canonical)
+        if pinned is None and (self._find_links or not self.indexes):
+            return None
+        index = pinned[1] if pinned is not None else self.indexes[0]
         url = f"{index}{canonical}/"
         fresh = self._page_cache.fresh(url)
         if fresh is None:

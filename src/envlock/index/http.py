@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from envlock.errors import NetworkError
+from envlock.index.credentials import CredentialLookup
+from envlock.index.credentials import netloc as _netloc
+from envlock.index.credentials import origin as _origin
 from envlock.index.deadline import WATCHDOG, Deadline, GuardedResponse
 from envlock.index.limits import (
     DEADLINE_ENV,
@@ -56,6 +59,9 @@ class HttpSettings:
     max_connections: int = 16
     credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """netloc (host[:port]) -> (user, password), collected from index URLs given with credentials."""
+    lookup: CredentialLookup | None = None
+    """Where a login is looked up when the URL has none (named indexes' variables, netrc, keyring).
+    None: netrc, and the keyring when ``ENVLOCK_KEYRING`` is set."""
     deadline: float | None = None
     """Seconds one request (connect, headers, body, retries and redirects) may take, plus one second
     per ``min_rate`` body bytes received. None: ``ENVLOCK_HTTP_DEADLINE``, else 300."""
@@ -105,6 +111,7 @@ class HttpClient:
             max_connections=self.settings.max_connections,
         )
         self._credentials = dict(self.settings.credentials)
+        self._lookup = self.settings.lookup or CredentialLookup()
 
     def add_credentials_from(self, url: str) -> str:
         """Remember user:password of ``url`` for its host; returns the URL without them."""
@@ -117,9 +124,11 @@ class HttpClient:
         self, url: str, headers: Mapping[str, str] | None, own: tuple[str, str] | None = None
     ) -> dict[str, str]:
         result = dict(headers or {})
-        creds = self._credentials.get(_netloc(url))
-        if own is not None:
-            creds = own
+        creds = own if own is not None else self._credentials.get(_netloc(url))
+        if creds is None or not creds[1]:
+            # No password in the URL: the named index's variables, netrc, keyring (a username given
+            # in the URL picks the login).
+            creds = self._lookup.find(url, creds[0] if creds else None) or creds
         if creds:
             token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
             result["Authorization"] = f"Basic {token}"
@@ -201,7 +210,8 @@ class HttpClient:
                 continue
             if response.status not in ok:
                 _discard(response)
-                raise _status_error(url, current, response.status, attempt)
+                about = self._lookup.describe(current) if response.status in (401, 403) else None
+                raise _status_error(url, current, response.status, attempt, about)
             return response
 
     def _sleep(self, attempt: int) -> int:
@@ -225,31 +235,15 @@ def _send_error(url: str, current: str, failure: SendFailure, attempt: int) -> N
     )
 
 
-def _status_error(url: str, current: str, status: int, attempt: int) -> NetworkError:
+def _status_error(
+    url: str, current: str, status: int, attempt: int, about: str | None = None
+) -> NetworkError:
+    """One line; for a 401/403 ``about`` names the index and where its login was looked up."""
     return NetworkError(
         f"cannot fetch {_where(url, current)}: HTTP {status}"
-        + (f" (after {attempt + 1} attempts)" if attempt else ""),
-        hint="check the index URL and credentials" if status in (401, 403) else None,
+        + (f" ({about})" if about else "")
+        + (f" (after {attempt + 1} attempts)" if attempt else "")
     )
-
-
-def _netloc(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return netloc
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with default ports filled in: credentials stay within one origin."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def _without_authorization(headers: Mapping[str, str] | None) -> dict[str, str]:

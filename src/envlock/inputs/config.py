@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from envlock import validate
 from envlock.errors import InputError, RequirementsFileError, UnsupportedError
+from envlock.index.credentials import NamedIndex
 from envlock.inputs import ALL as ALL  # the word's home is light: a sync selects with it
 from envlock.validate import redact, strip_credentials
 
@@ -103,11 +104,22 @@ class IndexConfig:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     """Local folders (absolute) or URLs of HTML pages with links to distributions."""
+    named: tuple[NamedIndex, ...] = ()
+    """``[[tool.envlock.index]]``: the non-explicit ones join the search order after ``index_url``."""
+    pins: Mapping[str, str] = field(default_factory=dict)
+    """``[tool.envlock.sources]``: canonical package name -> the name of the index it comes from alone."""
 
     def indexes(self, default: str) -> tuple[str, ...]:
-        primary = self.index_url or default
-        ordered = [primary, *self.extra_index_urls]
-        return tuple(dict.fromkeys(ordered))
+        """The search order: ``index_url``, the non-explicit named indexes, the extra indexes; ``default``
+        (the public index) first only when none of them names an index."""
+        listed = [i.url for i in self.named if not i.explicit]
+        primary = [self.index_url] if self.index_url else [] if listed else [default]
+        return tuple(dict.fromkeys([*primary, *listed, *self.extra_index_urls]))
+
+    def pinned(self) -> dict[str, tuple[str, str]]:
+        """Canonical package name -> (index name, URL) of its pinned index."""
+        urls = {index.name: index.url for index in self.named}
+        return {package: (name, urls[name]) for package, name in sorted(self.pins.items())}
 
 
 @dataclass(frozen=True)
@@ -234,11 +246,22 @@ def fingerprint(
         "index-url": strip_credentials(index.index_url) if index.index_url else None,
         "extra-index-urls": [strip_credentials(u) for u in index.extra_index_urls],
         "find-links": [_portable_location(u, base) for u in index.find_links],
+        **_named_document(index),
         "options": options.as_dict(),
         "target": dict(sorted(target.items())),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _named_document(index: IndexConfig) -> dict[str, Any]:
+    """Named indexes and pins for the fingerprint; nothing when there are none (older fingerprints hold)."""
+    if not index.named and not index.pins:
+        return {}
+    return {
+        "named-indexes": [[i.name, strip_credentials(i.url), i.explicit] for i in index.named],
+        "index-pins": dict(sorted(index.pins.items())),
+    }
 
 
 def _portable_location(location: str, base: Path | None) -> str:

@@ -69,7 +69,8 @@ _VARIABLE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, str]) -> str:
     """The key of a compile request: ``values`` (every ``REQUEST_FIELDS`` name, as the click command
     received it: paths as ``str(Path(...))``, lists in the order given), the working folder, envlock and
-    the Python running it, and the ``ENVLOCK_*`` variables (the cache folder's apart: it holds the key)."""
+    the Python running it, and the ``ENVLOCK_*`` variables (the cache folder's apart: it holds the key;
+    passwords apart: never written, not even hashed)."""
     request: dict[str, object] = {}
     for name, kind in REQUEST_FIELDS.items():
         value = values[name]
@@ -87,7 +88,12 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
         "python": [sys.executable, sys.version],
         "cwd": cwd,
         "request": request,
-        "environ": {k: v for k, v in environ.items() if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE},
+        # an index's password (ENVLOCK_INDEX_<NAME>_PASSWORD) decides no outcome and is kept out of every file
+        "environ": {
+            k: v
+            for k, v in environ.items()
+            if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE and not k.endswith("_PASSWORD")
+        },
     }
     return sha256_text(repr(document))  # no json: its import (re, enum) would cost the answer milliseconds
 

@@ -310,9 +310,19 @@ def resolve(settings: CompileSettings, root: Path, env: Mapping[str, str], fetch
     merge, used by compile and by the staleness judge."""
     tool = tool_settings(root)
     inputs = _read_inputs(settings, tool, root, env, fetch)
-    return Resolved(
-        inputs, _index_config(settings, inputs.index, tool, root), _options(settings, inputs, tool), tool
-    )
+    index = dataclasses.replace(_index_config(settings, inputs.index, tool, root), **_named(root))
+    return Resolved(inputs, index, _options(settings, inputs, tool), tool)
+
+
+def _named(root: Path) -> dict[str, Any]:
+    """``[[tool.envlock.index]]`` and ``[tool.envlock.sources]`` of ``root``'s pyproject.toml."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    from envlock.inputs.envlock_table import index_table, load_toml  # lazy: envlock --help
+
+    table = index_table(load_toml(pyproject, root), "pyproject.toml")
+    return {"named": table.named, "pins": table.pins}
 
 
 def _read_inputs(

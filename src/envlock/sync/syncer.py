@@ -168,7 +168,7 @@ class _Sync:
 def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
     """Decide the target and run the pipeline; when another sync changed the venv meanwhile, again."""
     started = edges.clock()
-    http = _once(edges.client_factory or _http_client)
+    http = _once(edges.client_factory or functools.partial(http_client, options.lock_path))
     cache = Cache(options.cache_dir or default_cache_dir())
     lock = _once(lambda: parse_lock(options.lock_path, lock_bytes, cache, http))
     run = _Sync(options, edges, lock_bytes, lock_sha, http, lock)
@@ -209,11 +209,18 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
     )
 
 
-def _http_client() -> ArtifactClient:
+def http_client(lock_path: Path) -> ArtifactClient:
+    """The HTTP client of a sync of ``lock_path``: logins for the lock's URLs looked up through the
+    project's named indexes, netrc and keyring (``index.credentials``), since the lock carries none."""
     # lazy: a patch whose wheels are all in the cache loads no HTTP code (docs/benchmarks.md, issue 15)
-    from envlock.index.http import HttpClient
+    from envlock.index.http import HttpClient, HttpSettings
+    from envlock.inputs.envlock_table import project_index_table
 
-    return HttpClient()
+    client = HttpClient(HttpSettings(lookup=project_index_table(lock_path).credential_lookup()))
+    named = os.environ.get("ENVLOCK_INDEX_URL")
+    if named:  # its userinfo is the URL's own login for its host (the lock has the URL without it)
+        client.add_credentials_from(named)
+    return client
 
 
 def _once(factory: Callable[[], _T]) -> Callable[[], _T]:

@@ -30,6 +30,13 @@ REMOTE_SCHEMES = frozenset({"http", "https"})
 """What a remote page may link to: never ``file:`` (a page must not point at this machine's files)."""
 
 
+UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""A control character (C0, DEL, C1) or a line separator: every character ``str.splitlines`` breaks at
+(``\\n \\r \\x0b \\x0c \\x1c-\\x1e \\x85 \\u2028 \\u2029``) is one. No string envlock writes
+out (an exported requirements file, a launcher, a message) may hold one raw: pip splits a requirements
+file with ``splitlines``, so U+2028 in a lock field would start a line of the attacker's choosing."""
+
+
 class UnsafeInput(ValueError):
     """Outside input that must not be used: a path that escapes, a malformed hash or name."""
 
@@ -64,6 +71,18 @@ def file_name(value: object, what: str = "file name") -> str:
     if _CONTROL.search(value):  # a regex, not a loop per character: every entry of a page passes here
         raise UnsafeInput(f"{what} {_shown(value)} contains control characters")
     return value
+
+
+def one_line(value: str, what: str = "value") -> str:
+    """``value`` when it holds no control character or line separator (``UNSAFE_TEXT``)."""
+    if UNSAFE_TEXT.search(value):
+        raise UnsafeInput(f"{what} {_shown(value)} contains a control character or a line separator")
+    return value
+
+
+def shown(value: object) -> str:
+    """``value`` for a message: its repr (control characters and separators escaped), cut at 80."""
+    return _shown(value)
 
 
 def relative_path(value: str, what: str = "path") -> str:

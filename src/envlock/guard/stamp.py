@@ -588,7 +588,7 @@ def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
     try:
         with open(lock, "rb") as handle:
             packages = tomllib.load(handle).get("packages")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return ""
     if not isinstance(packages, list):
         return ""

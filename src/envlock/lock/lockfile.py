@@ -22,9 +22,9 @@ from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValida
 
 from envlock.atomic import write_atomic
 from envlock.errors import LockFileError
+from envlock.lock import fields
+from envlock.lock.fields import TOOL_KEY as TOOL_KEY
 from envlock.tomlshim import tomllib
-
-TOOL_KEY = "envlock"
 
 # Key order inside tables: what a human reads first comes first (PEP 751 lists them in this order).
 _TOP_ORDER = (
@@ -88,12 +88,15 @@ def read_lock(path: Path) -> Pylock:
 def lock_from_dict(data: Mapping[str, Any], *, source: str) -> Pylock:
     if "lock-version" not in data:
         raise LockFileError(f"{source}: missing required field 'lock-version' (not a PEP 751 lock)")
+    fields.check_text(data, source)  # before packaging's messages quote a value
     try:
-        return Pylock.from_dict(data)
+        lock = Pylock.from_dict(data)
     except PylockUnsupportedVersionError as error:
         raise LockFileError(f"{source}: unsupported lock-version: {error}") from None
     except PylockValidationError as error:
         raise LockFileError(f"{source}: invalid lock: {error}") from None
+    fields.check_kinds(lock, source)
+    return lock
 
 
 def lock_metadata(lock: Pylock) -> LockMetadata:

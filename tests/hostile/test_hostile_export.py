@@ -180,7 +180,8 @@ def test_a_clean_lock_exported_is_read_by_pip_as_the_lock(
 def pip_reads(requirements: Path, scratch: Path) -> dict[str, str]:
     """What ``pip install --dry-run --report`` would install from ``requirements`` (name -> version)."""
     report = scratch / "pip-report.json"
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps"]
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps", "--no-input"]
+    command += ["--disable-pip-version-check"]  # which would ask pypi.org
     command += ["--ignore-installed", "--report", str(report), "-r", str(requirements)]
     subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
     installed = json.loads(report.read_text())["install"]

@@ -15,6 +15,7 @@ import stat
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import BinaryIO
     from urllib.parse import SplitResult
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -205,11 +206,10 @@ def _replace_userinfo(url: str, replacement: str) -> str:
     return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
 
 
-def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
-    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, else UnsafeInput
-    (a directory, FIFO or device; too big, or grew past ``limit`` while read). Opened non-blocking and
-    judged by ``fstat`` of the opened file, so a FIFO or device never blocks and is never read; at most
-    ``limit + 1`` bytes are read. OSError (not found, no permission) passes through."""
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file, else UnsafeInput (a directory, FIFO or
+    device). Opened non-blocking and judged by ``fstat`` of the opened file, so a FIFO or device never
+    blocks and is never read. OSError (not found, no permission) passes through."""
     flags = (
         os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     )
@@ -217,15 +217,27 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
         descriptor = os.open(path, flags)
     except IsADirectoryError:
         raise UnsafeInput("is a directory, not a file") from None
-    with os.fdopen(descriptor, "rb") as handle:
+    handle = os.fdopen(descriptor, "rb")
+    try:
         info = os.fstat(descriptor)
         if stat.S_ISDIR(info.st_mode):
             raise UnsafeInput("is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
             kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
             raise UnsafeInput(f"is {kind}, not a regular file")
-        if info.st_size > limit:
-            raise UnsafeInput(f"is {info.st_size} bytes, more than the {limit} bytes allowed")
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file (``open_regular``) of at most ``limit`` bytes, else
+    UnsafeInput (too big, or grew past ``limit`` while read); at most ``limit + 1`` bytes are read."""
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise UnsafeInput(f"is {size} bytes, more than the {limit} bytes allowed")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")

@@ -70,7 +70,7 @@ def test_a_lock_nested_fifty_thousand_deep_is_one_line(run_envlock: RunEnvlock, 
     args = {
         "sync": ["sync", "--venv", VENV],
         "export": ["export"],
-        "compile": ["compile", "--offline"],
+        "compile": ["compile", "--index-url", "http://127.0.0.1:9/simple/"],
         "check": ["check", "--venv", VENV, "--lock", "pylock.toml"],
     }[command]
     result = run_envlock(*args)

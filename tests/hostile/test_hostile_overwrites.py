@@ -5,57 +5,45 @@ already there and kept; the same bytes from both (a namespace package's ``__init
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from tests.kit.hostile import raw_wheel
+import pytest
+
+from tests.kit.hostile import lock_wheels, raw_wheel, refused_cleanly
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
-from tests.kit.sync_locks import file_entry, snapshot, write_lock_dict
+from tests.kit.sync_locks import snapshot
 
 VENV = Path(".venv")
-
-
-def lock_of(index: KitIndex, *wheels: tuple[str, Path], path: str = "pylock.toml") -> str:
-    packages = []
-    for name, wheel in wheels:
-        index.add_file(wheel)
-        packages.append({"name": name, "version": "1.0", "wheels": [file_entry(index, wheel)]})
-    write_lock_dict(Path(path), {"lock-version": "1.0", "created-by": "t", "packages": packages})
-    return path
-
-
-def refused(result: object, *needles: str) -> None:
-    returncode, stderr = result.returncode, result.stderr  # type: ignore[attr-defined]
-    assert returncode == 1, stderr
-    assert "Traceback" not in stderr, stderr
-    assert len(stderr.strip().splitlines()) <= 2, stderr
-    for needle in needles:
-        assert needle in stderr, stderr
 
 
 def test_a_new_package_overwriting_a_kept_ones_file_is_refused_naming_both(
     kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
 ) -> None:
     owner = raw_wheel(tmp_path / "w", "owner", "1.0", {"owner/__init__.py": b"REAL = 1\n"})
-    lock_of(kit_index, ("owner", owner), path="first.toml")
+    lock_wheels(kit_index, ("owner", owner), path="first.toml")
     assert run_envlock("sync", "first.toml", "--venv", VENV).returncode == 0
     before = snapshot(VENV, ignore=(".envlock/lock",))
     thief = raw_wheel(tmp_path / "w", "thief", "1.0", {"owner/__init__.py": b"STOLEN = 1\n"})
-    lock_of(kit_index, ("owner", owner), ("thief", thief))
+    lock_wheels(kit_index, ("owner", owner), ("thief", thief))
     result = run_envlock("sync", "--venv", VENV)
-    refused(result, "owner 1.0", "thief-1.0-py3-none-any.whl", "owner/__init__.py")
+    refused_cleanly(result, "owner 1.0", "thief-1.0-py3-none-any.whl", "owner/__init__.py", code=1)
     assert snapshot(VENV, ignore=(".envlock/lock",)) == before
 
 
+@pytest.mark.parametrize("where", ["venv", "into"])
 def test_two_new_packages_writing_one_path_differently_are_refused_naming_both(
-    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path, where: str
 ) -> None:
     one = raw_wheel(tmp_path / "w", "one", "1.0", {"shared/x.py": b"ONE = 1\n"})
     two = raw_wheel(tmp_path / "w", "two", "1.0", {"shared/x.py": b"TWO = 2\n"})
-    lock_of(kit_index, ("one", one), ("two", two))
-    result = run_envlock("sync", "--venv", VENV)
-    refused(result, "one-1.0-py3-none-any.whl", "two-1.0-py3-none-any.whl", "shared/x.py")
-    assert not VENV.exists()
+    lock_wheels(kit_index, ("one", one), ("two", two))
+    into = ("--target", f"cp3{sys.version_info[1]}-linux-x86_64", "--into", "out")
+    result = run_envlock("sync", *(("--venv", VENV) if where == "venv" else into))
+    needles = ("one-1.0-py3-none-any.whl", "two-1.0-py3-none-any.whl", "shared/x.py")
+    refused_cleanly(result, *needles, code=1 if where == "venv" else 2)
+    assert sorted(p.name for p in Path().iterdir()) == ["pylock.toml"]  # no venv, no DIR, nothing beside
 
 
 def test_a_console_script_another_package_owns_is_refused(
@@ -68,7 +56,7 @@ def test_a_console_script_another_package_owns_is_refused(
         {"owner/__init__.py": b""},
         entry_points="[console_scripts]\ntool = owner:main\n",
     )
-    lock_of(kit_index, ("owner", owner), path="first.toml")
+    lock_wheels(kit_index, ("owner", owner), path="first.toml")
     assert run_envlock("sync", "first.toml", "--venv", VENV).returncode == 0
     thief = raw_wheel(
         tmp_path / "w",
@@ -77,8 +65,10 @@ def test_a_console_script_another_package_owns_is_refused(
         {"thief/__init__.py": b""},
         entry_points="[console_scripts]\ntool = thief:main\n",
     )
-    lock_of(kit_index, ("owner", owner), ("thief", thief))
-    refused(run_envlock("sync", "--venv", VENV), "owner 1.0", "thief-1.0-py3-none-any.whl", "tool")
+    lock_wheels(kit_index, ("owner", owner), ("thief", thief))
+    refused_cleanly(
+        run_envlock("sync", "--venv", VENV), "owner 1.0", "thief-1.0-py3-none-any.whl", "tool", code=1
+    )
 
 
 def test_the_same_bytes_from_two_packages_pass_now_and_later(
@@ -87,9 +77,9 @@ def test_the_same_bytes_from_two_packages_pass_now_and_later(
     one = raw_wheel(tmp_path / "w", "one", "1.0", {"ns/__init__.py": b"", "ns/one.py": b""})
     two = raw_wheel(tmp_path / "w", "two", "1.0", {"ns/__init__.py": b"", "ns/two.py": b""})
     three = raw_wheel(tmp_path / "w", "three", "1.0", {"ns/__init__.py": b"", "ns/three.py": b""})
-    lock_of(kit_index, ("one", one), ("two", two))
+    lock_wheels(kit_index, ("one", one), ("two", two))
     assert run_envlock("sync", "--venv", VENV).returncode == 0
-    lock_of(kit_index, ("one", one), ("two", two), ("three", three))
+    lock_wheels(kit_index, ("one", one), ("two", two), ("three", three))
     result = run_envlock("sync", "--venv", VENV)
     assert result.returncode == 0, result.stderr
     (site,) = VENV.glob("lib/python3.*/site-packages")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.kit.dists import DistSpec, build_sdist
+from tests.kit.hostile import refused_cleanly
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 
@@ -25,15 +26,6 @@ def project_folder(tmp_path: Path, name: str = "proj") -> Path:
         archive.extractall(tmp_path / "unpacked", filter="data")
     (unpacked,) = (tmp_path / "unpacked").iterdir()
     return unpacked.rename(Path(name).absolute())
-
-
-def refused(result: object, *needles: str) -> None:
-    returncode, stderr = result.returncode, result.stderr  # type: ignore[attr-defined]
-    assert returncode != 0, stderr
-    assert "Traceback" not in stderr, stderr
-    assert len(stderr.strip().splitlines()) <= 2, stderr  # error (+ hint)
-    for needle in needles:
-        assert needle in stderr, stderr
 
 
 @pytest.mark.parametrize("how", ["climbs", "absolute", "symlink"])
@@ -52,7 +44,7 @@ def test_backend_path_outside_the_project_is_refused_before_any_backend_runs(
     pyproject.write_text(pyproject.read_text().replace('["_kit_backend"]', f"[{entry!r}]".replace("'", '"')))
     Path("requirements.in").write_text("./proj#egg=proj\n")
     result = run_envlock("compile", "--index-url", kit_index.url)
-    refused(result, "proj", "backend-path")
+    refused_cleanly(result, "proj", "backend-path")
     assert not sentinel.exists()
     assert not Path("pylock.toml").exists()
 
@@ -76,7 +68,7 @@ def test_a_lock_nested_fifty_thousand_deep_is_one_line(run_envlock: RunEnvlock, 
     result = run_envlock(*args)
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     if command in ("sync", "export"):
-        refused(result, "pylock.toml", "nested too deeply")
+        refused_cleanly(result, "pylock.toml", "nested too deeply")
         assert not VENV.exists()
 
 

@@ -1,5 +1,6 @@
 """Malicious artifacts for the hostile-input tests: wheels whose every byte the test chooses (names,
-RECORD, entry points), unlike the well-formed ones of ``dists.py``."""
+RECORD, entry points), unlike the well-formed ones of ``dists.py``; locks of them, and the check that a
+command refused cleanly."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import hashlib
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from tests.kit.index import KitIndex
 
 
 def record_hash(data: bytes) -> str:
@@ -60,3 +67,27 @@ def raw_wheel(
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return target
+
+
+def lock_wheels(index: KitIndex, *wheels: tuple[str, Path], path: str = "pylock.toml") -> str:
+    """Serve each (name, wheel) on ``index`` and lock it as ``name`` 1.0; the lock's path."""
+    from tests.kit.sync_locks import file_entry, write_lock_dict
+
+    packages = []
+    for name, wheel in wheels:
+        index.add_file(wheel)
+        packages.append({"name": name, "version": "1.0", "wheels": [file_entry(index, wheel)]})
+    write_lock_dict(Path(path), {"lock-version": "1.0", "created-by": "t", "packages": packages})
+    return path
+
+
+def refused_cleanly(result: subprocess.CompletedProcess[str], *needles: str, code: int | None = None) -> None:
+    """Exit non-zero (``code`` when given), an ``error:`` line (and a ``hint:``) naming every needle, no
+    traceback."""
+    assert result.returncode != 0, result.stderr
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr

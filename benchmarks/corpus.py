@@ -11,7 +11,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -82,14 +82,16 @@ class CorpusFile:
     """sha256 of the extracted METADATA (PEP 658), None for sdists."""
     upload_time: str
     """ISO 8601, from the file's mtime (PEP 700)."""
+    folder: Path | None = field(default=None, compare=False)
+    """Where the file and its ``.metadata`` are (None: the corpus's download folders)."""
 
     @property
     def path(self) -> Path:
-        return FILES_DIR / self.filename
+        return (self.folder or FILES_DIR) / self.filename
 
     @property
     def metadata_path(self) -> Path:
-        return METADATA_DIR / (self.filename + ".metadata")
+        return (self.folder or METADATA_DIR) / (self.filename + ".metadata")
 
 
 def set_names() -> list[str]:
@@ -189,7 +191,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _wheel_metadata(path: Path) -> bytes:
+def wheel_metadata(path: Path) -> bytes:
     with zipfile.ZipFile(path) as zf:
         names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
         if len(names) != 1:
@@ -211,7 +213,7 @@ def _describe(path: Path, cached: dict[str, dict[str, object]]) -> CorpusFile:
         requires_python = None
         metadata_sha256 = None
         if path.name.endswith(".whl"):
-            metadata = _wheel_metadata(path)
+            metadata = wheel_metadata(path)
             METADATA_DIR.mkdir(parents=True, exist_ok=True)
             (METADATA_DIR / (path.name + ".metadata")).write_bytes(metadata)
             metadata_sha256 = hashlib.sha256(metadata).hexdigest()

@@ -34,6 +34,8 @@ class Sandbox:
     """Where one run keeps its home, caches and config: fresh for a cold run, reused for a warm one."""
 
     root: Path
+    src: Path = SRC
+    """The envlock source tree its runs import (another checkout's for a before → after comparison)."""
 
     @property
     def home(self) -> Path:
@@ -62,7 +64,7 @@ class Sandbox:
             ENVLOCK_CACHE_DIR=str(self.cache / "envlock"),
             # envlock runs from this checkout (the dev venv holds exactly the dev lock, not envlock);
             # the other tools never import it
-            PYTHONPATH=str(SRC),
+            PYTHONPATH=str(self.src),
         )
         return env
 

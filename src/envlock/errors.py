@@ -57,6 +57,20 @@ class ResolutionError(EnvlockError):
     """The requirements cannot be satisfied together, or a project is unknown."""
 
 
+class ProjectNotFoundError(ResolutionError):
+    """No index (nor find-links) has the project: the resolver backtracks past whatever requires it and
+    names the requirers only when nothing else resolves."""
+
+    def __init__(self, name: str, where: str) -> None:
+        super().__init__(f"project {name!r} not found on {where}", hint=NOT_FOUND_HINT)
+        self.name = name
+        self.where = where
+        """The indexes (and find-links) asked, credentials redacted."""
+
+
+NOT_FOUND_HINT = "check the name, or add the index that has it with --extra-index-url / --index-url"
+
+
 class NetworkError(EnvlockError):
     """An index or artifact URL failed after retries; the message names the URL (without credentials)."""
 

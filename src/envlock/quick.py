@@ -44,6 +44,8 @@ _COMPILE_FIELDS = {
     "--exclude-newer": ("value", "exclude_newer"),
     "--extra": ("multi", "extras"),
     "--group": ("multi", "groups"),
+    "--no-default-groups": ("flag", "no_default_groups"),
+    "--reset-settings": ("flag", "reset_settings"),
     "--check": ("flag", "check"),
     "--cache-dir": ("value", "cache_dir"),
 }

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from envlock.sync.models import Artifact, PlanItem, SyncResult
+    from envlock.sync.models import Artifact, PlanItem, SyncEvent, SyncResult
 
 EXIT_INTERRUPTED = 130
 
@@ -47,11 +47,17 @@ def run(
         cache_dir=Path(cache_dir) if cache_dir else None,
         link_mode=link_mode,
     )
-    progress = Progress(_to_stderr) if sys.stderr.isatty() and verbosity >= 0 else None
+    progress = Progress(_to_stderr, live=sys.stderr.isatty()) if verbosity >= 0 else None
     try:
         try:
             notice = (lambda line: _to_stderr(f"warning: {line}\n")) if verbosity >= 0 else None
-            result = sync(options, SyncEdges(progress=progress.update if progress else None, notice=notice))
+            edges = SyncEdges(
+                progress=progress.update if progress else None,
+                notice=notice,
+                report=progress.report if progress else None,
+                backend_output=verbosity >= 1,
+            )
+            result = sync(options, edges)
         finally:
             if progress:
                 progress.close()
@@ -94,24 +100,73 @@ def item_line(item: PlanItem) -> str | None:
 
 
 class Progress:
-    """One updating line on stderr while downloading (only on a TTY)."""
+    """What a sync shows on stderr while it works: one line per phase and per build (``report``), so a
+    CI log shows where an 80-second sync is; on a terminal (``live``) also one updating download line
+    with its totals (``update``)."""
 
-    def __init__(self, write: Callable[[str], object]) -> None:
+    def __init__(self, write: Callable[[str], object], *, live: bool) -> None:
         self._write = write
+        self._live = live
         self._lock = threading.Lock()
         self._received: dict[str, int] = {}
+        self._done: set[str] = set()
+        """Files received whole (their size is known from the lock)."""
+        self._files = 0
+        self._size: int | None = None
         self._shown = False
 
     def update(self, artifact: Artifact, received: int) -> None:
+        if not self._live:
+            return
         with self._lock:
             self._received[artifact.filename] = received
-            total = sum(self._received.values())
-            self._write(f"\rdownloading {len(self._received)} files, {total / 1e6:.1f} MB")
+            if artifact.size is not None and received >= artifact.size:
+                self._done.add(artifact.filename)
+            got = sum(self._received.values()) / 1e6
+            of = f"/{self._size / 1e6:.1f}" if self._size is not None else ""
+            done = len(self._done) if self._size is not None else len(self._received)  # else: begun
+            files = f"{done}/{self._files}" if self._files else f"{len(self._received)}"
+            self._write(f"\rdownloading {files} files, {got:.1f}{of} MB")
             self._shown = True
+
+    def report(self, event: SyncEvent) -> None:
+        with self._lock:
+            if event.kind == "download":
+                self._files, self._size = event.count, event.size
+                if self._live:  # the download line shows it, with the totals
+                    return
+            line = phase_line(event)
+            if self._shown:
+                self._write("\r\033[K")
+                self._shown = False
+            self._write(line + "\n")
 
     def close(self) -> None:
         if self._shown:
             self._write("\r\033[K")
+
+
+def phase_line(event: SyncEvent) -> str:
+    """``downloading 3 files (1.2 MB)``, ``building foo 1.0 (sdist)…``, ``built foo 1.0 in 12.3s``,
+    ``installing 38 packages, removing 2``."""
+    if event.kind == "download":
+        size = f" ({_megabytes(event.size)})" if event.size is not None else ""
+        return f"downloading {_count(event.count, 'file')}{size}"
+    if event.kind == "build":
+        return f"building {event.subject}…"
+    if event.kind == "built":
+        return f"built {event.subject} in {event.seconds:.1f}s"
+    parts = [f"installing {_count(event.count, 'package')}"] if event.count else []
+    parts += [f"removing {_count(event.removed, 'package')}"] if event.removed else []
+    return ", ".join(parts)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _to_stderr(text: str) -> None:

@@ -1,10 +1,12 @@
 """``envlock compile`` options of issue 12 end to end against the kit index: ``--exclude-newer`` (and
 ``[tool.envlock] exclude-newer``), ``--python`` with a relative path or with ``--python-version``, and
-small unsatisfiable graphs, each failing with the clashing requirements named."""
+small unsatisfiable graphs, each failing within a few resolver rounds (issue 23) with both sides of the
+clash named."""
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,7 +45,9 @@ def test_exclude_newer_resolves_as_the_index_was_then_and_is_recorded(
         ).returncode
         == 0
     )
-    run_envlock("compile", "--index-url", kit_index.url, "-U", check=True)
+    run_envlock("compile", "--index-url", kit_index.url, "-U", check=True)  # the lock's cutoff is kept
+    assert pins(Path("pylock.toml")) == {"alpha": "1.0"}
+    run_envlock("compile", "--index-url", kit_index.url, "-U", "--reset-settings", check=True)
     assert pins(Path("pylock.toml")) == {"alpha": "2.0"}
 
 
@@ -110,7 +114,44 @@ def test_python_version_with_python_resolves_for_that_version(
     assert pins(Path("pylock.toml")) == {"alpha": "2.0"}
 
 
+MAX_ROUNDS = 50
+"""Resolver rounds an unsatisfiable shape may take (counted from ``-v``'s ``resolver work: N rounds``)."""
+
+
+def _with_python(name: str, version: str, *requires: str, extras: tuple[str, ...] = ()) -> DistSpec:
+    """A release declaring a Requires-Python, as real ones do: before issue 23 each added a requirement on
+    the target's Python, offered again every round once backtracking had rejected it, so the shapes below
+    ran to resolvelib's 20,000-round limit ("gave up after too many rounds")."""
+    return DistSpec(name, version, requires=requires, extras=extras, requires_python=">=3.8")
+
+
 SHAPES = {
+    "a transitive pin against the root's": (
+        [_with_python("c", f"{n}.0", "a") for n in range(1, 9)]
+        + [_with_python("a", f"{n}.0", "b==2") for n in range(1, 9)]
+        + [_with_python("b", "1"), _with_python("b", "2")],
+        "c\nb==1\n",
+        [
+            "a 1.0 … 8.0 (8 versions) cannot be pinned: their requirements clash with the input's:",
+            "requirements.in:2 requires b==1",
+            "a 1.0 … 8.0 (8 versions) require b==2",
+        ],
+    ),
+    "a local-version clash": (
+        [_with_python("torch", "2.0.0+cpu"), _with_python("torch", "2.0.0+cu121")]
+        + [_with_python("vision", f"0.{n}", "torch==2.0.0+cu121") for n in range(1, 9)],
+        "torch==2.0.0+cpu\nvision\n",
+        [
+            "requirements.in:1 requires torch==2.0.0+cpu",
+            "requirements.in:2 → vision 0.1 … 0.8 (8 versions) require torch==2.0.0+cu121",
+        ],
+    ),
+    "an extra incompatible with the root": (
+        [_with_python("a", "1"), _with_python("a", "2")]
+        + [_with_python("b", f"{n}.0", "a>=2; extra == 'x'", extras=("x",)) for n in range(1, 9)],
+        "a==1\nb[x]\n",
+        ["requirements.in:1 requires a==1", "requirements.in:2 → b[x] 1.0 … 8.0 (8 versions) require a>=2"],
+    ),
     "root pin vs transitive pin": (
         [DistSpec("a", f"{n}.0", requires=("b==2",)) for n in range(1, 13)]
         + [DistSpec("b", "1"), DistSpec("b", "2")],
@@ -152,8 +193,30 @@ def test_small_unsatisfiable_graphs_name_the_clash(
     specs, requirements, expected = SHAPES[shape]
     kit_index.publish(*specs)
     Path("requirements.in").write_text(requirements)
-    result = run_envlock("compile", "--index-url", kit_index.url)
+    result = run_envlock("-v", "compile", "--index-url", kit_index.url)
     assert result.returncode == 1, result.stderr
     for line in expected:
         assert line in result.stderr, result.stderr
     assert "too many rounds" not in result.stderr and "Traceback" not in result.stderr
+    assert _rounds(result.stderr) < MAX_ROUNDS, result.stderr
+
+
+def _rounds(stderr: str) -> int:
+    work = re.search(r"^resolver work: (\d+) rounds?, \d+ backtracks?$", stderr, re.MULTILINE)
+    assert work is not None, stderr
+    return int(work[1])
+
+
+def test_a_package_needing_a_newer_python_is_named(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    """A requirement on the target's Python is added only when a Requires-Python excludes the target;
+    the message still names it. Here only the package's metadata says it (the index's page does not),
+    so the resolver sees the version and rejects it once it has read it."""
+    kit_index.features.requires_python = False
+    kit_index.publish(_with_python("a", "1.0", "b"), DistSpec("b", "1.0", requires_python=">=4"))
+    Path("requirements.in").write_text("a\n")
+    result = run_envlock("-v", "compile", "--index-url", kit_index.url)
+    assert result.returncode == 1, result.stderr
+    assert "requirements.in:1 → a 1.0 → b 1.0 requires Python >=4 (the target is Python 3." in result.stderr
+    assert _rounds(result.stderr) < MAX_ROUNDS, result.stderr

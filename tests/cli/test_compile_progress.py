@@ -3,15 +3,13 @@ decisions (rejected candidates, backtracking) with ``-v``, and only the result w
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
 import sys
 from pathlib import Path
 
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
+from tests.kit.terminal import run_on_terminal
 
 # The newest a needs b==2, which the root excludes: the resolver pins a 2.0, meets the clash and goes
 # back to a 1.0.
@@ -38,26 +36,10 @@ def test_verbose_lists_backtracking_decisions(
 def test_a_terminal_gets_a_status_line_that_is_cleared(kit_index: KitIndex, isolated: Path) -> None:
     kit_index.publish(*BACKTRACKING)
     Path("requirements.in").write_text("b<2\na\n")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "envlock", "compile", "--index-url", kit_index.url],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
+    code, stdout, seen = run_on_terminal(
+        [sys.executable, "-m", "envlock", "compile", "--index-url", kit_index.url]
     )
-    os.close(terminal)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(controller)
-    stdout, _ = process.communicate(timeout=120)
-    assert process.returncode == 0, seen
+    assert code == 0, seen
     assert b"resolving: " in seen and b"metadata read" in seen
     assert seen.endswith(b"\r\x1b[K")  # the status line is gone before the result is printed
     assert b"wrote pylock.toml" in stdout

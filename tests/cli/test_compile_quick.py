@@ -17,6 +17,7 @@ from envlock.cli.compile import command
 from envlock.inputs import kept_cache
 from envlock.quick import _COMPILE_FIELDS, click_path
 from tests.cli.test_compile_cli import basic
+from tests.cli.test_compile_lock_settings import PYPROJECT, publish, settings_args
 from tests.cli.test_quick import CLICK_MAIN, RUN_MAIN
 from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded
 from tests.kit.index import KitIndex
@@ -165,6 +166,34 @@ def test_an_extra_or_group_of_pyproject_takes_the_full_path(
     assert quick("compile", "--index-url", kit_index.url, "--group", "dev") is None
     said = run_envlock("compile", "--index-url", kit_index.url, "--extra", "fast", check=True).stdout
     assert "wrote pylock.toml" in said
+
+
+def test_the_lock_s_settings_answer_alike_on_both_paths(
+    kit_index: KitIndex, isolated: Path, run_envlock: RunEnvlock
+) -> None:
+    """A lock compiled with extras, groups and settings, then checked and compiled without them (issue
+    22): both paths take the lock's settings and say the same; other settings are never answered."""
+    publish(kit_index)
+    (isolated / "pyproject.toml").write_text(PYPROJECT)
+    run_envlock("compile", *settings_args(kit_index), check=True)
+    for args, says in ((("--check",), "with pyproject.toml (extras fast; groups test)"), ((), KEPT)):
+        compile_twice(run_envlock, *args, says=says)
+        assert quick("compile", *args) == "0"
+        fast = run_envlock("compile", *args)
+        slow = subprocess.run(
+            [sys.executable, "-c", CLICK_MAIN, "compile", *args], capture_output=True, text=True
+        )
+        assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+    for other in (("--extra", "docs"), ("--exclude-newer", "2029-01-01"), ("--python-version", "3.11")):
+        assert quick("compile", "--check", *other) is None
+        stale = run_envlock("compile", "--check", *other)
+        assert stale.returncode == 1 and f"this check asks for {' '.join(other)}" in stale.stderr, (
+            stale.stderr
+        )
+    run_envlock("compile", "--extra", "docs", check=True)  # the lock's settings change with it
+    assert quick("compile", "--check") is None
+    said = run_envlock("compile", "--check", check=True).stdout
+    assert "(extras docs; groups test)" in said, said
 
 
 @pytest.mark.parametrize("change", ["input", "included", "new pyproject", "pyproject setting", "lock"])

@@ -158,12 +158,14 @@ def test_sync_says_what_click_says(
     for venv in (".venv-quick", ".venv-click"):
         assert run_envlock("sync", "--venv", venv).returncode == 0
     write(kit_index, DistSpec("a", "1.1"), DistSpec("c", "3.0"))
-    quick = run_envlock(*verbosity, "sync", "--venv", ".venv-quick")
-    slow = click_path(*verbosity, "sync", "--venv", ".venv-click")
+    # Each with a cache of its own: both download (and say so), neither finds the other's files.
+    quick = run_envlock(*verbosity, "sync", "--venv", ".venv-quick", "--cache-dir", "cache-quick")
+    slow = click_path(*verbosity, "sync", "--venv", ".venv-click", "--cache-dir", "cache-click")
     assert quick.returncode == slow.returncode == 0, quick.stderr + slow.stderr
     assert (_masked(quick.stdout), quick.stderr) == (_masked(slow.stdout), slow.stderr)
     if verbosity != ("-q",):
         assert "+1 installed, ~1 replaced, -1 removed in " in quick.stdout
+        assert quick.stderr.startswith("downloading 2 files (")
     assert installed(Path(".venv-quick")) == installed(Path(".venv-click")) == {"a": "1.1", "c": "3.0"}
 
 

@@ -76,3 +76,23 @@ def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: 
     assert default_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("ENVLOCK_CACHE_DIR")
     assert "envlock" in str(default_cache_dir())
+
+
+def test_areas_are_made_owner_only_and_private_areas_need_a_private_cache(tmp_path: Path) -> None:
+    """A umask that lets the group write (002, common with per-user groups) still makes owner-only cache
+    folders; a cache folder others can write is not trusted for a private area."""
+    import os
+
+    cache = Cache(tmp_path / "cache")
+    old = os.umask(0o002)
+    try:
+        http = cache.area("http")
+    finally:
+        os.umask(old)
+    assert all(p.stat().st_mode & 0o777 == 0o700 for p in (cache.root, http.parent, http))
+    assert cache.private_area("memo") == http.parent / "memo"
+    cache.root.chmod(0o770)
+    assert cache.private_area("memo") is None
+    cache.root.chmod(0o700)
+    (http.parent / "memo").chmod(0o702)
+    assert cache.private_area("memo") is None

@@ -1,6 +1,7 @@
-"""Compile settings as data: each setting is recorded in the lock, read back as fresh, and a change of it
-is stale (for ``compile --check`` with another command line, and for ``check`` when the recorded value
-is edited)."""
+"""Compile settings as data: each setting is recorded in the lock, read back as fresh (by ``check``, and
+by ``compile --check`` with the same command line or none: the lock's settings are its defaults), and a
+change of it is stale (for ``compile --check`` without the lock's settings, and for ``check`` when the
+recorded value is edited)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ CASES: dict[str, list[str]] = {
     "groups": ["pyproject.toml", "--group", "dev"],
     "exclude_newer": ["--exclude-newer", "2030-01-01T00:00:00Z"],
     "target": ["--python-version", "3.12"],
+    "python_version": ["--python-version", "3.12"],
     "targets": ["--target", "cp312-windows-amd64", "--target", "cp313-macos-arm64"],
     "universal": ["--universal"],
 }
@@ -68,9 +70,10 @@ def test_a_setting_reads_back_fresh_and_its_change_is_stale(
     assert name.replace("_", "-") in recorded, recorded  # recorded as data, not as words
     assert verdict(lock, os.environ).state == FRESH
     assert run_envlock("compile", "--check", *args).returncode == 0
+    assert run_envlock("compile", "--check").returncode == 0  # the lock's settings, sources included
     # The same inputs without the setting compile to another fingerprint: --check says stale.
     without = ["pyproject.toml"] if "pyproject.toml" in args and name != "sources" else []
-    stale = run_envlock("compile", "--check", *without)
+    stale = run_envlock("compile", "--check", "--reset-settings", "--no-default-groups", *without)
     assert stale.returncode == 1, stale.stdout + stale.stderr
     assert "Traceback" not in stale.stderr
 
@@ -114,3 +117,30 @@ def test_credentials_never_reach_the_recorded_settings(tmp_path: Path) -> None:
     )
     recorded = settings.for_lock(tmp_path, tmp_path).to_tool()
     assert "secret" not in str(recorded) and "t@" not in str(recorded)
+
+
+def test_a_command_line_takes_the_lock_s_settings_for_what_it_leaves_unset(tmp_path: Path) -> None:
+    recorded = CompileSettings(
+        sources=("pyproject.toml",),
+        index_url="https://example.org/simple/",
+        find_links=("wheels",),
+        extras=("x",),
+        groups=("dev",),
+        exclude_newer="2024-01-01",
+        python_version="3.12",
+    )
+    lock_dir, here = tmp_path / "locks", tmp_path
+    lock_dir.mkdir()
+    bare = CompileSettings().with_lock(recorded, lock_dir, here, target_named=False)
+    assert bare.sources == ("locks/pyproject.toml",) and bare.find_links == (str(lock_dir / "wheels"),)
+    assert (bare.extras, bare.groups, bare.python_version) == (("x",), ("dev",), "3.12")
+    assert bare.for_lock(lock_dir, here).to_tool() == recorded.to_tool()  # the same request again
+    given = CompileSettings(index_url="https://user:token@example.org/simple", extras=("y",), targets=("t",))
+    mixed = given.with_lock(recorded, lock_dir, here, target_named=False)
+    assert mixed.index_url == "https://user:token@example.org/simple/"  # its credentials, the lock's "/"
+    assert (mixed.extras, mixed.groups, mixed.python_version) == (("y",), ("dev",), None)
+    assert CompileSettings().with_lock(recorded, lock_dir, here, target_named=True).python_version is None
+    requirements = CompileSettings(sources=("requirements.in",)).with_lock(
+        recorded, lock_dir, here, target_named=False
+    )
+    assert (requirements.extras, requirements.groups) == ((), ())  # nothing of pyproject.toml to select

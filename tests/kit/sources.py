@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import subprocess
 import threading
@@ -13,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.kit import _builder
+from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 
 BACKENDS = Path(__file__).parent / "backends"
@@ -61,6 +64,61 @@ def make_project(
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content, encoding="utf-8")
     return root
+
+
+_COUNTING_BACKEND = '''"""The kit's backend (kit_builder); each hook call appended to calls.log beside
+it, a warning raised by each build (as setuptools' editable-install banner is)."""
+import os
+import warnings
+
+import kit_builder
+from kit_builder import get_requires_for_build_sdist, get_requires_for_build_wheel  # noqa: F401
+
+
+def _counted(hook):
+    def call(*args, **kwargs):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.log"), "a") as log:
+            log.write(hook + "\\n")
+        if hook.startswith("build_"):  # as setuptools' editable-install banner is
+            warnings.warn("kit backend banner: " + hook)
+        return getattr(kit_builder, hook.replace("editable", "wheel"))(*args, **kwargs)
+
+    return call
+
+
+prepare_metadata_for_build_wheel = _counted("prepare_metadata_for_build_wheel")
+prepare_metadata_for_build_editable = _counted("prepare_metadata_for_build_editable")
+build_wheel = _counted("build_wheel")
+build_editable = _counted("build_editable")
+'''
+
+
+def make_counted_project(root: Path, spec: DistSpec, *, pyproject_extra: str = "") -> Path:
+    """A project folder built by the kit's own backend (in-tree, no build requirements) from
+    ``kit-spec.json`` (``spec``), which logs every hook it runs (``backend_calls``): how tests count
+    builds. ``pyproject_extra`` is appended to its pyproject.toml (e.g. a ``[tool.envlock]`` table)."""
+    backend = root / "_kit_backend"
+    backend.mkdir(parents=True, exist_ok=True)
+    (backend / "kit_builder.py").write_bytes(Path(_builder.__file__).read_bytes())
+    (backend / "kit_backend.py").write_text(_COUNTING_BACKEND, encoding="utf-8")
+    write_counted_spec(root, spec)
+    text = (
+        _builder.pyproject_text()
+        + f'\n[project]\nname = "{spec.name}"\ndynamic = ["version", "dependencies"]\n'
+    )
+    (root / "pyproject.toml").write_text(text + pyproject_extra, encoding="utf-8")
+    return root
+
+
+def write_counted_spec(root: Path, spec: DistSpec) -> None:
+    """What the project of ``make_counted_project`` builds (its ``kit-spec.json``)."""
+    (root / _builder.SPEC_FILE).write_text(json.dumps(spec.to_kit_spec(), sort_keys=True), encoding="utf-8")
+
+
+def backend_calls(root: Path) -> list[str]:
+    """The hooks the backend of ``make_counted_project`` ran, in order."""
+    log = root / "_kit_backend" / "calls.log"
+    return log.read_text(encoding="utf-8").split() if log.is_file() else []
 
 
 def git(repo: Path, *args: str) -> str:

@@ -11,7 +11,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envlock.env.interpreter import TargetEnvironment
-from envlock.errors import ResolutionError
+from envlock.errors import NetworkError, ProjectNotFoundError, ResolutionError
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.pages import DistFile, ProjectPage, page_of
 from envlock.inputs.config import InputRequirement, ResolverOptions
@@ -64,7 +64,7 @@ class FakeIndex:
     def project(self, name: str) -> ProjectPage:
         canonical = canonicalize_name(name)
         if canonical not in self.projects:
-            raise ResolutionError(f"project {canonical!r} not found on fake")
+            raise ProjectNotFoundError(canonical, "https://fake/simple/")
         files: list[DistFile] = []
         for rel in self.projects[canonical]:
             common = {
@@ -333,9 +333,46 @@ def test_python_requirement_conflict_is_explained() -> None:
     assert "3.11.4" in info.value.message
 
 
-def test_unknown_project_propagates() -> None:
-    with pytest.raises(ResolutionError, match="not found"):
+def test_unknown_root_project_names_the_requirement() -> None:
+    with pytest.raises(ResolutionError) as info:
         pins_of({}, ["nope"])
+    assert info.value.message == (
+        "project 'nope' is not on any index (https://fake/simple/): required by requirements.in:1"
+    )
+    assert info.value.hint is not None and "--extra-index-url" in info.value.hint
+
+
+def test_a_missing_dependency_backtracks_to_an_older_release() -> None:
+    projects = {"a": [Rel("1.0"), Rel("2.0", requires=("b",))]}
+    assert pins_of(projects, ["a"]) == {"a": "1.0"}
+
+
+def test_a_missing_dependency_of_every_release_names_who_requires_it() -> None:
+    projects = {"a": [Rel("1.0", requires=("b",)), Rel("2.0", requires=("b>1",))]}
+    with pytest.raises(ResolutionError) as info:
+        pins_of(projects, ["a"])
+    assert info.value.message.splitlines() == [
+        "cannot resolve: these requirements name a project no index has:",
+        "  requirements.in:1 → a 2.0 requires b>1, which is not on any index (https://fake/simple/)",
+        "  requirements.in:1 → a 1.0 requires b, which is not on any index (https://fake/simple/)",
+    ]
+
+
+def test_network_errors_other_than_not_found_stay_fatal() -> None:
+    class Broken(FakeIndex):
+        def project(self, name: str) -> ProjectPage:
+            if name == "b":
+                raise NetworkError("https://fake/simple/b/: 503 Service Unavailable")
+            return super().project(name)
+
+    projects = {"a": [Rel("1.0"), Rel("2.0", requires=("b",))]}
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("a"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    with pytest.raises(NetworkError, match="503"):
+        resolve(Broken(projects), request)
 
 
 def test_via_dependencies_and_groups() -> None:
@@ -407,3 +444,45 @@ def test_via_names_the_constraint_files_of_constrained_packages() -> None:
     assert set(by_name) == {"a", "b"}
     assert by_name["b"].via == ("-c constraints.txt", "a")
     assert by_name["a"].via == ("-r requirements.in",)
+
+
+PRERELEASE_AFTER_BACKTRACKING = {
+    # x 1.6, the only final above 1.5, requires a q nobody has: the prerelease is all that satisfies.
+    "x": [Rel("1.0"), Rel("1.6", requires=("q>9",)), Rel("1.7b1")],
+    "q": [Rel("1.0")],
+    # a 2.0 cannot be used (c>=2 does not exist): a 1.0's x>1.5 is reached only after backtracking.
+    "a": [Rel("1.0", requires=("x>1.5",)), Rel("2.0", requires=("c>=2",))],
+    "c": [Rel("1.0")],
+}
+
+
+@pytest.mark.parametrize(
+    ("requirements", "expected"),
+    [
+        (["x>1.5"], {"x": "1.7b1"}),
+        (["a"], {"a": "1.0", "x": "1.7b1"}),
+        (["x>1.5", "a"], {"a": "1.0", "x": "1.7b1"}),
+    ],
+)
+def test_a_prerelease_resolves_what_every_final_fails(
+    requirements: list[str], expected: dict[str, str]
+) -> None:
+    assert pins_of(PRERELEASE_AFTER_BACKTRACKING, requirements) == expected
+
+
+def test_a_resolution_of_finals_only_wins_over_a_prerelease() -> None:
+    # w 1.7b1 would avoid backtracking y; finals exist (y 1.0 with w 1.6), so they are locked.
+    projects = {
+        "y": [Rel("1.0"), Rel("2.0", requires=("q==1.0",))],
+        "w": [Rel("1.6", requires=("q==2.0",)), Rel("1.7b1")],
+        "q": [Rel("1.0"), Rel("2.0")],
+    }
+    assert pins_of(projects, ["y", "w>1.5"]) == {"q": "2.0", "w": "1.6", "y": "1.0"}
+
+
+def test_a_conflict_that_prereleases_cannot_mend_names_the_finals() -> None:
+    projects = {"x": [Rel("1.6", requires=("q>9",)), Rel("1.7b1", requires=("q>10",))], "q": [Rel("1.0")]}
+    with pytest.raises(ResolutionError) as info:
+        pins_of(projects, ["x>1.5"])
+    assert "x 1.6 requires q>9" in info.value.message
+    assert "1.7b1" not in info.value.message

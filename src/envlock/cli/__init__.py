@@ -92,12 +92,16 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 COMMANDS: dict[str, str] = {
     "check": "envlock.cli.check",
     "compile": "envlock.cli.compile",
+    "diff": "envlock.cli.diff",
     "doctor": "envlock.cli.doctor",
     "export": "envlock.cli.export",
     "import": "envlock.cli.import_lock",
     "launcher": "envlock.cli.launcher",
+    "outdated": "envlock.cli.outdated",
     "run": "envlock.cli.run",
     "sync": "envlock.cli.sync",
+    "tree": "envlock.cli.tree",
+    "why": "envlock.cli.why",
 }
 # -- end of command registrations --
 

@@ -31,6 +31,10 @@ class CompileProgress:
             self.pinned = event.count
         elif event.kind == "metadata":
             self.read += 1
+        elif event.kind == "finished":
+            if self.verbosity >= 1:
+                self._print(f"resolver work: {event.subject}")
+            return
         elif event.kind == "rejected":
             self.rejected += 1
             if self.verbosity >= 1:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envlock.cli._files import write_output
-from envlock.errors import InputError, StaleLockError
+from envlock.errors import InputError
 from envlock.inputs.settings import CompileSettings
 
 if TYPE_CHECKING:
@@ -35,12 +35,16 @@ class CompileRequest:
     upgrade: bool
     upgrade_packages: tuple[str, ...]
     python: str | None
-    python_version: str | None
     check: bool
+    reset_settings: bool
+    """``--reset-settings``: the existing lock's settings are not this compile's defaults."""
+    no_default_groups: bool
+    """``--no-default-groups``: the dependency groups are exactly the ``--group`` ones."""
     dry_run: bool
     cache_dir: Path | None
 
 
+UNIVERSAL_HINT = "--universal: --python-version X.Y (or requires-python) sets the lowest Python it locks for"
 DEFAULT_SOURCES = ("requirements.in", "pyproject.toml")
 """What compile reads without SOURCES: the first of these that exists."""
 
@@ -88,13 +92,22 @@ class _Reads:
 @click.option(
     "--universal",
     is_flag=True,
-    help="Resolve for Linux, Windows and macOS and every CPython of the project's requires-python.",
+    help="Resolve for Linux, Windows and macOS and every CPython 3.10+ (--python-version: from X.Y) of the "
+    "project's requires-python.",
 )
 @click.option(
     "--exclude-newer", metavar="TIMESTAMP", help="Ignore files uploaded after this instant (PEP 700)."
 )
 @click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include a pyproject extra.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Include a PEP 735 dependency group.")
+@click.option(
+    "--no-default-groups",
+    is_flag=True,
+    help="Only the --group groups: not the lock's, [tool.envlock]'s or the project's dev group.",
+)
+@click.option(
+    "--reset-settings", is_flag=True, help="Do not take unset options from the settings the lock records."
+)
 @click.option("--check", is_flag=True, help="Exit 1 if the lock is stale for its inputs (offline).")
 @click.option("--dry-run", is_flag=True, help="Print the lock instead of writing it.")
 @click.option("--cache-dir", envvar="ENVLOCK_CACHE_DIR", type=click.Path(path_type=Path, file_okay=False))
@@ -114,30 +127,30 @@ def command(output: Output, /, **params: Any) -> None:
 
 
 def run(request: CompileRequest, output: Output) -> None:
+    from envlock.cli._compile_check import check
     from envlock.inputs import config
     from envlock.inputs.settings import resolve, tool_settings
 
-    started = time.time_ns()
-    root = Path.cwd()
-    config.check_upgrade_packages(request.upgrade_packages)
+    started, root = time.time_ns(), Path.cwd()
     tool = tool_settings(root)
-    settings, targets, interpreters = _settings(request, tool, root)
-    described = _describe(targets)
-    fetched: list[str] = []
-    resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
-    reads = _Reads(root, resolved, None if fetched else interpreters, started)
-    inputs, index, options = resolved.inputs, resolved.index, resolved.options
     out = request.output or Path(tool.output or tool.lock or "pylock.toml")
     shown_out = config.display_path(out, root)
-    sources = tuple(Path(s) for s in settings.sources)
+    read = _read_lock_text(out)
+    compiled, settings, targets, interpreters = _settings(request, tool, root, (out, shown_out), read)
+    fetched: list[str] = []
+    resolved = resolve(settings, root, os.environ, lambda url: _fetch_text(url, fetched))
+    selection = _selection(resolved.inputs, settings)
+    described = _describe(targets) + (f"; {selection}" if selection else "")
+    reads = _Reads(root, resolved, None if fetched else interpreters, started)
+    inputs, index, options = resolved.inputs, resolved.index, resolved.options
+    recorded = settings.for_lock(out.absolute().parent, root)
     if request.check:
-        _check(out, shown_out, resolved, settings, targets, root)
-        message = f"{shown_out} is up to date with {config.display_path(sources[0], root)}"
+        message = check((out, shown_out), read, resolved, (compiled, recorded), targets, root)
+        message += f" ({selection})" if selection else ""
         _remember_kept(request, out, None, message, reads)
         output.info(message)
         return
-    recorded = settings.for_lock(out.absolute().parent, root)
-    kept = _lock_kept(request, out, resolved, recorded)
+    kept = _lock_kept(request, read, resolved, recorded)
     if kept is not None:
         message = _kept_line(shown_out, kept, described)
         _remember_kept(request, out, kept[1], message, reads)
@@ -171,7 +184,7 @@ def run(request: CompileRequest, output: Output) -> None:
         verbosity=output.verbosity,
     )
     _write_lock(request, output, out, shown_out, previous, lock, described)
-    if not request.dry_run and (kept := _lock_kept(request, out, resolved, recorded)) is not None:
+    if not request.dry_run and (kept := _lock_kept(request, _read_lock_text(out), resolved, recorded)):
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
 
 
@@ -239,7 +252,6 @@ def _compile(
 
     cache = Cache(request.cache_dir or default_cache_dir())
     http = LazyHttp(HttpClient)  # a warm compile with fresh pages never imports urllib3
-    client_box: list[IndexClient] = []
     progress = CompileProgress(verbosity)
 
     def build_metadata(sdist: Path) -> bytes:
@@ -247,7 +259,7 @@ def _compile(
 
         show_backend_warnings(verbosity > 0)
         progress.building(sdist.name)
-        return prepare_metadata(sdist, install_requirements=index_build_installer(client_box[0]))
+        return prepare_metadata(sdist, install_requirements=index_build_installer(client))
 
     client = IndexClient(
         http,
@@ -259,7 +271,6 @@ def _compile(
         ),
         metadata_builder=None if ALL in options.only_binary else build_metadata,
     )
-    client_box.append(client)
     upgrade = UpgradePolicy(all=request.upgrade, packages=request.upgrade_packages)
     job = CompileJob(
         inputs=inputs,
@@ -270,6 +281,8 @@ def _compile(
         previous=previous,
         upgrade=upgrade,
         sources=_LazySources(lambda: _sources(cache, client, previous, upgrade, progress)),
+        # A clash may be in one of the older Pythons --universal covers by default: say how to drop them.
+        failure_hint=UNIVERSAL_HINT if request.settings.universal else None,
     )
     try:
         return compile_lock(client, job, client.hash_of, warn, progress.on_event)
@@ -295,31 +308,81 @@ class _LazySources:
 
 def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any) -> Any:
     """Metadata of the project folders and git sources, built with build requirements from the index."""
-    from envlock.resolve.builder import index_build_installer
     from envlock.resolve.compiler import kept_commits
     from envlock.resolve.sources import SourceMetadata
 
+    def install_requirements(requirements: Any, env_python: Path) -> None:
+        # lazy: the PEP 517 builder loads only when a source is built (not when its metadata is remembered)
+        from envlock.resolve.builder import index_build_installer
+
+        index_build_installer(client)(requirements, env_python)
+
+    def building(label: str) -> None:
+        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by the build anyway
+
+        show_backend_warnings(progress.verbosity > 0)
+        progress.building(label)
+
     return SourceMetadata(
         cache,
-        index_build_installer(client),
+        install_requirements,
         kept_commits=kept_commits(previous, upgrade),
-        on_build=progress.building,
+        on_build=building,
+        refresh=upgrade.all,
     )
 
 
 def _settings(
-    request: CompileRequest, tool: ToolSettings, root: Path
-) -> tuple[CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
-    """The command line's settings with the default source and the targets' identity filled in, the
-    targets, and the interpreters they came from (``_targets``)."""
+    request: CompileRequest,
+    tool: ToolSettings,
+    root: Path,
+    lock: tuple[Path, str],
+    read: tuple[str, dict[str, Any]] | None,
+) -> tuple[CompileSettings | None, CompileSettings, tuple[TargetEnvironment, ...], tuple[str, ...] | None]:
+    """The settings the existing ``lock`` (path, as shown; ``read``: ``_read_lock_text``) was compiled
+    with (None: no lock, one without them, or ``--reset-settings``); the command line's settings (its
+    ``-P`` values checked) with the default source, the lock's settings for those it leaves unset, the
+    default groups and the targets' identity filled in; the targets, and the interpreters they came
+    from (``_targets``)."""
+    from envlock.inputs.config import check_upgrade_packages
+    from envlock.inputs.settings import has_dev_group, recorded_in
+
+    check_upgrade_packages(request.upgrade_packages)
+    out = lock[0]
+    compiled = None if request.reset_settings or read is None else recorded_in(read[1], lock[1])
     settings = request.settings
+    if compiled is not None:
+        named = bool(request.python or tool.targets or tool.python_version)
+        settings = settings.with_lock(compiled, out.absolute().parent, root, target_named=named)
     if not settings.sources:
         settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
-    targets, identity, interpreters = _targets(request, tool, root)
+    if request.no_default_groups:
+        settings = dataclasses.replace(settings, groups=request.settings.groups)
+    elif (
+        not settings.groups
+        and not tool.groups
+        and (request.reset_settings or not out.exists())
+        and has_dev_group(settings.sources, root)
+    ):  # as uv: a new lock holds the project's dev group (recorded, so later compiles keep it)
+        settings = dataclasses.replace(settings, groups=("dev",))
+    request = dataclasses.replace(request, settings=settings)
+    from envlock.cli._compile_targets import compile_targets
+
+    targets, identity, interpreters = compile_targets(request, tool, root)
     settings = dataclasses.replace(settings, target=identity)
     if settings.targets:  # recorded as the canonical, sorted list, however the command line gave them
         settings = dataclasses.replace(settings, targets=tuple(identity["targets"].split()))
-    return settings, targets, interpreters
+    return compiled, settings, targets, interpreters
+
+
+def _selection(inputs: CompileInputs, settings: CompileSettings) -> str:
+    """``extras dev; groups dev, test`` for the result lines: what of pyproject.toml the lock holds
+    (``no extras`` / ``no groups``); empty when no pyproject.toml is an input."""
+    if not any(source.endswith(".toml") for source in settings.sources):
+        return ""
+    extras = f"extras {', '.join(inputs.extras)}" if inputs.extras else "no extras"
+    groups = f"groups {', '.join(inputs.groups)}" if inputs.groups else "no groups"
+    return f"{extras}; {groups}"
 
 
 def _default_source(root: Path) -> Path:
@@ -352,56 +415,6 @@ def _fetch_text(url: str, fetched: list[str]) -> str:
         raise RequirementsFileError(f"{strip_credentials(url)}: cannot read: {error}") from None
 
 
-def _targets(
-    request: CompileRequest, tool: ToolSettings, root: Path
-) -> tuple[tuple[TargetEnvironment, ...], dict[str, str], tuple[str, ...] | None]:
-    """The targets to resolve for, their identity for the fingerprint and the interpreters they came
-    from (``_target``): the declared targets (``--target``, else ``[tool.envlock] targets``: the same on
-    every machine), else one target from an interpreter."""
-    from envlock.env.interpreter import target_identity
-
-    declared = request.settings.targets or tool.targets
-    if request.settings.universal:
-        if request.settings.targets:
-            raise InputError("--universal and --target both name the targets: give one or the other")
-        from envlock.env.targets import universal_targets
-
-        declared = universal_targets(_requires_python(root))
-    if not declared:
-        target, interpreters = _target(request, tool, root)
-        return (target,), target_identity(target), interpreters
-    if request.settings.universal:
-        where = "--universal"
-    elif request.settings.targets:
-        where = "--target"
-    else:
-        where = "pyproject.toml [tool.envlock] targets"
-    if request.python or request.python_version or tool.python_version:
-        raise InputError(
-            f"{where} names the targets; --python, --python-version and [tool.envlock] python-version "
-            "name one: give one or the other",
-            hint="add the Python version to the targets instead, e.g. --target cp312-linux-x86_64",
-        )
-    from envlock.env.targets import parse_targets, target_environment
-
-    # In one canonical order: a lock (its entries, markers, fingerprint) never depends on the order the
-    # targets were listed in.
-    specs = sorted(parse_targets(declared, where))
-    return tuple(target_environment(s) for s in specs), {"targets": " ".join(s.text for s in specs)}, ()
-
-
-def _requires_python(root: Path) -> str | None:
-    """``[project] requires-python`` of ``root/pyproject.toml`` (None without one)."""
-    from envlock.inputs.envlock_table import load_toml
-
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        return None
-    project = load_toml(pyproject, root).get("project")
-    value = project.get("requires-python") if isinstance(project, dict) else None
-    return value if isinstance(value, str) else None
-
-
 def _describe(targets: tuple[TargetEnvironment, ...]) -> str:
     from envlock.env.interpreter import describe_target
 
@@ -410,95 +423,41 @@ def _describe(targets: tuple[TargetEnvironment, ...]) -> str:
     return f"{len(targets)} targets"
 
 
-def _target(
-    request: CompileRequest, tool: ToolSettings, root: Path
-) -> tuple[TargetEnvironment, tuple[str, ...] | None]:
-    """The one target, and the interpreter paths it depends on (the running Python aside; None: one
-    looked up on PATH, which a cached verdict cannot vouch for)."""
-    from envlock.env.interpreter import (
-        current_environment,
-        environment_for,
-        environment_for_version,
-        interpreter_path,
-        probe,
-    )
-    from envlock.guard.stamp import venv_python
+def _read_lock_text(out: Path) -> tuple[str, dict[str, Any]] | None:
+    """The lock at ``out`` as text and plain TOML, read once for what this compile asks of it (its
+    settings, the "kept" verdict, ``--check``'s lock model); None when it is no regular file or no UTF-8
+    TOML (whoever needs it then reads it again and reports why)."""
+    from envlock.tomlshim import tomllib  # lazy: the lock is read as plain TOML
 
-    if request.python is not None:
-        path = interpreter_path(request.python, root)
-        # interpreter_path's rule: a value without a folder part is looked up on PATH
-        on_path = not any(sep and sep in request.python for sep in ("/", os.sep, os.altsep))
-        interpreters = None if on_path else (str(path.absolute()),)
-        interpreter = environment_for(probe(path))
-        if request.python_version:  # as uv: the interpreter gives the platform, the option the version
-            return environment_for_version(request.python_version, interpreter), interpreters
-        return interpreter, interpreters
-    version = request.python_version or tool.python_version
-    if version:
-        return environment_for_version(version), ()
-    candidate = Path(venv_python(root / (tool.venv or ".venv")))
-    if candidate.exists():
-        return environment_for(probe(candidate)), (str(candidate.absolute()),)
-    return current_environment(), (str(candidate.absolute()),)
-
-
-def _check(
-    out: Path,
-    shown_out: str,
-    resolved: Resolved,
-    settings: CompileSettings,
-    targets: tuple[TargetEnvironment, ...],
-    root: Path,
-) -> None:
-    """``--check``: the staleness judge (``inputs.freshness.judge``) on the lock, with this command
-    line's settings."""
-    from envlock.env.interpreter import describe_target
-    from envlock.inputs.config import display_path
-    from envlock.inputs.freshness import STALE, judge
-    from envlock.lock.lockfile import lock_metadata, read_lock
-
-    if not out.exists():
-        raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
-    metadata = lock_metadata(read_lock(out))
-    if judge(metadata.fingerprint, resolved, settings.target).state != STALE:
-        return
-    recorded = metadata.options.get("targets") if isinstance(metadata.options, dict) else None
-    now = [describe_target(t) for t in targets]
-    if isinstance(recorded, list) and recorded and now != recorded:
-        missing = [t for t in now if t not in recorded]
-        extra = [str(t) for t in recorded if t not in now]
-        parts = [f"has no entry for {', '.join(missing)}"] if missing else []
-        parts += [f"was also compiled for {', '.join(extra)}"] if extra else []
-        raise StaleLockError(
-            f"{shown_out} {' and '.join(parts) or 'lists its targets in another order'} "
-            f"(compiled for {', '.join(str(t) for t in recorded)})",
-            hint="run: envlock compile (or pass the --python/--python-version/--target it was compiled with)",
-        )
-    raise StaleLockError(
-        f"{display_path(root / settings.sources[0], root)} changed since {shown_out} was compiled — "
-        "run: envlock compile"
-    )
+    try:
+        if not out.is_file():  # never a FIFO's open
+            return None
+        text = out.read_bytes().decode("utf-8")
+        return text, tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
 
 
 def _lock_kept(
-    request: CompileRequest, out: Path, resolved: Resolved, recorded: CompileSettings
+    request: CompileRequest,
+    read: tuple[str, dict[str, Any]] | None,
+    resolved: Resolved,
+    recorded: CompileSettings,
 ) -> tuple[int, str] | None:
-    """The number of packages of ``out`` and the sha256 of the bytes judged, when it already is what
-    this compile would write: it records this command line's settings (``recorded``: as a lock records
-    them, target included) and the fingerprint its inputs have now, and nothing asks for a change
-    (``--upgrade``, ``-P``). Then the resolver, the index and the lock model are never loaded
-    (issue 15); anything else: None."""
-    if request.upgrade or request.upgrade_packages or request.dry_run or not out.is_file():
+    """The number of packages of the lock ``read`` (``_read_lock_text``) and the sha256 of the bytes
+    judged, when it already is what this compile would write: it records this command line's settings
+    (``recorded``: as a lock records them, target included) and the fingerprint its inputs have now,
+    and nothing asks for a change (``--upgrade``, ``-P``). Then the resolver, the index and the lock
+    model are never loaded (issue 15); anything else: None."""
+    if request.upgrade or request.upgrade_packages or request.dry_run or read is None:
         return None
     from envlock.guard.stamp import sha256_text
-    from envlock.tomlshim import tomllib  # lazy: the kept lock is read as plain TOML
 
+    text, data = read
     try:
-        text = out.read_bytes().decode("utf-8")
-        data = tomllib.loads(text)
         table = data["tool"]["envlock"]
         fingerprint, settings, packages = table["fingerprint"], table["settings"], data["packages"]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
     if fingerprint != resolved.fingerprint(recorded.target) or settings != recorded.to_tool():
         return None

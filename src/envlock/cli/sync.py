@@ -34,6 +34,11 @@ JSON_FORMAT = 1
 @click.option(
     "--group", "groups", multiple=True, metavar="NAME", help="Install a dependency group (repeatable)."
 )
+@click.option(
+    "--no-default-groups",
+    is_flag=True,
+    help="Install only the --group groups, not the lock's default-groups (e.g. dev, in production).",
+)
 @click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
 @click.option("--rebuild", is_flag=True, help="Recreate the venv from scratch (swapped in on success).")
 @click.option("--offline", is_flag=True, help="Use only the cache; never the network.")
@@ -85,12 +90,17 @@ def command(output: Output, /, **params: Any) -> None:
 
     options = _options(params)
     progress = (
-        Progress(_echo_err)
-        if sys.stderr.isatty() and not params["as_json"] and output.verbosity >= 0
+        Progress(_echo_err, live=sys.stderr.isatty())
+        if not params["as_json"] and output.verbosity >= 0
         else None
     )
     try:
-        edges = SyncEdges(progress=progress.update if progress else None, notice=output.warn)
+        edges = SyncEdges(
+            progress=progress.update if progress else None,
+            notice=output.warn,
+            report=progress.report if progress else None,
+            backend_output=output.verbosity >= 1,
+        )
         result = sync(options, edges)
     finally:
         if progress:
@@ -132,7 +142,7 @@ def _into(output: Output, params: dict[str, Any], default_lock: Path, started: f
         spec=parse_target(params["target"]),
         into=params["into"],
         extras=tuple(params["extras"]),
-        groups=tuple(params["groups"]) if params["groups"] else None,
+        groups=_groups(params),
         offline=params["offline"],
         python=params["into_python"],
     )
@@ -151,7 +161,7 @@ def _options(params: dict[str, Any]) -> SyncOptions:
         venv=params["venv"],
         python=params["python"],
         extras=tuple(params["extras"]),
-        groups=tuple(params["groups"]) if params["groups"] else None,
+        groups=_groups(params),
         dry_run=params["dry_run"],
         rebuild=params["rebuild"],
         offline=params["offline"],
@@ -183,9 +193,15 @@ def _already_in_sync(params: dict[str, Any]) -> bool:
         hashlib.sha256(lock_bytes).hexdigest(),
         lock_bytes,
         extras=params["extras"],
-        groups=params["groups"] or None,
+        groups=_groups(params),
         lock_path=Path(params["lock"]),
     )
+
+
+def _groups(params: dict[str, Any]) -> tuple[str, ...] | None:
+    """The groups to install: ``--group`` values (none with ``--no-default-groups`` alone), else None:
+    the lock's ``default-groups``."""
+    return tuple(params["groups"]) if params["groups"] or params["no_default_groups"] else None
 
 
 def _only_binary(values: tuple[str, ...]) -> frozenset[str]:

@@ -191,7 +191,7 @@ def current_environment() -> TargetEnvironment:
 def environment_for_version(version: str, base: TargetEnvironment | None = None) -> TargetEnvironment:
     """``--python-version X.Y[.Z]``: CPython X.Y on the platform of ``base`` (an interpreter given with
     ``--python``, as uv does: it supplies the platform, the option the version), else of this machine."""
-    major, minor, full = _parse_version(version)
+    major, minor, full = parse_python_version(version)
     base = base if base is not None else current_environment()
     markers = dict(base.markers)
     markers.update(
@@ -211,7 +211,8 @@ def environment_for_version(version: str, base: TargetEnvironment | None = None)
     )
 
 
-def _parse_version(version: str) -> tuple[int, int, str]:
+def parse_python_version(version: str) -> tuple[int, int, str]:
+    """``X.Y[.Z]`` -> (X, Y, the full version); InputError for anything else."""
     parts = version.strip().split(".")
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
         raise InputError(f"invalid Python version {version!r}: expected X.Y or X.Y.Z")

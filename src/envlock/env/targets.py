@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from packaging.tags import compatible_tags, cpython_tags, mac_platforms
 
-from envlock.env.interpreter import TargetEnvironment
+from envlock.env.interpreter import TargetEnvironment, parse_python_version
 from envlock.errors import InputError
 
 _FORM = re.compile(
@@ -204,13 +204,23 @@ def spec_for(target: TargetEnvironment) -> str | None:
 UNIVERSAL_PLATFORMS = ("linux-x86_64", "linux-aarch64", "windows-amd64", "macos-arm64", "macos-x86_64")
 """``--universal``: the common server and desktop platforms."""
 UNIVERSAL_PYTHONS = tuple(range(10, 15))
-"""``--universal``: the CPython minors still supported upstream (3.10 to 3.14)."""
+"""``--universal``: the CPython minors still supported upstream (3.10 to 3.14), unless a floor is given."""
 
 
-def universal_targets(requires_python: str | None) -> tuple[str, ...]:
-    """``--universal``: every common platform for each supported CPython the project's
-    ``requires-python`` admits (all of them without one); InputError when it admits none."""
+def universal_targets(requires_python: str | None, floor: str | None = None) -> tuple[str, ...]:
+    """``--universal``: every common platform for each CPython from ``floor`` (``--python-version X.Y``:
+    X.Y and newer, down to 3.8) or else 3.10, up to 3.14, that the project's ``requires-python`` admits
+    (all of them without one); InputError when that leaves none."""
     minors = list(UNIVERSAL_PYTHONS)
+    if floor is not None:
+        major, minor, _full = parse_python_version(floor)
+        if major != 3 or minor not in SUPPORTED_PYTHONS:
+            raise InputError(
+                f"--universal --python-version {floor}: CPython {major}.{minor} is not a supported target "
+                "(3.8 to 3.14)"
+            )
+        minors = [m for m in SUPPORTED_PYTHONS if m >= minor]
+    considered = f"CPython 3.{minors[0]} to 3.{minors[-1]}"
     if requires_python:
         from packaging.specifiers import InvalidSpecifier, SpecifierSet  # lazy: only --universal
 
@@ -221,7 +231,7 @@ def universal_targets(requires_python: str | None) -> tuple[str, ...]:
         minors = [m for m in minors if allowed.contains(f"3.{m}", prereleases=True)]
     if not minors:
         raise InputError(
-            f"--universal: requires-python {requires_python!r} admits none of CPython 3.10 to 3.14",
+            f"--universal: requires-python {requires_python!r} admits none of {considered}",
             hint="name the targets with --target instead",
         )
     return tuple(f"cp3{m}-{platform}" for m in minors for platform in UNIVERSAL_PLATFORMS)

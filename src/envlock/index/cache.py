@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -31,10 +32,31 @@ class Cache:
     root: Path
 
     def area(self, name: str) -> Path:
-        """A named sub-area (``http``, ``metadata``, ``builds`` ...)."""
+        """A named sub-area (``http``, ``metadata``, ``builds`` ...); the cache folder, its layout folder
+        and the area are made owner-only (``0700``) when they are made."""
         path = self.root / CACHE_LAYOUT_VERSION / name
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # the common case: one system call
+            pass
+        except FileNotFoundError:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
         return path
+
+    def private_area(self, name: str) -> Path | None:
+        """A named sub-area for entries whose content is believed without a hash to check it against (a
+        memo of a build), made owner-only; None unless the cache folder, its layout folder and the area
+        are this user's and writable by no one else (the cache trust rule, docs/design.md), or when the
+        area cannot be made. Its callers then do the work instead of remembering it."""
+        layout = self.root / CACHE_LAYOUT_VERSION
+        try:
+            path = self.area(name)
+            private = all(_private(folder.stat()) for folder in (self.root, layout, path))
+        except OSError:
+            return None
+        return path if private else None
 
     def artifact_path(self, sha256: str, filename: str) -> Path:
         """Where the artifact goes; a hash or file name that would leave the store is a ValueError
@@ -90,6 +112,14 @@ class Cache:
                 with suppress(OSError):
                     total += (Path(dirpath) / name).stat().st_size
         return total
+
+
+def _private(found: os.stat_result) -> bool:
+    """A folder only this user can write to (POSIX; Windows folders carry no such mode bits)."""
+    if os.name == "nt":
+        return stat.S_ISDIR(found.st_mode)
+    mine = found.st_uid == os.getuid()
+    return stat.S_ISDIR(found.st_mode) and mine and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def key_for(text: str) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from envlock.errors import ResolutionError
+from envlock.errors import ProjectNotFoundError, ResolutionError
 from envlock.guard.stamp import sha256_file
 from envlock.index import download
 from envlock.index.cache import Cache
@@ -166,7 +166,7 @@ class IndexClient:
 
     def project(self, name: str) -> ProjectPage:
         """The project's files: from the first index that has it, plus find-links (never mixed
-        across indexes, so a public index cannot shadow a private one). Unknown -> ResolutionError."""
+        across indexes, so a public index cannot shadow a private one). Unknown -> ProjectNotFoundError."""
         canonical = canonicalize_name(name)
         return self._pages.get(canonical, lambda: self._find_project(canonical))
 
@@ -186,10 +186,7 @@ class IndexClient:
         where = ", ".join(redact(i) for i in self.indexes)
         if self._find_links:
             where += " and find-links " + ", ".join(redact(f) for f in self._find_links)
-        raise ResolutionError(
-            f"project {name!r} not found on {where}",
-            hint="check the name, or add the index that has it with --extra-index-url / --index-url",
-        )
+        raise ProjectNotFoundError(name, where)
 
     def _index_page(
         self, index: str, name: NormalizedName, extra: tuple[DistFile, ...]

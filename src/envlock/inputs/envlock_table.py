@@ -48,6 +48,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
         "venv": str,
         "targets": list,
         "install-project": bool,
+        "cache-keys": list,
     }
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -63,6 +64,7 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
             raise RequirementsFileError(f"{shown}: [tool.envlock] {key} must be {kind}")
         values[key.replace("-", "_")] = tuple(value) if isinstance(value, list) else value
     values.pop("install_project", None)  # read where the project is: inputs.pyproject.installs_project
+    values.pop("cache_keys", None)  # read where the project is built: sources.tree.cache_key_patterns
     return ToolSettings(**values)
 
 

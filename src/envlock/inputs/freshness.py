@@ -14,7 +14,7 @@ Heavy modules (packaging, the input readers) are imported only when the cache ha
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from envlock.errors import EnvlockError, NeedsNetworkError
@@ -75,13 +75,24 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def judge(recorded: str | None, resolved: Resolved, target: Mapping[str, str], lock: Any = None) -> Freshness:
+def judge(
+    recorded: str | None,
+    resolved: Resolved,
+    target: Mapping[str, str],
+    lock: Any = None,
+    *,
+    changed: Sequence[tuple[str, str]] = (),
+) -> Freshness:
     """The one staleness judge: is ``recorded`` (a lock's input fingerprint) what the inputs and
     settings of ``resolved`` fingerprint to for ``target``? Used by ``compile --check`` (with the
-    command line's settings), by ``check``, ``sync`` and the launchers (with the settings the lock
-    recorded). ``lock`` (its TOML data), when given, lets a stale verdict name what the lock lacks."""
+    command line's settings, the lock's for those it leaves unset), by ``check``, ``sync`` and the
+    launchers (with the settings the lock recorded). ``lock`` (its TOML data), when given, lets a stale
+    verdict name what the lock lacks; ``changed`` (``settings.differences``: the settings asked for
+    otherwise than the lock's), when not empty, is what a stale verdict names instead."""
     if recorded is not None and resolved.fingerprint(target) == recorded:
         return Freshness(FRESH)
+    if changed:
+        return Freshness(STALE, "; ".join(f"compiled with {then}, asked for {now}" for then, now in changed))
     problems = _unsatisfied(resolved.inputs, lock, target) if lock is not None else []
     return Freshness(STALE, "; ".join(problems) if problems else "its input fingerprint differs")
 

@@ -47,6 +47,8 @@ REQUEST_FIELDS = {
     "exclude_newer": "text",
     "extras": "texts",
     "groups": "texts",
+    "no_default_groups": "flag",
+    "reset_settings": "flag",
     "check": "flag",
 }
 """The compile options that decide its outcome, by ``CompileRequest``/``CompileSettings`` field name, and

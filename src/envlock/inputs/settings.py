@@ -61,6 +61,8 @@ class CompileSettings:
     groups: tuple[str, ...] = ()
     exclude_newer: str | None = None
     """``--exclude-newer TIMESTAMP`` as given (checked when merged; recorded so a re-lock is the same)."""
+    python_version: str | None = None
+    """``--python-version X.Y[.Z]`` as given (the target's identity is ``target``)."""
     targets: tuple[str, ...] = ()
     """``--target`` (repeatable); none: ``[tool.envlock] targets``, else one target from an interpreter."""
     universal: bool = False
@@ -68,6 +70,41 @@ class CompileSettings:
     target: Mapping[str, str] = field(default_factory=dict)
     """The target's identity (implementation, Python X.Y, platform, machine): from ``--python``,
     ``--python-version``, the project's venv or envlock's own Python, decided once by compile."""
+
+    def with_lock(
+        self, recorded: CompileSettings, lock_dir: Path, here: Path, *, target_named: bool
+    ) -> CompileSettings:
+        """These settings (the command line's) with each one they leave unset taken from ``recorded``,
+        what the existing lock in ``lock_dir`` was compiled with: a later ``compile`` or ``compile
+        --check`` without flags is the same request again. The target choice (``--target``,
+        ``--universal``, ``--python-version``) is taken whole, and only when neither these settings nor
+        ``target_named`` (``--python``, ``[tool.envlock]`` targets or python-version) name one; extras
+        and groups not when the sources given include no pyproject.toml. An index
+        URL that is the recorded one but for a trailing ``/`` (or credentials) takes the recorded
+        spelling, so that it fingerprints alike. Paths in ``recorded`` are relative to ``lock_dir``, the
+        command line's to ``here``."""
+        defaults = CompileSettings()
+        unset = {
+            f.name for f in dataclasses.fields(self) if getattr(self, f.name) == getattr(defaults, f.name)
+        }
+        names = [n for n in _STICKY if n in unset]
+        if self.sources and not any(s.endswith(".toml") for s in self.sources):
+            names = [n for n in names if n not in ("extras", "groups")]  # no pyproject.toml to select from
+        if not target_named and unset.issuperset(TARGET_CHOICE):
+            names += TARGET_CHOICE
+        values: dict[str, Any] = {name: getattr(recorded, name) for name in names}
+        if "sources" in unset:  # recorded relative to the lock's folder, given relative to ``here``
+            values["sources"] = tuple(_portable(lock_dir / s, here) for s in recorded.sources)
+        if "find_links" in unset:
+            values["find_links"] = tuple(f if "://" in f else str(lock_dir / f) for f in recorded.find_links)
+        if self.index_url and recorded.index_url and same_index(self.index_url, recorded.index_url):
+            values["index_url"] = respell(self.index_url, recorded.index_url)
+        if self.extra_index_urls and len(self.extra_index_urls) == len(recorded.extra_index_urls):
+            values["extra_index_urls"] = tuple(
+                respell(mine, theirs) if same_index(mine, theirs) else mine
+                for mine, theirs in zip(self.extra_index_urls, recorded.extra_index_urls, strict=True)
+            )
+        return dataclasses.replace(self, **values)
 
     def for_lock(self, lock_dir: Path, here: Path) -> CompileSettings:
         """As recorded in a lock in ``lock_dir``: local paths relative to it, URLs without credentials."""
@@ -132,6 +169,85 @@ class CompileSettings:
         return cls(**values)
 
 
+_STICKY = (
+    "index_url",
+    "extra_index_urls",
+    "pre",
+    "only_binary",
+    "no_binary",
+    "extras",
+    "groups",
+    "exclude_newer",
+)
+"""The settings a later compile of the same lock takes from it when its command line leaves them unset
+(``with_lock``; find-links too, made relative to the working folder, and the target choice whole)."""
+
+TARGET_CHOICE = ("targets", "universal", "python_version")
+"""The settings that choose the targets: a command line naming any of them (or ``--python``) takes none
+of the lock's."""
+
+FLAGS = {
+    "extras": "--extra",
+    "groups": "--group",
+    "extra_index_urls": "--extra-index-url",
+    "targets": "--target",
+}
+"""The command-line flag of a setting whose flag is not its field name made a ``--flag``
+(tests/cli/test_compile_lock_settings.py keeps every one a ``compile`` option)."""
+
+
+def flag(name: str) -> str:
+    """The flag that gives the setting ``name`` (a ``CompileSettings`` field)."""
+    return FLAGS.get(name) or "--" + name.replace("_", "-")
+
+
+def describe(settings: CompileSettings, name: str) -> str:
+    """The setting ``name`` as the command line gives it (``--extra dev --extra test``, ``--pre``), or
+    ``no --extra`` when unset."""
+    value = getattr(settings, name)
+    if name == "sources":
+        return f"sources {', '.join(value)}" if value else "no sources"
+    if isinstance(value, bool):
+        return flag(name) if value else f"no {flag(name)}"
+    if isinstance(value, tuple):
+        return " ".join(f"{flag(name)} {v}" for v in value) if value else f"no {flag(name)}"
+    return f"{flag(name)} {value}" if value else f"no {flag(name)}"
+
+
+def differences(compiled: CompileSettings, asked: CompileSettings) -> list[tuple[str, str]]:
+    """The settings ``asked`` (a command line, with the lock's settings for what it leaves unset:
+    ``with_lock``, as recorded: ``for_lock``) gives otherwise than ``compiled`` (what the lock records),
+    as (compiled, asked) in words, in field order: ``("--extra dev", "no --extra")``. Index URLs count
+    without credentials and a trailing ``/``; the target's identity is left to the caller."""
+    found = []
+    for item in dataclasses.fields(CompileSettings):
+        name = item.name
+        if name == "target":
+            continue
+        mine, theirs = getattr(asked, name), getattr(compiled, name)
+        if name in ("index_url", "extra_index_urls"):
+            mine, theirs = _spelled(mine), _spelled(theirs)
+        if mine != theirs:
+            found.append((describe(compiled, name), describe(asked, name)))
+    return found
+
+
+def same_index(first: str, second: str) -> bool:
+    """Two spellings of one index URL: equal without credentials and a trailing ``/``."""
+    return strip_credentials(first).rstrip("/") == strip_credentials(second).rstrip("/")
+
+
+def respell(url: str, like: str) -> str:
+    """``url`` (credentials kept) ending in ``/`` exactly when ``like`` does."""
+    return url.rstrip("/") + ("/" if like.endswith("/") else "")
+
+
+def _spelled(value: str | tuple[str, ...] | None) -> object:
+    if isinstance(value, tuple):
+        return tuple(strip_credentials(u).rstrip("/") for u in value)
+    return strip_credentials(value).rstrip("/") if value else value
+
+
 @dataclass(frozen=True)
 class Resolved:
     """Settings merged with what the inputs and ``[tool.envlock]`` say: what compile resolves with."""
@@ -143,6 +259,39 @@ class Resolved:
 
     def fingerprint(self, target: Mapping[str, str]) -> str:
         return fingerprint(self.inputs, index=self.index, options=self.options, target=target)
+
+
+def recorded_in(lock: Mapping[str, Any], shown: str) -> CompileSettings | None:
+    """The settings a lock (its TOML data; ``shown`` names it in messages) was compiled with
+    (``[tool.envlock.settings]``); None without that table (another tool's lock, an older envlock's):
+    then only the command line counts. A table of the wrong shape is an input error naming the key."""
+    tool = lock.get("tool")
+    envlock = tool.get("envlock") if isinstance(tool, Mapping) else None
+    table = envlock.get("settings") if isinstance(envlock, Mapping) else None
+    if not isinstance(table, Mapping):
+        return None
+    try:
+        return CompileSettings.from_tool(table)
+    except ValueError as error:
+        raise InputError(
+            f"{shown} [tool.envlock.settings]: {error}",
+            hint="repair that table, or compile with --reset-settings (and the options you want)",
+        ) from None
+
+
+def has_dev_group(sources: tuple[str, ...], root: Path) -> bool:
+    """A pyproject.toml among ``sources`` (relative to ``root``) defines a PEP 735 ``dev`` group (any
+    spelling of the name): a new lock holds it by default, as uv's does."""
+    from packaging.utils import canonicalize_name  # lazy: envlock --help
+
+    from envlock.inputs.envlock_table import load_toml  # lazy: envlock --help
+
+    for source in sources:
+        if source.endswith(".toml") and (root / source).is_file():
+            groups = load_toml(root / source, root).get("dependency-groups")
+            if isinstance(groups, dict) and any(canonicalize_name(name) == "dev" for name in groups):
+                return True
+    return False
 
 
 def tool_settings(root: Path) -> ToolSettings:

@@ -56,8 +56,16 @@ class Query:
 class CandidateFinder:
     """Per target: version facts memoized by (project, version), candidates yielded lazily."""
 
-    def __init__(self, request: ResolveRequest, yank_ok: Mapping[str, set[Version]]) -> None:
+    def __init__(
+        self, request: ResolveRequest, yank_ok: Mapping[str, set[Version]], *, prereleases_last: bool = False
+    ) -> None:
         self._request = request
+        self._prereleases_last = prereleases_last
+        """Offer the prereleases a specifier admits after its finals even when finals exist (the
+        resolver's second pass, ``resolve.resolver``): used only once every such final was ruled out."""
+        self.held_back = False
+        """A question's finals were all tried and a prerelease it admits was not offered: a second pass
+        with ``prereleases_last`` may resolve what this one could not."""
         self._python = Version(request.target.python_full_version)
         self._rank = request.target.tag_rank
         self._yank_ok = yank_ok
@@ -107,19 +115,22 @@ class CandidateFinder:
         if self._request.options.pre:
             yield from self._made(query, self._wanted(query))
             return
-        found = False
+        found = skipped = False
         reasons = self.excluded.setdefault(query.page.name, {})
         for version in self._wanted(query):
             if version.is_prerelease:
                 reasons.setdefault(version, PRERELEASE_REASON)
+                skipped = True
                 continue
             candidate = self.candidate(query.page, version, query.extras, query.path)
             if candidate is not None:
                 found = True
                 yield candidate
-        if found and not query.explicit_pre:
+        if found and not query.explicit_pre and not self._prereleases_last:
+            self.held_back = self.held_back or skipped
             return
-        # Prereleases: a specifier names one (tried after every final), or no final release is usable.
+        # Prereleases, after every final: a specifier names one, no final release is usable, or (second
+        # pass) every final the resolver was offered here was ruled out.
         for version in self._wanted(query):
             if version.is_prerelease:
                 reasons.pop(version, None)
@@ -144,6 +155,12 @@ class CandidateFinder:
         for version in shortest:
             if version != preferred and version not in query.excluded and all(version in o for o in others):
                 yield version
+
+    def any_usable(self, page: ProjectPage, specifiers: Sequence[SpecifierSet]) -> bool:
+        """Does any version satisfy every specifier and offer the target a file, prereleases included
+        (whatever the prerelease policy, none of them could ever be a candidate when this is False)?"""
+        query = Query(page, specifiers, frozenset(), frozenset(), (), None, explicit_pre=True)
+        return any(self.facts(page, version).best is not None for version in self._wanted(query))
 
     def _made(self, query: Query, versions: Iterable[Version]) -> Iterator[Candidate]:
         for version in versions:
@@ -197,8 +214,12 @@ class CandidateFinder:
         return "no wheel for this platform and no sdist"
 
     def python_ok(self, file: DistFile) -> bool:
-        """Does the file's Requires-Python admit the target (each distinct value parsed once)?"""
-        text = file.requires_python
+        """Does the file's Requires-Python admit the target?"""
+        return self.admits_python(file.requires_python)
+
+    def admits_python(self, text: str | None) -> bool:
+        """Does a Requires-Python value admit the target (each distinct value parsed once)? An invalid
+        one is ignored, as pip does."""
         if not text:
             return True
         known = self._python_ok.get(text)

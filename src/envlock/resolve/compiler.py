@@ -9,7 +9,7 @@ carries ``(environment marker) and (group marker)`` per target it belongs to.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,11 +22,19 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envlock.env.interpreter import TargetEnvironment, describe_target, target_identity
+from envlock.errors import ResolutionError
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
-from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
+from envlock.lock.lockfile import TOOL_KEY, VIA_REQUIREMENTS, LockMetadata, metadata_to_tool
 from envlock.lock.sourced import local_path, locked_entry
-from envlock.resolve.models import IndexLike, Pin, Resolution, ResolveRequest, SourcesLike
+from envlock.resolve.models import (
+    IndexLike,
+    Pin,
+    Resolution,
+    ResolveRequest,
+    SourcesLike,
+    marker_applies,
+)
 from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
 from envlock.sources.model import VCS, Source, commit_key
@@ -136,6 +144,8 @@ class CompileJob:
     prefetch_workers: int = 16
     sources: SourcesLike | None = None
     """Metadata of project folders and git sources (None: refused)."""
+    failure_hint: str | None = None
+    """Added to the hint of a target that cannot be resolved (how the command line could leave it out)."""
 
 
 def compile_lock(
@@ -148,6 +158,7 @@ def compile_lock(
     """Resolve for every target and build the lock (network only through ``client`` / ``hash_of``);
     ``warn`` receives each resolution warning once (e.g. an extra a package does not provide);
     ``on_event`` hears the resolutions' progress."""
+    _check_markers(job, warn)
     freed = job.upgrade.names()
     resolutions = []
     for target in job.targets:
@@ -167,7 +178,16 @@ def compile_lock(
         # all preferring the previous lock's pins: the targets agree wherever they can take the same
         # version, and a target that cannot gets its own entry with a marker; the same answer as uv's
         # per-target resolution, and independent of the order the targets are listed in.
-        resolutions.append(resolve(client, request, on_event))
+        try:
+            resolutions.append(resolve(client, request, on_event))
+        except ResolutionError as error:
+            if len(job.targets) == 1 and job.failure_hint is None:
+                raise
+            # Several targets: say which one could not be resolved (the others may well have been).
+            several = len(job.targets) > 1
+            message = f"for {describe_target(target)}: {error.message}" if several else error.message
+            hints = [h for h in (error.hint, job.failure_hint) if h]
+            raise ResolutionError(message, hint="; ".join(hints) or None) from None
     for message in sorted({w for r in resolutions for w in r.warnings} | _outside(resolutions, job.lock_dir)):
         warn(message)
     return build_lock(
@@ -178,6 +198,35 @@ def compile_lock(
         lock_dir=job.lock_dir,
         hash_of=hash_of,
     )
+
+
+def _check_markers(job: CompileJob, warn: Callable[[str], None]) -> None:
+    """A requirement whose marker matches none of the targets is never locked: when that is every
+    requirement the lock would be empty, which is refused (saying why); with several targets, each such
+    requirement is a warning (with one target, ``; sys_platform == 'win32'`` on Linux is routine)."""
+    requirements = job.inputs.requirements
+    unmatched = [
+        item
+        for item in requirements
+        if not any(marker_applies(item.requirement.marker, target) for target in job.targets)
+    ]
+    if not unmatched:
+        return
+    targets = job.targets
+    named = ", ".join(describe_target(t) for t in targets) if len(targets) <= 3 else f"{len(targets)} targets"
+    if len(unmatched) == len(requirements):
+        lines = [f"  {item.source}: {item.requirement}" for item in unmatched]
+        raise ResolutionError(
+            "\n".join(
+                [f"nothing to lock: no requirement's marker matches the lock's targets ({named}):", *lines]
+            ),
+            hint="add a target the markers match (--target, [tool.envlock] targets) or correct the markers",
+        )
+    if len(targets) > 1:
+        for item in unmatched:
+            warn(
+                f"{item.source}: {item.requirement} matches none of the lock's targets ({named}): not locked"
+            )
 
 
 def build_lock(
@@ -200,7 +249,7 @@ def build_lock(
     for _key, found in sorted(entries.items(), key=lambda item: (item[0][0], item[0][1])):
         pin = found[0][1]
         marker = _package_marker(found, identities, len(resolutions))
-        packages.append(_package(pin, marker, lock_dir, hash_of, via=_merged_via(p for _, p in found)))
+        packages.append(_package(_merged(p for _, p in found), marker, lock_dir, hash_of))
     requires_python = lock_requires_python(resolutions)
     # Built from typed values, so it is valid by construction; ``Pylock.validate()`` (a to_dict +
     # from_dict round trip, ~15 ms on 38 packages) is left to the tests, which run it on every shape.
@@ -308,8 +357,19 @@ def _targets_marker(chosen: set[int], identities: Sequence[Mapping[str, str]]) -
     return " or ".join(f"({_identity_marker(identities[i])})" for i in sorted(chosen))
 
 
-def _merged_via(pins: Iterable[Pin]) -> list[str]:
-    return sorted({v for pin in pins for v in pin.via})
+def _merged(pins: Iterable[Pin]) -> Pin:
+    """One entry for the targets that resolved to the same version: what any of them depends on, what
+    required it and how (a dependency one target's markers select belongs to the entry too)."""
+    first, *others = pins
+    if not others:
+        return first
+    every = (first, *others)
+    return replace(
+        first,
+        dependencies=tuple(sorted({d for pin in every for d in pin.dependencies})),
+        via=tuple(sorted({v for pin in every for v in pin.via})),
+        requested=tuple(sorted({r for pin in every for r in pin.requested})),
+    )
 
 
 def _package(
@@ -317,8 +377,6 @@ def _package(
     marker: str | None,
     lock_dir: Path,
     hash_of: Callable[[DistFile], str],
-    *,
-    via: list[str],
 ) -> Package:
     requires_python = None
     if pin.requires_python:
@@ -326,7 +384,12 @@ def _package(
             requires_python = SpecifierSet(pin.requires_python)
         except InvalidSpecifier:
             requires_python = None
-    tool: dict[str, Any] = {TOOL_KEY: {"via": via}} if via else {}
+    table: dict[str, Any] = {}
+    if pin.via:
+        table["via"] = list(pin.via)
+    if pin.requested:
+        table[VIA_REQUIREMENTS] = list(pin.requested)
+    tool: dict[str, Any] = {TOOL_KEY: table} if table else {}
     common: dict[str, Any] = {
         "name": pin.name,
         "version": pin.version,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from packaging.markers import Marker
@@ -55,6 +56,16 @@ class Req:
     @property
     def identifier(self) -> str:
         return identify_name(self.name, self.extras)
+
+    @cached_property
+    def exact_pin(self) -> bool:
+        """An ``==`` (or ``===``) without a wildcard: one version fits (for the resolver's order)."""
+        return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
+
+    @cached_property
+    def upper_bounded(self) -> bool:
+        """An ``==``, ``<``, ``<=`` or ``~=``: few versions to try (for the resolver's order)."""
+        return any(s.operator in ("<", "<=", "~=", "==") for s in self.specifier)
 
     def __str__(self) -> str:
         if self.name == PYTHON:
@@ -131,6 +142,9 @@ class Pin:
     """Root groups that reach it: ``""`` (plain), ``extra:x``, ``group:g``."""
     origin: Source | None = None
     """The project folder or git commit it is built from (None: an index or an archive)."""
+    requested: tuple[str, ...] = ()
+    """How each of ``via`` asks for it: ``"a: b<2,>=1"``, ``"-r requirements.in: b>=1"`` (sorted), so
+    ``envlock why``/``tree``/``outdated`` show each edge's specifier from the lock alone."""
 
 
 @dataclass(frozen=True)

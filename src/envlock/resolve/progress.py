@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from resolvelib.reporters import BaseReporter
 
-EventKind = Literal["pinned", "metadata", "rejected", "backtrack"]
+EventKind = Literal["pinned", "metadata", "rejected", "backtrack", "finished"]
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,10 @@ class ResolveEvent:
     subject: str
     """``pinned``: the package just pinned; ``metadata``: the candidate whose metadata was read;
     ``rejected``: a candidate and the clash its dependencies cause; ``backtrack``: the clash that made
-    the resolver undo earlier pins, in plain words."""
+    the resolver undo earlier pins, in plain words; ``finished``: the work the resolution took, in words
+    (``12 rounds, 1 backtrack``), whether it pinned everything or not."""
     count: int = 0
-    """``pinned``: how many packages are pinned now."""
+    """``pinned``: how many packages are pinned now; ``finished``: resolver rounds."""
 
 
 OnEvent = Callable[[ResolveEvent], None]
@@ -47,8 +48,13 @@ def describe_causes(causes: Sequence[Any]) -> str:
 class Reporter(BaseReporter):  # type: ignore[type-arg]
     """resolvelib reporter: counts rounds and backtracks and passes pins and backtracking on."""
 
-    def __init__(self, on_event: OnEvent = ignore) -> None:
+    def __init__(
+        self, on_event: OnEvent = ignore, on_rejected: Callable[[Any, Sequence[Any]], None] | None = None
+    ) -> None:
+        """``on_rejected(candidate, information)`` hears each rejected candidate with the requirements
+        that clashed (the provider learns from it)."""
         super().__init__()
+        self.on_rejected = on_rejected
         self.rounds = 0
         self.backtracks = 0
         self.on_event = on_event
@@ -67,8 +73,17 @@ class Reporter(BaseReporter):  # type: ignore[type-arg]
         self.on_event(ResolveEvent("backtrack", describe_causes(list(causes))))
 
     def rejecting_candidate(self, criterion: Any, candidate: Any) -> None:
-        clash = describe_causes(list(criterion.information))
+        information = list(criterion.information)
+        if self.on_rejected is not None:
+            self.on_rejected(candidate, information)
+        clash = describe_causes(information)
         self.on_event(ResolveEvent("rejected", f"{candidate.label} ({clash})"))
 
     def pinning(self, candidate: Any) -> None:
         self._last_pin = candidate.label
+
+    def finished(self) -> None:
+        """Reported once the resolution ends (success or failure): how much work it took."""
+        work = f"{self.rounds} round{'s' * (self.rounds != 1)}"
+        work += f", {self.backtracks} backtrack{'s' * (self.backtracks != 1)}"
+        self.on_event(ResolveEvent("finished", work, self.rounds))

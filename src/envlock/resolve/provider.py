@@ -2,10 +2,14 @@
 
 Policies (docs/compile.md): PEP 440 order, newest first, except that a pin from the previous lock is
 tried first (minimal diff). Prereleases are candidates only with ``--pre``, when a requirement's
-specifier names a prerelease, or when no final release satisfies the requirements. Yanked files are
-ignored unless a user requirement or constraint pins that exact version with ``==``/``===``. A file
-whose Requires-Python excludes the target is ignored; a version with no wheel for the target's tags
-and no (allowed) sdist is not a candidate. Pages and metadata are prefetched from a thread pool.
+specifier names a prerelease, or when no final release satisfies the requirements: decided per project
+from its current requirements after backtracking, so finals the resolution ruled out do not count (the
+``prereleases_last`` second pass of ``resolve.resolver``: prereleases after every final, used only when
+a resolution of finals alone failed). Yanked files are ignored unless a user requirement or constraint
+pins that exact version with ``==``/``===``. A file whose Requires-Python excludes the target is
+ignored; a version with no wheel for the target's tags and no (allowed) sdist is not a candidate. A
+project no index has offers no candidates (the resolver backtracks past what requires it). Pages and
+metadata are prefetched from a thread pool.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from packaging.requirements import Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.providers import AbstractProvider
 
-from envlock.errors import ResolutionError
+from envlock.errors import ProjectNotFoundError, ResolutionError
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.pages import _dist_file
 from envlock.inputs.config import InputRequirement
@@ -82,6 +86,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         request: ResolveRequest,
         pool: ThreadPoolExecutor | None,
         on_event: OnEvent = ignore,
+        *,
+        prereleases_last: bool = False,
     ) -> None:
         super().__init__()
         self.on_event = on_event
@@ -98,7 +104,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             [r for r in request.requirements if marker_applies(r.requirement.marker, self.target)]
             + [c for items in self.constraints.values() for c in items]
         )
-        self.finder = CandidateFinder(request, self.yank_ok)
+        self.finder = CandidateFinder(request, self.yank_ok, prereleases_last=prereleases_last)
         self.excluded = self.finder.excluded
         """Why versions were not candidates (for 'no matching version' messages)."""
         self.origins: dict[str, Source] = {
@@ -108,9 +114,16 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         }
         """Requirement URL -> the source the user wrote (editable or not); other ``file:``/``git+`` URLs
         (a dependency's) are read from the URL."""
+        self.doomed: dict[str, dict[Version, tuple[Any, ...]]] = {}
+        """Identifier -> versions that can never be pinned, each with the clash that dooms it (resolvelib's
+        requirement information): their dependencies clash with the input's own requirements."""
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.warnings: set[str] = set()
+        self.missing: dict[str, str] = {}
+        """Projects no index has -> the indexes asked (for the conflict message)."""
         self._prefetched: set[str] = set()
+        self._causes: tuple[Any, ...] = ()
+        self._cause_names: frozenset[str] = frozenset()
 
     # -- resolvelib provider interface --
 
@@ -125,20 +138,17 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Any:
-        """pip's order: the target's Python, direct URLs, ``==`` pins, the packages that caused the last
-        backtrack, upper-bounded ones (few versions to try) and then the shallowest first."""
-        infos = list(information[identifier])
-        specs = [spec for info in infos for spec in info.requirement.specifier]
-        pinned = any(s.operator in ("==", "===") and "*" not in s.version for s in specs)
-        bounded = any(s.operator in ("<", "<=", "~=") or s.operator == "==" for s in specs)
-        depth = min((len(info.requirement.path) for info in infos), default=0)
+        """pip's order: direct URLs, ``==`` pins, the packages that caused the last backtrack,
+        upper-bounded ones (few versions to try) and then the shallowest first. Called for every
+        unpinned package every round: each requirement's part is computed once (``Req``'s cached
+        properties), the backtrack's names once per backtrack (``cause_names``)."""
+        reqs = [info.requirement for info in information[identifier]]
         return (
-            identifier != PYTHON,
-            not any(info.requirement.url for info in infos),
-            not pinned,
-            identifier not in _cause_names(backtrack_causes),
-            not bounded,
-            depth,
+            not any(req.url for req in reqs),
+            not any(req.exact_pin for req in reqs),
+            identifier not in self.cause_names(backtrack_causes),
+            not any(req.upper_bounded for req in reqs),
+            min((len(req.path) for req in reqs), default=0),
             identifier,
         )
 
@@ -150,14 +160,23 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Iterable[str]:
-        """The target's Python alone when it is asked about (it never backtracks); after a backtrack,
-        only the packages involved in it, so the resolver goes straight back to the conflict."""
+        """After a backtrack, only the packages involved in it, so the resolver goes straight back to
+        the conflict."""
+        names = self.cause_names(backtrack_causes)
+        if not names:
+            return identifiers
         identifiers = list(identifiers)
-        if PYTHON in identifiers:
-            return [PYTHON]
-        causes = _cause_names(backtrack_causes)
-        involved = [i for i in identifiers if i in causes]
+        involved = [i for i in identifiers if i in names]
         return involved or identifiers
+
+    def cause_names(self, backtrack_causes: Sequence[Any]) -> frozenset[str]:
+        """The identifiers of a backtrack's causes: the same set object while the causes are the same
+        (resolvelib copies the list every round; a preference cache keys on this set)."""
+        causes = tuple(backtrack_causes)
+        if causes != self._causes:
+            self._causes = causes
+            self._cause_names = frozenset(_cause_names(causes))
+        return self._cause_names
 
     def find_matches(
         self,
@@ -167,8 +186,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     ) -> Sequence[Candidate] | Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
+        bad.update(self.doomed.get(identifier, ()))
         if identifier == PYTHON:
-            if all(r.specifier.contains(self.python_version, prereleases=True) for r in reqs):
+            ok = all(r.specifier.contains(self.python_version, prereleases=True) for r in reqs)
+            if ok and self.python_version not in bad:  # rejected once, never offered again
                 return [Candidate(NormalizedName(PYTHON), self.python_version)]
             return []
         name = reqs[0].name
@@ -180,8 +201,15 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         specifiers = [r.specifier for r in reqs] + [
             c.requirement.specifier for c in self.constraints.get(name, [])
         ]
+        try:
+            page = self.client.project(name)
+        except ProjectNotFoundError as error:
+            # No candidates rather than a fatal error: resolvelib backtracks to another version of
+            # whatever requires it (as pip and uv do); the conflict message names the requirers.
+            self.missing[name] = error.where
+            return []
         query = Query(
-            page=self.client.project(name),
+            page=page,
             specifiers=specifiers,
             excluded=frozenset(bad),
             extras=extras,
@@ -210,7 +238,32 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             self.prefetch(dep)
         return deps
 
+    def note_rejected(self, candidate: Candidate, information: Sequence[Any]) -> None:
+        """A candidate whose dependencies clash with the input's requirements alone (no other package's)
+        can never be pinned: find_matches offers it no more. resolvelib forgets a rejection when it
+        backtracks, and without this tries it again under every version of whatever required it."""
+        if any(info.parent is not None and info.parent != candidate for info in information):
+            return
+        if information and self._unsatisfiable([info.requirement for info in information]):
+            self.doomed.setdefault(candidate.identifier, {})[candidate.version] = tuple(information)
+
     # -- helpers --
+
+    def _unsatisfiable(self, reqs: Sequence[Req]) -> bool:
+        """Could no candidate ever satisfy all of ``reqs`` (and the constraints), whatever else is pinned?"""
+        if reqs[0].name == PYTHON:
+            return not all(r.specifier.contains(self.python_version, prereleases=True) for r in reqs)
+        if any(r.url for r in reqs):
+            return False  # a URL's candidate is judged by find_matches alone
+        name = reqs[0].name
+        specifiers = [r.specifier for r in reqs] + [
+            c.requirement.specifier for c in self.constraints.get(name, [])
+        ]
+        try:
+            page = self.client.project(name)
+        except ResolutionError:
+            return False
+        return not self.finder.any_usable(page, specifiers)
 
     def _dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON or (candidate.metadata_file is None and candidate.metadata is None):
@@ -229,13 +282,13 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                     f"{candidate.label} does not provide the extra {extra!r} "
                     f"(required by {' → '.join(candidate.path) or 'the input'})"
                 )
-        if metadata.requires_python:
-            try:
-                spec = SpecifierSet(metadata.requires_python)
-            except InvalidSpecifier:
-                spec = SpecifierSet()
-            if not candidate.extras:
-                deps.append(Req(NormalizedName(PYTHON), frozenset(), spec, None, path))
+        if not candidate.extras and not self.finder.admits_python(metadata.requires_python):
+            # The metadata's Requires-Python (the index's value already filtered the files) excludes the
+            # target: a requirement no candidate satisfies, so resolvelib rejects this candidate and the
+            # conflict names it. One admitting the target adds nothing: resolvelib rechecks every
+            # requirement of every criterion each round, and one per package cost a fifth of its time.
+            spec = SpecifierSet(metadata.requires_python or "")
+            deps.append(Req(NormalizedName(PYTHON), frozenset(), spec, None, path))
         for text in metadata.requires_dist:
             try:
                 requirement = Requirement(text)

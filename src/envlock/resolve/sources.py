@@ -1,20 +1,24 @@
 """Core metadata of packages built from a source (a project folder, a git commit) for the resolver:
 through the project's PEP 517 backend in an isolated build environment (``resolve.builder``). A git
 revision is resolved to its full commit id once per compile, or kept from the previous lock (until
-``-P NAME`` / ``--upgrade`` frees it), and a commit's metadata is cached by commit."""
+``-P NAME`` / ``--upgrade`` frees it). What a build gives is remembered (``resolve.metadata_memo``): a
+folder's by the files that define it, a commit's by the commit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
-from envlock.index.metadata import parse_core_metadata
-from envlock.resolve.builder import BuildRequirementsInstaller, directory_metadata
+from envlock.resolve import metadata_memo
+from envlock.resolve.metadata_memo import MetadataMemo
 from envlock.sources import git
 from envlock.sources.model import VCS, Source, commit_key
+
+if TYPE_CHECKING:
+    from envlock.resolve.builder import BuildRequirementsInstaller
 
 GIT_AREA = "git"
 """Cache area of git checkouts (``<repository key>/<commit>``)."""
@@ -30,8 +34,11 @@ class SourceMetadata:
         *,
         kept_commits: Mapping[str, str] | None = None,
         on_build: Callable[[str], None] = lambda _label: None,
+        refresh: bool = False,
     ) -> None:
+        """``refresh`` (``--upgrade``): every source is built again, whatever is remembered."""
         self._cache = cache
+        self._memo = MetadataMemo.open(cache, refresh=refresh)
         self._install = install_requirements
         self._kept = dict(kept_commits or {})
         """``commit_key`` -> the commit the previous lock recorded."""
@@ -46,22 +53,32 @@ class SourceMetadata:
     def _resolve(self, source: Source) -> tuple[Source, CoreMetadata]:
         if source.kind != VCS:
             path = source.path or Path()
-            self._on_build(path.name)
-            data = directory_metadata(
-                path, str(path), editable=source.editable, install_requirements=self._install
-            )
-            return source, parse_core_metadata(data, str(path))
+            key = metadata_memo.folder_key(path, editable=source.editable)
+            return source, self._built(key, lambda: path, str(path), path.name, editable=source.editable)
         commit = self._kept.get(commit_key(source)) or git.resolve_commit(source)
         pinned = source.with_commit(commit)
-        key = f"vcs-{pinned.key()}.json"
-        cached = self._cache.read_entry("metadata", key)
-        if cached is not None:
-            with suppress(ValueError, KeyError, TypeError):
-                return pinned, CoreMetadata.from_json(cached)
-        folder = git.checkout(pinned, self._cache.area(GIT_AREA))
-        self._on_build(pinned.shown())
-        data = directory_metadata(folder, pinned.shown(), editable=False, install_requirements=self._install)
-        metadata = parse_core_metadata(data, pinned.shown())
-        with suppress(OSError):
-            self._cache.write_entry("metadata", key, metadata.to_json())
-        return pinned, metadata
+
+        def checkout() -> Path:
+            return git.checkout(pinned, self._cache.area(GIT_AREA))
+
+        key = metadata_memo.git_key(pinned)
+        return pinned, self._built(key, checkout, pinned.shown(), pinned.shown(), editable=False)
+
+    def _built(
+        self, key: str, folder: Callable[[], Path], label: str, shown: str, *, editable: bool
+    ) -> CoreMetadata:
+        """The metadata remembered under ``key``, else built from ``folder()`` (``label`` in errors,
+        ``shown`` in progress) and remembered."""
+        remembered = self._memo.recall(key)
+        if remembered is not None:
+            return remembered
+        # lazy: a compile whose every source is remembered loads no PEP 517 or metadata-parsing code
+        from envlock.index.metadata import parse_core_metadata
+        from envlock.resolve.builder import directory_metadata
+
+        project = folder()
+        self._on_build(shown)
+        data = directory_metadata(project, label, editable=editable, install_requirements=self._install)
+        metadata = parse_core_metadata(data, label)
+        self._memo.remember(key, metadata)
+        return metadata

@@ -82,6 +82,46 @@ def config_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
+def cache_key_patterns(root: Path) -> tuple[str, ...]:
+    """``[tool.envlock] cache-keys`` of the project's pyproject.toml: globs, relative to ``root``, of the
+    files besides ``CONFIG_FILES`` its built metadata depends on (a version or dependencies read from a
+    file). InputError naming the file when the list is malformed or leaves the folder."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return ()
+    # lazy: the no-op sync hashes folders with this module and never reads a cache-keys list
+    from envlock.errors import InputError
+    from envlock.tomlshim import tomllib
+
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"{pyproject}: cannot read: {error}") from None
+    tool = data.get("tool")
+    table = tool.get("envlock") if isinstance(tool, dict) else None
+    patterns = table.get("cache-keys", []) if isinstance(table, dict) else []
+    if not isinstance(patterns, list) or not all(isinstance(item, str) and item for item in patterns):
+        raise InputError(f"{pyproject}: [tool.envlock] cache-keys must be a list of file names or globs")
+    for pattern in patterns:
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise InputError(
+                f"{pyproject}: [tool.envlock] cache-keys: {pattern!r} is not inside the project folder",
+                hint='write globs relative to the folder of pyproject.toml, e.g. "requirements/*.txt"',
+            )
+    return tuple(patterns)
+
+
+def metadata_files(root: Path) -> dict[str, str]:
+    """What a project's built metadata is remembered by (``resolve.metadata_memo``): relative path ->
+    sha256 (``-`` when absent) of ``CONFIG_FILES`` and of every file ``cache_key_patterns`` matches."""
+    found = {name: sha256_file(root / name) if (root / name).is_file() else "-" for name in CONFIG_FILES}
+    for pattern in cache_key_patterns(root):
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                found[path.relative_to(root).as_posix()] = sha256_file(path)
+    return found
+
+
 def editable_key(root: Path) -> str:
     """The identity of an editable install of ``root``: its place and its build configuration, not its
     code (editing the code is what an editable install is for)."""

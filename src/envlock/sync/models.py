@@ -186,6 +186,23 @@ class SyncPlan:
 
 
 @dataclass(frozen=True)
+class SyncEvent:
+    """What a sync reports while it works, for the CLI to print (syncing itself never prints): a phase
+    begun, a build begun or done."""
+
+    kind: str
+    """``download`` (``count`` files of ``size`` bytes in all, None when the lock does not give every
+    size), ``build`` (``subject`` is being built), ``built`` (in ``seconds``), ``install`` (``count``
+    distributions go in, ``removed`` come out)."""
+    subject: str = ""
+    """``build``/``built``: what is built, ``foo 1.0 (sdist)``, ``app (project folder)``."""
+    count: int = 0
+    size: int | None = None
+    seconds: float = 0.0
+    removed: int = 0
+
+
+@dataclass(frozen=True)
 class SyncResult:
     """What a sync did (or, with ``dry_run``, would do)."""
 

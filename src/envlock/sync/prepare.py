@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import sysconfig
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, ProgressCallback
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
-from envlock.sync.models import Artifact, ArtifactKind, SyncPlan
+from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, SyncEvent, SyncPlan
 from envlock.sync.transaction import Checkpoint, no_checkpoint
 from envlock.sync.wheel_store import UnpackedWheel
 
@@ -42,6 +43,11 @@ class Preparer:
     remember_claims: bool = True
     """Skip a wheel's METADATA check that passed before for the same selection (``wheel_claims``);
     ``--verify`` checks every wheel again."""
+    report: Callable[[SyncEvent], None] = lambda _event: None
+    """Told when downloads begin (with their totals) and when each build begins and ends."""
+    clock: Callable[[], float] = time.monotonic
+    backend_output: bool = False
+    """Show the warnings a build backend raises (``-v``); a failed build's output is in its error."""
 
     def prepare(
         self, plan: SyncPlan, python: str, environment: Mapping[str, str]
@@ -62,15 +68,20 @@ class Preparer:
                 del present[sha256]
         missing = [a for a in artifacts if a.path is None and a.sha256 not in present]
         client = self.http() if missing and not self.offline else None
+        downloads = {a.sha256: a for a in missing if a.origin is None}
+        if downloads and not self.offline:
+            sizes = [a.size for a in downloads.values()]
+            total = None if None in sizes else sum(s or 0 for s in sizes)
+            self.report(SyncEvent("download", count=len(downloads), size=total))
         paths = fetch.fetch_all(
             artifacts, self.cache, client, fetch.FetchOptions(offline=self.offline), progress=self.progress
         )
         for package in wanted:
             sha256 = package.artifact.sha256
             if package.artifact.kind is ArtifactKind.SDIST:
-                paths[sha256] = self._built_wheel(paths[sha256], sha256, python)
+                paths[sha256] = self._built_wheel(paths[sha256], package, python)
             elif package.artifact.kind is ArtifactKind.SOURCE:
-                paths[sha256] = self._source_wheel(package.artifact, python)
+                paths[sha256] = self._source_wheel(package, python)
         store = self.cache.area("unpacked")
         wheel_store.sweep(store)  # what killed syncs left half-unpacked or half-deleted
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
@@ -80,20 +91,24 @@ class Preparer:
         wheel_claims.verify(wanted, unpacked, selected, environment, verdicts=verdicts)
         return unpacked
 
-    def _built_wheel(self, sdist: Path, sha256: str, python: str) -> Path:
+    def _built_wheel(self, sdist: Path, package: SelectedPackage, python: str) -> Path:
         """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
         and interpreter version so a rebuild is not needed on the next sync."""
         # lazy: only sdists are built; a wheel-only sync (benchmarked) loads no resolver or PEP 517 code
         from envlock.resolve.builder import build_wheel
 
+        sha256 = package.artifact.sha256
         python_tag = self._python_tag(python)
         folder = self.cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
         existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
         if existing:
             return existing[0]
         staging = self.cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
-        wheel = build_wheel(
-            sdist, staging, install_requirements=self._install_requirements, python=Path(python)
+        wheel = self._timed(
+            f"{package.name} {package.version} (sdist)",
+            lambda: build_wheel(
+                sdist, staging, install_requirements=self._install_requirements, python=Path(python)
+            ),
         )
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / wheel.name
@@ -101,13 +116,31 @@ class Preparer:
         shutil.rmtree(staging, ignore_errors=True)
         return final
 
-    def _source_wheel(self, artifact: Artifact, python: str) -> Path:
+    def _source_wheel(self, package: SelectedPackage, python: str) -> Path:
         """The wheel of a project folder or git commit (``sync.source_builds``)."""
         # lazy: only locks with project folders or git sources build them
-        from envlock.sync.source_builds import GIT_AREA, built_wheel
+        from envlock.sync.source_builds import GIT_AREA, built_wheel, cached_wheel
 
+        artifact, python_tag = package.artifact, self._python_tag(python)
         areas = (self.cache.area("builds"), self.cache.area(GIT_AREA))
-        return built_wheel(artifact, areas, python, self._python_tag(python), self._install_requirements)
+        existing = cached_wheel(artifact, areas[0], python_tag)
+        if existing is not None:
+            return existing
+        return self._timed(
+            f"{package.name} {package.version}".strip() + f" ({_source_kind(artifact)})",
+            lambda: built_wheel(artifact, areas, python, python_tag, self._install_requirements),
+        )
+
+    def _timed(self, subject: str, build: Callable[[], Path]) -> Path:
+        """``build()``, reported as it begins and ends, with the backend's warnings shown only when asked."""
+        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by every build anyway
+
+        show_backend_warnings(self.backend_output)
+        self.report(SyncEvent("build", subject))
+        started = self.clock()
+        wheel = build()
+        self.report(SyncEvent("built", subject, seconds=self.clock() - started))
+        return wheel
 
     def _install_requirements(self, requirements: Sequence[str], env_python: Path) -> None:
         """Build requirements from ``ENVLOCK_INDEX_URL``, else the lock's indexes, else PyPI, into a build
@@ -127,3 +160,12 @@ class Preparer:
         # -I -S: asking a venv's Python its version must not run the venv's .pth files.
         result = self.runner([python, "-I", "-S", "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"])
         return result.stdout.strip() or "unknown"
+
+
+def _source_kind(artifact: Artifact) -> str:
+    from envlock.sources.model import VCS  # lazy: a sync of wheels never loads the sources' model
+
+    origin = artifact.origin
+    if origin is not None and origin.kind == VCS:
+        return "git"
+    return "project folder, editable" if origin is not None and origin.editable else "project folder"

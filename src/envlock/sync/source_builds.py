@@ -21,6 +21,18 @@ GIT_AREA = "git"
 """Cache area of git checkouts, shared with compile (``resolve.sources``)."""
 
 
+def cached_wheel(artifact: Artifact, builds: Path, python_tag: str) -> Path | None:
+    """The wheel an earlier sync built of ``artifact.origin`` for this Python, if any (``builds``: the
+    builds area)."""
+    folder = _folder(artifact, builds, python_tag)
+    existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    return existing[0] if existing else None
+
+
+def _folder(artifact: Artifact, builds: Path, python_tag: str) -> Path:
+    return builds / f"source-{artifact.sha256}" / f"{python_tag}-{sysconfig.get_platform()}"
+
+
 def built_wheel(
     artifact: Artifact,
     cache_areas: tuple[Path, Path],
@@ -32,10 +44,10 @@ def built_wheel(
     origin = artifact.origin
     assert origin is not None  # the caller passes sourced artifacts only
     builds, checkouts = cache_areas
-    folder = builds / f"source-{artifact.sha256}" / f"{python_tag}-{sysconfig.get_platform()}"
-    existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
-    if existing:
-        return existing[0]
+    existing = cached_wheel(artifact, builds, python_tag)
+    if existing is not None:
+        return existing
+    folder = _folder(artifact, builds, python_tag)
     staging = builds / f".tmp-{os.getpid()}-{artifact.sha256[:12]}"
     try:
         with tempfile.TemporaryDirectory(prefix="envlock-source-") as tmp:

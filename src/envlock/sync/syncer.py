@@ -25,7 +25,7 @@ from envlock.sync import executor, noop, planner, selection_cache
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
 from envlock.sync.lock_input import is_requirements_file, parse_lock, read_lock_bytes, recorded_indexes
-from envlock.sync.models import InstalledDist, Selection, SyncPlan, SyncResult
+from envlock.sync.models import InstalledDist, Selection, SyncEvent, SyncPlan, SyncResult
 from envlock.sync.overwrites import refuse_overwrites
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
@@ -89,6 +89,11 @@ class SyncEdges:
     """Crash-test hook: called at named points of the sync (docs/safety.md lists them)."""
     notice: Callable[[str], None] | None = None
     """Told what the sync is waiting for (another sync's venv lock); the CLI prints it on stderr."""
+    report: Callable[[SyncEvent], None] | None = None
+    """Told of the sync's phases (downloads with their totals, each build and its time, the install);
+    the CLI prints them on stderr."""
+    backend_output: bool = False
+    """Show the warnings build backends raise (``-v``); a failed build's output is in its error."""
 
 
 def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
@@ -357,6 +362,7 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
     exactly is refused first, two that write one path with different bytes after."""
     _refuse_unknown_files(plan, run.options)
     link_mode_from_env(run.options.link_mode)  # a bad ENVLOCK_LINK_MODE fails before anything is fetched
+    report = run.edges.report or _unreported
     preparer = Preparer(
         run.cache,
         run.http,
@@ -366,11 +372,20 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
         checkpoint=run.edges.checkpoint,
         build_indexes=lambda: recorded_indexes(run.lock()),
         remember_claims=not run.options.verify,
+        report=report,
+        clock=run.edges.clock,
+        backend_output=run.edges.backend_output,
     )
     artifacts = preparer.prepare(plan, target.build_python, dict(target.info.markers))
     refuse_overwrites(plan, artifacts, _layout(target))
+    if plan.changes:
+        report(SyncEvent("install", count=len(plan.to_install()), removed=len(plan.remove)))
     run.edges.checkpoint("fetched")
     return plan, artifacts
+
+
+def _unreported(_event: SyncEvent) -> None:
+    """No one listens to the sync's phases (the library's default)."""
 
 
 def _refuse_unknown_files(plan: SyncPlan, options: SyncOptions) -> None:

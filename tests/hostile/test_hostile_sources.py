@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.kit.dists import DistSpec, build_sdist
+from tests.kit.hostile import refused_cleanly
 from tests.kit.raw_server import RawRequest, RawServer, Reply
 from tests.kit.sources import commit_all
 
@@ -30,10 +31,10 @@ def envlock(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     return subprocess.run(command, env=full, capture_output=True, text=True, timeout=GUARD, check=False)
 
 
-def refused(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+def git_refused(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """A git failure: git's own (redacted) last lines may follow the error line."""
     assert result.returncode != 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) <= 2 or "git" in result.stderr, result.stderr
     for needle in needles:
         assert needle in result.stderr, result.stderr
 
@@ -54,7 +55,7 @@ def test_git_subdirectory_that_is_a_symlink_out_of_the_repository_is_refused(tmp
     commit = commit_all(repo, "a link out")
     Path("requirements.in").write_text(f"outside @ git+{repo.as_uri()}@{commit}#subdirectory=link\n")
     result = envlock("compile", "--index-url", NO_INDEX)
-    refused(result, "subdirectory", "symbolic link")
+    refused_cleanly(result, "subdirectory", "symbolic link")
     assert not sentinel.exists()
     assert not Path("pylock.toml").exists()
 
@@ -70,7 +71,7 @@ def _archive_lock(path: str) -> None:
 def test_an_archive_path_naming_a_fifo_is_refused_without_blocking() -> None:
     os.mkfifo("alpha-1.0-py3-none-any.whl")
     _archive_lock("alpha-1.0-py3-none-any.whl")
-    refused(envlock("sync", "--venv", str(VENV)), "alpha-1.0-py3-none-any.whl", "FIFO")
+    refused_cleanly(envlock("sync", "--venv", str(VENV)), "alpha-1.0-py3-none-any.whl", "FIFO", code=2)
     assert not VENV.exists()
 
 
@@ -80,7 +81,7 @@ def test_an_archive_path_naming_a_device_is_refused_before_reading(isolated: Pat
     _archive_lock("alpha-1.0-py3-none-any.whl")
     # The cap keeps today's code (which reads until ENVLOCK_MAX_DOWNLOAD_SIZE) from filling the disk.
     result = envlock("sync", "--venv", str(VENV), env={"ENVLOCK_MAX_DOWNLOAD_SIZE": "4M"})
-    refused(result, "alpha-1.0-py3-none-any.whl", "device")
+    refused_cleanly(result, "alpha-1.0-py3-none-any.whl", "device", code=2)
     assert not VENV.exists()
     cache = Path(os.environ.get("ENVLOCK_CACHE_DIR", isolated / "envlock-cache"))
     assert sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) < 1 << 20
@@ -94,5 +95,5 @@ def test_a_git_server_trickling_bytes_is_stopped_by_the_no_progress_deadline() -
     with RawServer(handler) as server:
         Path("requirements.in").write_text(f"lib @ git+{server.url('/lib.git')}@main\n")
         result = envlock("compile", "--index-url", NO_INDEX, env={"ENVLOCK_GIT_STALL_TIMEOUT": "2"})
-    refused(result, "/lib.git", "git")
+    git_refused(result, "/lib.git", "git ls-remote failed")
     assert not Path("pylock.toml").exists()

@@ -82,12 +82,15 @@ def lock_wheels(index: KitIndex, *wheels: tuple[str, Path], path: str = "pylock.
 
 
 def refused_cleanly(result: subprocess.CompletedProcess[str], *needles: str, code: int | None = None) -> None:
-    """Exit non-zero (``code`` when given), an ``error:`` line (and a ``hint:``) naming every needle, no
-    traceback."""
+    """Exit non-zero (``code`` when given), one ``error:`` line naming every needle, at most a ``hint:``
+    after it, no traceback (progress lines before it are the command's own)."""
     assert result.returncode != 0, result.stderr
     if code is not None:
         assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    errors = [number for number, line in enumerate(lines) if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert [line.split(":")[0] for line in lines[errors[0] + 1 :]] in ([], ["hint"]), result.stderr
     for needle in needles:
-        assert needle in result.stderr, result.stderr
+        assert needle in lines[errors[0]], result.stderr

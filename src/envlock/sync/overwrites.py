@@ -11,6 +11,7 @@ RECORDs of kept and uninstalled packages are read only when a new file is alread
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,10 +39,22 @@ def refuse_overwrites(plan: SyncPlan, prepared: Mapping[str, UnpackedWheel], lay
     if not clash:
         clash = _over_kept(plan, claims)
     if clash:
+        shown = dataclasses.replace(clash[0], target=_shown(clash[0].target, layout))
         raise InstallError(
-            f"cannot sync {layout.root}: {clash[0].message(str(layout.root))}",
+            f"cannot sync {layout.root}: {shown.message()}",
             hint="the lock names two packages that ship the same file; drop one of them",
         )
+
+
+def _shown(target: str, layout: InstallLayout) -> str:
+    """``target`` inside its scheme folder (``shared/x.py``, ``tool`` in the scripts folder): a new
+    venv's layout is its base interpreter's until the venv exists, so no absolute path is shown."""
+    for scheme in ("headers", "scripts", "platlib", "purelib", "data"):  # the data folder holds the rest
+        folder = os.path.abspath(layout.scheme[scheme]) + os.sep  # noqa: PTH100
+        if target.startswith(folder):
+            relative = target[len(folder) :].replace(os.sep, "/")
+            return f"{relative} (in the {scheme} folder)" if scheme in ("scripts", "headers") else relative
+    return target
 
 
 def _over_kept(plan: SyncPlan, claims: Sequence[Claim]) -> list[placement.Collision]:

@@ -30,6 +30,25 @@ TOOL_KEY = "envlock"
 """The lock's ``[tool.envlock]`` table (and each package's): envlock's own data."""
 
 
+_RAW_BREAKS = ('"""', "'''", "\t")
+"""How a TOML text holds a line break or a tab raw in a string: a multi-line string, a raw tab."""
+
+
+def plain_toml(text: str) -> bool:
+    """No string of the TOML ``text`` can hold an ``UNSAFE_TEXT`` character (so ``check_text`` has
+    nothing to find): every backslash escapes a quote or a backslash (TOML writes a control character or
+    a separator only as an escape: ``\\n``, ``\\u2028``...), no multi-line string or raw tab, and, when
+    not ASCII, no raw C1 character or separator (TOML refuses the other control characters raw). A few
+    ``count`` scans of the text, much less than walking what it parses to; any doubt (a string ending in
+    a backslash, another tool's escapes) leaves the decision to ``check_text``."""
+    unpaired = (
+        text.replace("\\\\", "") if "\\\\" in text else text
+    )  # escaped backslashes, paired as TOML does
+    if unpaired.count("\\") != unpaired.count('\\"') or any(mark in text for mark in _RAW_BREAKS):
+        return False
+    return text.isascii() or _RAW_IN_JSON.search(text) is None
+
+
 def check_text(data: Mapping[str, Any], source: str) -> None:
     """Refuse any string (or key) of the lock's own fields that holds a control character or a line
     separator, naming where it is. One C-speed ``json.dumps`` of the tree finds whether there is one; the

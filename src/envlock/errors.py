@@ -23,7 +23,16 @@ class EnvlockError(Exception):
 
     def lines(self) -> list[str]:
         """What the user reads: the message, then the command that fixes it."""
-        return [f"error: {self.message}", *([f"hint: {self.hint}"] if self.hint else [])]
+        return [f"error: {_escaped(self.message)}", *([f"hint: {_escaped(self.hint)}"] if self.hint else [])]
+
+
+def _escaped(text: str) -> str:
+    """``text`` with control characters and line separators (a value from a hostile file that no check
+    escaped) spelled as escapes, so it cannot forge or hide lines of the report; the message's own line
+    breaks (between its lines) are kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
 class InputError(EnvlockError):

@@ -31,6 +31,13 @@ REMOTE_SCHEMES = frozenset({"http", "https"})
 """What a remote page may link to: never ``file:`` (a page must not point at this machine's files)."""
 
 
+UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""A control character (C0, DEL, C1) or a line separator: every character ``str.splitlines`` breaks at
+(``\\n \\r \\x0b \\x0c \\x1c-\\x1e \\x85 \\u2028 \\u2029``) is one. No string envlock writes
+out (an exported requirements file, a launcher, a message) may hold one raw: pip splits a requirements
+file with ``splitlines``, so U+2028 in a lock field would start a line of the attacker's choosing."""
+
+
 class UnsafeInput(ValueError):
     """Outside input that must not be used: a path that escapes, a malformed hash or name."""
 
@@ -65,6 +72,18 @@ def file_name(value: object, what: str = "file name") -> str:
     if _CONTROL.search(value):  # a regex, not a loop per character: every entry of a page passes here
         raise UnsafeInput(f"{what} {_shown(value)} contains control characters")
     return value
+
+
+def one_line(value: str, what: str = "value") -> str:
+    """``value`` when it holds no control character or line separator (``UNSAFE_TEXT``)."""
+    if UNSAFE_TEXT.search(value):
+        raise UnsafeInput(f"{what} {_shown(value)} contains a control character or a line separator")
+    return value
+
+
+def shown(value: object) -> str:
+    """``value`` for a message: its repr (control characters and separators escaped), cut at 80."""
+    return _shown(value)
 
 
 def relative_path(value: str, what: str = "path") -> str:
@@ -187,25 +206,10 @@ def _replace_userinfo(url: str, replacement: str) -> str:
     return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
 
 
-def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
-    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, else UnsafeInput
-    (a directory, FIFO or device; too big, or grew past ``limit`` while read). Opened non-blocking and
-    judged by ``fstat`` of the opened file, so a FIFO or device never blocks and is never read; at most
-    ``limit + 1`` bytes are read. OSError (not found, no permission) passes through."""
-    with open_regular(path) as handle:
-        info = os.fstat(handle.fileno())
-        if info.st_size > limit:
-            raise UnsafeInput(f"is {info.st_size} bytes, more than the {limit} bytes allowed")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")
-    return data
-
-
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
-    """``path`` opened for reading in binary when it is a regular file, else UnsafeInput (a directory,
-    FIFO or device). Opened non-blocking and judged by ``fstat`` of the opened file, so a FIFO or device
-    never blocks and is never read. OSError (not found, no permission) passes through."""
+    """``path`` opened for reading when it is a regular file, else UnsafeInput (a directory, FIFO or
+    device). Opened non-blocking and judged by ``fstat`` of the opened file, so a FIFO or device never
+    blocks and is never read. OSError (not found, no permission) passes through."""
     flags = (
         os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     )
@@ -214,14 +218,30 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     except IsADirectoryError:
         raise UnsafeInput("is a directory, not a file") from None
     handle = os.fdopen(descriptor, "rb")
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
-        handle.close()
-        if stat.S_ISDIR(mode):
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
             raise UnsafeInput("is a directory, not a file")
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or special file"
-        raise UnsafeInput(f"is {kind}, not a regular file")
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+            raise UnsafeInput(f"is {kind}, not a regular file")
+    except BaseException:
+        handle.close()
+        raise
     return handle
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file (``open_regular``) of at most ``limit`` bytes, else
+    UnsafeInput (too big, or grew past ``limit`` while read); at most ``limit + 1`` bytes are read."""
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise UnsafeInput(f"is {size} bytes, more than the {limit} bytes allowed")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")
+    return data
 
 
 def _dotted(value: str) -> bool:

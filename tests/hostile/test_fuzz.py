@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from packaging.markers import Marker
 
 from envlock.env.interpreter import TargetEnvironment, current_environment, environment_for_version
 from envlock.errors import EnvlockError, NetworkError
@@ -38,8 +39,11 @@ from envlock.index import pages
 from envlock.index.pages import DistFile
 from envlock.inputs import config, requirements_file
 from envlock.lock import requirements_lock
+from envlock.lock.export import ExportOptions, export_requirements
 from envlock.lock.lockfile import dumps_lock, lock_from_dict, lock_metadata, read_lock
 from envlock.lock.selection import SelectionOptions, select
+from tests.kit.dists import DistSpec
+from tests.kit.index import KitIndex
 
 T = TypeVar("T")
 
@@ -1226,3 +1230,123 @@ def test_known_crash_still_crashes(known: KnownCrash, reproduce: Callable[[], ob
 )
 def test_former_crash_is_a_clean_error(reproduce: Callable[[], object]) -> None:
     outcome(reproduce, tolerate_known=False)
+
+
+# --- export: what pip reads back (issue 26.1) ---------------------------------------------------------
+
+SEPARATORS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+PIP_SYNTAX = " \t-#;$={}\\'\"@<>"
+"""Characters pip's requirements-file reader acts on: line breaks, white space before an option or a
+comment, ``${VAR}``, a continuation backslash, shlex's quotes, markers and direct URLs."""
+FIELD_TEXT = st.text(alphabet=st.sampled_from(list("ab1._/" + PIP_SYNTAX)), max_size=10)
+"""Text pip may misread without a line break (a line break is in every ``_injections`` value)."""
+
+
+def _injections(evil: str) -> st.SearchStrategy[str]:
+    """A line or option an attacker appends to a field: the ``evil`` package with its hash, an index."""
+    return st.sampled_from(
+        [f"{sep}{evil}" for sep in SEPARATORS]
+        + [f" {evil}", " --index-url http://127.0.0.1:9/", " -r /etc/passwd", "${HOME}", " #", "\\"]
+    )
+
+
+@st.composite
+def exported_fields(draw: st.DrawFn, kit: dict[str, Any]) -> dict[str, Any]:
+    """A lock of ``alpha`` and ``beta`` (kit wheels) with generated text in the fields export writes:
+    ``via``, ``marker``, ``index``, an archive URL, a wheel's ``path`` (a ``--find-links`` folder)."""
+    hostile = st.one_of(FIELD_TEXT, _injections(kit["evil"]))
+    packages = []
+    for name in ("alpha", "beta"):
+        wheel = dict(kit[name])
+        package: dict[str, Any] = {"name": name, "version": "1.0"}
+        shape = draw(st.sampled_from(["index", "archive", "path"]))
+        if shape == "archive":
+            url = wheel["url"] + draw(st.one_of(st.just(""), _injections(kit["evil"])))
+            package["archive"] = {"url": url, "hashes": wheel["hashes"]}
+            del package["version"]
+        elif shape == "path":
+            folder = draw(
+                st.sampled_from(["wheels", "wh eels", "w#x", "-w", "w;x", "w$x", "a/b"]) | FIELD_TEXT
+            )
+            package["wheels"] = [
+                {"name": wheel["name"], "path": f"{folder}/{wheel['name']}", "hashes": wheel["hashes"]}
+            ]
+        else:
+            suffix = draw(st.one_of(st.just(""), _injections(kit["evil"])))
+            package["index"] = kit["index"] + suffix
+            package["wheels"] = [wheel]
+        if draw(st.booleans()):
+            value = draw(hostile)
+            package["marker"] = draw(
+                st.sampled_from([f'platform_release != "{value}"', f"platform_release != '{value}'"])
+            )
+        if draw(st.booleans()):
+            package["tool"] = {"envlock": {"via": draw(st.lists(hostile, min_size=1, max_size=2))}}
+        packages.append(package)
+    return {"lock-version": "1.0", "created-by": "fuzz", "packages": packages}
+
+
+def _pip_installs(requirements: Path, report: Path, index: str) -> dict[str, str] | None:
+    """What pip itself reads from ``requirements`` (``install --dry-run --report``): name -> version;
+    None when pip refuses the file (a refusal is no injection)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps", "--no-input"]
+    command += ["--disable-pip-version-check"]  # which would ask pypi.org
+    command += ["--ignore-installed", "--report", str(report), "-r", str(requirements)]
+    command += ["--index-url", index]  # never PyPI: an --index-url line of the file replaces it
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        return None
+    return {
+        item["metadata"]["name"]: item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+
+
+PIP_READS = settings(FUZZ, max_examples=EXAMPLES or 40)
+"""40 locks; pip runs only for those export accepts (about a third), ~1 s each."""
+
+
+def test_exported_lock_fields_are_read_by_pip_as_the_lock(kit_index: KitIndex) -> None:
+    """Whatever text a lock's fields carry, an exported file that pip reads installs exactly the lock's
+    packages (those whose marker holds here): never ``evil``, never from another index. A refusal is an
+    EnvlockError; export never raises anything else."""
+    kit: dict[str, Any] = {"index": kit_index.url}
+    for name in ("alpha", "beta", "evil"):
+        (wheel,) = kit_index.publish(DistSpec(name, "1.0"))
+        kit[name] = {"name": wheel.name, "url": kit_index.file_url(wheel.name)}
+        kit[name]["hashes"] = {"sha256": kit_index.sha256(wheel.name)}
+    kit["evil"] = f"evil==1.0 --hash=sha256:{kit['evil']['hashes']['sha256']}"
+    wheels = {name: kit_index.files_dir / kit[name]["name"] for name in ("alpha", "beta")}
+    read_by_pip = []
+
+    @PIP_READS
+    @given(data=exported_fields(kit))
+    def check(data: dict[str, Any]) -> None:
+        with scratch() as folder:
+            lock = outcome(lambda: lock_from_dict(data, source="pylock.toml"))
+            options = ExportOptions(lock_dir=folder, output_dir=folder)
+            text = None if lock is None else outcome(lambda: export_requirements(lock, options))
+            if text is None:
+                event("refused")
+                return
+            for package in data["packages"]:
+                for wheel in package.get("wheels", ()):
+                    if "path" in wheel:  # the find-links folder the lock names, with the wheel in it
+                        target = folder / wheel["path"]
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(wheels[package["name"]].read_bytes())
+            (folder / "exported.txt").write_text(text, encoding="utf-8")
+            installs = _pip_installs(folder / "exported.txt", folder / "report.json", kit_index.url)
+            read_by_pip.append(installs is not None)
+            expected = {
+                p["name"]: "1.0"
+                for p in data["packages"]
+                if "marker" not in p or Marker(p["marker"]).evaluate()
+            }
+            assert installs == expected, text
+
+    check()
+    assert any(read_by_pip), "no generated lock was exported: the fuzz checked nothing"

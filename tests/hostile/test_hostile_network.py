@@ -346,3 +346,35 @@ def test_a_redirect_from_https_to_http_is_refused(
     result = compile_alpha(isolated, secure.url("/simple/"), {**FAST, "SSL_CERT_FILE": tls[1]})
     assert_clean_failure(result, secure.url("/simple/alpha/"), "redirect from https to http")
     assert plain.requests == []
+
+
+# ------------------------------------------------------------------------------------ header deadline
+
+
+@pytest.mark.parametrize("how", ["variable", "settings"])
+def test_trickled_headers_hit_their_own_shorter_deadline(
+    servers: list[RawServer], isolated: Path, how: str
+) -> None:
+    """Headers get ``ENVLOCK_HTTP_HEADER_TIMEOUT`` (default 30 s) within the request's deadline (300 s
+    here): a server trickling header bytes is cut off by the first, named as such, not retried."""
+
+    def handler(request: RawRequest, reply: Reply) -> None:
+        reply.send(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        reply.trickle()
+
+    server = serve(servers, handler)
+    if how == "variable":
+        result = compile_alpha(isolated, server.url("/simple/"), {"ENVLOCK_HTTP_HEADER_TIMEOUT": "1.5"})
+        assert_clean_failure(result, server.url("/simple/alpha/"), "no response headers within 1.5 s")
+        assert "ENVLOCK_HTTP_HEADER_TIMEOUT" in result.stderr
+    else:
+        with pytest.raises(NetworkError, match=r"/x: the deadline passed: no response headers within 1 s"):
+            HttpClient(HttpSettings(header_timeout=1.0)).get(server.url("/x"))
+    assert len(server.requests) == 1, "a deadline is not retried"
+
+
+def test_a_bad_header_timeout_variable_is_an_input_error(servers: list[RawServer], isolated: Path) -> None:
+    server = serve(servers, lambda request, reply: reply.head("404 Not Found", "Content-Length: 0"))
+    result = compile_alpha(isolated, server.url("/simple/"), {"ENVLOCK_HTTP_HEADER_TIMEOUT": "-1"})
+    assert result.returncode == 2, result.stderr
+    assert "ENVLOCK_HTTP_HEADER_TIMEOUT='-1' is not a positive number of seconds" in result.stderr

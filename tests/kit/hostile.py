@@ -1,5 +1,6 @@
 """Malicious artifacts for the hostile-input tests: wheels whose every byte the test chooses (names,
-RECORD, entry points), unlike the well-formed ones of ``dists.py``."""
+RECORD, entry points), unlike the well-formed ones of ``dists.py``; locks of them, and the check that a
+command refused cleanly."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import hashlib
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from tests.kit.index import KitIndex
 
 
 def record_hash(data: bytes) -> str:
@@ -60,3 +67,30 @@ def raw_wheel(
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return target
+
+
+def lock_wheels(index: KitIndex, *wheels: tuple[str, Path], path: str = "pylock.toml") -> str:
+    """Serve each (name, wheel) on ``index`` and lock it as ``name`` 1.0; the lock's path."""
+    from tests.kit.sync_locks import file_entry, write_lock_dict
+
+    packages = []
+    for name, wheel in wheels:
+        index.add_file(wheel)
+        packages.append({"name": name, "version": "1.0", "wheels": [file_entry(index, wheel)]})
+    write_lock_dict(Path(path), {"lock-version": "1.0", "created-by": "t", "packages": packages})
+    return path
+
+
+def refused_cleanly(result: subprocess.CompletedProcess[str], *needles: str, code: int | None = None) -> None:
+    """Exit non-zero (``code`` when given), one ``error:`` line naming every needle, at most a ``hint:``
+    after it, no traceback (progress lines before it are the command's own)."""
+    assert result.returncode != 0, result.stderr
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    errors = [number for number, line in enumerate(lines) if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert [line.split(":")[0] for line in lines[errors[0] + 1 :]] in ([], ["hint"]), result.stderr
+    for needle in needles:
+        assert needle in lines[errors[0]], result.stderr

@@ -126,8 +126,11 @@ def test_unreadable_files(tmp_path: Path) -> None:
 def test_strings_that_need_escaping_round_trip() -> None:
     data = lock_dict()
     data["environments"] = ["sys_platform == \"linux\" and platform_release != '5.0'"]
-    data["packages"][0]["tool"] = {"envlock": {"via": ["-r requirements.in", 'näme "quoted"\ttab']}}
+    data["packages"][0]["tool"] = {
+        "envlock": {"via": ["-r requirements.in", 'näme "quoted"\\']},
+        "other": {"note": "a\ttab\nand a line"},  # another tool's table: its strings are its own
+    }
     text = dumps_lock(lock_from_dict(data, source="test"))
     parsed = tomllib.loads(text)
     assert parsed["environments"] == ['sys_platform == "linux" and platform_release != "5.0"'], "normalized"
-    assert parsed["packages"][1]["tool"]["envlock"]["via"] == data["packages"][0]["tool"]["envlock"]["via"]
+    assert parsed["packages"][1]["tool"] == data["packages"][0]["tool"]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from envlock import __version__
+from envlock import __version__, validate
 from envlock.atomic import write_atomic
 from envlock.errors import InputError
 from envlock.guard import runner, stamp
@@ -102,7 +102,7 @@ def plan_launcher(
     project = project or Path.cwd()
     venv_from_project = _relative(venv, project)
     lock_from_project = None if lock is None else _relative(lock, project)
-    return LauncherSpec(
+    planned = LauncherSpec(
         name=name,
         command=tuple(command),
         venv=_relative(venv, out_dir),
@@ -111,6 +111,29 @@ def plan_launcher(
         label=venv_from_project,
         sync_command=stamp.sync_fix(venv_from_project, lock_from_project),
     )
+    paths = (
+        ("venv", planned.label),
+        ("venv", planned.venv),
+        ("lock", planned.lock),
+        ("--chdir", planned.chdir),
+    )
+    for what, path in paths:
+        if path is not None and not _cmd_safe(path):
+            raise InputError(
+                f"the {what} path {validate.shown(path)} cannot be written safely into a Windows "
+                "launcher (it holds a quote, '%', '!' or a control character)",
+                hint="rename the folder, or name it by another path",
+            )
+    return planned
+
+
+_CMD_UNSAFE = frozenset('"%!')
+"""What cmd.exe acts on even inside double quotes: the quote itself, ``%VAR%`` expansion, ``!VAR!``
+(delayed expansion, which a registry setting may turn on)."""
+
+
+def _cmd_safe(path: str) -> bool:
+    return not _CMD_UNSAFE.intersection(path) and path.isprintable()
 
 
 def launch_kind(command: Sequence[str]) -> str:
@@ -120,11 +143,18 @@ def launch_kind(command: Sequence[str]) -> str:
     return SCRIPT if _SCRIPT_NAME.fullmatch(command[0]) else OTHER
 
 
+def _under_here(path: str) -> str:
+    """``$here/PATH`` as one sh word: PATH single-quoted unless it is plain (``$(...)``, backticks and
+    ``"`` in a folder name stay characters of the name)."""
+    quoted = shlex.quote(path)
+    return f'"$here/{path}"' if quoted == path else f'"$here/"{quoted}'
+
+
 def render_posix(spec: LauncherSpec) -> str:
     """The POSIX sh launcher."""
     q = shlex.quote
-    lock = f' --lock "$here/{spec.lock}"' if spec.lock else ""
-    cd = f'cd "$here/{spec.chdir}" || exit\n' if spec.chdir else ""
+    lock = f" --lock {_under_here(spec.lock)}" if spec.lock else ""
+    cd = f"cd {_under_here(spec.chdir)} || exit\n" if spec.chdir else ""
     missing = f"{spec.name}: no usable virtual environment at {spec.label} — run: {spec.sync_command}"
     check_args = (
         f'"$here" --name {q(spec.name)} --label {q(spec.label)} --venv "$venv"{lock} '
@@ -139,7 +169,7 @@ def render_posix(spec: LauncherSpec) -> str:
         "# a Python program in the interpreter that checked (one start), any other command with exec.\n"
         "case $0 in */*) here=${0%/*} ;; *) here=. ;; esac  # dirname, without starting it\n"
         'here=$(CDPATH= cd -- "$here" && pwd) || exit\n'
-        f'venv="$here/{spec.venv}"\n'
+        f"venv={_under_here(spec.venv)}\n"
         'if [ ! -x "$venv/bin/python" ]; then\n'
         f"    echo {q(missing)} >&2\n"
         "    exit 1\n"
@@ -225,8 +255,15 @@ def render_cmd(spec: LauncherSpec) -> str:
     )
 
 
+_PS_SINGLE_QUOTES = ("'", "\u2018", "\u2019", "\u201a", "\u201b")
+"""What ends a single-quoted PowerShell string: the ASCII quote and four typographic ones."""
+
+
 def _ps_quote(word: str) -> str:
-    return "'" + word.replace("'", "''") + "'"
+    """A single-quoted PowerShell string: each quote doubled (nothing else is special inside)."""
+    for quote in _PS_SINGLE_QUOTES:
+        word = word.replace(quote, quote * 2)
+    return "'" + word + "'"
 
 
 def render_ps1(spec: LauncherSpec) -> str:

@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from envlock.errors import NetworkError
-from envlock.index.limits import DEADLINE_ENV, DRAIN, human_size
+from envlock.index.limits import DEADLINE_ENV, DRAIN, HEADER_TIMEOUT_ENV, human_size
 from envlock.validate import redact
 
 if TYPE_CHECKING:
@@ -24,17 +24,33 @@ class Deadline:
     connection the request is using, so a read blocked on a trickling server returns at once; the
     reader then sees ``expired`` and reports the deadline instead of whatever the shutdown caused."""
 
-    def __init__(self, seconds: float, min_rate: int) -> None:
+    def __init__(self, seconds: float, min_rate: int, header_seconds: float | None = None) -> None:
         self.seconds = seconds
         self._min_rate = min_rate
         self._started = time.monotonic()
         self.received = 0
         self.expired = False
+        self.header_seconds = header_seconds
+        """Seconds each response's headers may take to arrive after its request was sent."""
+        self._headers_due: float | None = None
+        self.headers_missed = False
+        """It expired while waiting for a response's headers (their own, shorter deadline)."""
         self._connections: list[Any] = []
         self._lock = threading.Lock()
 
     def due(self) -> float:
-        return self._started + self.seconds + self.received / self._min_rate
+        whole = self._started + self.seconds + self.received / self._min_rate
+        headers = self._headers_due
+        return whole if headers is None else min(whole, headers)
+
+    def awaiting_headers(self) -> None:
+        """A request is being sent: its response's headers are due within ``header_seconds``."""
+        if self.header_seconds is not None:
+            self._headers_due = time.monotonic() + self.header_seconds
+            WATCHDOG.recheck()
+
+    def headers_arrived(self) -> None:
+        self._headers_due = None
 
     def attach(self, connection: Any) -> None:
         """``connection`` now works for this request (it may have worked for another before)."""
@@ -47,6 +63,8 @@ class Deadline:
 
     def expire(self) -> None:
         with self._lock:
+            headers = self._headers_due
+            self.headers_missed = headers is not None and time.monotonic() >= headers
             self.expired = True
             connections = list(self._connections)
         for connection in connections:
@@ -56,6 +74,12 @@ class Deadline:
 
     def error(self, url: str) -> NetworkError:
         """What the request for ``url`` fails with once this deadline passed."""
+        if self.headers_missed:
+            return NetworkError(
+                f"cannot fetch {redact(url)}: the deadline passed: no response headers within"
+                f" {self.header_seconds:g} s",
+                hint=f"the server is too slow to answer; if it is just slow, raise {HEADER_TIMEOUT_ENV}",
+            )
         return NetworkError(
             f"cannot fetch {redact(url)}: the deadline passed ({self.seconds:g} s, plus 1 s per"
             f" {human_size(self._min_rate)} received) before the response was complete",
@@ -89,6 +113,11 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="envlock-http-deadline", daemon=True)
                 self._thread.start()
+            self._wake.notify()
+
+    def recheck(self) -> None:
+        """A watched deadline came nearer: sleep again until the earliest one."""
+        with self._wake:
             self._wake.notify()
 
     def unwatch(self, deadline: Deadline) -> None:

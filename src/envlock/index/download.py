@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from envlock import validate
-from envlock.errors import EnvlockError, HashMismatchError, NetworkError
+from envlock.errors import EnvlockError, HashMismatchError, InputError, NetworkError
 from envlock.index.cache import Cache
 from envlock.index.limits import MAX_DOWNLOAD_ENV, human_size, max_download_size
 from envlock.validate import redact
@@ -109,10 +109,10 @@ def copy_local(path: Path, expected: Expected, cache: Cache) -> Path:
     """A local file (a lock's ``path``, a ``--find-links`` folder's file) into the store, verified like a
     download; not retried. Only a regular file is read (a FIFO or device would block or never end)."""
     try:
-        with validate.open_regular(path) as source:
+        with validate.open_regular(path) as source:  # a FIFO would block, /dev/zero never end
             return store(iter(lambda: source.read(CHUNK), b""), expected, cache)
     except validate.UnsafeInput as error:
-        raise NetworkError(f"cannot read {path}: {error}") from None
+        raise InputError(f"cannot read {path}: it {error}") from None
     except OSError as error:
         raise NetworkError(f"cannot read {path}: {error.strerror or error}") from None
 

@@ -26,8 +26,10 @@ from envlock.index.deadline import WATCHDOG, Deadline, GuardedResponse
 from envlock.index.limits import (
     DEADLINE_ENV,
     DEFAULT_DEADLINE,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_PAGE_SIZE,
     DEFAULT_MIN_RATE,
+    HEADER_TIMEOUT_ENV,
     MAX_PAGE_ENV,
     MIN_RATE_ENV,
     env_seconds,
@@ -65,6 +67,9 @@ class HttpSettings:
     deadline: float | None = None
     """Seconds one request (connect, headers, body, retries and redirects) may take, plus one second
     per ``min_rate`` body bytes received. None: ``ENVLOCK_HTTP_DEADLINE``, else 300."""
+    header_timeout: float | None = None
+    """Seconds each response's headers may take after its request was sent (within the deadline).
+    None: ``ENVLOCK_HTTP_HEADER_TIMEOUT``, else 30."""
     min_rate: int | None = None
     """Bytes per second a transfer is credited with. None: ``ENVLOCK_HTTP_MIN_RATE``, else 32 KiB."""
     max_page_size: int | None = None
@@ -103,6 +108,9 @@ class HttpClient:
 
         self.settings = settings or HttpSettings()
         self._deadline = self.settings.deadline or env_seconds(DEADLINE_ENV, DEFAULT_DEADLINE)
+        self._header_timeout = self.settings.header_timeout or env_seconds(
+            HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT
+        )
         self._min_rate = self.settings.min_rate or env_size(MIN_RATE_ENV, DEFAULT_MIN_RATE)
         self._max_page = self.settings.max_page_size or env_size(MAX_PAGE_ENV, DEFAULT_MAX_PAGE_SIZE)
         self._transport = Transport(
@@ -157,7 +165,7 @@ class HttpClient:
     def _open(
         self, url: str, headers: Mapping[str, str] | None, ok: tuple[int, ...]
     ) -> Iterator[GuardedResponse]:
-        deadline = Deadline(self._deadline, self._min_rate)
+        deadline = Deadline(self._deadline, self._min_rate, self._header_timeout)
         WATCHDOG.watch(deadline)
         try:
             response = self._request(url, headers, ok, deadline)

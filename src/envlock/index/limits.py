@@ -13,11 +13,15 @@ from envlock.validate import redact
 
 MiB = 1 << 20
 DEADLINE_ENV = "ENVLOCK_HTTP_DEADLINE"
+HEADER_TIMEOUT_ENV = "ENVLOCK_HTTP_HEADER_TIMEOUT"
 MIN_RATE_ENV = "ENVLOCK_HTTP_MIN_RATE"
 MAX_PAGE_ENV = "ENVLOCK_MAX_PAGE_SIZE"
 MAX_METADATA_ENV = "ENVLOCK_MAX_METADATA_SIZE"
 MAX_DOWNLOAD_ENV = "ENVLOCK_MAX_DOWNLOAD_SIZE"
 DEFAULT_DEADLINE = 300.0
+DEFAULT_HEADER_TIMEOUT = 30.0
+"""Seconds a response's headers may take after its request was sent (servers answer in well under one):
+a server that trickles header bytes holds a request this long, not the whole ``DEFAULT_DEADLINE``."""
 """Seconds a request may take, connect to last byte (retries and redirects included)..."""
 DEFAULT_MIN_RATE = 32 * 1024
 """...plus one second per this many body bytes received, so a big artifact on a slow but working link

@@ -89,11 +89,14 @@ class Transport:
         self, url: str, headers: Mapping[str, str], deadline: Deadline, shown_url: str
     ) -> GuardedResponse | SendFailure:
         """GET ``url`` under ``deadline``; the body is left unread (its reads name ``shown_url``)."""
+        deadline.awaiting_headers()
         try:
             with requesting(deadline):
                 raw = self._pool.request("GET", url, headers=headers, preload_content=False, redirect=False)
         except (x.HTTPError, OSError, ValueError) as error:
             return SendFailure(error)
+        finally:
+            deadline.headers_arrived()
         return GuardedResponse(raw, deadline, shown_url)
 
     def close(self) -> None:

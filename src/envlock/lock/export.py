@@ -83,12 +83,66 @@ def export_requirements(lock: Pylock, options: ExportOptions) -> str:
         entries.append((str(package.name), str(package.version or ""), requirement))
     lines = _header(lock, options, extras, groups)
     if options.emit_index_url:
-        lines.extend(_index_lines(lock))
-    lines.extend(f"--find-links {link}" for link in sorted(find_links))
+        lines.extend(_index_lines(lock, options.lock_name))
+    lines.extend(f"--find-links {link}" for link in sorted(find_links))  # each checked by _requirement
     if len(lines) > 0 and lines[-1] != "":
         lines.append("")
     lines.extend(requirement for _name, _version, requirement in sorted(entries))
     return "\n".join(lines) + "\n"
+
+
+_PIP_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")
+"""What pip replaces with an environment variable's value in a requirements file (a secret, sent to a
+server named in the same URL)."""
+
+
+def one_requirement(line: str, name: str) -> str:
+    """``line`` when pip reads it as exactly the one requirement it spells, else a LockFileError naming
+    the package. pip splits a requirements file at every ``str.splitlines`` separator, cuts comments at
+    white space + ``#``, takes the first word starting with ``-`` and all after it as options
+    (``--index-url``, ``-r``, ``--hash``: an option injected into a URL or a marker's quoted string),
+    expands ``${VAR}``, and joins a line ending in a backslash with the next. The lock's reader refused
+    control characters already (``lock.fields``); this is the last look at what is written."""
+    words = line.split(" ")
+    leading = 1 if words[0] == "-e" else 0
+    problem = (
+        "is not one printable line"
+        if not line.isprintable()
+        else "has a word pip would read as an option"
+        if any(word.startswith("-") for word in words[leading:])
+        else "has a comment"
+        if re.search(r"(?:^|\s)#", line)
+        else "names an environment variable"
+        if _PIP_VARIABLE.search(line)
+        else "ends in a backslash"
+        if line.endswith("\\")
+        else None
+    )
+    if problem is not None:
+        raise LockFileError(
+            f"package {name!r}: its requirement {validate.shown(line)} {problem}; it cannot be exported "
+            "safely",
+            hint="the lock was edited by hand or is corrupt; recompile it: envlock compile",
+        )
+    return line
+
+
+def _one_word(option: str, value: str, where: str) -> str:
+    """``value`` of ``--index-url VALUE`` / ``--find-links VALUE`` when it is one word (no white space,
+    no leading ``-`` or ``#``, no ``${VAR}``), else a LockFileError naming ``where`` it came from."""
+    if (
+        not value
+        or not value.isprintable()
+        or any(char.isspace() for char in value)
+        or value.startswith(("-", "#"))
+        or _PIP_VARIABLE.search(value)
+        or value.endswith("\\")
+    ):
+        raise LockFileError(
+            f"{where}: {option} {validate.shown(value)} is not one word pip reads as its value",
+            hint="the lock was edited by hand or is corrupt; recompile it: envlock compile",
+        )
+    return value
 
 
 def _refuse_duplicate(chosen: dict[str, list[bool | str]], name: str, marker: bool | str) -> None:
@@ -220,7 +274,7 @@ def _requirement(package: Package, marker: str | None, options: ExportOptions) -
         head = _source_head(package, options)  # pip has no hash for a folder or a repository
     elif package.archive is not None:
         if package.archive.url is None:
-            head = _local(package.archive.path or "", options)
+            head = _local(package.archive.path or "", options, name)
         else:
             head = f"{name} @ {strip_credentials(package.archive.url)}"
         hashes = [_hash(package.archive.hashes, name)]
@@ -237,12 +291,16 @@ def _requirement(package: Package, marker: str | None, options: ExportOptions) -
         hashes = sorted({_hash(file.hashes, name) for file in files})
         for file in files:
             if file.url is None and file.path is not None:
-                links.add(_link_folder(file.path, options))
+                links.add(_one_word("--find-links", _link_folder(file.path, options), f"package {name!r}"))
     if marker:
         head += f" ; {marker}"
+    one_requirement(head, name)
     lines = [head, *(f"    --hash={h}" for h in hashes)]
     text = " \\\n".join(lines)
     via = _via(package)
+    for value in via:
+        if not value.isprintable():  # one comment line each (the lock's reader refused line breaks)
+            raise LockFileError(f"package {name!r}: via {validate.shown(value)} is not one printable line")
     if len(via) == 1:
         text += f"\n    # via {via[0]}"
     elif via:
@@ -254,7 +312,7 @@ def _source_head(package: Package, options: ExportOptions) -> str:
     """A project folder as pip reads it (``-e ./path``, ``./path``: relative to the output's folder,
     where pip is run from), a git package as ``name @ git+URL@COMMIT#subdirectory=``."""
     if package.directory is not None:
-        path = _local(package.directory.path, options)
+        path = _local(package.directory.path, options, str(package.name))
         return f"-e {path}" if package.directory.editable else path
     vcs = package.vcs
     assert vcs is not None  # the caller checked
@@ -266,7 +324,7 @@ def _source_head(package: Package, options: ExportOptions) -> str:
     return head + (f"#subdirectory={vcs.subdirectory}" if vcs.subdirectory else "")
 
 
-def _local(path: str, options: ExportOptions) -> str:
+def _local(path: str, options: ExportOptions, name: str) -> str:
     """A lock's relative ``path`` as a path relative to the output's folder, starting with ``./`` or
     ``../`` (so pip reads it as a path, not a project name)."""
     posix = path.replace("\\", "/")
@@ -276,7 +334,15 @@ def _local(path: str, options: ExportOptions) -> str:
         and not PurePosixPath(posix).is_absolute()
     ):
         posix = Path(os.path.relpath(options.lock_dir / posix, options.output_dir)).as_posix()
-    return posix if posix in (".", "..") or posix.startswith(("/", "./", "../")) else f"./{posix}"
+    local = posix if posix in (".", "..") or posix.startswith(("/", "./", "../")) else f"./{posix}"
+    if not local.isprintable() or any(char.isspace() or char in ";'\"\\" for char in local):
+        # pip reads a path up to white space or ``;`` (its marker), and ``-e``'s through shlex
+        raise LockFileError(
+            f"package {name!r}: the path {validate.shown(path)} cannot be written for pip as one word "
+            "(white space, a quote, a backslash or ';')",
+            hint="rename the folder, or install it apart: envlock sync",
+        )
+    return local
 
 
 def _hash(hashes: Mapping[str, str], name: str) -> str:
@@ -322,12 +388,12 @@ def _via(package: Package) -> list[str]:
     return sorted(str(v) for v in via)
 
 
-def _index_lines(lock: Pylock) -> list[str]:
+def _index_lines(lock: Pylock, lock_name: str) -> list[str]:
     indexes = _indexes(lock)
     lines = []
     for position, url in enumerate(indexes):
         option = "--index-url" if position == 0 else "--extra-index-url"
-        lines.append(f"{option} {strip_credentials(url)}")
+        lines.append(f"{option} {_one_word(option, strip_credentials(url), _printable(lock_name))}")
     return lines
 
 
@@ -349,8 +415,8 @@ def _header(
     lock: Pylock, options: ExportOptions, extras: frozenset[str], groups: frozenset[str]
 ) -> list[str]:
     lines = [
-        f"# This file was exported by envlock from {options.lock_name}; do not edit it by hand.",
-        f"# Regenerate: {options.command}",
+        f"# This file was exported by envlock from {_printable(options.lock_name)}; do not edit it by hand.",
+        f"# Regenerate: {_printable(options.command)}",
         "# Install: python -m pip install --require-hashes --no-deps -r <this file>",
         f"# Extras: {', '.join(sorted(extras)) or 'none'}; "
         f"dependency groups: {', '.join(sorted(groups)) or 'none'}",
@@ -364,3 +430,9 @@ def _header(
         lines.append(f"# The lock was made for: {environment}")
     lines.append("")
     return lines
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (a line break above all) escaped: for the
+    header's comments, which repeat the command line's words."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -22,9 +22,10 @@ from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValida
 
 from envlock.atomic import write_atomic
 from envlock.errors import LockFileError
+from envlock.lock import fields
+from envlock.lock.fields import TOOL_KEY as TOOL_KEY
 from envlock.tomlshim import tomllib
 
-TOOL_KEY = "envlock"
 VIA_REQUIREMENTS = "via-requirements"
 """``[packages.tool.envlock]`` key beside ``via``: how each of them asks for the package
 (``"a: b<2,>=1"``, ``"-r requirements.in: b>=1"``); ``lock.graph`` reads it back."""
@@ -92,18 +93,24 @@ def loads_lock(text: str, *, source: str) -> Pylock:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise LockFileError(f"{source}: not valid TOML: {error}") from None
-    return lock_from_dict(data, source=source)
+    return lock_from_dict(data, source=source, text=text)
 
 
-def lock_from_dict(data: Mapping[str, Any], *, source: str) -> Pylock:
+def lock_from_dict(data: Mapping[str, Any], *, source: str, text: str | None = None) -> Pylock:
+    """``data`` (parsed from ``text``, when given: its strings are then checked from the text, faster)
+    as a validated Pylock; every problem is a LockFileError naming ``source`` and the field."""
     if "lock-version" not in data:
         raise LockFileError(f"{source}: missing required field 'lock-version' (not a PEP 751 lock)")
+    if text is None or not fields.plain_toml(text):
+        fields.check_text(data, source)  # before packaging's messages quote a value
     try:
-        return Pylock.from_dict(data)
+        lock = Pylock.from_dict(data)
     except PylockUnsupportedVersionError as error:
         raise LockFileError(f"{source}: unsupported lock-version: {error}") from None
     except PylockValidationError as error:
         raise LockFileError(f"{source}: invalid lock: {error}") from None
+    fields.check_kinds(lock, source)
+    return lock
 
 
 def lock_metadata(lock: Pylock) -> LockMetadata:

@@ -312,6 +312,12 @@ def read_build_system(source: Path, label: str) -> BuildSystem:
         not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path)
     ):
         raise BuildError(f"{label}: [build-system] backend-path must be a list of strings")
+    for entry in backend_path or ():
+        try:  # PEP 517: inside the source tree; a symbolic link out of it counts as outside
+            joined = validate.join(str(source), entry, "backend-path")
+            validate.no_symlink_escape(joined, str(source), "backend-path")
+        except validate.UnsafeInput as error:
+            raise BuildError(f"{label}: pyproject.toml [build-system] {error}") from None
     return BuildSystem(
         tuple(requires), str(backend), tuple(backend_path) if backend_path is not None else None
     )

@@ -19,7 +19,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from envlock import validate
 from envlock.errors import BuildError
+from envlock.index.limits import env_seconds
 from envlock.sources.model import COMMIT, Source
 from envlock.validate import redact
 
@@ -45,8 +47,21 @@ _SETTINGS = {
 """No user or system configuration, no prompt, no transport but these (``ext::`` runs commands)."""
 
 
+GIT_STALL_ENV = "ENVLOCK_GIT_STALL_TIMEOUT"
+DEFAULT_GIT_STALL = 60.0
+"""Seconds git over http(s) may move less than ``_LOW_SPEED`` bytes a second before it is stopped: a
+server that trickles a byte a second holds a compile for a minute, not for ``GIT_TIMEOUT``."""
+_LOW_SPEED = 1024
+
+
 def git_environment() -> dict[str, str]:
-    return {**{key: os.environ[key] for key in _KEPT if key in os.environ}, **_SETTINGS}
+    stall = max(1, round(env_seconds(GIT_STALL_ENV, DEFAULT_GIT_STALL)))
+    return {
+        **{key: os.environ[key] for key in _KEPT if key in os.environ},
+        **_SETTINGS,
+        "GIT_HTTP_LOW_SPEED_LIMIT": str(_LOW_SPEED),
+        "GIT_HTTP_LOW_SPEED_TIME": str(stall),
+    }
 
 
 def run_git(args: Sequence[str], source: Source, cwd: Path | None = None) -> str:
@@ -130,7 +145,13 @@ def checkout(source: Source, cache_root: Path) -> Path:
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    folder = final / source.subdirectory if source.subdirectory else final
+    folder = final
+    if source.subdirectory:
+        try:  # a symbolic link in the repository must not make another folder of this machine the project
+            folder = Path(validate.join(str(final), source.subdirectory, "subdirectory"))
+            validate.no_symlink_escape(str(folder), str(final), "subdirectory")
+        except validate.UnsafeInput as error:
+            raise GitError(f"{source.shown()}: {error}") from None
     if not folder.is_dir():
         raise GitError(f"{source.shown()}: no folder {source.subdirectory!r} at commit {commit}")
     return folder

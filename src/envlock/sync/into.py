@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,9 +26,11 @@ from envlock.errors import InputError
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, FetchOptions, fetch_all
 from envlock.lock.selection import SelectionOptions, select
+from envlock.sync import placement
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.lock_input import parse_lock, read_lock_bytes
 from envlock.sync.models import ArtifactKind, Selection
+from envlock.sync.wheel_store import UnpackedWheel
 
 INSTALLER = b"envlock\n"
 LauncherKind = Literal["posix", "win-amd64", "win-arm64"]
@@ -68,10 +70,7 @@ def layout(spec: TargetSpec, root: Path, dist: str = "") -> dict[str, str]:
 
 def install_into(request: IntoRequest, cache: Cache, http: Callable[[], ArtifactClient]) -> Selection:
     """Select, verify and install ``request``'s target; returns what was installed."""
-    if request.into.exists() and (not request.into.is_dir() or any(request.into.iterdir())):
-        raise InputError(
-            f"--into {request.into}: exists and is not an empty folder", hint="name a new folder"
-        )
+    _check_folder(request.into)
     target = target_environment(request.spec)
     lock = parse_lock(request.lock_path, read_lock_bytes(request.lock_path), cache, http)
     options = SelectionOptions(extras=request.extras, groups=request.groups, only_binary=frozenset({":all:"}))
@@ -89,15 +88,54 @@ def install_into(request: IntoRequest, cache: Cache, http: Callable[[], Artifact
     paths = fetch_all(artifacts, cache, client, fetching)
     # The same checked unpack a venv sync does (paths that climb out, RECORD hashes and sizes, entry-point
     # names, zip bombs): a hostile wheel is refused here, naming it, before anything is written to DIR.
-    prepare_wheels(selection.packages, dict(paths), cache.area("unpacked"))
+    unpacked = prepare_wheels(selection.packages, dict(paths), cache.area("unpacked"))
+    clash = placement.collisions(
+        _claims(request.spec, [unpacked[p.artifact.sha256] for p in selection.packages])
+    )
+    if clash:
+        raise InputError(f"--into {request.into}: {clash[0].message()}")
     _write_folder(request, {p.artifact.sha256: paths[p.artifact.sha256] for p in selection.packages})
     return selection
 
 
+def _check_folder(into: Path) -> None:
+    """DIR must be new or an empty folder (not a symbolic link: the folder is made beside it and renamed
+    into its place), under a folder (not a file)."""
+    problem = None
+    if into.is_symlink():
+        problem = "is a symbolic link"
+    elif into.exists() and (not into.is_dir() or any(into.iterdir())):
+        problem = "exists and is not an empty folder"
+    else:
+        parent = into.absolute().parent
+        for folder in (parent, *parent.parents):
+            if folder.exists() or folder.is_symlink():
+                if not folder.is_dir():
+                    problem = f"cannot be made: {folder} is not a folder"
+                break
+    if problem is not None:
+        raise InputError(f"--into {into}: {problem}", hint="name a new folder")
+
+
+def _claims(spec: TargetSpec, wheels: Sequence[UnpackedWheel]) -> Iterator[tuple[str, str, str]]:
+    """What each wheel writes in the folder (path relative to it, normalised: a ``.data/data`` file may
+    land where another wheel's ``purelib`` file does) and the digest of those bytes."""
+    for wheel in wheels:
+        scheme = layout(spec, Path(), wheel.wheel.split("-", 1)[0])
+        for file in wheel.files:
+            yield os.path.normpath(os.path.join(scheme[file.scheme], file.path)), wheel.wheel, file.hash  # noqa: PTH118
+        for script in wheel.scripts:
+            target = os.path.normpath(os.path.join(scheme["scripts"], script.name))  # noqa: PTH118
+            yield target, wheel.wheel, f"{script.section}:{script.module}:{script.attr}"
+
+
 def _write_folder(request: IntoRequest, wheels: Mapping[str, Path]) -> None:
     parent = request.into.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{request.into.name}.", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{request.into.name}.", dir=parent))
+    except OSError as error:
+        raise InputError(f"--into {request.into}: cannot make a folder there: {error.strerror}") from None
     try:
         for sha256 in sorted(wheels, key=lambda s: wheels[s].name):
             _install_wheel(request, wheels[sha256], staging)
@@ -118,6 +156,10 @@ def _install_wheel(request: IntoRequest, wheel: Path, staging: Path) -> None:
     with WheelFile.open(wheel) as source:
         scheme = layout(spec, staging, source.distribution)
         destination = SchemeDictionaryDestination(
-            scheme, interpreter=python, script_kind=kind, bytecode_optimization_levels=()
+            scheme,
+            interpreter=python,
+            script_kind=kind,
+            bytecode_optimization_levels=(),
+            overwrite_existing=True,  # only by the same bytes: _claims refused different ones
         )
         install(source, destination, {"INSTALLER": INSTALLER})

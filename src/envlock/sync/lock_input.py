@@ -39,12 +39,13 @@ def parse_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], Artifac
     if is_requirements_file(path, data):
         return _requirements_lock(path, data, cache, http)
     try:
-        parsed = tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        parsed = tomllib.loads(text)
     except UnicodeDecodeError as error:
         raise LockFileError(f"{path}: cannot read lock file: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise LockFileError(f"{path}: not valid TOML: {error}") from None
-    return lock_from_dict(parsed, source=str(path))
+    return lock_from_dict(parsed, source=str(path), text=text)
 
 
 def _requirements_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], ArtifactClient]) -> Pylock:

@@ -50,7 +50,7 @@ def placements(
         staged = f"{os.urandom(4).hex()}-{wheel.dist_info_dir}"  # the dist-info, before it moves in
         staging = os.path.join(transaction.tmp_dir, staged)  # noqa: PTH118
         try:
-            found.append(placement.place(wheel, scheme, root, staging, _launchers(wheel, layout)))
+            found.append(placement.place(wheel, scheme, root, staging, launchers(wheel, layout)))
         except validate.UnsafeInput as error:
             raise InstallError(
                 f"cannot install {package.name} {package.version} from {wheel.wheel}: {error}"
@@ -251,7 +251,7 @@ def _write_new(
         os.close(fd)
 
 
-def _launchers(wheel: UnpackedWheel, layout: InstallLayout) -> list[tuple[str, bytes]]:
+def launchers(wheel: UnpackedWheel, layout: InstallLayout) -> list[tuple[str, bytes]]:
     """Console and GUI script launchers for this venv's interpreter: on POSIX with a plain ``#!`` line
     written here, else as ``installer`` makes them (Windows launchers, the ``/bin/sh`` line for a long
     or spaced interpreter path)."""

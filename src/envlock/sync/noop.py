@@ -85,7 +85,10 @@ def _folders_unchanged(lock_bytes: bytes, lock_path: str | Path | None, dist_inf
     entries = _DIRECTORY.findall(lock_bytes)
     if len(entries) != lock_bytes.count(b"directory = {") or lock_path is None:
         return False
-    plain = [json.loads(path) for path, editable in entries if not editable]
+    try:  # JSON's string escapes are TOML's but for ``\U0001F600``: a path so written takes the full sync
+        plain = [json.loads(path) for path, editable in entries if not editable]
+    except ValueError:
+        return False
     if not plain:
         return True
     # lazy: only locks with plain project folders hash them on the no-op path

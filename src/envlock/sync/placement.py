@@ -9,8 +9,9 @@ concatenation, so the writer (``materialize``) does one ``link`` per file and on
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from envlock import validate
@@ -151,6 +152,47 @@ def claim(placements: Sequence[Placement]) -> list[Placement]:
             )
         result.append(placement)
     return result
+
+
+@dataclass(frozen=True)
+class Collision:
+    """One path two wheels both write, with different bytes."""
+
+    target: str
+    first: str
+    """The wheel that claimed it first (file name)."""
+    second: str
+
+    def message(self, root: str | None = None) -> str:
+        """What the refusal says; ``root``: the target is shown relative to it."""
+        shown = self.target if root is None else os.path.relpath(self.target, root)
+        return (
+            f"{self.first} and {self.second} both write {shown} with different contents; one would "
+            "silently replace the other's file"
+        )
+
+
+def collisions(claims: Iterable[tuple[str, str, str]]) -> list[Collision]:
+    """The targets of ``claims`` (target, wheel, digest of the bytes written there) that two wheels write
+    with different bytes, in claim order. The same bytes from two wheels (a namespace package's shared
+    ``__init__.py``) are no collision: whichever lands, the file is the same (docs/sync.md)."""
+    first: dict[str, tuple[str, str]] = {}
+    found: list[Collision] = []
+    for target, wheel, digest in claims:
+        earlier = first.setdefault(target, (wheel, digest))
+        if earlier[1] != digest and earlier[0] != wheel:
+            found.append(Collision(target, earlier[0], wheel))
+    return found
+
+
+def placement_claims(placements: Sequence[Placement]) -> Iterator[tuple[str, str, str]]:
+    """Every (target, wheel, digest) the placements write: files by their RECORD hash, launchers by
+    their bytes."""
+    for where in placements:
+        for file, target in where.files:
+            yield target, where.wheel, file.hash
+        for _name, data, target in where.launchers:
+            yield target, where.wheel, hashlib.sha256(data).hexdigest()
 
 
 def header_name(wheel_filename: str) -> str:

@@ -26,6 +26,7 @@ from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
 from envlock.sync.lock_input import is_requirements_file, parse_lock, read_lock_bytes, recorded_indexes
 from envlock.sync.models import InstalledDist, Selection, SyncEvent, SyncPlan, SyncResult
+from envlock.sync.overwrites import refuse_overwrites
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.selection_cache import LockRead, SelectionAsked
@@ -367,7 +368,7 @@ def _recover(target: Target) -> tuple[bool, list[str]]:
 def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict[str, UnpackedWheel]]:
     """Everything the plan installs downloaded, verified (and built, with build requirements from the
     lock's indexes) and unpacked, before the venv is touched; a distribution that cannot be removed
-    exactly is refused first."""
+    exactly is refused first, two that write one path with different bytes after."""
     _refuse_unknown_files(plan, run.options)
     link_mode_from_env(run.options.link_mode)  # a bad ENVLOCK_LINK_MODE fails before anything is fetched
     report = run.edges.report or _unreported
@@ -386,6 +387,7 @@ def _prepare(run: _Sync, target: Target, plan: SyncPlan) -> tuple[SyncPlan, dict
         backend_output=run.edges.backend_output,
     )
     artifacts = preparer.prepare(plan, target.build_python, dict(target.info.markers))
+    refuse_overwrites(plan, artifacts, _layout(target))
     if plan.changes:
         report(SyncEvent("install", count=len(plan.to_install()), removed=len(plan.remove)))
     run.edges.checkpoint("fetched")

@@ -90,14 +90,17 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 # --help), so `envlock check` never pays for the resolver, the network code or the installer.
 # -- command registrations (name -> module with a `command` attribute; keep sorted) --
 COMMANDS: dict[str, str] = {
+    "add": "envlock.cli.add",
     "check": "envlock.cli.check",
     "compile": "envlock.cli.compile",
     "doctor": "envlock.cli.doctor",
     "export": "envlock.cli.export",
     "import": "envlock.cli.import_lock",
     "launcher": "envlock.cli.launcher",
+    "remove": "envlock.cli.remove",
     "run": "envlock.cli.run",
     "sync": "envlock.cli.sync",
+    "upgrade": "envlock.cli.upgrade",
 }
 # -- end of command registrations --
 

@@ -43,7 +43,9 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
     return result
 
 
-REQUIREMENTS = "# the service\n-i {url}\nalpha  # the app\n\n# tools\ndelta==1.0 \\\n    ; python_version >= '3'\n"
+REQUIREMENTS = (
+    "# the service\n-i {url}\nalpha  # the app\n\n# tools\ndelta==1.0 \\\n    ; python_version >= '3'\n"
+)
 
 
 def start(index: KitIndex, run_envlock: RunEnvlock, text: str, name: str = "requirements.in") -> None:
@@ -65,13 +67,15 @@ def test_add_to_requirements_keeps_every_other_byte(kit_index: KitIndex, run_env
     assert installed()["gamma"] == "1.0"
 
 
-def test_add_updates_in_place_keeping_comment_and_marker(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+def test_add_updates_in_place_keeping_comment_and_marker(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
     text = REQUIREMENTS.format(url=kit_index.url)
     start(kit_index, run_envlock, text)
     ok(run_envlock("add", "alpha==1.0", "--no-sync"))
     ok(run_envlock("add", "delta>=1", "--no-sync"))
     expected = text.replace("alpha  # the app", "alpha==1.0  # the app").replace(
-        "delta==1.0 \\\n    ; python_version >= '3'", "delta>=1; python_version >= \"3\""
+        "delta==1.0 \\\n    ; python_version >= '3'", 'delta>=1; python_version >= "3"'
     )
     assert Path("requirements.in").read_text() == expected
     assert Path("requirements.in").read_text().count("alpha") == 1
@@ -81,7 +85,9 @@ def test_remove_from_requirements(kit_index: KitIndex, run_envlock: RunEnvlock) 
     text = REQUIREMENTS.format(url=kit_index.url)
     start(kit_index, run_envlock, text)
     result = ok(run_envlock("remove", "Delta"))
-    assert Path("requirements.in").read_text() == text.replace("delta==1.0 \\\n    ; python_version >= '3'\n", "")
+    assert Path("requirements.in").read_text() == text.replace(
+        "delta==1.0 \\\n    ; python_version >= '3'\n", ""
+    )
     assert "- delta 1.0" in result.stdout.splitlines()
     assert "delta" not in pins() and "delta" not in installed()
 

@@ -47,7 +47,9 @@ def old_world(index: KitIndex, run_envlock: RunEnvlock) -> None:
     )
 
 
-def test_upgrade_one_name_moves_only_it_and_what_it_needs(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+def test_upgrade_one_name_moves_only_it_and_what_it_needs(
+    kit_index: KitIndex, run_envlock: RunEnvlock
+) -> None:
     old_world(kit_index, run_envlock)
     result = ok(run_envlock("upgrade", "app"))
     assert pins() == {"app": "2.0", "lib": "2.0", "helper": "1.0", "other": "1.0", "dropped": "1.0"}

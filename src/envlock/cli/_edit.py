@@ -11,7 +11,31 @@ import click
 
 from envlock.cli import Output
 from envlock.errors import InputError
+from envlock.inputs.edit_pyproject import Place, place_for
 from envlock.inputs.edits import Edited
+
+
+@dataclass(frozen=True)
+class Editors:
+    """The one edit a command makes, for each kind of input: text and the file as shown in, ``Edited``
+    out (``inputs.edit_requirements`` / ``inputs.edit_pyproject``)."""
+
+    requirements: Callable[[str, str], Edited]
+    pyproject: Callable[[str, Place, str], Edited]
+
+
+def run_edit(
+    ctx: click.Context, editors: Editors, extra: str | None, group: str | None, *, sync: bool
+) -> None:
+    """``add`` / ``remove``: the input to edit (``edit_target``), the edit, compile and sync (``apply``)."""
+    if extra is not None and group is not None:
+        raise InputError("--extra and --group name different tables: give one")
+    target = edit_target(Path.cwd(), extra, group)
+    if target.pyproject:
+        place = place_for(extra, group)
+        apply(ctx, target, lambda text: editors.pyproject(text, place, target.shown), sync=sync)
+    else:
+        apply(ctx, target, lambda text: editors.requirements(text, target.shown), sync=sync)
 
 
 @dataclass(frozen=True)

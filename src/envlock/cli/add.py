@@ -3,20 +3,20 @@ and sync."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-
-from envlock.errors import InputError
 
 
 @click.command("add")
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@click.option("--extra", metavar="NAME", help="Add to this pyproject extra ([project.optional-dependencies]).")
+@click.option(
+    "--extra", metavar="NAME", help="Add to this pyproject extra ([project.optional-dependencies])."
+)
 @click.option("--group", metavar="NAME", help="Add to this PEP 735 dependency group ([dependency-groups]).")
 @click.option("--no-sync", is_flag=True, help="Edit and compile; leave the venv alone.")
 @click.pass_context
-def command(ctx: click.Context, specs: tuple[str, ...], extra: str | None, group: str | None, no_sync: bool) -> None:
+def command(
+    ctx: click.Context, specs: tuple[str, ...], extra: str | None, group: str | None, no_sync: bool
+) -> None:
     """Add SPECs (PEP 508: name, version range, extras, marker) to the input and update the lock and venv.
 
     \b
@@ -24,19 +24,14 @@ def command(ctx: click.Context, specs: tuple[str, ...], extra: str | None, group
     Exit codes: 0 done; 1 resolution or network failure (the input is left as it was);
                 2 bad SPEC or input.
     """
-    from envlock.cli._edit import apply, edit_target
+    from envlock.cli._edit import Editors, run_edit
+    from envlock.inputs.edit_pyproject import add_pyproject
+    from envlock.inputs.edit_requirements import add_requirements
     from envlock.inputs.edits import parse_specs
 
-    if extra is not None and group is not None:
-        raise InputError("--extra and --group go to different tables: give one")
     added = parse_specs(specs)
-    target = edit_target(Path.cwd(), extra, group)
-    if target.pyproject:
-        from envlock.inputs.edit_pyproject import add_pyproject, place_for
-
-        place = place_for(extra, group)
-        apply(ctx, target, lambda text: add_pyproject(text, added, place, target.shown), sync=not no_sync)
-    else:
-        from envlock.inputs.edit_requirements import add_requirements
-
-        apply(ctx, target, lambda text: add_requirements(text, added, target.shown), sync=not no_sync)
+    editors = Editors(
+        requirements=lambda text, shown: add_requirements(text, added, shown),
+        pyproject=lambda text, place, shown: add_pyproject(text, added, place, shown),
+    )
+    run_edit(ctx, editors, extra, group, sync=not no_sync)

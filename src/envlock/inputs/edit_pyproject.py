@@ -63,9 +63,10 @@ def _values(data: dict[str, Any], place: Place) -> list[Any] | None:
 
 def _load(text: str, shown: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{shown}: invalid TOML: {error}") from None
+    return data
 
 
 def add_pyproject(text: str, specs: Sequence[AddSpec], place: Place, shown: str) -> Edited:
@@ -132,7 +133,9 @@ def _refuse_dynamic(data: dict[str, Any], place: Place, shown: str) -> None:
     dynamic = project.get("dynamic", []) if isinstance(project, dict) else []
     field = "dependencies" if place.table == "project" else "optional-dependencies"
     if place.table != "dependency-groups" and field in dynamic:
-        raise InputError(f"{shown}: [project] {field} is dynamic (the build backend makes it): edit its source")
+        raise InputError(
+            f"{shown}: [project] {field} is dynamic (the build backend makes it): edit its source"
+        )
 
 
 def _by_hand(shown: str, place: Place) -> InputError:
@@ -182,7 +185,11 @@ def _find_array(text: str, place: Place, shown: str) -> _Array | None:
     key = re.compile(r"^[ \t]*(\"[^\"\n]*\"|'[^'\n]*'|[A-Za-z0-9_-]+)[ \t]*=[ \t]*", re.MULTILINE)
     for match in key.finditer(text, start, end):
         name = match.group(1).strip("\"'")
-        same = name == place.key if place.table == "project" else canonicalize_name(name) == canonicalize_name(place.key)
+        same = (
+            name == place.key
+            if place.table == "project"
+            else canonicalize_name(name) == canonicalize_name(place.key)
+        )
         if same:
             if text[match.end() : match.end() + 1] != "[":
                 raise _by_hand(shown, place)

@@ -78,7 +78,9 @@ def remove_requirements(text: str, names: Sequence[str], shown: str) -> Edited:
     for name in names:
         if name not in entries:
             raise absent(shown, name)
-    dropped = {number for name in names for first, last, _ in entries[name] for number in range(first, last + 1)}
+    dropped = {
+        number for name in names for first, last, _ in entries[name] for number in range(first, last + 1)
+    }
     lines = text.splitlines(keepends=True)
     kept = [line for number, line in enumerate(lines, start=1) if number not in dropped]
     return Edited("".join(kept), removed=tuple(names))

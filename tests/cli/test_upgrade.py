@@ -76,3 +76,10 @@ def test_compile_prints_the_change_summary_by_default(kit_index: KitIndex, run_e
     Path("requirements.in").write_text("app\n")
     assert ok(run_envlock("-q", "compile")).stdout == ""
     assert "other" not in pins()
+
+
+def test_shell_completion_offers_the_commands(run_envlock: RunEnvlock) -> None:
+    env = {"_ENVLOCK_COMPLETE": "bash_complete", "COMP_WORDS": "envlock up", "COMP_CWORD": "1"}
+    assert ok(run_envlock(env=env)).stdout.split() == ["plain,upgrade"]
+    env["COMP_WORDS"] = "envlock a"
+    assert ok(run_envlock(env=env)).stdout.split() == ["plain,add"]

@@ -72,8 +72,12 @@ def test_add_updates_in_place_keeping_comment_and_marker(
 ) -> None:
     text = REQUIREMENTS.format(url=kit_index.url)
     start(kit_index, run_envlock, text)
+    Path("requirements.in").chmod(0o640)
     ok(run_envlock("add", "alpha==1.0", "--no-sync"))
+    again = ok(run_envlock("add", "alpha==1.0", "--no-sync"))
+    assert "requirements.in already has alpha as given" in again.stdout
     ok(run_envlock("add", "delta>=1", "--no-sync"))
+    assert Path("requirements.in").stat().st_mode & 0o777 == 0o640
     expected = text.replace("alpha  # the app", "alpha==1.0  # the app").replace(
         "delta==1.0 \\\n    ; python_version >= '3'", 'delta>=1; python_version >= "3"'
     )

@@ -85,28 +85,38 @@ def apply(
     """Edit ``target`` with ``edit`` (text in, text out), compile, and sync unless ``sync`` is False. The
     compile runs on the written file; if it fails (a conflict, an unknown project, Ctrl-C) the file
     gets its original bytes back before the error is reported, and the lock was never written."""
+    import stat
+
     from envlock.atomic import write_atomic
     from envlock.cli._chain import invoke
+    from envlock.cli._files import write_output
 
     try:
         original = target.path.read_bytes()
         text = original.decode("utf-8")
+        mode = stat.S_IMODE(target.path.stat().st_mode)  # the file keeps its permissions
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{target.shown}: cannot read: {error}") from None
+
+    def write(data: bytes) -> None:
+        write_output(target.shown, lambda: write_atomic(target.path, data, mode=mode))
+
     edited = edit(text)
     output: Output = ctx.obj
-    if edited.text == text:
-        output.info(f"{target.shown} already says so")
-    else:
-        write_atomic(target.path, edited.text.encode("utf-8"))
-        try:
-            invoke(ctx, "compile", list(target.compile_args))
-        except BaseException:
-            write_atomic(target.path, original)
+    changed = edited.text != text
+    if changed:
+        write(edited.text.encode("utf-8"))
+    try:  # unchanged too: the lock may still be older than the input
+        invoke(ctx, "compile", list(target.compile_args))
+    except BaseException:
+        if changed:
+            write(original)
             output.warn(f"{target.shown} left as it was")
-            raise
+        raise
+    if not changed:
+        output.info(f"{target.shown} already has {', '.join(edited.updated)} as given")
     for verb, names in (("added", edited.added), ("updated", edited.updated), ("removed", edited.removed)):
-        if names:
+        if names and changed:
             output.info(f"{verb} {', '.join(names)} in {target.shown}")
     if sync:
         invoke(ctx, "sync", [])

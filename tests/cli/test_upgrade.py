@@ -59,6 +59,15 @@ def test_upgrade_one_name_moves_only_it_and_what_it_needs(
     assert not any(line.startswith(("~ other", "- ", "+ other")) for line in lines)
 
 
+def test_upgrade_of_a_name_not_locked_is_refused(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    old_world(kit_index, run_envlock)
+    lock = Path("pylock.toml").read_bytes()
+    result = run_envlock("upgrade", "helper")
+    assert result.returncode == 2
+    assert "error: pylock.toml has no package named helper" in result.stderr
+    assert Path("pylock.toml").read_bytes() == lock
+
+
 def test_upgrade_all_and_quiet(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
     old_world(kit_index, run_envlock)
     Path("requirements.in").write_text("app\nother\n")

@@ -1,4 +1,5 @@
-"""Click options shared by the launch-time commands (check, run, launcher, doctor): ``--venv``, ``--lock``."""
+"""Click options shared by several commands: ``--venv``, ``--lock`` (check, run, launcher, doctor), the
+input table and ``--no-sync`` (add, remove)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,17 @@ def lock_option(function: F) -> F:
 def venv_and_lock_options(function: F) -> F:
     """``--venv`` and ``--lock`` together (the order ``--help`` lists them in)."""
     return venv_option(lock_option(function))
+
+
+def edit_options(function: F) -> F:
+    """``--extra NAME`` / ``--group NAME`` (the pyproject table an ``add`` / ``remove`` edits; at most
+    one) and ``--no-sync``, passed as ``extra``, ``group``, ``no_sync``."""
+    function = click.option("--no-sync", is_flag=True, help="Edit and compile; leave the venv alone.")(
+        function
+    )
+    function = click.option(
+        "--group", metavar="NAME", help="This PEP 735 dependency group ([dependency-groups] NAME)."
+    )(function)
+    return click.option(
+        "--extra", metavar="NAME", help="This pyproject extra ([project.optional-dependencies] NAME)."
+    )(function)

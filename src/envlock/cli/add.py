@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import click
 
+from envlock.cli._options import edit_options
+
 
 @click.command("add")
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@click.option(
-    "--extra", metavar="NAME", help="Add to this pyproject extra ([project.optional-dependencies])."
-)
-@click.option("--group", metavar="NAME", help="Add to this PEP 735 dependency group ([dependency-groups]).")
-@click.option("--no-sync", is_flag=True, help="Edit and compile; leave the venv alone.")
+@edit_options
 @click.pass_context
 def command(
     ctx: click.Context, specs: tuple[str, ...], extra: str | None, group: str | None, no_sync: bool

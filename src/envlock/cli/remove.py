@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 
+from envlock.cli._options import edit_options
 from envlock.errors import InputError
 
 
 @click.command("remove")
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
-@click.option("--extra", metavar="NAME", help="Remove from this pyproject extra.")
-@click.option("--group", metavar="NAME", help="Remove from this PEP 735 dependency group.")
-@click.option("--no-sync", is_flag=True, help="Edit and compile; leave the venv alone.")
+@edit_options
 @click.pass_context
 def command(
     ctx: click.Context, names: tuple[str, ...], extra: str | None, group: str | None, no_sync: bool

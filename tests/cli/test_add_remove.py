@@ -149,6 +149,7 @@ keep = 'this'   # as written
         ((), '    "alpha",  # the app\n', '    "alpha",  # the app\n    "gamma<2",\n'),
         (("--extra", "extra-one"), 'extra-one = ["delta"]', 'extra-one = ["delta", "gamma<2"]'),
         (("--group", "dev"), '    "delta",\n]', '    "delta",\n    "gamma<2",\n]'),
+        (("--group", "DEV"), '    "delta",\n]', '    "delta",\n    "gamma<2",\n]'),  # names normalized
     ],
 )
 def test_add_and_remove_each_pyproject_table(

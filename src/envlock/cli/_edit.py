@@ -52,6 +52,8 @@ class EditTarget:
 def edit_target(root: Path, extra: str | None, group: str | None) -> EditTarget:
     """The first input compile reads (the lock's recorded sources, else requirements.in, else
     pyproject.toml); ``--extra`` / ``--group`` always mean ./pyproject.toml."""
+    from packaging.utils import canonicalize_name
+
     from envlock.cli.compile import default_source, lock_path, recorded_settings
     from envlock.inputs.config import display_path
     from envlock.inputs.settings import tool_settings
@@ -69,7 +71,7 @@ def edit_target(root: Path, extra: str | None, group: str | None) -> EditTarget:
     args: list[str] = []
     chosen = extra if extra is not None else group
     selected = (recorded.extras if extra is not None else recorded.groups) if recorded else ()
-    if chosen is not None and chosen not in selected:
+    if chosen is not None and canonicalize_name(chosen) not in {canonicalize_name(n) for n in selected}:
         flag = "--extra" if extra is not None else "--group"
         args = [part for name in (*selected, chosen) for part in (flag, name)]
     return EditTarget(path, display_path(path, root), path.suffix == ".toml", tuple(args))

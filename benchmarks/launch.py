@@ -44,7 +44,8 @@ class LaunchRow:
         return statistics.median(getattr(sample, figure) for sample in samples)
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[Sample, int, bytes]:
+def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[Sample, int, bytes]:
+    """One finished process: its wall and CPU time (wait4), exit code and stdout."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     output = b""
@@ -63,7 +64,7 @@ def _pair(
     env = {k: v for k, v in box.env().items() if k != "PYTHONPATH"}  # the program started as users start it
     for index in range(runs + 1):  # the first pair warms caches (bytecode, page cache) and is not counted
         for side, cmd in (("launcher", launcher), ("direct", direct)):
-            sample, code, output = _run(cmd, work, env)
+            sample, code, output = run_measured(cmd, work, env)
             if code != 0:
                 row.failure = f"{side} exited {code}: {output.decode(errors='replace')[-300:]}"
                 return

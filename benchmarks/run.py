@@ -22,6 +22,7 @@ from pathlib import Path
 
 import corpus
 import launch
+import lock_read
 import report
 import tools
 from server import BenchIndex
@@ -93,6 +94,7 @@ class SetResult:
     """scenario -> tool -> cell"""
     sync: dict[str, dict[str, Cell]] = field(default_factory=dict)
     launch: list[launch.LaunchRow] = field(default_factory=list)
+    read: list[lock_read.ReadRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -330,6 +332,37 @@ class Bench:
         result.launch = launch.measure(venv, self.fresh("launch"), self.launch_runs, box)
         shutil.rmtree(venv.parent, ignore_errors=True)
 
+    def read_set(self, set_name: str, result: SetResult) -> None:
+        """The lock-reading rows: envlock's lock of the set, and one with the changed package held below
+        its pin (so diff has a move to show), read by why, tree and diff."""
+        work = self.fresh(f"read-{set_name}")
+        box = tools.Sandbox(self.fresh("box-read"))
+        changed = CHANGED_PACKAGE[set_name]
+        src = work / "requirements.in"
+        src.write_text(corpus.set_file(set_name).read_text())
+        new, old = work / "pylock.toml", work / "old.toml"
+        # relative input names: the locks' via labels are then alike (-r requirements.in)
+        made = tools.timed(
+            tools.envlock_compile(Path(src.name), new, self.index.url, box), cwd=work, env=box.env()
+        )
+        pins = lock_read.lock_pins(new) if made.ok else {}
+        if not made.ok or changed not in pins:
+            result.notes.append(
+                f"reading the lock: no lock to read ({made.detail or changed + ' not locked'})"
+            )
+            return
+        held = work / "old" / "requirements.in"  # the same input's name: diff shows the one move
+        held.parent.mkdir()
+        held.write_text(src.read_text() + f"{changed}<{pins[changed]}\n")
+        older = tools.timed(
+            tools.envlock_compile(Path(held.name), old, self.index.url, box), cwd=held.parent, env=box.env()
+        )
+        if not older.ok:
+            result.notes.append(f"reading the lock: diff compares the lock with itself ({older.detail})")
+            shutil.copy(new, old)
+        say(f"  reading the lock {set_name} / {self.runs} runs each")
+        result.read = lock_read.measure(old, new, changed, max(self.runs, 5), box.env())
+
 
 def contenders() -> list[Tool]:
     return [
@@ -353,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool and scenario (default 3)")
     parser.add_argument("--set", default="all", choices=[*corpus.set_names(), "all"])
-    parser.add_argument("--only", choices=["compile", "sync", "launch"], help="run only one benchmark")
+    parser.add_argument(
+        "--only", choices=["compile", "sync", "launch", "read"], help="run only one benchmark"
+    )
     parser.add_argument(
         "--launch-runs", type=int, default=20, help="runs of each launcher and direct start (default 20)"
     )
@@ -401,11 +436,16 @@ def main(argv: list[str] | None = None) -> int:
                     bench.sync_set(set_name, tool_list, result)
                 if args.only in (None, "launch"):
                     bench.launch_set(set_name, tool_list, result)
+                if args.only in (None, "read"):
+                    bench.read_set(set_name, result)
         load = (load_before, os.getloadavg()[0])
         text = report.render(results, files, args.runs, time.time() - started, load)
         if any(result.launch for result in results):
             rows = {result.name: result.launch for result in results if result.launch}
             text += "\n" + "\n".join(launch.render(rows, args.launch_runs)) + "\n"
+        if any(result.read for result in results):
+            read_rows = {result.name: result.read for result in results if result.read}
+            text += "\n" + "\n".join(lock_read.render(read_rows, max(args.runs, 5))) + "\n"
         print(text)
         say(f"written: {report.write(text)}")
     finally:

@@ -54,9 +54,11 @@ def test_compile_writes_selectable_lock(index: KitIndex, run_envlock: RunEnvlock
     ]
     for wheel in beta.wheels:
         assert wheel.hashes["sha256"] == index.sha256(wheel.name or "")
-    assert beta.tool == {"envlock": {"via": ["alpha"]}}
+    assert beta.tool == {"envlock": {"via": ["alpha"], "via-requirements": ["alpha: beta>=2"]}}
     alpha = next(p for p in lock.packages if p.name == "alpha")
-    assert alpha.tool == {"envlock": {"via": ["-r requirements.in"]}}
+    assert alpha.tool == {
+        "envlock": {"via": ["-r requirements.in"], "via-requirements": ["-r requirements.in: alpha"]}
+    }
     assert alpha.dependencies == [{"name": "beta"}]
     assert lock.created_by == "envlock"
     meta = lock_metadata(lock)

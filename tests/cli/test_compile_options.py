@@ -14,7 +14,7 @@ import pytest
 
 from envlock.lock.lockfile import read_lock
 from envlock.tomlshim import tomllib
-from tests.kit.dists import DistSpec
+from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import IndexFeatures, KitIndex
 from tests.kit.plugin import KitIndexFactory, RunEnvlock, VenvFactory
 
@@ -71,6 +71,25 @@ def test_exclude_newer_refused_on_an_index_without_upload_times(
     assert "gives no upload time for alpha-2.0-py3-none-any.whl" in result.stderr
     assert "PEP 700" in result.stderr and "Traceback" not in result.stderr
     assert not Path("pylock.toml").exists()
+
+
+def test_exclude_newer_keeps_local_find_links_files(
+    kit_index: KitIndex, kit_index_factory: KitIndexFactory, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    """A local find-links folder's files have no upload time and are the user's own: exempt from the
+    cutoff, while the index's files still obey it and a remote find-links page is still refused."""
+    _two_releases(kit_index)
+    build_wheel(DistSpec("mine", "3.0"), Path("wheels"))
+    Path("requirements.in").write_text("alpha\nmine\n")
+    args = ("compile", "--index-url", kit_index.url, "--exclude-newer", "2024-03-01")
+    run_envlock(*args, "--find-links", "wheels", check=True)
+    assert pins(Path("pylock.toml")) == {"alpha": "1.0", "mine": "3.0"}
+    remote = kit_index_factory(IndexFeatures(json=False))  # a find-links page: PEP 503 HTML, no upload time
+    remote.publish(DistSpec("mine", "3.0"))
+    result = run_envlock(*args, "--find-links", f"{remote.url}mine/", "-U", "-o", "remote.toml")
+    assert result.returncode == 1, result.stderr
+    assert "gives no upload time for mine-3.0-py3-none-any.whl" in result.stderr, result.stderr
+    assert not Path("remote.toml").exists()
 
 
 def test_exclude_newer_that_is_no_timestamp_is_an_input_error(

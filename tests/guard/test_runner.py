@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -144,7 +144,8 @@ def test_program_sees_what_the_venv_python_gives_it(
     assert launchers.launch_kind(command) in (launchers.PYTHON, launchers.SCRIPT)
     launcher = launcher_for(project, run_envlock, "api", *command)
     state = assert_runs_as_direct(project, launcher, command, env)
-    assert Path(str(state["executable"])).parent == project.python.parent
+    # normpath: Python < 3.11 keeps the launcher's spelling ("bin/../.venv/bin/python") unnormalized
+    assert Path(os.path.normpath(str(state["executable"]))).parent == project.python.parent
 
 
 @pytest.mark.parametrize("version", ["3.8", "3.9", "3.10", "3.12", "3.13"])
@@ -178,6 +179,17 @@ def test_the_program_is_the_launcher_process(project: Project, run_envlock: RunE
         assert json.loads(output)["pid"] == process.pid
 
 
+@pytest.fixture
+def sigint_not_ignored() -> Iterator[None]:
+    """SIGINT as an interactive shell hands it on: a caller that ignores it (nohup, some CI runners) passes
+    SIG_IGN to every child, where ``os.kill(pid, SIGINT)`` then does nothing. Python's own handler here
+    becomes SIG_DFL in the children (exec resets caught signals)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_not_ignored")
 def test_uncaught_exception_and_interrupt_end_as_with_python(
     project: Project, run_envlock: RunEnvlock
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ from envlock.tomlshim import tomllib
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.index import KitIndex
 from tests.kit.plugin import KitIndexFactory, RunEnvlock
+
+ANOTHER_PYTHON = "3.11" if sys.version_info[:2] == (3, 12) else "3.12"
+"""A --python-version other than the running Python's (that one is the default, so no change)."""
 
 # One case per field of CompileSettings: the command-line arguments that give it a non-default value.
 CASES: dict[str, list[str]] = {
@@ -30,8 +34,8 @@ CASES: dict[str, list[str]] = {
     "extras": ["pyproject.toml", "--extra", "x"],
     "groups": ["pyproject.toml", "--group", "dev"],
     "exclude_newer": ["--exclude-newer", "2030-01-01T00:00:00Z"],
-    "target": ["--python-version", "3.12"],
-    "python_version": ["--python-version", "3.12"],
+    "target": ["--python-version", ANOTHER_PYTHON],
+    "python_version": ["--python-version", ANOTHER_PYTHON],
     "targets": ["--target", "cp312-windows-amd64", "--target", "cp313-macos-arm64"],
     "universal": ["--universal"],
 }

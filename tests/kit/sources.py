@@ -28,8 +28,8 @@ _BUILD_SYSTEMS = {
 
 
 def publish_backends(index: KitIndex) -> None:
-    """Serve setuptools, flit-core and hatchling (with packaging, pathspec, pluggy, tomlkit and
-    trove-classifiers)."""
+    """Serve setuptools, flit-core and hatchling (with packaging, pathspec, pluggy, tomlkit,
+    trove-classifiers and, for Python < 3.11, tomli)."""
     for wheel in sorted(BACKENDS.glob("*.whl")):
         index.add_file(wheel)
 

@@ -140,9 +140,15 @@ def _recording(calls: list[Path]) -> Callable[[Path], InterpreterInfo]:
     return prober
 
 
+BASE = str(Path(sys.executable).resolve())
+"""The interpreter the running venv links to: a venv made with it links its python straight there, as
+the user's ``python3 -m venv`` does. (Python 3.10's venv, run from a venv's python, links to that python
+and names that venv's folder as home; then the venv is probed, not answered as its base's.)"""
+
+
 def test_a_venv_made_beforehand_is_answered_as_its_bases(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([BASE, "-m", "venv", "--without-pip", str(venv)], check=True)
     calls: list[Path] = []
     found = _probe_existing(venv, _recording(calls))
     assert calls == [Path(stamp.venv_python(venv)).resolve()]
@@ -163,7 +169,7 @@ def test_a_venv_made_beforehand_from_a_warm_cache_starts_no_process(
 ) -> None:
     write(kit_index, DistSpec("a", "1.0"))
     for name in ("first", "second"):
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", name], check=True)
+        subprocess.run([BASE, "-m", "venv", "--without-pip", name], check=True)
         result = subprocess.run(
             [sys.executable, "-c", COUNT_SUBPROCESSES, "sync", "--venv", name],
             capture_output=True,

@@ -93,14 +93,18 @@ COMMANDS: dict[str, str] = {
     "add": "envlock.cli.add",
     "check": "envlock.cli.check",
     "compile": "envlock.cli.compile",
+    "diff": "envlock.cli.diff",
     "doctor": "envlock.cli.doctor",
     "export": "envlock.cli.export",
     "import": "envlock.cli.import_lock",
     "launcher": "envlock.cli.launcher",
+    "outdated": "envlock.cli.outdated",
     "remove": "envlock.cli.remove",
     "run": "envlock.cli.run",
     "sync": "envlock.cli.sync",
+    "tree": "envlock.cli.tree",
     "upgrade": "envlock.cli.upgrade",
+    "why": "envlock.cli.why",
 }
 # -- end of command registrations --
 

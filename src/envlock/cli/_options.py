@@ -1,5 +1,6 @@
-"""Click options shared by several commands: ``--venv``, ``--lock`` (check, run, launcher, doctor), the
-input table and ``--no-sync`` (add, remove)."""
+"""Click options shared by several commands: ``--venv``, ``--lock`` (the launch-time commands: check, run,
+launcher, doctor), the lock a reading command reads (why, tree, outdated), ``--json``, and the input table
+and ``--no-sync`` of the editing commands (add, remove)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,31 @@ def lock_option(function: F) -> F:
 def venv_and_lock_options(function: F) -> F:
     """``--venv`` and ``--lock`` together (the order ``--help`` lists them in)."""
     return venv_option(lock_option(function))
+
+
+def lock_file_option(function: F) -> F:
+    """``--lock PATH`` for the commands that read a lock (why, tree, outdated), passed as ``lock: Path``;
+    default: ``[tool.envlock] lock`` of ./pyproject.toml, else ``pylock.toml`` (``project_lock``)."""
+    return click.option(
+        "--lock",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The lock to read. Default: [tool.envlock] lock, else pylock.toml.",
+    )(function)
+
+
+def json_option(function: F) -> F:
+    """``--json``, passed as ``as_json: bool``."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")(function)
+
+
+def project_lock(given: Path | None) -> Path:
+    """The lock a command reads: ``given``, else ``[tool.envlock] lock``, else ``pylock.toml``."""
+    if given is not None:
+        return given
+    from envlock.inputs.envlock_table import project_defaults
+
+    return Path(project_defaults(Path("pyproject.toml")).get("lock", "pylock.toml"))
 
 
 def edit_options(function: F) -> F:

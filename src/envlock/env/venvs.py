@@ -128,8 +128,12 @@ def _create_here(target: Path) -> None:
     new venv ~40 ms of a ~0.5 s sync (docs/benchmarks.md, issue 15)."""
     import venv  # lazy: only a sync that creates a venv
 
+    if sys.version_info >= (3, 13):  # python -m venv writes a .gitignore from 3.13 on; EnvBuilder() does not
+        builder = venv.EnvBuilder(with_pip=False, symlinks=True, scm_ignore_files={"git"})
+    else:
+        builder = venv.EnvBuilder(with_pip=False, symlinks=True)
     try:
-        venv.EnvBuilder(with_pip=False, symlinks=True).create(str(target))
+        builder.create(str(target))
     except OSError as error:
         raise TargetEnvironmentError(
             f"cannot create a venv at {target} with {sys.executable}: {error}"

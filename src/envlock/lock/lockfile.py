@@ -25,6 +25,9 @@ from envlock.errors import LockFileError
 from envlock.tomlshim import tomllib
 
 TOOL_KEY = "envlock"
+VIA_REQUIREMENTS = "via-requirements"
+"""``[packages.tool.envlock]`` key beside ``via``: how each of them asks for the package
+(``"a: b<2,>=1"``, ``"-r requirements.in: b>=1"``); ``lock.graph`` reads it back."""
 
 # Key order inside tables: what a human reads first comes first (PEP 751 lists them in this order).
 _TOP_ORDER = (
@@ -75,14 +78,21 @@ class LockMetadata:
 def read_lock(path: Path) -> Pylock:
     """Read and validate a PEP 751 lock; every problem is a LockFileError naming file and field."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LockFileError(f"{path}: lock file not found", hint="run: envlock compile") from None
     except (OSError, UnicodeDecodeError) as error:
         raise LockFileError(f"{path}: cannot read lock file: {error}") from None
+    return loads_lock(text, source=str(path))
+
+
+def loads_lock(text: str, *, source: str) -> Pylock:
+    """A lock's text (read from a file, or ``git show``) -> a validated Pylock; errors name ``source``."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise LockFileError(f"{path}: not valid TOML: {error}") from None
-    return lock_from_dict(data, source=str(path))
+        raise LockFileError(f"{source}: not valid TOML: {error}") from None
+    return lock_from_dict(data, source=source)
 
 
 def lock_from_dict(data: Mapping[str, Any], *, source: str) -> Pylock:

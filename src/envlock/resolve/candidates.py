@@ -193,15 +193,21 @@ class CandidateFinder:
 
     @staticmethod
     def _uploaded_in_time(name: str, files: Sequence[DistFile], cutoff: datetime) -> Sequence[DistFile]:
-        """The files uploaded at or before ``cutoff``; a file without an upload time cannot be judged."""
+        """The files uploaded at or before ``cutoff``, and those of a local find-links folder (the user's
+        own: they have no upload time); any other file without an upload time cannot be judged."""
+        kept = []
         for file in files:
-            if file.upload_time is None:
+            if file.index is None and file.is_local:
+                kept.append(file)
+            elif file.upload_time is None:
                 where = file.index or "find-links"
                 raise ResolutionError(
                     f"--exclude-newer: {where} gives no upload time for {file.filename} ({name})",
                     hint="--exclude-newer needs an index that serves PEP 700 upload-time (its JSON API)",
                 )
-        return [f for f in files if f.upload_time is not None and f.upload_time <= cutoff]
+            elif file.upload_time <= cutoff:
+                kept.append(file)
+        return kept
 
     def _reason(self, files: Sequence[DistFile], lockable: Sequence[DistFile]) -> str:
         if files and all(f.yanked is not None for f in files):

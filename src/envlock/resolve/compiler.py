@@ -9,7 +9,7 @@ carries ``(environment marker) and (group marker)`` per target it belongs to.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -25,7 +25,7 @@ from envlock.env.interpreter import TargetEnvironment, describe_target, target_i
 from envlock.errors import ResolutionError
 from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
-from envlock.lock.lockfile import TOOL_KEY, LockMetadata, metadata_to_tool
+from envlock.lock.lockfile import TOOL_KEY, VIA_REQUIREMENTS, LockMetadata, metadata_to_tool
 from envlock.lock.sourced import local_path, locked_entry
 from envlock.resolve.models import (
     IndexLike,
@@ -249,7 +249,7 @@ def build_lock(
     for _key, found in sorted(entries.items(), key=lambda item: (item[0][0], item[0][1])):
         pin = found[0][1]
         marker = _package_marker(found, identities, len(resolutions))
-        packages.append(_package(pin, marker, lock_dir, hash_of, via=_merged_via(p for _, p in found)))
+        packages.append(_package(_merged(p for _, p in found), marker, lock_dir, hash_of))
     requires_python = lock_requires_python(resolutions)
     # Built from typed values, so it is valid by construction; ``Pylock.validate()`` (a to_dict +
     # from_dict round trip, ~15 ms on 38 packages) is left to the tests, which run it on every shape.
@@ -357,8 +357,19 @@ def _targets_marker(chosen: set[int], identities: Sequence[Mapping[str, str]]) -
     return " or ".join(f"({_identity_marker(identities[i])})" for i in sorted(chosen))
 
 
-def _merged_via(pins: Iterable[Pin]) -> list[str]:
-    return sorted({v for pin in pins for v in pin.via})
+def _merged(pins: Iterable[Pin]) -> Pin:
+    """One entry for the targets that resolved to the same version: what any of them depends on, what
+    required it and how (a dependency one target's markers select belongs to the entry too)."""
+    first, *others = pins
+    if not others:
+        return first
+    every = (first, *others)
+    return replace(
+        first,
+        dependencies=tuple(sorted({d for pin in every for d in pin.dependencies})),
+        via=tuple(sorted({v for pin in every for v in pin.via})),
+        requested=tuple(sorted({r for pin in every for r in pin.requested})),
+    )
 
 
 def _package(
@@ -366,8 +377,6 @@ def _package(
     marker: str | None,
     lock_dir: Path,
     hash_of: Callable[[DistFile], str],
-    *,
-    via: list[str],
 ) -> Package:
     requires_python = None
     if pin.requires_python:
@@ -375,7 +384,12 @@ def _package(
             requires_python = SpecifierSet(pin.requires_python)
         except InvalidSpecifier:
             requires_python = None
-    tool: dict[str, Any] = {TOOL_KEY: {"via": via}} if via else {}
+    table: dict[str, Any] = {}
+    if pin.via:
+        table["via"] = list(pin.via)
+    if pin.requested:
+        table[VIA_REQUIREMENTS] = list(pin.requested)
+    tool: dict[str, Any] = {TOOL_KEY: table} if table else {}
     common: dict[str, Any] = {
         "name": pin.name,
         "version": pin.version,

@@ -142,6 +142,9 @@ class Pin:
     """Root groups that reach it: ``""`` (plain), ``extra:x``, ``group:g``."""
     origin: Source | None = None
     """The project folder or git commit it is built from (None: an index or an archive)."""
+    requested: tuple[str, ...] = ()
+    """How each of ``via`` asks for it: ``"a: b<2,>=1"``, ``"-r requirements.in: b>=1"`` (sorted), so
+    ``envlock why``/``tree``/``outdated`` show each edge's specifier from the lock alone."""
 
 
 @dataclass(frozen=True)

@@ -171,12 +171,19 @@ def _resolution(
     base_of = {identifier: candidate.name for identifier, candidate in mapping.items()}
     groups = _groups(edges, base_of, request, roots)
     via, depends = _links(edges, base_of)
+    requested = _requested(mapping, provider)
     for root in roots:
-        via.setdefault(root.name, set()).add(_source_label(root.path[0]))
+        label = _source_label(root.path[0])
+        via.setdefault(root.name, set()).add(label)
+        requested.setdefault(root.name, set()).add(f"{label}: {_asked(root)}")
     for name, constraints in provider.constraints.items():
         for item in constraints:  # as pip-compile: "-c constraints.txt" names the file that constrained it
             if not item.source.startswith("--"):  # not -P NAME==VER
-                via.setdefault(name, set()).add(_source_label(item.source, option="-c"))
+                label = _source_label(item.source, option="-c")
+                via.setdefault(name, set()).add(label)
+                spec = item.requirement
+                asked = Req(NormalizedName(name), frozenset(spec.extras), spec.specifier)
+                requested.setdefault(name, set()).add(f"{label}: {_asked(asked)}")
     pins: dict[str, Pin] = {}
     for identifier, candidate in mapping.items():
         if identifier == PYTHON or (candidate.name in pins and not candidate.extras):
@@ -197,6 +204,7 @@ def _resolution(
             via=tuple(sorted(via.get(candidate.name, ()))),
             groups=frozenset(groups.get(candidate.name, {DEFAULT_GROUP})),
             origin=candidate.origin,
+            requested=tuple(sorted(requested.get(candidate.name, ()))),
         )
     return Resolution(
         pins=tuple(pins[n] for n in sorted(pins)),
@@ -252,6 +260,24 @@ def _links(
             via.setdefault(child_name, set()).add(parent)
             depends.setdefault(parent, set()).add(child_name)
     return via, depends
+
+
+def _requested(mapping: Mapping[str, Candidate], provider: Provider) -> dict[str, set[str]]:
+    """Project -> ``"parent: requirement"`` for each package requirement on it (extras folded in)."""
+    requested: dict[str, set[str]] = {}
+    for identifier, candidate in mapping.items():
+        if identifier == PYTHON:
+            continue
+        for dependency in provider.dependencies.get(candidate, []):
+            if dependency.name not in (PYTHON, candidate.name):
+                requested.setdefault(dependency.name, set()).add(f"{candidate.name}: {_asked(dependency)}")
+    return requested
+
+
+def _asked(req: Req) -> str:
+    """What a requirement asks for, as the lock records it: name, extras and specifier (a direct URL is
+    the entry's own ``archive``/``vcs``/``directory``, never repeated here: it may carry credentials)."""
+    return req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "") + str(req.specifier)
 
 
 def _source_label(source: str, option: str = "-r") -> str:

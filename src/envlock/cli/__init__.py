@@ -90,6 +90,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 # --help), so `envlock check` never pays for the resolver, the network code or the installer.
 # -- command registrations (name -> module with a `command` attribute; keep sorted) --
 COMMANDS: dict[str, str] = {
+    "add": "envlock.cli.add",
     "bundle": "envlock.cli.bundle",
     "check": "envlock.cli.check",
     "compile": "envlock.cli.compile",
@@ -99,9 +100,11 @@ COMMANDS: dict[str, str] = {
     "import": "envlock.cli.import_lock",
     "launcher": "envlock.cli.launcher",
     "outdated": "envlock.cli.outdated",
+    "remove": "envlock.cli.remove",
     "run": "envlock.cli.run",
     "sync": "envlock.cli.sync",
     "tree": "envlock.cli.tree",
+    "upgrade": "envlock.cli.upgrade",
     "why": "envlock.cli.why",
 }
 # -- end of command registrations --

@@ -1,5 +1,6 @@
 """Click options shared by several commands: ``--venv``, ``--lock`` (the launch-time commands: check, run,
-launcher, doctor), the lock a reading command reads (why, tree, outdated) and ``--json``."""
+launcher, doctor), the lock a reading command reads (why, tree, outdated), ``--json``, and the input table
+and ``--no-sync`` of the editing commands (add, remove)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,17 @@ def project_lock(given: Path | None) -> Path:
     from envlock.inputs.envlock_table import project_defaults
 
     return Path(project_defaults(Path("pyproject.toml")).get("lock", "pylock.toml"))
+
+
+def edit_options(function: F) -> F:
+    """``--extra NAME`` / ``--group NAME`` (the pyproject table an ``add`` / ``remove`` edits; at most
+    one) and ``--no-sync``, passed as ``extra``, ``group``, ``no_sync``."""
+    function = click.option("--no-sync", is_flag=True, help="Edit and compile; leave the venv alone.")(
+        function
+    )
+    function = click.option(
+        "--group", metavar="NAME", help="This PEP 735 dependency group ([dependency-groups] NAME)."
+    )(function)
+    return click.option(
+        "--extra", metavar="NAME", help="This pyproject extra ([project.optional-dependencies] NAME)."
+    )(function)

@@ -133,7 +133,7 @@ def run(request: CompileRequest, output: Output) -> None:
 
     started, root = time.time_ns(), Path.cwd()
     tool = tool_settings(root)
-    out = request.output or Path(tool.output or tool.lock or "pylock.toml")
+    out = request.output or lock_path(tool)
     shown_out = config.display_path(out, root)
     read = _read_lock_text(out)
     compiled, settings, targets, interpreters = _settings(request, tool, root, (out, shown_out), read)
@@ -186,6 +186,21 @@ def run(request: CompileRequest, output: Output) -> None:
     _write_lock(request, output, out, shown_out, previous, lock, described)
     if not request.dry_run and (kept := _lock_kept(request, _read_lock_text(out), resolved, recorded)):
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
+
+
+def lock_path(tool: ToolSettings) -> Path:
+    """The lock a compile without ``-o`` writes: ``[tool.envlock]`` output (or lock), else pylock.toml."""
+    return Path(tool.output or tool.lock or "pylock.toml")
+
+
+def recorded_settings(out: Path, root: Path) -> CompileSettings | None:
+    """The settings the lock at ``out`` records (None: no lock, or one without them); what a compile
+    without flags takes as its defaults (``_settings``)."""
+    from envlock.inputs import config
+    from envlock.inputs.settings import recorded_in
+
+    read = _read_lock_text(out)
+    return None if read is None else recorded_in(read[1], config.display_path(out, root))
 
 
 def _prime_sync(out: Path, cache_dir: Path | None) -> None:
@@ -368,7 +383,7 @@ def _settings(
         named = bool(request.python or tool.targets or tool.python_version)
         settings = settings.with_lock(compiled, out.absolute().parent, root, target_named=named)
     if not settings.sources:
-        settings = dataclasses.replace(settings, sources=(str(_default_source(root)),))
+        settings = dataclasses.replace(settings, sources=(str(default_source(root)),))
     if request.no_default_groups:
         settings = dataclasses.replace(settings, groups=request.settings.groups)
     elif (
@@ -398,7 +413,7 @@ def _selection(inputs: CompileInputs, settings: CompileSettings) -> str:
     return f"{extras}; {groups}"
 
 
-def _default_source(root: Path) -> Path:
+def default_source(root: Path) -> Path:
     for name in DEFAULT_SOURCES:
         if (root / name).is_file():
             return Path(name)
@@ -535,8 +550,8 @@ def _report_changes(output: Output, previous: Any, lock: Any) -> None:
     after = versions_of(lock)
     for name in sorted(set(before) | set(after)):
         if name not in before:
-            output.detail(f"+ {name} {', '.join(after[name])}")
+            output.info(f"+ {name} {', '.join(after[name])}")
         elif name not in after:
-            output.detail(f"- {name} {', '.join(before[name])}")
+            output.info(f"- {name} {', '.join(before[name])}")
         elif before[name] != after[name]:
             output.info(f"~ {name} {', '.join(before[name])} -> {', '.join(after[name])}")

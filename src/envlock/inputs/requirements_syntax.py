@@ -53,11 +53,19 @@ def logical_lines(text: str) -> Iterable[tuple[int, str]]:
     """(first line number, text) with comments removed and backslash continuations joined (by one
     space); blank and comment-only lines are left out. A comment ends the line it is on, so a ``\\``
     inside a comment joins nothing."""
+    for first, _last, joined in logical_spans(text):
+        yield first, joined
+
+
+def logical_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """``logical_lines`` with the last physical line of each too: (first, last, text), so that an
+    editor (``inputs.edit_requirements``) knows which lines a requirement spans."""
     pending: list[str] = []
-    start = 0
+    start = last = 0
     for line in physical_lines(text):
         if not pending:
             start = line.number
+        last = line.number
         if line.continues:
             pending.append(line.code[:-1])
             continue
@@ -65,11 +73,11 @@ def logical_lines(text: str) -> Iterable[tuple[int, str]]:
         joined = " ".join(part.strip() for part in pending).strip()
         pending = []
         if joined:
-            yield start, joined
+            yield start, last, joined
     if pending:
         joined = " ".join(part.strip() for part in pending).strip()
         if joined:
-            yield start, joined
+            yield start, last, joined
 
 
 def split_option(line: str) -> tuple[str, str]:

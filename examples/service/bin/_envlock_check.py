@@ -392,10 +392,21 @@ def sync_fix(venv: str, lock: str | None) -> str:
     """``envlock sync`` with the lock and ``--venv`` spelled out when they are not the defaults."""
     command = "envlock sync"
     if lock is not None and os.path.normpath(lock) != "pylock.toml":
-        command += f" {lock}"
+        command += f" {sh_quote(lock)}"
     if os.path.normpath(venv) != ".venv":
-        command += f" --venv {venv}"
+        command += f" --venv {sh_quote(venv)}"
     return command
+
+
+_SH_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def sh_quote(word: str) -> str:
+    """``word`` as one POSIX sh word (``shlex.quote``'s rule; shlex imports ``re``, which the launch
+    check does without): a path a fix command names is pasted into a shell."""
+    if word and _SH_PLAIN.issuperset(word):
+        return word
+    return "'" + word.replace("'", "'\"'\"'") + "'"
 
 
 class CheckResult:
@@ -590,7 +601,7 @@ def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
     try:
         with open(lock, "rb") as handle:
             packages = tomllib.load(handle).get("packages")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return ""
     if not isinstance(packages, list):
         return ""

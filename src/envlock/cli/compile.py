@@ -183,7 +183,7 @@ def run(request: CompileRequest, output: Output) -> None:
         warn=output.warn,
         verbosity=output.verbosity,
     )
-    written = _write_lock(request, output, out, shown_out, previous, lock, described)
+    written = _write_lock(request, output, out, shown_out, _before(previous, read, out), lock, described)
     if written is not None and (kept := _lock_kept(request, written, resolved, recorded)):
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
 
@@ -238,7 +238,7 @@ def _write_lock(
         click.echo(text, nl=False)
         return None
     old_text = out.read_text(encoding="utf-8") if out.exists() else None
-    _report_changes(output, previous if previous is not None else _maybe_read(out), lock)
+    _report_changes(output, previous, lock)
     if old_text == text:
         output.info(f"{shown_out} is up to date ({len(lock.packages)} packages, {described})")
     else:
@@ -534,14 +534,17 @@ def _relative(path: Path, base: Path) -> str:
         return os.path.relpath(path.resolve(), base.resolve()).replace(os.sep, "/")
 
 
-def _maybe_read(out: Path) -> Any:
+def _before(previous: Any, read: tuple[str, dict[str, Any]] | None, out: Path) -> Any:
+    """The lock this compile replaces, for its change summary: ``previous``, else (``--upgrade`` does not
+    keep its pins) validated from compile's one read of it, not read again; an invalid one reports every
+    package as added, as no lock does."""
     from envlock.errors import LockFileError
-    from envlock.lock.lockfile import read_lock
+    from envlock.lock.lockfile import lock_from_dict
 
-    if not out.exists():
-        return None
+    if previous is not None or read is None:
+        return previous
     try:
-        return read_lock(out)
+        return lock_from_dict(read[1], source=str(out))
     except LockFileError:
         return None
 

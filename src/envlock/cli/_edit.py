@@ -54,9 +54,9 @@ def edit_target(root: Path, extra: str | None, group: str | None) -> EditTarget:
     pyproject.toml); ``--extra`` / ``--group`` always mean ./pyproject.toml."""
     from packaging.utils import canonicalize_name
 
-    from envlock.cli.compile import default_source, lock_path, recorded_settings
     from envlock.inputs.config import display_path
     from envlock.inputs.settings import tool_settings
+    from envlock.resolve.job_inputs import default_source, lock_path, recorded_settings
 
     out = lock_path(tool_settings(root))
     recorded = recorded_settings(out, root)
@@ -91,7 +91,7 @@ def apply(
 
     from envlock.atomic import write_atomic
     from envlock.cli._chain import invoke
-    from envlock.cli._files import write_output
+    from envlock.output_file import write_output
 
     try:
         original = target.path.read_bytes()

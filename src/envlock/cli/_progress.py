@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 import click
@@ -16,11 +17,15 @@ REDRAW_SECONDS = 0.1
 
 
 class CompileProgress:
-    """Listens to a resolution (``on_event``) and to sdist builds (``building``)."""
+    """Listens to a resolution (``on_event``), to sdist builds (``building``) and to warnings (``warn``):
+    the compile job's sink (``resolve.job.CompileSink``)."""
 
-    def __init__(self, verbosity: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, verbosity: int, stream: TextIO | None = None, warn: Callable[[str], None] | None = None
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.verbosity = verbosity
+        self._warn = warn
         self.live = verbosity >= 0 and self.stream.isatty()
         self.pinned = self.read = self.rejected = self.backtracks = 0
         self._drawn_at = 0.0
@@ -49,6 +54,12 @@ class CompileProgress:
         if self.verbosity >= 1:
             self._print(f"building metadata of {sdist}")
         self._draw(f"building {sdist}", force=True)
+
+    def warn(self, message: str) -> None:
+        """A warning (``Output.warn``), on a line of its own: the status line is cleared first."""
+        if self._warn is not None:
+            self.close()
+            self._warn(message)
 
     def close(self) -> None:
         """Clear the status line (the result is printed after it)."""

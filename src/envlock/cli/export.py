@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.cli._files import write_output
+from envlock.output_file import write_output
 
 if TYPE_CHECKING:
     from envlock.cli import Output

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.cli._files import write_output
+from envlock.output_file import write_output
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock

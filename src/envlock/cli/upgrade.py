@@ -33,11 +33,11 @@ def _check_locked(names: tuple[str, ...]) -> None:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    from envlock.cli.compile import lock_path
     from envlock.errors import InputError
     from envlock.inputs.config import display_path
     from envlock.inputs.settings import tool_settings
     from envlock.lock.lockfile import read_lock
+    from envlock.resolve.job_inputs import lock_path
 
     root = Path.cwd()
     out = lock_path(tool_settings(root))

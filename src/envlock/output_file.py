@@ -1,4 +1,5 @@
-"""Writing a command's output file: an unwritable folder is an error naming the file, not a traceback."""
+"""Writing a command's output file (a lock, an export, an edited input): an unwritable folder is an error
+naming the file, not a traceback."""
 
 from __future__ import annotations
 

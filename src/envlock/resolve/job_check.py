@@ -1,47 +1,38 @@
 """``envlock compile --check`` in words: the staleness judge's verdict on the lock, and why it is stale (a
-setting asked for otherwise than the lock's, a target it lacks, or a changed input)."""
+setting asked for otherwise than the lock's, a target it lacks, or a changed input). Loaded by
+``--check`` only."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from envlock.env.interpreter import describe_target
 from envlock.errors import StaleLockError
+from envlock.inputs.config import display_path
+from envlock.inputs.freshness import STALE, judge
+from envlock.inputs.settings import differences
+from envlock.lock.lockfile import lock_from_dict, lock_metadata, read_lock
 
 if TYPE_CHECKING:
-    from envlock.env.interpreter import TargetEnvironment
-    from envlock.inputs.settings import CompileSettings, Resolved
+    from envlock.resolve.job_inputs import JobInputs
 
 
-def check(
-    lock: tuple[Path, str],
-    read: tuple[str, dict[str, Any]] | None,
-    resolved: Resolved,
-    settings: tuple[CompileSettings | None, CompileSettings],
-    targets: tuple[TargetEnvironment, ...],
-    root: Path,
-) -> str:
-    """The line ``--check`` prints for a fresh ``lock`` (path, as shown; ``read``: its text and TOML,
-    None when it could not be read so); a StaleLockError saying why it is not. The staleness judge
-    (``inputs.freshness.judge``) decides, with this command line's settings (``settings``: what the lock
-    was compiled with, if it says, and what this check asks for, the lock's for what the command line
-    leaves unset, both as a lock records them). A setting asked for otherwise than the lock's is named
-    as that setting, a target as that target, anything else as a changed input."""
-    from envlock.env.interpreter import describe_target
-    from envlock.inputs.config import display_path
-    from envlock.inputs.freshness import STALE, judge
-    from envlock.inputs.settings import differences
-    from envlock.lock.lockfile import lock_from_dict, lock_metadata, read_lock
-
-    out, shown_out = lock
+def check(job: JobInputs) -> str:
+    """The line ``--check`` prints for a fresh lock (``job.out``; ``job.read``: its text and TOML, None
+    when it could not be read so); a StaleLockError saying why it is not. The staleness judge
+    (``inputs.freshness.judge``) decides, with this command line's settings (what the lock was compiled
+    with, if it says, and what this check asks for, the lock's for what the command line leaves unset,
+    both as a lock records them). A setting asked for otherwise than the lock's is named as that
+    setting, a target as that target, anything else as a changed input."""
+    out, shown_out, read, root = job.out, job.shown_out, job.read, job.root
     if not out.exists():
         raise StaleLockError(f"{shown_out} does not exist", hint="run: envlock compile")
     # the lock model from the TOML read once (read_lock's own message when that read failed)
     metadata = lock_metadata(lock_from_dict(read[1], source=str(out)) if read else read_lock(out))
-    compiled, asked = settings
+    compiled, asked, targets = job.compiled, job.recorded, job.targets
     source = display_path(out.absolute().parent / asked.sources[0], root)
     changed = differences(compiled, asked) if compiled is not None else []
-    if judge(metadata.fingerprint, resolved, asked.target, changed=changed).state != STALE:
+    if judge(metadata.fingerprint, job.resolved, asked.target, changed=changed).state != STALE:
         return f"{shown_out} is up to date with {source}"
     if changed:
         raise StaleLockError(

@@ -1,4 +1,4 @@
-"""Which target environments a compile resolves for: the declared targets, ``--universal`` (with its
+"""Which target environments a compile job resolves for: the declared targets, ``--universal`` (with its
 ``--python-version`` floor), or one target from an interpreter."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from envlock.errors import InputError
 
 if TYPE_CHECKING:
-    from envlock.cli.compile import CompileRequest
     from envlock.env.interpreter import TargetEnvironment
     from envlock.inputs.config import ToolSettings
+    from envlock.resolve.job import CompileRequest
 
 
 def compile_targets(
@@ -21,7 +21,7 @@ def compile_targets(
     """The targets to resolve for, their identity for the fingerprint and the interpreters they came
     from (``_target``): the declared targets (``--target``, else ``[tool.envlock] targets``: the same on
     every machine), else one target from an interpreter."""
-    from envlock.env.interpreter import target_identity
+    from envlock.env.interpreter import target_identity  # lazy: envlock --help loads the job
 
     declared = request.settings.targets or tool.targets
     if request.settings.universal:
@@ -32,7 +32,7 @@ def compile_targets(
                 "--universal names the targets; --python names one interpreter: give one or the other",
                 hint="--universal --python-version X.Y locks for CPython X.Y and newer",
             )
-        from envlock.env.targets import universal_targets
+        from envlock.env.targets import universal_targets  # lazy: only --universal
 
         # --python-version (else [tool.envlock] python-version) is the lowest Python of a universal lock.
         floor = request.settings.python_version or tool.python_version
@@ -49,7 +49,7 @@ def compile_targets(
                 "name one: give one or the other",
                 hint="add the Python version to the targets instead, e.g. --target cp312-linux-x86_64",
             )
-    from envlock.env.targets import parse_targets, target_environment
+    from envlock.env.targets import parse_targets, target_environment  # lazy: declared targets only
 
     # In one canonical order: a lock (its entries, markers, fingerprint) never depends on the order the
     # targets were listed in.
@@ -59,7 +59,7 @@ def compile_targets(
 
 def _requires_python(root: Path) -> str | None:
     """``[project] requires-python`` of ``root/pyproject.toml`` (None without one)."""
-    from envlock.inputs.envlock_table import load_toml
+    from envlock.inputs.envlock_table import load_toml  # lazy: only --universal
 
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
@@ -74,6 +74,7 @@ def _target(
 ) -> tuple[TargetEnvironment, tuple[str, ...] | None]:
     """The one target, and the interpreter paths it depends on (the running Python aside; None: one
     looked up on PATH, which a cached verdict cannot vouch for)."""
+    # lazy: envlock --help loads the job
     from envlock.env.interpreter import (
         current_environment,
         environment_for,
@@ -81,7 +82,7 @@ def _target(
         interpreter_path,
         probe,
     )
-    from envlock.guard.stamp import venv_python
+    from envlock.guard.stamp import venv_python  # lazy: only a compile without a target named
 
     if request.python is not None:
         path = interpreter_path(request.python, root)

@@ -26,6 +26,12 @@ class EnvlockError(Exception):
         return [f"error: {_escaped(self.message)}", *([f"hint: {_escaped(self.hint)}"] if self.hint else [])]
 
 
+def render(error: EnvlockError) -> str:
+    """The one rendering of an error for stderr, whichever path reports it (the click group, the quick
+    answers): its ``lines``, each ended by a newline. Its exit code is ``error.exit_code``."""
+    return "".join(f"{line}\n" for line in error.lines())
+
+
 def _escaped(text: str) -> str:
     """``text`` with control characters and line separators (a value from a hostile file that no check
     escaped) spelled as escapes, so it cannot forge or hide lines of the report; the message's own line

@@ -223,9 +223,12 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0 if result.ok else 1
     if not result.ok:
+        from envlock.errors import DriftError, render  # lazy: only a drifted venv's report
+
         message, hint = launch_check.drift_message(result, str(venv))
-        sys.stderr.write(f"error: {message}\nhint: {hint}\n")
-        return 1
+        error = DriftError(message, hint=hint)
+        sys.stderr.write(render(error))
+        return error.exit_code
     if verbosity >= 1:
         print(stamp.report_lines(result, label=str(venv))[0])
     return 0

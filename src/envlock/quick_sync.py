@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from envlock.errors import EnvlockError
+from envlock.errors import EnvlockError, render
 from envlock.quick import summary
 
 TYPE_CHECKING = False
@@ -62,7 +62,7 @@ def run(
             if progress:
                 progress.close()
     except EnvlockError as error:
-        _to_stderr("".join(line + "\n" for line in error.lines()))
+        _to_stderr(render(error))
         return error.exit_code
     except KeyboardInterrupt:
         _to_stderr("interrupted\n")

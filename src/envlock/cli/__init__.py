@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from envlock import __version__
-from envlock.errors import EXIT_USAGE, EnvlockError
+from envlock.errors import EXIT_USAGE, EnvlockError, render
 
 
 class Output:
@@ -41,8 +41,8 @@ class Output:
 
 
 def report_error(error: EnvlockError) -> None:
-    for line in error.lines():
-        click.echo(line, err=True)
+    """Every error a command raises, rendered as the quick answers render theirs (``errors.render``)."""
+    click.echo(render(error), nl=False, err=True)
 
 
 class EnvlockGroup(click.Group):

@@ -15,11 +15,7 @@ from envlock.quick_sync import Progress, print_result
 
 if TYPE_CHECKING:
     from envlock.cli import Output
-    from envlock.sync.models import PlanItem, SyncResult
     from envlock.sync.syncer import SyncOptions
-
-JSON_FORMAT = 1
-"""Version of the ``--json`` document (docs/sync.md)."""
 
 
 @click.command("sync")
@@ -114,6 +110,8 @@ def command(output: Output, /, **params: Any) -> None:
         if progress:
             progress.close()
     if params["as_json"]:
+        from envlock.sync.json_report import result_json
+
         click.echo(json.dumps(result_json(result), indent=2, sort_keys=True))
         return
     print_result(result, info=output.info, detail=output.detail)
@@ -230,40 +228,6 @@ def _project_defaults(pyproject: Path) -> dict[str, str]:
     from envlock.inputs.envlock_table import project_defaults
 
     return project_defaults(pyproject)
-
-
-def result_json(result: SyncResult) -> dict[str, Any]:
-    """The ``--json`` document (schema in docs/sync.md)."""
-    return {
-        "format": JSON_FORMAT,
-        "venv": str(result.venv),
-        "python": result.python,
-        "dry_run": result.dry_run,
-        "up_to_date": result.up_to_date,
-        "created": result.created,
-        "rebuilt": result.rebuilt,
-        "elapsed": round(result.elapsed, 3),
-        "counts": result.counts,
-        "notes": list(result.notes),
-        "packages": [_item_json(item) for item in result.plan.items],
-    }
-
-
-def _item_json(item: PlanItem) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": item.name,
-        "action": item.action.value,
-        "reason": item.reason,
-        "old_version": item.old_version,
-        "new_version": item.new_version,
-    }
-    if item.wanted is not None:
-        data["artifact"] = {
-            "filename": item.wanted.artifact.filename,
-            "sha256": item.wanted.artifact.sha256,
-            "source": item.wanted.artifact.source,
-        }
-    return data
 
 
 def _echo_err(text: str) -> None:

@@ -24,6 +24,7 @@ from envlock.resolve.job_lock import http_index
 from envlock.resolve.progress import ResolveEvent
 from envlock.resolve.provider import Provider
 from tests.cli.test_compile_cli import basic
+from tests.kit.counting import count_calls
 from tests.kit.index import KitIndex
 
 LATER = 4_000_000_000 * 10**9
@@ -67,18 +68,7 @@ class CountingClients:
 @pytest.fixture
 def provider_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Calls of the provider hooks resolvelib makes each round."""
-    counted: Counter[str] = Counter()
-    for hook in ("find_matches", "is_satisfied_by", "get_preference"):
-        original = getattr(Provider, hook)
-
-        def counting(
-            self: Provider, *args: Any, _hook: str = hook, _original: Any = original, **kw: Any
-        ) -> Any:
-            counted[_hook] += 1
-            return _original(self, *args, **kw)
-
-        monkeypatch.setattr(Provider, hook, counting)
-    return counted
+    return count_calls(monkeypatch, Provider, "find_matches", "is_satisfied_by", "get_preference")
 
 
 def _request(index: KitIndex, verdicts: Path, **changes: Any) -> CompileRequest:

@@ -4,9 +4,6 @@ each round; envlock remembers those answers per criterion, so only what changed 
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 import pytest
 from packaging.requirements import Requirement
 
@@ -14,6 +11,7 @@ from envlock.inputs.config import InputRequirement
 from envlock.resolve.models import ResolveRequest
 from envlock.resolve.provider import Provider
 from envlock.resolve.resolver import resolve
+from tests.kit.counting import count_calls
 from tests.resolve.test_resolver import LINUX_311, FakeIndex, Rel
 
 
@@ -28,17 +26,7 @@ def _graph(n: int) -> dict[str, list[Rel]]:
 
 
 def _calls(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
-    counted: Counter[str] = Counter()
-    for hook in ("is_satisfied_by", "get_preference"):
-        original = getattr(Provider, hook)
-
-        def counting(
-            self: Provider, *args: Any, _hook: str = hook, _original: Any = original, **kw: Any
-        ) -> Any:
-            counted[_hook] += 1
-            return _original(self, *args, **kw)
-
-        monkeypatch.setattr(Provider, hook, counting)
+    counted = count_calls(monkeypatch, Provider, "is_satisfied_by", "get_preference")
     request = ResolveRequest(
         requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
         target=LINUX_311,

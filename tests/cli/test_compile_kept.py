@@ -68,3 +68,19 @@ def test_any_change_takes_the_full_path(
     args = tuple(kit_index.url + "extra/" if arg == "INDEX" else arg for arg in extra)
     said, requests = _compile(run_envlock, kit_index, *args)
     assert KEPT not in said and requests > 0, said
+
+
+def test_a_kept_lock_judged_without_a_remembered_verdict_loads_no_resolver(
+    compiled: Path, kit_index: KitIndex, tmp_path: Path
+) -> None:
+    """Through click (the verdict is remembered under another cache folder, so the quick answer misses):
+    the lock is judged kept from its one read, with neither the resolver nor its progress reporter."""
+    code = (
+        "from envlock.cli import main\nsys.argv[0] = 'envlock'\n"
+        "try:\n    main()\nexcept SystemExit as exit_:\n    assert not exit_.code, exit_.code\n"
+    )
+    args = ["compile", "--index-url", kit_index.url, "--cache-dir", str(tmp_path / "other-cache")]
+    loaded = modules_loaded([sys.executable], code, args)
+    assert "envlock.resolve.job_kept" in loaded
+    heavy = {"resolvelib", "urllib3", "packaging.pylock", "envlock.resolve.compiler", "envlock.index.client"}
+    assert heavy & loaded == set()

@@ -6,11 +6,12 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from envlock.resolve.progress import ResolveEvent
+if TYPE_CHECKING:  # not at run time: resolve.progress loads resolvelib, which a kept lock never needs
+    from envlock.resolve.progress import ResolveEvent
 
 REDRAW_SECONDS = 0.1
 """A terminal line redrawn at most this often (a resolution may pin thousands of times a second)."""

@@ -151,7 +151,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
     # strings throughout: pathlib costs this answer more than its own work
     from envlock import validate
-    from envlock.guard.stamp import sha256_bytes
+    from envlock.runtime.hashing import sha256_bytes
     from envlock.sync import noop
 
     started = time.monotonic()
@@ -212,7 +212,9 @@ def _project_defaults(pyproject: str) -> dict[str, str] | None:
 
 def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     """``envlock check``: silent exit 0, the JSON document, or every drift and its fix (exit 1)."""
-    from envlock.guard import launch_check, stamp  # lazy: after the cheap refusals
+    # lazy: after the cheap refusals
+    from envlock.guard import launch_check
+    from envlock.runtime import drift
 
     venv = str(found.get("--venv") or ".venv")
     lock = found.get("--lock")
@@ -227,7 +229,7 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
         sys.stderr.write(f"error: {message}\nhint: {hint}\n")
         return 1
     if verbosity >= 1:
-        print(stamp.report_lines(result, label=str(venv))[0])
+        print(drift.report_lines(result, label=str(venv))[0])
     return 0
 
 

@@ -482,7 +482,7 @@ def _lock_kept(
     model are never loaded (issue 15); anything else: None."""
     if request.upgrade or request.upgrade_packages or request.dry_run or read is None:
         return None
-    from envlock.guard.stamp import sha256_text
+    from envlock.runtime.hashing import sha256_text
 
     text, data = read
     try:

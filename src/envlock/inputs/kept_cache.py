@@ -19,7 +19,7 @@ import stat
 import sys
 
 from envlock import __version__
-from envlock.guard.stamp import sha256_file, sha256_text, stat_identity
+from envlock.runtime.hashing import sha256_file, sha256_text, stat_identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

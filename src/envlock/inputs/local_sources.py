@@ -26,8 +26,8 @@ from packaging.utils import (
 )
 
 from envlock.errors import RequirementsFileError
-from envlock.guard.stamp import sha256_file
 from envlock.inputs.config import InputRequirement
+from envlock.runtime.hashing import sha256_file
 from envlock.sources import model, tree
 from envlock.sources.model import ARCHIVE, VCS, BadSource, Source
 from envlock.tomlshim import tomllib

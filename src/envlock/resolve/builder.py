@@ -29,10 +29,10 @@ from pyproject_hooks import BuildBackendHookCaller, BuildBackendWarning, HookMis
 from envlock import validate
 from envlock.env.interpreter import environment_for, probe
 from envlock.errors import BuildError
-from envlock.guard.stamp import venv_python
 from envlock.inputs.config import ALL, InputRequirement, ResolverOptions
 from envlock.resolve.models import ResolveRequest
 from envlock.resolve.resolver import resolve
+from envlock.runtime.layout import venv_python
 from envlock.sync.unpacked import max_unpacked_bytes
 from envlock.tomlshim import tomllib
 

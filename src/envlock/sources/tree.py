@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from envlock.guard.stamp import sha256_file
+from envlock.runtime.hashing import sha256_file
 from envlock.sources.model import DIRECTORY, Source
 
 CONFIG_FILES = ("pyproject.toml", "setup.py", "setup.cfg")

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envlock.guard.stamp import sha256_file
+from envlock.runtime.hashing import sha256_file
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode, Materializer
 from envlock.sync.materialize import InstallError, announce, install_wheel, placements

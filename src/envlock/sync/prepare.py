@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envlock.env.interpreter import Runner
-from envlock.guard.stamp import sha256_file
 from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, ProgressCallback
+from envlock.runtime.hashing import sha256_file
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, SyncEvent, SyncPlan

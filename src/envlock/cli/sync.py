@@ -15,7 +15,7 @@ from envlock.quick_sync import Progress, print_result
 
 if TYPE_CHECKING:
     from envlock.cli import Output
-    from envlock.sync.models import PlanItem, SyncResult
+    from envlock.sync.plan import PlanItem, SyncResult
     from envlock.sync.syncer import SyncOptions
 
 JSON_FORMAT = 1

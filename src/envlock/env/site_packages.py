@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from envlock.models.artifacts import InstalledDist
 from envlock.runtime import dists
 from envlock.runtime.hashing import sha256_file
-from envlock.sync.models import InstalledDist
 
 ENVLOCK_MARKER = "envlock.json"
 """File envlock adds to each dist-info it installs: which artifact (sha256, filename) it came from."""

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
+from envlock.models.source import VCS, Source, commit_key
 from envlock.resolve import metadata_memo
 from envlock.resolve.metadata_memo import MetadataMemo
 from envlock.sources import git
-from envlock.sources.model import VCS, Source, commit_key
 
 if TYPE_CHECKING:
     from envlock.resolve.builder import BuildRequirementsInstaller

@@ -16,10 +16,11 @@ from envlock.env.interpreter import Runner
 from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, ProgressCallback
+from envlock.models.artifacts import Artifact, ArtifactKind, SelectedPackage
 from envlock.runtime.hashing import sha256_file
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
-from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, SyncEvent, SyncPlan
+from envlock.sync.plan import SyncEvent, SyncPlan
 from envlock.sync.transaction import Checkpoint, no_checkpoint
 from envlock.sync.wheel_store import UnpackedWheel
 
@@ -171,7 +172,7 @@ class Preparer:
 
 
 def _source_kind(artifact: Artifact) -> str:
-    from envlock.sources.model import VCS  # lazy: a sync of wheels never loads the sources' model
+    from envlock.models.source import VCS  # lazy: a sync of wheels never loads the sources' model
 
     origin = artifact.origin
     if origin is not None and origin.kind == VCS:

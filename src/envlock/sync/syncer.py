@@ -21,13 +21,14 @@ from envlock.errors import LockBusyError, TargetEnvironmentError
 from envlock.guard import stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
 from envlock.inputs import fresh_cache, freshness
+from envlock.models.artifacts import InstalledDist, Selection
 from envlock.runtime import layout
 from envlock.sync import executor, noop, planner, selection_cache
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
 from envlock.sync.lock_input import is_requirements_file, parse_lock, read_lock_bytes, recorded_indexes
-from envlock.sync.models import InstalledDist, Selection, SyncEvent, SyncPlan, SyncResult
 from envlock.sync.overwrites import refuse_overwrites
+from envlock.sync.plan import SyncEvent, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.selection_cache import LockRead, SelectionAsked

@@ -104,7 +104,7 @@ class Preparer:
         """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
         and interpreter version so a rebuild is not needed on the next sync."""
         # lazy: only sdists are built; a wheel-only sync (benchmarked) loads no resolver or PEP 517 code
-        from envlock.resolve.builder import build_wheel
+        from envlock.sources.builder import build_wheel
 
         sha256 = package.artifact.sha256
         python_tag = self._python_tag(python)
@@ -142,7 +142,7 @@ class Preparer:
 
     def _timed(self, subject: str, build: Callable[[], Path]) -> Path:
         """``build()``, reported as it begins and ends, with the backend's warnings shown only when asked."""
-        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by every build anyway
+        from envlock.sources.builder import show_backend_warnings  # lazy: loaded by every build anyway
 
         show_backend_warnings(self.backend_output)
         self.report(SyncEvent("build", subject))
@@ -156,7 +156,7 @@ class Preparer:
         venv."""
         # lazy: only builds need the resolver and PEP 517 code (and the index client)
         from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
-        from envlock.resolve.builder import index_build_installer
+        from envlock.resolve.build_requirements import index_build_installer
 
         if not requirements:
             return

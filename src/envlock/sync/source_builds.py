@@ -14,8 +14,8 @@ from pathlib import Path
 
 from envlock.models.artifacts import Artifact
 from envlock.models.source import VCS
-from envlock.resolve.builder import BuildRequirementsInstaller, build_directory
 from envlock.sources import git, tree
+from envlock.sources.builder import BuildRequirementsInstaller, build_directory
 
 GIT_AREA = "git"
 """Cache area of git checkouts, shared with compile (``resolve.sources``)."""

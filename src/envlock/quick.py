@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (valida
     Answer = int | None | Callable[[], int]
     """An exit code, None (click's path), or work whose exit code ends the process (run unguarded)."""
 
-ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 LINK_MODES = ("auto", "copy", "clone", "hardlink")
 """``--link-mode`` choices (``envlock.sync.link.LinkMode``; a test keeps them equal)."""
 
@@ -135,16 +134,6 @@ def parse(args: Sequence[str], spec: dict[str, str]) -> tuple[Parsed, list[str]]
     return found, positional
 
 
-def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date: bool) -> str:
-    """The last line of ``envlock sync``."""
-    prefix = "would: " if dry_run else ""
-    line = (
-        f"{prefix}+{counts['installed']} installed, ~{counts['replaced']} replaced, "
-        f"-{counts['removed']} removed in {elapsed:.2f}s"
-    )
-    return line + " (already in sync)" if up_to_date else line
-
-
 def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     """A plain ``sync``: when the venv's stamp proves it is the lock, the summary line and exit 0; else the
     sync itself, handed back to run without click (``quick_sync``)."""
@@ -153,6 +142,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     from envlock import validate
     from envlock.runtime.hashing import sha256_bytes
     from envlock.sync import noop
+    from envlock.sync.summary import ZERO_COUNTS, summary
 
     started = time.monotonic()
     link_mode = found.get("--link-mode")

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from envlock.errors import EnvlockError
-from envlock.quick import summary
+from envlock.sync.summary import summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

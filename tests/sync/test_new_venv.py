@@ -17,7 +17,7 @@ from envlock.env import venvs
 from envlock.env.interpreter import InterpreterInfo, probe
 from envlock.guard import stamp_writer
 from envlock.runtime import drift, layout
-from envlock.sync.syncer import _moved_facts, _probed_facts
+from envlock.sync.stamp_facts import moved_facts, probed_facts
 from envlock.sync.target import _probe_existing
 from tests.cli.test_sync_cli import VENV, sync_json, write
 from tests.kit.dists import DistSpec
@@ -71,7 +71,7 @@ def test_a_new_venv_is_stamped_with_what_its_interpreter_says(
     write(kit_index, DistSpec("a", "1.0"))
     assert sync_json(run_envlock)["created"] is True
     asked = stamp_writer._ask_interpreter(layout.venv_python(VENV))
-    assert _probed_facts(probe(Path(layout.venv_python(VENV)))) == asked
+    assert probed_facts(probe(Path(layout.venv_python(VENV)))) == asked
     recorded = drift.read_stamp(VENV)
     assert recorded is not None
     site = sorted(os.path.relpath(path, VENV.absolute()) for path in asked["paths"])
@@ -86,12 +86,12 @@ def test_facts_move_with_the_venv_only_when_its_folders_are_inside_it(tmp_path: 
     staging, final = tmp_path / ".v-new", tmp_path / "v"
     venvs.create(Path(sys.executable), staging)
     info = probe(Path(layout.venv_python(staging)))
-    moved = _moved_facts(info, staging, final)
+    moved = moved_facts(info, staging, final)
     assert moved is not None
     assert all(str(path).startswith(str(final) + os.sep) for path in moved["paths"])  # type: ignore[attr-defined]
     staging.rename(final)
     assert moved == stamp_writer._ask_interpreter(layout.venv_python(final))
-    assert _moved_facts(info, tmp_path / "elsewhere", final) is None
+    assert moved_facts(info, tmp_path / "elsewhere", final) is None
 
 
 @pytest.mark.parametrize("base", [sys.executable, getattr(sys, "_base_executable", sys.executable)])

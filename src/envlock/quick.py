@@ -1,6 +1,6 @@
 """The ``envlock`` entry point, and the answers it gives before click or the rest of envlock is imported:
 a ``sync`` whose stamp proves the venv already is the lock, and ``check``. Standard library,
-``guard.stamp``, ``sync.noop`` and ``guard.launch_check`` only.
+``runtime``, ``sync.noop`` and ``guard.launch_check`` only.
 
 The command lines answered here are a strict subset of what the click commands accept: anything else (help,
 an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync) goes to the

@@ -1,4 +1,4 @@
-"""The launch-time check (``guard/stamp.py``, standard library only) and the staleness judge
+"""The launch-time check (``runtime/drift.py``, standard library only) and the staleness judge
 (``inputs.freshness``) are two implementations; on the same edits of a synced project's inputs the guard
 must never call fresh what the judge calls stale (it may be stricter: it cannot parse the inputs)."""
 

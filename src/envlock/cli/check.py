@@ -1,6 +1,6 @@
 """``envlock check``: does the venv match its stamp and lock? Silent exit 0, or every drift and its fix.
 
-Imports only click, the standard library and ``envlock.guard.stamp`` at start-up, so it answers in a few
+Imports only click, the standard library and ``envlock.runtime`` at start-up, so it answers in a few
 milliseconds beyond the interpreter's start.
 """
 

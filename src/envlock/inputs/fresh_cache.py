@@ -3,7 +3,7 @@
 A *fresh* verdict of ``inputs.freshness`` is remembered under the cache folder (``freshness/<key>``),
 keyed by the lock's and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and
 ``run``, ``doctor``) pays one ``stat``. Only without a cached answer is ``inputs.freshness`` imported,
-with the TOML parser, packaging and the input readers. Standard library and ``guard.stamp`` only, and no
+with the TOML parser, packaging and the input readers. Standard library and ``runtime.hashing`` only, and no
 ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
 (tests/cli/test_check_cli.py pins the modules this path loads).
 """

@@ -13,25 +13,22 @@ import envlock
 PACKAGE = Path(envlock.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
+
+def relative(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 LARGE_MODULES = {
     "runtime/drift.py",  # the launcher runtime: the check launchers carry (with runtime/'s small modules)
     "cli/compile.py",  # TEMPORARY: compile-job branch shrinks it
 }
-LAZY_MODULES = {
-    relative_name
-    for folder in ("runtime", "cli")
-    for relative_name in (f"{folder}/{p.name}" for p in (PACKAGE / folder).glob("*.py"))
-}
+LAZY_MODULES = {relative(p) for folder in ("runtime", "cli") for p in (PACKAGE / folder).glob("*.py")}
 """Modules whose functions may import freely: the launch runtime (it imports json or hashlib only
 when a check needs them) and the command modules (``envlock --help`` loads each; a command imports its
 stage when it runs). Everywhere else an import inside a function says, in a ``lazy:`` comment, which
 measured path it keeps light."""
-
-
-def relative(path: Path) -> str:
-    return path.relative_to(PACKAGE).as_posix()
 
 
 def functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

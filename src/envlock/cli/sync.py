@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.quick import ZERO_COUNTS, summary
 from envlock.quick_sync import Progress, print_result
+from envlock.sync.summary import ZERO_COUNTS, summary
 
 if TYPE_CHECKING:
     from envlock.cli import Output

@@ -37,7 +37,7 @@ def lock_kept(
     have now, and nothing asks for a change (``--upgrade``, ``-P``, ``--dry-run``); else None."""
     if request.upgrade or request.upgrade_packages or request.dry_run or read is None:
         return None
-    from envlock.guard.stamp import sha256_text  # lazy: envlock --help loads the job
+    from envlock.runtime.hashing import sha256_text  # lazy: envlock --help loads the job
 
     text, data = read
     try:

@@ -95,7 +95,8 @@ def _compile(request: CompileRequest, job: JobInputs, previous: Pylock | None, e
 
     def build_metadata(sdist: Path) -> bytes:
         # lazy: the PEP 517 builder loads only when an sdist is built
-        from envlock.resolve.builder import index_build_installer, prepare_metadata, show_backend_warnings
+        from envlock.resolve.build_requirements import index_build_installer
+        from envlock.sources.builder import prepare_metadata, show_backend_warnings
 
         show_backend_warnings(sink.verbosity > 0)
         sink.building(sdist.name)
@@ -146,12 +147,12 @@ def _sources(
 
     def install_requirements(requirements: Any, env_python: Path) -> None:
         # lazy: the PEP 517 builder loads only when a source is built (not when its metadata is remembered)
-        from envlock.resolve.builder import index_build_installer
+        from envlock.resolve.build_requirements import index_build_installer
 
         index_build_installer(client)(requirements, env_python)
 
     def building(label: str) -> None:
-        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by the build anyway
+        from envlock.sources.builder import show_backend_warnings  # lazy: loaded by the build anyway
 
         show_backend_warnings(sink.verbosity > 0)
         sink.building(label)

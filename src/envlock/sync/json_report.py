@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envlock.sync.models import PlanItem, SyncResult
+from envlock.sync.plan import PlanItem, SyncResult
 
 JSON_FORMAT = 1
 """Version of the ``--json`` document (docs/sync.md)."""

@@ -70,6 +70,10 @@ def main() -> None:
 
 def answer(argv: Sequence[str]) -> int | None:
     """The exit code of ``envlock ARGV`` when it is answered here, None to let click handle it."""
+    from envlock.cache_dir import memo_disabled  # stdlib: the ENVLOCK_NO_MEMO switch
+
+    if memo_disabled():
+        return None
     verbosity = 0
     index = 0
     while index < len(argv) and argv[index] in _GLOBAL:

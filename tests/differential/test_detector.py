@@ -108,3 +108,25 @@ def test_the_bench_starts_from_the_base_project(bench: Bench) -> None:
     bench.reset()
     assert (bench.project / "requirements.in").read_text() == REQUIREMENTS
     assert bench.run(("check",)).code == 0
+
+
+TORN_STAMP = """\
+import sys
+from envlock.guard.stamp import _json_loads
+assert "json.decoder" not in sys.modules  # as on the answer before click
+try:
+    _json_loads(b'{"format": 1, "ab')
+except ValueError as error:
+    print(type(error).__name__, error)
+"""
+
+
+def test_a_torn_stamp_is_a_value_error_before_json_is_imported(bench: Bench) -> None:
+    """Found by the differential (``check`` after "venv: stamp torn"): before 3.12, CPython's JSON scanner
+    cannot raise its error until ``json.decoder`` is imported, and the answer before click crashed with a
+    SystemError traceback where click's path reported the unusable stamp."""
+    result = subprocess.run(
+        [sys.executable, "-c", TORN_STAMP], env=bench.env, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "JSONDecodeError Unterminated string starting at: line 1 column 15 (char 14)\n"

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator, Sequence
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from tests.differential.bench import (
@@ -162,9 +162,27 @@ LOCK_EDITS: Sequence[Step] = (
 )
 VENV_EDITS: Sequence[Step] = tuple(venv_drift(kind) for kind in VENV_DRIFTS)
 
+SAME_STAT_EDIT = INPUT_EDITS[7]
+"""A requirement changed, the file's size and mtime as they were: the stamp's stat identity of the inputs
+(the no-op sync's and the stdlib check's) cannot see it; the full path hashes them."""
+FILE_CHANGED = VENV_EDITS[1]
+"""An installed file of a vouched dist-info grown: the stamp vouches for it by its RECORD's identity (the
+no-op, and a patch keeps it); without the stamp's word the full sync checks sizes and reinstalls it."""
+KNOWN = {
+    ("sync", SAME_STAT_EDIT): "the no-op sync does not see an input edit that kept size and mtime",
+    ("check", SAME_STAT_EDIT): "check does not see an input edit that kept size and mtime",
+    ("sync", FILE_CHANGED): "a sync keeps a dist whose RECORD is the stamped file, whatever its files",
+}
+"""Disagreements the differential found that are design decisions (docs/sync.md, docs/stamp.md: the stat
+identity is trusted, contents are looked at by ``check --deep`` and ``sync --verify``): left out of the
+drawn examples, each kept as a strict xfail (``test_known_disagreement``) until the design changes."""
 COMMENT = INPUT_EDITS[4]
 """A compile-neutral edit: the fast paths must see it changes nothing the full path answers."""
 EDITS = st.lists(st.sampled_from([*INPUT_EDITS, *LOCK_EDITS, *VENV_EDITS]), max_size=3, unique=True)
+
+
+def known(args: Sequence[str], edits: Sequence[Step]) -> bool:
+    return any((args[0], edit) in KNOWN for edit in edits)
 
 
 def assert_agree(bench: Bench, args: Sequence[str], edits: Sequence[Step]) -> None:
@@ -181,6 +199,7 @@ def assert_agree(bench: Bench, args: Sequence[str], edits: Sequence[Step]) -> No
 def test_sync_answers_as_the_full_path(
     bench: Bench, globals_: tuple[str, ...], args: list[str], edits: list[Step]
 ) -> None:
+    assume(not known(args, edits))
     assert_agree(bench, [*globals_, *args], edits)
 
 
@@ -188,9 +207,11 @@ def test_sync_answers_as_the_full_path(
 @given(globals_=GLOBALS, args=CHECK, edits=EDITS)
 @example(globals_=(), args=["check"], edits=[])  # the fast path answers (test_detector proves it)
 @example(globals_=(), args=["check"], edits=[COMMENT])
+@example(globals_=(), args=["check"], edits=[VENV_EDITS[VENV_DRIFTS.index("stamp torn")]])  # was a traceback
 def test_check_answers_as_the_full_path(
     bench: Bench, globals_: tuple[str, ...], args: list[str], edits: list[Step]
 ) -> None:
+    assume(not known(args, edits))
     assert_agree(bench, [*globals_, *args], edits)
 
 
@@ -201,6 +222,7 @@ def test_check_answers_as_the_full_path(
 def test_compile_answers_as_the_full_path(
     bench: Bench, globals_: tuple[str, ...], args: list[str], edits: list[Step]
 ) -> None:
+    assume(not known(args, edits))
     assert_agree(bench, [*globals_, *args], edits)
 
 
@@ -212,3 +234,15 @@ def test_compile_answers_as_the_full_path(
 )
 def test_sync_json_answers_as_the_full_path(bench: Bench) -> None:
     assert_agree(bench, ["sync", "--json"], [])
+
+
+@pytest.mark.parametrize(
+    ("command", "edit"),
+    [
+        pytest.param(command, edit, marks=pytest.mark.xfail(strict=True, reason=why))
+        for (command, edit), why in KNOWN.items()
+    ],
+    ids=[f"{command}: {edit!r}" for command, edit in KNOWN],
+)
+def test_known_disagreement(bench: Bench, command: str, edit: Step) -> None:
+    assert_agree(bench, [command], [edit])

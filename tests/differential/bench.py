@@ -15,13 +15,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from envlock.cache_dir import NO_MEMO
 from envlock.guard import stamp
-from tests.kit.dists import DistSpec, build_wheel
+from tests.kit.dists import DistSpec, build_sdist, build_wheel
 from tests.kit.index import KitIndex
 from tests.kit.plugin import ENVLOCK_SOURCE
 from tests.kit.synced import install_wheels
@@ -38,7 +39,18 @@ fast = ["gamma"]
 [dependency-groups]
 dev = ["delta"]
 """
-REQUIREMENTS = "beta>=1  # the base\n"
+REQUIREMENTS = "beta>=1  # the base\n./lib\n"
+LIB = DistSpec("lib", "1.0", requires=("beta>=1",), sdist=True)
+"""A project folder of the base project (``./lib``), built by the kit's in-tree backend from its
+``kit-spec.json``, which ``cache-keys`` names (docs/compile.md)."""
+LIB_PYPROJECT = """
+[project]
+name = "lib"
+dynamic = ["version", "dependencies"]
+
+[tool.envlock]
+cache-keys = ["kit-spec.json"]
+"""
 SPECS = (
     DistSpec("alpha", "1.0", requires=("beta>=1",)),
     DistSpec("alpha", "2.0", requires=("beta>=2",)),
@@ -193,11 +205,21 @@ def build_bench(root: Path, index: KitIndex) -> Bench:
     bench.project.mkdir(parents=True)
     (bench.project / "pyproject.toml").write_text(PYPROJECT)
     (bench.project / "requirements.in").write_text(REQUIREMENTS)
+    lib_folder(bench.project / "lib", bench.work / "sdists")
     for args in (BASE_COMPILE, ("sync",)):
         result = bench.run(args)
         assert result.code == 0, result
     shutil.copytree(work, bench.snapshot, symlinks=True)
     return bench
+
+
+def lib_folder(folder: Path, scratch: Path) -> None:
+    """``LIB``'s sdist unpacked into ``folder``, its pyproject.toml naming it and its ``cache-keys``."""
+    with tarfile.open(build_sdist(LIB, scratch)) as archive:
+        archive.extractall(scratch, filter="data")
+    shutil.move(scratch / "lib-1.0", folder)
+    with (folder / "pyproject.toml").open("a") as handle:
+        handle.write(LIB_PYPROJECT)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -234,6 +256,13 @@ def touched(name: str, seconds: float) -> Step:
             _shift_mtime(bench.project / name, seconds)
 
     return Step(f"{name}: mtime {seconds:+}s", apply)
+
+
+def created(name: str, text: str) -> Step:
+    def apply(bench: Bench) -> None:
+        (bench.project / name).write_text(text)
+
+    return Step(f"{name}: created", apply)
 
 
 def deleted(name: str) -> Step:

@@ -25,6 +25,7 @@ from tests.differential.bench import (
     Step,
     append,
     build_bench,
+    created,
     deleted,
     disagreement,
     edit_text,
@@ -144,6 +145,11 @@ INPUT_EDITS: Sequence[Step] = (
     edit_text("pyproject.toml", replace("[project]", "[project")),
     touched("pyproject.toml", 5),
     deleted("pyproject.toml"),
+    edit_text("lib/kit-spec.json", replace('"beta>=1"', '"beta>=1", "epsilon"')),
+    edit_text("lib/kit-spec.json", replace('"1.0"', '"1.1"')),
+    edit_text("lib/pyproject.toml", append("# a comment\n")),
+    created("lib/NOTES.txt", "a file the build does not read\n"),
+    deleted("lib"),
 )
 LOCK_EDITS: Sequence[Step] = (
     edit_text("pylock.toml", replace('version = "2.0"', 'version = "1.0"')),

@@ -102,6 +102,12 @@ CHECK = st.builds(
         ("--bogus",),
     ),
 )
+RUN = st.builds(
+    lambda options, program: ["run", *options, "--", *program],
+    _options(("--venv", ".venv"), ("--venv", "other-venv"), ("--lock", "pylock.toml"), ("--sync",)),
+    st.sampled_from([("python", "-c", "import alpha, lib; print(alpha.__version__)"), ("no-such-program",)]),
+)
+"""``run``: the check (with its cached freshness verdict), ``--sync``'s sync, then the program."""
 COMPILE = st.builds(
     lambda sources, options: ["compile", *sources, *options],
     st.sampled_from([(), ("requirements.in", "pyproject.toml"), ("requirements.in",), ("pyproject.toml",)]),
@@ -177,6 +183,7 @@ no-op, and a patch keeps it); without the stamp's word the full sync checks size
 KNOWN = {
     ("sync", SAME_STAT_EDIT): "the no-op sync does not see an input edit that kept size and mtime",
     ("check", SAME_STAT_EDIT): "check does not see an input edit that kept size and mtime",
+    ("run", SAME_STAT_EDIT): "run's check does not see an input edit that kept size and mtime",
     ("sync", FILE_CHANGED): "a sync keeps a dist whose RECORD is the stamped file, whatever its files",
 }
 """Disagreements the differential found that are design decisions (docs/sync.md, docs/stamp.md: the stat
@@ -222,6 +229,16 @@ def test_check_answers_as_the_full_path(
 
 
 @DIFFERENTIAL
+@given(globals_=GLOBALS, args=RUN, edits=EDITS)
+@example(globals_=(), args=["run", "--", "python", "-c", "import alpha"], edits=[])
+def test_run_answers_as_the_full_path(
+    bench: Bench, globals_: tuple[str, ...], args: list[str], edits: list[Step]
+) -> None:
+    assume(not known(args, edits))
+    assert_agree(bench, [*globals_, *args], edits)
+
+
+@DIFFERENTIAL
 @given(globals_=GLOBALS, args=COMPILE, edits=EDITS)
 @example(globals_=(), args=["compile"], edits=[])  # the fast path answers (test_detector proves it)
 @example(globals_=(), args=["compile"], edits=[COMMENT])
@@ -251,4 +268,5 @@ def test_sync_json_answers_as_the_full_path(bench: Bench) -> None:
     ids=[f"{command}: {edit!r}" for command, edit in KNOWN],
 )
 def test_known_disagreement(bench: Bench, command: str, edit: Step) -> None:
-    assert_agree(bench, [command], [edit])
+    program = ["--", "python", "-c", "import alpha"] if command == "run" else []
+    assert_agree(bench, [command, *program], [edit])

@@ -70,10 +70,6 @@ def main() -> None:
 
 def answer(argv: Sequence[str]) -> int | None:
     """The exit code of ``envlock ARGV`` when it is answered here, None to let click handle it."""
-    from envlock.cache_dir import memo_disabled  # stdlib: the ENVLOCK_NO_MEMO switch
-
-    if memo_disabled():
-        return None
     verbosity = 0
     index = 0
     while index < len(argv) and argv[index] in _GLOBAL:
@@ -88,6 +84,10 @@ def answer(argv: Sequence[str]) -> int | None:
     }
     handler = handlers.get(argv[index])
     if handler is None:
+        return None
+    from envlock.cache_dir import memo_disabled  # lazy: only the commands answered here ask (stdlib)
+
+    if memo_disabled():  # ENVLOCK_NO_MEMO: the full path answers
         return None
     options, positionals, run = handler
     parsed = parse(argv[index + 1 :], options)

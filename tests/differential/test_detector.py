@@ -19,7 +19,13 @@ from envlock.inputs import fresh_cache, kept_cache
 from tests.differential.bench import REQUIREMENTS, Bench, append, build_bench, disagreement, edit_text
 from tests.kit.index import KitIndex
 
-MEMO_AREAS = (fresh_cache.CACHE_AREA, kept_cache.CACHE_AREA, "v1/selections", "v1/interpreters")
+MEMO_AREAS = (
+    fresh_cache.CACHE_AREA,
+    kept_cache.CACHE_AREA,
+    "v1/selections",
+    "v1/interpreters",
+    "v1/source-metadata",
+)
 ANSWER = "import sys\nfrom envlock.quick import answer\nprint(answer(sys.argv[1:]))"
 PLAIN_COMMANDS = (("sync",), ("check",), ("compile",))
 STALE = edit_text("requirements.in", append("epsilon\n"))
@@ -33,11 +39,11 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
         yield build_bench(root / "bench", index)
 
 
-def entries(bench: Bench) -> dict[str, set[str]]:
-    """The remembered answers in the bench's cache, by area."""
+def entries(bench: Bench) -> dict[str, set[tuple[str, int]]]:
+    """The remembered answers in the bench's cache, by area: each entry's path and mtime (a rewrite
+    counts)."""
     return {
-        area: {p.name for p in (bench.cache / area).iterdir()} if (bench.cache / area).is_dir() else set()
-        for area in MEMO_AREAS
+        area: {(str(p), p.stat().st_mtime_ns) for p in (bench.cache / area).rglob("*")} for area in MEMO_AREAS
     }
 
 
@@ -102,6 +108,8 @@ def test_a_memo_made_to_disagree_is_reported(bench: Bench, args: tuple[str, ...]
     found = disagreement(planted, full)
     assert found is not None and found.startswith("run 2:"), found
     assert planted[1].code == 0 and planted[1] != full[1]
+    # ENVLOCK_NO_MEMO reads no remembered answer: the planted one is ignored.
+    assert bench.outcomes(args, [STALE], memo=False, plant=plant) == full
 
 
 def test_the_bench_starts_from_the_base_project(bench: Bench) -> None:

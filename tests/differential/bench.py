@@ -67,6 +67,7 @@ BASE_COMPILE = ("compile", "requirements.in", "pyproject.toml", "--extra", "fast
 
 _ELAPSED = re.compile(r" in \d+\.\d+s\b")
 _JSON_ELAPSED = re.compile(r'"elapsed": [0-9.e-]+')
+_MEMO_SAVED_WORK = re.compile(r"(?m)^building metadata of .*\n")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,11 @@ class Outcome:
 
 def normalised(text: str) -> str:
     """``text`` with what legitimately differs between two runs masked: elapsed times (``... in 0.12s``:
-    the sync summary, a build's line; ``"elapsed": 0.412`` in ``sync --json``). Nothing else: paths are
-    the same on both sides (the same folder), and so are the cache's contents before the run."""
+    the sync summary, a build's line; ``"elapsed": 0.412`` in ``sync --json``), and ``compile -v``'s
+    ``building metadata of NAME`` line, which reports a build the metadata memo saves (what the answer
+    cost, as a time does, not what it is). Nothing else: paths are the same on both sides (the same
+    folder), and so are the cache's contents before the run."""
+    text = _MEMO_SAVED_WORK.sub("", text)
     return _JSON_ELAPSED.sub('"elapsed": <t>', _ELAPSED.sub(" in <t>s", text))
 
 

@@ -242,6 +242,7 @@ def test_run_answers_as_the_full_path(
 @given(globals_=GLOBALS, args=COMPILE, edits=EDITS)
 @example(globals_=(), args=["compile"], edits=[])  # the fast path answers (test_detector proves it)
 @example(globals_=(), args=["compile"], edits=[COMMENT])
+@example(globals_=("-v",), args=["compile"], edits=[INPUT_EDITS[0]])  # the metadata memo saves a build
 def test_compile_answers_as_the_full_path(
     bench: Bench, globals_: tuple[str, ...], args: list[str], edits: list[Step]
 ) -> None:

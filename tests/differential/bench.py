@@ -9,6 +9,7 @@ every key made of paths is the same too. What differs (inode numbers) only makes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -77,6 +78,8 @@ class Outcome:
     code: int
     stdout: str
     stderr: str
+    state: str = ""
+    """What the run left: the locks' sha256 and each venv's dist-info folders (``Bench.state``)."""
 
 
 def normalised(text: str) -> str:
@@ -152,7 +155,20 @@ class Bench:
             timeout=300,
             check=False,
         )
-        return Outcome(result.returncode, normalised(result.stdout), normalised(result.stderr))
+        return Outcome(result.returncode, normalised(result.stdout), normalised(result.stderr), self.state())
+
+    def state(self) -> str:
+        """The locks' sha256 and the dist-info folders of each venv in the project: what a fast path
+        must leave as the full path does."""
+        locks = [
+            f"{p.name}={hashlib.sha256(p.read_bytes()).hexdigest()[:12]}" for p in self.project.glob("*.toml")
+        ]
+        pattern = "lib/python*/site-packages/*.dist-info"
+        venvs = [
+            f"{venv.name}:{','.join(sorted(d.name for d in venv.glob(pattern)))}"
+            for venv in (self.venv, self.project / "other-venv")
+        ]
+        return " ".join(sorted(locks) + venvs)
 
     def outcomes(
         self,

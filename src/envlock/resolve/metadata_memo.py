@@ -25,8 +25,8 @@ from envlock.atomic import write_atomic
 from envlock.cache_dir import memo_disabled
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
+from envlock.models.source import Source
 from envlock.sources import tree
-from envlock.sources.model import Source
 
 AREA = "source-metadata"
 """The cache area of the entries (``<sha256 of the key>.json``)."""

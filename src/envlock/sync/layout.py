@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envlock.errors import TargetEnvironmentError
 from envlock.guard.stamp import STATE_DIR
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class InstallLayout:
         if info.is_venv:
             # pip's historical header location inside virtual environments.
             scheme["headers"] = str(Path(info.prefix, "include", "site", f"python{info.python_version}"))
+            _inside(scheme, root, info.executable)
         return cls(
             root=root,
             scheme=scheme,
@@ -54,6 +57,18 @@ class InstallLayout:
             script_kind=_script_kind(info.platform),
             python_version=info.python_version,
         )
+
+
+def _inside(scheme: Mapping[str, str], root: Path, interpreter: str) -> None:
+    """Every install folder of a venv is inside it (links resolved): whatever reported the folders (a
+    probe, a remembered answer), no file of a wheel lands outside the venv (docs/safety.md)."""
+    venv = os.path.realpath(root)
+    for key, folder in sorted(scheme.items()):
+        found = os.path.realpath(folder)
+        if found != venv and not found.startswith(venv.rstrip(os.sep) + os.sep):
+            raise TargetEnvironmentError(
+                f"Python at {interpreter} reports its {key} folder {folder} outside the venv {root}"
+            )
 
 
 def _script_kind(platform: str) -> str:

@@ -20,7 +20,8 @@ from envlock.env.interpreter import InterpreterInfo, Runner, probe, run_subproce
 from envlock.errors import LockBusyError, TargetEnvironmentError
 from envlock.guard import stamp, stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
-from envlock.inputs import fresh_cache, freshness
+from envlock.inputs import fresh_cache
+from envlock.memo import Memo
 from envlock.sync import executor, noop, planner, selection_cache
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
@@ -118,12 +119,8 @@ def _staleness(
         return None
     records = stamp_writer.input_records(os.fspath(lock_path), inputs)
     key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))
-    if key is not None and fresh_cache.known_fresh(key, cache_dir):
-        return None
-    verdict = freshness.verdict(lock_path, os.environ)
-    if verdict.state == freshness.FRESH and key is not None:
-        fresh_cache.remember_fresh(key, cache_dir)
-    return (verdict.detail or "its inputs changed") if verdict.state == freshness.STALE else None
+    state, detail, _inputs = fresh_cache.judged(os.fspath(lock_path), key, fresh_cache.verdicts(cache_dir))
+    return (detail or "its inputs changed") if state == fresh_cache.STALE else None
 
 
 @dataclass(frozen=True)
@@ -148,22 +145,22 @@ class _Sync:
     """The lock parsed and validated, on first use: a lock read in full before (``selection_cache``)
     may never need it."""
 
-    @property
+    @cached_property
     def cache(self) -> Cache:
         return Cache(self.options.cache_dir or default_cache_dir())
 
     @cached_property
-    def remembered(self) -> tuple[Path, str] | None:
+    def remembered(self) -> tuple[Memo, str] | None:
         """Where reads of this lock are remembered (area, lock key); None for ``--verify`` (which trusts
         nothing remembered) and a hashed requirements file (read from its index)."""
         if self.options.verify or is_requirements_file(self.options.lock_path, self.lock_bytes):
             return None
-        return self.cache.area(selection_cache.AREA), selection_cache.lock_key(self.lock_sha)
+        return self.cache.memo(selection_cache.AREA), selection_cache.lock_key(self.lock_sha)
 
     def prober(self) -> Prober:
         """Probes interpreters through the probe cache; ``--verify`` trusts nothing remembered."""
-        area = None if self.options.verify else self.cache.area(probe_cache.AREA)
-        return functools.partial(probe_cache.cached_probe, runner=self.edges.runner, area=area)
+        memo = None if self.options.verify else self.cache.memo(probe_cache.AREA)
+        return functools.partial(probe_cache.cached_probe, runner=self.edges.runner, memo=memo)
 
 
 def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
@@ -255,7 +252,7 @@ def _decide(run: _Sync) -> Target | None:
         lock_path=options.lock_path,
     ):
         return None
-    if run.remembered is None or not selection_cache.validated(*run.remembered):
+    if run.remembered is None or not selection_cache.validated(run.remembered):
         run.lock()
     return venv_target(
         venv,

@@ -3,8 +3,9 @@
 """The interpreter probe's answer remembered per interpreter, as uv keeps interpreter facts: a patch
 sync would otherwise start the venv's Python once just to learn what it learned last time.
 
-A memo (``envlock.memo``, area ``interpreters``) holds the probe's JSON answer under a key of
-everything that answer depends on, each looked at with a few ``stat`` calls before it is used: the
+A memo (``envlock.memo``, area ``interpreters``, one entry per interpreter path) holds the probe's JSON
+answer and the identity of everything that answer depends on, checked with a few ``stat`` calls before
+it is used: the
 interpreter as named and as resolved (size, mtime, inode), ``pyvenv.cfg`` beside it or one folder up,
 the standard library's ``os.py`` (a shared ``libpython`` or a Windows venv launcher stays the same file
 when its Python is upgraded in place; the standard library does not), the kernel (``platform_release``
@@ -42,14 +43,17 @@ def cached_probe(python: str | os.PathLike[str], runner: Runner, memo: Memo | No
         record = json.loads(body)
         answer = record["answer"]
         info = info_from_json(answer)
-        if record["stdlib"] != _stdlib(answer) or not _describes(info, identity["python"]):
+        if record["identity"] != identity or record["stdlib"] != _stdlib(answer):
+            raise ValueError("the interpreter changed")
+        if not _describes(info, identity["python"]):
             raise ValueError("another interpreter's answer")
         return info, answer
 
     def encode(found: tuple[InterpreterInfo, dict[str, Any]]) -> bytes:
-        return json.dumps({"stdlib": _stdlib(found[1]), "answer": found[1]}, sort_keys=True).encode()
+        record = {"identity": identity, "stdlib": _stdlib(found[1]), "answer": found[1]}
+        return json.dumps(record, sort_keys=True).encode()
 
-    key = memo_key(AREA, identity)
+    key = memo_key(AREA, identity["python"])  # one entry per interpreter path, rewritten when it changes
     return memo.through(key, lambda: probe_answer(python, runner), encode, decode)[0]
 
 

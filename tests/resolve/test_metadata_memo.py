@@ -4,7 +4,6 @@ untrusted cache is never read, and a compile with the memo writes the very lock 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path

@@ -39,6 +39,18 @@ class InstallLayout:
         purelib, platlib = Path(self.scheme["purelib"]), Path(self.scheme["platlib"])
         return (purelib,) if purelib == platlib else (purelib, platlib)
 
+    def confined(self) -> InstallLayout:
+        """This layout, once every install folder is found inside the venv (links resolved): whatever
+        reported the folders (a probe, a remembered answer), no file of a wheel lands outside the venv
+        it is written to (docs/safety.md). TargetEnvironmentError otherwise."""
+        venv = os.path.realpath(self.root)
+        for key, folder in sorted(self.scheme.items()):
+            found = os.path.realpath(folder)
+            if found != venv and not found.startswith(venv.rstrip(os.sep) + os.sep):
+                where = f"its {key} folder {folder} outside the venv {self.root}"
+                raise TargetEnvironmentError(f"Python at {self.interpreter} reports {where}")
+        return self
+
     @classmethod
     def for_interpreter(
         cls, info: InterpreterInfo, *, root: Path, interpreter: str | None = None
@@ -49,7 +61,6 @@ class InstallLayout:
         if info.is_venv:
             # pip's historical header location inside virtual environments.
             scheme["headers"] = str(Path(info.prefix, "include", "site", f"python{info.python_version}"))
-            _inside(scheme, root, info.executable)
         return cls(
             root=root,
             scheme=scheme,
@@ -57,18 +68,6 @@ class InstallLayout:
             script_kind=_script_kind(info.platform),
             python_version=info.python_version,
         )
-
-
-def _inside(scheme: Mapping[str, str], root: Path, interpreter: str) -> None:
-    """Every install folder of a venv is inside it (links resolved): whatever reported the folders (a
-    probe, a remembered answer), no file of a wheel lands outside the venv (docs/safety.md)."""
-    venv = os.path.realpath(root)
-    for key, folder in sorted(scheme.items()):
-        found = os.path.realpath(folder)
-        if found != venv and not found.startswith(venv.rstrip(os.sep) + os.sep):
-            raise TargetEnvironmentError(
-                f"Python at {interpreter} reports its {key} folder {folder} outside the venv {root}"
-            )
 
 
 def _script_kind(platform: str) -> str:

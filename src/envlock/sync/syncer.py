@@ -435,7 +435,7 @@ def _change_in_place(
     if target.owned:
         stamp_writer.begin_sync(target.root)
         run.edges.checkpoint("marker")
-    executor.apply(plan, artifacts, _layout(target), _execute_options(run))
+    executor.apply(plan, artifacts, _layout(target).confined(), _execute_options(run))
     if not target.owned:
         return None
     run.edges.checkpoint("applied")
@@ -461,7 +461,7 @@ def _build_and_swap(
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         stamp_writer.begin_sync(staging)
-        executor.apply(plan, artifacts, _layout(target, staging, info), _execute_options(run))
+        executor.apply(plan, artifacts, _layout(target, staging, info).confined(), _execute_options(run))
         # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
         with venv_lock(staging, on_wait=edges.notice):
             aside = venvs.swap_in(staging, target.root, edges.checkpoint)

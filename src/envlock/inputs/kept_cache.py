@@ -18,9 +18,8 @@ import os
 import stat
 import sys
 
-from envlock import __version__, memo
+from envlock import memo
 from envlock.guard.stamp import sha256_file, sha256_text, stat_identity
-from envlock.memo import code_identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,7 +83,6 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
         request[name] = value
     document = {
         "format": FORMAT,
-        "envlock": [__version__, code_identity()],
         "python": [sys.executable, sys.version],
         "cwd": cwd,
         "request": request,
@@ -95,7 +93,7 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
             if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE and not k.endswith("_PASSWORD")
         },
     }
-    return sha256_text(repr(document))  # no json: its import (re, enum) would cost the answer milliseconds
+    return memo.key(CACHE_AREA, document)  # (repr, not json: its import would cost the answer milliseconds)
 
 
 def file_digest(path: str) -> str | None:

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envlock import __version__, validate
+from envlock import validate
 from envlock.env.interpreter import InterpreterInfo, environment_for, tags_basis
 from envlock.guard.stamp import canonical_name, sha256_bytes, sha256_text
 from envlock.guard.stamp_writer import inputs_named
-from envlock.memo import Memo, code_identity
+from envlock.memo import Memo
 from envlock.memo import key as memo_key
 from envlock.sync.models import Artifact, SelectedPackage, Selection
 
@@ -128,8 +128,7 @@ def lock_key(lock_sha: str) -> str:
     # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
     import packaging
 
-    document = [FORMAT, lock_sha, __version__, code_identity(), packaging.__version__]
-    return sha256_text(repr(document))
+    return memo_key(AREA, FORMAT, lock_sha, packaging.__version__)
 
 
 def validated(where: tuple[Memo, str]) -> bool:

@@ -3,7 +3,9 @@ HTTP responses and parsed metadata.
 
 Safe for concurrent processes: every entry is written to a temporary file in the same folder and
 renamed into place, so a reader sees a whole entry or none. An artifact enters the verified area
-only after its sha256 was checked.
+only after its sha256 was checked. A cache others could have written to (the cache trust rule,
+``memo.distrusted``) is used in a verify-everything mode: every artifact is hashed before use, no entry is
+read and every memo misses.
 """
 
 from __future__ import annotations

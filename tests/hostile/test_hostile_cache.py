@@ -132,20 +132,25 @@ def test_a_stored_wheel_edited_in_a_shared_cache_is_unpacked_again(
     said_once(result, cache)
 
 
-@pytest.mark.parametrize("how", ["others may write", "another user owns it"])
+@pytest.mark.parametrize("how", ["others may write", "another user owns it", "through another user's link"])
 def test_an_untrusted_cache_believes_no_remembered_answer(
     how: str, kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
 ) -> None:
     """Nothing remembered is read or written in it (the sync works it all out), and it is said once."""
     lock_wheels(kit_index, ("pkg", raw_wheel(tmp_path / "w", "pkg", "1.0", {"pkg/__init__.py": b""})))
     cache = cache_root()
-    cache.mkdir(parents=True)
     if how == "others may write":
+        cache.mkdir(parents=True)
         cache.chmod(0o777)
     elif os.getuid() != 0:
-        pytest.skip("needs root to give the folder to another user")
-    else:
+        pytest.skip("needs root to give a folder or a link to another user")
+    elif how == "another user owns it":
+        cache.mkdir(parents=True)
         os.chown(cache, 12345, 12345)
+    else:  # the folder is this user's, the link to it another's (who can point it elsewhere)
+        (tmp_path / "real-cache").mkdir(mode=0o700)
+        cache.symlink_to(tmp_path / "real-cache")
+        os.lchown(cache, 12345, 12345)
     result = run_envlock("sync", "--venv", VENV)
     assert result.returncode == 0, result.stderr
     said_once(result, cache)

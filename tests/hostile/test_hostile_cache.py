@@ -24,7 +24,7 @@ from tests.kit.dists import DistSpec
 from tests.kit.hostile import lock_wheels, raw_wheel
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
-from tests.kit.sync_locks import snapshot
+from tests.kit.sync_locks import lock_for, snapshot, write_lock_dict
 
 VENV = Path(".venv")
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="folder modes and owners are POSIX")
@@ -129,6 +129,28 @@ def test_a_stored_wheel_edited_in_a_shared_cache_is_unpacked_again(
     result = run_envlock("sync", "--venv", "other")
     assert result.returncode == 0, result.stderr
     assert (site_packages(Path("other")) / "pkg" / "__init__.py").read_bytes() == b"REAL = 1\n"
+    said_once(result, cache)
+
+
+def test_a_wheel_planted_as_an_sdists_build_in_a_shared_cache_is_never_installed(
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+) -> None:
+    """A wheel built from a verified sdist is remembered by the sdist's hash, not checked by one: in a cache
+    others can write, the sdist is built again in a private folder."""
+    write_lock_dict(
+        Path("pylock.toml"), lock_for(kit_index, [DistSpec("built", "1.0", wheel=False, sdist=True)])
+    )
+    assert run_envlock("sync", "--venv", VENV).returncode == 0
+    cache = cache_root()
+    (built,) = (cache / "v1" / "builds").rglob("*.whl")
+    evil = raw_wheel(tmp_path / "evil", "built", "1.0", {"built/__init__.py": b"EVIL = 1\n"})
+    share(
+        cache, cache / "v1", *[folder for folder in (cache / "v1" / "builds").rglob("*") if folder.is_dir()]
+    )
+    built.write_bytes(evil.read_bytes())
+    result = run_envlock("sync", "--venv", "other")
+    assert result.returncode == 0, result.stderr
+    assert (site_packages(Path("other")) / "built" / "__init__.py").read_bytes() != b"EVIL = 1\n"
     said_once(result, cache)
 
 

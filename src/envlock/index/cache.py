@@ -27,6 +27,8 @@ from envlock.guard.stamp import sha256_file
 from envlock.memo import Memo
 
 CACHE_LAYOUT_VERSION = memo.LAYOUT
+_SCRATCH: dict[tuple[str, str], tempfile.TemporaryDirectory[str]] = {}
+"""The temporary areas standing in for a cache that is not believed (``Cache.unchecked_area``)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,17 @@ class Cache:
         if reason is not None:
             memo.say_distrusted(self.root, reason)
         return reason
+
+    def unchecked_area(self, name: str) -> Path:
+        """A named area whose entries are reused without a hash to check them by (built wheels, git
+        checkouts): the cache's own when it is believed; else an owner-only temporary folder of this
+        process (removed at exit), so nothing others planted is built from or installed."""
+        if self.distrusted is None:
+            return self.area(name)
+        key = (str(self.root), name)
+        if key not in _SCRATCH:
+            _SCRATCH[key] = tempfile.TemporaryDirectory(prefix=f"envlock-{name}-")
+        return Path(_SCRATCH[key].name)
 
     def memo(self, kind: str) -> Memo:
         """The remembered answers of ``kind`` in this cache (off when it is not believed)."""

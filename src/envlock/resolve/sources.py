@@ -59,7 +59,7 @@ class SourceMetadata:
         pinned = source.with_commit(commit)
 
         def checkout() -> Path:
-            return git.checkout(pinned, self._cache.area(GIT_AREA))
+            return git.checkout(pinned, self._cache.unchecked_area(GIT_AREA))
 
         key = metadata_memo.git_key(pinned)
         return pinned, self._built(key, checkout, pinned.shown(), pinned.shown(), editable=False)

@@ -109,11 +109,11 @@ class Preparer:
 
         sha256 = package.artifact.sha256
         python_tag = self._python_tag(python)
-        folder = self.cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
-        existing = sorted(folder.glob("*.whl")) if folder.is_dir() and self.cache.distrusted is None else []
+        folder = self.cache.unchecked_area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
+        existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
         if existing:
             return existing[0]
-        staging = self.cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
+        staging = self.cache.unchecked_area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
         wheel = self._timed(
             f"{package.name} {package.version} (sdist)",
             lambda: build_wheel(
@@ -132,8 +132,8 @@ class Preparer:
         from envlock.sync.source_builds import GIT_AREA, built_wheel, cached_wheel
 
         artifact, python_tag = package.artifact, self._python_tag(python)
-        areas = (self.cache.area("builds"), self.cache.area(GIT_AREA))
-        existing = cached_wheel(artifact, areas[0], python_tag) if self.cache.distrusted is None else None
+        areas = (self.cache.unchecked_area("builds"), self.cache.unchecked_area(GIT_AREA))
+        existing = cached_wheel(artifact, areas[0], python_tag)
         if existing is not None:
             return existing
         return self._timed(

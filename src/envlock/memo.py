@@ -9,12 +9,12 @@ answer) and stores what it gave. Entries live in ``<cache root>/v1/<kind>/``, on
 by the key's sha256 and holding that name again and their body's sha256: a missing, torn, edited,
 renamed, oversized or foreign entry (a link, a folder, a FIFO) is a miss, never an error.
 
-The trust rule: a cache folder (the root, its layout folder and a memo's area) is believed only when it
-is this user's, writable by no one else and not reached through another user's link. Otherwise every
-memo misses and nothing is remembered, the artifact stores hash every file before use
-(``index.cache.Cache``), and sync and compile say so once on stderr (``say_distrusted``).
-``ENVLOCK_NO_MEMO=1`` turns every memo off the same way. Standard library only, and no ``pathlib``,
-``typing`` or ``dataclasses``: ``envlock check`` reads its fresh verdict here (tests pin its imports).
+The trust rule: a cache folder (the root, its layout folder and a memo's area) is believed only when it is
+this user's, writable by no one else and not reached through another user's link. Otherwise every memo misses
+and nothing is remembered, the artifact stores hash every file before use (``index.cache.Cache``), and sync
+and compile say so once on stderr (``say_distrusted``). ``ENVLOCK_NO_MEMO=1`` (``cache_dir.memo_disabled``)
+turns every memo off the same way. Standard library only, and no ``pathlib``, ``typing`` or ``dataclasses``:
+``envlock check`` reads its fresh verdict here (tests pin its imports).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import stat
 import sys
 
 from envlock import __version__
+from envlock.cache_dir import default_cache_path, memo_disabled
 from envlock.guard.stamp import sha256_bytes, sha256_text
 
 TYPE_CHECKING = False
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-NO_MEMO = "ENVLOCK_NO_MEMO"
-"""Set (to anything but "" or "0"): every memo misses and nothing is remembered (the full path answers;
-the differential tests compare the two)."""
 LAYOUT = "v1"
 """The cache's layout folder (``index.cache.CACHE_LAYOUT_VERSION``): every area is under it."""
 FORMAT = b"envlock-memo-1"
@@ -47,18 +45,9 @@ _said: set[str] = set()
 _code: list[tuple[str, int, int]] = []
 
 
-def disabled() -> bool:
-    """``ENVLOCK_NO_MEMO`` is set: no remembered answer is read or written, no fast path answers."""
-    return os.environ.get(NO_MEMO, "") not in ("", "0")
-
-
 def cache_root(given: str | os.PathLike[str] | None = None) -> str:
     """The one cache folder: ``given`` (``--cache-dir``), else ``ENVLOCK_CACHE_DIR``, else the user's."""
-    if given:
-        return os.fspath(given)
-    from envlock.cache_dir import default_cache_path  # lazy: platformdirs only without a folder named
-
-    return default_cache_path()
+    return os.fspath(given) if given else default_cache_path()  # (platformdirs only without a folder named)
 
 
 def distrusted(root: str | os.PathLike[str]) -> str | None:
@@ -150,7 +139,7 @@ class Memo:
     def area(self, *, make: bool = False) -> str | None:
         """The area's folder when memos are on and the cache is trusted (made owner-only with ``make``),
         else None."""
-        if self.root is None or disabled():
+        if self.root is None or memo_disabled():
             return None
         if self._area is not None:
             return self._area

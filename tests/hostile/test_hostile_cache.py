@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from envlock.guard import stamp
 from envlock.guard.launch_check import check_options
 from envlock.inputs import fresh_cache
+from envlock.runtime import drift
 from tests.kit.dists import DistSpec
 from tests.kit.hostile import lock_wheels, raw_wheel
 from tests.kit.index import KitIndex
@@ -254,7 +254,7 @@ def drifted(kit_index: KitIndex, run_envlock: RunEnvlock) -> str:
     run_envlock("compile", "--index-url", kit_index.url, check=True)
     run_envlock("sync", check=True)
     Path("requirements.in").write_text("a\nb\n")
-    found = stamp.check(".venv", check_options(".venv", None))
+    found = drift.check(".venv", check_options(".venv", None))
     assert found.stamp is not None and found.lock is not None
     key = fresh_cache.cache_key(found.stamp, found.lock, current=True)
     assert key is not None

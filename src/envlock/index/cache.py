@@ -23,8 +23,8 @@ from typing import BinaryIO
 from envlock import memo, validate
 from envlock.atomic import write_atomic
 from envlock.cache_dir import default_cache_dir as default_cache_dir  # its home: light, for check
-from envlock.guard.stamp import sha256_file
 from envlock.memo import Memo
+from envlock.runtime.hashing import sha256_file
 
 CACHE_LAYOUT_VERSION = memo.LAYOUT
 _SCRATCH: dict[tuple[str, str], tempfile.TemporaryDirectory[str]] = {}

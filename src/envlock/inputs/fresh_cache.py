@@ -3,7 +3,7 @@
 A *fresh* verdict of ``inputs.freshness`` is a memo (``envlock.memo``, area ``freshness``) keyed by the lock's
 and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and ``run``, ``doctor``) pays
 a few ``stat`` calls and one small read. Only without a remembered answer is ``inputs.freshness`` imported,
-with the TOML parser, packaging and the input readers. Standard library, ``guard.stamp`` and ``memo`` only,
+with the TOML parser, packaging and the input readers. Standard library, ``runtime`` and ``memo`` only,
 and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
 (tests/cli/test_check_cli.py pins the modules this path loads).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from envlock import memo
-from envlock.guard import stamp
-from envlock.guard.stamp import sha256_file
+from envlock.runtime import drift
+from envlock.runtime.hashing import sha256_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
 CACHE_AREA = "freshness"
 """The memo area of the fresh verdicts."""
 
-_LOCK_DRIFTS = frozenset({stamp.NO_LOCK, stamp.OTHER_LOCK, stamp.LOCK_CHANGED})
+_LOCK_DRIFTS = frozenset({drift.NO_LOCK, drift.OTHER_LOCK, drift.LOCK_CHANGED})
 
 
 def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
@@ -86,8 +86,8 @@ def _decode(body: bytes) -> tuple[str, str, tuple[str, ...]]:
 
 
 def with_freshness(
-    result: stamp.CheckResult, options: stamp.CheckOptions, cache_dir: str | os.PathLike[str] | None = None
-) -> stamp.CheckResult:
+    result: drift.CheckResult, options: drift.CheckOptions, cache_dir: str | os.PathLike[str] | None = None
+) -> drift.CheckResult:
     """``result`` judged by the lock's real input fingerprint (``inputs.freshness``; docs/stamp.md).
 
     Adds a ``lock-stale`` drift for an input edited *before* the last sync, which the stdlib check (its
@@ -98,22 +98,22 @@ def with_freshness(
     """
     if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
         return result
-    stdlib_stale = [d for d in result.drifts if d.kind == stamp.LOCK_STALE]
+    stdlib_stale = [d for d in result.drifts if d.kind == drift.LOCK_STALE]
     key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
     state, detail, inputs = judged(result.lock, key, verdicts(cache_dir))
     if state == FRESH and stdlib_stale:
-        kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
-        return stamp.CheckResult(result.venv, result.lock, kept, result.stamp)
+        kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
+        return drift.CheckResult(result.venv, result.lock, kept, result.stamp)
     if state != STALE:
         return result
     name = os.path.basename(result.lock)  # noqa: PTH119
     what = inputs[0] if len(inputs) == 1 else f"the inputs of {name} ({', '.join(inputs)})"
-    drift = stamp.Drift(
-        stamp.LOCK_STALE,
+    stale = drift.Drift(
+        drift.LOCK_STALE,
         inputs[0],
         f"{what} changed since {name} was compiled ({detail})",
         f"{options.compile_command} && {options.sync_command}",
     )
     # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
-    kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
-    return stamp.CheckResult(result.venv, result.lock, [*kept, drift], result.stamp)
+    kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
+    return drift.CheckResult(result.venv, result.lock, [*kept, stale], result.stamp)

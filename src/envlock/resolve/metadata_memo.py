@@ -24,8 +24,8 @@ from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
 from envlock.memo import Memo
 from envlock.memo import key as memo_key
+from envlock.models.source import Source
 from envlock.sources import tree
-from envlock.sources.model import Source
 
 AREA = "source-metadata"
 """The memo area of the entries."""

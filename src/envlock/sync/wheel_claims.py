@@ -18,10 +18,11 @@ from pathlib import Path
 
 from envlock.env.site_packages import metadata_fields
 from envlock.errors import HashMismatchError
-from envlock.guard.stamp import sha256_text
 from envlock.memo import Memo
 from envlock.memo import key as memo_key
-from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
+from envlock.models.artifacts import ArtifactKind, SelectedPackage
+from envlock.runtime.hashing import sha256_text
+from envlock.sync.plan import SyncPlan
 from envlock.sync.wheel_store import FILES, UnpackedWheel
 
 CLAIMS_AREA = "claims"

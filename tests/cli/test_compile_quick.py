@@ -35,6 +35,7 @@ ANSWER_MODULES = {
     "envlock.inputs",
     "envlock.inputs.kept_cache",
     "envlock.memo",
+    "envlock.cache_dir",
 }
 """All the answer loads beyond the standard library's launch-path modules: no click, json, re, pathlib,
 typing, dataclasses, TOML parser, packaging or platformdirs (with a cache folder named)."""

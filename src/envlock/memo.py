@@ -144,9 +144,11 @@ class Memo:
         if self._area is not None:
             return self._area
         path = os.path.join(self.root, LAYOUT, self.kind)
+        if distrusted(self.root) is not None:  # before making anything in it
+            return None
         if make and not _make_private(self.root, os.path.dirname(path), path):
             return None
-        if distrusted(self.root) is not None or _folder_distrusted(path) is not None:
+        if _folder_distrusted(path) is not None:
             return None
         if make or os.path.isdir(path):  # noqa: PTH112
             self._area = path

@@ -275,3 +275,21 @@ def test_a_planted_fresh_verdict_in_a_shared_cache_hides_no_drift(
     ran = run_envlock("run", "--", "python", "-c", "open('ran', 'w')")
     assert ran.returncode != 0 and "requirements.in" in ran.stderr, ran.stderr
     assert not Path("ran").exists()
+
+
+def test_compile_with_a_shared_cache_writes_the_same_lock_and_says_so_once(
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+) -> None:
+    kit_index.publish(DistSpec("a", "1.0", requires=("b",)), DistSpec("b", "2.0"))
+    Path("requirements.in").write_text("a\n")
+    run_envlock("compile", "--index-url", kit_index.url, "--cache-dir", tmp_path / "private", check=True)
+    expected = Path("pylock.toml").read_bytes()
+    shared = tmp_path / "shared"
+    share(shared)
+    for _ in range(2):  # the second finds a cache filled by the first, and believes none of it
+        Path("pylock.toml").unlink()
+        result = run_envlock("compile", "--index-url", kit_index.url, "--cache-dir", shared)
+        assert result.returncode == 0, result.stderr
+        said_once(result, shared)
+        assert Path("pylock.toml").read_bytes() == expected
+    assert not (shared / "v1" / "compile-kept").exists()

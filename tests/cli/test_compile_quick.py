@@ -30,12 +30,12 @@ ANSWER = "import sys\nfrom envlock.quick import answer\nprint('ANSWER', answer(s
 ANSWER_MODULES = {
     "envlock",
     "envlock.quick",
+    "envlock.cache_dir",  # ENVLOCK_NO_MEMO's switch (stdlib)
     "envlock.runtime",
     "envlock.runtime.hashing",
     "envlock.inputs",
     "envlock.inputs.kept_cache",
     "envlock.memo",
-    "envlock.cache_dir",
 }
 """All the answer loads beyond the standard library's launch-path modules: no click, json, re, pathlib,
 typing, dataclasses, TOML parser, packaging or platformdirs (with a cache folder named)."""

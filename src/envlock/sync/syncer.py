@@ -21,6 +21,7 @@ from envlock.errors import LockBusyError, TargetEnvironmentError
 from envlock.guard import stamp, stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
 from envlock.inputs import fresh_cache, freshness
+from envlock.runtime import lock_header
 from envlock.sync import executor, noop, planner, selection_cache
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
@@ -113,8 +114,9 @@ def _staleness(
     until a compile and a sync: installing a stale lock must not make it look current. A fresh verdict is
     the one ``envlock check`` caches (``inputs/fresh_cache.py``: this lock's bytes, these inputs' bytes),
     so a sync of a lock judged before judges it with one ``stat``. A lock whose bytes cannot name a
-    fingerprint (no such key, no escape that could spell one) cannot be judged: not even read again."""
-    if b"fingerprint" not in lock_bytes and b"\\" not in lock_bytes:
+    fingerprint (``lock_header.mentions``: no such key, no escape that could spell one) cannot be judged:
+    not even read again."""
+    if not lock_header.mentions(lock_bytes, "fingerprint"):
         return None
     records = stamp_writer.input_records(os.fspath(lock_path), inputs)
     key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))

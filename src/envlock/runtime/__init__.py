@@ -1,0 +1,1 @@
+"""The launchers' runtime (standard library only, imports nothing of envlock outside this package)."""

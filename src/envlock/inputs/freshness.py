@@ -21,7 +21,7 @@ from envlock.errors import EnvlockError, NeedsNetworkError
 from envlock.inputs.fresh_cache import FRESH as FRESH  # the verdicts are owned there, re-exported here
 from envlock.inputs.fresh_cache import STALE as STALE
 from envlock.inputs.fresh_cache import UNKNOWN as UNKNOWN
-from envlock.runtime.lock_header import LockHeader, read_header
+from envlock.runtime.lock_header import LockHeader, LockHeaderError, parse_toml, read_header
 
 # What only an uncached verdict needs (packaging, the TOML parser, the input readers, the index client) is
 # imported where it is used: ``envlock check`` imports this module, and its cached fresh verdict must
@@ -67,14 +67,6 @@ class Freshness:
 
     def __repr__(self) -> str:
         return f"Freshness({self.state!r}, {self.detail!r}, {self.inputs!r})"
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """The whole lock as TOML data: only a lock of envlock 0.1 (no recorded settings) is judged by it."""
-    from envlock.tomlshim import tomllib  # lazy: envlock check's cached verdict
-
-    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    return data
 
 
 def judge(
@@ -133,9 +125,10 @@ def _unsatisfied(inputs: CompileInputs, lock: LockHeader, target: Mapping[str, s
 def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
     """Read back the settings ``lock_path`` recorded, fingerprint its inputs again offline and judge."""
     try:
-        lock = read_header(lock_path.read_bytes())
-        legacy = None if lock.settings is not None else _read_toml(lock_path)
-    except (OSError, ValueError) as error:  # LockHeaderError and TOMLDecodeError are ValueErrors
+        data = lock_path.read_bytes()
+        lock = read_header(data)
+        legacy = None if lock.settings is not None else parse_toml(data.decode("utf-8"))
+    except (OSError, LockHeaderError) as error:
         return Freshness(UNKNOWN, f"cannot read {lock_path.name}: {error}")
     recorded, names, table = lock.fingerprint, lock.inputs, lock.settings
     if recorded is None or not names:

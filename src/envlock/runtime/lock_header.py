@@ -141,12 +141,13 @@ def read_header(data: bytes) -> LockHeader:
         raise LockHeaderError(f"not UTF-8: {error}") from None
     document = scan_header(text)
     if document is None:
-        document = _header_parse_toml(text)
+        document = parse_toml(text)
     return _header_from(document, sha256_bytes(data))
 
 
-def _header_parse_toml(text: str) -> dict[str, Any]:
-    """The whole document through ``tomllib`` (or ``tomli``), its errors as LockHeaderError."""
+def parse_toml(text: str) -> dict[str, Any]:
+    """The whole document through ``tomllib`` (or ``tomli``), its errors as LockHeaderError: the header's
+    answer when the scan declines, and a lock of envlock 0.1 judged by what it recorded for humans."""
     if sys.version_info >= (3, 11):
         import tomllib as toml
     else:  # pragma: no cover - Python < 3.11 (and the runtime copied into an older venv)

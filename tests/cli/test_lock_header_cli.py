@@ -9,6 +9,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_quick import RUN_MAIN
 from tests.cli.test_sync_cli import write
 from tests.hostile.test_hostile_tracebacks import project_folder
@@ -33,8 +35,9 @@ def escaped(text: str) -> str:
     return _BASIC.sub(spell, text)
 
 
-def synced_twice_and_checked(run_envlock: RunEnvlock, index_url: str) -> None:
-    """A sync that installs, then one the no-op answer gives (no sync engine loaded), then a clean check."""
+def synced_twice_and_checked(run_envlock: RunEnvlock, index_url: str) -> set[str]:
+    """A sync that installs, then one the no-op answer gives (no sync engine loaded), then a clean check;
+    the modules the no-op answer loaded."""
     first = run_envlock("sync", env={"ENVLOCK_INDEX_URL": index_url})
     assert first.returncode == 0, first.stderr
     loaded = modules_loaded([sys.executable], RUN_MAIN, ["sync"])
@@ -43,6 +46,7 @@ def synced_twice_and_checked(run_envlock: RunEnvlock, index_url: str) -> None:
     assert again.returncode == 0 and "(already in sync)" in again.stdout, again.stderr
     checked = run_envlock("check")
     assert checked.returncode == 0, checked.stderr
+    return loaded
 
 
 def test_a_lock_with_toml_only_escapes_in_every_string_syncs_resyncs_and_checks(
@@ -56,15 +60,20 @@ def test_a_lock_with_toml_only_escapes_in_every_string_syncs_resyncs_and_checks(
     text = escaped(lock.read_text())
     assert 'directory = {path = "\\U00000070\\U00000072\\U0000006F\\U0000006A"}' in text, text
     lock.write_text(text)
-    synced_twice_and_checked(run_envlock, kit_index.url)
+    assert "tomllib" not in synced_twice_and_checked(run_envlock, kit_index.url)  # the scan read it
 
 
-def test_default_groups_spelled_through_an_escape_resync_through_the_no_op(
-    kit_index: KitIndex, run_envlock: RunEnvlock
+@pytest.mark.parametrize("key", ["default-groups", '"default\\u002Dgroups"'])
+def test_default_groups_are_read_as_toml_by_the_no_op(
+    kit_index: KitIndex, run_envlock: RunEnvlock, key: str
 ) -> None:
+    """Spelled plainly, the scan reads them (no TOML parser loaded; before, the whole lock was parsed);
+    spelled through an escape (a quoted key the scan declines), the whole document is parsed (before, the
+    no-op did not see them and the sync engine ran every time)."""
     write(kit_index, DistSpec("a", "1.0"), **{"dependency-groups": ["dev"], "default-groups": ["dev"]})
     lock = Path("pylock.toml")
     text = lock.read_text()
     assert "\ndefault-groups = " in text, text
-    lock.write_text(text.replace("\ndefault-groups = ", '\n"default\\u002Dgroups" = '))
-    synced_twice_and_checked(run_envlock, kit_index.url)
+    lock.write_text(text.replace("\ndefault-groups = ", f"\n{key} = "))
+    loaded = synced_twice_and_checked(run_envlock, kit_index.url)
+    assert ("tomllib" in loaded) == key.startswith('"')

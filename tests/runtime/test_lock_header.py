@@ -296,3 +296,95 @@ def test_damaged_locks_give_the_full_parse_answer_or_decline(data: st.DataObject
         return
     event("valid, scanned" if found is not None else "valid, declined")
     assert found is None or found == expected
+
+
+# --- locks as envlock writes them: always scanned, read as packaging.pylock reads them ------------------
+
+_WORD = st.text(
+    alphabet=st.sampled_from([*string.ascii_letters, *"0123456789 -_./\\\"'#[]{}=é😀\t"]), max_size=10
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=_WORD.filter(bool),
+    editable=st.booleans(),
+    fingerprint=_WORD,
+    inputs=st.lists(_WORD, max_size=2),
+    groups=st.lists(st.sampled_from(["dev", "test", "docs"]), max_size=2, unique=True),
+    settings_=st.dictionaries(
+        st.sampled_from(["sources", "pre", "exclude-newer"]), st.one_of(_WORD, st.booleans())
+    ),
+)
+def test_locks_envlock_writes_are_scanned_as_packaging_reads_them(
+    path: str,
+    editable: bool,
+    fingerprint: str,
+    inputs: list[str],
+    groups: list[str],
+    settings_: dict[str, Any],
+) -> None:
+    from envlock.errors import LockFileError
+    from envlock.lock.lockfile import dumps_lock, loads_lock, lock_from_dict
+
+    sha = "0" * 64
+    data = {
+        "lock-version": "1.0",
+        "created-by": "envlock",
+        "dependency-groups": groups,
+        "default-groups": groups,
+        "packages": [
+            {"name": "proj", "version": "1.0", "directory": {"path": path, "editable": editable}},
+            {
+                "name": "gitdep",
+                "marker": 'python_version >= "3.8"',
+                "vcs": {"type": "git", "url": "https://h/r.git", "commit-id": "a" * 40},
+            },
+            {
+                "name": "arch",
+                "version": "2.0",
+                "archive": {"url": "https://h/a.tar.gz", "hashes": {"sha256": sha}},
+            },
+            {
+                "name": "wheel-only",
+                "version": "3.0",
+                "wheels": [
+                    {
+                        "name": "wheel_only-3.0-py3-none-any.whl",
+                        "url": "https://h/w.whl",
+                        "hashes": {"sha256": sha},
+                    }
+                ],
+                "tool": {"envlock": {"via": ["-r requirements.in"]}},
+            },
+        ],
+        "tool": {"envlock": {"fingerprint": fingerprint, "inputs": inputs, "settings": settings_}},
+    }
+    try:
+        lock = lock_from_dict(data, source="pylock.toml")
+    except LockFileError:  # a field the full reader refuses (a control character in a path)
+        event("refused by the full reader")
+        return
+    event("written")
+    text = dumps_lock(lock)
+    assert scan_header(text) is not None  # what envlock writes, the scan reads without the TOML parser
+    header = read_header(text.encode())
+    lock = loads_lock(text, source="pylock.toml")  # the full reader, on the same bytes
+    assert [(e.name, e.version, e.marker, e.source) for e in header.packages] == [
+        (
+            str(p.name),
+            str(p.version) if p.version else None,
+            str(p.marker) if p.marker else None,
+            "directory" if p.directory else "vcs" if p.vcs else "archive" if p.archive else "index",
+        )
+        for p in lock.packages
+    ]
+    (project,) = [e for e in header.packages if e.source == "directory"]
+    assert (project.directory, project.editable) == (path, editable)
+    meta = lock_metadata(lock)
+    assert (header.fingerprint, header.inputs, header.settings or {}) == (
+        meta.fingerprint,
+        meta.inputs,
+        meta.settings,
+    )
+    assert header.default_groups == tuple(lock.default_groups or ())

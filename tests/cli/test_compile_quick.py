@@ -29,8 +29,8 @@ ANSWER = "import sys\nfrom envlock.quick import answer\nprint('ANSWER', answer(s
 ANSWER_MODULES = {
     "envlock",
     "envlock.quick",
-    "envlock.guard",
-    "envlock.guard.stamp",
+    "envlock.runtime",
+    "envlock.runtime.hashing",
     "envlock.inputs",
     "envlock.inputs.kept_cache",
 }

@@ -239,7 +239,8 @@ def dist_name_version(site: str, dirname: str) -> tuple[str, str]:
 
 """The lock header: what the fast paths read of a pylock.toml without the lock model (its sha256, the
 recorded input fingerprint, inputs and settings, ``default-groups``, each package's name, version,
-marker and source kind, its project folder), read as TOML (standard library only: part of the runtime).
+marker and source kind, its project folder), read as TOML. Standard library only: part of the launch
+runtime, which launchers carry.
 
 ``read_header`` first scans the lines the way envlock writes a lock (header tables parsed, package
 entries' ``name``/``version``/``marker``/source keys parsed, wheel and dependency lines only bracket-

@@ -474,9 +474,13 @@ def scan_header(text: str) -> dict[str, Any] | None:
 
 
 def _header_scan(text: str) -> dict[str, Any]:
-    if "\r" in text or '"""' in text or "'''" in text or text.startswith("\ufeff"):
+    if "\r" in text or text.startswith("\ufeff"):
         raise _HeaderDecline
     lines = text.split("\n")
+    if '"""' in text or "'''" in text:  # in a string (fine), or opening a multi-line one (declined)
+        for line in lines:
+            if '"""' in line or "'''" in line:
+                _header_mask(line)
     document: dict[str, Any] = {}
     packages: list[dict[str, Any]] = []
     table: dict[str, Any] | None = document  # where key lines go; None: a table whose keys are skipped
@@ -560,7 +564,8 @@ def _header_mask(line: str) -> str:
     if _HEADER_MASK is None:
         import re  # lazy: a lock whose lines need no masking is scanned without it
 
-        _HEADER_MASK = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+        # as TOML reads a line: three quotes where a string starts open a multi-line one
+        _HEADER_MASK = re.compile(r'"""|\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
     shape: str = _HEADER_MASK.sub(_header_masked, line)
     if "'" in shape or '"' in shape:
         raise _HeaderDecline
@@ -568,8 +573,10 @@ def _header_mask(line: str) -> str:
 
 
 def _header_masked(match: Any) -> str:
-    """A string becomes one letter, a comment nothing."""
-    return "" if match.group().startswith("#") else "s"
+    """A string becomes one letter, a comment nothing, a multi-line string's opening quotes a quote (a
+    quote left over declines)."""
+    found = match.group()
+    return "" if found[0] == "#" else found[0] if found in ('"""', "'''") else "s"
 
 
 def _header_table(

@@ -6,7 +6,7 @@ runtime, which launchers carry.
 ``read_header`` first scans the lines the way envlock writes a lock (header tables parsed, package
 entries' ``name``/``version``/``marker``/source keys parsed, wheel and dependency lines only bracket-
 counted); any line outside that shape (a multi-line string, a quoted or dotted key, an indented
-statement, a float or date in a value it needs, CR line ends...) makes it decline, and the whole
+statement, a float or date in a value it needs, a lone CR...) makes it decline, and the whole
 document is then parsed with ``tomllib`` (``tomli`` before Python 3.11). Both roads end in one
 extraction (``_header_from``), so they give the same answer; the full read of a lock, with its
 validation, is ``envlock.lock.lockfile`` (``packaging.pylock``). docs/design.md: the two readers.
@@ -237,6 +237,7 @@ def scan_header(text: str) -> dict[str, Any] | None:
 
 
 def _header_scan(text: str) -> dict[str, Any]:
+    text = text.replace("\r\n", "\n")  # TOML's other line break (a checkout on Windows): no string holds one
     if "\r" in text or text.startswith("\ufeff"):
         raise _HeaderDecline
     lines = text.split("\n")

@@ -84,6 +84,10 @@ def answer(argv: Sequence[str]) -> int | None:
     handler = handlers.get(argv[index])
     if handler is None:
         return None
+    from envlock.cache_dir import memo_disabled  # lazy: only the commands answered here ask (stdlib)
+
+    if memo_disabled():  # ENVLOCK_NO_MEMO: the full path answers
+        return None
     options, positionals, run = handler
     parsed = parse(argv[index + 1 :], options)
     if parsed is None:

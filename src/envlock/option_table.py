@@ -446,6 +446,68 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
             help="With --into: the interpreter scripts name.",
         ),
     ),
+    "bundle": (
+        Option((), "lock", "argument", type="file"),
+        Option(
+            ("-o", "--output"),
+            "output_dir",
+            type="dir",
+            required=True,
+            help="The folder the files go to (made when missing; files already there and verified are kept).",
+        ),
+        Option(
+            ("--target",),
+            "targets",
+            "multi",
+            metavar="cpXY-OS-ARCH",
+            help="Bundle this target's files (repeatable) [default: the venv's interpreter, as sync].",
+        ),
+        Option(("--venv",), "venv", type="path", help="Without --target: its interpreter."),
+        Option(
+            ("--python",),
+            "python",
+            metavar="VERSION|PATH",
+            help="Without --target: this interpreter's files.",
+        ),
+        Option(("--extra",), "extras", "multi", metavar="NAME", help="Include an extra of the lock."),
+        Option(
+            ("--group",),
+            "groups",
+            "multi",
+            metavar="NAME",
+            help="Include a dependency group [default-groups].",
+        ),
+        Option(
+            ("--no-default-groups",), "no_default_groups", "flag", help="Include only the --group groups."
+        ),
+        Option(("--offline",), "offline", "flag", help="Take the files from the cache only."),
+        Option(("--cache-dir",), "cache_dir", type="dir", help="Cache folder."),
+    ),
+    "diff": (
+        Option((), "old", "argument", type="file"),
+        Option((), "new", "argument", type="file"),
+        Option(("--git",), "ref", metavar="REF", help="Compare the lock at this git commit [HEAD]."),
+        Option(
+            ("--format",),
+            "format_",
+            "choice",
+            choices=("text", "markdown", "json"),
+            default="text",
+            show_default=True,
+            help="markdown fits a pull-request comment.",
+        ),
+    ),
+    "import": (
+        Option((), "requirements", "argument", type="file", required=True),
+        Option(("-o", "--output"), "output", type="file", help="Lock file [pylock.toml]."),
+        Option(
+            ("--index-url",),
+            "index_url",
+            metavar="URL",
+            help="Look the pins up here instead of the file's --index-url [ENVLOCK_INDEX_URL, else PyPI].",
+        ),
+        Option(("--cache-dir",), "cache_dir", type="dir", envvar="ENVLOCK_CACHE_DIR"),
+    ),
     "check": (
         *_venv_and_lock(quick=True),
         Option(

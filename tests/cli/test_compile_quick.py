@@ -29,6 +29,7 @@ ANSWER = "import sys\nfrom envlock.quick import answer\nprint('ANSWER', answer(s
 ANSWER_MODULES = {
     "envlock",
     "envlock.quick",
+    "envlock.option_table",
     "envlock.guard",
     "envlock.guard.stamp",
     "envlock.inputs",

@@ -45,9 +45,10 @@ def _decorator(option: Option) -> Callable[[F], F]:
         "envvar": option.envvar,
         "metavar": option.metavar,
         "help": option.help,
-        "show_default": option.show_default,
         "required": option.required,
     }
+    if option.show_default:
+        settings["show_default"] = True
     if option.default is not None:
         settings["default"] = Path(option.default) if _is_path(option) else option.default
     if kind in ("flag", "count"):

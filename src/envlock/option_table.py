@@ -350,7 +350,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
         Option(("--cache-dir",), "cache_dir", type="dir", envvar="ENVLOCK_CACHE_DIR", quick=True),
     ),
     "sync": (
-        Option((), "lock", "argument", type="file", quick=True),
+        Option((), "lock", "argument", type="file", tool="lock", quick=True),
         Option(
             ("--venv",),
             "venv",
@@ -614,6 +614,12 @@ def quick_spec(command: str) -> tuple[dict[str, tuple[str, str]], int]:
             kind = {"choice": "value", "count": "flag"}.get(option.kind, option.kind)
             spec.update((flag, (kind, option.dest)) for flag in option.flags)
     return spec, positionals
+
+
+def tool_keys() -> dict[str, str]:
+    """The ``[tool.envlock]`` keys that give an option its default, and the option's kind there
+    (``multi``: a list of strings, ``flag``: true or false, else a string)."""
+    return {o.tool: o.kind for rows in COMMANDS.values() for o in rows if o.tool is not None}
 
 
 def flag_of(command: str, dest: str) -> str:

@@ -14,7 +14,10 @@ import pytest
 
 from envlock import option_table, quick
 from envlock.cli import COMMANDS, cli
+from envlock.errors import RequirementsFileError
 from envlock.inputs import kept_cache
+from envlock.inputs.config import ToolSettings
+from envlock.inputs.envlock_table import read_tool_settings
 from envlock.inputs.settings import RECORDED, CompileSettings
 from envlock.option_table import Option
 
@@ -164,3 +167,18 @@ def test_the_settings_a_lock_records_are_the_table_s_lock_column() -> None:
     assert CompileSettings.from_tool(recorded) == settings
     earlier = {**recorded, "target": {"targets": "cp312-linux-x86_64"}}  # as an earlier envlock wrote it
     assert CompileSettings.from_tool(earlier) == settings
+
+
+def test_tool_envlock_takes_the_table_s_tool_keys() -> None:
+    """``[tool.envlock]`` knows each option default the table names (``ToolSettings``), and the
+    project's own keys; an unknown key is refused with the known ones listed."""
+    keys = option_table.tool_keys()
+    assert {f.name for f in dataclasses.fields(ToolSettings)} == {k.replace("-", "_") for k in keys}
+    data = {"tool": {"envlock": {"pre": True, "targets": ["cp312-linux-x86_64"], "keyring": False}}}
+    expected = ToolSettings(pre=True, targets=("cp312-linux-x86_64",))
+    assert read_tool_settings(data, "pyproject.toml") == expected
+    with pytest.raises(RequirementsFileError, match="unknown setting") as refused:
+        read_tool_settings({"tool": {"envlock": {"surprise": 1}}}, "pyproject.toml")
+    assert str(refused.value.hint).startswith("known: cache-keys, exclude-newer, extra-index-urls")
+    with pytest.raises(RequirementsFileError, match="extras must be a list of strings"):
+        read_tool_settings({"tool": {"envlock": {"extras": "dev"}}}, "pyproject.toml")

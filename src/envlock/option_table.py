@@ -165,6 +165,26 @@ def _edit() -> tuple[Option, ...]:
     )
 
 
+def _lock_selection() -> tuple[Option, Option]:
+    """``--extra`` / ``--group`` of the commands that read what a lock holds (export, bundle)."""
+    return (
+        Option(("--extra",), "extras", "multi", metavar="NAME", help="Include an extra of the lock."),
+        Option(
+            ("--group",),
+            "groups",
+            "multi",
+            metavar="NAME",
+            help="Include a dependency group [default-groups].",
+        ),
+    )
+
+
+def _cache_dir(*, quick: bool = False) -> Option:
+    """``--cache-dir`` without an environment variable (sync, bundle, outdated: ``ENVLOCK_CACHE_DIR`` is
+    read where the cache is opened)."""
+    return Option(("--cache-dir",), "cache_dir", type="dir", help="Cache folder.", quick=quick)
+
+
 _CHECK_JSON = "Print a JSON document (schema: docs/check.md)."
 
 COMMANDS: dict[str, tuple[Option, ...]] = {
@@ -409,7 +429,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
         Option(
             ("--compile-bytecode",), "compile_bytecode", "flag", help="Compile .pyc files after installing."
         ),
-        Option(("--cache-dir",), "cache_dir", type="dir", help="Cache folder.", quick=True),
+        _cache_dir(quick=True),
         Option(("--json",), "as_json", "flag", help="Print the result as JSON (docs/sync.md)."),
         Option(("--system",), "system", "flag", help="Allow installing into a Python that is not a venv."),
         Option(
@@ -469,19 +489,12 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
             metavar="VERSION|PATH",
             help="Without --target: this interpreter's files.",
         ),
-        Option(("--extra",), "extras", "multi", metavar="NAME", help="Include an extra of the lock."),
-        Option(
-            ("--group",),
-            "groups",
-            "multi",
-            metavar="NAME",
-            help="Include a dependency group [default-groups].",
-        ),
+        *_lock_selection(),
         Option(
             ("--no-default-groups",), "no_default_groups", "flag", help="Include only the --group groups."
         ),
         Option(("--offline",), "offline", "flag", help="Take the files from the cache only."),
-        Option(("--cache-dir",), "cache_dir", type="dir", help="Cache folder."),
+        _cache_dir(),
     ),
     "diff": (
         Option((), "old", "argument", type="file"),
@@ -550,14 +563,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
             help="Output format.",
         ),
         Option(("-o", "--output"), "output", type="file", help="Write here [stdout]."),
-        Option(("--extra",), "extras", "multi", metavar="NAME", help="Include an extra of the lock."),
-        Option(
-            ("--group",),
-            "groups",
-            "multi",
-            metavar="NAME",
-            help="Include a dependency group [default-groups].",
-        ),
+        *_lock_selection(),
         Option(
             ("--no-emit-index-url",),
             "no_emit_index_url",
@@ -582,7 +588,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "outdated": (
         _lock_file(),
         _json(),
-        Option(("--cache-dir",), "cache_dir", type="dir", help="Cache folder."),
+        _cache_dir(),
     ),
 }
 """Each command's options and positional arguments, in ``--help`` order (``envlock``: the group's own)."""

@@ -14,6 +14,7 @@ import pytest
 
 from envlock import option_table, quick
 from envlock.cli import COMMANDS, cli
+from envlock.cli.compile import CompileRequest
 from envlock.errors import RequirementsFileError
 from envlock.inputs import kept_cache
 from envlock.inputs.config import ToolSettings
@@ -182,3 +183,13 @@ def test_tool_envlock_takes_the_table_s_tool_keys() -> None:
     assert str(refused.value.hint).startswith("known: cache-keys, exclude-newer, extra-index-urls")
     with pytest.raises(RequirementsFileError, match="extras must be a list of strings"):
         read_tool_settings({"tool": {"envlock": {"extras": "dev"}}}, "pyproject.toml")
+
+
+def test_a_compile_request_is_the_table_s_compile_rows() -> None:
+    """The recorded rows make ``CompileSettings`` (with the target's identity compile decides), the others
+    the rest of ``CompileRequest``."""
+    rows = option_table.options("compile")
+    request = {f.name for f in dataclasses.fields(CompileRequest)} - {"settings"}
+    assert request == {o.dest for o in rows if o.lock is None}
+    settings = {f.name for f in dataclasses.fields(CompileSettings)}
+    assert settings == {o.dest for o in rows if o.lock} | {"target"}

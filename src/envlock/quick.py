@@ -217,16 +217,19 @@ def _compile(found: Parsed, positional: list[str], verbosity: int) -> int | None
     ``Path``, ``--index-url`` / ``--cache-dir`` from their environment variables when not given)."""
     from envlock.inputs import kept_cache  # lazy: only compile's answer loads it
 
-    if "-o" in found and "--output" in found:
+    single = [field for flag, (kind, field) in _COMPILE_FIELDS.items() if flag in found and kind != "multi"]
+    if len(single) != len(set(single)):  # one option under both its spellings (-o and --output)
         return None
     values: dict[str, object] = {"sources": [click_path(source) for source in positional]}
-    for option, (kind, field) in _COMPILE_FIELDS.items():
-        if option in found or field not in values:
-            values[field] = found.get(option, _UNSET[kind])
+    for flag, (kind, field) in _COMPILE_FIELDS.items():
+        if flag in found or field not in values:
+            values[field] = found.get(flag, _UNSET[kind])
     if isinstance(values["output"], str):
         values["output"] = click_path(values["output"])
-    values["index_url"] = values["index_url"] or os.environ.get("ENVLOCK_INDEX_URL") or None
-    given = values.pop("cache_dir") or os.environ.get("ENVLOCK_CACHE_DIR")
+    for row in option_table.options("compile"):  # click's envvar: read when the option is not given
+        if row.envvar and row.quick:
+            values[row.dest] = values[row.dest] or os.environ.get(row.envvar) or None
+    given = values.pop("cache_dir")
     key = kept_cache.request_key(values, os.getcwd(), os.environ)  # noqa: PTH109 - no pathlib here
     if isinstance(given, str) and given:
         message = kept_cache.recall(key, click_path(given))

@@ -1,7 +1,8 @@
 """Every command's options, declared once: flags, kind, default, help, the lock setting each records and
 how it merges. Click's options (``cli._options.table_options``), the quick parser (``quick``), the cached
-"lock kept" key (``inputs.kept_cache``) and the settings a lock records (``inputs.settings``) all come
-from this table; tests/cli/test_option_table.py compares it with every click command.
+"lock kept" key (``inputs.kept_cache``), the settings a lock records and ``compile --check`` compares
+(``inputs.settings``) and the ``[tool.envlock]`` keys (``inputs.envlock_table``) all come from this
+table; tests/cli/test_option_table.py compares it with every click command.
 
 The merge rule of a compile setting (``merge``): ``sticky``, the command line, else the settings the
 lock records (``lock``: its key under ``[tool.envlock.settings]``), else ``[tool.envlock]`` (``tool``:

@@ -85,12 +85,13 @@ def _into(output: Output, params: dict[str, Any], default_lock: Path, started: f
     from envlock.env.targets import parse_target
     from envlock.errors import InputError
     from envlock.index.cache import Cache, default_cache_dir
+    from envlock.option_table import flag_of
     from envlock.sync.into import IntoRequest, install_into
     from envlock.sync.syncer import http_client
 
     if not (params["into"] and params["target"]):
         raise InputError("--target and --into go together: the target to lay out, and the folder")
-    clashing = [f"--{name.replace('_', '-')}" for name in _VENV_ONLY if params[name]]
+    clashing = [flag_of("sync", name) for name in _VENV_ONLY if params[name]]
     if clashing:
         raise InputError(f"--into makes a folder, not a venv: {', '.join(clashing)} do not apply")
     request = IntoRequest(

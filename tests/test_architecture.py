@@ -1,5 +1,6 @@
-"""The package's shape (docs/design.md): each shared concept has one owner, modules and functions stay
-small, and imports sit at the top of a module except on the start-up paths the benchmark measures."""
+"""The package's shape (docs/design.md): the stages import one way (layers, no cycle), each shared concept
+has one owner, modules and functions stay small, and imports sit at the top of a module except on the
+start-up paths the benchmark measures."""
 
 from __future__ import annotations
 
@@ -12,19 +13,22 @@ import envlock
 PACKAGE = Path(envlock.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
-MAX_MODULE_LINES = 600
+
+def relative(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
-LARGE_MODULES = {"guard/stamp.py"}
-"""The stdlib-only runtime copied next to launchers as one file."""
-LAZY_MODULES = {"guard/stamp.py"} | {f"cli/{p.name}" for p in (PACKAGE / "cli").glob("*.py")}
+LARGE_MODULES = {
+    "runtime/drift.py",  # the launcher runtime: the check launchers carry (with runtime/'s small modules)
+    "cli/compile.py",  # TEMPORARY: compile-job branch shrinks it
+}
+LAZY_MODULES = {relative(p) for folder in ("runtime", "cli") for p in (PACKAGE / folder).glob("*.py")}
 """Modules whose functions may import freely: the launch runtime (it imports json or hashlib only
 when a check needs them) and the command modules (``envlock --help`` loads each; a command imports its
 stage when it runs). Everywhere else an import inside a function says, in a ``lazy:`` comment, which
 measured path it keeps light."""
-
-
-def relative(path: Path) -> str:
-    return path.relative_to(PACKAGE).as_posix()
 
 
 def functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -108,10 +112,133 @@ def test_one_tomllib_switch_outside_the_launch_runtime() -> None:
         for path in SOURCES
         if re.search(r"^\s*import tomli\b", path.read_text(encoding="utf-8"), re.MULTILINE)
     ]
-    assert sorted(switches) in (["tomlshim.py"], ["guard/stamp.py", "tomlshim.py"]), switches
+    assert sorted(switches) in (["tomlshim.py"], ["runtime/drift.py", "tomlshim.py"]), switches
 
 
 def test_the_state_folder_is_named_by_its_owner_only() -> None:
     literal = re.compile(r"""["']\.envlock["']""")
     found = [relative(p) for p in SOURCES if literal.search(p.read_text(encoding="utf-8"))]
-    assert found == ["guard/stamp.py"], found
+    assert found == ["runtime/layout.py"], found
+
+
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset(
+        {
+            "__init__",
+            "errors",
+            "validate",
+            "atomic",
+            "tomlshim",
+            "cache_dir",
+            "runtime",
+            "models",
+            "option_table",
+        }
+    ),
+    frozenset({"index", "env"}),
+    frozenset({"sources"}),
+    frozenset({"inputs"}),
+    frozenset({"lock"}),
+    frozenset({"guard"}),
+    frozenset({"resolve"}),
+    frozenset({"sync"}),
+    frozenset({"quick_sync"}),
+    frozenset({"cli"}),
+    frozenset({"quick"}),
+    frozenset({"__main__"}),
+)
+"""The stages, bottom to top (docs/design.md, "Layers"): a stage imports only from the layers below it
+(inside the base layer, from the base modules, without a cycle)."""
+
+
+def stage(module: str) -> str:
+    """The node of ``envlock.X[.Y...]``: the stage folder ``X``, or the top-level module ``X``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imported(path: Path, tree: ast.AST) -> set[str]:
+    """Every envlock module ``path`` imports, at the top, inside functions and under TYPE_CHECKING."""
+    own = "envlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    package = own.removesuffix(".__init__") if path.name == "__init__.py" else own.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([node.module] if node.module else [])])
+            # ``from envlock import validate`` imports the module envlock.validate, not envlock itself
+            found.update(
+                f"{base}.{alias.name}" if base == "envlock" and alias.name != "__version__" else base
+                for alias in node.names
+            )
+    return {name for name in found if name == "envlock" or name.startswith("envlock.")}
+
+
+def stage_graph() -> dict[str, dict[str, list[str]]]:
+    """``{stage: {imported stage: [the module:line... that import it]}}`` over every module of envlock."""
+    graph: dict[str, dict[str, list[str]]] = {}
+    for path in SOURCES:
+        source = stage("envlock." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name in _imported(path, tree):
+            target = stage(name)
+            if target != source:
+                graph.setdefault(source, {}).setdefault(target, []).append(relative(path))
+        graph.setdefault(source, {})
+    return graph
+
+
+def find_cycle(graph: dict[str, dict[str, list[str]]]) -> list[str] | None:
+    """One cycle of ``graph`` as ``[a, b, ..., a]``, or None."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, {})):
+            if state.get(nxt) == "open":
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = "done"
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_find_cycle_names_the_cycle() -> None:
+    graph = {"a": {"b": ["a.py"]}, "b": {"c": ["b.py"]}, "c": {"a": ["c.py"]}, "d": {"a": ["d.py"]}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b": ["a.py"]}, "b": {}}) is None
+
+
+def test_the_stage_graph_has_no_cycle() -> None:
+    graph = stage_graph()
+    cycle = find_cycle(graph)
+    where = [
+        f"{a} -> {b}: {sorted(set(graph[a][b]))}"
+        for a, b in zip(cycle or [], (cycle or [])[1:], strict=False)
+    ]
+    assert cycle is None, " -> ".join(cycle or []) + "\n" + "\n".join(where)
+
+
+def test_each_stage_imports_only_the_layers_below() -> None:
+    level = {name: index for index, layer in enumerate(LAYERS) for name in layer}
+    graph = stage_graph()
+    assert set(graph) == set(level), set(graph) ^ set(level)
+    upward = [
+        f"{source} -> {target}: {sorted(set(modules))}"
+        for source, targets in graph.items()
+        for target, modules in targets.items()
+        if level[target] > level[source] or (level[target] == level[source] and level[source] > 0)
+    ]
+    assert upward == []

@@ -1,6 +1,6 @@
 """The ``envlock`` entry point, and the answers it gives before click or the rest of envlock is imported:
 a ``sync`` whose stamp proves the venv already is the lock, and ``check``. Standard library,
-``option_table``, ``guard.stamp``, ``sync.noop`` and ``guard.launch_check`` only.
+``option_table``, ``runtime``, ``sync.noop`` and ``guard.launch_check`` only.
 
 The command lines answered here are a strict subset of what the click commands accept: anything else (help,
 an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync) goes to the
@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (valida
     Answer = int | None | Callable[[], int]
     """An exit code, None (click's path), or work whose exit code ends the process (run unguarded)."""
 
-ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 LINK_MODES = next(o.choices for o in option_table.options("sync") if o.dest == "link_mode")
 """``--link-mode`` choices (``envlock.sync.link.LinkMode``; a test keeps them equal)."""
 
@@ -115,24 +114,15 @@ def parse(args: Sequence[str], spec: dict[str, str]) -> tuple[Parsed, list[str]]
     return found, positional
 
 
-def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date: bool) -> str:
-    """The last line of ``envlock sync``."""
-    prefix = "would: " if dry_run else ""
-    line = (
-        f"{prefix}+{counts['installed']} installed, ~{counts['replaced']} replaced, "
-        f"-{counts['removed']} removed in {elapsed:.2f}s"
-    )
-    return line + " (already in sync)" if up_to_date else line
-
-
 def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     """A plain ``sync``: when the venv's stamp proves it is the lock, the summary line and exit 0; else the
     sync itself, handed back to run without click (``quick_sync``)."""
     # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
     # strings throughout: pathlib costs this answer more than its own work
     from envlock import validate
-    from envlock.guard.stamp import sha256_bytes
+    from envlock.runtime.hashing import sha256_bytes
     from envlock.sync import noop
+    from envlock.sync.summary import ZERO_COUNTS, summary
 
     started = time.monotonic()
     link_mode = found.get("--link-mode")
@@ -192,7 +182,9 @@ def _project_defaults(pyproject: str) -> dict[str, str] | None:
 
 def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     """``envlock check``: silent exit 0, the JSON document, or every drift and its fix (exit 1)."""
-    from envlock.guard import launch_check, stamp  # lazy: after the cheap refusals
+    # lazy: after the cheap refusals
+    from envlock.guard import launch_check
+    from envlock.runtime import drift
 
     venv = str(found.get("--venv") or ".venv")
     lock = found.get("--lock")
@@ -207,7 +199,7 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
         sys.stderr.write(f"error: {message}\nhint: {hint}\n")
         return 1
     if verbosity >= 1:
-        print(stamp.report_lines(result, label=str(venv))[0])
+        print(drift.report_lines(result, label=str(venv))[0])
     return 0
 
 

@@ -14,13 +14,14 @@ import threading
 from pathlib import Path
 
 from envlock.errors import EnvlockError
-from envlock.quick import summary
+from envlock.sync.summary import summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from envlock.sync.models import Artifact, PlanItem, SyncEvent, SyncResult
+    from envlock.models.artifacts import Artifact
+    from envlock.sync.plan import PlanItem, SyncEvent, SyncResult
 
 EXIT_INTERRUPTED = 130
 
@@ -88,7 +89,7 @@ def print_result(
 
 def item_line(item: PlanItem) -> str | None:
     """`` + name==version``, `` ~ name old -> new (reason)``, `` - name==version``; None when kept."""
-    from envlock.sync.models import Action  # lazy: loaded by the sync that made the item anyway
+    from envlock.sync.plan import Action  # lazy: loaded by the sync that made the item anyway
 
     if item.action is Action.INSTALL:
         return f" + {item.name}=={item.new_version}"

@@ -2,7 +2,7 @@
 the nesting depth capped.
 
 Every module imports ``from envlock.tomlshim import tomllib``. The exception is the guard runtime
-(``guard/stamp.py``), which is copied next to launchers and must import nothing of envlock.
+(``runtime/``), which is copied next to launchers and must import nothing of envlock.
 
 The parser recurses once per level of nested arrays and inline tables, so a few kilobytes of ``[[[[...``
 (a hostile lock or pyproject) raise RecursionError. Here that is a ``TOMLDecodeError`` like any other

@@ -30,8 +30,8 @@ ANSWER_MODULES = {
     "envlock",
     "envlock.quick",
     "envlock.option_table",
-    "envlock.guard",
-    "envlock.guard.stamp",
+    "envlock.runtime",
+    "envlock.runtime.hashing",
     "envlock.inputs",
     "envlock.inputs.kept_cache",
 }

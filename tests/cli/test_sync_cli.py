@@ -483,7 +483,7 @@ except SystemExit as exit_:
     assert not exit_.code, exit_.code
 heavy = ("subprocess", "shutil", "packaging", "installer", "urllib3", "filelock", "envlock.sync.executor",
          "envlock.inputs.config", "envlock.env.interpreter", "envlock.sync.unpacked", "envlock.sync.syncer",
-         "envlock.sync.models",
+         "envlock.models.artifacts", "envlock.sync.plan",
          "dataclasses")
 print(sorted(name for name in heavy if name in sys.modules and name not in framework))
 """

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from envlock.guard import launchers, stamp
+from envlock.guard import launchers
+from envlock.runtime import drift
 from tests.kit.dists import DistSpec
 from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded
 from tests.kit.plugin import RunEnvlock
@@ -118,10 +119,10 @@ def test_can_be_switched_off(project: Project) -> None:
 
 
 def test_guard_function_in_process(project: Project) -> None:
-    stamp.guard(project.venv)
+    drift.guard(project.venv)
     project.lock.write_text(project.lock.read_text() + "\n")
-    with pytest.raises(stamp.VenvDriftError, match="changed since"):
-        stamp.guard(project.venv)
+    with pytest.raises(drift.VenvDriftError, match="changed since"):
+        drift.guard(project.venv)
 
 
 def test_launcher_can_write_the_guard(project: Project, run_envlock: RunEnvlock) -> None:

@@ -1,4 +1,4 @@
-"""The launch-time check (``guard/stamp.py``, standard library only) and the staleness judge
+"""The launch-time check (``runtime/drift.py``, standard library only) and the staleness judge
 (``inputs.freshness``) are two implementations; on the same edits of a synced project's inputs the guard
 must never call fresh what the judge calls stale (it may be stricter: it cannot parse the inputs)."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from envlock.guard import stamp
 from envlock.inputs.freshness import FRESH, STALE, verdict
+from envlock.runtime import drift
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
@@ -40,8 +40,8 @@ def test_the_guard_never_calls_fresh_what_the_judge_calls_stale(synced: Path) ->
     for label, text in EDITS.items():
         Path("requirements.in").write_text(text)
         judged = verdict(synced, os.environ).state
-        guard = stamp.check(".venv", stamp.CheckOptions(lock=str(synced)))
-        guard_stale = any(d.kind == stamp.LOCK_STALE for d in guard.drifts)
+        guard = drift.check(".venv", drift.CheckOptions(lock=str(synced)))
+        guard_stale = any(d.kind == drift.LOCK_STALE for d in guard.drifts)
         if judged == STALE:
             assert guard_stale, f"{label}: the judge says stale, the guard says fresh"
         if label == "unchanged":

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from envlock.guard import stamp, stamp_writer
+from envlock.guard import stamp_writer
+from envlock.runtime import dists, drift, hashing, layout
 from tests.kit.dists import DistSpec
-from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded, non_stdlib_imports
+from tests.kit.imports import LAUNCH_PATH_MODULES, launch_checker, modules_loaded, non_stdlib_imports
 from tests.kit.index import KitIndex
 from tests.kit.synced import Project, make_project, pip_install, restamp
 
@@ -32,16 +33,16 @@ def project(tmp_path: Path) -> Project:
     return make_project(tmp_path / "proj", SPECS)
 
 
-def kinds(result: stamp.CheckResult) -> list[str]:
+def kinds(result: drift.CheckResult) -> list[str]:
     return [d.kind for d in result.drifts]
 
 
-def texts(result: stamp.CheckResult) -> list[str]:
+def texts(result: drift.CheckResult) -> list[str]:
     return [str(d) for d in result.drifts]
 
 
-def run_check(project: Project, **options: object) -> stamp.CheckResult:
-    return stamp.check(project.venv, stamp.CheckOptions(venv_label=".venv", **options))  # type: ignore[arg-type]
+def run_check(project: Project, **options: object) -> drift.CheckResult:
+    return drift.check(project.venv, drift.CheckOptions(venv_label=".venv", **options))  # type: ignore[arg-type]
 
 
 # --- writing ---
@@ -49,11 +50,11 @@ def run_check(project: Project, **options: object) -> stamp.CheckResult:
 
 def test_stamp_records_lock_interpreter_and_installed_set(project: Project) -> None:
     data = json.loads((project.venv / ".envlock" / "stamp.json").read_text())
-    assert data["format"] == stamp.STAMP_FORMAT
+    assert data["format"] == layout.STAMP_FORMAT
     assert data["lock"] == {
         "name": "pylock.toml",
         "path": "../pylock.toml",
-        "sha256": stamp.sha256_file(project.lock),
+        "sha256": hashing.sha256_file(project.lock),
     }
     assert [i["path"] for i in data["inputs"]] == ["requirements.in"]
     assert data["interpreter"]["executable"] in ("bin/python", "Scripts/python.exe")
@@ -89,8 +90,8 @@ def test_freshly_synced_venv_is_clean(project: Project) -> None:
 
 
 def test_no_venv(tmp_path: Path) -> None:
-    result = stamp.check(tmp_path / "missing", stamp.CheckOptions(venv_label=".venv"))
-    assert kinds(result) == [stamp.NO_VENV]
+    result = drift.check(tmp_path / "missing", drift.CheckOptions(venv_label=".venv"))
+    assert kinds(result) == [drift.NO_VENV]
     assert texts(result) == ["no virtual environment at .venv — run: envlock sync"]
 
 
@@ -102,13 +103,13 @@ def test_venv_not_made_by_sync(project: Project) -> None:
 
 def test_unreadable_stamp(project: Project) -> None:
     (project.venv / ".envlock" / "stamp.json").write_text("{not json")
-    assert kinds(run_check(project)) == [stamp.STAMP_INVALID]
+    assert kinds(run_check(project)) == [drift.STAMP_INVALID]
     (project.venv / ".envlock" / "stamp.json").write_text('{"format": 99}')
     result = run_check(project)
-    assert kinds(result) == [stamp.STAMP_INVALID]
+    assert kinds(result) == [drift.STAMP_INVALID]
     assert "format 99" in result.drifts[0].message
     (project.venv / ".envlock" / "stamp.json").write_text('{"format": 1}')
-    assert kinds(run_check(project)) == [stamp.STAMP_INVALID]
+    assert kinds(run_check(project)) == [drift.STAMP_INVALID]
 
 
 def test_killed_sync_leaves_an_interrupted_marker(project: Project) -> None:
@@ -126,7 +127,7 @@ def test_killed_sync_leaves_an_interrupted_marker(project: Project) -> None:
     process.send_signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
     process.wait()
     result = run_check(project)
-    assert kinds(result) == [stamp.SYNC_INTERRUPTED]
+    assert kinds(result) == [drift.SYNC_INTERRUPTED]
     assert f"by process {process.pid}" in texts(result)[0]
     assert texts(result)[0].startswith("a sync of .venv was interrupted (started ")
     assert texts(result)[0].endswith(" — run: envlock sync")
@@ -163,13 +164,14 @@ def test_lock_changed_names_what_the_venv_lacks(project: Project) -> None:
 
 
 def test_lock_changed_message_on_python_without_tomllib(
-    project: Project, available_pythons: dict[str, Path]
+    project: Project, available_pythons: dict[str, Path], tmp_path: Path
 ) -> None:
     python = available_pythons.get("3.10")
     if python is None:
         pytest.skip("no Python 3.10 here")
     project.lock.write_text(project.lock.read_text().replace('version = "1.0"', 'version = "2.0"'))
-    command = [str(python), "-I", "-S", stamp.__file__, "--venv", str(project.venv), "--label", ".venv"]
+    checker = str(launch_checker(tmp_path))
+    command = [str(python), "-I", "-S", checker, "--venv", str(project.venv), "--label", ".venv"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "envlock:   pylock.toml changed since .venv was synced — run: envlock sync\n" in result.stderr
@@ -188,7 +190,7 @@ def test_requirements_edited_since_compile(project: Project) -> None:
         "requirements.in changed since pylock.toml was compiled (requests not installed)"
         " — run: envlock compile && envlock sync"
     ]
-    assert stamp.fixes(result) == ["envlock compile && envlock sync"]
+    assert drift.fixes(result) == ["envlock compile && envlock sync"]
 
 
 def test_requirements_touched_but_same_content_is_clean(project: Project) -> None:
@@ -207,7 +209,7 @@ def test_venv_synced_from_another_lock(project: Project) -> None:
     other = project.root / "pylock.dev.toml"
     other.write_text(project.lock.read_text())
     result = run_check(project, lock=other)
-    assert kinds(result) == [stamp.OTHER_LOCK]
+    assert kinds(result) == [drift.OTHER_LOCK]
     assert result.drifts[0].fix == f"envlock sync {other}"
 
 
@@ -238,7 +240,7 @@ def test_interpreter_swapped(project: Project) -> None:
     python.unlink()
     python.symlink_to(other)
     result = run_check(project)
-    assert kinds(result) == [stamp.INTERPRETER_CHANGED]
+    assert kinds(result) == [drift.INTERPRETER_CHANGED]
     assert texts(result)[0].startswith("the interpreter of .venv changed: ")
 
 
@@ -254,7 +256,7 @@ def test_interpreter_gone(project: Project, tmp_path: Path) -> None:
     assert run_check(project).ok
     copy.unlink()
     result = run_check(project)
-    assert kinds(result) == [stamp.INTERPRETER_GONE]
+    assert kinds(result) == [drift.INTERPRETER_GONE]
     assert texts(result)[0].startswith("the interpreter of .venv is gone (Python ")
 
 
@@ -269,7 +271,7 @@ def test_interpreter_binary_replaced_in_place(project: Project, tmp_path: Path) 
     restamp(project)
     os.utime(copy, ns=(time.time_ns(), time.time_ns() + 10**9))  # an upgrade in place (same path)
     result = run_check(project)
-    assert kinds(result) == [stamp.INTERPRETER_CHANGED]
+    assert kinds(result) == [drift.INTERPRETER_CHANGED]
     assert "was replaced since the sync" in texts(result)[0]
 
 
@@ -295,7 +297,7 @@ def test_pip_replaces_a_locked_version(project: Project, kit_index: KitIndex) ->
     pip_install(project, kit_index.url, "tinyweb==2.0")
     result = run_check(project)
     assert texts(result) == ["tinyweb 2.0 installed by pip, the lock has 1.0 — run: envlock sync"]
-    assert kinds(result) == [stamp.DIST_CHANGED]
+    assert kinds(result) == [drift.DIST_CHANGED]
 
 
 def test_pip_force_reinstall_of_a_locked_distribution(project: Project, kit_index: KitIndex) -> None:
@@ -317,18 +319,18 @@ def test_deep_names_modified_and_missing_files(project: Project) -> None:
         "tinyweb 1.0: tinyweb/app.py was modified — run: envlock sync --verify",
         "tinyweb 1.0: tinyweb/__init__.py is missing — run: envlock sync --verify",
     ]
-    assert kinds(result) == [stamp.FILE_MODIFIED, stamp.FILE_MISSING]
-    assert stamp.fixes(result) == ["envlock sync --verify"]
+    assert kinds(result) == [drift.FILE_MODIFIED, drift.FILE_MISSING]
+    assert drift.fixes(result) == ["envlock sync --verify"]
 
 
 def test_every_drift_is_reported_at_once(project: Project) -> None:
     project.lock.write_text(project.lock.read_text() + "\n")
     shutil.rmtree(project.site_packages() / "tinyweb-1.0.dist-info")
     result = run_check(project)
-    assert kinds(result) == [stamp.LOCK_CHANGED, stamp.DIST_REMOVED]
-    lines = stamp.report_lines(result, label=".venv")
+    assert kinds(result) == [drift.LOCK_CHANGED, drift.DIST_REMOVED]
+    lines = drift.report_lines(result, label=".venv")
     assert lines[0] == ".venv does not match its lock (2 problems):"
-    assert stamp.fixes(result) == ["envlock sync"]
+    assert drift.fixes(result) == ["envlock sync"]
 
 
 def test_json_form(project: Project) -> None:
@@ -350,45 +352,47 @@ def test_json_form(project: Project) -> None:
 
 
 def test_drift_is_immutable_and_comparable() -> None:
-    drift = stamp.Drift(stamp.LOCK_CHANGED, "pylock.toml", "changed", "envlock sync")
+    one = drift.Drift(drift.LOCK_CHANGED, "pylock.toml", "changed", "envlock sync")
     with pytest.raises(AttributeError):
-        drift.kind = "x"  # type: ignore[misc]
-    assert drift == stamp.Drift(stamp.LOCK_CHANGED, "pylock.toml", "changed", "envlock sync")
-    assert len({drift, stamp.Drift(stamp.LOCK_CHANGED, "pylock.toml", "changed", "envlock sync")}) == 1
-    assert "lock-changed" in repr(drift)
+        one.kind = "x"  # type: ignore[misc]
+    assert one == drift.Drift(drift.LOCK_CHANGED, "pylock.toml", "changed", "envlock sync")
+    assert len({one, drift.Drift(drift.LOCK_CHANGED, "pylock.toml", "changed", "envlock sync")}) == 1
+    assert "lock-changed" in repr(one)
 
 
 def test_canonical_name() -> None:
-    assert stamp.canonical_name("Prometheus__Client.x") == "prometheus-client-x"
+    assert dists.canonical_name("Prometheus__Client.x") == "prometheus-client-x"
 
 
 # --- standard library only ---
 
 
-def test_module_imports_only_the_standard_library() -> None:
+def test_module_imports_only_the_standard_library(tmp_path: Path) -> None:
     # tomllib/tomli: guarded imports (3.11+ / 3.10); _sha2 / _sha256: CPython's built-in sha256, named
     # _sha2 from 3.12 and _sha256 before, so one of them is outside the running Python's stdlib list
     allowed = ("tomllib", "tomli", "_sha2", "_sha256")
-    assert non_stdlib_imports(Path(stamp.__file__), allowed) == set()
+    assert non_stdlib_imports(launch_checker(tmp_path), allowed) == set()
 
 
-def test_launch_path_imports_little(project: Project) -> None:
-    code = "sys.path.insert(0, sys.argv[1]); import stamp; assert stamp.main(['--venv', sys.argv[2]]) == 0"
-    loaded = modules_loaded(
-        [sys.executable, "-I", "-S"], code, [str(Path(stamp.__file__).parent), str(project.venv)]
+def test_launch_path_imports_little(project: Project, tmp_path: Path) -> None:
+    code = (
+        "sys.path.insert(0, sys.argv[1]); "
+        "import _envlock_check as c; assert not c.main(['--venv', sys.argv[2]])"
     )
-    assert "stamp" in loaded
-    assert loaded - {"stamp"} <= LAUNCH_PATH_MODULES, sorted(loaded - LAUNCH_PATH_MODULES)
+    launch_checker(tmp_path)
+    loaded = modules_loaded([sys.executable, "-I", "-S"], code, [str(tmp_path), str(project.venv)])
+    assert "_envlock_check" in loaded
+    assert loaded - {"_envlock_check"} <= LAUNCH_PATH_MODULES, sorted(loaded - LAUNCH_PATH_MODULES)
 
 
 @pytest.mark.parametrize("version", ["3.8", "3.9", "3.10", "3.12", "3.13"])
 def test_check_runs_on_older_and_newer_pythons(
-    project: Project, version: str, available_pythons: dict[str, Path]
+    project: Project, version: str, available_pythons: dict[str, Path], tmp_path: Path
 ) -> None:
     python = available_pythons.get(version)
     if python is None:
         pytest.skip(f"no Python {version} here")
-    command = [str(python), "-I", "-S", stamp.__file__, "--venv", str(project.venv)]
+    command = [str(python), "-I", "-S", str(launch_checker(tmp_path)), "--venv", str(project.venv)]
     assert subprocess.run(command, capture_output=True, text=True, check=False).returncode == 0
     shutil.rmtree(project.site_packages() / "tinyweb-1.0.dist-info")
     failed = subprocess.run(command, capture_output=True, text=True, check=False)

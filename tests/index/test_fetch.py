@@ -15,7 +15,7 @@ from envlock.errors import HashMismatchError, NetworkError
 from envlock.index.cache import Cache
 from envlock.index.fetch import FetchOptions, fetch_all
 from envlock.index.http import HttpClient, HttpSettings
-from envlock.sync.models import Artifact
+from envlock.models.artifacts import Artifact
 from tests.kit.dists import DistSpec
 from tests.kit.index import KitIndex
 

@@ -61,3 +61,12 @@ def non_stdlib_imports(module: Path, allowed: Sequence[str] = ()) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     return imported - set(sys.stdlib_module_names) - {"__future__", *allowed}
+
+
+def launch_checker(folder: Path) -> Path:
+    """``folder/_envlock_check.py``: the one-file launch runtime a launcher carries (``envlock/runtime/``)."""
+    from envlock.guard import launchers
+
+    path = folder / launchers.CHECK_SCRIPT
+    path.write_text(launchers.checker_source(), encoding="utf-8")
+    return path

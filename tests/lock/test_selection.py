@@ -12,7 +12,7 @@ from envlock.errors import InputError, LockFileError, TargetEnvironmentError
 from envlock.inputs.config import ALL
 from envlock.lock.lockfile import lock_from_dict
 from envlock.lock.selection import SelectionOptions, parse_only_binary, select
-from envlock.sync.models import ArtifactKind
+from envlock.models.artifacts import ArtifactKind
 
 LOCK = Path("/proj/pylock.toml")
 

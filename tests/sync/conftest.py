@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from envlock.env.site_packages import scan
+from envlock.models.artifacts import Artifact, InstalledDist, SelectedPackage, Selection
 from envlock.sync.executor import ExecuteOptions, apply
 from envlock.sync.layout import InstallLayout
-from envlock.sync.models import Artifact, InstalledDist, SelectedPackage, Selection
 from envlock.sync.planner import plan
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.plugin import VenvFactory

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from envlock.env.site_packages import scan, verify_record
+from envlock.models.artifacts import Artifact, SelectedPackage, Selection
 from envlock.sync.executor import ExecuteOptions, apply
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode
 from envlock.sync.materialize import _posix_launcher
-from envlock.sync.models import Artifact, SelectedPackage, Selection
 from envlock.sync.planner import plan
 from envlock.sync.wheel_store import prepare
 from tests.kit.dists import build_wheel
@@ -82,7 +82,7 @@ import json
 from pathlib import Path
 from envlock.sync.executor import ExecuteOptions, apply
 from envlock.sync.layout import InstallLayout
-from envlock.sync.models import Artifact, SelectedPackage, Selection
+from envlock.models.artifacts import Artifact, SelectedPackage, Selection
 from envlock.sync.planner import plan
 from envlock.sync.wheel_store import load
 args = json.loads(sys.argv[1])

@@ -15,8 +15,9 @@ import pytest
 
 from envlock.env import venvs
 from envlock.env.interpreter import InterpreterInfo, probe
-from envlock.guard import stamp, stamp_writer
-from envlock.sync.syncer import _moved_facts, _probed_facts
+from envlock.guard import stamp_writer
+from envlock.runtime import drift, layout
+from envlock.sync.stamp_facts import moved_facts, probed_facts
 from envlock.sync.target import _probe_existing
 from tests.cli.test_sync_cli import VENV, sync_json, write
 from tests.kit.dists import DistSpec
@@ -25,11 +26,11 @@ from tests.kit.plugin import RunEnvlock
 
 
 def _cfg(venv: Path) -> dict[str, str]:
-    return {k: v for k, v in stamp.read_pyvenv_cfg(venv).items() if k != "command"}
+    return {k: v for k, v in layout.read_pyvenv_cfg(venv).items() if k != "command"}
 
 
 def _bin(venv: Path) -> dict[str, str | None]:
-    folder = Path(stamp.venv_python(venv)).parent
+    folder = Path(layout.venv_python(venv)).parent
     return {p.name: str(p.readlink()) if p.is_symlink() else None for p in folder.iterdir()}
 
 
@@ -69,9 +70,9 @@ def test_a_new_venv_is_stamped_with_what_its_interpreter_says(
 ) -> None:
     write(kit_index, DistSpec("a", "1.0"))
     assert sync_json(run_envlock)["created"] is True
-    asked = stamp_writer._ask_interpreter(stamp.venv_python(VENV))
-    assert _probed_facts(probe(Path(stamp.venv_python(VENV)))) == asked
-    recorded = stamp.read_stamp(VENV)
+    asked = stamp_writer._ask_interpreter(layout.venv_python(VENV))
+    assert probed_facts(probe(Path(layout.venv_python(VENV)))) == asked
+    recorded = drift.read_stamp(VENV)
     assert recorded is not None
     site = sorted(os.path.relpath(path, VENV.absolute()) for path in asked["paths"])
     assert recorded["site_packages"] == site
@@ -84,20 +85,20 @@ def test_a_new_venv_is_stamped_with_what_its_interpreter_says(
 def test_facts_move_with_the_venv_only_when_its_folders_are_inside_it(tmp_path: Path) -> None:
     staging, final = tmp_path / ".v-new", tmp_path / "v"
     venvs.create(Path(sys.executable), staging)
-    info = probe(Path(stamp.venv_python(staging)))
-    moved = _moved_facts(info, staging, final)
+    info = probe(Path(layout.venv_python(staging)))
+    moved = moved_facts(info, staging, final)
     assert moved is not None
     assert all(str(path).startswith(str(final) + os.sep) for path in moved["paths"])  # type: ignore[attr-defined]
     staging.rename(final)
-    assert moved == stamp_writer._ask_interpreter(stamp.venv_python(final))
-    assert _moved_facts(info, tmp_path / "elsewhere", final) is None
+    assert moved == stamp_writer._ask_interpreter(layout.venv_python(final))
+    assert moved_facts(info, tmp_path / "elsewhere", final) is None
 
 
 @pytest.mark.parametrize("base", [sys.executable, getattr(sys, "_base_executable", sys.executable)])
 def test_a_new_venvs_probe_answer_is_its_bases_moved(base: str, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([base, "-I", "-S", "-m", "venv", "--without-pip", str(venv)], check=True)
-    assert venvs.new_venv_info(probe(base), venv) == probe(stamp.venv_python(venv))
+    assert venvs.new_venv_info(probe(base), venv) == probe(layout.venv_python(venv))
 
 
 def test_a_new_venv_is_probed_when_its_answer_cannot_be_moved(tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_a_new_venv_is_probed_when_its_answer_cannot_be_moved(tmp_path: Path) ->
     base = probe(sys.executable)
     outside = dataclasses.replace(base, scheme=dataclasses.replace(base.scheme, headers="/elsewhere/include"))
     assert venvs.new_venv_info(outside, venv) is None
-    Path(stamp.venv_python(venv)).unlink()
+    Path(layout.venv_python(venv)).unlink()
     assert venvs.new_venv_info(base, venv) is None
 
 
@@ -151,8 +152,8 @@ def test_a_venv_made_beforehand_is_answered_as_its_bases(tmp_path: Path) -> None
     subprocess.run([BASE, "-m", "venv", "--without-pip", str(venv)], check=True)
     calls: list[Path] = []
     found = _probe_existing(venv, _recording(calls))
-    assert calls == [Path(stamp.venv_python(venv)).resolve()]
-    assert found == probe(stamp.venv_python(venv))
+    assert calls == [Path(layout.venv_python(venv)).resolve()]
+    assert found == probe(layout.venv_python(venv))
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX venvs link their python")
@@ -160,8 +161,8 @@ def test_a_venv_with_its_own_python_is_probed(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--copies", str(venv)], check=True)
     calls: list[Path] = []
-    assert _probe_existing(venv, _recording(calls)) == probe(stamp.venv_python(venv))
-    assert calls == [Path(stamp.venv_python(venv))]
+    assert _probe_existing(venv, _recording(calls)) == probe(layout.venv_python(venv))
+    assert calls == [Path(layout.venv_python(venv))]
 
 
 def test_a_venv_made_beforehand_from_a_warm_cache_starts_no_process(

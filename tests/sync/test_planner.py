@@ -7,7 +7,8 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from envlock.sync.models import Action, Artifact, InstalledDist, SelectedPackage, Selection
+from envlock.models.artifacts import Artifact, InstalledDist, SelectedPackage, Selection
+from envlock.sync.plan import Action
 from envlock.sync.planner import plan, same_version
 
 SHA_A = "a" * 64

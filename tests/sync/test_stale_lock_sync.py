@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from envlock.guard import stamp
 from tests.kit.dists import DistSpec
+from tests.kit.imports import launch_checker
 from tests.kit.index import KitIndex
 from tests.kit.plugin import RunEnvlock
 from tests.kit.venvs import venv_python
@@ -27,9 +27,9 @@ def project(isolated: Path, kit_index: KitIndex, run_envlock: RunEnvlock) -> Pat
 
 
 def launch_check(project: Path) -> subprocess.CompletedProcess[str]:
-    """What a launcher runs: stamp.py with the venv's Python, standard library only."""
+    """What a launcher runs: the one-file launch runtime with the venv's Python, standard library only."""
     python = venv_python(project / ".venv")
-    command = [str(python), "-I", "-S", stamp.__file__, "--venv", ".venv"]
+    command = [str(python), "-I", "-S", str(launch_checker(project)), "--venv", ".venv"]
     return subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
 
 

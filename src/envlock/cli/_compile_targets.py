@@ -81,7 +81,7 @@ def _target(
         interpreter_path,
         probe,
     )
-    from envlock.guard.stamp import venv_python
+    from envlock.runtime.layout import venv_python
 
     if request.python is not None:
         path = interpreter_path(request.python, root)

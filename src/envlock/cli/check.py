@@ -1,6 +1,6 @@
 """``envlock check``: does the venv match its stamp and lock? Silent exit 0, or every drift and its fix.
 
-Imports only click, the standard library and ``envlock.guard.stamp`` at start-up, so it answers in a few
+Imports only click, the standard library and ``envlock.runtime`` at start-up, so it answers in a few
 milliseconds beyond the interpreter's start.
 """
 
@@ -15,7 +15,8 @@ import click
 
 from envlock.cli._options import table_options
 from envlock.errors import EXIT_PROBLEM, DriftError
-from envlock.guard import launch_check, stamp
+from envlock.guard import launch_check
+from envlock.runtime import drift
 
 if TYPE_CHECKING:
     from envlock.cli import Output
@@ -35,12 +36,12 @@ class CheckSettings:
     """Print the documented JSON document instead of the human report."""
 
 
-def run_check(settings: CheckSettings) -> stamp.CheckResult:
+def run_check(settings: CheckSettings) -> drift.CheckResult:
     """The check of ``settings.venv``, with the fix commands worded for this command line."""
     return launch_check.run_check(settings.venv, settings.lock, deep=settings.deep)
 
 
-def drift_error(result: stamp.CheckResult, label: str) -> DriftError:
+def drift_error(result: drift.CheckResult, label: str) -> DriftError:
     """The error ``check``, ``run`` and ``doctor`` raise for a drifted venv: report and the fix to run."""
     message, hint = launch_check.drift_message(result, label)
     return DriftError(message, hint=hint)
@@ -60,4 +61,4 @@ def command(output: Output, venv: Path, lock: Path | None, deep: bool, as_json: 
         return
     if not result.ok:
         raise drift_error(result, str(venv))
-    output.detail(stamp.report_lines(result, label=str(venv))[0])
+    output.detail(drift.report_lines(result, label=str(venv))[0])

@@ -227,7 +227,8 @@ def _compile(
     progress = CompileProgress(verbosity)
 
     def build_metadata(sdist: Path) -> bytes:
-        from envlock.resolve.builder import index_build_installer, prepare_metadata, show_backend_warnings
+        from envlock.resolve.build_requirements import index_build_installer
+        from envlock.sources.builder import prepare_metadata, show_backend_warnings
 
         show_backend_warnings(verbosity > 0)
         progress.building(sdist.name)
@@ -298,12 +299,12 @@ def _sources(cache: Any, client: Any, previous: Any, upgrade: Any, progress: Any
 
     def install_requirements(requirements: Any, env_python: Path) -> None:
         # lazy: the PEP 517 builder loads only when a source is built (not when its metadata is remembered)
-        from envlock.resolve.builder import index_build_installer
+        from envlock.resolve.build_requirements import index_build_installer
 
         index_build_installer(client)(requirements, env_python)
 
     def building(label: str) -> None:
-        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by the build anyway
+        from envlock.sources.builder import show_backend_warnings  # lazy: loaded by the build anyway
 
         show_backend_warnings(progress.verbosity > 0)
         progress.building(label)
@@ -436,7 +437,7 @@ def _lock_kept(
     model are never loaded (issue 15); anything else: None."""
     if request.upgrade or request.upgrade_packages or request.dry_run or read is None:
         return None
-    from envlock.guard.stamp import sha256_text
+    from envlock.runtime.hashing import sha256_text
 
     text, data = read
     try:

@@ -15,9 +15,9 @@ from envlock.cli._options import table_options
 from envlock.cli.check import drift_error
 from envlock.env.venv_env import venv_environment, which_in
 from envlock.errors import InputError
-from envlock.guard import stamp
 from envlock.guard.launch_check import check_options
 from envlock.inputs.fresh_cache import with_freshness
+from envlock.runtime import drift
 
 if TYPE_CHECKING:
     from envlock.sync.syncer import SyncOptions
@@ -39,7 +39,7 @@ class RunSettings:
     """The command and its arguments."""
 
 
-def sync_options(settings: RunSettings, drifted: stamp.CheckResult) -> SyncOptions:
+def sync_options(settings: RunSettings, drifted: drift.CheckResult) -> SyncOptions:
     """The sync that repairs ``drifted``: the given lock, else the stamp's; the extras and groups of the
     last sync, so that ``run --sync`` never drops an extra the venv was synced with."""
     from envlock.sync.syncer import SyncOptions
@@ -88,10 +88,10 @@ def command(venv: Path, lock: Path | None, sync: bool, command: tuple[str, ...])
     """Check the venv (or with --sync, sync it), then run COMMAND in it: envlock run -- CMD [ARGS...]."""
     settings = RunSettings(venv=venv, lock=lock, sync=sync, command=command)
     options = check_options(settings.venv, settings.lock)
-    result = with_freshness(stamp.check(settings.venv, options), options)
+    result = with_freshness(drift.check(settings.venv, options), options)
     if not result.ok and settings.sync:
         click.echo(sync_first(sync_options(settings, result)), err=True)
-        result = with_freshness(stamp.check(settings.venv, options), options)
+        result = with_freshness(drift.check(settings.venv, options), options)
     if not result.ok:
         raise drift_error(result, str(settings.venv))
     exec_in_venv(settings.venv, settings.command)

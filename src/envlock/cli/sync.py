@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envlock.cli._options import table_options
-from envlock.quick import ZERO_COUNTS, summary
 from envlock.quick_sync import Progress, print_result
+from envlock.sync.summary import ZERO_COUNTS, summary
 
 if TYPE_CHECKING:
     from envlock.cli import Output
-    from envlock.sync.models import PlanItem, SyncResult
+    from envlock.sync.plan import PlanItem, SyncResult
     from envlock.sync.syncer import SyncOptions
 
 JSON_FORMAT = 1

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from envlock.env.interpreter import probe_command
 from envlock.env.venv_env import scripts_dir
-from envlock.guard import stamp
 from envlock.inputs.fresh_cache import with_freshness
+from envlock.runtime import dists, drift, layout
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -156,9 +156,9 @@ def check_virtual_env(inputs: DoctorInputs) -> Finding:
 def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner: Runner) -> list[Finding]:
     """Locked packages in the base interpreter or the first ``python`` on PATH: wrong-place installs."""
     pythons: list[str] = []
-    python = stamp.venv_python(inputs.venv)
+    python = layout.venv_python(inputs.venv)
     if Path(python).exists():
-        pythons.append(stamp.base_interpreter(inputs.venv, python))
+        pythons.append(layout.base_interpreter(inputs.venv, python))
     on_path = _first_on_path(inputs, ("python", "python3"))
     if on_path and not _inside(on_path, inputs.venv):
         pythons.append(os.path.realpath(on_path))
@@ -171,8 +171,8 @@ def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner:
             continue
         found = []
         for site in sites:
-            for dirname in stamp.metadata_dir_names(site):
-                name, version = stamp.dist_name_version(site, dirname)
+            for dirname in dists.metadata_dir_names(site):
+                name, version = dists.dist_name_version(site, dirname)
                 if name in locked:
                     found.append(f"{name} {version} ({site})")
         if found:
@@ -191,10 +191,10 @@ def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner:
 
 def check_venv(inputs: DoctorInputs) -> tuple[list[Finding], dict[str, str]]:
     """The venv against its lock and stamp; also the locked names (from the stamp) for the base check."""
-    options = stamp.CheckOptions(lock=inputs.lock, venv_label=str(inputs.venv))
-    result = with_freshness(stamp.check(inputs.venv, options), options)
+    options = drift.CheckOptions(lock=inputs.lock, venv_label=str(inputs.venv))
+    result = with_freshness(drift.check(inputs.venv, options), options)
     locked = {d["name"]: d["version"] for d in (result.stamp or {}).get("distributions", [])}
-    stale = [d for d in result.drifts if d.kind in (stamp.LOCK_STALE, stamp.NO_LOCK)]
+    stale = [d for d in result.drifts if d.kind in (drift.LOCK_STALE, drift.NO_LOCK)]
     other = [d for d in result.drifts if d not in stale]
     findings = [Finding(FAIL, "lock freshness", d.message, d.fix) for d in stale]
     if not stale and result.lock:

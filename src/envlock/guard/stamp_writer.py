@@ -18,7 +18,7 @@ from typing import Any
 
 from envlock import __version__
 from envlock.atomic import StrPath, remove_if_present, write_atomic
-from envlock.guard import stamp
+from envlock.runtime import dists, hashing, layout
 
 _INTERPRETER_SCRIPT = (
     # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
@@ -50,12 +50,12 @@ def _relpath(path: StrPath, start: StrPath) -> str:
 
 
 def _interpreter_identity(venv: StrPath, python: StrPath, facts: Mapping[str, Any]) -> dict[str, Any]:
-    base = stamp.base_interpreter(venv, python)
+    base = layout.base_interpreter(venv, python)
     return {
         "executable": _relpath(python, venv),
         "resolved": base,
-        "stat": stamp.stat_identity(base),
-        "home": stamp.read_pyvenv_cfg(venv).get("home"),
+        "stat": hashing.stat_identity(base),
+        "home": layout.read_pyvenv_cfg(venv).get("home"),
         "version": facts["version"],
         "implementation": facts["implementation"],
     }
@@ -74,15 +74,15 @@ def _ask_interpreter(python: StrPath) -> dict[str, Any]:
 
 def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str, Any]:
     """The stamp's record of one installed distribution (reads METADATA and INSTALLER: sync time only)."""
-    name, version = stamp.dist_name_version(site, dirname)
+    name, version = dists.dist_name_version(site, dirname)
     folder = os.path.join(site, dirname)
     return {
         "name": name,
         "version": version,
         "dir": dirname,
         "site": site_index,
-        "installer": stamp.read_installer(folder),
-        "record": stamp.stat_identity(os.path.join(folder, "RECORD")),
+        "installer": dists.read_installer(folder),
+        "record": hashing.stat_identity(os.path.join(folder, "RECORD")),
     }
 
 
@@ -90,7 +90,7 @@ def _described(site: str, index: int, dirname: str, known: Mapping[str, Mapping[
     """``describe_distribution``, or the previous stamp's record when its RECORD is still that file."""
     previous = known.get(os.path.join(site, dirname))
     if previous is not None:
-        record = stamp.stat_identity(os.path.join(site, dirname, "RECORD"))
+        record = hashing.stat_identity(os.path.join(site, dirname, "RECORD"))
         if record is not None and record == previous.get("record"):
             return {
                 "name": previous["name"],
@@ -121,9 +121,9 @@ def input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]
     lock_dir = os.path.dirname(os.path.abspath(lock_path))
     for path in sorted({os.path.abspath(p) for p in inputs}):
         record: dict[str, Any] = {"path": _relpath(path, lock_dir)}
-        identity = stamp.stat_identity(path)
+        identity = hashing.stat_identity(path)
         if identity is not None:
-            record.update(identity, sha256=stamp.sha256_file(path))
+            record.update(identity, sha256=hashing.sha256_file(path))
         records.append(record)
     return records
 
@@ -160,12 +160,12 @@ def begin_sync(venv: Path) -> None:
     Until ``write_stamp`` runs, every check reports an interrupted sync, so a killed sync never leaves
     a venv that passes the check.
     """
-    directory = stamp.state_dir(venv)
+    directory = layout.state_dir(venv)
     os.makedirs(directory, exist_ok=True)
     payload = {"pid": os.getpid(), "started": _utc_now()}
-    write_atomic(stamp.marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
+    write_atomic(layout.marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
     # Not fsync'd: the marker is durable, and a venv with it fails every check whatever its stamp says.
-    remove_if_present(stamp.stamp_path(venv))
+    remove_if_present(layout.stamp_path(venv))
 
 
 @dataclass(frozen=True)
@@ -200,14 +200,14 @@ def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
     distributions = []
     for index, rel in enumerate(sites):
         site = os.path.join(os.fspath(venv), rel)
-        for dirname in stamp.metadata_dir_names(site):
+        for dirname in dists.metadata_dir_names(site):
             distributions.append(_described(site, index, dirname, source.known))
     distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
     lock_path = source.lock_path
     inputs = source.inputs
     input_paths = lock_inputs(lock_path) if inputs is None else [os.fspath(p) for p in inputs]
     return {
-        "format": stamp.STAMP_FORMAT,
+        "format": layout.STAMP_FORMAT,
         "envlock": __version__,
         "synced_at": _utc_now(),
         "lock": {
@@ -228,9 +228,9 @@ def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
 def write_stamp(venv: Path, source: SyncedFrom) -> None:
     """Stamp ``venv`` after a successful sync from ``source``; then remove the in-progress marker."""
     document = build_stamp(venv, source)
-    directory = stamp.state_dir(venv)
+    directory = layout.state_dir(venv)
     os.makedirs(directory, exist_ok=True)
     data = json.dumps(document, indent=1, sort_keys=True) + "\n"
-    write_atomic(stamp.stamp_path(venv), data.encode("utf-8"))
+    write_atomic(layout.stamp_path(venv), data.encode("utf-8"))
     # Not fsync'd: a power cut that brings the marker back only makes the next check ask for a sync.
-    remove_if_present(stamp.marker_path(venv))
+    remove_if_present(layout.marker_path(venv))

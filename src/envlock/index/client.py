@@ -22,7 +22,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envlock.errors import ProjectNotFoundError, ResolutionError
-from envlock.guard.stamp import sha256_file
 from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
@@ -38,6 +37,7 @@ from envlock.index.pages import (
     page_of,
     parse_page,
 )
+from envlock.runtime.hashing import sha256_file
 
 if TYPE_CHECKING:
     from envlock.index.metadata import MetadataBuilder

@@ -18,7 +18,7 @@ from envlock.errors import HashMismatchError, NetworkError
 from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.download import Body, Expected
-from envlock.sync.models import Artifact
+from envlock.models.artifacts import Artifact
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

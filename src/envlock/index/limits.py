@@ -1,6 +1,6 @@
-"""The network limits (docs/safety.md, "Network limits"): the deadline and size knobs read from the
-environment, and the capped read of a body into memory, so a hostile server cannot make envlock wait or
-hold data without bound.
+"""The network and archive limits (docs/safety.md): the deadline and size knobs read from the environment,
+the capped read of a body into memory, and the caps on what one wheel or sdist unpacks to, so a hostile
+server or archive cannot make envlock wait or hold data without bound.
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ DEFAULT_MAX_METADATA_SIZE = 16 * MiB
 """Core metadata is a few KB; the biggest real METADATA files (long READMEs) stay far below this."""
 DEFAULT_MAX_DOWNLOAD_SIZE = 8 * 1024 * MiB
 """An artifact whose size neither the lock nor the index gives; the largest wheels are a few GB."""
+MAX_UNPACKED_BYTES = 16 << 30
+"""Default cap on what one wheel unpacks to (``ENVLOCK_MAX_UNPACKED_BYTES``): the largest real wheels
+(CUDA libraries) unpack to a few GiB."""
+MAX_COMPRESSION_RATIO = 100
+"""Default cap on unpacked size / wheel size (``ENVLOCK_MAX_COMPRESSION_RATIO``), applied above
+``RATIO_FLOOR``: real wheels compress 2-10x; a zip bomb 1000x."""
 DRAIN = 64 * 1024
 """Bytes read from an unwanted body to keep its connection; a longer body closes the connection (also
 the chunk size of a capped read)."""
@@ -116,3 +122,23 @@ def _too_large(url: str, what: str, limit: int, env: str | None) -> NetworkError
         f"cannot fetch {redact(url)}: the {what} is larger than the {human_size(limit)} limit",
         hint=f"if this is expected, raise {env}" if env else None,
     )
+
+
+def _env_whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise InputError(f"{name}={raw!r} is not a whole number") from None
+
+
+def max_unpacked_bytes() -> int:
+    """The cap on what one wheel or sdist unpacks to (``ENVLOCK_MAX_UNPACKED_BYTES``)."""
+    return _env_whole_number("ENVLOCK_MAX_UNPACKED_BYTES", MAX_UNPACKED_BYTES)
+
+
+def max_compression_ratio() -> int:
+    """The cap on a wheel's unpacked size over its size (``ENVLOCK_MAX_COMPRESSION_RATIO``; 0: none)."""
+    return _env_whole_number("ENVLOCK_MAX_COMPRESSION_RATIO", MAX_COMPRESSION_RATIO)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from envlock.index.pages import DistFile
 
 MetadataBuilder = Callable[[Path], bytes]
-"""Builds core metadata (METADATA bytes) from a downloaded sdist (``envlock.resolve.builder``)."""
+"""Builds core metadata (METADATA bytes) from a downloaded sdist (``envlock.sources.builder``)."""
 
 
 def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:

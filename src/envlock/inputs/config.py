@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.utils import NormalizedName
 
-    from envlock.sources.model import Source
+    from envlock.models.source import Source
 
 # packaging is imported where it is used: ``envlock --help`` loads cli/compile, which imports this model
 # (through inputs.settings), and must not pay for packaging.

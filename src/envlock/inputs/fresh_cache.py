@@ -3,7 +3,7 @@
 A *fresh* verdict of ``inputs.freshness`` is remembered under the cache folder (``freshness/<key>``),
 keyed by the lock's and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and
 ``run``, ``doctor``) pays one ``stat``. Only without a cached answer is ``inputs.freshness`` imported,
-with the TOML parser, packaging and the input readers. Standard library and ``guard.stamp`` only, and no
+with the TOML parser, packaging and the input readers. Standard library and ``runtime.hashing`` only, and no
 ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
 (tests/cli/test_check_cli.py pins the modules this path loads).
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from envlock.guard import stamp
-from envlock.guard.stamp import sha256_file, sha256_text
+from envlock.runtime import drift
+from envlock.runtime.hashing import sha256_file, sha256_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
 CACHE_AREA = "freshness"
 """Cache area of the fresh verdicts (one empty file per key)."""
 
-_LOCK_DRIFTS = frozenset({stamp.NO_LOCK, stamp.OTHER_LOCK, stamp.LOCK_CHANGED})
+_LOCK_DRIFTS = frozenset({drift.NO_LOCK, drift.OTHER_LOCK, drift.LOCK_CHANGED})
 
 
 def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
@@ -75,7 +75,7 @@ def remember_fresh(key: str, cache_dir: str | os.PathLike[str] | None = None) ->
         pass
 
 
-def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> stamp.CheckResult:
+def with_freshness(result: drift.CheckResult, options: drift.CheckOptions) -> drift.CheckResult:
     """``result`` judged by the lock's real input fingerprint (``inputs.freshness``; docs/stamp.md).
 
     Adds a ``lock-stale`` drift for an input edited *before* the last sync, which the stdlib check (its
@@ -85,7 +85,7 @@ def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> st
     """
     if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
         return result
-    stdlib_stale = [d for d in result.drifts if d.kind == stamp.LOCK_STALE]
+    stdlib_stale = [d for d in result.drifts if d.kind == drift.LOCK_STALE]
     key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
     inputs: tuple[str, ...] = ()
     if key is not None and known_fresh(key):
@@ -100,18 +100,18 @@ def with_freshness(result: stamp.CheckResult, options: stamp.CheckOptions) -> st
         if state == FRESH and key is not None:
             remember_fresh(key)
     if state == FRESH and stdlib_stale:
-        kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
-        return stamp.CheckResult(result.venv, result.lock, kept, result.stamp)
+        kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
+        return drift.CheckResult(result.venv, result.lock, kept, result.stamp)
     if state != STALE:
         return result
     name = os.path.basename(result.lock)  # noqa: PTH119
     what = inputs[0] if len(inputs) == 1 else f"the inputs of {name} ({', '.join(inputs)})"
-    drift = stamp.Drift(
-        stamp.LOCK_STALE,
+    stale = drift.Drift(
+        drift.LOCK_STALE,
         inputs[0],
         f"{what} changed since {name} was compiled ({detail})",
         f"{options.compile_command} && {options.sync_command}",
     )
     # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
-    kept = [d for d in result.drifts if d.kind != stamp.LOCK_STALE]
-    return stamp.CheckResult(result.venv, result.lock, [*kept, drift], result.stamp)
+    kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
+    return drift.CheckResult(result.venv, result.lock, [*kept, stale], result.stamp)

@@ -1,6 +1,6 @@
 """Is a lock still what its inputs compile to? Its input fingerprint recomputed offline (``envlock check``).
 
-The standard-library check (stamp.py) compares the input files with their hashes at *sync* time; an input
+The launch check (``runtime.drift``) compares the input files with their hashes at *sync* time; an input
 edited before the last sync without recompiling passes it. This module closes that gap for the envlock
 CLI: it reads back the compile settings the lock recorded as data (``[tool.envlock.settings]``,
 ``inputs.settings.CompileSettings``), re-reads the inputs they name, merges them as compile does and

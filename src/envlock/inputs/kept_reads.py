@@ -11,7 +11,7 @@ from pathlib import Path
 
 from envlock.inputs.requirements_file import variables_in
 from envlock.inputs.settings import Resolved
-from envlock.sources.model import ARCHIVE, DIRECTORY
+from envlock.models.source import ARCHIVE, DIRECTORY
 from envlock.sources.tree import CONFIG_FILES
 
 

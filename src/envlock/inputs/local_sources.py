@@ -1,7 +1,7 @@
 """Requirements that name a source instead of an index: ``-e PATH``, ``PATH`` (a project folder, a wheel
 or an sdist, relative to the file that names it), ``NAME @ file:///...`` and ``NAME @ git+...``; and
 the pyproject.toml project itself. Each is checked here, where it enters, and becomes an
-``InputRequirement`` whose URL stands for its ``Source`` (``envlock.sources.model``).
+``InputRequirement`` whose URL stands for its ``Source`` (``envlock.models.source``).
 
 A project folder's name is read without building it (``[project] name``, else setup.cfg's
 ``[metadata] name``); pip's ``#egg=NAME`` names one that declares neither.
@@ -26,10 +26,20 @@ from packaging.utils import (
 )
 
 from envlock.errors import RequirementsFileError
-from envlock.guard.stamp import sha256_file
 from envlock.inputs.config import InputRequirement
-from envlock.sources import model, tree
-from envlock.sources.model import ARCHIVE, VCS, BadSource, Source
+from envlock.models.source import (
+    ARCHIVE,
+    DIRECTORY,
+    VCS,
+    BadSource,
+    Source,
+    egg_name,
+    from_url,
+    is_source_url,
+    local,
+)
+from envlock.runtime.hashing import sha256_file
+from envlock.sources import tree
 from envlock.tomlshim import tomllib
 
 _EXTRAS = re.compile(r"^(?P<path>.*?)(?P<extras>\[[^\]/\\]*\])?$")
@@ -40,16 +50,16 @@ def path_requirement(text: str, location: str, here: Path, *, editable: bool = F
     ``./dist/pkg-1.0-py3-none-any.whl ; python_version >= "3.10"``), relative to ``here``, or as a
     bare ``file:`` / ``git+`` URL (``-e`` of a URL, ``git+https://host/repo@v1#egg=name``)."""
     link, marker = _split_marker(text)
-    egg = model.egg_name(link)
+    egg = egg_name(link)
     link = link.split("#", 1)[0] if egg is not None and not link.lower().startswith("git+") else link
     match = _EXTRAS.match(link.strip())
     assert match is not None  # the pattern matches every string
     where, extras = match.group("path").strip(), match.group("extras") or ""
     try:
-        if model.is_source_url(where):
-            source = model.from_url(where, editable=editable)
+        if is_source_url(where):
+            source = from_url(where, editable=editable)
         else:
-            source = model.local((here / where).resolve(), editable=editable)
+            source = local((here / where).resolve(), editable=editable)
     except BadSource as error:
         raise RequirementsFileError(f"{location}: {error}") from None
     if source.kind == VCS and editable:
@@ -65,10 +75,10 @@ def url_requirement(requirement: Requirement, location: str, here: Path) -> Inpu
     """``NAME @ file:///...`` or ``NAME @ git+...`` (PEP 508) as a sourced requirement; None for any
     other URL (an ``http(s)`` archive: ``config.check_direct_url``)."""
     url = requirement.url or ""
-    if not model.is_source_url(url):
+    if not is_source_url(url):
         return None
     try:
-        source = model.from_url(url)
+        source = from_url(url)
     except BadSource as error:
         raise RequirementsFileError(f"{location}: {error}") from None
     requirement.url = source.reference()
@@ -80,7 +90,7 @@ def project_requirement(
 ) -> InputRequirement:
     """The pyproject.toml project itself, installed from its folder (editable unless asked otherwise),
     with ``extras`` (those its backend computes: dynamic optional-dependencies)."""
-    source = Source(model.DIRECTORY, path=root.resolve(), editable=editable)
+    source = Source(DIRECTORY, path=root.resolve(), editable=editable)
     chosen = f"[{','.join(extras)}]" if extras else ""
     return _requirement(f"{name}{chosen} @ {source.reference()}", location, source)
 

@@ -30,7 +30,7 @@ from envlock.inputs.config import (
 )
 from envlock.inputs.envlock_table import load_toml
 from envlock.inputs.local_sources import project_requirement, url_requirement
-from envlock.sources.model import is_source_url
+from envlock.models.source import is_source_url
 from envlock.sources.tree import config_files
 
 

@@ -39,7 +39,7 @@ from envlock.inputs.config import (
 )
 from envlock.inputs.local_sources import path_requirement, url_requirement
 from envlock.inputs.requirements_syntax import logical_lines, split_option
-from envlock.sources.model import VCS, is_source_url
+from envlock.models.source import VCS, is_source_url
 from envlock.sources.tree import config_files
 from envlock.validate import strip_credentials
 

@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 
 from envlock import validate
 from envlock.errors import InputError, LockFileError, UnsupportedError
-from envlock.sources.model import public_url
+from envlock.models.source import public_url
 from envlock.validate import strip_credentials
 
 FORMATS = ("requirements-txt",)

@@ -19,7 +19,7 @@ from envlock.inputs.config import read_input_text
 from envlock.inputs.requirements_syntax import logical_lines, split_option
 from envlock.lock.lockfile import lock_from_dict
 from envlock.lock.requirements_sources import SourcedPin, editable_pin, source_entry, url_pin
-from envlock.sources.model import is_source_url
+from envlock.models.source import is_source_url
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock

@@ -14,11 +14,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from envlock.errors import LockFileError, RequirementsFileError
-from envlock.guard.stamp import sha256_file
 from envlock.inputs.local_sources import path_requirement
 from envlock.lock.sourced import local_path
+from envlock.models.source import ARCHIVE, COMMIT, VCS, BadSource, Source, from_url
+from envlock.runtime.hashing import sha256_file
 from envlock.sources import git
-from envlock.sources.model import ARCHIVE, COMMIT, VCS, BadSource, Source, from_url
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from envlock.env.interpreter import TargetEnvironment, describe_target
 from envlock.errors import InputError, LockFileError, TargetEnvironmentError
 from envlock.inputs import ALL
 from envlock.lock.sourced import identity, sourced
-from envlock.sources.model import VCS
-from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, Selection
+from envlock.models.artifacts import Artifact, ArtifactKind, SelectedPackage, Selection
+from envlock.models.source import VCS
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from packaging.pylock import PackageDirectory, PackageVcs
 
 from envlock import validate
 from envlock.errors import LockFileError
+from envlock.models.source import COMMIT, DIRECTORY, VCS, BadSource, Source, check_repository, local
 from envlock.sources import tree
-from envlock.sources.model import COMMIT, DIRECTORY, VCS, BadSource, Source, check_repository, local
 
 
 def sourced(entry: PackageDirectory | PackageVcs, name: str, lock_path: Path) -> Source:

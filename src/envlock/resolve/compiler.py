@@ -27,6 +27,7 @@ from envlock.index.pages import DistFile
 from envlock.inputs.config import DEFAULT_GROUP, CompileInputs, InputRequirement, ResolverOptions
 from envlock.lock.lockfile import TOOL_KEY, VIA_REQUIREMENTS, LockMetadata, metadata_to_tool
 from envlock.lock.sourced import local_path, locked_entry
+from envlock.models.source import VCS, Source, commit_key
 from envlock.resolve.models import (
     IndexLike,
     Pin,
@@ -37,7 +38,6 @@ from envlock.resolve.models import (
 )
 from envlock.resolve.progress import OnEvent, ignore
 from envlock.resolve.resolver import resolve
-from envlock.sources.model import VCS, Source, commit_key
 from envlock.validate import strip_credentials
 
 LOCK_VERSION = "1.0"

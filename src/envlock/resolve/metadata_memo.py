@@ -24,8 +24,8 @@ from typing import Any
 from envlock.atomic import write_atomic
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
+from envlock.models.source import Source
 from envlock.sources import tree
-from envlock.sources.model import Source
 
 AREA = "source-metadata"
 """The cache area of the entries (``<sha256 of the key>.json``)."""

@@ -19,7 +19,7 @@ from envlock.env.interpreter import TargetEnvironment
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.pages import DistFile, ProjectPage
 from envlock.inputs.config import InputRequirement, ResolverOptions
-from envlock.sources.model import Source
+from envlock.models.source import Source
 
 PYTHON = "<python>"
 """Identifier of the virtual requirement on the target's Python version (from Requires-Python)."""

@@ -28,6 +28,7 @@ from envlock.errors import ProjectNotFoundError, ResolutionError
 from envlock.index.core_metadata import CoreMetadata
 from envlock.index.pages import _dist_file
 from envlock.inputs.config import InputRequirement
+from envlock.models.source import ARCHIVE, BadSource, Source, from_url, is_source_url
 from envlock.resolve.candidates import CandidateFinder, Query
 from envlock.resolve.models import (
     PYTHON,
@@ -39,7 +40,6 @@ from envlock.resolve.models import (
     to_req,
 )
 from envlock.resolve.progress import OnEvent, ResolveEvent, ignore
-from envlock.sources.model import ARCHIVE, BadSource, Source, from_url, is_source_url
 
 
 def _exact_pins(requirements: Iterable[InputRequirement]) -> dict[str, set[Version]]:

@@ -1,5 +1,5 @@
 """Core metadata of packages built from a source (a project folder, a git commit) for the resolver:
-through the project's PEP 517 backend in an isolated build environment (``resolve.builder``). A git
+through the project's PEP 517 backend in an isolated build environment (``sources.builder``). A git
 revision is resolved to its full commit id once per compile, or kept from the previous lock (until
 ``-P NAME`` / ``--upgrade`` frees it). What a build gives is remembered (``resolve.metadata_memo``): a
 folder's by the files that define it, a commit's by the commit."""
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
+from envlock.models.source import VCS, Source, commit_key
 from envlock.resolve import metadata_memo
 from envlock.resolve.metadata_memo import MetadataMemo
 from envlock.sources import git
-from envlock.sources.model import VCS, Source, commit_key
 
 if TYPE_CHECKING:
-    from envlock.resolve.builder import BuildRequirementsInstaller
+    from envlock.sources.builder import BuildRequirementsInstaller
 
 GIT_AREA = "git"
 """Cache area of git checkouts (``<repository key>/<commit>``)."""
@@ -74,7 +74,7 @@ class SourceMetadata:
             return remembered
         # lazy: a compile whose every source is remembered loads no PEP 517 or metadata-parsing code
         from envlock.index.metadata import parse_core_metadata
-        from envlock.resolve.builder import directory_metadata
+        from envlock.sources.builder import directory_metadata
 
         project = folder()
         self._on_build(shown)

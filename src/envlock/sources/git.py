@@ -22,7 +22,7 @@ from pathlib import Path
 from envlock import validate
 from envlock.errors import BuildError
 from envlock.index.limits import env_seconds
-from envlock.sources.model import COMMIT, Source
+from envlock.models.source import COMMIT, Source
 from envlock.validate import redact
 
 GIT_TIMEOUT = 600.0

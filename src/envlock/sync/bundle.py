@@ -25,8 +25,8 @@ from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, FetchOptions
 from envlock.lock.selection import SelectionOptions, select
+from envlock.models.artifacts import Artifact, ArtifactKind
 from envlock.sync.lock_input import parse_lock, read_lock_bytes
-from envlock.sync.models import Artifact, ArtifactKind
 
 CHUNK = 1 << 20
 

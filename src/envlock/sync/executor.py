@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envlock.guard.stamp import sha256_file
+from envlock.models.artifacts import ArtifactKind, SelectedPackage
+from envlock.runtime.hashing import sha256_file
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode, Materializer
 from envlock.sync.materialize import InstallError, announce, install_wheel, placements
-from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
+from envlock.sync.plan import SyncPlan
 from envlock.sync.transaction import Checkpoint, Transaction, no_checkpoint
 from envlock.sync.unpacked_model import UnpackError
 from envlock.sync.wheel_store import UnpackedWheel, prepare, ready

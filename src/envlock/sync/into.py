@@ -26,10 +26,10 @@ from envlock.errors import InputError
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, FetchOptions, fetch_all
 from envlock.lock.selection import SelectionOptions, select
+from envlock.models.artifacts import ArtifactKind, Selection
 from envlock.sync import placement
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.lock_input import parse_lock, read_lock_bytes
-from envlock.sync.models import ArtifactKind, Selection
 from envlock.sync.wheel_store import UnpackedWheel
 
 INSTALLER = b"envlock\n"

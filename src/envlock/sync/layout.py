@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envlock.guard.stamp import STATE_DIR
+from envlock.runtime.layout import STATE_DIR
 
 if TYPE_CHECKING:
     from envlock.env.interpreter import InterpreterInfo

@@ -17,11 +17,11 @@ from typing import Any
 from envlock import validate
 from envlock.env.site_packages import ENVLOCK_MARKER, INSTALLER_NAME
 from envlock.errors import EnvlockError
-from envlock.sources.model import VCS, Source
+from envlock.models.artifacts import SelectedPackage
+from envlock.models.source import VCS, Source
 from envlock.sync import placement
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import Materializer, write_all
-from envlock.sync.models import SelectedPackage
 from envlock.sync.placement import Placement
 from envlock.sync.transaction import Transaction
 from envlock.sync.unpacked_model import UnpackedFile, record_hash

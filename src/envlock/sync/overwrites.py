@@ -20,7 +20,7 @@ from envlock.env.site_packages import record_entries
 from envlock.sync import placement
 from envlock.sync.layout import InstallLayout
 from envlock.sync.materialize import InstallError, launchers
-from envlock.sync.models import SyncPlan
+from envlock.sync.plan import SyncPlan
 from envlock.sync.wheel_store import UnpackedWheel
 
 Claim = tuple[str, str, str]

@@ -18,7 +18,8 @@ import re
 from collections.abc import Sequence
 
 from envlock.env.site_packages import INSTALLER_NAME
-from envlock.sync.models import Action, InstalledDist, PlanItem, SelectedPackage, Selection, SyncPlan
+from envlock.models.artifacts import InstalledDist, SelectedPackage, Selection
+from envlock.sync.plan import Action, PlanItem, SyncPlan
 
 
 def plan(selection: Selection, installed: Sequence[InstalledDist]) -> SyncPlan:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envlock.env.interpreter import Runner
-from envlock.guard.stamp import sha256_file
 from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, ProgressCallback
+from envlock.models.artifacts import Artifact, ArtifactKind, SelectedPackage
+from envlock.runtime.hashing import sha256_file
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
-from envlock.sync.models import Artifact, ArtifactKind, SelectedPackage, SyncEvent, SyncPlan
+from envlock.sync.plan import SyncEvent, SyncPlan
 from envlock.sync.transaction import Checkpoint, no_checkpoint
 from envlock.sync.wheel_store import UnpackedWheel
 
@@ -103,7 +104,7 @@ class Preparer:
         """The wheel built from a verified sdist for ``python`` (PEP 517, isolated), cached per sdist hash
         and interpreter version so a rebuild is not needed on the next sync."""
         # lazy: only sdists are built; a wheel-only sync (benchmarked) loads no resolver or PEP 517 code
-        from envlock.resolve.builder import build_wheel
+        from envlock.sources.builder import build_wheel
 
         sha256 = package.artifact.sha256
         python_tag = self._python_tag(python)
@@ -141,7 +142,7 @@ class Preparer:
 
     def _timed(self, subject: str, build: Callable[[], Path]) -> Path:
         """``build()``, reported as it begins and ends, with the backend's warnings shown only when asked."""
-        from envlock.resolve.builder import show_backend_warnings  # lazy: loaded by every build anyway
+        from envlock.sources.builder import show_backend_warnings  # lazy: loaded by every build anyway
 
         show_backend_warnings(self.backend_output)
         self.report(SyncEvent("build", subject))
@@ -155,7 +156,7 @@ class Preparer:
         venv."""
         # lazy: only builds need the resolver and PEP 517 code (and the index client)
         from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings
-        from envlock.resolve.builder import index_build_installer
+        from envlock.resolve.build_requirements import index_build_installer
 
         if not requirements:
             return
@@ -171,7 +172,7 @@ class Preparer:
 
 
 def _source_kind(artifact: Artifact) -> str:
-    from envlock.sources.model import VCS  # lazy: a sync of wheels never loads the sources' model
+    from envlock.models.source import VCS  # lazy: a sync of wheels never loads the sources' model
 
     origin = artifact.origin
     if origin is not None and origin.kind == VCS:

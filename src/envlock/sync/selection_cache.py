@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 from envlock import __version__, validate
 from envlock.atomic import write_atomic
 from envlock.env.interpreter import InterpreterInfo, environment_for, tags_basis
-from envlock.guard.stamp import canonical_name, sha256_bytes, sha256_text
 from envlock.guard.stamp_writer import inputs_named
 from envlock.inputs.kept_cache import code_identity
-from envlock.sync.models import Artifact, SelectedPackage, Selection
+from envlock.models.artifacts import Artifact, SelectedPackage, Selection
+from envlock.runtime.dists import canonical_name
+from envlock.runtime.hashing import sha256_bytes, sha256_text
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock

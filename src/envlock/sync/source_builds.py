@@ -12,10 +12,10 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from envlock.resolve.builder import BuildRequirementsInstaller, build_directory
+from envlock.models.artifacts import Artifact
+from envlock.models.source import VCS
 from envlock.sources import git, tree
-from envlock.sources.model import VCS
-from envlock.sync.models import Artifact
+from envlock.sources.builder import BuildRequirementsInstaller, build_directory
 
 GIT_AREA = "git"
 """Cache area of git checkouts, shared with compile (``resolve.sources``)."""

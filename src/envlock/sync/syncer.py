@@ -18,15 +18,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from envlock.env import probe_cache, site_packages, venvs
 from envlock.env.interpreter import InterpreterInfo, Runner, probe, run_subprocess
 from envlock.errors import LockBusyError, TargetEnvironmentError
-from envlock.guard import stamp, stamp_writer
+from envlock.guard import stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
-from envlock.inputs import fresh_cache, freshness
-from envlock.sync import executor, noop, planner, selection_cache
+from envlock.models.artifacts import InstalledDist, Selection
+from envlock.runtime import layout
+from envlock.sync import executor, noop, planner, selection_cache, stamp_facts
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
 from envlock.sync.lock_input import is_requirements_file, parse_lock, read_lock_bytes, recorded_indexes
-from envlock.sync.models import InstalledDist, Selection, SyncEvent, SyncPlan, SyncResult
 from envlock.sync.overwrites import refuse_overwrites
+from envlock.sync.plan import SyncEvent, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.selection_cache import LockRead, SelectionAsked
@@ -105,27 +106,6 @@ def sync(options: SyncOptions, edges: SyncEdges = SyncEdges()) -> SyncResult:
     return _sync(options, edges, lock_bytes, lock_sha)
 
 
-def _staleness(
-    lock_path: Path, lock_sha: str, inputs: list[str], cache_dir: Path | None, lock_bytes: bytes
-) -> str | None:
-    """Why the lock is older than its inputs (its input fingerprint recomputed offline), or None when it is
-    fresh or cannot be judged. Recorded in the stamp, so every later check and launcher refuses the venv
-    until a compile and a sync: installing a stale lock must not make it look current. A fresh verdict is
-    the one ``envlock check`` caches (``inputs/fresh_cache.py``: this lock's bytes, these inputs' bytes),
-    so a sync of a lock judged before judges it with one ``stat``. A lock whose bytes cannot name a
-    fingerprint (no such key, no escape that could spell one) cannot be judged: not even read again."""
-    if b"fingerprint" not in lock_bytes and b"\\" not in lock_bytes:
-        return None
-    records = stamp_writer.input_records(os.fspath(lock_path), inputs)
-    key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))
-    if key is not None and fresh_cache.known_fresh(key, cache_dir):
-        return None
-    verdict = freshness.verdict(lock_path, os.environ)
-    if verdict.state == freshness.FRESH and key is not None:
-        fresh_cache.remember_fresh(key, cache_dir)
-    return (verdict.detail or "its inputs changed") if verdict.state == freshness.STALE else None
-
-
 @dataclass(frozen=True)
 class _Raced:
     """Another sync changed the venv while this one waited for its lock: decide again."""
@@ -178,7 +158,7 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
         decided = _decide(run)
         if decided is None:
             venv = options.venv.absolute()
-            python = stamp.venv_python(venv)
+            python = layout.venv_python(venv)
             return SyncResult(
                 SyncPlan(()),
                 venv,
@@ -349,14 +329,14 @@ def _dry_run_plan(target: Target, selection: Selection, options: SyncOptions) ->
     site_dirs = _layout(target).site_dirs
     if not target.owned:  # --system lists the interpreter's distributions as they are
         return planner.plan(selection, site_packages.scan(site_dirs))
-    interrupted = needs_recovery(target.root) or Path(stamp.marker_path(target.root)).exists()
+    interrupted = needs_recovery(target.root) or Path(layout.marker_path(target.root)).exists()
     return planner.plan(selection, site_packages.scan(site_dirs, verify=_verify(interrupted, options)))
 
 
 def _recover(target: Target) -> tuple[bool, list[str]]:
     """Under the venv lock, in place: undo what a killed sync left (in a venv, the in-progress marker
     goes first: recovery changes it). Whether a sync was interrupted, and the repairs to report."""
-    interrupted = target.owned and Path(stamp.marker_path(target.root)).exists()
+    interrupted = target.owned and Path(layout.marker_path(target.root)).exists()
     if not needs_recovery(target.root):
         return interrupted, []
     if target.owned and not interrupted:
@@ -442,7 +422,7 @@ def _change_in_place(
     if not target.owned:
         return None
     run.edges.checkpoint("applied")
-    stale = _write_stamp(run, read, target, vouched, _probed_facts(target.info))
+    stale = _write_stamp(run, read, target, vouched, stamp_facts.probed_facts(target.info))
     run.edges.checkpoint("stamped")
     return stale
 
@@ -459,7 +439,7 @@ def _build_and_swap(
         edges.checkpoint("staging-created")
         # The base's probe answer moved to the new venv: the same interpreter, another prefix.
         info = venvs.new_venv_info(target.info, staging) or probe(
-            Path(stamp.venv_python(staging)), edges.runner
+            Path(layout.venv_python(staging)), edges.runner
         )
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
@@ -471,7 +451,7 @@ def _build_and_swap(
             edges.checkpoint("swapped")
             # The old venv goes before the stamp: a stamped venv never has leftovers beside it.
             venvs.discard(aside)
-            stale = _write_stamp(run, read, target, {}, _moved_facts(info, staging, target.root))
+            stale = _write_stamp(run, read, target, {}, stamp_facts.moved_facts(info, staging, target.root))
             edges.checkpoint("stamped")
     except BaseException:
         venvs.discard(staging if staging.exists() else None)
@@ -502,7 +482,7 @@ def _write_stamp(
     # The groups installed: --group values, else the lock's default-groups (as the no-op check reads them).
     groups = read.default_groups if options.groups is None else options.groups
     inputs = list(read.inputs)
-    stale = _staleness(lock_path, run.lock_sha, inputs, options.cache_dir, run.lock_bytes)
+    stale = stamp_facts.staleness(lock_path, run.lock_sha, inputs, options.cache_dir, run.lock_bytes)
     source = stamp_writer.SyncedFrom(
         lock_path=lock_path,
         lock_bytes_sha256=run.lock_sha,
@@ -516,17 +496,3 @@ def _write_stamp(
     )
     stamp_writer.write_stamp(target.root, source)
     return stale
-
-
-def _probed_facts(info: InterpreterInfo) -> dict[str, object]:
-    """What the stamp needs to know of the interpreter, from the probe the sync already ran (saves a
-    subprocess of ~40 ms)."""
-    paths = sorted({info.scheme.purelib, info.scheme.platlib})
-    return {"version": info.version_str, "implementation": info.implementation, "paths": paths}
-
-
-def _moved_facts(info: InterpreterInfo, staging: Path, final: Path) -> dict[str, object] | None:
-    """``_probed_facts`` of a venv probed at ``staging`` and renamed to ``final`` (``venvs.moved_info``).
-    None when the answer is not staging's or cannot be moved (the stamp writer asks then)."""
-    moved = venvs.moved_info(info, final) if info.prefix == str(staging) else None
-    return None if moved is None else _probed_facts(moved)

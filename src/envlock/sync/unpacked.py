@@ -21,7 +21,7 @@ from installer.sources import WheelContentElement, WheelFile
 from installer.utils import Scheme
 
 from envlock import validate
-from envlock.errors import InputError
+from envlock.index.limits import max_compression_ratio, max_unpacked_bytes
 from envlock.sync.link import CHUNK, write_all
 from envlock.sync.unpacked_model import (
     SCHEMES,
@@ -33,13 +33,8 @@ from envlock.sync.unpacked_model import (
     refuse_venv_owned,
 )
 
-MAX_UNPACKED_BYTES = 16 << 30
-"""Default cap on what one wheel unpacks to (``ENVLOCK_MAX_UNPACKED_BYTES``): the largest real wheels
-(CUDA libraries) unpack to a few GiB."""
-MAX_COMPRESSION_RATIO = 100
-"""Default cap on unpacked size / wheel size (``ENVLOCK_MAX_COMPRESSION_RATIO``), applied above
-``RATIO_FLOOR``: real wheels compress 2-10x; a zip bomb 1000x."""
 RATIO_FLOOR = 64 << 20
+"""Unpacked sizes below this are never refused for their compression ratio (``max_compression_ratio``)."""
 _NO_HASH_NEEDED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 
 
@@ -81,20 +76,6 @@ def _describe(error: BaseException) -> str:
 # Size caps
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return max(0, int(raw))
-    except ValueError:
-        raise InputError(f"{name}={raw!r} is not a whole number") from None
-
-
-def max_unpacked_bytes() -> int:
-    return _env_int("ENVLOCK_MAX_UNPACKED_BYTES", MAX_UNPACKED_BYTES)
-
-
 def _check_sizes(wheel: Path) -> None:
     """Refuse a wheel whose members add up to more than the caps, before anything is written
     (``zipfile`` never reads a member past its declared size, so the declared sizes bound the work)."""
@@ -111,7 +92,7 @@ def _check_sizes(wheel: Path) -> None:
         raise UnpackError(
             f"unpacks to {total:,} bytes, over the limit of {limit:,} (ENVLOCK_MAX_UNPACKED_BYTES)"
         )
-    ratio_limit = _env_int("ENVLOCK_MAX_COMPRESSION_RATIO", MAX_COMPRESSION_RATIO)
+    ratio_limit = max_compression_ratio()
     packed = max(1, wheel.stat().st_size)
     if total > RATIO_FLOOR and ratio_limit and total > packed * ratio_limit:
         raise UnpackError(

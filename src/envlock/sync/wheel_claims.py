@@ -21,9 +21,10 @@ from envlock import __version__
 from envlock.atomic import write_atomic
 from envlock.env.site_packages import metadata_fields
 from envlock.errors import HashMismatchError
-from envlock.guard.stamp import sha256_text
 from envlock.inputs.kept_cache import code_identity
-from envlock.sync.models import ArtifactKind, SelectedPackage, SyncPlan
+from envlock.models.artifacts import ArtifactKind, SelectedPackage
+from envlock.runtime.hashing import sha256_text
+from envlock.sync.plan import SyncPlan
 from envlock.sync.wheel_store import FILES, UnpackedWheel
 
 

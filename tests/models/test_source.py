@@ -11,8 +11,8 @@ from packaging.pylock import PackageDirectory, PackageVcs
 
 from envlock.errors import LockFileError
 from envlock.lock.sourced import identity, sourced
+from envlock.models.source import VCS, BadSource, from_url, local
 from envlock.sources import tree
-from envlock.sources.model import VCS, BadSource, from_url, local
 
 COMMIT = "a" * 40
 

@@ -13,7 +13,7 @@ from pyproject_hooks import BuildBackendWarning
 
 from envlock.errors import BuildError
 from envlock.index.metadata import parse_core_metadata, wheel_metadata
-from envlock.resolve.builder import (
+from envlock.sources.builder import (
     _prepare,
     build_wheel,
     prepare_metadata,

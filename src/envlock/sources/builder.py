@@ -1,6 +1,7 @@
 """Builds from sdists and project folders: core metadata and wheels through the project's PEP 517 backend
 (PEP 660 for editable wheels), run by ``pyproject-hooks`` in a fresh, isolated virtual environment whose
-build requirements are resolved from the same indexes (wheels only) and installed with ``installer``.
+build requirements are installed by the caller's ``BuildRequirementsInstaller``
+(``resolve.build_requirements`` resolves them from the same indexes, wheels only).
 """
 
 from __future__ import annotations
@@ -17,27 +18,16 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from installer import install as install_wheel
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 from packaging.metadata import parse_email
-from packaging.requirements import InvalidRequirement, Requirement
 from pyproject_hooks import BuildBackendHookCaller, BuildBackendWarning, HookMissing
 
 from envlock import validate
-from envlock.env.interpreter import environment_for, probe
 from envlock.errors import BuildError
-from envlock.guard.stamp import venv_python
-from envlock.inputs.config import ALL, InputRequirement, ResolverOptions
-from envlock.resolve.models import ResolveRequest
-from envlock.resolve.resolver import resolve
-from envlock.sync.unpacked import max_unpacked_bytes
+from envlock.index.limits import max_unpacked_bytes
+from envlock.runtime.layout import venv_python
 from envlock.tomlshim import tomllib
-
-if TYPE_CHECKING:
-    from envlock.index.client import IndexClient
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
@@ -372,43 +362,3 @@ def _build_error(label: str, what: str, error: Exception, backend: str) -> Build
         if sdist
         else "fix the project's build ([build-system] of its pyproject.toml, or setup.py)",
     )
-
-
-def index_build_installer(client: IndexClient) -> BuildRequirementsInstaller:
-    """Build requirements resolved from ``client``'s indexes for the build venv's Python (wheels only,
-    no recursive sdist builds), downloaded hash-checked, installed with ``installer``."""
-
-    def install(requirements: Sequence[str], env_python: Path) -> None:
-        info = probe(env_python)
-        target = environment_for(info)
-        parsed = []
-        for text in requirements:
-            try:
-                parsed.append(InputRequirement(Requirement(text), "build requirement"))
-            except InvalidRequirement as error:
-                raise BuildError(f"invalid build requirement {text!r}: {error}") from None
-        resolution = resolve(
-            client,
-            ResolveRequest(
-                requirements=tuple(parsed),
-                target=target,
-                options=ResolverOptions(only_binary=frozenset({ALL})),
-            ),
-        )
-        scheme = info.scheme.as_dict()
-        destination = SchemeDictionaryDestination(
-            scheme, interpreter=str(env_python), script_kind="posix" if os.name != "nt" else "win-amd64"
-        )
-        rank = target.tag_rank
-        for pin in resolution.pins:
-            wheels = sorted(
-                (f for f in pin.files if f.is_wheel and any(t in rank for t in f.tags)),
-                key=lambda f: min(rank.get(t, 1 << 30) for t in f.tags),
-            )
-            if not wheels:
-                raise BuildError(f"build requirement {pin.name} {pin.version} has no wheel for {env_python}")
-            path = client.download(wheels[0])
-            with WheelFile.open(path) as source:
-                install_wheel(source, destination, {"INSTALLER": b"envlock"})
-
-    return install

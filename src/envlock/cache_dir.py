@@ -1,5 +1,6 @@
-"""Where envlock's cache lives: ``ENVLOCK_CACHE_DIR``, else the platform's user cache folder. A module of
-its own, standard library only, so ``envlock check`` finds its cached verdicts without loading the cache."""
+"""Where envlock's cache lives: ``ENVLOCK_CACHE_DIR``, else the platform's user cache folder; and whether
+remembered answers are used at all (``ENVLOCK_NO_MEMO``). A module of its own, standard library only, so
+``envlock check`` finds its cached verdicts without loading the cache."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+NO_MEMO = "ENVLOCK_NO_MEMO"
+"""Set (to anything but "" or "0"): every fast path declines and every remembered answer misses and is
+not written, so the full path answers (a debugging aid; the differential tests compare the two)."""
+
+
+def memo_disabled() -> bool:
+    """``ENVLOCK_NO_MEMO`` is set: no fast path, no remembered answer (read or written)."""
+    return os.environ.get(NO_MEMO, "") not in ("", "0")
 
 
 def default_cache_path() -> str:

@@ -64,6 +64,10 @@ def answer(argv: Sequence[str]) -> int | None:
     run = handlers.get(argv[index])
     if run is None:
         return None
+    from envlock.cache_dir import memo_disabled  # lazy: only the commands answered here ask (stdlib)
+
+    if memo_disabled():  # ENVLOCK_NO_MEMO: the full path answers
+        return None
     spec, positionals = _SPECS[argv[index]]
     parsed = parse(argv[index + 1 :], {flag: kind for flag, (kind, _dest) in spec.items()})
     if parsed is None:

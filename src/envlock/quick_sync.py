@@ -84,7 +84,10 @@ def print_result(
         line = item_line(item)
         if line:
             detail(line)
-    info(summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=result.up_to_date))
+    # "(already in sync)" whichever path found nothing to change: the stamp's no-op is a memo of this answer
+    unchanged = not (result.dry_run or any(result.counts[k] for k in ("installed", "replaced", "removed")))
+    up_to_date = result.up_to_date or unchanged
+    info(summary(result.counts, result.elapsed, dry_run=result.dry_run, up_to_date=up_to_date))
 
 
 def item_line(item: PlanItem) -> str | None:

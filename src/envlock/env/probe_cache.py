@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from envlock.atomic import write_atomic
+from envlock.cache_dir import memo_disabled
 from envlock.env.interpreter import PROBE_SCRIPT, InterpreterInfo, Runner, info_from_json, probe_answer
 
 AREA = "interpreters"
@@ -35,6 +36,7 @@ def cached_probe(python: str | os.PathLike[str], runner: Runner, area: Path | No
     """What ``interpreter.probe`` would answer for ``python``, from ``area`` when the interpreter is
     unchanged since the entry was written; else the probe runs and the entry is (re)written. ``area``
     None: no cache, the probe runs."""
+    area = None if memo_disabled() else area
     identity = _identity(python) if area is not None else None
     if area is None or identity is None:
         return probe_answer(python, runner)[0]

@@ -58,14 +58,20 @@ def known_fresh(key: str, cache_dir: str | os.PathLike[str] | None = None) -> bo
     """A fresh verdict was cached for ``key``. Looked up where the cache most likely is, without
     importing platformdirs (~10 ms of a ~40 ms check): a wrong guess only misses, and the verdict is
     then worked out and written where platformdirs says."""
-    from envlock.cache_dir import likely_cache_path  # lazy: as _cache_dir
+    from envlock.cache_dir import likely_cache_path, memo_disabled  # lazy: as _cache_dir
 
+    if memo_disabled():
+        return False
     folder = cache_dir or likely_cache_path()
     return os.path.isfile(os.path.join(folder, CACHE_AREA, key))  # noqa: PTH113, PTH118
 
 
 def remember_fresh(key: str, cache_dir: str | os.PathLike[str] | None = None) -> None:
     """Cache a fresh verdict (best effort: a read-only cache only costs the next check the parse)."""
+    from envlock.cache_dir import memo_disabled  # lazy: as _cache_dir
+
+    if memo_disabled():
+        return
     folder = os.path.join(cache_dir or _cache_dir(), CACHE_AREA)  # noqa: PTH118
     try:
         os.makedirs(folder, exist_ok=True)  # noqa: PTH103

@@ -19,6 +19,7 @@ import stat
 import sys
 
 from envlock import __version__, option_table
+from envlock.cache_dir import memo_disabled
 from envlock.runtime.hashing import sha256_file, sha256_text, stat_identity
 
 TYPE_CHECKING = False
@@ -157,7 +158,7 @@ def remember(key: str, cache_dir: str, verdict: Mapping[str, Any]) -> None:
     best effort: a read-only cache only costs the next compile its full path."""
     from envlock.atomic import write_atomic  # lazy: only the full compile path remembers
 
-    text = _dumps(verdict)
+    text = None if memo_disabled() else _dumps(verdict)
     if text is None:
         return
     folder = os.path.join(cache_dir, CACHE_AREA)
@@ -171,6 +172,8 @@ def remember(key: str, cache_dir: str, verdict: Mapping[str, Any]) -> None:
 def recall(key: str, cache_dir: str) -> str | None:
     """The message of the verdict under ``key`` when everything it was read from still holds, else None
     (no entry, an entry of another shape, anything changed)."""
+    if memo_disabled():
+        return None
     try:
         with open(os.path.join(cache_dir, CACHE_AREA, key), "rb") as handle:
             data = handle.read(MAX_VERDICT_BYTES + 1)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from envlock.atomic import write_atomic
+from envlock.cache_dir import memo_disabled
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
 from envlock.models.source import Source
@@ -45,7 +46,7 @@ class MetadataMemo:
     @classmethod
     def open(cls, cache: Cache, *, refresh: bool = False) -> MetadataMemo:
         """The memo in ``cache``; ``refresh``: read no entry, write them anew."""
-        return cls(cache.private_area(AREA), read=not refresh)
+        return cls(None if memo_disabled() else cache.private_area(AREA), read=not refresh)
 
     def recall(self, key: str) -> CoreMetadata | None:
         """The metadata remembered under ``key``, or None for anything else."""

@@ -10,6 +10,7 @@ import json
 import os
 import re
 
+from envlock.cache_dir import memo_disabled
 from envlock.runtime import dists, drift, hashing, layout
 
 TYPE_CHECKING = False
@@ -32,7 +33,7 @@ def up_to_date(
     files; no sync in progress and nothing a killed rebuild left beside the venv. A few ``stat`` calls
     and one directory listing per site-packages."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if os.path.exists(layout.marker_path(venv_str)) or _leftovers_beside(venv_str):
+    if memo_disabled() or os.path.exists(layout.marker_path(venv_str)) or _leftovers_beside(venv_str):
         return False
     try:
         with open(layout.stamp_path(venv_str), encoding="utf-8") as handle:
@@ -118,7 +119,7 @@ def vouched(venv: Path) -> dict[str, dict[str, object]]:
     and the new stamp keeps their records. Empty without a valid stamp or while a sync is marked in
     progress."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if os.path.exists(layout.marker_path(venv_str)):
+    if memo_disabled() or os.path.exists(layout.marker_path(venv_str)):
         return {}
     try:
         data = drift.read_stamp(venv_str) or {}

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from envlock import __version__, validate
 from envlock.atomic import write_atomic
+from envlock.cache_dir import memo_disabled
 from envlock.env.interpreter import InterpreterInfo, environment_for, tags_basis
 from envlock.guard.stamp_writer import inputs_named
 from envlock.inputs.kept_cache import code_identity
@@ -132,7 +133,7 @@ def lock_key(lock_sha: str) -> str:
 
 def validated(area: Path, lock: str) -> bool:
     """A full read of the lock with key ``lock`` succeeded before (its errors cannot come)."""
-    return (area / lock).is_dir()
+    return not memo_disabled() and (area / lock).is_dir()
 
 
 def entry_key(lock_path: Path, info: InterpreterInfo, asked: SelectionAsked) -> str:
@@ -150,6 +151,8 @@ def entry_key(lock_path: Path, info: InterpreterInfo, asked: SelectionAsked) -> 
 
 def recall(area: Path, lock: str, entry: str) -> LockRead | None:
     """The remembered read, or None (no entry, or one that is not exactly what ``remember`` writes)."""
+    if memo_disabled():
+        return None
     try:
         data = json.loads((area / lock / f"{entry}.json").read_bytes())
         if data["format"] != FORMAT:
@@ -163,7 +166,7 @@ def recall(area: Path, lock: str, entry: str) -> LockRead | None:
 def remember(area: Path, lock: str, entry: str, read: LockRead) -> None:
     """Keep ``read`` (made by a full read of the lock) for the next sync; a lock with a source to build,
     or a cache that cannot be written, keeps nothing."""
-    if any(package.artifact.origin is not None for package in read.selection.packages):
+    if memo_disabled() or any(package.artifact.origin is not None for package in read.selection.packages):
         return
     document = {
         "format": FORMAT,

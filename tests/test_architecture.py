@@ -130,6 +130,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "atomic",
             "tomlshim",
             "cache_dir",
+            "memo",
             "runtime",
             "models",
             "option_table",

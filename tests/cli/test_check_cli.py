@@ -163,7 +163,7 @@ def compiled(tmp_path: Path, kit_index: KitIndex, run_envlock: RunEnvlock) -> Pa
 
 
 def freshness_cache(tmp_path: Path) -> list[str]:
-    folder = Path(os.environ["ENVLOCK_CACHE_DIR"]) / fresh_cache.CACHE_AREA
+    folder = Path(os.environ["ENVLOCK_CACHE_DIR"]) / "v1" / fresh_cache.CACHE_AREA
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
@@ -229,7 +229,7 @@ def test_fresh_verdict_is_cached_and_comments_do_not_count(
         assert run_envlock("check", cwd=compiled).returncode == 0
         assert len(freshness_cache(tmp_path)) == 1
     for name in freshness_cache(tmp_path):
-        (Path(os.environ["ENVLOCK_CACHE_DIR"]) / fresh_cache.CACHE_AREA / name).unlink()
+        (Path(os.environ["ENVLOCK_CACHE_DIR"]) / "v1" / fresh_cache.CACHE_AREA / name).unlink()
     assert run_envlock("check", cwd=compiled).returncode == 0  # judged again, and remembered
     assert len(freshness_cache(tmp_path)) == 1
 

@@ -15,6 +15,7 @@ import pytest
 from envlock import cache_dir
 from envlock.cli.compile import command
 from envlock.inputs import kept_cache
+from envlock.memo import Memo
 from envlock.quick import _COMPILE_FIELDS, click_path
 from tests.cli.test_compile_cli import basic
 from tests.cli.test_compile_lock_settings import PYPROJECT, publish, settings_args
@@ -35,6 +36,7 @@ ANSWER_MODULES = {
     "envlock.runtime.hashing",
     "envlock.inputs",
     "envlock.inputs.kept_cache",
+    "envlock.memo",
 }
 """All the answer loads beyond the standard library's launch-path modules: no click, json, re, pathlib,
 typing, dataclasses, TOML parser, packaging or platformdirs (with a cache folder named)."""
@@ -232,7 +234,7 @@ def test_a_deleted_or_damaged_verdict_takes_the_full_path(
     index_args: tuple[str, ...], run_envlock: RunEnvlock
 ) -> None:
     compile_twice(run_envlock, *index_args)
-    folder = Path(os.environ["ENVLOCK_CACHE_DIR"]) / kept_cache.CACHE_AREA
+    folder = Path(os.environ["ENVLOCK_CACHE_DIR"]) / "v1" / kept_cache.CACHE_AREA
     (entry,) = folder.iterdir()
     good = entry.read_bytes()
     for damaged in (b"", b"{", b"\xff\xfe", good[:-2], good.replace(b"envlock-compile-kept-1", b"other")):
@@ -339,8 +341,8 @@ def test_a_hostile_verdict_is_a_miss_never_a_wait_or_a_wrong_answer(tmp_path: Pa
     good |= {"files": {str(tmp_path / "absent"): None}, "interpreters": {}, "variables": {"UNSET_X": None}}
     cache = tmp_path / "cache"
     kept_cache.remember("k", str(cache), good)
-    entry = cache / kept_cache.CACHE_AREA / "k"
-    text = entry.read_text()
+    entry = cache / "v1" / kept_cache.CACHE_AREA / "k"
+    text = entry.read_bytes().partition(b"\n")[2].decode()  # the memo's body
     assert kept_cache.recall("k", str(cache)) == "pylock.toml is up to date"
     hostile = [
         text + f"file\t{fifo}\t{digest}\n",
@@ -362,12 +364,13 @@ def test_a_hostile_verdict_is_a_miss_never_a_wait_or_a_wrong_answer(tmp_path: Pa
         "\xff",
     ]
     for damaged in hostile:
-        entry.write_text(damaged, encoding="utf-8", errors="surrogateescape")
+        body = damaged.encode("utf-8", "surrogateescape")
+        Memo(kept_cache.CACHE_AREA, str(cache)).remember("k", body)  # a sound memo of a damaged verdict
         assert kept_cache.recall("k", str(cache)) is None, damaged
     assert kept_cache.recall("absent-key", str(cache)) is None
     with_tab = {**good, "files": {str(tmp_path / "a\tb"): None}}
     kept_cache.remember("t", str(cache), with_tab)  # a value with a tab cannot be written plainly: not kept
-    assert not (cache / kept_cache.CACHE_AREA / "t").exists()
+    assert not (cache / "v1" / kept_cache.CACHE_AREA / "t").exists()
 
 
 @pytest.mark.parametrize(
@@ -410,7 +413,7 @@ def test_without_a_cache_folder_named_the_answer_is_found_in_the_user_cache(
 ) -> None:
     env = {"ENVLOCK_CACHE_DIR": ""}  # empty: unset for envlock (and for click)
     compile_twice(run_envlock, *index_args, env=env)
-    assert list((isolated.parent / "home" / ".cache" / "envlock" / kept_cache.CACHE_AREA).iterdir())
+    assert list((isolated.parent / "home" / ".cache" / "envlock" / "v1" / kept_cache.CACHE_AREA).iterdir())
     assert quick("compile", *index_args, env=env) == "0"
     code = "from envlock.quick import answer\nassert answer(sys.argv[1:]) == 0"
     loaded = modules_loaded([sys.executable], code, ["compile", *index_args], env={**os.environ, **env})

@@ -14,17 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from envlock import memo
 from envlock.inputs import fresh_cache, kept_cache
 from envlock.runtime import layout
 from tests.differential.bench import REQUIREMENTS, Bench, append, build_bench, disagreement, edit_text
 from tests.kit.index import KitIndex
 
-MEMO_AREAS = (
-    fresh_cache.CACHE_AREA,
-    kept_cache.CACHE_AREA,
-    "v1/selections",
-    "v1/interpreters",
-    "v1/source-metadata",
+MEMO_AREAS = tuple(
+    f"{memo.LAYOUT}/{area}"
+    for area in (
+        fresh_cache.CACHE_AREA,
+        kept_cache.CACHE_AREA,
+        "selections",
+        "interpreters",
+        "source-metadata",
+    )
 )
 ANSWER = "import sys\nfrom envlock.quick import answer\nprint(answer(sys.argv[1:]))"
 PLAIN_COMMANDS = (("sync",), ("check",), ("compile",))
@@ -65,7 +69,10 @@ def test_no_memo_reads_and_writes_no_remembered_answer(bench: Bench) -> None:
         assert bench.run(args).code == 0
         assert quick_answer(bench, args, memo=False) == "None"
     written = entries(bench)
-    assert written[fresh_cache.CACHE_AREA] and written[kept_cache.CACHE_AREA]
+    assert (
+        written[f"{memo.LAYOUT}/{fresh_cache.CACHE_AREA}"]
+        and written[f"{memo.LAYOUT}/{kept_cache.CACHE_AREA}"]
+    )
     # Every command answered before click from what it remembered, and declined under the switch.
     for args in PLAIN_COMMANDS:
         assert quick_answer(bench, args, memo=True) == "0"
@@ -77,20 +84,20 @@ def plant_fresh_verdict(bench: Bench) -> None:
     data = json.loads(Path(layout.stamp_path(bench.venv)).read_text())
     key = fresh_cache.cache_key(data, str(bench.project / "pylock.toml"), current=True)
     assert key is not None
-    (bench.cache / fresh_cache.CACHE_AREA).mkdir(parents=True, exist_ok=True)
-    (bench.cache / fresh_cache.CACHE_AREA / key).touch()
+    fresh_cache.verdicts(bench.cache).remember(key, fresh_cache.FRESH.encode())
 
 
 def plant_kept_verdict(bench: Bench) -> None:
     """Every remembered "lock kept" verdict made to vouch for requirements.in as it is now."""
     path = bench.project / "requirements.in"
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    verdicts = list((bench.cache / kept_cache.CACHE_AREA).iterdir())
+    verdicts = list((bench.cache / memo.LAYOUT / kept_cache.CACHE_AREA).iterdir())
     assert verdicts
-    for verdict in verdicts:
-        rows = verdict.read_text().splitlines(keepends=True)
+    for verdict in verdicts:  # the memo's body (after its header line), rewritten as a sound entry
+        rows = verdict.read_bytes().partition(b"\n")[2].decode().splitlines(keepends=True)
         mine = f"file\t{path}\t"
-        verdict.write_text("".join(mine + digest + "\n" if row.startswith(mine) else row for row in rows))
+        body = "".join(mine + digest + "\n" if row.startswith(mine) else row for row in rows)
+        memo.Memo(kept_cache.CACHE_AREA, bench.cache).remember(verdict.name, body.encode())
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import pytest
 from envlock.env import probe_cache
 from envlock.env.interpreter import probe, run_subprocess
 from envlock.errors import TargetEnvironmentError
+from envlock.memo import Memo
 from tests.kit.plugin import PythonMap, VenvFactory
 from tests.kit.venvs import create_venv, venv_python
 
@@ -37,13 +38,22 @@ class CountingRunner:
         return subprocess.CompletedProcess(command, result.returncode, json.dumps(answer), result.stderr)
 
 
-def _entries(area: Path) -> list[Path]:
-    return sorted(area.glob("*.json"))
+def _memo(tmp_path: Path) -> Memo:
+    return Memo(probe_cache.AREA, tmp_path / "cache")
+
+
+def _entries(memo: Memo) -> list[Path]:
+    area = memo.area()
+    return [] if area is None else sorted(Path(area).iterdir())
+
+
+def _body(path: Path) -> bytes:
+    """An entry's body (after the memo's header line)."""
+    return path.read_bytes().partition(b"\n")[2]
 
 
 def test_an_unchanged_venv_is_probed_once(venv_factory: VenvFactory, tmp_path: Path) -> None:
-    python, area, runner = venv_python(venv_factory()), tmp_path / "area", CountingRunner()
-    area.mkdir()
+    python, area, runner = venv_python(venv_factory()), _memo(tmp_path), CountingRunner()
     first = probe_cache.cached_probe(python, runner, area)
     second = probe_cache.cached_probe(python, runner, area)
     assert runner.runs == 1
@@ -63,8 +73,7 @@ def test_a_change_runs_the_probe_again(
     change: str, venv_factory: VenvFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     venv = venv_factory()
-    python, area, runner = venv_python(venv), tmp_path / "area", CountingRunner()
-    area.mkdir()
+    python, area, runner = venv_python(venv), _memo(tmp_path), CountingRunner()
     probe_cache.cached_probe(python, runner, area)
     if change == "pyvenv.cfg":
         config = venv / "pyvenv.cfg"
@@ -100,8 +109,7 @@ def test_a_standard_library_replaced_in_place_runs_the_probe_again(
     def rewrite(answer: dict[str, object]) -> None:
         answer["stdlib_file"] = str(stdlib)
 
-    python, area, runner = venv_python(venv_factory()), tmp_path / "area", CountingRunner(rewrite)
-    area.mkdir()
+    python, area, runner = venv_python(venv_factory()), _memo(tmp_path), CountingRunner(rewrite)
     probe_cache.cached_probe(python, runner, area)
     probe_cache.cached_probe(python, runner, area)
     assert runner.runs == 1
@@ -122,33 +130,30 @@ def test_a_standard_library_replaced_in_place_runs_the_probe_again(
     ],
 )
 def test_an_unreadable_entry_is_a_miss(entry: bytes, venv_factory: VenvFactory, tmp_path: Path) -> None:
-    python, area, runner = venv_python(venv_factory()), tmp_path / "area", CountingRunner()
-    area.mkdir()
+    python, area, runner = venv_python(venv_factory()), _memo(tmp_path), CountingRunner()
     probe_cache.cached_probe(python, runner, area)
     (path,) = _entries(area)
-    path.write_bytes(entry)
+    area.remember(path.name, entry)  # a sound entry (header, checksum) whose body is not an answer
     assert probe_cache.cached_probe(python, runner, area) == probe(python)
     assert runner.runs == 2
-    assert json.loads(path.read_bytes())["answer"]["executable"]  # rewritten whole
+    assert json.loads(_body(path))["answer"]["executable"]  # rewritten whole
 
 
 def test_an_entry_with_a_broken_answer_is_a_miss(venv_factory: VenvFactory, tmp_path: Path) -> None:
     """The identity still matches, but the answer no longer parses: probe again, never a wrong answer."""
-    python, area, runner = venv_python(venv_factory()), tmp_path / "area", CountingRunner()
-    area.mkdir()
+    python, area, runner = venv_python(venv_factory()), _memo(tmp_path), CountingRunner()
     probe_cache.cached_probe(python, runner, area)
     (path,) = _entries(area)
-    record = json.loads(path.read_bytes())
+    record = json.loads(_body(path))
     for broken in ({"paths": "nowhere"}, {"version": ["three"]}, {"markers": []}):
-        path.write_text(json.dumps({**record, "answer": {**record["answer"], **broken}}))
+        area.remember(path.name, json.dumps({**record, "answer": {**record["answer"], **broken}}).encode())
         assert probe_cache.cached_probe(python, runner, area) == probe(python)
     assert runner.runs == 4
 
 
 def test_each_interpreter_has_its_own_entry(venv_factory: VenvFactory, tmp_path: Path) -> None:
     first, second = venv_python(venv_factory()), venv_python(venv_factory())
-    area, runner = tmp_path / "area", CountingRunner()
-    area.mkdir()
+    area, runner = _memo(tmp_path), CountingRunner()
     assert (
         probe_cache.cached_probe(first, runner, area).prefix
         != probe_cache.cached_probe(second, runner, area).prefix
@@ -166,8 +171,7 @@ def test_a_venv_made_again_by_another_python_is_probed_again(
     )
     if len(versions) < 2:
         pytest.skip("needs two Pythons on this machine")
-    place, area, runner = tmp_path / "venv", tmp_path / "area", CountingRunner()
-    area.mkdir()
+    place, area, runner = tmp_path / "venv", _memo(tmp_path), CountingRunner()
     create_venv(place, available_pythons[versions[0]])
     old = probe_cache.cached_probe(venv_python(place), runner, area)
     shutil.rmtree(place)
@@ -178,8 +182,7 @@ def test_a_venv_made_again_by_another_python_is_probed_again(
 
 
 def test_a_missing_interpreter_is_reported_as_the_probe_reports_it(tmp_path: Path) -> None:
-    area = tmp_path / "area"
-    area.mkdir()
+    area = _memo(tmp_path)
     with pytest.raises(TargetEnvironmentError, match="cannot run Python at"):
         probe_cache.cached_probe(tmp_path / "missing-python", run_subprocess, area)
     assert _entries(area) == []

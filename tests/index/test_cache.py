@@ -78,9 +78,11 @@ def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: 
     assert "envlock" in str(default_cache_dir())
 
 
-def test_areas_are_made_owner_only_and_private_areas_need_a_private_cache(tmp_path: Path) -> None:
+def test_areas_are_made_owner_only_and_memos_need_a_private_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A umask that lets the group write (002, common with per-user groups) still makes owner-only cache
-    folders; a cache folder others can write is not trusted for a private area."""
+    folders; a cache folder others can write is not trusted: its memos are off, and that is said once."""
     import os
 
     cache = Cache(tmp_path / "cache")
@@ -90,12 +92,15 @@ def test_areas_are_made_owner_only_and_private_areas_need_a_private_cache(tmp_pa
     finally:
         os.umask(old)
     assert all(p.stat().st_mode & 0o777 == 0o700 for p in (cache.root, http.parent, http))
-    assert cache.private_area("memo") == http.parent / "memo"
+    assert cache.memo("memo").area(make=True) == str(http.parent / "memo")
     cache.root.chmod(0o770)
-    assert cache.private_area("memo") is None
+    assert Cache(cache.root).memo("memo").area() is None
+    assert Cache(cache.root).memo("memo").area() is None
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and str(cache.root) in said[0] and "writable by others" in said[0], said
     cache.root.chmod(0o700)
     (http.parent / "memo").chmod(0o702)
-    assert cache.private_area("memo") is None
+    assert Cache(cache.root).memo("memo").area() is None
 
 
 def test_a_read_is_a_miss_or_the_entry_and_makes_no_folder(tmp_path: Path) -> None:

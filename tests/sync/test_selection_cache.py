@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from envlock.env.interpreter import environment_for, probe, tags_basis
+from envlock.memo import Memo
 from envlock.sync import selection_cache
 from tests.cli.test_quick import RUN_MAIN
 from tests.cli.test_sync_cli import installed, sync_json, write
@@ -23,6 +24,16 @@ from tests.kit.sync_locks import lock_for, write_lock_dict
 
 def _area() -> Path:
     return Path(os.environ["ENVLOCK_CACHE_DIR"], "v1", selection_cache.AREA)
+
+
+def _body(entry: Path) -> bytes:
+    """A memo entry's body (after its header line)."""
+    return entry.read_bytes().partition(b"\n")[2]
+
+
+def _reads() -> list[Path]:
+    """The remembered reads (the area also holds the marks that a lock's bytes were read in full)."""
+    return sorted(p for p in _area().iterdir() if _body(p).startswith(b"{"))
 
 
 def test_a_changed_lock_is_read_in_full(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
@@ -40,20 +51,20 @@ def test_an_edited_remembered_read_is_not_trusted(kit_index: KitIndex, run_envlo
     in full and the venv is exactly the lock."""
     write(kit_index, DistSpec("a", "1.0"), DistSpec("b", "2.0"))
     sync_json(run_envlock)
-    entries = sorted(_area().glob("*/*.json"))
+    entries = _reads()
     assert len(entries) == 1
     entry = entries[0]
-    original = json.loads(entry.read_text())
+    original = json.loads(_body(entry))
+    memo = Memo(selection_cache.AREA, os.environ["ENVLOCK_CACHE_DIR"])
     for edit in ("file-url", "bad-sha", "garbage"):
         data = json.loads(json.dumps(original))
         if edit == "file-url":
             data["packages"][0]["url"] = "file:///etc/passwd"
         elif edit == "bad-sha":
             data["packages"][0]["sha256"] = "../../x"
-        entry.write_text(json.dumps(data) if edit != "garbage" else "{not json")
-        assert selection_cache.recall(entry.parent.parent, entry.parent.name, entry.stem) is None
+        memo.remember(entry.name, json.dumps(data).encode() if edit != "garbage" else b"{not json")
         assert run_envlock("sync", "--rebuild").returncode == 0
-        assert json.loads(entry.read_text()) == original  # the full read wrote it again
+        assert json.loads(_body(entry)) == original  # a miss: the full read wrote it again
     assert installed() == {"a": "1.0", "b": "2.0"}
     assert run_envlock("check", "--deep").returncode == 0
 
@@ -71,7 +82,7 @@ def test_each_choice_is_remembered_apart(kit_index: KitIndex, run_envlock: RunEn
     assert installed() == {"a": "1.0", "b": "2.0"}
     sync_json(run_envlock)
     assert installed() == {"a": "1.0"}
-    assert len(list(_area().glob("*/*.json"))) == 2
+    assert len(_reads()) == 2
 
 
 def test_a_claims_verdict_holds_for_its_selection_only(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
@@ -107,7 +118,7 @@ def test_the_sync_after_a_compile_answers_from_the_read_compile_remembered(
     kit_index.publish(DistSpec("a", "1.0", requires=("b",)), DistSpec("b", "2.0"))
     Path("requirements.in").write_text("a\n")
     run_envlock("compile", "--index-url", kit_index.url, check=True)
-    entries = list(_area().glob("*/*.json"))
+    entries = _reads()
     assert len(entries) == 1, entries
     loaded = modules_loaded([sys.executable], RUN_MAIN, ["-q", "sync"])
     # (packaging.markers checks the new wheels' METADATA, remembered from then on; tomllib reads the

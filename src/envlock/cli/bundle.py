@@ -81,7 +81,7 @@ def _targets(
     if texts:
         return tuple(target_environment(spec) for spec in parse_targets(texts, "--target"))
     prober = functools.partial(
-        probe_cache.cached_probe, runner=run_subprocess, area=cache.area(probe_cache.AREA)
+        probe_cache.cached_probe, runner=run_subprocess, memo=cache.memo(probe_cache.AREA)
     )
     target = venv_target(venv.absolute(), python, rebuild=False, default_python=sys.executable, prober=prober)
     return (environment_for(target.info),)

@@ -145,13 +145,15 @@ def probe_answer(
 
 
 def info_from_json(data: Mapping[str, Any]) -> InterpreterInfo:
-    paths = data["paths"]
+    """The probe's answer as interpreter facts; ValueError for one that is not well formed, or a venv's
+    whose install folders are not inside it (every one is normalised first: ``install_folders``)."""
     major, minor, micro = (int(v) for v in data["version"])
+    prefix, is_venv = str(data["prefix"]), bool(data["is_venv"])
     return InterpreterInfo(
         executable=str(data["executable"]),
-        prefix=str(data["prefix"]),
+        prefix=prefix,
         base_prefix=str(data["base_prefix"]),
-        is_venv=bool(data["is_venv"]),
+        is_venv=is_venv,
         version=(major, minor, micro),
         implementation=str(data["implementation"]),
         cache_tag=data.get("cache_tag"),
@@ -159,10 +161,25 @@ def info_from_json(data: Mapping[str, Any]) -> InterpreterInfo:
         platform=str(data["platform"]),
         debug=bool(data.get("debug")),
         free_threaded=bool(data.get("free_threaded")),
-        scheme=InstallScheme(
-            **{k: str(paths[k]) for k in ("purelib", "platlib", "scripts", "data", "headers")}
-        ),
+        scheme=InstallScheme(**install_folders(data["paths"], prefix if is_venv else None)),
     )
+
+
+def install_folders(paths: Mapping[str, Any], venv: str | None) -> dict[str, str]:
+    """The install scheme's folders (purelib, platlib, scripts, data, headers), each absolute and
+    normalised (no ``..``, no ``//``); with ``venv``, each inside it (ValueError otherwise: a wheel's
+    files must never land outside the venv, whoever gave the paths, docs/safety.md)."""
+    folders = {}
+    root = None if venv is None else os.path.normpath(venv)
+    for key in ("purelib", "platlib", "scripts", "data", "headers"):
+        path = paths[key]
+        if not isinstance(path, str) or not os.path.isabs(path) or "\0" in path:  # noqa: PTH117
+            raise ValueError(f"install folder {key} is not an absolute path")
+        path = os.path.normpath(path)
+        if root is not None and path != root and not path.startswith(root.rstrip(os.sep) + os.sep):
+            raise ValueError(f"install folder {key} {path} is outside the venv {root}")
+        folders[key] = path
+    return folders
 
 
 def environment_for(info: InterpreterInfo) -> TargetEnvironment:

@@ -3,67 +3,65 @@
 """The interpreter probe's answer remembered per interpreter, as uv keeps interpreter facts: a patch
 sync would otherwise start the venv's Python once just to learn what it learned last time.
 
-An entry (``interpreters/<sha256 of the path>.json`` in the cache) holds the probe's JSON answer and the
-identity of everything that answer depends on, checked with a few ``stat`` calls before it is used: the
+A memo (``envlock.memo``, area ``interpreters``, one entry per interpreter path) holds the probe's JSON
+answer and the identity of everything that answer depends on, checked with a few ``stat`` calls before
+it is used: the
 interpreter as named and as resolved (size, mtime, inode), ``pyvenv.cfg`` beside it or one folder up,
 the standard library's ``os.py`` (a shared ``libpython`` or a Windows venv launcher stays the same file
 when its Python is upgraded in place; the standard library does not), the kernel (``platform_release``
 is a marker), the environment variables sysconfig reads, and the probe script itself. Any difference, or
-an entry that cannot be read or parsed, is a miss: the probe runs and the entry is written again.
+an entry that cannot be read, parsed, or names install folders outside its venv, is a miss: the probe
+runs and the answer is remembered again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
-from envlock.atomic import write_atomic
-from envlock.cache_dir import memo_disabled
 from envlock.env.interpreter import PROBE_SCRIPT, InterpreterInfo, Runner, info_from_json, probe_answer
+from envlock.memo import Memo
+from envlock.memo import key as memo_key
 
 AREA = "interpreters"
-"""The cache area of the entries (under the cache's layout version, beside ``artifacts``)."""
+"""The memo area of the answers (``envlock.memo``)."""
 _ENVIRONMENT = ("__PYVENV_LAUNCHER__", "_PYTHON_HOST_PLATFORM", "_PYTHON_SYSCONFIGDATA_NAME")
 """Variables the probe or sysconfig reads although the probe runs with ``-I`` (docs/sync.md)."""
 
 
-def cached_probe(python: str | os.PathLike[str], runner: Runner, area: Path | None) -> InterpreterInfo:
-    """What ``interpreter.probe`` would answer for ``python``, from ``area`` when the interpreter is
-    unchanged since the entry was written; else the probe runs and the entry is (re)written. ``area``
-    None: no cache, the probe runs."""
-    area = None if memo_disabled() else area
-    identity = _identity(python) if area is not None else None
-    if area is None or identity is None:
+def cached_probe(python: str | os.PathLike[str], runner: Runner, memo: Memo | None) -> InterpreterInfo:
+    """What ``interpreter.probe`` answers for ``python``: the probe's answer remembered in ``memo``
+    (area ``AREA``) while the interpreter is unchanged; ``memo`` None: the probe runs."""
+    identity = _identity(python) if memo is not None else None
+    if memo is None or identity is None:
         return probe_answer(python, runner)[0]
-    entry = area / f"{hashlib.sha256(os.fsencode(identity['python'])).hexdigest()}.json"
-    found = _read(entry, identity)
-    if found is not None:
-        return found
-    info, answer = probe_answer(python, runner)
-    record = {"identity": identity, "stdlib": _stdlib(answer), "answer": answer}
-    with contextlib.suppress(OSError):  # a read-only cache costs the next sync the probe, nothing else
-        write_atomic(entry, json.dumps(record, sort_keys=True).encode(), durable=False)
-    return info
 
-
-def _read(entry: Path, identity: dict[str, Any]) -> InterpreterInfo | None:
-    """The entry's interpreter facts when its identity is ``identity`` and its standard library is the
-    same file; None for anything else (missing, torn, edited, another interpreter)."""
-    try:
-        record = json.loads(entry.read_bytes())
-        if record["identity"] != identity:
-            return None
+    def decode(body: bytes) -> tuple[InterpreterInfo, dict[str, Any]]:
+        record = json.loads(body)
         answer = record["answer"]
-        if record["stdlib"] != _stdlib(answer):
-            return None
-        return info_from_json(answer)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+        info = info_from_json(answer)
+        if record["identity"] != identity or record["stdlib"] != _stdlib(answer):
+            raise ValueError("the interpreter changed")
+        if not _describes(info, identity["python"]):
+            raise ValueError("another interpreter's answer")
+        return info, answer
+
+    def encode(found: tuple[InterpreterInfo, dict[str, Any]]) -> bytes:
+        record = {"identity": identity, "stdlib": _stdlib(found[1]), "answer": found[1]}
+        return json.dumps(record, sort_keys=True).encode()
+
+    key = memo_key(AREA, identity["python"])  # one entry per interpreter path, rewritten when it changes
+    return memo.through(key, lambda: probe_answer(python, runner), encode, decode)[0]
+
+
+def _describes(info: InterpreterInfo, python: str) -> bool:
+    """A venv's answer is of the venv ``python`` is in (``<venv>/bin/python``): a remembered answer
+    naming another prefix, whose install folders are elsewhere, is not this interpreter's."""
+    venv = os.path.dirname(os.path.dirname(python))
+    return not info.is_venv or os.path.realpath(info.prefix) == os.path.realpath(venv)
 
 
 def _identity(python: str | os.PathLike[str]) -> dict[str, Any] | None:

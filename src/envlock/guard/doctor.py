@@ -192,7 +192,7 @@ def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner:
 def check_venv(inputs: DoctorInputs) -> tuple[list[Finding], dict[str, str]]:
     """The venv against its lock and stamp; also the locked names (from the stamp) for the base check."""
     options = drift.CheckOptions(lock=inputs.lock, venv_label=str(inputs.venv))
-    result = with_freshness(drift.check(inputs.venv, options), options)
+    result = with_freshness(drift.check(inputs.venv, options), options, inputs.cache_dir)
     locked = {d["name"]: d["version"] for d in (result.stamp or {}).get("distributions", [])}
     stale = [d for d in result.drifts if d.kind in (drift.LOCK_STALE, drift.NO_LOCK)]
     other = [d for d in result.drifts if d not in stale]

@@ -3,26 +3,32 @@ HTTP responses and parsed metadata.
 
 Safe for concurrent processes: every entry is written to a temporary file in the same folder and
 renamed into place, so a reader sees a whole entry or none. An artifact enters the verified area
-only after its sha256 was checked.
+only after its sha256 was checked. A cache others could have written to (the cache trust rule,
+``memo.distrusted``) is used in a verify-everything mode: every artifact is hashed before use, no entry is
+read and every memo misses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
-from envlock import validate
+from envlock import memo, validate
 from envlock.atomic import write_atomic
 from envlock.cache_dir import default_cache_dir as default_cache_dir  # its home: light, for check
+from envlock.memo import Memo
+from envlock.runtime.hashing import sha256_file
 
-CACHE_LAYOUT_VERSION = "v1"
+CACHE_LAYOUT_VERSION = memo.LAYOUT
+_SCRATCH: dict[tuple[str, str], tempfile.TemporaryDirectory[str]] = {}
+"""The temporary areas standing in for a cache that is not believed (``Cache.unchecked_area``)."""
 
 
 @dataclass(frozen=True)
@@ -45,18 +51,30 @@ class Cache:
             path.mkdir(mode=0o700, exist_ok=True)
         return path
 
-    def private_area(self, name: str) -> Path | None:
-        """A named sub-area for entries whose content is believed without a hash to check it against (a
-        memo of a build), made owner-only; None unless the cache folder, its layout folder and the area
-        are this user's and writable by no one else (the cache trust rule, docs/design.md), or when the
-        area cannot be made. Its callers then do the work instead of remembering it."""
-        layout = self.root / CACHE_LAYOUT_VERSION
-        try:
-            path = self.area(name)
-            private = all(_private(folder.stat()) for folder in (self.root, layout, path))
-        except OSError:
-            return None
-        return path if private else None
+    @cached_property
+    def distrusted(self) -> str | None:
+        """Why this cache is not believed (``memo.distrusted``: another user's, or writable by others),
+        said once on stderr; None when it is. Not believed: every memo misses, every stored artifact is
+        hashed before use, no remembered page or build is reused (docs/safety.md, the cache trust rule)."""
+        reason = memo.distrusted(self.root)
+        if reason is not None:
+            memo.say_distrusted(self.root, reason)
+        return reason
+
+    def unchecked_area(self, name: str) -> Path:
+        """A named area whose entries are reused without a hash to check them by (built wheels, git
+        checkouts): the cache's own when it is believed; else an owner-only temporary folder of this
+        process (removed at exit), so nothing others planted is built from or installed."""
+        if self.distrusted is None:
+            return self.area(name)
+        key = (str(self.root), name)
+        if key not in _SCRATCH:
+            _SCRATCH[key] = tempfile.TemporaryDirectory(prefix=f"envlock-{name}-")
+        return Path(_SCRATCH[key].name)
+
+    def memo(self, kind: str) -> Memo:
+        """The remembered answers of ``kind`` in this cache (off when it is not believed)."""
+        return Memo(kind, None if self.distrusted is not None else self.root)
 
     def artifact_path(self, sha256: str, filename: str) -> Path:
         """Where the artifact goes; a hash or file name that would leave the store is a ValueError
@@ -66,10 +84,15 @@ class Cache:
         return self.root / CACHE_LAYOUT_VERSION / "artifacts" / digest[:2] / digest[2:] / name
 
     def get_artifact(self, sha256: str, filename: str) -> Path | None:
-        """The verified artifact with this hash, or None. Entries are written once and never changed,
-        so presence is proof (the hash was checked before the rename that made it visible)."""
+        """The verified artifact with this hash, or None. In a believed cache entries are written once
+        and never changed, so presence is proof (the hash was checked before the rename that made it
+        visible); in one others can write, the file is hashed first (a mismatch is a miss)."""
         path = self.artifact_path(sha256, filename)
-        return path if path.is_file() else None
+        if not path.is_file():
+            return None
+        if self.distrusted is not None and sha256_file(path) != sha256:
+            return None
+        return path
 
     @contextmanager
     def artifact_writer(self, sha256: str, filename: str) -> Iterator[tuple[BinaryIO, hashlib._Hash]]:
@@ -99,7 +122,10 @@ class Cache:
         return path
 
     def read_entry(self, area: str, key: str) -> bytes | None:
-        """The entry, or None: a missing area is a miss (made when written), not a folder to make."""
+        """The entry, or None: a missing area is a miss (made when written), not a folder to make; so is
+        every entry of a cache that is not believed."""
+        if self.distrusted is not None:
+            return None
         path = self.root / CACHE_LAYOUT_VERSION / area / validate.relative_path(key, "cache key")
         try:
             return path.read_bytes()
@@ -114,14 +140,6 @@ class Cache:
                 with suppress(OSError):
                     total += (Path(dirpath) / name).stat().st_size
         return total
-
-
-def _private(found: os.stat_result) -> bool:
-    """A folder only this user can write to (POSIX; Windows folders carry no such mode bits)."""
-    if os.name == "nt":
-        return stat.S_ISDIR(found.st_mode)
-    mine = found.st_uid == os.getuid()
-    return stat.S_ISDIR(found.st_mode) and mine and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def key_for(text: str) -> str:

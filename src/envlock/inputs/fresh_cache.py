@@ -1,10 +1,10 @@
 """The cached answer to "is this lock still what its inputs compile to?", on ``envlock check``'s path.
 
-A *fresh* verdict of ``inputs.freshness`` is remembered under the cache folder (``freshness/<key>``),
-keyed by the lock's and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and
-``run``, ``doctor``) pays one ``stat``. Only without a cached answer is ``inputs.freshness`` imported,
-with the TOML parser, packaging and the input readers. Standard library and ``runtime.hashing`` only, and no
-``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
+A *fresh* verdict of ``inputs.freshness`` is a memo (``envlock.memo``, area ``freshness``) keyed by the lock's
+and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and ``run``, ``doctor``) pays
+a few ``stat`` calls and one small read. Only without a remembered answer is ``inputs.freshness`` imported,
+with the TOML parser, packaging and the input readers. Standard library, ``runtime`` and ``memo`` only,
+and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
 (tests/cli/test_check_cli.py pins the modules this path loads).
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 
+from envlock import memo
 from envlock.runtime import drift
-from envlock.runtime.hashing import sha256_file, sha256_text
+from envlock.runtime.hashing import sha256_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
 """The verdicts (``inputs.freshness.Freshness.state``)."""
 
 CACHE_AREA = "freshness"
-"""Cache area of the fresh verdicts (one empty file per key)."""
+"""The memo area of the fresh verdicts."""
 
 _LOCK_DRIFTS = frozenset({drift.NO_LOCK, drift.OTHER_LOCK, drift.LOCK_CHANGED})
 
@@ -45,66 +46,61 @@ def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False
             parts.append(f"{record['path']}={digest}")
     except (KeyError, TypeError, OSError):
         return None
-    return sha256_text("\n".join(str(p) for p in parts))
+    return memo.key(CACHE_AREA, [str(p) for p in parts])
 
 
-def _cache_dir() -> str:
-    from envlock.cache_dir import default_cache_path  # lazy: envlock --help loads this module, not the cache
+def verdicts(cache_dir: str | os.PathLike[str] | None = None) -> memo.Memo:
+    """The remembered verdicts in the cache folder (``--cache-dir``, else ``ENVLOCK_CACHE_DIR``, else
+    the user's). Without a folder named, looked up where the user's cache most likely is, without
+    importing platformdirs (~10 ms of a ~40 ms check; ``cache_dir.likely_cache_path``)."""
+    from envlock.cache_dir import likely_cache_path  # lazy: envlock --help loads this module, not the cache
 
-    return default_cache_path()
-
-
-def known_fresh(key: str, cache_dir: str | os.PathLike[str] | None = None) -> bool:
-    """A fresh verdict was cached for ``key``. Looked up where the cache most likely is, without
-    importing platformdirs (~10 ms of a ~40 ms check): a wrong guess only misses, and the verdict is
-    then worked out and written where platformdirs says."""
-    from envlock.cache_dir import likely_cache_path, memo_disabled  # lazy: as _cache_dir
-
-    if memo_disabled():
-        return False
-    folder = cache_dir or likely_cache_path()
-    return os.path.isfile(os.path.join(folder, CACHE_AREA, key))  # noqa: PTH113, PTH118
+    return memo.Memo(CACHE_AREA, cache_dir or likely_cache_path())
 
 
-def remember_fresh(key: str, cache_dir: str | os.PathLike[str] | None = None) -> None:
-    """Cache a fresh verdict (best effort: a read-only cache only costs the next check the parse)."""
-    from envlock.cache_dir import memo_disabled  # lazy: as _cache_dir
+def judged(lock: str, key: str | None, remembered: memo.Memo) -> tuple[str, str, tuple[str, ...]]:
+    """``inputs.freshness.verdict`` of ``lock`` (state, detail, inputs), a fresh one remembered under
+    ``key`` (None: not remembered). Only without a remembered verdict is the input parser imported."""
 
-    if memo_disabled():
-        return
-    folder = os.path.join(cache_dir or _cache_dir(), CACHE_AREA)  # noqa: PTH118
-    try:
-        os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-        with open(os.path.join(folder, key), "ab"):  # noqa: PTH118
-            pass
-    except OSError:
-        pass
+    def compute() -> tuple[str, str, tuple[str, ...]]:
+        from pathlib import Path  # lazy: only without a remembered verdict
+
+        from envlock.inputs.freshness import verdict  # lazy: only without a remembered verdict
+
+        found = verdict(Path(lock), os.environ)
+        return found.state, found.detail, found.inputs
+
+    if key is None:
+        return compute()
+    return remembered.through(key, compute, _encode, _decode)
 
 
-def with_freshness(result: drift.CheckResult, options: drift.CheckOptions) -> drift.CheckResult:
+def _encode(answer: tuple[str, str, tuple[str, ...]]) -> bytes | None:
+    return FRESH.encode() if answer[0] == FRESH else None  # only "fresh" is a verdict of these bytes alone
+
+
+def _decode(body: bytes) -> tuple[str, str, tuple[str, ...]]:
+    if body != FRESH.encode():
+        raise ValueError("not a fresh verdict")
+    return FRESH, "", ()
+
+
+def with_freshness(
+    result: drift.CheckResult, options: drift.CheckOptions, cache_dir: str | os.PathLike[str] | None = None
+) -> drift.CheckResult:
     """``result`` judged by the lock's real input fingerprint (``inputs.freshness``; docs/stamp.md).
 
     Adds a ``lock-stale`` drift for an input edited *before* the last sync, which the stdlib check (its
     baseline is the sync) cannot see; drops the stdlib's ``lock-stale`` when the inputs changed since the
-    sync but still compile to this lock (a comment, a version bump in pyproject.toml). A cached fresh
-    verdict costs one ``stat``; the input parser is imported only without one.
+    sync but still compile to this lock (a comment, a version bump in pyproject.toml). A remembered fresh
+    verdict (``verdicts``: ``cache_dir``'s) costs a few ``stat`` calls and one small read; the input
+    parser is imported only without one.
     """
     if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
         return result
     stdlib_stale = [d for d in result.drifts if d.kind == drift.LOCK_STALE]
     key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
-    inputs: tuple[str, ...] = ()
-    if key is not None and known_fresh(key):
-        state, detail = FRESH, ""
-    else:
-        from pathlib import Path  # lazy: only without a cached verdict
-
-        from envlock.inputs.freshness import verdict  # lazy: only without a cached verdict
-
-        found = verdict(Path(result.lock), os.environ)
-        state, detail, inputs = found.state, found.detail, found.inputs
-        if state == FRESH and key is not None:
-            remember_fresh(key)
+    state, detail, inputs = judged(result.lock, key, verdicts(cache_dir))
     if state == FRESH and stdlib_stale:
         kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
         return drift.CheckResult(result.venv, result.lock, kept, result.stamp)

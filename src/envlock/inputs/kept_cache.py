@@ -1,15 +1,15 @@
-# ruff: noqa: PTH100, PTH103, PTH116, PTH117, PTH118, PTH120
+# ruff: noqa: PTH116, PTH117
 # (os.path on plain strings on purpose: this module is on the quick compile's start-up path)
 """The cached "lock kept" verdict of ``envlock compile`` (issue 15), answered before click is imported.
 
-When a compile concludes that its lock is already what it would write, it remembers that under the cache
-folder (``compile-kept/<key>``). The key is a hash of the request: the command line's values, the working
-folder, envlock's version and modules, the running Python, and every ``ENVLOCK_*`` variable. The verdict
-holds what the outcome was read from: each file's sha256 (or that it did not exist), each interpreter's
-identity, the hash of each ``${VAR}`` the requirements files name, and the lock's sha256. ``recall``
-answers only when all of them still hold; anything else (no entry, a damaged or foreign entry, one
-changed byte) is a miss and the full compile runs. Standard library and ``runtime.hashing`` only, and no
-``pathlib``, ``typing`` or ``dataclasses``: each costs the answer milliseconds to import.
+When a compile concludes that its lock is already what it would write, it remembers that in a memo
+(``envlock.memo``, area ``compile-kept``). The key is a hash of the request: the command line's values, the
+working folder, envlock's version and modules, the running Python, and every ``ENVLOCK_*`` variable. The
+verdict holds what the outcome was read from: each file's sha256 (or that it did not exist), each
+interpreter's identity, the hash of each ``${VAR}`` the requirements files name, and the lock's sha256.
+``recall`` answers only when all of them still hold; anything else (no entry, a damaged or foreign entry, one
+changed byte) is a miss and the full compile runs. Standard library, ``runtime.hashing`` and ``memo`` only,
+and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the answer milliseconds to import.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import os
 import stat
 import sys
 
-from envlock import __version__, option_table
-from envlock.cache_dir import memo_disabled
+from envlock import memo, option_table
 from envlock.runtime.hashing import sha256_file, sha256_text, stat_identity
 
 TYPE_CHECKING = False
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 CACHE_AREA = "compile-kept"
-"""Cache area of the verdicts (one small text file per key)."""
+"""The memo area of the verdicts (``envlock.memo``)."""
 
 FORMAT = "envlock-compile-kept-1"
 
@@ -43,7 +42,6 @@ their kind (``check``: ``--check``'s verdict is its own): those the quick answer
 table's ``quick`` column), but ``--cache-dir``, which says where verdicts are. ``-U``, ``-P`` and
 ``--dry-run`` are never answered from a verdict."""
 
-MAX_VERDICT_BYTES = 1 << 20
 RACY_NS = 50_000_000
 """A file modified less than this before the compile started (or after) may have changed while it was
 read: no verdict is remembered then (file times come from a clock that lags by up to one tick)."""
@@ -71,7 +69,6 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
         request[name] = value
     document = {
         "format": FORMAT,
-        "envlock": [__version__, code_identity()],
         "python": [sys.executable, sys.version],
         "cwd": cwd,
         "request": request,
@@ -82,24 +79,7 @@ def request_key(values: Mapping[str, object], cwd: str, environ: Mapping[str, st
             if k.startswith("ENVLOCK_") and k != _CACHE_VARIABLE and not k.endswith("_PASSWORD")
         },
     }
-    return sha256_text(repr(document))  # no json: its import (re, enum) would cost the answer milliseconds
-
-
-def code_identity() -> list[tuple[str, int, int]]:
-    """envlock's own modules (path, mtime, size): a verdict of other code (an upgrade, an edited
-    checkout run from source) never answers. One ``scandir`` per package folder (~1 ms)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    found = []
-    folders = [package]
-    while folders:
-        with os.scandir(folders.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                    folders.append(entry.path)
-                elif entry.name.endswith(".py"):
-                    info = entry.stat()
-                    found.append((entry.path, info.st_mtime_ns, info.st_size))
-    return sorted(found)
+    return memo.key(CACHE_AREA, document)  # (repr, not json: its import would cost the answer milliseconds)
 
 
 def file_digest(path: str) -> str | None:
@@ -154,35 +134,25 @@ def _variable_hashes(names: Iterable[str]) -> dict[str, str | None]:
 
 
 def remember(key: str, cache_dir: str, verdict: Mapping[str, Any]) -> None:
-    """Store ``verdict`` (``message``, ``lock`` [path, sha256] and what ``observe`` saw) under ``key``;
-    best effort: a read-only cache only costs the next compile its full path."""
-    from envlock.atomic import write_atomic  # lazy: only the full compile path remembers
-
-    text = None if memo_disabled() else _dumps(verdict)
-    if text is None:
-        return
-    folder = os.path.join(cache_dir, CACHE_AREA)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        write_atomic(os.path.join(folder, key), text.encode("utf-8", "surrogateescape"), durable=False)
-    except OSError:
-        pass
+    """Store ``verdict`` (``message``, ``lock`` [path, sha256] and what ``observe`` saw) under ``key``
+    (a memo: best effort, off in a cache that is not believed)."""
+    text = _dumps(verdict)
+    if text is not None:
+        memo.Memo(CACHE_AREA, cache_dir).remember(key, text.encode("utf-8", "surrogateescape"))
 
 
 def recall(key: str, cache_dir: str) -> str | None:
     """The message of the verdict under ``key`` when everything it was read from still holds, else None
     (no entry, an entry of another shape, anything changed)."""
-    if memo_disabled():
-        return None
-    try:
-        with open(os.path.join(cache_dir, CACHE_AREA, key), "rb") as handle:
-            data = handle.read(MAX_VERDICT_BYTES + 1)
-        if len(data) > MAX_VERDICT_BYTES:
-            return None
-        verdict = _loads(data.decode("utf-8", "surrogateescape"))
-        return None if verdict is None else _still_holds(verdict)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
+    return memo.Memo(CACHE_AREA, cache_dir).recall(key, _message)
+
+
+def _message(body: bytes) -> str:
+    verdict = _loads(body.decode("utf-8", "surrogateescape"))
+    message = None if verdict is None else _still_holds(verdict)
+    if message is None:
+        raise ValueError("the verdict no longer holds")
+    return message
 
 
 _ROW_FIELDS = {"message": 1, "lock": 2, "file": 2, "interpreter": 4, "variable": 2}

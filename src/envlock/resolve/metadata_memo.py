@@ -4,74 +4,64 @@ backend again (as uv's ``cache-keys``): one entry per key, in an owner-only area
 A key names everything the answer is taken to depend on: a project folder's place, whether it is built
 editable, and its ``sources.tree.metadata_files`` (``pyproject.toml``, ``setup.cfg``, ``setup.py`` and
 the files its ``[tool.envlock] cache-keys`` globs match); a git source's repository, commit and folder
-(fixed by the commit); and the Python that runs the backend. The entry holds the key's text and the
-metadata, behind a sha256 of both: a missing, torn, edited or foreign entry is a miss, never an error,
-and a cache folder that others could write is not read at all (``Cache.private_area``).
+(fixed by the commit); and the Python that runs the backend. A memo (``envlock.memo``): a missing,
+torn, edited or foreign entry is a miss, never an error, and a cache folder that others could write is
+not read at all (the cache trust rule).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import sysconfig
-from contextlib import suppress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envlock.atomic import write_atomic
-from envlock.cache_dir import memo_disabled
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
+from envlock.memo import Memo
+from envlock.memo import key as memo_key
 from envlock.models.source import Source
 from envlock.sources import tree
 
 AREA = "source-metadata"
-"""The cache area of the entries (``<sha256 of the key>.json``)."""
+"""The memo area of the entries."""
 FORMAT = "envlock-source-metadata-1"
 """Part of every key: a change of what an entry holds, or of how metadata is built, misses them all."""
 
 
 @dataclass(frozen=True)
 class MetadataMemo:
-    """The entries under ``area``."""
+    """The remembered metadata of source builds (``envlock.memo``: off in a cache that is not believed)."""
 
-    area: Path | None
-    """None: the cache is not trusted (or cannot be written); nothing is read or written."""
+    memo: Memo
     read: bool = True
     """False (``compile --upgrade``): every build runs; what it gives is remembered as usual."""
 
     @classmethod
     def open(cls, cache: Cache, *, refresh: bool = False) -> MetadataMemo:
         """The memo in ``cache``; ``refresh``: read no entry, write them anew."""
-        return cls(None if memo_disabled() else cache.private_area(AREA), read=not refresh)
+        return cls(cache.memo(AREA), read=not refresh)
+
+    def through(self, key: str, build: Callable[[], CoreMetadata]) -> CoreMetadata:
+        """What ``build`` gives, remembered under ``key`` (``folder_key``, ``git_key``); with ``read``
+        False it always builds, and remembers what it gave."""
+        found = self.recall(key)
+        if found is None:
+            found = build()
+            self.memo.remember(memo_key(AREA, key), _encode(found))
+        return found
 
     def recall(self, key: str) -> CoreMetadata | None:
         """The metadata remembered under ``key``, or None for anything else."""
-        if self.area is None or not self.read:
-            return None
-        try:
-            data = (self.area / _file_name(key)).read_bytes()
-            checksum, _, body = data.partition(b"\n")
-            if hashlib.sha256(body).hexdigest().encode() != checksum:
-                return None
-            record = json.loads(body)
-            if record["key"] != key:
-                return None
-            return _metadata(record["metadata"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        return self.memo.recall(memo_key(AREA, key), _decode) if self.read else None
 
-    def remember(self, key: str, metadata: CoreMetadata) -> None:
-        """Keep ``metadata`` under ``key``; a cache that cannot be written costs the next compile a build."""
-        if self.area is None:
-            return
-        body = json.dumps({"key": key, "metadata": json.loads(metadata.to_json())}, sort_keys=True).encode()
-        data = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
-        with suppress(OSError):
-            write_atomic(self.area / _file_name(key), data, durable=False, mode=0o600)
+
+def _encode(metadata: CoreMetadata) -> bytes:
+    return metadata.to_json()
 
 
 def folder_key(path: Path, *, editable: bool) -> str:
@@ -94,13 +84,9 @@ def _key(what: dict[str, Any]) -> str:
     return json.dumps({"format": FORMAT, "python": python, **what}, sort_keys=True)
 
 
-def _file_name(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest() + ".json"
-
-
-def _metadata(raw: Any) -> CoreMetadata:
+def _decode(body: bytes) -> CoreMetadata:
     """``CoreMetadata`` from an entry's JSON, every field of the type it must have (else ValueError)."""
-    metadata = CoreMetadata.from_json(json.dumps(raw).encode())
+    metadata = CoreMetadata.from_json(body)
     strings = (metadata.name, metadata.version, *metadata.requires_dist, *metadata.provides_extra)
     if not all(isinstance(value, str) for value in strings) or not isinstance(
         metadata.requires_python, (str, type(None))

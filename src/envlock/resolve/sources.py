@@ -59,7 +59,7 @@ class SourceMetadata:
         pinned = source.with_commit(commit)
 
         def checkout() -> Path:
-            return git.checkout(pinned, self._cache.area(GIT_AREA))
+            return git.checkout(pinned, self._cache.unchecked_area(GIT_AREA))
 
         key = metadata_memo.git_key(pinned)
         return pinned, self._built(key, checkout, pinned.shown(), pinned.shown(), editable=False)
@@ -69,16 +69,15 @@ class SourceMetadata:
     ) -> CoreMetadata:
         """The metadata remembered under ``key``, else built from ``folder()`` (``label`` in errors,
         ``shown`` in progress) and remembered."""
-        remembered = self._memo.recall(key)
-        if remembered is not None:
-            return remembered
-        # lazy: a compile whose every source is remembered loads no PEP 517 or metadata-parsing code
-        from envlock.index.metadata import parse_core_metadata
-        from envlock.sources.builder import directory_metadata
 
-        project = folder()
-        self._on_build(shown)
-        data = directory_metadata(project, label, editable=editable, install_requirements=self._install)
-        metadata = parse_core_metadata(data, label)
-        self._memo.remember(key, metadata)
-        return metadata
+        def build() -> CoreMetadata:
+            # lazy: a compile whose every source is remembered loads no PEP 517 or metadata-parsing code
+            from envlock.index.metadata import parse_core_metadata
+            from envlock.sources.builder import directory_metadata
+
+            project = folder()
+            self._on_build(shown)
+            data = directory_metadata(project, label, editable=editable, install_requirements=self._install)
+            return parse_core_metadata(data, label)
+
+        return self._memo.through(key, build)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envlock.errors import TargetEnvironmentError
 from envlock.runtime.layout import STATE_DIR
 
 if TYPE_CHECKING:
@@ -36,6 +38,18 @@ class InstallLayout:
     def site_dirs(self) -> tuple[Path, ...]:
         purelib, platlib = Path(self.scheme["purelib"]), Path(self.scheme["platlib"])
         return (purelib,) if purelib == platlib else (purelib, platlib)
+
+    def confined(self) -> InstallLayout:
+        """This layout, once every install folder is found inside the venv (links resolved): whatever
+        reported the folders (a probe, a remembered answer), no file of a wheel lands outside the venv
+        it is written to (docs/safety.md). TargetEnvironmentError otherwise."""
+        venv = os.path.realpath(self.root)
+        for key, folder in sorted(self.scheme.items()):
+            found = os.path.realpath(folder)
+            if found != venv and not found.startswith(venv.rstrip(os.sep) + os.sep):
+                where = f"its {key} folder {folder} outside the venv {self.root}"
+                raise TargetEnvironmentError(f"Python at {self.interpreter} reports {where}")
+        return self
 
     @classmethod
     def for_interpreter(

@@ -93,10 +93,12 @@ class Preparer:
                 paths[sha256] = self._source_wheel(package, python)
         store = self.cache.area("unpacked")
         wheel_store.sweep(store)  # what killed syncs left half-unpacked or half-deleted
+        if self.cache.distrusted is not None:  # others could have planted entries: unpack every wheel anew
+            repairs = frozenset(a.sha256 for a in artifacts)
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
         selected = wheel_claims.selected_versions(plan, unpacked)
-        verdicts = self.cache.area("claims") if self.remember_claims else None
+        verdicts = self.cache.memo(wheel_claims.CLAIMS_AREA) if self.remember_claims else None
         wheel_claims.verify(wanted, unpacked, selected, environment, verdicts=verdicts)
         return unpacked
 
@@ -108,11 +110,11 @@ class Preparer:
 
         sha256 = package.artifact.sha256
         python_tag = self._python_tag(python)
-        folder = self.cache.area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
+        folder = self.cache.unchecked_area("builds") / sha256 / f"{python_tag}-{sysconfig.get_platform()}"
         existing = sorted(folder.glob("*.whl")) if folder.is_dir() else []
         if existing:
             return existing[0]
-        staging = self.cache.area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
+        staging = self.cache.unchecked_area("builds") / f".tmp-{os.getpid()}-{sha256[:12]}"
         wheel = self._timed(
             f"{package.name} {package.version} (sdist)",
             lambda: build_wheel(
@@ -131,7 +133,7 @@ class Preparer:
         from envlock.sync.source_builds import GIT_AREA, built_wheel, cached_wheel
 
         artifact, python_tag = package.artifact, self._python_tag(python)
-        areas = (self.cache.area("builds"), self.cache.area(GIT_AREA))
+        areas = (self.cache.unchecked_area("builds"), self.cache.unchecked_area(GIT_AREA))
         existing = cached_wheel(artifact, areas[0], python_tag)
         if existing is not None:
             return existing

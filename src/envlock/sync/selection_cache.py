@@ -9,12 +9,12 @@ version and modules, packaging's version (``lock_key``); the working folder and 
 (artifact paths are made absolute against them), the interpreter's markers and what its wheel tags are
 computed from (``interpreter.tags_basis``), the extras, groups and ``--only-binary`` names (``entry_key``).
 A lock with a project folder or git source is never remembered: its identity is read from the disk.
-Anything unreadable or malformed in an entry is a miss, and the full read runs again.
+A memo (``envlock.memo``): anything unreadable or malformed in an entry is a miss, and the full read
+runs again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envlock import __version__, validate
-from envlock.atomic import write_atomic
-from envlock.cache_dir import memo_disabled
+from envlock import validate
 from envlock.env.interpreter import InterpreterInfo, environment_for, tags_basis
 from envlock.guard.stamp_writer import inputs_named
-from envlock.inputs.kept_cache import code_identity
+from envlock.memo import Memo
+from envlock.memo import key as memo_key
 from envlock.models.artifacts import Artifact, SelectedPackage, Selection
 from envlock.runtime.dists import canonical_name
 from envlock.runtime.hashing import sha256_bytes, sha256_text
@@ -38,9 +37,9 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
 AREA = "selections"
-"""The cache area (``<area>/<lock key>/<entry key>.json``; the lock key's folder exists once a full read
-of those bytes succeeded)."""
+"""The memo area of the reads (and of the marks that a full read of a lock's bytes succeeded)."""
 FORMAT = 1
+VALIDATED = b"validated"
 
 
 @dataclass(frozen=True)
@@ -64,28 +63,30 @@ class SelectionAsked:
 
 
 def read(
-    where: tuple[Path, str] | None,
+    where: tuple[Memo, str] | None,
     lock: Callable[[], Pylock],
     lock_path: Path,
     info: InterpreterInfo,
     asked: SelectionAsked,
 ) -> LockRead:
-    """What a sync uses of ``lock`` for the interpreter ``info``: remembered in ``where`` (the area and
-    the lock's key; None: nothing is remembered) from an earlier full read, else read in full (``lock``
-    parses and validates it) and remembered."""
-    entry = entry_key(lock_path, info, asked) if where else ""
-    found = recall(*where, entry) if where else None
-    if found is not None:
-        return found
-    parsed = lock()
-    made = LockRead(
-        _select(parsed, info, asked, lock_path),
-        tuple(parsed.default_groups or ()),
-        tuple(inputs_named(parsed.tool, lock_path.absolute())),
-    )
-    if where:
-        remember(*where, entry, made)
-    return made
+    """What a sync uses of ``lock`` for the interpreter ``info``: read in full (``lock`` parses and
+    validates it), remembered in ``where`` (the memo and the lock's key; None: nothing is remembered)."""
+
+    def full() -> LockRead:
+        parsed = lock()
+        made = LockRead(
+            _select(parsed, info, asked, lock_path),
+            tuple(parsed.default_groups or ()),
+            tuple(inputs_named(parsed.tool, lock_path.absolute())),
+        )
+        if where is not None and _encode(made) is not None:
+            where[0].remember(_validated_key(where[1]), VALIDATED)
+        return made
+
+    if where is None:
+        return full()
+    memo, key = where
+    return memo.through(memo_key(AREA, key, entry_key(lock_path, info, asked)), full, _encode, _decode)
 
 
 def prime(lock_path: Path, lock_bytes: bytes, venv: Path, cache_dir: Path | None) -> None:
@@ -105,10 +106,11 @@ def prime(lock_path: Path, lock_bytes: bytes, venv: Path, cache_dir: Path | None
     if is_requirements_file(lock_path, lock_bytes):  # read from its index: never remembered
         return
     cache = Cache(cache_dir or default_cache_dir())
-    area = cache.area(probe_cache.AREA)
-    prober = functools.partial(probe_cache.cached_probe, runner=run_subprocess, area=area)
+    prober = functools.partial(
+        probe_cache.cached_probe, runner=run_subprocess, memo=cache.memo(probe_cache.AREA)
+    )
     target = venv_target(venv.absolute(), None, rebuild=False, default_python=sys.executable, prober=prober)
-    where = (cache.area(AREA), lock_key(sha256_bytes(lock_bytes)))
+    where = (cache.memo(AREA), lock_key(sha256_bytes(lock_bytes)))
     asked = SelectionAsked(extras=(), groups=None, only_binary=frozenset())
     read(where, lambda: parse_lock(lock_path, lock_bytes, cache, HttpClient), lock_path, target.info, asked)
 
@@ -127,13 +129,23 @@ def lock_key(lock_sha: str) -> str:
     # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
     import packaging
 
-    document = [FORMAT, lock_sha, __version__, code_identity(), packaging.__version__]
-    return sha256_text(repr(document))
+    return memo_key(AREA, FORMAT, lock_sha, packaging.__version__)
 
 
-def validated(area: Path, lock: str) -> bool:
-    """A full read of the lock with key ``lock`` succeeded before (its errors cannot come)."""
-    return not memo_disabled() and (area / lock).is_dir()
+def validated(where: tuple[Memo, str]) -> bool:
+    """A full read of the lock with this key succeeded before (its errors cannot come)."""
+    memo, key = where
+    return memo.recall(_validated_key(key), _is_validated) is not None
+
+
+def _validated_key(lock: str) -> str:
+    return memo_key(AREA, lock, "validated")
+
+
+def _is_validated(body: bytes) -> bool:
+    if body != VALIDATED:
+        raise ValueError("not a validated mark")
+    return True
 
 
 def entry_key(lock_path: Path, info: InterpreterInfo, asked: SelectionAsked) -> str:
@@ -149,34 +161,27 @@ def entry_key(lock_path: Path, info: InterpreterInfo, asked: SelectionAsked) -> 
     return sha256_text(repr(document))
 
 
-def recall(area: Path, lock: str, entry: str) -> LockRead | None:
-    """The remembered read, or None (no entry, or one that is not exactly what ``remember`` writes)."""
-    if memo_disabled():
-        return None
-    try:
-        data = json.loads((area / lock / f"{entry}.json").read_bytes())
-        if data["format"] != FORMAT:
-            return None
-        packages = tuple(_package(item) for item in data["packages"])
-        return LockRead(Selection(packages), _strings(data["default_groups"]), _strings(data["inputs"]))
-    except (OSError, ValueError, KeyError, TypeError, validate.UnsafeInput):
-        return None
+def _decode(body: bytes) -> LockRead:
+    """The remembered read; ValueError (a miss) for anything that is not exactly what ``_encode`` writes."""
+    data = json.loads(body)
+    if data["format"] != FORMAT:
+        raise ValueError("another format")
+    packages = tuple(_package(item) for item in data["packages"])  # UnsafeInput is a ValueError
+    return LockRead(Selection(packages), _strings(data["default_groups"]), _strings(data["inputs"]))
 
 
-def remember(area: Path, lock: str, entry: str, read: LockRead) -> None:
-    """Keep ``read`` (made by a full read of the lock) for the next sync; a lock with a source to build,
-    or a cache that cannot be written, keeps nothing."""
-    if memo_disabled() or any(package.artifact.origin is not None for package in read.selection.packages):
-        return
+def _encode(read: LockRead) -> bytes | None:
+    """``read`` (made by a full read of the lock) as an entry; None for a lock with a source to build
+    (its identity is read from the disk, never remembered)."""
+    if any(package.artifact.origin is not None for package in read.selection.packages):
+        return None
     document = {
         "format": FORMAT,
         "packages": [_record(package) for package in read.selection.packages],
         "default_groups": list(read.default_groups),
         "inputs": list(read.inputs),
     }
-    with contextlib.suppress(OSError):  # a read-only cache costs the next sync the full read, nothing else
-        (area / lock).mkdir(exist_ok=True)
-        write_atomic(area / lock / f"{entry}.json", json.dumps(document).encode(), durable=False)
+    return json.dumps(document).encode()
 
 
 def _record(package: SelectedPackage) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from envlock.env import venvs
 from envlock.env.interpreter import InterpreterInfo
 from envlock.guard import stamp_writer
-from envlock.inputs import fresh_cache, freshness
+from envlock.inputs import fresh_cache
 
 
 def staleness(
@@ -19,18 +19,14 @@ def staleness(
     fresh or cannot be judged. Recorded in the stamp, so every later check and launcher refuses the venv
     until a compile and a sync: installing a stale lock must not make it look current. A fresh verdict is
     the one ``envlock check`` caches (``inputs/fresh_cache.py``: this lock's bytes, these inputs' bytes),
-    so a sync of a lock judged before judges it with one ``stat``. A lock whose bytes cannot name a
+    so a sync of a lock judged before judges it from that memo. A lock whose bytes cannot name a
     fingerprint (no such key, no escape that could spell one) cannot be judged: not even read again."""
     if b"fingerprint" not in lock_bytes and b"\\" not in lock_bytes:
         return None
     records = stamp_writer.input_records(os.fspath(lock_path), inputs)
     key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))
-    if key is not None and fresh_cache.known_fresh(key, cache_dir):
-        return None
-    verdict = freshness.verdict(lock_path, os.environ)
-    if verdict.state == freshness.FRESH and key is not None:
-        fresh_cache.remember_fresh(key, cache_dir)
-    return (verdict.detail or "its inputs changed") if verdict.state == freshness.STALE else None
+    state, detail, _inputs = fresh_cache.judged(os.fspath(lock_path), key, fresh_cache.verdicts(cache_dir))
+    return (detail or "its inputs changed") if state == fresh_cache.STALE else None
 
 
 def probed_facts(info: InterpreterInfo) -> dict[str, object]:

@@ -20,6 +20,7 @@ from envlock.env.interpreter import InterpreterInfo, Runner, probe, run_subproce
 from envlock.errors import LockBusyError, TargetEnvironmentError
 from envlock.guard import stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
+from envlock.memo import Memo
 from envlock.models.artifacts import InstalledDist, Selection
 from envlock.runtime import layout
 from envlock.sync import executor, noop, planner, selection_cache, stamp_facts
@@ -128,22 +129,22 @@ class _Sync:
     """The lock parsed and validated, on first use: a lock read in full before (``selection_cache``)
     may never need it."""
 
-    @property
+    @cached_property
     def cache(self) -> Cache:
         return Cache(self.options.cache_dir or default_cache_dir())
 
     @cached_property
-    def remembered(self) -> tuple[Path, str] | None:
+    def remembered(self) -> tuple[Memo, str] | None:
         """Where reads of this lock are remembered (area, lock key); None for ``--verify`` (which trusts
         nothing remembered) and a hashed requirements file (read from its index)."""
         if self.options.verify or is_requirements_file(self.options.lock_path, self.lock_bytes):
             return None
-        return self.cache.area(selection_cache.AREA), selection_cache.lock_key(self.lock_sha)
+        return self.cache.memo(selection_cache.AREA), selection_cache.lock_key(self.lock_sha)
 
     def prober(self) -> Prober:
         """Probes interpreters through the probe cache; ``--verify`` trusts nothing remembered."""
-        area = None if self.options.verify else self.cache.area(probe_cache.AREA)
-        return functools.partial(probe_cache.cached_probe, runner=self.edges.runner, area=area)
+        memo = None if self.options.verify else self.cache.memo(probe_cache.AREA)
+        return functools.partial(probe_cache.cached_probe, runner=self.edges.runner, memo=memo)
 
 
 def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: str) -> SyncResult:
@@ -235,7 +236,7 @@ def _decide(run: _Sync) -> Target | None:
         lock_path=options.lock_path,
     ):
         return None
-    if run.remembered is None or not selection_cache.validated(*run.remembered):
+    if run.remembered is None or not selection_cache.validated(run.remembered):
         run.lock()
     return venv_target(
         venv,
@@ -418,7 +419,7 @@ def _change_in_place(
     if target.owned:
         stamp_writer.begin_sync(target.root)
         run.edges.checkpoint("marker")
-    executor.apply(plan, artifacts, _layout(target), _execute_options(run))
+    executor.apply(plan, artifacts, _layout(target).confined(), _execute_options(run))
     if not target.owned:
         return None
     run.edges.checkpoint("applied")
@@ -444,7 +445,7 @@ def _build_and_swap(
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")
         stamp_writer.begin_sync(staging)
-        executor.apply(plan, artifacts, _layout(target, staging, info), _execute_options(run))
+        executor.apply(plan, artifacts, _layout(target, staging, info).confined(), _execute_options(run))
         # Hold the new venv's lock too, so a sync waiting on this path blocks until the stamp exists.
         with venv_lock(staging, on_wait=edges.notice):
             aside = venvs.swap_in(staging, target.root, edges.checkpoint)

@@ -12,20 +12,21 @@ index's.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envlock import __version__
-from envlock.atomic import write_atomic
 from envlock.env.site_packages import metadata_fields
 from envlock.errors import HashMismatchError
-from envlock.inputs.kept_cache import code_identity
+from envlock.memo import Memo
+from envlock.memo import key as memo_key
 from envlock.models.artifacts import ArtifactKind, SelectedPackage
 from envlock.runtime.hashing import sha256_text
 from envlock.sync.plan import SyncPlan
 from envlock.sync.wheel_store import FILES, UnpackedWheel
+
+CLAIMS_AREA = "claims"
+"""The memo area of the passed checks."""
 
 
 @dataclass(frozen=True)
@@ -95,46 +96,62 @@ def verify(
     selected: SelectedVersions,
     environment: Mapping[str, str],
     *,
-    verdicts: Path | None = None,
+    verdicts: Memo | None = None,
 ) -> None:
     """Raise ClaimMismatchError for the first package (by name) whose wheel is not what it claims.
 
-    ``wheels``: locked artifact sha256 -> unpacked wheel; ``selected``: every package the venv will
-    hold (``selected_versions``); ``environment``: the target's marker values. ``verdicts``: a cache
-    folder where each wheel's passed check is remembered under a key of all of that (a wheel's METADATA
-    is fixed by its sha256), so the same check passes again without reading METADATA or importing
-    packaging's requirements and markers (~15 ms); a wheel built by sync (from an sdist or a source) is
-    never remembered."""
-    remembered = _verdicts(verdicts, selected.versions, environment) if verdicts is not None else None
+    ``wheels``: locked artifact sha256 -> unpacked wheel; ``selected``: every package the venv will hold
+    (``selected_versions``); ``environment``: the target's marker values. ``verdicts``: the memo (area
+    ``CLAIMS_AREA``) where each wheel's passed check is remembered under a key of all of that (a wheel's
+    METADATA is fixed by its sha256), so the same check passes again without reading METADATA or importing
+    packaging's requirements and markers (~15 ms); a wheel built by sync (from an sdist or a source) is never
+    remembered."""
+    remembered = _verdicts(selected.versions, environment) if verdicts is not None else None
     for package in sorted(packages, key=lambda p: p.name):
         wheel = wheels.get(package.artifact.sha256)
         if wheel is None:
             continue
-        verdict = _verdict_path(remembered, package)
-        if verdict is not None and verdict.is_file():
-            continue
-        _verify_one(package, read_claims(wheel), selected, environment)
-        if verdict is not None:
-            with contextlib.suppress(OSError):  # a read-only cache costs the next sync this check, no more
-                verdict.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(verdict, b"", durable=False)
+        key = _verdict_key(remembered, package)
+
+        def check(package: SelectedPackage = package, wheel: UnpackedWheel = wheel) -> bool:
+            _verify_one(package, read_claims(wheel), selected, environment)
+            return True
+
+        if verdicts is None or key is None:
+            check()
+        else:
+            verdicts.through(key, check, lambda _passed: PASSED, _passed)
 
 
-def _verdicts(folder: Path, selected: Mapping[str, str], environment: Mapping[str, str]) -> Path:
-    """Where the verdicts for this selection and target go (everything a check reads besides the wheel)."""
+PASSED = b"passed"
+"""The body of a remembered passed check."""
+
+
+def _passed(body: bytes) -> bool:
+    if body != PASSED:
+        raise ValueError("not a passed check")
+    return True
+
+
+def _verdicts(selected: Mapping[str, str], environment: Mapping[str, str]) -> str:
+    """The part of a verdict's key for this selection and target (everything a check reads besides the
+    wheel)."""
     # lazy: packaging's own version only (its __init__ defines constants and imports nothing)
     import packaging
 
-    document = [1, __version__, code_identity(), packaging.__version__, sorted(selected.items())]
-    return folder / sha256_text(repr([*document, sorted(environment.items())]))
+    return sha256_text(
+        repr([1, packaging.__version__, sorted(selected.items()), sorted(environment.items())])
+    )
 
 
-def _verdict_path(remembered: Path | None, package: SelectedPackage) -> Path | None:
-    """The verdict file of ``package``'s wheel; None when it was built here (not fixed by a hash)."""
+def _verdict_key(remembered: str | None, package: SelectedPackage) -> str | None:
+    """The key of ``package``'s wheel's verdict; None when it was built here (not fixed by a hash)."""
     if remembered is None or package.artifact.kind is not ArtifactKind.WHEEL:
         return None
     artifact = package.artifact
-    return remembered / sha256_text(repr([package.name, package.version, artifact.sha256, artifact.filename]))
+    return memo_key(
+        CLAIMS_AREA, remembered, package.name, package.version, artifact.sha256, artifact.filename
+    )
 
 
 def _verify_one(

@@ -1,8 +1,9 @@
 """The one place that picks the TOML reader: ``tomllib`` (Python 3.11+) or its backport ``tomli``, with
 the nesting depth capped.
 
-Every module imports ``from envlock.tomlshim import tomllib``. The exception is the guard runtime
-(``runtime/``), which is copied next to launchers and must import nothing of envlock.
+Every module imports ``from envlock.tomlshim import tomllib``. The exception is the launch runtime
+(``runtime/``), which is copied next to launchers and must import nothing of envlock: its lock header reader
+(``runtime/lock_header.py``) makes the same switch for itself.
 
 The parser recurses once per level of nested arrays and inline tables, so a few kilobytes of ``[[[[...``
 (a hostile lock or pyproject) raise RecursionError. Here that is a ``TOMLDecodeError`` like any other

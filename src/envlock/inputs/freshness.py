@@ -21,6 +21,7 @@ from envlock.errors import EnvlockError, NeedsNetworkError
 from envlock.inputs.fresh_cache import FRESH as FRESH  # the verdicts are owned there, re-exported here
 from envlock.inputs.fresh_cache import STALE as STALE
 from envlock.inputs.fresh_cache import UNKNOWN as UNKNOWN
+from envlock.runtime.lock_header import LockHeader, LockHeaderError, parse_toml, read_header
 
 # What only an uncached verdict needs (packaging, the TOML parser, the input readers, the index client) is
 # imported where it is used: ``envlock check`` imports this module, and its cached fresh verdict must
@@ -68,25 +69,18 @@ class Freshness:
         return f"Freshness({self.state!r}, {self.detail!r}, {self.inputs!r})"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    from envlock.tomlshim import tomllib  # lazy: envlock check's cached verdict
-
-    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
 def judge(
     recorded: str | None,
     resolved: Resolved,
     target: Mapping[str, str],
-    lock: Any = None,
+    lock: LockHeader | None = None,
     *,
     changed: Sequence[tuple[str, str]] = (),
 ) -> Freshness:
     """The one staleness judge: is ``recorded`` (a lock's input fingerprint) what the inputs and
     settings of ``resolved`` fingerprint to for ``target``? Used by ``compile --check`` (with the
     command line's settings, the lock's for those it leaves unset), by ``check``, ``sync`` and the
-    launchers (with the settings the lock recorded). ``lock`` (its TOML data), when given, lets a stale
+    launchers (with the settings the lock recorded). ``lock`` (its header), when given, lets a stale
     verdict name what the lock lacks; ``changed`` (``settings.differences``: the settings asked for
     otherwise than the lock's), when not empty, is what a stale verdict names instead."""
     if recorded is not None and resolved.fingerprint(target) == recorded:
@@ -97,7 +91,7 @@ def judge(
     return Freshness(STALE, "; ".join(problems) if problems else "its input fingerprint differs")
 
 
-def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[str, str]) -> list[str]:
+def _unsatisfied(inputs: CompileInputs, lock: LockHeader, target: Mapping[str, str]) -> list[str]:
     """Root requirements and constraints the lock's pins do not meet, in words (sorted)."""
     # lazy: envlock check's cached verdict
     from packaging.markers import default_environment
@@ -106,10 +100,8 @@ def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[st
     environment: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     environment.update(target, extra="")
     locked: dict[str, list[str]] = {}
-    for package in lock.get("packages") or ():
-        if isinstance(package, dict) and isinstance(package.get("name"), str):
-            version = package.get("version")
-            locked.setdefault(canonicalize_name(package["name"]), []).append(str(version or ""))
+    for package in lock.packages:
+        locked.setdefault(canonicalize_name(package.name), []).append(package.version or "")
     problems = set()
     for item, constraint in [(r, False) for r in inputs.requirements] + [
         (c, True) for c in inputs.constraints
@@ -133,25 +125,23 @@ def _unsatisfied(inputs: CompileInputs, lock: dict[str, Any], target: Mapping[st
 def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
     """Read back the settings ``lock_path`` recorded, fingerprint its inputs again offline and judge."""
     try:
-        lock = _read_toml(lock_path)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        data = lock_path.read_bytes()
+        lock = read_header(data)
+        legacy = None if lock.settings is not None else parse_toml(data.decode("utf-8"))
+    except (OSError, LockHeaderError) as error:
         return Freshness(UNKNOWN, f"cannot read {lock_path.name}: {error}")
-    tool = (lock.get("tool") or {}).get("envlock") or {}
-    tool = tool if isinstance(tool, dict) else {}
-    recorded = tool.get("fingerprint")
-    names = tuple(n for n in tool.get("inputs") or () if isinstance(n, str))
-    table = tool.get("settings")
-    if not isinstance(recorded, str) or not names:
+    recorded, names, table = lock.fingerprint, lock.inputs, lock.settings
+    if recorded is None or not names:
         return Freshness(UNKNOWN, "the lock records no input fingerprint")
     from envlock.inputs.settings import CompileSettings, resolve  # lazy: envlock check's cached verdict
 
     base = lock_path.parent
     try:
         try:
-            if isinstance(table, dict):
-                candidates = [CompileSettings.from_tool(table)]
+            if legacy is None:
+                candidates = [CompileSettings.from_tool(table or {})]
             else:  # a lock of envlock 0.1, before the settings were recorded as data
-                candidates = _legacy_settings(tool, lock, names, base, env)
+                candidates = _legacy_settings(legacy["tool"]["envlock"], legacy, names, base, env)
         except ValueError as error:
             return Freshness(UNKNOWN, f"[tool.envlock.settings]: {error}", names)
         found = Freshness(UNKNOWN, "no settings to judge by")
@@ -164,12 +154,7 @@ def verdict(lock_path: Path, env: Mapping[str, str]) -> Freshness:
         return Freshness(UNKNOWN, error.message, names)
     except EnvlockError as error:  # an input that no longer parses cannot be what the lock came from
         return Freshness(STALE, error.message, names)
-    if (
-        found.state == STALE
-        and not isinstance(table, dict)
-        and _local_files(lock)
-        and not resolved.index.find_links
-    ):
+    if found.state == STALE and legacy is not None and _local_files(legacy) and not resolved.index.find_links:
         return Freshness(UNKNOWN, "compiled with --find-links given on the command line", names)
     return Freshness(found.state, found.detail, names)
 

@@ -26,6 +26,7 @@ from envlock.runtime.layout import (
     state_dir,
     swap_journal_path,
 )
+from envlock.runtime.lock_header import LockHeaderError, read_header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and dataclasses (import time)
@@ -403,30 +404,22 @@ def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
     """What a changed lock has that the synced venv has not, e.g. ``missing: fastapi 0.115.0; no longer
     locked: requests 2.32.0; changed: tinyweb 1.0 -> 2.0`` (empty when unknown).
 
-    Needs ``tomllib`` (Python >= 3.11; the drift path only). Packages with a marker are named as missing
-    only when installed in another version: without a marker evaluator the check cannot tell whether
-    they apply to this venv.
+    Read by the lock header reader (``lock_header``, the drift path only): a lock it cannot read (no TOML;
+    on Python < 3.11 without tomli, one its scan declines) gives the plain message. Packages with a
+    marker are named as missing only when installed in another version: without a marker evaluator the
+    check cannot tell whether they apply to this venv.
     """
     try:
-        import tomllib  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # Python < 3.11: the plain "changed since" message
-        return ""
-    try:
         with open(lock, "rb") as handle:
-            packages = tomllib.load(handle).get("packages")
-    except (OSError, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        return ""
-    if not isinstance(packages, list):
+            header = read_header(handle.read())
+    except (OSError, LockHeaderError):
         return ""
     locked: dict[str, list[str]] = {}
     conditional: set[str] = set()
-    for package in packages:
-        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
-            continue
-        name = canonical_name(package["name"])
-        version = package.get("version")
-        locked.setdefault(name, []).append(str(version) if version is not None else "")
-        if package.get("marker"):
+    for entry in header.packages:
+        name = canonical_name(entry.name)
+        locked.setdefault(name, []).append(entry.version or "")
+        if entry.marker:
             conditional.add(name)
     installed = {d["name"]: d["version"] for d in stamp["distributions"]}
     missing = [

@@ -33,19 +33,15 @@ def parse_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], Artifac
     """``data`` (read from ``path``) as a lock; a hashed requirements file needs the index (``http``)."""
     # lazy: packaging.pylock and its markers cost ~35 ms; a lock read before is answered without them
     # (sync/selection_cache.py)
-    from envlock.lock.lockfile import lock_from_dict
-    from envlock.tomlshim import tomllib
+    from envlock.lock.lockfile import loads_lock
 
     if is_requirements_file(path, data):
         return _requirements_lock(path, data, cache, http)
     try:
         text = data.decode("utf-8")
-        parsed = tomllib.loads(text)
     except UnicodeDecodeError as error:
         raise LockFileError(f"{path}: cannot read lock file: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise LockFileError(f"{path}: not valid TOML: {error}") from None
-    return lock_from_dict(parsed, source=str(path), text=text)
+    return loads_lock(text, source=str(path))
 
 
 def _requirements_lock(path: Path, data: bytes, cache: Cache, http: Callable[[], ArtifactClient]) -> Pylock:

@@ -1,8 +1,9 @@
 # ruff: noqa: PTH110, PTH118, PTH208
 # (os.path on purpose: plain str paths, no pathlib objects per dist-info)
 """The no-op fast path of ``envlock sync``: does the venv's stamp prove that it already is exactly these
-lock bytes? Standard library and ``stamp`` only (no dataclasses, no subprocess, no lock parsing), so the
-sync command can answer before it imports the rest of sync."""
+lock bytes? Standard library, ``stamp`` and the lock header (``runtime.lock_header``, read only for a lock
+that may name default groups or a project folder) only: no dataclasses, no subprocess, no lock model, so
+the sync command can answer before it imports the rest of sync."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import re
 
 from envlock.cache_dir import memo_disabled
-from envlock.runtime import dists, drift, hashing, layout
+from envlock.runtime import dists, drift, hashing, layout, lock_header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the no-op answer imports no pathlib or typing machinery: milliseconds each
@@ -46,7 +47,8 @@ def up_to_date(
         return False
     if data.get("extras") != normalized(extras):
         return False
-    if data.get("groups") != effective_groups(groups, lock_bytes):
+    header = _Header(lock_bytes)
+    if data.get("groups") != effective_groups(groups, header):
         return False
     if lock_path is not None and _inputs_moved(lock_path, data.get("inputs") or ()):
         return False
@@ -69,29 +71,44 @@ def up_to_date(
     if sorted(found, key=repr) != sorted(recorded, key=repr):
         return False
     folders = [os.path.join(venv_str, sites[index], dirname) for dirname, index, _record in found]
-    return _folders_unchanged(lock_bytes, lock_path, folders)
+    return _folders_unchanged(header, lock_path, folders)
 
 
-_DIRECTORY = re.compile(rb'^directory = \{path = ("(?:[^"\\\n]|\\.)*")(, editable = true)?\}$', re.MULTILINE)
-"""A ``directory`` entry as envlock writes it (``lock.lockfile``); another spelling takes the full sync."""
+class _Header:
+    """The lock's header (``runtime.lock_header``), read on first use and only when the bytes may name
+    what is asked of it (most locks name neither default groups nor project folders)."""
+
+    def __init__(self, lock_bytes: bytes) -> None:
+        self.lock_bytes = lock_bytes
+        self._read: lock_header.LockHeader | None = None
+
+    def may_name(self, key: str) -> bool:
+        return lock_header.mentions(self.lock_bytes, key)
+
+    def read(self) -> lock_header.LockHeader:
+        """The header; LockHeaderError for bytes that are no TOML (a stamp of them cannot be valid)."""
+        if self._read is None:
+            self._read = lock_header.read_header(self.lock_bytes)
+        return self._read
 
 
-def _folders_unchanged(lock_bytes: bytes, lock_path: str | Path | None, dist_infos: list[str]) -> bool:
+def _folders_unchanged(header: _Header, lock_path: str | Path | None, dist_infos: list[str]) -> bool:
     """Every plain (not editable) project folder of the lock still has the contents its installed copy
     was built from: their digest is the artifact sha256 in that copy's ``envlock.json``. A changed
     folder takes the full sync, which reinstalls it (docs/sync.md). An editable folder's identity is its
     build configuration, which the lock records as inputs (``_inputs_moved`` sees an edit)."""
-    if b"directory = {" not in lock_bytes:
+    if not header.may_name("directory"):
         return True
-    entries = _DIRECTORY.findall(lock_bytes)
-    if len(entries) != lock_bytes.count(b"directory = {") or lock_path is None:
+    try:
+        entries = [entry for entry in header.read().packages if entry.source == "directory"]
+    except lock_header.LockHeaderError:
         return False
-    try:  # JSON's string escapes are TOML's but for ``\U0001F600``: a path so written takes the full sync
-        plain = [json.loads(path) for path, editable in entries if not editable]
-    except ValueError:
+    plain = [entry.directory for entry in entries if not entry.editable]
+    if any(entry.directory is None for entry in entries) or (entries and lock_path is None):
         return False
     if not plain:
         return True
+    assert lock_path is not None
     # lazy: only locks with plain project folders hash them on the no-op path
     from pathlib import Path
 
@@ -107,7 +124,7 @@ def _folders_unchanged(lock_bytes: bytes, lock_path: str | Path | None, dist_inf
             continue
     lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
     try:
-        return all(content_digest(Path(lock_dir, path)) in installed for path in plain)
+        return all(content_digest(Path(lock_dir, str(path))) in installed for path in plain)
     except (OSError, ValueError):  # a folder gone or unreadable: the full sync says what is wrong
         return False
 
@@ -162,21 +179,17 @@ def normalized(values: Iterable[str]) -> list[str]:
     return sorted({re.sub(r"[-_.]+", "-", value).lower() for value in values})
 
 
-def effective_groups(groups: Iterable[str] | None, lock_bytes: bytes) -> list[str]:
-    """The dependency groups a sync installs: ``--group`` values, else the lock's ``default-groups``
-    (read from the bytes only when they mention it)."""
+def effective_groups(groups: Iterable[str] | None, header: _Header) -> list[str] | None:
+    """The dependency groups a sync installs: ``--group`` values, else the lock's ``default-groups``;
+    None when the lock cannot be read (no stamp then matches)."""
     if groups is not None:
         return normalized(groups)
-    if b"default-groups" not in lock_bytes:
+    if not header.may_name("default-groups"):
         return []
-    from envlock.tomlshim import tomllib  # lazy: the no-op fast path parses TOML only for these locks
-
     try:
-        data = tomllib.loads(lock_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
-    found = data.get("default-groups") or []
-    return normalized(g for g in found if isinstance(g, str))
+        return normalized(header.read().default_groups)
+    except lock_header.LockHeaderError:
+        return None
 
 
 def _leftovers_beside(venv: str) -> bool:

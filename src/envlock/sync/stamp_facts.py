@@ -10,6 +10,7 @@ from envlock.env import venvs
 from envlock.env.interpreter import InterpreterInfo
 from envlock.guard import stamp_writer
 from envlock.inputs import fresh_cache
+from envlock.runtime import lock_header
 
 
 def staleness(
@@ -20,8 +21,9 @@ def staleness(
     until a compile and a sync: installing a stale lock must not make it look current. A fresh verdict is
     the one ``envlock check`` caches (``inputs/fresh_cache.py``: this lock's bytes, these inputs' bytes),
     so a sync of a lock judged before judges it from that memo. A lock whose bytes cannot name a
-    fingerprint (no such key, no escape that could spell one) cannot be judged: not even read again."""
-    if b"fingerprint" not in lock_bytes and b"\\" not in lock_bytes:
+    fingerprint (``lock_header.mentions``: no such key, no escape that could spell one) cannot be judged:
+    not even read again."""
+    if not lock_header.mentions(lock_bytes, "fingerprint"):
         return None
     records = stamp_writer.input_records(os.fspath(lock_path), inputs)
     key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))

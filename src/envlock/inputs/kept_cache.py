@@ -1,6 +1,6 @@
 # ruff: noqa: PTH116, PTH117
 # (os.path on plain strings on purpose: this module is on the quick compile's start-up path)
-"""The cached "lock kept" verdict of ``envlock compile`` (issue 15), answered before click is imported.
+"""The cached "lock kept" verdict of ``envlock compile``, answered before click is imported.
 
 When a compile concludes that its lock is already what it would write, it remembers that in a memo
 (``envlock.memo``, area ``compile-kept``). The key is a hash of the request: the command line's values, the

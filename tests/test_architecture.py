@@ -135,6 +135,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "output_file",
             "runtime",
             "models",
+            "option_table",
         }
     ),
     frozenset({"index", "env"}),

@@ -1,6 +1,6 @@
 """The ``envlock`` entry point, and the answers it gives before click or the rest of envlock is imported:
 a ``sync`` whose stamp proves the venv already is the lock, and ``check``. Standard library,
-``runtime``, ``sync.noop`` and ``guard.launch_check`` only.
+``option_table``, ``runtime``, ``sync.noop`` and ``guard.launch_check`` only.
 
 The command lines answered here are a strict subset of what the click commands accept: anything else (help,
 an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync) goes to the
@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+from envlock import option_table
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (validate): milliseconds each
     from collections.abc import Callable, Sequence
@@ -20,38 +22,16 @@ if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (valida
     Answer = int | None | Callable[[], int]
     """An exit code, None (click's path), or work whose exit code ends the process (run unguarded)."""
 
-LINK_MODES = ("auto", "copy", "clone", "hardlink")
+LINK_MODES = next(o.choices for o in option_table.options("sync") if o.dest == "link_mode")
 """``--link-mode`` choices (``envlock.sync.link.LinkMode``; a test keeps them equal)."""
 
-_GLOBAL = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
-_SYNC_OPTIONS = {"--venv": "value", "--extra": "multi", "--group": "multi", "--cache-dir": "value"}
-_SYNC_OPTIONS["--link-mode"] = "value"
-_CHECK_OPTIONS = {"--venv": "value", "--lock": "value", "--deep": "flag", "--json": "flag"}
-_COMPILE_FIELDS = {
-    "-o": ("value", "output"),
-    "--output": ("value", "output"),
-    "--index-url": ("value", "index_url"),
-    "--extra-index-url": ("multi", "extra_index_urls"),
-    "--find-links": ("multi", "find_links"),
-    "--pre": ("flag", "pre"),
-    "--only-binary": ("multi", "only_binary"),
-    "--no-binary": ("multi", "no_binary"),
-    "--python": ("value", "python"),
-    "--python-version": ("value", "python_version"),
-    "--target": ("multi", "targets"),
-    "--universal": ("flag", "universal"),
-    "--exclude-newer": ("value", "exclude_newer"),
-    "--extra": ("multi", "extras"),
-    "--group": ("multi", "groups"),
-    "--no-default-groups": ("flag", "no_default_groups"),
-    "--reset-settings": ("flag", "reset_settings"),
-    "--check": ("flag", "check"),
-    "--cache-dir": ("value", "cache_dir"),
-}
-"""The compile options answered from a cached verdict, by kind and request field; ``-U``, ``-P`` and
-``--dry-run`` always take click's path."""
+_GLOBAL = {flag: dest for flag, (_kind, dest) in option_table.quick_spec("envlock")[0].items()}
+_SPECS = {command: option_table.quick_spec(command) for command in ("sync", "check", "compile")}
+"""The options each quick answer parses (kind and parameter name, by flag; the table's ``quick``
+column) and how many positional arguments it takes: anything else goes to click. Compile's ``-U``,
+``-P`` and ``--dry-run`` always take click's path."""
+_COMPILE_FIELDS = _SPECS["compile"][0]
 _UNSET: dict[str, object] = {"multi": (), "flag": False, "value": None}
-_COMPILE_OPTIONS = {option: kind for option, (kind, _field) in _COMPILE_FIELDS.items()}
 
 Parsed = dict[str, "str | bool | list[str]"]
 
@@ -76,20 +56,20 @@ def answer(argv: Sequence[str]) -> int | None:
         index += 1
     if index >= len(argv):
         return None
-    handlers: dict[str, tuple[dict[str, str], int, Callable[[Parsed, list[str], int], Answer]]] = {
-        "sync": (_SYNC_OPTIONS, 1, _sync),
-        "check": (_CHECK_OPTIONS, 0, _check),
-        "compile": (_COMPILE_OPTIONS, sys.maxsize, _compile),
+    handlers: dict[str, Callable[[Parsed, list[str], int], Answer]] = {
+        "sync": _sync,
+        "check": _check,
+        "compile": _compile,
     }
-    handler = handlers.get(argv[index])
-    if handler is None:
+    run = handlers.get(argv[index])
+    if run is None:
         return None
     from envlock.cache_dir import memo_disabled  # lazy: only the commands answered here ask (stdlib)
 
     if memo_disabled():  # ENVLOCK_NO_MEMO: the full path answers
         return None
-    options, positionals, run = handler
-    parsed = parse(argv[index + 1 :], options)
+    spec, positionals = _SPECS[argv[index]]
+    parsed = parse(argv[index + 1 :], {flag: kind for flag, (kind, _dest) in spec.items()})
     if parsed is None:
         return None
     found, rest = parsed
@@ -236,16 +216,19 @@ def _compile(found: Parsed, positional: list[str], verbosity: int) -> int | None
     ``Path``, ``--index-url`` / ``--cache-dir`` from their environment variables when not given)."""
     from envlock.inputs import kept_cache  # lazy: only compile's answer loads it
 
-    if "-o" in found and "--output" in found:
+    single = [field for flag, (kind, field) in _COMPILE_FIELDS.items() if flag in found and kind != "multi"]
+    if len(single) != len(set(single)):  # one option under both its spellings (-o and --output)
         return None
     values: dict[str, object] = {"sources": [click_path(source) for source in positional]}
-    for option, (kind, field) in _COMPILE_FIELDS.items():
-        if option in found or field not in values:
-            values[field] = found.get(option, _UNSET[kind])
+    for flag, (kind, field) in _COMPILE_FIELDS.items():
+        if flag in found or field not in values:
+            values[field] = found.get(flag, _UNSET[kind])
     if isinstance(values["output"], str):
         values["output"] = click_path(values["output"])
-    values["index_url"] = values["index_url"] or os.environ.get("ENVLOCK_INDEX_URL") or None
-    given = values.pop("cache_dir") or os.environ.get("ENVLOCK_CACHE_DIR")
+    for row in option_table.options("compile"):  # click's envvar: read when the option is not given
+        if row.envvar and row.quick:
+            values[row.dest] = values[row.dest] or os.environ.get(row.envvar) or None
+    given = values.pop("cache_dir")
     key = kept_cache.request_key(values, os.getcwd(), os.environ)  # noqa: PTH109 - no pathlib here
     if isinstance(given, str) and given:
         message = kept_cache.recall(key, click_path(given))

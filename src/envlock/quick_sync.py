@@ -2,9 +2,9 @@
 ``syncer.sync`` -> the lines the click command prints. Also what both paths print: the per-package lines,
 the summary, the download progress line.
 
-Click and its dependencies cost a sync ~50 ms before any work (a one-package change does ~45 ms of work):
-a sync whose options ``quick.py`` understands runs here; anything else (``--json``, ``--dry-run``,
-``--python`` ...) runs through the click command, which shares these functions.
+Importing click and its dependencies costs a small sync as much as its work (docs/benchmarks.md, "Why
+the fast paths exist"): a sync whose options ``quick.py`` understands runs here; anything else
+(``--json``, ``--dry-run``, ``--python`` ...) runs through the click command, which shares these functions.
 """
 
 from __future__ import annotations

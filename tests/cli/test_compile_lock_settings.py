@@ -223,3 +223,63 @@ def test_the_lock_s_settings_come_before_tool_envlock(project: KitIndex, run_env
     said = run_envlock("compile", check=True).stdout
     assert "extras docs; groups dev" in said and packages() == ["beta", "delta", "gamma"], said
     assert verdict(Path("pylock.toml"), os.environ).state == FRESH  # envlock check's judge agrees
+
+
+TARGET = "cp312-linux-x86_64"
+
+
+def lock_table(key: str) -> dict[str, object]:
+    table: dict[str, object] = tomllib.loads(Path("pylock.toml").read_text())["tool"]["envlock"][key]
+    return table
+
+
+def test_each_setting_is_recorded_once(project: KitIndex, run_envlock: RunEnvlock) -> None:
+    """``--target`` and ``--exclude-newer`` are in ``[tool.envlock.settings]`` alone: not also as the
+    target's identity, nor among the options written for humans (issue 27)."""
+    args = ("pyproject.toml", "--index-url", project.url, "--target", TARGET, "--exclude-newer", CUTOFF)
+    run_envlock("compile", *args, check=True)
+    settings, options = lock_table("settings"), lock_table("options")
+    assert settings["targets"] == [TARGET] and settings["exclude-newer"] == CUTOFF
+    assert "target" not in settings and "exclude-newer" not in options, (settings, options)
+    assert set(options) == {"indexes", "targets"}
+    assert run_envlock("compile", "--check", check=True).stdout.startswith("pylock.toml is up to date")
+    assert "inputs unchanged" in run_envlock("compile", check=True).stdout
+    assert verdict(Path("pylock.toml"), os.environ).state == FRESH
+
+
+def earlier_form(extra_options: str, extra_settings: str = "") -> bytes:
+    """The lock as the envlock before issue 27 wrote it: the same settings, some of them twice."""
+    lock = Path("pylock.toml")
+    text = lock.read_text()
+    text = text.replace("[tool.envlock.options]\n", "[tool.envlock.options]\n" + extra_options, 1)
+    lock.write_text(text + extra_settings)
+    return lock.read_bytes()
+
+
+def test_a_lock_of_the_earlier_form_still_syncs_checks_and_is_kept(
+    project: KitIndex, run_envlock: RunEnvlock
+) -> None:
+    """A lock written by the previous envlock (``--exclude-newer`` also among the options, ``--target``
+    also as the target's identity) is read as the same settings: ``compile --check`` says up to date, a
+    plain compile keeps it byte for byte, sync and check take it."""
+    args = ("pyproject.toml", "--index-url", project.url, "--extra", "fast", "--exclude-newer", CUTOFF)
+    run_envlock("compile", *args, check=True)
+    old = earlier_form(f'exclude-newer = "{CUTOFF}"\n')
+    check = run_envlock("compile", "--check", check=True)
+    assert check.stdout == "pylock.toml is up to date with pyproject.toml (extras fast; groups dev)\n"
+    assert "inputs unchanged" in run_envlock("compile", check=True).stdout
+    assert Path("pylock.toml").read_bytes() == old
+    run_envlock("sync", check=True)
+    assert run_envlock("check", check=True).returncode == 0
+    assert verdict(Path("pylock.toml"), os.environ).state == FRESH
+
+    run_envlock(
+        "compile", "pyproject.toml", "--reset-settings", "--index-url", project.url, "--target", TARGET
+    )
+    old = earlier_form("", f'\n[tool.envlock.settings.target]\ntargets = "{TARGET}"\n')
+    assert run_envlock("compile", "--check", check=True).stdout.startswith("pylock.toml is up to date")
+    assert "inputs unchanged" in run_envlock("compile", check=True).stdout
+    assert Path("pylock.toml").read_bytes() == old
+    assert verdict(Path("pylock.toml"), os.environ).state == FRESH
+    stale = run_envlock("compile", "--check", "--target", "cp311-linux-x86_64")
+    assert stale.returncode == 1 and "compiled with --target cp312-linux-x86_64" in stale.stderr, stale.stderr

@@ -30,6 +30,7 @@ ANSWER = "import sys\nfrom envlock.quick import answer\nprint('ANSWER', answer(s
 ANSWER_MODULES = {
     "envlock",
     "envlock.quick",
+    "envlock.option_table",
     "envlock.cache_dir",  # ENVLOCK_NO_MEMO's switch (stdlib)
     "envlock.runtime",
     "envlock.runtime.hashing",

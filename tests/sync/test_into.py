@@ -74,6 +74,7 @@ def test_refusals_leave_nothing_behind(kit_index: KitIndex, run_envlock: RunEnvl
         (("--target", WINDOWS, "--into", "full"), "is not an empty folder"),
         (("--into", "out"), "--target and --into go together"),
         (("--target", WINDOWS, "--into", "out", "--venv", "v"), "--venv do not apply"),
+        (("--target", WINDOWS, "--into", "out", "--json"), "--json do not apply"),  # its flag, not --as-json
         (("--target", "cp313-macos-arm64", "--into", "out"), "is not one of the lock's targets"),
         (("--target", "cp312-solaris-x86_64", "--into", "out"), "is not a target"),
     ]

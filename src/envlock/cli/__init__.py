@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from envlock import __version__
+from envlock.cli._options import table_options
 from envlock.errors import EXIT_USAGE, EnvlockError, render
 
 
@@ -72,8 +73,7 @@ class EnvlockGroup(click.Group):
 
 @click.group(cls=EnvlockGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="envlock")
-@click.option("-v", "--verbose", count=True, help="Say more (repeatable).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@table_options("envlock")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """envlock: compile requirements into a hashed lock, sync a venv to it exactly, and refuse to

@@ -1,62 +1,79 @@
-"""Click options shared by several commands: ``--venv``, ``--lock`` (the launch-time commands: check, run,
-launcher, doctor), the lock a reading command reads (why, tree, outdated), ``--json``, and the input table
-and ``--no-sync`` of the editing commands (add, remove)."""
+"""Click's options made from the option table (``envlock.option_table``: every command's options declared
+once), and the lock a reading command reads when ``--lock`` is not given."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
+
+from envlock.option_table import Option, options
 
 F = TypeVar("F", bound=Callable[..., object])
 """A click callback (decorators return it unchanged in type)."""
 
-DEFAULT_VENV = Path(".venv")
-"""The venv the commands look at when ``--venv`` is not given."""
+
+def table_options(command: str) -> Callable[[F], F]:
+    """Every option and positional argument the table declares for ``command``, in its order (the
+    order ``--help`` lists them in), as click decorators."""
+
+    def apply(function: F) -> F:
+        for option in reversed(options(command)):
+            function = _decorator(option)(function)
+        return function
+
+    return apply
 
 
-def venv_option(function: F) -> F:
-    """``--venv PATH`` (default ``.venv``), passed as ``venv: Path``."""
-    return click.option(
-        "--venv",
-        type=click.Path(path_type=Path),
-        default=DEFAULT_VENV,
-        show_default=True,
-        help="The virtual environment.",
-    )(function)
+def _decorator(option: Option) -> Callable[[F], F]:
+    kind = option.kind
+    if kind in ("argument", "arguments"):
+        return click.argument(
+            option.dest,
+            nargs=-1 if kind == "arguments" else 1,
+            required=option.required,
+            type=click_type(option),
+            metavar=option.metavar,
+        )
+    settings: dict[str, Any] = {
+        "type": click_type(option),
+        "multiple": kind == "multi",
+        "is_flag": kind == "flag",
+        "count": kind == "count",
+        "envvar": option.envvar,
+        "metavar": option.metavar,
+        "help": option.help,
+        "required": option.required,
+    }
+    if option.show_default:
+        settings["show_default"] = True
+    if option.default is not None:
+        settings["default"] = Path(option.default) if _is_path(option) else option.default
+    if kind in ("flag", "count"):
+        del settings["type"]
+    return click.option(*option.flags, option.dest, **settings)
 
 
-def lock_option(function: F) -> F:
-    """``--lock PATH`` (default: the lock named by the venv's stamp), passed as ``lock: Path | None``."""
-    return click.option(
-        "--lock",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="The lock the venv must match. Default: the lock the venv was synced from.",
-    )(function)
+def _is_path(option: Option) -> bool:
+    return option.type in ("path", "file", "dir", "existing-dir")
 
 
-def venv_and_lock_options(function: F) -> F:
-    """``--venv`` and ``--lock`` together (the order ``--help`` lists them in)."""
-    return venv_option(lock_option(function))
-
-
-def lock_file_option(function: F) -> F:
-    """``--lock PATH`` for the commands that read a lock (why, tree, outdated), passed as ``lock: Path``;
-    default: ``[tool.envlock] lock`` of ./pyproject.toml, else ``pylock.toml`` (``project_lock``)."""
-    return click.option(
-        "--lock",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="The lock to read. Default: [tool.envlock] lock, else pylock.toml.",
-    )(function)
-
-
-def json_option(function: F) -> F:
-    """``--json``, passed as ``as_json: bool``."""
-    return click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")(function)
+def click_type(option: Option) -> click.ParamType[Any] | None:
+    """The click type of ``option``'s values (None: text)."""
+    if option.kind == "choice":
+        return click.Choice(list(option.choices))
+    types: dict[str, click.ParamType[Any] | None] = {
+        "text": None,
+        "path": click.Path(path_type=Path),
+        "file": click.Path(path_type=Path, dir_okay=False),
+        "dir": click.Path(path_type=Path, file_okay=False),
+        "existing-dir": click.Path(path_type=Path, exists=True, file_okay=False),
+        "natural": click.IntRange(min=0),
+        "raw": click.UNPROCESSED,
+    }
+    return types[option.type]
 
 
 def project_lock(given: Path | None) -> Path:
@@ -66,17 +83,3 @@ def project_lock(given: Path | None) -> Path:
     from envlock.inputs.envlock_table import project_defaults
 
     return Path(project_defaults(Path("pyproject.toml")).get("lock", "pylock.toml"))
-
-
-def edit_options(function: F) -> F:
-    """``--extra NAME`` / ``--group NAME`` (the pyproject table an ``add`` / ``remove`` edits; at most
-    one) and ``--no-sync``, passed as ``extra``, ``group``, ``no_sync``."""
-    function = click.option("--no-sync", is_flag=True, help="Edit and compile; leave the venv alone.")(
-        function
-    )
-    function = click.option(
-        "--group", metavar="NAME", help="This PEP 735 dependency group ([dependency-groups] NAME)."
-    )(function)
-    return click.option(
-        "--extra", metavar="NAME", help="This pyproject extra ([project.optional-dependencies] NAME)."
-    )(function)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import click
 
-from envlock.cli._options import edit_options
+from envlock.cli._options import table_options
 
 
 @click.command("add")
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@edit_options
+@table_options("add")
 @click.pass_context
 def command(
     ctx: click.Context, specs: tuple[str, ...], extra: str | None, group: str | None, no_sync: bool

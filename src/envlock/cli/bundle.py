@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from envlock.cli._options import table_options
+
 if TYPE_CHECKING:
     from envlock.cli import Output
     from envlock.env.interpreter import TargetEnvironment
@@ -15,33 +17,7 @@ if TYPE_CHECKING:
 
 
 @click.command("bundle")
-@click.argument("lock", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    "output_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="The folder the files go to (made when missing; files already there and verified are kept).",
-)
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="cpXY-OS-ARCH",
-    help="Bundle this target's files (repeatable) [default: the venv's interpreter, as sync].",
-)
-@click.option("--venv", "venv", type=click.Path(path_type=Path), help="Without --target: its interpreter.")
-@click.option(
-    "--python", "python", metavar="VERSION|PATH", help="Without --target: this interpreter's files."
-)
-@click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include an extra of the lock.")
-@click.option(
-    "--group", "groups", multiple=True, metavar="NAME", help="Include a dependency group [default-groups]."
-)
-@click.option("--no-default-groups", is_flag=True, help="Include only the --group groups.")
-@click.option("--offline", is_flag=True, help="Take the files from the cache only.")
-@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Cache folder.")
+@table_options("bundle")
 @click.pass_obj
 def command(output: Output, /, **params: Any) -> None:
     """Download and verify every file LOCK (default: pylock.toml) installs on the targets into a folder,

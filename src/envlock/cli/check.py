@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from envlock.cli._options import venv_and_lock_options
+from envlock.cli._options import table_options
 from envlock.errors import EXIT_PROBLEM, DriftError
 from envlock.guard import launch_check
 from envlock.runtime import drift
@@ -48,9 +48,7 @@ def drift_error(result: drift.CheckResult, label: str) -> DriftError:
 
 
 @click.command("check")
-@venv_and_lock_options
-@click.option("--deep", is_flag=True, help="Also verify every installed file against its RECORD hash.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON document (schema: docs/check.md).")
+@table_options("check")
 @click.pass_obj
 def command(output: Output, venv: Path, lock: Path | None, deep: bool, as_json: bool) -> None:
     """Check that a venv matches its lock: exit 0 when it does, else name every drift and its fix (exit 1)."""

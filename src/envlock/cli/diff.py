@@ -9,26 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from envlock.cli._options import project_lock
+from envlock.cli._options import project_lock, table_options
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
-_FILE = click.Path(path_type=Path, dir_okay=False)
-
 
 @click.command("diff")
-@click.argument("old", required=False, type=_FILE)
-@click.argument("new", required=False, type=_FILE)
-@click.option("--git", "ref", metavar="REF", default=None, help="Compare the lock at this git commit [HEAD].")
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="markdown fits a pull-request comment.",
-)
+@table_options("diff")
 @click.pass_context
 def command(ctx: click.Context, old: Path | None, new: Path | None, ref: str | None, format_: str) -> None:
     """Show what changed between two locks: by default the lock at git HEAD and the working tree's;

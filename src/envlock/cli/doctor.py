@@ -8,15 +8,14 @@ from pathlib import Path
 
 import click
 
-from envlock.cli._options import venv_and_lock_options
+from envlock.cli._options import table_options
 from envlock.errors import EXIT_PROBLEM
 
 _MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
 @click.command("doctor")
-@venv_and_lock_options
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON document (schema: docs/check.md).")
+@table_options("doctor")
 def command(venv: Path, lock: Path | None, as_json: bool) -> None:
     """Report PATH, VIRTUAL_ENV, wrong-place installs, lock and stamp state, cache; exit 1 on problems."""
     from envlock.guard.doctor import DoctorInputs, diagnose

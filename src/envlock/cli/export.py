@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from envlock.cli._options import table_options
 from envlock.output_file import write_output
 
 if TYPE_CHECKING:
@@ -15,21 +16,7 @@ if TYPE_CHECKING:
 
 
 @click.command("export")
-@click.argument("lock", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["requirements-txt"]),
-    default="requirements-txt",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here [stdout].")
-@click.option("--extra", "extras", multiple=True, metavar="NAME", help="Include an extra of the lock.")
-@click.option(
-    "--group", "groups", multiple=True, metavar="NAME", help="Include a dependency group [default-groups]."
-)
-@click.option("--no-emit-index-url", is_flag=True, help="Leave out --index-url / --extra-index-url lines.")
+@table_options("export")
 @click.pass_obj
 def command(output: Output, /, **params: Any) -> None:
     """Export LOCK (default: pylock.toml) as a hashed requirements file for

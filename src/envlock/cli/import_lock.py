@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from envlock.cli._options import table_options
 from envlock.output_file import write_output
 
 if TYPE_CHECKING:
@@ -20,16 +21,7 @@ if TYPE_CHECKING:
 
 
 @click.command("import")
-@click.argument("requirements", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Lock file [pylock.toml]."
-)
-@click.option(
-    "--index-url",
-    metavar="URL",
-    help="Look the pins up here instead of the file's --index-url [ENVLOCK_INDEX_URL, else PyPI].",
-)
-@click.option("--cache-dir", envvar="ENVLOCK_CACHE_DIR", type=click.Path(path_type=Path, file_okay=False))
+@table_options("import")
 @click.pass_obj
 def command(output: Output, /, **params: Any) -> None:
     """Turn REQUIREMENTS (a pip-compile --generate-hashes output) into a PEP 751 lock.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from envlock.cli._options import venv_and_lock_options
+from envlock.cli._options import table_options
 from envlock.guard import launchers
 
 if TYPE_CHECKING:
@@ -16,22 +16,7 @@ if TYPE_CHECKING:
 
 
 @click.command("launcher", context_settings={"ignore_unknown_options": True})
-@click.argument("name")
-@venv_and_lock_options
-@click.option(
-    "-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("bin"), show_default=True
-)
-@click.option(
-    "--chdir", type=click.Path(path_type=Path), default=None, help="Run the command from this folder."
-)
-@click.option(
-    "--guard",
-    "guard_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also write the entry-point guard module envlock_guard.py into this folder.",
-)
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@table_options("launcher")
 @click.pass_obj
 def command(
     output: Output,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from envlock.cli._options import json_option, lock_file_option, project_lock
+from envlock.cli._options import project_lock, table_options
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -23,11 +23,7 @@ if TYPE_CHECKING:
 
 
 @click.command("outdated")
-@lock_file_option
-@json_option
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Cache folder."
-)
+@table_options("outdated")
 def command(lock: Path | None, as_json: bool, cache_dir: Path | None) -> None:
     """List locked packages that have newer releases on the lock's indexes, and what the lock's
     requirements say about each (allowed: `envlock compile -P NAME` moves to it; else what blocks it).

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from envlock.cli._options import edit_options
+from envlock.cli._options import table_options
 from envlock.errors import InputError
 
 
 @click.command("remove")
-@click.argument("names", nargs=-1, required=True, metavar="NAME...")
-@edit_options
+@table_options("remove")
 @click.pass_context
 def command(
     ctx: click.Context, names: tuple[str, ...], extra: str | None, group: str | None, no_sync: bool

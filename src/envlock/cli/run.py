@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from envlock.cli._options import venv_and_lock_options
+from envlock.cli._options import table_options
 from envlock.cli.check import drift_error
 from envlock.env.venv_env import venv_environment, which_in
 from envlock.errors import InputError
@@ -83,9 +83,7 @@ def exec_in_venv(venv: Path, command: tuple[str, ...]) -> None:
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@venv_and_lock_options
-@click.option("--sync", "sync", is_flag=True, help="Sync the venv first when it drifted.")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@table_options("run")
 def command(venv: Path, lock: Path | None, sync: bool, command: tuple[str, ...]) -> None:
     """Check the venv (or with --sync, sync it), then run COMMAND in it: envlock run -- CMD [ARGS...]."""
     settings = RunSettings(venv=venv, lock=lock, sync=sync, command=command)

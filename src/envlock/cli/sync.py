@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from envlock.cli._options import table_options
 from envlock.quick_sync import Progress, print_result
 from envlock.sync.summary import ZERO_COUNTS, summary
 
@@ -19,60 +20,7 @@ if TYPE_CHECKING:
 
 
 @click.command("sync")
-@click.argument("lock", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--venv", "venv", type=click.Path(path_type=Path), help="The venv to sync [default: .venv].")
-@click.option(
-    "--python", "python", metavar="VERSION|PATH", help="Interpreter for the venv (rebuilds on change)."
-)
-@click.option(
-    "--extra", "extras", multiple=True, metavar="NAME", help="Install an extra of the lock (repeatable)."
-)
-@click.option(
-    "--group", "groups", multiple=True, metavar="NAME", help="Install a dependency group (repeatable)."
-)
-@click.option(
-    "--no-default-groups",
-    is_flag=True,
-    help="Install only the --group groups, not the lock's default-groups (e.g. dev, in production).",
-)
-@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
-@click.option("--rebuild", is_flag=True, help="Recreate the venv from scratch (swapped in on success).")
-@click.option("--offline", is_flag=True, help="Use only the cache (and --find-links); never the network.")
-@click.option(
-    "--find-links",
-    "find_links",
-    multiple=True,
-    type=click.Path(path_type=Path, exists=True, file_okay=False),
-    metavar="DIR",
-    help="A folder of the lock's files (envlock bundle), looked in before any download (repeatable).",
-)
-@click.option("--only-binary", "only_binary", multiple=True, metavar="NAME|:all:", help="Never build these.")
-@click.option("--compile-bytecode", is_flag=True, help="Compile .pyc files after installing.")
-@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Cache folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (docs/sync.md).")
-@click.option("--system", is_flag=True, help="Allow installing into a Python that is not a venv.")
-@click.option(
-    "--verify",
-    is_flag=True,
-    help="Hash every installed file against its RECORD; reinstall any distribution that was modified.",
-)
-@click.option(
-    "--link-mode",
-    type=click.Choice(["auto", "copy", "clone", "hardlink"]),
-    help="How files get from the cache into the venv [default: ENVLOCK_LINK_MODE, else auto].",
-)
-@click.option(
-    "--target", "target", metavar="cpXY-OS-ARCH", help="With --into: the target whose packages to lay out."
-)
-@click.option(
-    "--into",
-    "into",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Lay out --target's packages in this new folder (no venv, no interpreter run).",
-)
-@click.option(
-    "--into-python", "into_python", metavar="PATH", help="With --into: the interpreter scripts name."
-)
+@table_options("sync")
 @click.pass_obj
 def command(output: Output, /, **params: Any) -> None:
     """Make the venv exactly match the lock: create, patch or rebuild it, verify every hash, stamp it.
@@ -135,12 +83,13 @@ def _into(output: Output, params: dict[str, Any], default_lock: Path, started: f
     from envlock.env.targets import parse_target
     from envlock.errors import InputError
     from envlock.index.cache import Cache, default_cache_dir
+    from envlock.option_table import flag_of
     from envlock.sync.into import IntoRequest, install_into
     from envlock.sync.syncer import http_client
 
     if not (params["into"] and params["target"]):
         raise InputError("--target and --into go together: the target to lay out, and the folder")
-    clashing = [f"--{name.replace('_', '-')}" for name in _VENV_ONLY if params[name]]
+    clashing = [flag_of("sync", name) for name in _VENV_ONLY if params[name]]
     if clashing:
         raise InputError(f"--into makes a folder, not a venv: {', '.join(clashing)} do not apply")
     request = IntoRequest(

@@ -9,20 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.cli._options import json_option, lock_file_option, project_lock
+from envlock.cli._options import project_lock, table_options
 
 if TYPE_CHECKING:
     from envlock.lock.graph import TreeLine
 
 
 @click.command("tree")
-@click.option(
-    "--depth", type=click.IntRange(min=0), default=None, metavar="N", help="Show N levels below the top."
-)
-@click.option("--invert", metavar="NAME", default=None, help="Show what requires NAME, up to the inputs.")
-@click.option("--target", "target", metavar="SPEC", default=None, help="Only this target (cpXY-OS-ARCH).")
-@lock_file_option
-@json_option
+@table_options("tree")
 def command(
     depth: int | None, invert: str | None, target: str | None, lock: Path | None, as_json: bool
 ) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from envlock.cli._options import table_options
+
 
 @click.command("upgrade")
-@click.argument("names", nargs=-1, metavar="[NAME[==VER]]...")
-@click.option("--no-sync", is_flag=True, help="Update the lock; leave the venv alone.")
+@table_options("upgrade")
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], no_sync: bool) -> None:
     """Move NAMEs (default: everything) to the newest versions the inputs allow, then sync.

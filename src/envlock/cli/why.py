@@ -9,16 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from envlock.cli._options import json_option, lock_file_option, project_lock
+from envlock.cli._options import project_lock, table_options
 
 if TYPE_CHECKING:
     from envlock.lock.graph import Edge, TargetGraph
 
 
 @click.command("why")
-@click.argument("name")
-@lock_file_option
-@json_option
+@table_options("why")
 def command(name: str, lock: Path | None, as_json: bool) -> None:
     """Show why NAME is in the lock: each chain of requirements from an input file to it.
 

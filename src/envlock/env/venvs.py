@@ -124,8 +124,8 @@ def _is_running_interpreter(base_python: Path) -> bool:
 
 
 def _create_here(target: Path) -> None:
-    """``python -m venv --without-pip --symlinks TARGET`` done by this process: the subprocess cost a
-    new venv ~40 ms of a ~0.5 s sync (docs/benchmarks.md, issue 15)."""
+    """``python -m venv --without-pip --symlinks TARGET`` done by this process: a second interpreter's
+    start-up is a large part of a small sync (docs/benchmarks.md, "Why the fast paths exist")."""
     import venv  # lazy: only a sync that creates a venv
 
     if sys.version_info >= (3, 13):  # python -m venv writes a .gitignore from 3.13 on; EnvBuilder() does not

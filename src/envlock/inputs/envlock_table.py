@@ -16,9 +16,20 @@ from typing import Any
 from envlock.errors import InputError, RequirementsFileError
 from envlock.index.credentials import CredentialLookup, CredentialSources, NamedIndex, keyring_enabled
 from envlock.inputs.config import ToolSettings, display_path, read_input_text
+from envlock.option_table import tool_keys
 from envlock.tomlshim import tomllib
 
 INDEX_KEYS = ("index", "sources", "keyring")
+PROJECT_KEYS: dict[str, type] = {
+    "install-project": bool,
+    "cache-keys": list,
+    "index": list,
+    "sources": Mapping,
+    "keyring": bool,
+}
+"""The ``[tool.envlock]`` keys of no command-line option (those of an option are the option table's
+``tool`` column: ``option_table.tool_keys``)."""
+_TOML_TYPES: dict[str, type] = {"multi": list, "flag": bool}
 """``[tool.envlock]`` keys about indexes, read by ``index_table`` (compile and sync both need them)."""
 
 
@@ -38,27 +49,8 @@ def read_tool_settings(data: Mapping[str, Any], shown: str) -> ToolSettings:
     table = data.get("tool", {}).get("envlock", {}) if isinstance(data.get("tool"), Mapping) else {}
     if not isinstance(table, Mapping):
         raise RequirementsFileError(f"{shown}: [tool.envlock] must be a table")
-    known = {
-        "index-url": str,
-        "extra-index-urls": list,
-        "find-links": list,
-        "pre": bool,
-        "only-binary": list,
-        "no-binary": list,
-        "python-version": str,
-        "exclude-newer": str,
-        "output": str,
-        "extras": list,
-        "groups": list,
-        "lock": str,
-        "venv": str,
-        "targets": list,
-        "install-project": bool,
-        "cache-keys": list,
-        "index": list,
-        "sources": Mapping,
-        "keyring": bool,
-    }
+    known: dict[str, type] = {key: _TOML_TYPES.get(kind, str) for key, kind in tool_keys().items()}
+    known.update(PROJECT_KEYS)
     values: dict[str, Any] = {}
     for key, value in table.items():
         expected = known.get(key)

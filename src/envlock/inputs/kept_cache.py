@@ -1,6 +1,6 @@
 # ruff: noqa: PTH116, PTH117
 # (os.path on plain strings on purpose: this module is on the quick compile's start-up path)
-"""The cached "lock kept" verdict of ``envlock compile`` (issue 15), answered before click is imported.
+"""The cached "lock kept" verdict of ``envlock compile``, answered before click is imported.
 
 When a compile concludes that its lock is already what it would write, it remembers that in a memo
 (``envlock.memo``, area ``compile-kept``). The key is a hash of the request: the command line's values, the
@@ -18,7 +18,7 @@ import os
 import stat
 import sys
 
-from envlock import memo
+from envlock import memo, option_table
 from envlock.runtime.hashing import sha256_file, sha256_text, stat_identity
 
 TYPE_CHECKING = False
@@ -31,30 +31,16 @@ CACHE_AREA = "compile-kept"
 
 FORMAT = "envlock-compile-kept-1"
 
+_KINDS = {"flag": "flag", "multi": "texts", "value": "text", "arguments": "paths"}
 REQUEST_FIELDS = {
-    "sources": "paths",
-    "output": "path",
-    "index_url": "text",
-    "extra_index_urls": "texts",
-    "find_links": "texts",
-    "pre": "flag",
-    "only_binary": "texts",
-    "no_binary": "texts",
-    "python": "text",
-    "python_version": "text",
-    "targets": "texts",
-    "universal": "flag",
-    "exclude_newer": "text",
-    "extras": "texts",
-    "groups": "texts",
-    "no_default_groups": "flag",
-    "reset_settings": "flag",
-    "check": "flag",
+    option.dest: "path" if option.kind == "value" and option.type != "text" else _KINDS[option.kind]
+    for option in option_table.options("compile")
+    if option.quick and option.dest != "cache_dir"
 }
 """The compile options that decide its outcome, by ``CompileRequest``/``CompileSettings`` field name, and
-their kind (``check``: ``--check``'s verdict is its own). ``-U``, ``-P`` and ``--dry-run`` are never
-answered from a verdict; ``--cache-dir`` says where verdicts are (tests/cli/test_compile_quick.py keeps
-this equal to the click command)."""
+their kind (``check``: ``--check``'s verdict is its own): those the quick answer parses (the option
+table's ``quick`` column), but ``--cache-dir``, which says where verdicts are. ``-U``, ``-P`` and
+``--dry-run`` are never answered from a verdict."""
 
 RACY_NS = 50_000_000
 """A file modified less than this before the compile started (or after) may have changed while it was

@@ -2,10 +2,11 @@
 settings with the inputs' option lines and ``[tool.envlock]``, and the input fingerprint built from them.
 
 ``CompileSettings`` is what the command line builds, what compile merges and fingerprints, what the
-lock records under ``[tool.envlock.settings]`` (structured, field by field) and what the staleness judge
-(``inputs.freshness``) reads back to fingerprint the inputs again. Nothing is rebuilt from a display
-form. A new compile option is a field here and its flag in ``cli/compile.py``; ``to_tool`` /
-``from_tool`` write and read every field generically, and ``resolve`` is the one place that merges it.
+lock records under ``[tool.envlock.settings]`` (structured, each setting once) and what the staleness
+judge (``inputs.freshness``) reads back to fingerprint the inputs again. Nothing is rebuilt from a display
+form. A new compile option is a row of ``envlock.option_table`` (its lock key and merge rule) and a field
+here; ``to_tool`` / ``from_tool`` write and read every recorded field by the table's lock column, and
+``resolve`` is the one place that merges it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from envlock.inputs.config import (
     parse_timestamp,
     resolve_find_links,
 )
+from envlock.option_table import flag_of, recorded
 from envlock.validate import strip_credentials
 
 # The readers of the input files are imported where they are used: ``envlock --help`` loads cli/compile,
@@ -120,14 +122,15 @@ class CompileSettings:
         )
 
     def to_tool(self) -> dict[str, Any]:
-        """``[tool.envlock.settings]``: every field that differs from its default, by its TOML name."""
+        """``[tool.envlock.settings]``: every setting that differs from its default, under its key in the
+        option table's lock column, each once: the target's identity is left out when ``targets`` gives
+        it (``from_tool`` makes it again)."""
         table: dict[str, Any] = {}
         defaults = CompileSettings()
-        for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            if value == getattr(defaults, item.name):
+        for name, key in RECORDED.items():
+            value = getattr(self, name)
+            if value == getattr(defaults, name) or (name == "target" and value == self._declared_target()):
                 continue
-            key = item.name.replace("_", "-")
             if isinstance(value, tuple):
                 table[key] = list(value)
             elif isinstance(value, Mapping):
@@ -136,69 +139,67 @@ class CompileSettings:
                 table[key] = value
         return table
 
+    def _declared_target(self) -> dict[str, str]:
+        """The target identity ``--target`` gives (compile records the targets canonical and sorted);
+        {} without ``--target``."""
+        return {"targets": " ".join(self.targets)} if self.targets else {}
+
     @classmethod
     def from_tool(cls, table: Mapping[str, Any]) -> CompileSettings:
-        """The settings a lock recorded; ValueError naming the key for anything of the wrong shape."""
+        """The settings a lock recorded; ValueError naming the key for anything of the wrong shape. A lock
+        of an earlier envlock records the target's identity beside ``targets`` too: read, the same."""
         values: dict[str, Any] = {}
         defaults = cls()
-        for item in dataclasses.fields(cls):
-            key = item.name.replace("_", "-")
+        for name, key in RECORDED.items():
             if key not in table:
                 continue
             value = table[key]
-            current = getattr(defaults, item.name)
+            current = getattr(defaults, name)
             if isinstance(current, tuple):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ValueError(f"{key} must be a list of strings")
-                values[item.name] = tuple(value)
+                values[name] = tuple(value)
             elif isinstance(current, Mapping):
                 if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
                     raise ValueError(f"{key} must be a table of strings")
-                values[item.name] = dict(value)
+                values[name] = dict(value)
             elif isinstance(current, bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be true or false")
-                values[item.name] = value
+                values[name] = value
             else:
                 if value is not None and not isinstance(value, str):
                     raise ValueError(f"{key} must be a string")
-                values[item.name] = value
-        unknown = sorted(set(table) - {f.name.replace("_", "-") for f in dataclasses.fields(cls)})
+                values[name] = value
+        unknown = sorted(set(table) - set(RECORDED.values()))
         if unknown:
             raise ValueError(f"unknown settings {', '.join(unknown)} (a newer envlock wrote this lock?)")
-        return cls(**values)
+        settings = cls(**values)
+        if "target" not in values and settings.targets:
+            settings = dataclasses.replace(settings, target=settings._declared_target())
+        return settings
 
 
-_STICKY = (
-    "index_url",
-    "extra_index_urls",
-    "pre",
-    "only_binary",
-    "no_binary",
-    "extras",
-    "groups",
-    "exclude_newer",
-)
+RECORDED = {option.dest: option.lock for option in recorded("compile") if option.lock} | {"target": "target"}
+"""Each setting a lock records, by ``CompileSettings`` field, and its key in ``[tool.envlock.settings]``:
+the option table's lock column, and the target's identity (decided by compile, from no one option)."""
+
+_REBASED = ("sources", "find_links")
+"""Sticky settings that are paths: recorded relative to the lock's folder, given relative to the working
+folder (``with_lock`` rebases them)."""
+
+_STICKY = tuple(o.dest for o in recorded("compile") if o.merge == "sticky" and o.dest not in _REBASED)
 """The settings a later compile of the same lock takes from it when its command line leaves them unset
-(``with_lock``; find-links too, made relative to the working folder, and the target choice whole)."""
+(``with_lock``; the option table's ``sticky`` merge; sources and find-links too, rebased)."""
 
-TARGET_CHOICE = ("targets", "universal", "python_version")
-"""The settings that choose the targets: a command line naming any of them (or ``--python``) takes none
-of the lock's."""
-
-FLAGS = {
-    "extras": "--extra",
-    "groups": "--group",
-    "extra_index_urls": "--extra-index-url",
-    "targets": "--target",
-}
-"""The command-line flag of a setting whose flag is not its field name made a ``--flag``
-(tests/cli/test_compile_lock_settings.py keeps every one a ``compile`` option)."""
+TARGET_CHOICE = tuple(o.dest for o in recorded("compile") if o.merge == "target")
+"""The settings that choose the targets (the table's ``target`` merge): a command line naming any of them
+(or ``--python``) takes none of the lock's."""
 
 
 def flag(name: str) -> str:
     """The flag that gives the setting ``name`` (a ``CompileSettings`` field)."""
-    return FLAGS.get(name) or "--" + name.replace("_", "-")
+    return flag_of("compile", name)
 
 
 def describe(settings: CompileSettings, name: str) -> str:
@@ -220,8 +221,7 @@ def differences(compiled: CompileSettings, asked: CompileSettings) -> list[tuple
     as (compiled, asked) in words, in field order: ``("--extra dev", "no --extra")``. Index URLs count
     without credentials and a trailing ``/``; the target's identity is left to the caller."""
     found = []
-    for item in dataclasses.fields(CompileSettings):
-        name = item.name
+    for name in RECORDED:
         if name == "target":
             continue
         mine, theirs = getattr(asked, name), getattr(compiled, name)

@@ -2,7 +2,7 @@
 written deterministically (stable key order, sorted packages) and atomically.
 
 Writing uses a small emitter for the few TOML shapes a lock has, not tomlkit: same bytes for the same
-lock, and ~60 ms less per compile than tomlkit plus its ~25 ms import (measured on the benchmark set).
+lock, without tomlkit's import and per-node cost (figures: docs/benchmarks.md, "Why the fast paths exist").
 
 The in-memory model *is* ``packaging.pylock``: its frozen dataclasses validate every field and
 implement PEP 751 selection. envlock's own data lives under ``[tool.envlock]`` (see ``LockMetadata``).

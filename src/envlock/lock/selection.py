@@ -98,7 +98,7 @@ def _check_lock_fits(lock: Pylock, target: TargetEnvironment, lock_path: Path) -
 
 def _uncovered(lock: Pylock, target: TargetEnvironment, lock_path: Path) -> TargetEnvironmentError:
     """This machine is none of the lock's targets: name them, and the target that adds this one."""
-    # lazy: the targets' tables are needed for this hint only, not by a sync that selects (issue 15)
+    # lazy: the targets' tables are needed for this hint only, not by a sync that selects
     from envlock.env.targets import spec_for
 
     covered = "; ".join(_covered(str(m)) for m in lock.environments or ())

@@ -454,14 +454,14 @@ def _sdist(file: DistFile, lock_dir: Path, hash_of: Callable[[DistFile], str]) -
     )
 
 
-def lock_options(
-    options: ResolverOptions, indexes: Sequence[str], targets: Sequence[TargetEnvironment]
-) -> dict[str, Any]:
-    """``[tool.envlock.options]``: what shaped the lock, for humans and ``--check`` diagnostics."""
-    data: dict[str, Any] = dict(options.as_dict())
-    data["indexes"] = [strip_credentials(i) for i in indexes]
-    data["targets"] = [describe_target(t) for t in targets]
-    return data
+def lock_options(indexes: Sequence[str], targets: Sequence[TargetEnvironment]) -> dict[str, Any]:
+    """``[tool.envlock.options]``: what the lock was resolved against that no setting records (the
+    effective indexes, for sync and export; the targets described, for ``--check``'s messages). The
+    resolver options are not repeated here: ``[tool.envlock.settings]`` records those asked for."""
+    return {
+        "indexes": [strip_credentials(i) for i in indexes],
+        "targets": [describe_target(t) for t in targets],
+    }
 
 
 def versions_of(lock: Pylock) -> Mapping[str, tuple[str, ...]]:

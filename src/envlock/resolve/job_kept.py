@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envlock.inputs.settings import CompileSettings
 from envlock.resolve.job_inputs import DEFAULT_SOURCES, LockRead
 
 if TYPE_CHECKING:
-    from envlock.inputs.settings import CompileSettings, Resolved
+    from envlock.inputs.settings import Resolved
     from envlock.resolve.job import CompileRequest
 
 
@@ -45,9 +46,20 @@ def lock_kept(
         fingerprint, settings, packages = table["fingerprint"], table["settings"], data["packages"]
     except (KeyError, TypeError):
         return None
-    if fingerprint != resolved.fingerprint(recorded.target) or settings != recorded.to_tool():
+    if fingerprint != resolved.fingerprint(recorded.target) or not _records(settings, recorded):
         return None
     return (len(packages), sha256_text(text)) if isinstance(packages, list) else None
+
+
+def _records(table: object, settings: CompileSettings) -> bool:
+    """The lock's ``[tool.envlock.settings]`` ``table`` records ``settings``, in the single form written
+    now or the earlier one (the target's identity beside ``targets`` too): a lock of either is kept."""
+    if not isinstance(table, dict):
+        return False
+    try:
+        return CompileSettings.from_tool(table) == settings
+    except ValueError:
+        return False
 
 
 def kept_line(shown_out: str, kept: tuple[int, str], described: str) -> str:

@@ -106,7 +106,7 @@ def _compile(request: CompileRequest, job: JobInputs, previous: Pylock | None, e
     metadata = LockMetadata(
         fingerprint=resolved.fingerprint(job.settings.target),
         inputs=tuple(_relative(f, out.parent) for f in resolved.inputs.files),
-        options=lock_options(options, indexes, job.targets),
+        options=lock_options(indexes, job.targets),
         settings=job.recorded.to_tool(),
     )
     with factory(settings, cache, None if ALL in options.only_binary else build_metadata) as client:

@@ -1,7 +1,7 @@
-"""What a full read of a lock gave a sync for one target, remembered (issue 15): the selection, the
+"""What a full read of a lock gave a sync for one target, remembered: the selection, the
 lock's default groups and the input files it names. A sync of the same lock bytes for the same target
 answers from it without importing ``packaging.pylock`` (its validation), ``packaging.markers`` or
-``packaging.tags`` (~40 ms of imports, more than uv's whole one-package change).
+``packaging.tags`` (imports that would outweigh a one-package change: docs/benchmarks.md).
 
 The lock's validation is the hostile-input boundary, so an entry exists only after a full read of these
 exact bytes succeeded, and its key holds everything that read depended on: the lock's sha256, envlock's

@@ -194,7 +194,7 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
 def http_client(lock_path: Path) -> ArtifactClient:
     """The HTTP client of a sync of ``lock_path``: logins for the lock's URLs looked up through the
     project's named indexes, netrc and keyring (``index.credentials``), since the lock carries none."""
-    # lazy: a patch whose wheels are all in the cache loads no HTTP code (docs/benchmarks.md, issue 15)
+    # lazy: a patch whose wheels are all in the cache loads no HTTP code (urllib3 and ssl)
     from envlock.index.http import HttpClient, HttpSettings
     from envlock.inputs.envlock_table import project_index_table
 

@@ -1,7 +1,7 @@
 """The venv lock (``<venv>/.envlock/lock``): an OS file lock, so two syncs of one venv never interleave.
 
-POSIX: ``flock`` on the file, through the standard library (filelock does the same, but importing it
-cost a patch sync ~25 ms: issue 15). Windows: filelock, imported there only.
+POSIX: ``flock`` on the file, through the standard library (filelock does the same, but its import is
+a visible part of a patch sync). Windows: filelock, imported there only.
 """
 
 from __future__ import annotations

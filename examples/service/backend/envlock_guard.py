@@ -771,7 +771,8 @@ def _json_loads(data: bytes) -> Any:
 
         start = len(text) - len(text.lstrip())
         value, end = make_scanner(_Context())(text, start)  # type: ignore[arg-type,unused-ignore]
-    except (ImportError, TypeError, AttributeError):  # not CPython's scanner
+    # SystemError: before 3.12 the scanner cannot raise its error until json.decoder is imported
+    except (ImportError, TypeError, AttributeError, SystemError):  # not CPython's scanner, or no error type
         import json
 
         return json.loads(text)

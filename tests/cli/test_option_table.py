@@ -106,6 +106,18 @@ def test_click_s_parameters_are_the_table_s(name: str, monkeypatch: pytest.Monke
             assert _plain(received.get(param.name or "")) == _plain(option.unset), where
 
 
+@pytest.mark.parametrize("name", sorted(option_table.COMMANDS))
+def test_a_value_option_given_no_value_is_refused(name: str) -> None:
+    """``sync --extra`` (the value missing) is a usage error, never an option holding None: click >= 8.2
+    reads an explicit ``is_flag=False`` as "the value is optional" (found by the differential test)."""
+    command = click_command(name)
+    for option in option_table.options(name):
+        if option.kind not in ("value", "multi", "choice"):
+            continue
+        with pytest.raises(click.UsageError, match="requires an argument"):
+            command.make_context(name, [option.flags[-1]])
+
+
 @pytest.mark.parametrize("name", ["sync", "check", "compile", "envlock"])
 def test_the_quick_parser_takes_exactly_the_table_s_quick_options(name: str) -> None:
     """Each flag the quick answer parses is a click option of the command, of the same kind; every

@@ -40,8 +40,6 @@ def _decorator(option: Option) -> Callable[[F], F]:
     settings: dict[str, Any] = {
         "type": click_type(option),
         "multiple": kind == "multi",
-        "is_flag": kind == "flag",
-        "count": kind == "count",
         "envvar": option.envvar,
         "metavar": option.metavar,
         "help": option.help,
@@ -52,6 +50,9 @@ def _decorator(option: Option) -> Callable[[F], F]:
     if option.default is not None:
         settings["default"] = Path(option.default) if _is_path(option) else option.default
     if kind in ("flag", "count"):
+        # only ever True: click >= 8.2 reads an explicit is_flag=False as "the value is optional", so a
+        # value option given last with no value would pass None instead of being refused
+        settings[{"flag": "is_flag", "count": "count"}[kind]] = True
         del settings["type"]
     return click.option(*option.flags, option.dest, **settings)
 

@@ -250,12 +250,6 @@ def test_compile_answers_as_the_full_path(
     assert_agree(bench, [*globals_, *args], edits)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync --json on a venv the stamp proves in sync reports up_to_date: true, counts.kept 0 and no "
-    "packages (docs/sync.md: 'on a no-op packages is empty'); the full path reports up_to_date: false and "
-    "every package as keep. Which one is the answer is the JSON schema's decision (reported to the lead).",
-)
 def test_sync_json_answers_as_the_full_path(bench: Bench) -> None:
     assert_agree(bench, ["sync", "--json"], [])
 

@@ -44,8 +44,7 @@ if TYPE_CHECKING:  # the HTTP code is loaded only when something must be downloa
 _T = TypeVar("_T")
 
 MAX_DECISIONS = 8
-"""How often a sync decides its target again after other syncs changed the venv while it waited for the
-venv lock; one more change is an error (each of them is a whole sync finishing first)."""
+"""How often a sync decides its target again after other whole syncs changed the venv; then an error."""
 
 
 @dataclass(frozen=True)
@@ -174,14 +173,16 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
             lost += outcome.notes
             continue
         plan, notes = outcome
+        already_the_lock = not (plan.changes or options.dry_run or target.kind in (Kind.CREATE, Kind.REBUILD))
         return SyncResult(
-            plan,
+            SyncPlan(()) if already_the_lock else plan,
             target.root,
             target.python,
             created=target.kind is Kind.CREATE,
             rebuilt=target.kind is Kind.REBUILD,
             dry_run=options.dry_run,
             elapsed=edges.clock() - started,
+            up_to_date=already_the_lock,  # the stamp's no-op answer, whichever path found it
             notes=(*lost, *notes),
         )
     raise LockBusyError(

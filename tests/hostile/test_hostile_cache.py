@@ -109,6 +109,29 @@ def test_a_wheel_planted_under_the_locks_hash_in_a_shared_cache_is_never_install
     assert run_envlock("check", "--deep").returncode == 0
 
 
+def test_a_shared_caches_wheel_is_used_through_a_private_copy_never_linked(
+    kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
+) -> None:
+    """Hashing the shared file and then reading it again would let its owner swap it in between; and a
+    venv file hardlinked to a shared store could be changed later. So a good wheel in a shared cache is
+    copied into this process's own area while hashed (an offline sync still works from it), and no file
+    of the venv shares an inode with anything in the shared cache."""
+    good = raw_wheel(tmp_path / "good", "pkg", "1.0", {"pkg/__init__.py": b"REAL = 1\n"})
+    lock_wheels(kit_index, ("pkg", good))
+    sha256 = hashlib.sha256(good.read_bytes()).hexdigest()
+    cache = cache_root()
+    planted = cache / "v1" / "artifacts" / sha256[:2] / sha256[2:] / good.name
+    share(cache, cache / "v1", cache / "v1" / "artifacts", planted.parent.parent, planted.parent)
+    planted.write_bytes(good.read_bytes())
+    result = run_envlock("sync", "--venv", VENV, "--offline")
+    assert result.returncode == 0, result.stderr
+    assert (site_packages(VENV) / "pkg" / "__init__.py").read_bytes() == b"REAL = 1\n"
+    shared = {(p.stat().st_dev, p.stat().st_ino) for p in cache.rglob("*") if p.is_file()}
+    linked = [p for p in VENV.rglob("*") if p.is_file() and (p.stat().st_dev, p.stat().st_ino) in shared]
+    assert linked == []
+    said_once(result, cache)
+
+
 def test_a_stored_wheel_edited_in_a_shared_cache_is_unpacked_again(
     kit_index: KitIndex, run_envlock: RunEnvlock, tmp_path: Path
 ) -> None:

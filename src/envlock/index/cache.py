@@ -24,7 +24,6 @@ from envlock import memo, validate
 from envlock.atomic import write_atomic
 from envlock.cache_dir import default_cache_dir as default_cache_dir  # its home: light, for check
 from envlock.memo import Memo
-from envlock.runtime.hashing import sha256_file
 
 CACHE_LAYOUT_VERSION = memo.LAYOUT
 _SCRATCH: dict[tuple[str, str], tempfile.TemporaryDirectory[str]] = {}
@@ -79,18 +78,33 @@ class Cache:
     def artifact_path(self, sha256: str, filename: str) -> Path:
         """Where the artifact goes; a hash or file name that would leave the store is a ValueError
         (``validate.UnsafeInput``): callers validated both where they entered, this is the backstop."""
+        store = self.root / CACHE_LAYOUT_VERSION / "artifacts"
+        if self.distrusted is not None:  # downloads land where only this process writes
+            store = self.unchecked_area("artifacts")
+        return self._in_store(store, sha256, filename)
+
+    @staticmethod
+    def _in_store(store: Path, sha256: str, filename: str) -> Path:
         digest = validate.sha256(sha256)
         name = validate.file_name(filename, "artifact file name")
-        return self.root / CACHE_LAYOUT_VERSION / "artifacts" / digest[:2] / digest[2:] / name
+        return store / digest[:2] / digest[2:] / name
 
     def get_artifact(self, sha256: str, filename: str) -> Path | None:
         """The verified artifact with this hash, or None. In a believed cache entries are written once
         and never changed, so presence is proof (the hash was checked before the rename that made it
-        visible); in one others can write, the file is hashed first (a mismatch is a miss)."""
+        visible). In one others can write, the shared entry is copied into this process's owner-only
+        area while it is hashed (a mismatch is a miss): what is used is exactly what was hashed, however
+        the shared file changes afterwards."""
         path = self.artifact_path(sha256, filename)
-        if not path.is_file():
-            return None
-        if self.distrusted is not None and sha256_file(path) != sha256:
+        if path.is_file() or self.distrusted is None:
+            return path if path.is_file() else None
+        shared = self._in_store(self.root / CACHE_LAYOUT_VERSION / "artifacts", sha256, filename)
+        try:
+            with validate.open_regular(shared) as source, self.artifact_writer(sha256, filename) as (out, h):
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+                    h.update(chunk)
+        except (OSError, ValueError):  # absent, not a regular file (UnsafeInput), or other bytes
             return None
         return path
 

@@ -88,9 +88,8 @@ def install_into(request: IntoRequest, cache: Cache, http: Callable[[], Artifact
     paths = fetch_all(artifacts, cache, client, fetching)
     # The same checked unpack a venv sync does (paths that climb out, RECORD hashes and sizes, entry-point
     # names, zip bombs): a hostile wheel is refused here, naming it, before anything is written to DIR.
-    # (in a cache others could write, every wheel is unpacked again from its hashed bytes)
-    again = frozenset(a.sha256 for a in artifacts) if cache.distrusted is not None else frozenset()
-    unpacked = prepare_wheels(selection.packages, dict(paths), cache.area("unpacked"), fresh=again)
+    # (a cache others could write unpacks into this process's own area: Cache.unchecked_area)
+    unpacked = prepare_wheels(selection.packages, dict(paths), cache.unchecked_area("unpacked"))
     clash = placement.collisions(
         _claims(request.spec, [unpacked[p.artifact.sha256] for p in selection.packages])
     )

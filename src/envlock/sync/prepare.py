@@ -91,10 +91,8 @@ class Preparer:
                 paths[sha256] = self._built_wheel(paths[sha256], package, python)
             elif package.artifact.kind is ArtifactKind.SOURCE:
                 paths[sha256] = self._source_wheel(package, python)
-        store = self.cache.area("unpacked")
+        store = self.cache.unchecked_area("unpacked")  # a shared cache's: this process's own, not theirs
         wheel_store.sweep(store)  # what killed syncs left half-unpacked or half-deleted
-        if self.cache.distrusted is not None:  # others could have planted entries: unpack every wheel anew
-            repairs = frozenset(a.sha256 for a in artifacts)
         unpacked = prepare_wheels(wanted, paths, store, fresh=repairs, checkpoint=self.checkpoint)
         # The wheels' own METADATA must agree with the lock (and the index metadata it came from).
         selected = wheel_claims.selected_versions(plan, unpacked)

@@ -465,7 +465,7 @@ def _execute_options(run: _Sync) -> executor.ExecuteOptions:
     return executor.ExecuteOptions(
         compile_bytecode=run.options.compile_bytecode,
         checkpoint=run.edges.checkpoint,
-        store=run.cache.area("unpacked"),
+        store=run.cache.unchecked_area("unpacked"),
         link_mode=link_mode_from_env(run.options.link_mode),
     )
 

@@ -76,4 +76,4 @@ def test_default_groups_are_read_as_toml_by_the_no_op(
     assert "\ndefault-groups = " in text, text
     lock.write_text(text.replace("\ndefault-groups = ", f"\n{key} = "))
     loaded = synced_twice_and_checked(run_envlock, kit_index.url)
-    assert ("tomllib" in loaded) == key.startswith('"')
+    assert bool({"tomllib", "tomli"} & loaded) == key.startswith('"')  # tomli: the parser on 3.10

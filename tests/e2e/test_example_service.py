@@ -201,8 +201,8 @@ def test_requirement_added_but_never_installed_is_refused(
     assert compiled.returncode == 0, compiled.stderr
     refused = subprocess.run([str(service / "bin" / "api")], capture_output=True, text=True, check=False)
     assert refused.returncode == 1
-    # the venv's Python names what is missing where it has tomllib (3.11+), else the plain message
-    detail = " (missing: requests 2.32.0)" if sys.version_info >= (3, 11) else ""
+    # the venv's Python names what is missing on every version (the runtime's lock header reader)
+    detail = " (missing: requests 2.32.0)"
     assert (
         f"api:   pylock.toml changed since .venv was synced{detail} — run: envlock sync"
         in refused.stderr.splitlines()

@@ -43,6 +43,7 @@ MAX_ENTRY_BYTES = 1 << 24
 
 _said: set[str] = set()
 _code: list[tuple[str, int, int]] = []
+_code_digest: list[str] = []
 
 
 def cache_root(given: str | os.PathLike[str] | None = None) -> str:
@@ -121,7 +122,10 @@ def code_identity() -> list[tuple[str, int, int]]:
 def key(kind: str, *parts: object) -> str:
     """The key of an answer: its kind, what it was computed from (``parts``, as ``repr`` writes them) and
     the code computing it (envlock's version and modules)."""
-    return sha256_text(repr([kind, __version__, code_identity(), list(parts)]))
+    if not _code_digest:  # the modules' list hashed once per process, not once per key
+        rows = "\n".join(f"{path}\0{mtime}\0{size}" for path, mtime, size in code_identity())
+        _code_digest.append(sha256_text(f"{__version__}\n{rows}"))
+    return sha256_text(repr([kind, _code_digest[0], list(parts)]))
 
 
 class Memo:

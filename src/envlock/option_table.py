@@ -16,7 +16,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 KINDS = ("flag", "count", "value", "multi", "choice", "argument", "arguments")
 """``flag`` (``--pre``), ``count`` (``-v -v``), ``value`` (one value), ``multi`` (repeatable),
@@ -190,12 +190,12 @@ _CHECK_JSON = "Print a JSON document (schema: docs/check.md)."
 
 # A table: each option on its own lines, its columns in one order, the help last.
 # fmt: off
-COMMANDS: dict[str, tuple[Option, ...]] = {
-    "envlock": (
+_DECLARED: dict[str, Callable[[], tuple[Option, ...]]] = {
+    "envlock": lambda: (
         Option("-v --verbose", "verbose", "count", quick=True, help="Say more (repeatable)."),
         Option("-q --quiet", "quiet", "flag", quick=True, help="Print only errors."),
     ),
-    "compile": (
+    "compile": lambda: (
         Option("", "sources", "arguments", type="file", lock="sources", merge="sticky", quick=True),
         Option("-o --output", "output", type="file", tool="output", quick=True,
             help="Lock file [pylock.toml]."),
@@ -240,7 +240,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
         Option("--dry-run", "dry_run", "flag", help="Print the lock instead of writing it."),
         Option("--cache-dir", "cache_dir", type="dir", envvar="ENVLOCK_CACHE_DIR", quick=True),
     ),
-    "sync": (
+    "sync": lambda: (
         Option("", "lock", "argument", type="file", tool="lock", quick=True),
         Option("--venv", "venv", type="path", tool="venv", quick=True,
             help="The venv to sync [default: .venv]."),
@@ -278,7 +278,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
         Option("--into-python", "into_python", metavar="PATH",
             help="With --into: the interpreter scripts name."),
     ),
-    "bundle": (
+    "bundle": lambda: (
         Option("", "lock", "argument", type="file"),
         Option("-o --output", "output_dir", type="dir", required=True,
             help="The folder the files go to (made when missing; files already there and verified are "
@@ -293,32 +293,32 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
         Option("--offline", "offline", "flag", help="Take the files from the cache only."),
         _cache_dir(),
     ),
-    "diff": (
+    "diff": lambda: (
         Option("", "old", "argument", type="file"),
         Option("", "new", "argument", type="file"),
         Option("--git", "ref", metavar="REF", help="Compare the lock at this git commit [HEAD]."),
         Option("--format", "format_", "choice", default="text", choices=("text", "markdown", "json"),
             show_default=True, help="markdown fits a pull-request comment."),
     ),
-    "import": (
+    "import": lambda: (
         Option("", "requirements", "argument", type="file", required=True),
         Option("-o --output", "output", type="file", help="Lock file [pylock.toml]."),
         Option("--index-url", "index_url", metavar="URL",
             help="Look the pins up here instead of the file's --index-url [ENVLOCK_INDEX_URL, else PyPI]."),
         Option("--cache-dir", "cache_dir", type="dir", envvar="ENVLOCK_CACHE_DIR"),
     ),
-    "check": (
+    "check": lambda: (
         *_venv_and_lock(quick=True),
         Option("--deep", "deep", "flag", quick=True,
             help="Also verify every installed file against its RECORD hash."),
         _json(_CHECK_JSON, quick=True),
     ),
-    "run": (
+    "run": lambda: (
         *_venv_and_lock(),
         Option("--sync", "sync", "flag", help="Sync the venv first when it drifted."),
         Option("", "command", "arguments", type="raw", required=True),
     ),
-    "launcher": (
+    "launcher": lambda: (
         Option("", "name", "argument", required=True),
         *_venv_and_lock(),
         Option("-o --output", "out_dir", type="path", default="bin", show_default=True),
@@ -327,11 +327,11 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
             help="Also write the entry-point guard module envlock_guard.py into this folder."),
         Option("", "command", "arguments", type="raw", required=True),
     ),
-    "doctor": (
+    "doctor": lambda: (
         *_venv_and_lock(),
         _json(_CHECK_JSON),
     ),
-    "export": (
+    "export": lambda: (
         Option("", "lock", "argument", type="file"),
         Option("--format", "format_", "choice", default="requirements-txt", choices=("requirements-txt",),
             show_default=True, help="Output format."),
@@ -340,48 +340,55 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
         Option("--no-emit-index-url", "no_emit_index_url", "flag",
             help="Leave out --index-url / --extra-index-url lines."),
     ),
-    "add": (
+    "add": lambda: (
         Option("", "specs", "arguments", metavar="SPEC...", required=True),
         *_edit(),
     ),
-    "remove": (
+    "remove": lambda: (
         Option("", "names", "arguments", metavar="NAME...", required=True),
         *_edit(),
     ),
-    "upgrade": (
+    "upgrade": lambda: (
         Option("", "names", "arguments", metavar="[NAME[==VER]]..."),
         Option("--no-sync", "no_sync", "flag", help="Update the lock; leave the venv alone."),
     ),
-    "why": (
+    "why": lambda: (
         Option("", "name", "argument", required=True),
         _lock_file(),
         _json(),
     ),
-    "tree": (
+    "tree": lambda: (
         Option("--depth", "depth", type="natural", metavar="N", help="Show N levels below the top."),
         Option("--invert", "invert", metavar="NAME", help="Show what requires NAME, up to the inputs."),
         Option("--target", "target", metavar="SPEC", help="Only this target (cpXY-OS-ARCH)."),
         _lock_file(),
         _json(),
     ),
-    "outdated": (
+    "outdated": lambda: (
         _lock_file(),
         _json(),
         _cache_dir(),
     ),
 }
 # fmt: on
-"""Each command's options and positional arguments, in ``--help`` order (``envlock``: the group's own)."""
+"""Each command's options and positional arguments, in ``--help`` order (``envlock``: the group's own);
+built when first asked for, so ``check``'s answer builds its own few rows, not all of them."""
+COMMANDS = tuple(_DECLARED)
+"""The commands the table declares (``envlock``: the group)."""
+_BUILT: dict[str, tuple[Option, ...]] = {}
 
 
 def options(command: str) -> tuple[Option, ...]:
     """The options and arguments of ``command`` (KeyError: no such command in the table)."""
-    return COMMANDS[command]
+    rows = _BUILT.get(command)
+    if rows is None:
+        rows = _BUILT[command] = _DECLARED[command]()
+    return rows
 
 
 def recorded(command: str = "compile") -> Iterator[Option]:
     """The options of ``command`` a lock records (``lock`` set), in table order."""
-    return (option for option in COMMANDS[command] if option.lock is not None)
+    return (option for option in options(command) if option.lock is not None)
 
 
 def quick_spec(command: str) -> tuple[dict[str, tuple[str, str]], int]:
@@ -389,7 +396,7 @@ def quick_spec(command: str) -> tuple[dict[str, tuple[str, str]], int]:
     ``multi``; the parameter's name), and how many positional arguments (any number: a large one)."""
     spec: dict[str, tuple[str, str]] = {}
     positionals = 0
-    for option in COMMANDS[command]:
+    for option in options(command):
         if not option.quick:
             continue
         if option.kind == "argument":
@@ -405,12 +412,12 @@ def quick_spec(command: str) -> tuple[dict[str, tuple[str, str]], int]:
 def tool_keys() -> dict[str, str]:
     """The ``[tool.envlock]`` keys that give an option its default, and the option's kind there
     (``multi``: a list of strings, ``flag``: true or false, else a string)."""
-    return {o.tool: o.kind for rows in COMMANDS.values() for o in rows if o.tool is not None}
+    return {o.tool: o.kind for name in COMMANDS for o in options(name) if o.tool is not None}
 
 
 def flag_of(command: str, dest: str) -> str:
     """The long flag that gives ``dest`` (``extras`` -> ``--extra``)."""
-    for option in COMMANDS[command]:
+    for option in options(command):
         if option.dest == dest and option.flags:
             return option.flags[-1]
     raise KeyError(dest)

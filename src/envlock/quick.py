@@ -22,15 +22,21 @@ if TYPE_CHECKING:  # check's answer imports no typing, pathlib or urllib (valida
     Answer = int | None | Callable[[], int]
     """An exit code, None (click's path), or work whose exit code ends the process (run unguarded)."""
 
-LINK_MODES = next(o.choices for o in option_table.options("sync") if o.dest == "link_mode")
-"""``--link-mode`` choices (``envlock.sync.link.LinkMode``; a test keeps them equal)."""
+
+def link_modes() -> tuple[str, ...]:
+    """``--link-mode`` choices (``envlock.sync.link.LinkMode``; a test keeps them equal)."""
+    return next(o.choices for o in option_table.options("sync") if o.dest == "link_mode")
+
+
+def compile_fields() -> dict[str, tuple[str, str]]:
+    """The compile options answered here, by flag: (parser kind, parameter name)."""
+    return option_table.quick_spec("compile")[0]
+
 
 _GLOBAL = {flag: dest for flag, (_kind, dest) in option_table.quick_spec("envlock")[0].items()}
-_SPECS = {command: option_table.quick_spec(command) for command in ("sync", "check", "compile")}
 """The options each quick answer parses (kind and parameter name, by flag; the table's ``quick``
 column) and how many positional arguments it takes: anything else goes to click. Compile's ``-U``,
 ``-P`` and ``--dry-run`` always take click's path."""
-_COMPILE_FIELDS = _SPECS["compile"][0]
 _UNSET: dict[str, object] = {"multi": (), "flag": False, "value": None}
 
 Parsed = dict[str, "str | bool | list[str]"]
@@ -68,7 +74,7 @@ def answer(argv: Sequence[str]) -> int | None:
 
     if memo_disabled():  # ENVLOCK_NO_MEMO: the full path answers
         return None
-    spec, positionals = _SPECS[argv[index]]
+    spec, positionals = option_table.quick_spec(argv[index])
     parsed = parse(argv[index + 1 :], {flag: kind for flag, (kind, _dest) in spec.items()})
     if parsed is None:
         return None
@@ -131,7 +137,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     started = time.monotonic()
     link_mode = found.get("--link-mode")
     cache_dir = found.get("--cache-dir")
-    if (link_mode is not None and link_mode not in LINK_MODES) or (
+    if (link_mode is not None and link_mode not in link_modes()) or (
         isinstance(cache_dir, str) and os.path.isfile(cache_dir)  # noqa: PTH113
     ):
         return None
@@ -216,11 +222,11 @@ def _compile(found: Parsed, positional: list[str], verbosity: int) -> int | None
     ``Path``, ``--index-url`` / ``--cache-dir`` from their environment variables when not given)."""
     from envlock.inputs import kept_cache  # lazy: only compile's answer loads it
 
-    single = [field for flag, (kind, field) in _COMPILE_FIELDS.items() if flag in found and kind != "multi"]
+    single = [field for flag, (kind, field) in compile_fields().items() if flag in found and kind != "multi"]
     if len(single) != len(set(single)):  # one option under both its spellings (-o and --output)
         return None
     values: dict[str, object] = {"sources": [click_path(source) for source in positional]}
-    for flag, (kind, field) in _COMPILE_FIELDS.items():
+    for flag, (kind, field) in compile_fields().items():
         if flag in found or field not in values:
             values[field] = found.get(flag, _UNSET[kind])
     if isinstance(values["output"], str):

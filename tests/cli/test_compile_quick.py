@@ -16,7 +16,7 @@ from envlock import cache_dir
 from envlock.cli.compile import command
 from envlock.inputs import kept_cache
 from envlock.memo import Memo
-from envlock.quick import _COMPILE_FIELDS, click_path
+from envlock.quick import click_path, compile_fields
 from tests.cli.test_compile_cli import basic
 from tests.cli.test_compile_lock_settings import PYPROJECT, publish, settings_args
 from tests.cli.test_quick import CLICK_MAIN, RUN_MAIN
@@ -386,10 +386,10 @@ def test_every_compile_option_is_answered_or_declined() -> None:
     params = {param.name for param in command.params}
     declined = {"upgrade", "upgrade_packages", "dry_run"}
     assert params == set(kept_cache.REQUEST_FIELDS) | declined | {"cache_dir"}
-    fields = {field for _kind, field in _COMPILE_FIELDS.values()}
+    fields = {field for _kind, field in compile_fields().values()}
     assert fields == set(kept_cache.REQUEST_FIELDS) - {"sources"} | {"cache_dir"}
     answered = {opt for param in command.params if param.name not in declined for opt in param.opts}
-    assert answered - {"sources"} == set(_COMPILE_FIELDS)
+    assert answered - {"sources"} == set(compile_fields())
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guess is made on Linux only")

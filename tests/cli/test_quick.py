@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.quick import LINK_MODES
+from envlock.quick import link_modes
 from envlock.sync.link import LinkMode
 from tests.cli.test_sync_cli import installed, write
 from tests.kit.dists import DistSpec
@@ -139,7 +139,7 @@ def test_anything_else_goes_to_click(
 
 
 def test_link_mode_choices_match() -> None:
-    assert tuple(mode.value for mode in LinkMode) == LINK_MODES
+    assert tuple(mode.value for mode in LinkMode) == link_modes()
 
 
 def _masked(text: str) -> str:

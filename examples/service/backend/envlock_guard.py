@@ -1123,6 +1123,8 @@ def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
     marker are named as missing only when installed in another version: without a marker evaluator the
     check cannot tell whether they apply to this venv.
     """
+    # the drift path only: a clean check never loads the reader (in a launcher's one file it is above)
+
     try:
         with open(lock, "rb") as handle:
             header = read_header(handle.read())

@@ -26,7 +26,6 @@ from envlock.runtime.layout import (
     state_dir,
     swap_journal_path,
 )
-from envlock.runtime.lock_header import LockHeaderError, read_header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and dataclasses (import time)
@@ -409,6 +408,9 @@ def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
     marker are named as missing only when installed in another version: without a marker evaluator the
     check cannot tell whether they apply to this venv.
     """
+    # the drift path only: a clean check never loads the reader (in a launcher's one file it is above)
+    from envlock.runtime.lock_header import LockHeaderError, read_header
+
     try:
         with open(lock, "rb") as handle:
             header = read_header(handle.read())

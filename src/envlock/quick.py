@@ -222,11 +222,12 @@ def _compile(found: Parsed, positional: list[str], verbosity: int) -> int | None
     ``Path``, ``--index-url`` / ``--cache-dir`` from their environment variables when not given)."""
     from envlock.inputs import kept_cache  # lazy: only compile's answer loads it
 
-    single = [field for flag, (kind, field) in compile_fields().items() if flag in found and kind != "multi"]
+    fields = compile_fields()
+    single = [field for flag, (kind, field) in fields.items() if flag in found and kind != "multi"]
     if len(single) != len(set(single)):  # one option under both its spellings (-o and --output)
         return None
     values: dict[str, object] = {"sources": [click_path(source) for source in positional]}
-    for flag, (kind, field) in compile_fields().items():
+    for flag, (kind, field) in fields.items():
         if flag in found or field not in values:
             values[field] = found.get(flag, _UNSET[kind])
     if isinstance(values["output"], str):

@@ -96,8 +96,9 @@ class Cache:
         area while it is hashed (a mismatch is a miss): what is used is exactly what was hashed, however
         the shared file changes afterwards."""
         path = self.artifact_path(sha256, filename)
-        if path.is_file() or self.distrusted is None:
-            return path if path.is_file() else None
+        present = path.is_file()
+        if present or self.distrusted is None:
+            return path if present else None
         shared = self._in_store(self.root / CACHE_LAYOUT_VERSION / "artifacts", sha256, filename)
         try:
             with validate.open_regular(shared) as source, self.artifact_writer(sha256, filename) as (out, h):

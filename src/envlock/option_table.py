@@ -195,6 +195,7 @@ _DECLARED: dict[str, Callable[[], tuple[Option, ...]]] = {
         Option("-v --verbose", "verbose", "count", quick=True, help="Say more (repeatable)."),
         Option("-q --quiet", "quiet", "flag", quick=True, help="Print only errors."),
     ),
+
     "compile": lambda: (
         Option("", "sources", "arguments", type="file", lock="sources", merge="sticky", quick=True),
         Option("-o --output", "output", type="file", tool="output", quick=True,
@@ -376,6 +377,19 @@ built when first asked for, so ``check``'s answer builds its own few rows, not a
 COMMANDS = tuple(_DECLARED)
 """The commands the table declares (``envlock``: the group)."""
 _BUILT: dict[str, tuple[Option, ...]] = {}
+
+
+def output_options(command: str) -> tuple[Option, ...]:
+    """-v/-q after the command too (``envlock compile -q``, as pip-compile and uv take them), for every
+    command but the group (its own) and those that pass a command line on (``run``, ``launcher``: a ``-v``
+    there may be the command's). They set the output's verbosity, not the command's parameters; the quick
+    answers leave a command line with them to click."""
+    if command in ("envlock", "run", "launcher"):
+        return ()
+    return (
+        Option("-v --verbose", "verbose", "count", help="Say more (repeatable)."),
+        Option("-q --quiet", "quiet", "flag", help="Print only errors."),
+    )
 
 
 def options(command: str) -> tuple[Option, ...]:

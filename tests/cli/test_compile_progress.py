@@ -33,6 +33,24 @@ def test_verbose_lists_backtracking_decisions(
     assert "rejected" not in quiet.stderr and "\r" not in quiet.stderr  # not a terminal: no status line
 
 
+def test_verbosity_may_follow_the_command(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    """``envlock compile -v`` / ``-q`` (as pip-compile and uv take them) are the group's ``-v`` / ``-q``;
+    a ``-v`` after ``run``'s or ``launcher``'s command line stays the command's."""
+    kit_index.publish(*BACKTRACKING)
+    Path("requirements.in").write_text("b<2\na\n")
+    verbose = run_envlock("compile", "--index-url", kit_index.url, "-v")
+    assert verbose.returncode == 0 and "rejected a 2.0" in verbose.stderr, verbose.stderr
+    quiet = run_envlock("compile", "--index-url", kit_index.url, "--upgrade", "-q")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    synced = run_envlock("sync", "-q", env={"ENVLOCK_INDEX_URL": kit_index.url})
+    assert (synced.returncode, synced.stdout) == (0, "")
+    assert "installed" in run_envlock("sync", "--rebuild", "-v").stdout
+    made = run_envlock("launcher", "tool", "-o", "bin", "python", "-v", check=True)
+    assert made.stdout == "launcher bin/tool runs: python -v\n"
+
+
 def test_a_terminal_gets_a_status_line_that_is_cleared(kit_index: KitIndex, isolated: Path) -> None:
     kit_index.publish(*BACKTRACKING)
     Path("requirements.in").write_text("b<2\na\n")

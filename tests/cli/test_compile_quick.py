@@ -384,7 +384,7 @@ def test_every_compile_option_is_answered_or_declined() -> None:
     """A new compile option must be keyed (``kept_cache.REQUEST_FIELDS`` and the quick parser) or left
     to click: a cached verdict must never ignore one."""
     params = {param.name for param in command.params}
-    declined = {"upgrade", "upgrade_packages", "dry_run"}
+    declined = {"upgrade", "upgrade_packages", "dry_run", "verbose", "quiet"}  # -v/-q after: click's
     assert params == set(kept_cache.REQUEST_FIELDS) | declined | {"cache_dir"}
     fields = {field for _kind, field in compile_fields().values()}
     assert fields == set(kept_cache.REQUEST_FIELDS) - {"sources"} | {"cache_dir"}

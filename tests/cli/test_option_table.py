@@ -78,7 +78,7 @@ def test_click_s_parameters_are_the_table_s(name: str, monkeypatch: pytest.Monke
     whether it is required: an option declared by hand beside the table (or a row click lacks) fails."""
     command = click_command(name)
     params = [p for p in command.params if p.name not in NOT_IN_TABLE]
-    table = option_table.options(name)
+    table = (*option_table.options(name), *option_table.output_options(name))
     assert [p.name for p in params] == [o.dest for o in table]
     for option in table:
         if option.envvar:

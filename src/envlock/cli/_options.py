@@ -3,13 +3,14 @@ once), and the lock a reading command reads when ``--lock`` is not given."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from envlock.option_table import Option, options
+from envlock.option_table import Option, options, output_options
 
 F = TypeVar("F", bound=Callable[..., object])
 """A click callback (decorators return it unchanged in type)."""
@@ -20,11 +21,28 @@ def table_options(command: str) -> Callable[[F], F]:
     order ``--help`` lists them in), as click decorators."""
 
     def apply(function: F) -> F:
-        for option in reversed(options(command)):
+        given_after = output_options(command)
+        if given_after:
+            function = _output_given_after(function)
+        for option in reversed((*options(command), *given_after)):
             function = _decorator(option)(function)
         return function
 
     return apply
+
+
+def _output_given_after(function: F) -> F:
+    """``function`` taking -v/-q given after the command (``envlock compile -q``) as the group's: they
+    change the output object's verbosity (``cli.Output``), not the callback's parameters."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, verbose: int = 0, quiet: bool = False, **kwargs: Any) -> object:
+        output = click.get_current_context().find_root().obj
+        if output is not None and (verbose or quiet):
+            output.verbosity = -1 if quiet else max(output.verbosity, 0) + verbose
+        return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _decorator(option: Option) -> Callable[[F], F]:

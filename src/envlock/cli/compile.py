@@ -156,12 +156,12 @@ def run(request: CompileRequest, output: Output) -> None:
         _remember_kept(request, out, kept[1], message, reads)
         output.info(message)
         return
-    from envlock.lock.lockfile import LockMetadata, read_lock
+    from envlock.lock.lockfile import LockMetadata, lock_from_dict, read_lock
     from envlock.resolve.compiler import lock_options
 
     previous = None
-    if not request.upgrade and out.exists():
-        previous = read_lock(out)
+    if not request.upgrade and out.exists():  # validated from the one read (else read again for why)
+        previous = lock_from_dict(read[1], source=str(out)) if read else read_lock(out)
     from envlock.index.client import DEFAULT_INDEX
 
     indexes = index.indexes(DEFAULT_INDEX)
@@ -183,8 +183,8 @@ def run(request: CompileRequest, output: Output) -> None:
         warn=output.warn,
         verbosity=output.verbosity,
     )
-    _write_lock(request, output, out, shown_out, previous, lock, described)
-    if not request.dry_run and (kept := _lock_kept(request, _read_lock_text(out), resolved, recorded)):
+    written = _write_lock(request, output, out, shown_out, previous, lock, described)
+    if written is not None and (kept := _lock_kept(request, written, resolved, recorded)):
         _remember_kept(request, out, kept[1], _kept_line(shown_out, kept, described), reads)
 
 
@@ -226,15 +226,17 @@ def _write_lock(
     previous: Pylock | None,
     lock: Pylock,
     described: str,
-) -> None:
+) -> tuple[str, dict[str, Any]] | None:
     """Print (--dry-run) or write the lock, saying what changed; an unchanged lock is left untouched. Its
-    read is remembered for the sync that follows (``_prime_sync``)."""
-    from envlock.lock.lockfile import dumps_lock, write_text_atomic
+    read is remembered for the sync that follows (``_prime_sync``). Returns what ``_read_lock_text``
+    would read from it now (``DumpedLock``: the packages are not parsed again); None for --dry-run."""
+    from envlock.lock.lockfile import dump_lock, write_text_atomic
 
-    text = dumps_lock(lock)
+    dumped = dump_lock(lock)
+    text = dumped.text
     if request.dry_run:
         click.echo(text, nl=False)
-        return
+        return None
     old_text = out.read_text(encoding="utf-8") if out.exists() else None
     _report_changes(output, previous if previous is not None else _maybe_read(out), lock)
     if old_text == text:
@@ -243,6 +245,7 @@ def _write_lock(
         write_output(shown_out, lambda: write_text_atomic(out, text))
         output.info(f"wrote {shown_out} ({len(lock.packages)} packages, {described})")
     _prime_sync(out, request.cache_dir)
+    return text, dumped.read_back
 
 
 def _compile(

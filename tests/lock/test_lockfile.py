@@ -12,11 +12,13 @@ import pytest
 from envlock.errors import LockFileError
 from envlock.lock.lockfile import (
     LockMetadata,
+    dump_lock,
     dumps_lock,
     lock_from_dict,
     lock_metadata,
     metadata_to_tool,
     read_lock,
+    toml_data,
     write_lock,
 )
 
@@ -85,6 +87,56 @@ def test_output_is_valid_toml_and_pep_751(tmp_path: Path) -> None:
         2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc
     )
     assert data["packages"][1]["tool"]["envlock"]["via"] == ["alpha"]
+
+
+def _every_shape() -> dict[str, Any]:
+    """``lock_dict`` with every optional PEP 751 field: extras, groups, markers, vcs, directory, archive,
+    attestation identities, a package's own requires-python, tool tables of every TOML kind."""
+    data = lock_dict()
+    data.update(extras=["cli"], **{"dependency-groups": ["dev"], "default-groups": ["dev"]})
+    data["tool"]["envlock"]["settings"] = {"pre": True, "groups": ["dev"], "depth": 3, "ratio": 0.5}
+    data["tool"]["other"] = {"when": datetime(2024, 1, 1, tzinfo=timezone.utc), "nested": {"k": [1, 2]}}
+    data["packages"] += [
+        {
+            "name": "gamma",
+            "version": "0.1",
+            "marker": "python_version >= '3.9'",
+            "requires-python": ">=3.9",
+            "vcs": {"type": "git", "url": "https://git.example/gamma", "commit-id": "c" * 40},
+        },
+        {"name": "delta", "directory": {"path": "./delta", "editable": True}},
+        {
+            "name": "eps",
+            "archive": {"url": "https://files.example/eps.zip", "size": 3, "hashes": {"sha256": HASH}},
+            "attestation-identities": [{"kind": "GitHub", "repository": "o/r"}],
+        },
+    ]
+    return data
+
+
+def test_lock_data_is_what_packaging_gives_without_its_deep_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = lock_from_dict(_every_shape(), source="test")
+    assert toml_data(lock) == lock.to_dict()
+    expected = dumps_lock(lock)
+    import dataclasses
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the lock is written without dataclasses.asdict (a deep copy of every value)")
+
+    monkeypatch.setattr(dataclasses, "asdict", refused)
+    assert dumps_lock(lock) == expected
+
+
+def test_the_read_back_of_a_written_lock_is_a_read_of_its_text() -> None:
+    lock = lock_from_dict(_every_shape(), source="test")
+    dumped = dump_lock(lock)
+    read = tomllib.loads(dumped.text)
+    assert {k: v for k, v in dumped.read_back.items() if k != "packages"} == {
+        k: v for k, v in read.items() if k != "packages"
+    }
+    assert len(dumped.read_back["packages"]) == len(read["packages"]) == 5
+    empty = lock_from_dict({**lock_dict(), "packages": []}, source="test")
+    assert dump_lock(empty).read_back == tomllib.loads(dump_lock(empty).text)
 
 
 def test_metadata() -> None:

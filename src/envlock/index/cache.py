@@ -99,8 +99,10 @@ class Cache:
         return path
 
     def read_entry(self, area: str, key: str) -> bytes | None:
+        """The entry, or None: a missing area is a miss (made when written), not a folder to make."""
+        path = self.root / CACHE_LAYOUT_VERSION / area / validate.relative_path(key, "cache key")
         try:
-            return (self.area(area) / validate.relative_path(key, "cache key")).read_bytes()
+            return path.read_bytes()
         except OSError:
             return None
 

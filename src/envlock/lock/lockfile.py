@@ -195,15 +195,26 @@ def toml_data(lock: Pylock) -> dict[str, Any]:
     return _toml_data(lock)  # type: ignore[no-any-return]
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""A dataclass's field names, by class (``dataclasses.fields`` per value is a fifth of the walk)."""
+
+
 def _toml_data(value: Any) -> Any:
     """What ``dataclasses.asdict(value, dict_factory=packaging.pylock._toml_dict_factory)`` gives, by the
     same rules (``_field_value``), without copying the leaves."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(item.name for item in dataclasses.fields(kind))
+    if names is not None:
         table = {}
-        for item in dataclasses.fields(value):
-            inner = _toml_data(getattr(value, item.name))
+        for name in names:
+            inner = _toml_data(getattr(value, name))
             if inner is not None:
-                table[item.name.replace("_", "-")] = _field_value(item.name, inner)
+                table[name.replace("_", "-")] = _field_value(name, inner)
         return table
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         return type(value)(*[_toml_data(v) for v in value])

@@ -198,9 +198,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         urls = {_url_key(r.url) for r in reqs if r.url}
         if urls:
             return self._url_candidates(name, extras, reqs, path)
-        specifiers = [r.specifier for r in reqs] + [
-            c.requirement.specifier for c in self.constraints.get(name, [])
-        ]
+        constraints = [c.requirement.specifier for c in self.constraints.get(name, [])]
+        specifiers = [r.specifier for r in reqs] + constraints
         try:
             page = self.client.project(name)
         except ProjectNotFoundError as error:
@@ -215,7 +214,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             extras=extras,
             path=path,
             preferred=self.request.preferences.get(name),
-            explicit_pre=any(s.prereleases for s in specifiers),
+            # each requirement's answer once (``Req``'s cached property): asked again every round
+            explicit_pre=any(r.asks_prereleases for r in reqs) or any(s.prereleases for s in constraints),
         )
         return self.finder.matches(query)
 
@@ -256,9 +256,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         if any(r.url for r in reqs):
             return False  # a URL's candidate is judged by find_matches alone
         name = reqs[0].name
-        specifiers = [r.specifier for r in reqs] + [
-            c.requirement.specifier for c in self.constraints.get(name, [])
-        ]
+        constraints = [c.requirement.specifier for c in self.constraints.get(name, [])]
+        specifiers = [r.specifier for r in reqs] + constraints
         try:
             page = self.client.project(name)
         except ResolutionError:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock.index.cache import Cache, default_cache_dir, key_for
+from envlock.index.cache import CACHE_LAYOUT_VERSION, Cache, default_cache_dir, key_for
 
 DATA = b"wheel bytes" * 1000
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -96,3 +96,15 @@ def test_areas_are_made_owner_only_and_private_areas_need_a_private_cache(tmp_pa
     cache.root.chmod(0o700)
     (http.parent / "memo").chmod(0o702)
     assert cache.private_area("memo") is None
+
+
+def test_a_read_is_a_miss_or_the_entry_and_makes_no_folder(tmp_path: Path) -> None:
+    """Reading is a lookup (a compile reads one entry per package): a missing area is a miss, not a
+    folder to make; writing makes it."""
+    cache = Cache(tmp_path / "cache")
+    assert cache.read_entry("metadata", "ab/cdef") is None
+    assert not (tmp_path / "cache").exists()
+    cache.write_entry("metadata", "ab/cdef", b"{}")
+    assert cache.read_entry("metadata", "ab/cdef") == b"{}"
+    assert cache.read_entry("http", "ab/cdef") is None
+    assert not (tmp_path / "cache" / CACHE_LAYOUT_VERSION / "http").exists()

@@ -85,7 +85,8 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
 
 
 class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
-    """resolvelib's resolution, with each package's "is its pin still satisfying?" remembered.
+    """resolvelib's resolution, with each package's "is its pin still satisfying?" remembered, and a
+    conflict-free loop that judges only what each pin changed (``resolve_without_conflict``).
 
     resolvelib asks it of every package twice a round, re-checking every requirement of every pinned
     package: with N packages pinned one a round, N² checks (84% of a 500-package compile). The answer
@@ -99,6 +100,10 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         self._provider = provider
         self._satisfying: dict[str, tuple[Criterion[Req, Candidate], Candidate, bool]] = {}
         self._preferences: dict[str, tuple[Criterion[Req, Candidate], frozenset[str], Any]] = {}
+        # resolve_without_conflict's bookkeeping: the packages to pin, and their preferences in a heap
+        self._unsatisfied: set[str] = set()
+        self._heap: list[tuple[Any, int, str, Criterion[Req, Candidate]]] = []
+        self._order = itertools.count()  # ties in the heap never compare criteria
 
     def _get_preference(self, name: str) -> Any:
         """The provider's preference, kept while the package's criterion and the backtrack's causes are
@@ -144,32 +149,14 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         except RequirementsConflicted:
             raise _Conflicted from None
         self._push_new_state()
-        unsatisfied: set[str] = set()
-        heap: list[tuple[Any, int, str, Criterion[Req, Candidate]]] = []
-        order = itertools.count()
-
-        def judge(names: Iterable[str]) -> None:
-            """Re-judge ``names`` (their criteria or pins changed): in or out of ``unsatisfied``, and a
-            fresh preference on the heap for those in it (older entries are skipped when met)."""
-            criteria = self.state.criteria
-            for name in names:
-                criterion = criteria[name]
-                if self._is_current_pin_satisfying(name, criterion):
-                    unsatisfied.discard(name)
-                else:
-                    unsatisfied.add(name)
-                    heapq.heappush(heap, (self._get_preference(name), next(order), name, criterion))
-
-        judge(list(self.state.criteria))
+        self._judge(list(self.state.criteria))
         known = set(self.state.criteria)  # keys never leave the criteria while nothing backtracks
         for index in range(max_rounds):
             self._r.starting_round(index=index)
-            if not unsatisfied:
+            if not self._unsatisfied:
                 self._r.ending(state=self.state)
                 return self.state
-            while heap[0][2] not in unsatisfied or self.state.criteria[heap[0][2]] is not heap[0][3]:
-                heapq.heappop(heap)  # pinned since, or its criterion replaced (a newer entry exists)
-            name = heap[0][2]
+            name = self._most_preferred()
             if self._attempt_to_pin_criterion(name):
                 raise _Conflicted
             pinned = self.state.mapping[name]
@@ -177,20 +164,40 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
             dropped = {
                 key
                 for key in changed & known
-                if key not in unsatisfied
+                if key not in self._unsatisfied
                 and not self._is_current_pin_satisfying(key, self.state.criteria[key])
             }
             known |= changed
             if dropped:  # every criterion is replaced: judge them all again
                 self._remove_information_from_criteria(self.state.criteria, dropped)
-                unsatisfied.clear()
-                heap.clear()
-                judge(list(self.state.criteria))
+                self._unsatisfied.clear()
+                self._heap.clear()
+                self._judge(list(self.state.criteria))
             else:
-                judge(changed | {name})
+                self._judge(changed | {name})
             self._push_new_state()
             self._r.ending_round(index=index, state=self.state)
         raise ResolutionTooDeep(max_rounds)
+
+    def _judge(self, names: Iterable[str]) -> None:
+        """Re-judge ``names`` (their criteria or pins changed): in or out of the unsatisfied, and a fresh
+        preference on the heap for those in it (older entries are skipped when met)."""
+        criteria = self.state.criteria
+        for name in names:
+            criterion = criteria[name]
+            if self._is_current_pin_satisfying(name, criterion):
+                self._unsatisfied.discard(name)
+            else:
+                self._unsatisfied.add(name)
+                entry = (self._get_preference(name), next(self._order), name, criterion)
+                heapq.heappush(self._heap, entry)
+
+    def _most_preferred(self) -> str:
+        """The unsatisfied package the provider prefers (its preference as of its criterion now)."""
+        heap = self._heap
+        while heap[0][2] not in self._unsatisfied or self.state.criteria[heap[0][2]] is not heap[0][3]:
+            heapq.heappop(heap)  # pinned since, or its criterion replaced (a newer entry exists)
+        return heap[0][2]
 
 
 class _Conflicted(Exception):

@@ -4,6 +4,10 @@ each round; envlock remembers those answers per criterion, so only what changed 
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+from typing import Any
+
 import pytest
 from packaging.requirements import Requirement
 
@@ -49,3 +53,108 @@ def test_the_locked_resolvelib_has_the_checks_envlock_remembers() -> None:
     from envlock.resolve import resolver
 
     assert resolver._MEMO_HOOKS_PRESENT
+
+
+def _bookkeeping(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The resolution's own per-package checks (pin still satisfying? preference?), answered from
+    memory or not: resolvelib asks them of every package every round."""
+    from envlock.resolve import resolver
+
+    counted = count_calls(monkeypatch, resolver._Resolution, "_is_current_pin_satisfying", "_get_preference")
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    resolution = resolve(FakeIndex(_graph(n)), request)
+    assert len(resolution.pins) == n
+    monkeypatch.undo()
+    return sum(counted.values())
+
+
+def test_the_rounds_bookkeeping_grows_linearly_with_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even remembered, resolvelib's rescan of every package every round is N² lookups (at 500
+    packages, 300k); the conflict-free loop judges only the pinned package and its dependencies."""
+    small, large = _bookkeeping(50, monkeypatch), _bookkeeping(200, monkeypatch)
+    assert large <= 4 * small * 1.25, (small, large)
+
+
+def _random_graph(seed: int, n: int = 14) -> dict[str, list[Rel]]:
+    """Projects with three releases each requiring later projects with random bounds: upper bounds
+    that un-pin an already pinned package (its newest release no longer admitted), and clashes."""
+    rng = random.Random(seed)
+    projects: dict[str, list[Rel]] = {}
+    for i in range(n):
+        releases = []
+        for version in ("1.0", "2.0", "3.0"):
+            later = rng.sample(range(i + 1, n), min(rng.randint(0, 3), n - i - 1))
+            requires = tuple(
+                f"p{j}" + rng.choice(("", ">=1", "<3", "<2", ">=2", "!=3.0", "==1.0")) for j in sorted(later)
+            )
+            releases.append(Rel(version, requires, requires_python=">=3.8"))
+        projects[f"p{i}"] = releases
+    return projects
+
+
+def _pins_and_rounds(
+    loop: str, index: FakeIndex, request: ResolveRequest
+) -> tuple[list[tuple[str, str]], int]:
+    """The pins in the order made, and the rounds, of one loop ("fast": the conflict-free one)."""
+    from envlock.resolve.progress import Reporter
+    from envlock.resolve.resolver import _Resolution, root_requirements
+
+    reporter = Reporter()
+    resolution = _Resolution(Provider(index, request, None), reporter)
+    resolution.loop = loop  # type: ignore[attr-defined]
+    roots = root_requirements(request)
+    if loop == "fast":
+        state = resolution.resolve_without_conflict(roots, 1000)
+    else:
+        state = resolution.resolve(roots, max_rounds=1000)
+    return [(k, str(c.version)) for k, c in state.mapping.items()], reporter.rounds
+
+
+def test_the_conflict_free_loop_pins_as_resolvelibs_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round by round the same pins, in the same order, as resolvelib's own loop, whenever no pin
+    fails (un-pinning included); at the first failure it hands over (``_Conflicted``)."""
+    from envlock.resolve import resolver
+    from envlock.resolve.resolver import _Conflicted
+
+    dropped = Counter[str]()
+    original = resolver._Resolution._remove_information_from_criteria
+
+    def counting(self: Any, criteria: Any, parents: Any) -> None:
+        dropped[getattr(self, "loop", "")] += bool(parents)
+        original(self, criteria, parents)
+
+    monkeypatch.setattr(resolver._Resolution, "_remove_information_from_criteria", counting)
+    outcomes = Counter[str]()
+    for seed in range(80):
+        index = FakeIndex(_random_graph(seed))
+        lines = ("p0", "p1>=2") if seed % 2 else ("p0",)
+        request = ResolveRequest(
+            requirements=tuple(
+                InputRequirement(Requirement(r), f"requirements.in:{i}") for i, r in enumerate(lines)
+            ),
+            target=LINUX_311,
+            prefetch_workers=0,
+        )
+
+        try:
+            fast = _pins_and_rounds("fast", index, request)
+        except _Conflicted:
+            outcomes["conflict"] += 1
+            continue
+        assert fast == _pins_and_rounds("resolvelib", index, request), seed
+        outcomes["same"] += 1
+    # Both paths are exercised: resolutions that un-pin without failing, and conflicts handed over.
+    assert outcomes["same"] >= 20 and outcomes["conflict"] >= 2 and dropped["fast"] >= 3, (
+        outcomes,
+        dropped,
+    )
+
+
+def test_the_locked_resolvelib_has_the_steps_of_the_conflict_free_loop() -> None:
+    from envlock.resolve import resolver
+
+    assert resolver._FAST_LOOP_PRESENT

@@ -79,6 +79,25 @@ def test_the_rounds_bookkeeping_grows_linearly_with_the_lock(monkeypatch: pytest
     assert large <= 4 * small * 1.25, (small, large)
 
 
+
+def test_the_conflict_free_loop_copies_no_state_per_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolvelib copies its pins and criteria every round to backtrack to (N copies of N entries);
+    the conflict-free loop never backtracks, so it copies none, whatever the lock's size."""
+    from envlock.resolve import resolver
+
+    pushed = []
+    for n in (50, 200):
+        counted = count_calls(monkeypatch, resolver._Resolution, "_push_new_state")
+        request = ResolveRequest(
+            requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+            target=LINUX_311,
+            prefetch_workers=0,
+        )
+        assert len(resolve(FakeIndex(_graph(n)), request).pins) == n
+        monkeypatch.undo()
+        pushed.append(counted["_push_new_state"])
+    assert pushed == [1, 1], pushed
+
 def _random_graph(seed: int, n: int = 14) -> dict[str, list[Rel]]:
     """Projects with three releases each requiring later projects with random bounds: upper bounds
     that un-pin an already pinned package (its newest release no longer admitted), and clashes."""

@@ -138,9 +138,10 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         ends with the identifier, so it names one package whatever the order; no backtrack, so the
         provider narrows nothing), through resolvelib's own pin and state methods, and un-pins (drops
         the requirements of) pinned packages that the new pin's requirements no longer admit. What
-        differs is the bookkeeping: resolvelib rescans every package every round (N² at N packages);
-        here only the pinned package and its dependencies, whose criteria are the only ones that
-        changed, are judged again, and the most preferred one comes from a heap."""
+        differs is the bookkeeping: resolvelib rescans every package every round and copies its state
+        for backtracking (N² at N packages); here only the pinned package and its dependencies, whose
+        criteria are the only ones that changed, are judged again, the most preferred one comes from a
+        heap, and the one state is pinned into in place."""
         self._r.starting()
         self._states = [State(mapping=collections.OrderedDict(), criteria={}, backtrack_causes=[])]
         try:
@@ -175,7 +176,8 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
                 self._judge(list(self.state.criteria))
             else:
                 self._judge(changed | {name})
-            self._push_new_state()
+            # No state pushed per round (resolvelib copies the pins and criteria every round, N² at N
+            # packages, to backtrack to): this loop never backtracks, a conflict starts over instead.
             self._r.ending_round(index=index, state=self.state)
         raise ResolutionTooDeep(max_rounds)
 

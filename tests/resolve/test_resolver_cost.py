@@ -177,3 +177,24 @@ def test_the_locked_resolvelib_has_the_steps_of_the_conflict_free_loop() -> None
     from envlock.resolve import resolver
 
     assert resolver._FAST_LOOP_PRESENT
+
+
+def test_a_requirements_specifier_is_spelled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admitted-versions memo is keyed by the specifier's text; packaging sorts and joins it anew
+    each time, and a requirement's specifier is asked about every time its package's candidates are
+    listed: once per specifier object, not once per question."""
+    from packaging.specifiers import SpecifierSet
+
+    n = 100
+    graph = _graph(n)
+    counted = count_calls(monkeypatch, SpecifierSet, "__str__")
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    assert len(resolve(FakeIndex(graph), request).pins) == n
+    monkeypatch.undo()
+    edges = sum(len(releases[0].requires) for releases in graph.values())
+    # once for the memo's key, once for what the lock records each package asks for (``via``)
+    assert counted["__str__"] <= 2 * edges + 2, (counted, edges)

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
@@ -358,3 +359,22 @@ def test_a_warm_resolution_imports_no_network_or_metadata_reading_code(
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == ["alpha==1.0 beta==1.0", "True", "[]"]
     assert len(kit_index.requests) == before
+
+
+def test_pages_that_spell_the_same_versions_share_them() -> None:
+    """A version text is parsed once per process, so its sort key is computed once for every page that
+    lists it (at 500 projects of three releases each, 1,500 parses and sort keys become three)."""
+    from envlock.index.pages import ProjectPage, parse_page
+
+    def page(name: str) -> ProjectPage:
+        files = [
+            {"filename": f"{name}-{v}-py3-none-any.whl", "url": f"{name}-{v}-py3-none-any.whl", "hashes": {}}
+            for v in ("1.0", "1.1", "2.0")
+        ]
+        body = json.dumps({"meta": {"api-version": "1.0"}, "name": name, "files": files}).encode()
+        url = f"https://index.example/simple/{name}/"
+        return parse_page(body, "application/vnd.pypi.simple.v1+json", url, NormalizedName(name), url)
+
+    first, second = page("alpha"), page("beta")
+    assert [str(v) for v in first.newest_first] == ["2.0", "1.1", "1.0"]
+    assert all(a is b for a, b in zip(first.newest_first, second.newest_first, strict=True))

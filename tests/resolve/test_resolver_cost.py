@@ -79,7 +79,6 @@ def test_the_rounds_bookkeeping_grows_linearly_with_the_lock(monkeypatch: pytest
     assert large <= 4 * small * 1.25, (small, large)
 
 
-
 def test_the_conflict_free_loop_copies_no_state_per_round(monkeypatch: pytest.MonkeyPatch) -> None:
     """resolvelib copies its pins and criteria every round to backtrack to (N copies of N entries);
     the conflict-free loop never backtracks, so it copies none, whatever the lock's size."""
@@ -97,6 +96,7 @@ def test_the_conflict_free_loop_copies_no_state_per_round(monkeypatch: pytest.Mo
         monkeypatch.undo()
         pushed.append(counted["_push_new_state"])
     assert pushed == [1, 1], pushed
+
 
 def _random_graph(seed: int, n: int = 14) -> dict[str, list[Rel]]:
     """Projects with three releases each requiring later projects with random bounds: upper bounds
@@ -198,3 +198,29 @@ def test_a_requirements_specifier_is_spelled_once(monkeypatch: pytest.MonkeyPatc
     edges = sum(len(releases[0].requires) for releases in graph.values())
     # once for the memo's key, once for what the lock records each package asks for (``via``)
     assert counted["__str__"] <= 2 * edges + 2, (counted, edges)
+
+
+def test_a_dependency_named_by_several_packages_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the graph every ``pJ>=1`` is required by two packages (J's parent and J-1): the provider
+    parses each text once (the fake index parses them too, to build metadata: not counted)."""
+    import sys
+
+    n = 100
+    graph = _graph(n)
+    parsed = Counter[str]()
+    original = Requirement.__init__
+
+    def counting(self: Requirement, text: str) -> None:
+        parsed[sys._getframe(1).f_globals["__name__"]] += 1
+        original(self, text)
+
+    monkeypatch.setattr(Requirement, "__init__", counting)
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    assert len(resolve(FakeIndex(graph), request).pins) == n
+    monkeypatch.undo()
+    texts = {text for releases in graph.values() for text in releases[-1].requires}
+    assert parsed["envlock.resolve.provider"] == len(texts), (parsed, len(texts))

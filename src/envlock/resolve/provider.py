@@ -118,6 +118,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         """Identifier -> versions that can never be pinned, each with the clash that dooms it (resolvelib's
         requirement information): their dependencies clash with the input's own requirements."""
         self.dependencies: dict[Candidate, list[Req]] = {}
+        self._parsed: dict[str, Requirement | None] = {}
+        """A dependency's text -> its parse (None: unparsable): packages name the same requirement."""
         self.warnings: set[str] = set()
         self.missing: dict[str, str] = {}
         """Projects no index has -> the indexes asked (for the conflict message)."""
@@ -289,9 +291,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             spec = SpecifierSet(metadata.requires_python or "")
             deps.append(Req(NormalizedName(PYTHON), frozenset(), spec, None, path))
         for text in metadata.requires_dist:
-            try:
-                requirement = Requirement(text)
-            except Exception:  # an unparsable dependency in someone's metadata: skip like pip does
+            requirement = self._requirement(text)
+            if requirement is None:  # an unparsable dependency in someone's metadata: skip like pip does
                 continue
             if candidate.extras:
                 if not marker_applies(requirement.marker, self.target, sorted(candidate.extras)):
@@ -302,6 +303,15 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 continue
             deps.append(to_req(requirement, path))
         return deps
+
+    def _requirement(self, text: str) -> Requirement | None:
+        """``text`` parsed once per resolution (None: unparsable); the value is only read, never changed."""
+        if text not in self._parsed:
+            try:
+                self._parsed[text] = Requirement(text)
+            except Exception:
+                self._parsed[text] = None
+        return self._parsed[text]
 
     def _url_candidates(
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], path: tuple[str, ...]

@@ -38,7 +38,6 @@ class AdmittedVersions:
             self._memo[key] = known
         return known
 
-
     def _text(self, specifier: SpecifierSet) -> str:
         """The specifier's text, made once per specifier object: a requirement's specifier is asked
         about every time its package's candidates are listed, and packaging sorts and joins anew."""

@@ -77,3 +77,43 @@ def test_a_recompile_parses_the_previous_lock_once_and_the_new_one_at_most_once(
     said, parses = _compile_counted(tmp_path, index)
     assert "inputs unchanged" in said and _sha(lock) == second
     assert parses[second] == 0
+
+
+_MODULES = """
+import runpy, sys
+sys.argv = ["envlock", *sys.argv[1:]]
+try:
+    runpy.run_module("envlock", run_name="__main__")
+except SystemExit:
+    pass
+print(",".join(sorted(sys.modules)))
+"""
+
+
+def test_a_warm_compile_loads_no_http_or_download_code(
+    kit_index: KitIndex, isolated: Path, tmp_path: Path
+) -> None:
+    """Every page fresh in the cache and every metadata parsed: the compile makes no request, so it does
+    not load the HTTP client's modules (sockets, deadlines, limits) nor the downloader."""
+    from envlock.index.cache import Cache
+    from tests.index.test_index import make_fresh
+
+    basic(kit_index)
+    (isolated / "requirements.in").write_text("alpha\n")
+    cache = tmp_path / "cache"
+    args = ["compile", "--index-url", kit_index.url, "--cache-dir", str(cache)]
+    subprocess.run([sys.executable, "-m", "envlock", *args], check=True, capture_output=True, timeout=600)
+    for name in ("alpha", "beta"):
+        make_fresh(Cache(cache), f"{kit_index.url}{name}/")
+    first = (isolated / "pylock.toml").read_bytes()
+    (isolated / "pylock.toml").unlink()
+    before = len(kit_index.requests)
+    result = subprocess.run(
+        [sys.executable, "-c", _MODULES, *args], capture_output=True, text=True, check=True, timeout=600
+    )
+    assert "wrote pylock.toml" in result.stdout + result.stderr
+    assert (isolated / "pylock.toml").read_bytes() == first and len(kit_index.requests) == before
+    loaded = set(result.stdout.strip().splitlines()[-1].split(","))
+    assert "envlock.resolve.resolver" in loaded  # it did resolve
+    heavy = {"envlock.index.http", "envlock.index.deadline", "envlock.index.download", "socket", "urllib3"}
+    assert not heavy & loaded, sorted(heavy & loaded)

@@ -22,10 +22,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envlock.errors import ProjectNotFoundError, ResolutionError
-from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
-from envlock.index.http import HttpGetter, Response, redact, strip_credentials
 from envlock.index.page_cache import MAX_FRESHNESS, PageCache
 from envlock.index.pages import (
     DistFile,
@@ -38,8 +36,10 @@ from envlock.index.pages import (
     parse_page,
 )
 from envlock.runtime.hashing import sha256_file
+from envlock.validate import redact, strip_credentials
 
 if TYPE_CHECKING:
+    from envlock.index.http import HttpGetter, Response
     from envlock.index.metadata import MetadataBuilder
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
@@ -307,6 +307,8 @@ class IndexClient:
             found = self._cache.get_artifact(file.sha256, file.filename)
             if found is not None:
                 return found
+        from envlock.index import download  # lazy: a warm compile downloads nothing
+
         return download.download(
             lambda: self._http.stream(file.url), download.expected_from_index(file), self._cache
         )

@@ -378,3 +378,28 @@ def test_pages_that_spell_the_same_versions_share_them() -> None:
     first, second = page("alpha"), page("beta")
     assert [str(v) for v in first.newest_first] == ["2.0", "1.1", "1.0"]
     assert all(a is b for a, b in zip(first.newest_first, second.newest_first, strict=True))
+
+
+def test_a_page_asked_again_is_answered_without_the_lock_or_a_future(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolution asks for each page and metadata entry several times: after the first computation
+    the answer is read back directly (an error is not remembered: it is raised again to each caller)."""
+    from concurrent.futures import Future
+
+    from envlock.index.client import _Once
+    from tests.kit.counting import count_calls
+
+    once: _Once[str, int] = _Once()
+    computed: list[str] = []
+    counted = count_calls(monkeypatch, Future, "result")
+    for _ in range(10):
+        assert once.get("alpha", lambda: computed.append("alpha") or 1) == 1
+    assert computed == ["alpha"] and counted["result"] == 1
+
+    def fails() -> int:
+        computed.append("beta")
+        raise ValueError("no page")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no page"):
+            once.get("beta", fails)
+    assert computed == ["alpha", "beta"]

@@ -98,6 +98,30 @@ def test_the_conflict_free_loop_copies_no_state_per_round(monkeypatch: pytest.Mo
     assert pushed == [1, 1], pushed
 
 
+def test_a_pin_writes_back_only_the_criteria_it_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolvelib's pin copies every criterion and writes the copy back (N entries a pin: N² at N
+    packages); in the conflict-free loop a pin writes its dependencies' criteria alone."""
+    from envlock.resolve import resolver
+
+    written = Counter[int]()
+    original = resolver._Resolution._get_updated_criteria
+
+    def counting(self: Any, candidate: Any) -> Any:
+        criteria = original(self, candidate)
+        written[len(self.state.mapping)] += len(criteria)
+        return criteria
+
+    monkeypatch.setattr(resolver._Resolution, "_get_updated_criteria", counting)
+    n = 200
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    assert len(resolve(FakeIndex(_graph(n)), request).pins) == n
+    assert sum(written.values()) <= 3 * n, sum(written.values())  # at most three dependencies a package
+
+
 def _random_graph(seed: int, n: int = 14) -> dict[str, list[Rel]]:
     """Projects with three releases each requiring later projects with random bounds: upper bounds
     that un-pin an already pinned package (its newest release no longer admitted), and clashes."""

@@ -100,8 +100,13 @@ class _Once(Generic[_K, _V]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._futures: dict[_K, Future[_V]] = {}
+        self._values: dict[_K, _V] = {}
+        """The keys computed without error: answered without the lock and the future's condition (a
+        resolution asks for each page and metadata entry several times)."""
 
     def get(self, key: _K, compute: Callable[[], _V]) -> _V:
+        if key in self._values:
+            return self._values[key]
         with self._lock:
             future = self._futures.get(key)
             owner = future is None
@@ -110,9 +115,12 @@ class _Once(Generic[_K, _V]):
                 self._futures[key] = future
         if owner:
             try:
-                future.set_result(compute())
+                value = compute()
             except BaseException as error:
                 future.set_exception(error)
+            else:
+                self._values[key] = value
+                future.set_result(value)
         return future.result()
 
 

@@ -9,7 +9,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from packaging.utils import NormalizedName
 from resolvelib import ResolutionImpossible, ResolutionTooDeep
@@ -104,6 +104,7 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         self._unsatisfied: set[str] = set()
         self._heap: list[tuple[Any, int, str, Criterion[Req, Candidate]]] = []
         self._order = itertools.count()  # ties in the heap never compare criteria
+        self._in_place = False  # the conflict-free loop runs: pins write only the criteria they change
 
     def _get_preference(self, name: str) -> Any:
         """The provider's preference, kept while the package's criterion and the backtrack's causes are
@@ -143,6 +144,7 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         criteria are the only ones that changed, are judged again, the most preferred one comes from a
         heap, and the one state is pinned into in place."""
         self._r.starting()
+        self._in_place = True
         self._states = [State(mapping=collections.OrderedDict(), criteria={}, backtrack_causes=[])]
         try:
             for requirement in requirements:
@@ -181,6 +183,20 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
             self._r.ending_round(index=index, state=self.state)
         raise ResolutionTooDeep(max_rounds)
 
+    def _get_updated_criteria(self, candidate: Candidate) -> dict[str, Criterion[Req, Candidate]]:
+        """resolvelib copies every criterion, adds the candidate's dependencies to the copy, and the pin
+        writes the whole copy back (N entries a pin). In the conflict-free loop the dependencies are
+        added to a dict of the changed criteria read over the state's, and only those are written back:
+        the same criteria after the pin."""
+        if not self._in_place:
+            return super()._get_updated_criteria(candidate)
+        changed: dict[str, Criterion[Req, Candidate]] = {}
+        over = collections.ChainMap(changed, self.state.criteria)  # reads fall through, writes stay
+        for requirement in self._p.get_dependencies(candidate=candidate):
+            # resolvelib reads, writes and wraps it as a mapping (get, [], in): a ChainMap serves
+            self._add_to_criteria(cast("dict[str, Criterion[Req, Candidate]]", over), requirement, candidate)
+        return changed
+
     def _judge(self, names: Iterable[str]) -> None:
         """Re-judge ``names`` (their criteria or pins changed): in or out of the unsatisfied, and a fresh
         preference on the heap for those in it (older entries are skipped when met)."""
@@ -213,6 +229,7 @@ _MEMO_HOOKS = ("_get_preference", "_is_current_pin_satisfying")
 _MEMO_HOOKS_PRESENT = all(callable(getattr(_ResolvelibResolution, hook, None)) for hook in _MEMO_HOOKS)
 _FAST_LOOP_HOOKS = (
     "_add_to_criteria",
+    "_get_updated_criteria",
     "_push_new_state",
     "_attempt_to_pin_criterion",
     "_remove_information_from_criteria",

@@ -248,3 +248,29 @@ def test_a_dependency_named_by_several_packages_is_parsed_once(monkeypatch: pyte
     monkeypatch.undo()
     texts = {text for releases in graph.values() for text in releases[-1].requires}
     assert parsed["envlock.resolve.provider"] == len(texts), (parsed, len(texts))
+
+
+def test_whether_a_specifier_names_a_prerelease_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked every time a package's candidates are listed; the requirements of a dependency named alike
+    share one specifier (parsed once), and packaging parses its versions anew at each question."""
+    from packaging.specifiers import SpecifierSet
+
+    n = 100
+    graph = _graph(n)
+    asked = Counter[int]()
+    original = SpecifierSet.prereleases
+
+    def counting(self: SpecifierSet) -> bool | None:
+        asked[id(self)] += 1
+        return original.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(SpecifierSet, "prereleases", property(counting, original.fset))  # type: ignore[attr-defined]
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    assert len(resolve(FakeIndex(graph), request).pins) == n
+    monkeypatch.undo()
+    texts = {text for releases in graph.values() for text in releases[-1].requires}
+    assert sum(asked.values()) <= len(texts) + 1, (sum(asked.values()), len(texts))  # + the root's

@@ -119,6 +119,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         requirement information): their dependencies clash with the input's own requirements."""
         self.dependencies: dict[Candidate, list[Req]] = {}
         self._parsed: dict[str, Requirement | None] = {}
+        self._asks: dict[int, tuple[SpecifierSet, bool]] = {}
+        """A specifier object -> does it name a prerelease (held: its id is not reused meanwhile)."""
         """A dependency's text -> its parse (None: unparsable): packages name the same requirement."""
         self.warnings: set[str] = set()
         self.missing: dict[str, str] = {}
@@ -216,8 +218,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             extras=extras,
             path=path,
             preferred=self.request.preferences.get(name),
-            # each requirement's answer once (``Req``'s cached property): asked again every round
-            explicit_pre=any(r.asks_prereleases for r in reqs) or any(s.prereleases for s in constraints),
+            explicit_pre=any(self._asks_prereleases(r.specifier) for r in reqs)
+            or any(s.prereleases for s in constraints),
         )
         return self.finder.matches(query)
 
@@ -303,6 +305,15 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 continue
             deps.append(to_req(requirement, path))
         return deps
+
+    def _asks_prereleases(self, specifier: SpecifierSet) -> bool:
+        """Does ``specifier`` name a prerelease (``>=2.0b1``: prereleases are candidates, PEP 440)? Once per
+        specifier object: asked every time its package's candidates are listed, and the requirements of a
+        dependency named alike share one (``_requirement``); packaging parses each version anew."""
+        known = self._asks.get(id(specifier))
+        if known is None or known[0] is not specifier:
+            known = self._asks[id(specifier)] = (specifier, bool(specifier.prereleases))
+        return known[1]
 
     def _requirement(self, text: str) -> Requirement | None:
         """``text`` parsed once per resolution (None: unparsable); the value is only read, never changed."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +44,8 @@ def run(request: CompileRequest, output: Output) -> None:
 
     progress = CompileProgress(output.verbosity, warn=output.warn)
     try:
-        result = run_compile(request, CompileEdges(sink=progress))
+        with _objects_kept_to_the_end():
+            result = run_compile(request, CompileEdges(sink=progress))
     finally:
         progress.close()
     show(result, output)
@@ -57,6 +61,23 @@ def show(result: CompileResult, output: Output) -> None:
     for line in result.changes:
         output.info(line)
     output.info(result.message)
+
+
+@contextmanager
+def _objects_kept_to_the_end() -> Iterator[None]:
+    """The compile job without Python's cyclic garbage collector, and what it made frozen (left out of later
+    collections): nearly every object a resolution makes lives until its lock is written, and this process
+    ends soon after. Each collection walked them again and freed almost nothing (at 500 packages ~165
+    collections, ~9% of the compile, freeing a few hundred objects). Reference counting frees objects as
+    before; only cycles wait for the process's end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _prime_sync(out: Path, cache_dir: Path | None) -> None:

@@ -68,6 +68,7 @@ def http_index(
 ) -> Iterator[IndexClient]:
     """The index client over HTTP (made on the first request: a warm compile never imports urllib3),
     with logins for URLs that carry none from the project's named indexes, netrc or keyring."""
+    # lazy: the resolving path alone reads the project's index logins
     from envlock.inputs.envlock_table import project_index_table
 
     lookup = project_index_table(out).credential_lookup()

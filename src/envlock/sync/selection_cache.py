@@ -118,7 +118,7 @@ def prime(lock_path: Path, lock_bytes: bytes, venv: Path, cache_dir: Path | None
 
 def _http_client() -> HttpClient:
     """The index's HTTP client, for a hashed requirements file only (imported then: a lock needs none)."""
-    from envlock.index.http import HttpClient
+    from envlock.index.http import HttpClient  # lazy: a lock's read needs no HTTP client
 
     return HttpClient()
 

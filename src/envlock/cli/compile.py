@@ -43,14 +43,14 @@ def run(request: CompileRequest, output: Output) -> None:
     from envlock.resolve.job import CompileEdges, run_compile
 
     progress = CompileProgress(output.verbosity, warn=output.warn)
-    try:
-        with _objects_kept_to_the_end():
+    with _objects_kept_to_the_end():
+        try:
             result = run_compile(request, CompileEdges(sink=progress))
-    finally:
-        progress.close()
-    show(result, output)
-    if result.outcome in ("written", "unchanged"):
-        _prime_sync(result.lock, request.cache_dir)
+        finally:
+            progress.close()
+        show(result, output)
+        if result.outcome in ("written", "unchanged"):
+            _prime_sync(result.lock, request.cache_dir)
 
 
 def show(result: CompileResult, output: Output) -> None:
@@ -65,11 +65,12 @@ def show(result: CompileResult, output: Output) -> None:
 
 @contextmanager
 def _objects_kept_to_the_end() -> Iterator[None]:
-    """The compile job without Python's cyclic garbage collector, and what it made frozen (left out of later
-    collections): nearly every object a resolution makes lives until its lock is written, and this process
-    ends soon after. Each collection walked them again and freed almost nothing (at 500 packages ~165
-    collections, ~9% of the compile, freeing a few hundred objects). Reference counting frees objects as
-    before; only cycles wait for the process's end."""
+    """The compile job and the sync cache's read of its lock without Python's cyclic garbage collector,
+    and what they made frozen (left out of later collections, the last one at the process's end too):
+    nearly every object a resolution makes lives until its lock is written, and the process ends soon
+    after. Each collection walked them again and freed almost nothing (at 500 packages ~165 collections,
+    ~9% of the compile, freeing a few hundred objects). Reference counting frees objects as before;
+    only cycles wait for the process's end."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -380,20 +380,51 @@ def test_pages_that_spell_the_same_versions_share_them() -> None:
     assert all(a is b for a, b in zip(first.newest_first, second.newest_first, strict=True))
 
 
-def test_a_page_asked_again_is_answered_without_the_lock_or_a_future(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_asked_again_is_answered_without_the_lock() -> None:
     """A resolution asks for each page and metadata entry several times: after the first computation
-    the answer is read back directly (an error is not remembered: it is raised again to each caller)."""
-    from concurrent.futures import Future
+    the answer is read back directly; a caller that comes while it is computed waits for it; an error is
+    not computed again but raised again to each caller."""
+    import threading
 
     from envlock.index.client import _Once
-    from tests.kit.counting import count_calls
+
+    class CountingLock:
+        def __init__(self) -> None:
+            self.entered = 0
+            self.lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            self.entered += 1
+            self.lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self.lock.release()
 
     once: _Once[str, int] = _Once()
+    counting = once._lock = CountingLock()  # type: ignore[assignment]
     computed: list[str] = []
-    counted = count_calls(monkeypatch, Future, "result")
+    started, go = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        computed.append("alpha")
+        started.set()
+        go.wait(10)
+        return 1
+
+    first = threading.Thread(target=once.get, args=("alpha", slow))
+    first.start()
+    started.wait(10)
+    waiting: list[int] = []
+    second = threading.Thread(target=lambda: waiting.append(once.get("alpha", slow)))
+    second.start()
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert waiting == [1] and computed == ["alpha"]
+    entered = counting.entered
     for _ in range(10):
-        assert once.get("alpha", lambda: computed.append("alpha") or 1) == 1
-    assert computed == ["alpha"] and counted["result"] == 1
+        assert once.get("alpha", slow) == 1
+    assert counting.entered == entered and computed == ["alpha"]
 
     def fails() -> int:
         computed.append("beta")

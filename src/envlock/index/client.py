@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,33 +94,41 @@ _V = TypeVar("_V")
 
 
 class _Once(Generic[_K, _V]):
-    """Computes each key once; concurrent callers of the same key wait for the first one."""
+    """Computes each key once; concurrent callers of the same key wait for the first one (and get its
+    value, or its error raised again)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._futures: dict[_K, Future[_V]] = {}
+        self._running: dict[_K, threading.Lock] = {}
+        """A key being computed -> a lock its computer holds until done (what the others wait on)."""
         self._values: dict[_K, _V] = {}
-        """The keys computed without error: answered without the lock and the future's condition (a
-        resolution asks for each page and metadata entry several times)."""
+        self._errors: dict[_K, BaseException] = {}
 
     def get(self, key: _K, compute: Callable[[], _V]) -> _V:
-        if key in self._values:
+        if key in self._values:  # without the lock: a resolution asks for each page several times
             return self._values[key]
         with self._lock:
-            future = self._futures.get(key)
-            owner = future is None
-            if future is None:
-                future = Future()
-                self._futures[key] = future
-        if owner:
-            try:
-                value = compute()
-            except BaseException as error:
-                future.set_exception(error)
-            else:
-                self._values[key] = value
-                future.set_result(value)
-        return future.result()
+            running = self._running.get(key)
+            owner = running is None
+            if running is None:
+                running = self._running[key] = threading.Lock()
+                running.acquire()
+        if not owner:
+            with running:  # the computer is done once it is released
+                pass
+            if key in self._values:
+                return self._values[key]
+            raise self._errors[key]
+        try:
+            value = compute()
+        except BaseException as error:
+            self._errors[key] = error
+            raise
+        else:
+            self._values[key] = value
+            return value
+        finally:
+            running.release()
 
 
 @dataclass(frozen=True)

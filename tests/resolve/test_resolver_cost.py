@@ -29,6 +29,21 @@ def _graph(n: int) -> dict[str, list[Rel]]:
     return projects
 
 
+def _resolve_graph(graph: dict[str, list[Rel]]) -> None:
+    """Resolve ``p0`` of ``graph``: every project pinned (the graph has no conflict)."""
+    request = ResolveRequest(
+        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
+        target=LINUX_311,
+        prefetch_workers=0,
+    )
+    assert len(resolve(FakeIndex(graph), request).pins) == len(graph)
+
+
+def _texts(graph: dict[str, list[Rel]]) -> set[str]:
+    """The distinct requirement texts of the graph's newest releases."""
+    return {text for releases in graph.values() for text in releases[-1].requires}
+
+
 def _calls(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
     counted = count_calls(monkeypatch, Provider, "is_satisfied_by", "get_preference")
     request = ResolveRequest(
@@ -61,13 +76,7 @@ def _bookkeeping(n: int, monkeypatch: pytest.MonkeyPatch) -> int:
     from envlock.resolve import resolver
 
     counted = count_calls(monkeypatch, resolver._Resolution, "_is_current_pin_satisfying", "_get_preference")
-    request = ResolveRequest(
-        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
-        target=LINUX_311,
-        prefetch_workers=0,
-    )
-    resolution = resolve(FakeIndex(_graph(n)), request)
-    assert len(resolution.pins) == n
+    _resolve_graph(_graph(n))
     monkeypatch.undo()
     return sum(counted.values())
 
@@ -87,12 +96,7 @@ def test_the_conflict_free_loop_copies_no_state_per_round(monkeypatch: pytest.Mo
     pushed = []
     for n in (50, 200):
         counted = count_calls(monkeypatch, resolver._Resolution, "_push_new_state")
-        request = ResolveRequest(
-            requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
-            target=LINUX_311,
-            prefetch_workers=0,
-        )
-        assert len(resolve(FakeIndex(_graph(n)), request).pins) == n
+        _resolve_graph(_graph(n))
         monkeypatch.undo()
         pushed.append(counted["_push_new_state"])
     assert pushed == [1, 1], pushed
@@ -113,12 +117,7 @@ def test_a_pin_writes_back_only_the_criteria_it_changed(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(resolver._Resolution, "_get_updated_criteria", counting)
     n = 200
-    request = ResolveRequest(
-        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
-        target=LINUX_311,
-        prefetch_workers=0,
-    )
-    assert len(resolve(FakeIndex(_graph(n)), request).pins) == n
+    _resolve_graph(_graph(n))
     assert sum(written.values()) <= 3 * n, sum(written.values())  # at most three dependencies a package
 
 
@@ -212,12 +211,7 @@ def test_a_requirements_specifier_is_spelled_once(monkeypatch: pytest.MonkeyPatc
     n = 100
     graph = _graph(n)
     counted = count_calls(monkeypatch, SpecifierSet, "__str__")
-    request = ResolveRequest(
-        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
-        target=LINUX_311,
-        prefetch_workers=0,
-    )
-    assert len(resolve(FakeIndex(graph), request).pins) == n
+    _resolve_graph(graph)
     monkeypatch.undo()
     edges = sum(len(releases[0].requires) for releases in graph.values())
     # once for the memo's key, once for what the lock records each package asks for (``via``)
@@ -239,14 +233,9 @@ def test_a_dependency_named_by_several_packages_is_parsed_once(monkeypatch: pyte
         original(self, text)
 
     monkeypatch.setattr(Requirement, "__init__", counting)
-    request = ResolveRequest(
-        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
-        target=LINUX_311,
-        prefetch_workers=0,
-    )
-    assert len(resolve(FakeIndex(graph), request).pins) == n
+    _resolve_graph(graph)
     monkeypatch.undo()
-    texts = {text for releases in graph.values() for text in releases[-1].requires}
+    texts = _texts(graph)
     assert parsed["envlock.resolve.provider"] == len(texts), (parsed, len(texts))
 
 
@@ -265,12 +254,7 @@ def test_whether_a_specifier_names_a_prerelease_is_judged_once(monkeypatch: pyte
         return original.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     monkeypatch.setattr(SpecifierSet, "prereleases", property(counting, original.fset))  # type: ignore[attr-defined]
-    request = ResolveRequest(
-        requirements=(InputRequirement(Requirement("p0"), "requirements.in:1"),),
-        target=LINUX_311,
-        prefetch_workers=0,
-    )
-    assert len(resolve(FakeIndex(graph), request).pins) == n
+    _resolve_graph(graph)
     monkeypatch.undo()
-    texts = {text for releases in graph.values() for text in releases[-1].requires}
+    texts = _texts(graph)
     assert sum(asked.values()) <= len(texts) + 1, (sum(asked.values()), len(texts))  # + the root's

@@ -77,3 +77,85 @@ def test_a_recompile_parses_the_previous_lock_once_and_the_new_one_at_most_once(
     said, parses = _compile_counted(tmp_path, index)
     assert "inputs unchanged" in said and _sha(lock) == second
     assert parses[second] == 0
+
+
+_MODULES = """
+import runpy, sys
+sys.argv = ["envlock", *sys.argv[1:]]
+try:
+    runpy.run_module("envlock", run_name="__main__")
+except SystemExit:
+    pass
+print(",".join(sorted(sys.modules)))
+"""
+
+
+def test_a_warm_compile_loads_no_http_or_download_code(
+    kit_index: KitIndex, isolated: Path, tmp_path: Path
+) -> None:
+    """Every page fresh in the cache and every metadata parsed: the compile makes no request, so it does
+    not load the HTTP client's modules (sockets, deadlines, limits) nor the downloader."""
+    from envlock.index.cache import Cache
+    from tests.index.test_index import make_fresh
+
+    basic(kit_index)
+    (isolated / "requirements.in").write_text("alpha\n")
+    cache = tmp_path / "cache"
+    args = ["compile", "--index-url", kit_index.url, "--cache-dir", str(cache)]
+    subprocess.run([sys.executable, "-m", "envlock", *args], check=True, capture_output=True, timeout=600)
+    for name in ("alpha", "beta"):
+        make_fresh(Cache(cache), f"{kit_index.url}{name}/")
+    first = (isolated / "pylock.toml").read_bytes()
+    (isolated / "pylock.toml").unlink()
+    before = len(kit_index.requests)
+    result = subprocess.run(
+        [sys.executable, "-c", _MODULES, *args], capture_output=True, text=True, check=True, timeout=600
+    )
+    assert "wrote pylock.toml" in result.stdout + result.stderr
+    assert (isolated / "pylock.toml").read_bytes() == first and len(kit_index.requests) == before
+    loaded = set(result.stdout.strip().splitlines()[-1].split(","))
+    assert "envlock.resolve.resolver" in loaded  # it did resolve
+    heavy = {"envlock.index.http", "envlock.index.deadline", "envlock.index.download", "socket", "urllib3"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+_COLLECTIONS = """
+import gc, runpy, sys
+import envlock.resolve.job as job
+inside, collections = [False], []
+gc.callbacks.append(lambda phase, info: phase == "start" and inside[0] and collections.append(info))
+_run = job.run_compile
+def run_compile(*args, **kwargs):
+    inside[0] = True
+    try:
+        return _run(*args, **kwargs)
+    finally:
+        inside[0] = False
+job.run_compile = run_compile
+sys.argv = ["envlock", *sys.argv[1:]]
+try:
+    runpy.run_module("envlock", run_name="__main__")
+except SystemExit:
+    pass
+print("collections during the job:", len(collections), "frozen:", gc.get_freeze_count() > 0)
+"""
+
+
+def test_the_compile_job_runs_without_collections_and_keeps_what_it_made_out_of_later_ones(
+    kit_index: KitIndex, isolated: Path
+) -> None:
+    """A resolution's objects live until its lock is written: Python's cyclic collector, run every 700
+    allocations, walked them again and again (its collections freed almost nothing). The compile process
+    runs the job without it, then freezes what the job made (left out of later collections, the final
+    one at the process's end included)."""
+    basic(kit_index)
+    (isolated / "requirements.in").write_text("alpha\n")
+    result = subprocess.run(
+        [sys.executable, "-c", _COLLECTIONS, "compile", "--index-url", kit_index.url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    assert "wrote pylock.toml" in result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "collections during the job: 0 frozen: True"

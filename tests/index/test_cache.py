@@ -113,3 +113,21 @@ def test_a_read_is_a_miss_or_the_entry_and_makes_no_folder(tmp_path: Path) -> No
     assert cache.read_entry("metadata", "ab/cdef") == b"{}"
     assert cache.read_entry("http", "ab/cdef") is None
     assert not (tmp_path / "cache" / CACHE_LAYOUT_VERSION / "http").exists()
+
+
+def test_a_read_joins_no_path_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm compile reads a thousand entries at 500 packages: the entry's path is joined as text (three
+    ``Path`` joins a read cost more than the read), still checked as a key that stays in its area."""
+    from pathlib import PurePath
+
+    from envlock.validate import UnsafeInput
+    from tests.kit.counting import count_calls
+
+    cache = Cache(tmp_path / "cache")
+    cache.write_entry("metadata", "ab/cdef", b"{}")
+    counted = count_calls(monkeypatch, PurePath, "__truediv__")
+    assert cache.read_entry("metadata", "ab/cdef") == b"{}"
+    assert cache.read_entry("metadata", "ab/missing") is None
+    assert counted["__truediv__"] == 0
+    with pytest.raises(UnsafeInput):
+        cache.read_entry("metadata", "../escape")

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from envlock.errors import HashMismatchError, NetworkError, ResolutionError
@@ -358,3 +359,78 @@ def test_a_warm_resolution_imports_no_network_or_metadata_reading_code(
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == ["alpha==1.0 beta==1.0", "True", "[]"]
     assert len(kit_index.requests) == before
+
+
+def test_pages_that_spell_the_same_versions_share_them() -> None:
+    """A version text is parsed once per process, so its sort key is computed once for every page that
+    lists it (at 500 projects of three releases each, 1,500 parses and sort keys become three)."""
+    from envlock.index.pages import ProjectPage, parse_page
+
+    def page(name: str) -> ProjectPage:
+        files = [
+            {"filename": f"{name}-{v}-py3-none-any.whl", "url": f"{name}-{v}-py3-none-any.whl", "hashes": {}}
+            for v in ("1.0", "1.1", "2.0")
+        ]
+        body = json.dumps({"meta": {"api-version": "1.0"}, "name": name, "files": files}).encode()
+        url = f"https://index.example/simple/{name}/"
+        return parse_page(body, "application/vnd.pypi.simple.v1+json", url, NormalizedName(name), url)
+
+    first, second = page("alpha"), page("beta")
+    assert [str(v) for v in first.newest_first] == ["2.0", "1.1", "1.0"]
+    assert all(a is b for a, b in zip(first.newest_first, second.newest_first, strict=True))
+
+
+def test_a_page_asked_again_is_answered_without_the_lock() -> None:
+    """A resolution asks for each page and metadata entry several times: after the first computation
+    the answer is read back directly; a caller that comes while it is computed waits for it; an error is
+    not computed again but raised again to each caller."""
+    import threading
+
+    from envlock.index.client import _Once
+
+    class CountingLock:
+        def __init__(self) -> None:
+            self.entered = 0
+            self.lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            self.entered += 1
+            self.lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self.lock.release()
+
+    once: _Once[str, int] = _Once()
+    counting = once._lock = CountingLock()  # type: ignore[assignment]
+    computed: list[str] = []
+    started, go = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        computed.append("alpha")
+        started.set()
+        go.wait(10)
+        return 1
+
+    first = threading.Thread(target=once.get, args=("alpha", slow))
+    first.start()
+    started.wait(10)
+    waiting: list[int] = []
+    second = threading.Thread(target=lambda: waiting.append(once.get("alpha", slow)))
+    second.start()
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert waiting == [1] and computed == ["alpha"]
+    entered = counting.entered
+    for _ in range(10):
+        assert once.get("alpha", slow) == 1
+    assert counting.entered == entered and computed == ["alpha"]
+
+    def fails() -> int:
+        computed.append("beta")
+        raise ValueError("no page")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no page"):
+            once.get("beta", fails)
+    assert computed == ["alpha", "beta"]

@@ -186,3 +186,44 @@ def test_strings_that_need_escaping_round_trip() -> None:
     parsed = tomllib.loads(text)
     assert parsed["environments"] == ['sys_platform == "linux" and platform_release != "5.0"'], "normalized"
     assert parsed["packages"][1]["tool"] == data["packages"][0]["tool"]
+
+
+def test_a_string_with_nothing_to_escape_is_quoted_without_the_json_encoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 500-package lock writes 8,000 strings, nearly all plain ASCII (names, versions, URLs, hashes):
+    those are quoted as they are; one with something to escape still goes through JSON's escapes, and
+    every string reads back as itself."""
+    import json
+
+    from envlock.lock import lockfile
+    from tests.kit.counting import count_calls
+
+    plain = ["p0001", "2.0", "https://files.example/a-1.0.tar.gz?x=1&y=%20", HASH, "-r requirements.in: a>=1"]
+    escaped = ['"quoted"', "back\\slash", "tab\there", "del\x7f", "näme", "🐍", "line\nfeed", "\x00"]
+    counted = count_calls(monkeypatch, json.JSONEncoder, "encode")
+    assert [lockfile._string(s) for s in plain] == [f'"{s}"' for s in plain]
+    assert counted["encode"] == 0
+    for text in plain + escaped:
+        assert tomllib.loads(f"k = {lockfile._string(text)}")["k"] == text
+    assert counted["encode"] == len(escaped)
+
+
+def test_the_walk_asks_once_per_class_whether_it_is_a_dataclass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from envlock.lock import lockfile
+
+    lock = lock_from_dict(_every_shape(), source="test")
+    expected = toml_data(lock)
+    monkeypatch.setattr(lockfile, "_FIELDS", {})
+    asked: list[type] = []
+    original = dataclasses.is_dataclass
+
+    def counting(obj: Any) -> bool:
+        asked.append(obj)
+        return original(obj)
+
+    monkeypatch.setattr(dataclasses, "is_dataclass", counting)
+    assert toml_data(lock) == expected and toml_data(lock) == expected
+    assert len(asked) == len(set(asked)), asked  # lists, dicts, versions...: each class asked once

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envlock.errors import ProjectNotFoundError, ResolutionError
-from envlock.index import download
 from envlock.index.cache import Cache
 from envlock.index.core_metadata import CoreMetadata
-from envlock.index.http import HttpGetter, Response, redact, strip_credentials
 from envlock.index.page_cache import MAX_FRESHNESS, PageCache
 from envlock.index.pages import (
     DistFile,
@@ -38,8 +35,10 @@ from envlock.index.pages import (
     parse_page,
 )
 from envlock.runtime.hashing import sha256_file
+from envlock.validate import redact, strip_credentials
 
 if TYPE_CHECKING:
+    from envlock.index.http import HttpGetter, Response
     from envlock.index.metadata import MetadataBuilder
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
@@ -95,25 +94,41 @@ _V = TypeVar("_V")
 
 
 class _Once(Generic[_K, _V]):
-    """Computes each key once; concurrent callers of the same key wait for the first one."""
+    """Computes each key once; concurrent callers of the same key wait for the first one (and get its
+    value, or its error raised again)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._futures: dict[_K, Future[_V]] = {}
+        self._running: dict[_K, threading.Lock] = {}
+        """A key being computed -> a lock its computer holds until done (what the others wait on)."""
+        self._values: dict[_K, _V] = {}
+        self._errors: dict[_K, BaseException] = {}
 
     def get(self, key: _K, compute: Callable[[], _V]) -> _V:
+        if key in self._values:  # without the lock: a resolution asks for each page several times
+            return self._values[key]
         with self._lock:
-            future = self._futures.get(key)
-            owner = future is None
-            if future is None:
-                future = Future()
-                self._futures[key] = future
-        if owner:
-            try:
-                future.set_result(compute())
-            except BaseException as error:
-                future.set_exception(error)
-        return future.result()
+            running = self._running.get(key)
+            owner = running is None
+            if running is None:
+                running = self._running[key] = threading.Lock()
+                running.acquire()
+        if not owner:
+            with running:  # the computer is done once it is released
+                pass
+            if key in self._values:
+                return self._values[key]
+            raise self._errors[key]
+        try:
+            value = compute()
+        except BaseException as error:
+            self._errors[key] = error
+            raise
+        else:
+            self._values[key] = value
+            return value
+        finally:
+            running.release()
 
 
 @dataclass(frozen=True)
@@ -307,6 +322,8 @@ class IndexClient:
             found = self._cache.get_artifact(file.sha256, file.filename)
             if found is not None:
                 return found
+        from envlock.index import download  # lazy: a warm compile downloads nothing
+
         return download.download(
             lambda: self._http.stream(file.url), download.expected_from_index(file), self._cache
         )

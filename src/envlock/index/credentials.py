@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +65,10 @@ def keyring_enabled(configured: bool, environ: Mapping[str, str]) -> bool:
 
 def run_keyring(args: Sequence[str]) -> str | None:
     """``keyring get SERVICE USER`` as pip and uv call it; None when keyring is missing or says no."""
+    # lazy: only a login lookup with the keyring on runs it; every compile imports this module
+    import shutil
+    import subprocess
+
     executable = shutil.which("keyring")
     if executable is None:
         return None

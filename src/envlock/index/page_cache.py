@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envlock.index.cache import Cache, key_for
-from envlock.index.http import HttpGetter
+
+if TYPE_CHECKING:
+    from envlock.index.http import HttpGetter
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 MAX_FRESHNESS = 600.0

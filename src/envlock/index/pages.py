@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -163,7 +163,6 @@ def page_of(
     """A page of ``entries``, filed by the version each file name states; an entry whose name is not
     a distribution of ``name`` (another project, no version) is left out."""
     groups: dict[Version, list[DistFile | Pending]] = {}
-    parsed: dict[str, Version | None] = {}
     names: dict[str, bool] = {}
     for entry in entries:
         if isinstance(entry, DistFile):
@@ -173,16 +172,21 @@ def page_of(
         text = _stated_version(entry[0], name, names)
         if text is None:
             continue
-        if text not in parsed:
-            try:
-                parsed[text] = Version(text)
-            except InvalidVersion:
-                parsed[text] = None
-        version = parsed[text]
+        version = _version(text)
         if version is not None:
             groups.setdefault(version, []).append(entry)
     ordered = {v: tuple(groups[v]) for v in sorted(groups, reverse=True)}
     return ProjectPage(name, index, ordered, url, realize, kind)
+
+
+@lru_cache(maxsize=8192)
+def _version(text: str) -> Version | None:
+    """A file name's version text parsed once per process (None: not a version): pages spell the same
+    versions (1.0, 2.0, ...), and a shared ``Version`` computes its sort key once for every page."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def _stated_version(filename: str, project: NormalizedName, names: dict[str, bool]) -> str | None:

@@ -9,7 +9,6 @@ A project folder's name is read without building it (``[project] name``, else se
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -132,6 +131,8 @@ def _static_name(folder: Path, location: str) -> str | None:
             return str(canonicalize_name(project["name"]))
     setup_cfg = folder / "setup.cfg"
     if setup_cfg.is_file():
+        import configparser  # lazy: only a project folder with a setup.cfg needs it
+
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read(setup_cfg, encoding="utf-8")

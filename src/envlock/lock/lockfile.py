@@ -196,8 +196,9 @@ def toml_data(lock: Pylock) -> dict[str, Any]:
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})
-_FIELDS: dict[type, tuple[str, ...]] = {}
-"""A dataclass's field names, by class (``dataclasses.fields`` per value is a fifth of the walk)."""
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+"""A class's dataclass field names (None: not a dataclass), by class: ``dataclasses.fields`` and
+``is_dataclass`` per value were a fifth of the walk."""
 
 
 def _toml_data(value: Any) -> Any:
@@ -206,9 +207,11 @@ def _toml_data(value: Any) -> Any:
     kind = type(value)
     if kind in _LEAVES:
         return value
-    names = _FIELDS.get(kind)
-    if names is None and dataclasses.is_dataclass(kind):
-        names = _FIELDS[kind] = tuple(item.name for item in dataclasses.fields(kind))
+    if kind in _FIELDS:
+        names = _FIELDS[kind]
+    else:
+        is_dataclass = dataclasses.is_dataclass(kind)
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind)) if is_dataclass else None
     if names is not None:
         table = {}
         for name in names:
@@ -229,7 +232,7 @@ def _field_value(name: str, value: Any) -> Any:
     """A dataclass field's value in PEP 751 form (packaging.pylock's ``_toml_value``)."""
     if isinstance(value, (Version, Marker, SpecifierSet)):
         return str(value)
-    if isinstance(value, Sequence) and name == "environments":
+    if name == "environments" and isinstance(value, Sequence):  # the name first: an ABC check is slow
         return [str(v) for v in value]
     return value
 
@@ -306,12 +309,16 @@ def _key(key: str) -> str:
 def _string(text: str) -> str:
     """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw (TOML requires it escaped)
     and, with ensure_ascii, writes characters beyond the BMP as surrogate pairs (TOML refuses those)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nothing to escape (no control character, DEL, quote or backslash): as JSON's
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(value: Any) -> str:
     """TOML for the value types a lock holds (all that TOML itself can hold, so a lock read with its
     ``[tool]`` tables can be written back)."""
+    if type(value) is str:  # the most common value first
+        return _string(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

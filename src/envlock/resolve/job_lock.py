@@ -29,6 +29,7 @@ from envlock.resolve.job import ClientFactory, CompileEdges, CompileRequest, Com
 from envlock.resolve.job_inputs import JobInputs, LockRead
 
 if TYPE_CHECKING:
+    from envlock.index.http import HttpClient
     from envlock.index.metadata import MetadataBuilder
     from envlock.resolve.sources import SourceMetadata
 
@@ -67,17 +68,24 @@ def http_index(
 ) -> Iterator[IndexClient]:
     """The index client over HTTP (made on the first request: a warm compile never imports urllib3),
     with logins for URLs that carry none from the project's named indexes, netrc or keyring."""
-    # lazy: the HTTP client loads only when a request needs it
-    from envlock.index.http import HttpClient, HttpSettings
+    # lazy: the resolving path alone reads the project's index logins
     from envlock.inputs.envlock_table import project_index_table
 
     lookup = project_index_table(out).credential_lookup()
-    http = LazyHttp(lambda: HttpClient(HttpSettings(lookup=lookup)))
+    made: list[HttpClient] = []
+
+    def client() -> HttpClient:
+        # lazy: the HTTP client's module (sockets, deadlines, limits) loads only when a request needs it
+        from envlock.index.http import HttpClient, HttpSettings
+
+        made.append(HttpClient(HttpSettings(lookup=lookup)))
+        return made[-1]
+
     try:
-        yield IndexClient(http, cache, settings, metadata_builder=builder)
+        yield IndexClient(LazyHttp(client), cache, settings, metadata_builder=builder)
     finally:
-        if isinstance(http.created, HttpClient):
-            http.created.close()
+        for created in made:
+            created.close()
 
 
 def _compile(request: CompileRequest, job: JobInputs, previous: Pylock | None, edges: CompileEdges) -> Pylock:

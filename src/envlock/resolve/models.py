@@ -63,11 +63,6 @@ class Req:
         return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
 
     @cached_property
-    def asks_prereleases(self) -> bool:
-        """The specifier names a prerelease (``>=2.0b1``): prereleases are candidates (PEP 440)."""
-        return bool(self.specifier.prereleases)
-
-    @cached_property
     def upper_bounded(self) -> bool:
         """An ``==``, ``<``, ``<=`` or ``~=``: few versions to try (for the resolver's order)."""
         return any(s.operator in ("<", "<=", "~=", "==") for s in self.specifier)

@@ -118,6 +118,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         """Identifier -> versions that can never be pinned, each with the clash that dooms it (resolvelib's
         requirement information): their dependencies clash with the input's own requirements."""
         self.dependencies: dict[Candidate, list[Req]] = {}
+        self._parsed: dict[str, Requirement | None] = {}
+        self._asks: dict[int, tuple[SpecifierSet, bool]] = {}
+        """A specifier object -> does it name a prerelease (held: its id is not reused meanwhile)."""
+        """A dependency's text -> its parse (None: unparsable): packages name the same requirement."""
         self.warnings: set[str] = set()
         self.missing: dict[str, str] = {}
         """Projects no index has -> the indexes asked (for the conflict message)."""
@@ -214,8 +218,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             extras=extras,
             path=path,
             preferred=self.request.preferences.get(name),
-            # each requirement's answer once (``Req``'s cached property): asked again every round
-            explicit_pre=any(r.asks_prereleases for r in reqs) or any(s.prereleases for s in constraints),
+            explicit_pre=any(self._asks_prereleases(r.specifier) for r in reqs)
+            or any(s.prereleases for s in constraints),
         )
         return self.finder.matches(query)
 
@@ -289,9 +293,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             spec = SpecifierSet(metadata.requires_python or "")
             deps.append(Req(NormalizedName(PYTHON), frozenset(), spec, None, path))
         for text in metadata.requires_dist:
-            try:
-                requirement = Requirement(text)
-            except Exception:  # an unparsable dependency in someone's metadata: skip like pip does
+            requirement = self._requirement(text)
+            if requirement is None:  # an unparsable dependency in someone's metadata: skip like pip does
                 continue
             if candidate.extras:
                 if not marker_applies(requirement.marker, self.target, sorted(candidate.extras)):
@@ -302,6 +305,24 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 continue
             deps.append(to_req(requirement, path))
         return deps
+
+    def _asks_prereleases(self, specifier: SpecifierSet) -> bool:
+        """Does ``specifier`` name a prerelease (``>=2.0b1``: prereleases are candidates, PEP 440)? Once per
+        specifier object: asked every time its package's candidates are listed, and the requirements of a
+        dependency named alike share one (``_requirement``); packaging parses each version anew."""
+        known = self._asks.get(id(specifier))
+        if known is None or known[0] is not specifier:
+            known = self._asks[id(specifier)] = (specifier, bool(specifier.prereleases))
+        return known[1]
+
+    def _requirement(self, text: str) -> Requirement | None:
+        """``text`` parsed once per resolution (None: unparsable); the value is only read, never changed."""
+        if text not in self._parsed:
+            try:
+                self._parsed[text] = Requirement(text)
+            except Exception:
+                self._parsed[text] = None
+        return self._parsed[text]
 
     def _url_candidates(
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], path: tuple[str, ...]

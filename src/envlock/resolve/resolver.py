@@ -4,14 +4,18 @@ driving the provider (``resolve.provider``); a conflict is explained in plain wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import collections
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from packaging.utils import NormalizedName
 from resolvelib import ResolutionImpossible, ResolutionTooDeep
-from resolvelib.resolvers import Criterion
+from resolvelib.resolvers import Criterion, RequirementsConflicted
 from resolvelib.resolvers import Resolution as _ResolvelibResolution
+from resolvelib.structs import State
 
 from envlock.errors import ResolutionError
 from envlock.inputs.config import DEFAULT_GROUP
@@ -45,26 +49,30 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
     ``on_event`` hears what the resolution does while it runs (``resolve.progress``)."""
     roots = root_requirements(request)
     workers = request.prefetch_workers
+    made: list[Provider] = []  # the last one is the provider of the resolution that ran last
+
+    def provider(prereleases_last: bool = False) -> Provider:
+        made.append(Provider(client, request, threads, on_event, prereleases_last=prereleases_last))
+        for req in roots:
+            made[-1].prefetch(req)
+        return made[-1]
+
     with ThreadPoolExecutor(max_workers=workers) if workers > 0 else _NoPool() as pool:
         threads = pool if isinstance(pool, ThreadPoolExecutor) else None
-        provider = Provider(client, request, threads, on_event)
-        for req in roots:
-            provider.prefetch(req)
         try:
             mapping = _run(provider, roots, on_event)
         except ResolutionImpossible as error:
-            if not provider.finder.held_back:
-                raise _conflict(error, provider) from None
+            first = made[-1]
+            if not first.finder.held_back:
+                raise _conflict(error, first) from None
             # A second pass only when the first held a prerelease back: prereleases are then offered
             # after every final, so one is locked only where no all-final resolution exists.
             retry = "no resolution of final releases: again, with prereleases after them"
             on_event(ResolveEvent("backtrack", retry))
-            second = Provider(client, request, threads, on_event, prereleases_last=True)
             try:
-                mapping = _run(second, roots, on_event)
+                mapping = _run(lambda: provider(prereleases_last=True), roots, on_event)
             except ResolutionImpossible:
-                raise _conflict(error, provider) from None  # the first pass's clash: about finals
-            provider = second
+                raise _conflict(error, first) from None  # the first pass's clash: about finals
         except ResolutionTooDeep:
             raise ResolutionError(
                 "the resolver gave up after too many rounds of backtracking",
@@ -73,11 +81,12 @@ def resolve(client: IndexLike, request: ResolveRequest, on_event: OnEvent = igno
         finally:
             if isinstance(pool, ThreadPoolExecutor):
                 pool.shutdown(wait=True, cancel_futures=True)
-    return _resolution(mapping, provider, request, roots)
+    return _resolution(mapping, made[-1], request, roots)
 
 
 class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
-    """resolvelib's resolution, with each package's "is its pin still satisfying?" remembered.
+    """resolvelib's resolution, with each package's "is its pin still satisfying?" remembered, and a
+    conflict-free loop that judges only what each pin changed (``resolve_without_conflict``).
 
     resolvelib asks it of every package twice a round, re-checking every requirement of every pinned
     package: with N packages pinned one a round, N² checks (most of a large compile). The answer
@@ -91,6 +100,11 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         self._provider = provider
         self._satisfying: dict[str, tuple[Criterion[Req, Candidate], Candidate, bool]] = {}
         self._preferences: dict[str, tuple[Criterion[Req, Candidate], frozenset[str], Any]] = {}
+        # resolve_without_conflict's bookkeeping: the packages to pin, and their preferences in a heap
+        self._unsatisfied: set[str] = set()
+        self._heap: list[tuple[Any, int, str, Criterion[Req, Candidate]]] = []
+        self._order = itertools.count()  # ties in the heap never compare criteria
+        self._in_place = False  # the conflict-free loop runs: pins write only the criteria they change
 
     def _get_preference(self, name: str) -> Any:
         """The provider's preference, kept while the package's criterion and the backtrack's causes are
@@ -115,12 +129,117 @@ class _Resolution(_ResolvelibResolution[Req, Candidate, str]):
         self._satisfying[name] = (criterion, pin, answer)  # holding both: their ids stay theirs
         return answer
 
+    def resolve_without_conflict(
+        self, requirements: Sequence[Req], max_rounds: int
+    ) -> State[Req, Candidate, str]:
+        """resolvelib's rounds while no pin fails, with each round's work proportional to what changed:
+        the first failed pin (or root clash) raises ``_Conflicted``, and the caller starts resolvelib's
+        own loop. Without a failure the two loops are the same steps: each round pins the most
+        preferred package whose pin is missing or no longer satisfies its requirements (the preference
+        ends with the identifier, so it names one package whatever the order; no backtrack, so the
+        provider narrows nothing), through resolvelib's own pin and state methods, and un-pins (drops
+        the requirements of) pinned packages that the new pin's requirements no longer admit. What
+        differs is the bookkeeping: resolvelib rescans every package every round and copies its state
+        for backtracking (N² at N packages); here only the pinned package and its dependencies, whose
+        criteria are the only ones that changed, are judged again, the most preferred one comes from a
+        heap, and the one state is pinned into in place."""
+        self._r.starting()
+        self._in_place = True
+        self._states = [State(mapping=collections.OrderedDict(), criteria={}, backtrack_causes=[])]
+        try:
+            for requirement in requirements:
+                self._add_to_criteria(self.state.criteria, requirement, parent=None)
+        except RequirementsConflicted:
+            raise _Conflicted from None
+        self._push_new_state()
+        self._judge(list(self.state.criteria))
+        known = set(self.state.criteria)  # keys never leave the criteria while nothing backtracks
+        for index in range(max_rounds):
+            self._r.starting_round(index=index)
+            if not self._unsatisfied:
+                self._r.ending(state=self.state)
+                return self.state
+            name = self._most_preferred()
+            if self._attempt_to_pin_criterion(name):
+                raise _Conflicted
+            pinned = self.state.mapping[name]
+            changed = {self._p.identify(dep) for dep in self._p.get_dependencies(candidate=pinned)}
+            dropped = {
+                key
+                for key in changed & known
+                if key not in self._unsatisfied
+                and not self._is_current_pin_satisfying(key, self.state.criteria[key])
+            }
+            known |= changed
+            if dropped:  # every criterion is replaced: judge them all again
+                self._remove_information_from_criteria(self.state.criteria, dropped)
+                self._unsatisfied.clear()
+                self._heap.clear()
+                self._judge(list(self.state.criteria))
+            else:
+                self._judge(changed | {name})
+            # No state pushed per round (resolvelib copies the pins and criteria every round, N² at N
+            # packages, to backtrack to): this loop never backtracks, a conflict starts over instead.
+            self._r.ending_round(index=index, state=self.state)
+        raise ResolutionTooDeep(max_rounds)
+
+    def _get_updated_criteria(self, candidate: Candidate) -> dict[str, Criterion[Req, Candidate]]:
+        """resolvelib copies every criterion, adds the candidate's dependencies to the copy, and the pin
+        writes the whole copy back (N entries a pin). In the conflict-free loop the dependencies are
+        added to a dict of the changed criteria read over the state's, and only those are written back:
+        the same criteria after the pin."""
+        if not self._in_place:
+            return super()._get_updated_criteria(candidate)
+        changed: dict[str, Criterion[Req, Candidate]] = {}
+        over = collections.ChainMap(changed, self.state.criteria)  # reads fall through, writes stay
+        for requirement in self._p.get_dependencies(candidate=candidate):
+            # resolvelib reads, writes and wraps it as a mapping (get, [], in): a ChainMap serves
+            self._add_to_criteria(cast("dict[str, Criterion[Req, Candidate]]", over), requirement, candidate)
+        return changed
+
+    def _judge(self, names: Iterable[str]) -> None:
+        """Re-judge ``names`` (their criteria or pins changed): in or out of the unsatisfied, and a fresh
+        preference on the heap for those in it (older entries are skipped when met)."""
+        criteria = self.state.criteria
+        for name in names:
+            criterion = criteria[name]
+            if self._is_current_pin_satisfying(name, criterion):
+                self._unsatisfied.discard(name)
+            else:
+                self._unsatisfied.add(name)
+                entry = (self._get_preference(name), next(self._order), name, criterion)
+                heapq.heappush(self._heap, entry)
+
+    def _most_preferred(self) -> str:
+        """The unsatisfied package the provider prefers (its preference as of its criterion now)."""
+        heap = self._heap
+        while heap[0][2] not in self._unsatisfied or self.state.criteria[heap[0][2]] is not heap[0][3]:
+            heapq.heappop(heap)  # pinned since, or its criterion replaced (a newer entry exists)
+        return heap[0][2]
+
+
+class _Conflicted(Exception):
+    """The conflict-free loop met a failed pin: the resolution is left to resolvelib's own loop."""
+
 
 _MEMO_HOOKS = ("_get_preference", "_is_current_pin_satisfying")
 # The two per-round checks _Resolution remembers are resolvelib methods (1.0 to 1.2), not its public API:
 # a resolvelib without them gets its own Resolution (slower, the same answer), never a broken override;
 # tests/resolve/test_resolver_cost.py fails when the locked resolvelib drops them.
 _MEMO_HOOKS_PRESENT = all(callable(getattr(_ResolvelibResolution, hook, None)) for hook in _MEMO_HOOKS)
+_FAST_LOOP_HOOKS = (
+    "_add_to_criteria",
+    "_get_updated_criteria",
+    "_push_new_state",
+    "_attempt_to_pin_criterion",
+    "_remove_information_from_criteria",
+)
+# The conflict-free loop steps through these resolvelib methods (1.0 to 1.2) as resolvelib's loop does;
+# without them, resolvelib's own loop runs. tests/resolve/test_resolver_cost.py checks both loops pin
+# the same packages in the same rounds, so a resolvelib whose loop changes fails there.
+_FAST_LOOP_PRESENT = _MEMO_HOOKS_PRESENT and all(
+    callable(getattr(_ResolvelibResolution, hook, None)) for hook in _FAST_LOOP_HOOKS
+)
 
 
 def _reachable(
@@ -139,15 +258,35 @@ def _reachable(
     return {identifier: candidate for identifier, candidate in mapping.items() if identifier in reached}
 
 
-def _run(provider: Provider, roots: Sequence[Req], on_event: OnEvent) -> dict[str, Candidate]:
-    """One resolvelib resolution: the pins the roots reach."""
-    reporter = Reporter(on_event, provider.note_rejected)
+MAX_ROUNDS = 20000
+
+
+def _run(provider: Callable[[], Provider], roots: Sequence[Req], on_event: OnEvent) -> dict[str, Candidate]:
+    """One resolution with a new ``provider()``: the pins the roots reach. First the conflict-free loop
+    (``_Resolution.resolve_without_conflict``); at its first conflict, resolvelib's own loop from the
+    start with another new provider (the first one learned from its rejections), so a resolution that
+    backtracks is exactly resolvelib's."""
+    if _FAST_LOOP_PRESENT:
+        first = provider()
+        reporter = Reporter(on_event, first.note_rejected)
+        try:
+            state = _Resolution(first, reporter).resolve_without_conflict(roots, MAX_ROUNDS)
+        except _Conflicted:
+            pass
+        except BaseException:
+            reporter.finished()
+            raise
+        else:
+            reporter.finished()
+            return _reachable(state.mapping, first, roots)
+    again = provider()
+    reporter = Reporter(on_event, again.note_rejected)
     resolution = _Resolution if _MEMO_HOOKS_PRESENT else _ResolvelibResolution
     try:
-        state = resolution(provider, reporter).resolve(roots, max_rounds=20000)
+        state = resolution(again, reporter).resolve(roots, max_rounds=MAX_ROUNDS)
     finally:
         reporter.finished()
-    return _reachable(state.mapping, provider, roots)
+    return _reachable(state.mapping, again, roots)
 
 
 def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:  # type: ignore[type-arg]

@@ -19,11 +19,12 @@ class AdmittedVersions:
 
     def __init__(self) -> None:
         self._memo: dict[tuple[str, str], tuple[tuple[Version, ...], frozenset[Version]]] = {}
+        self._texts: dict[int, tuple[SpecifierSet, str]] = {}
 
     def admitted(
         self, name: str, ascending: Sequence[Version], specifier: SpecifierSet
     ) -> tuple[tuple[Version, ...], frozenset[Version]]:
-        key = (name, str(specifier))
+        key = (name, self._text(specifier))
         known = self._memo.get(key)
         if known is None:
             low, high = 0, len(ascending)
@@ -36,6 +37,14 @@ class AdmittedVersions:
             known = (newest_first, frozenset(newest_first))
             self._memo[key] = known
         return known
+
+    def _text(self, specifier: SpecifierSet) -> str:
+        """The specifier's text, made once per specifier object: a requirement's specifier is asked
+        about every time its package's candidates are listed, and packaging sorts and joins anew."""
+        known = self._texts.get(id(specifier))
+        if known is None or known[0] is not specifier:  # held, so its id is not reused meanwhile
+            known = self._texts[id(specifier)] = (specifier, str(specifier))
+        return known[1]
 
 
 def _slice(ascending: Sequence[Version], spec: Specifier) -> tuple[int, int]:

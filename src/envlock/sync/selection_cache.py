@@ -36,6 +36,8 @@ from envlock.runtime.hashing import sha256_bytes, sha256_text
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
+    from envlock.index.http import HttpClient
+
 AREA = "selections"
 """The memo area of the reads (and of the marks that a full read of a lock's bytes succeeded)."""
 FORMAT = 1
@@ -99,7 +101,6 @@ def prime(lock_path: Path, lock_bytes: bytes, venv: Path, cache_dir: Path | None
     from envlock.env import probe_cache
     from envlock.env.interpreter import run_subprocess
     from envlock.index.cache import Cache, default_cache_dir
-    from envlock.index.http import HttpClient
     from envlock.sync.lock_input import is_requirements_file, parse_lock
     from envlock.sync.target import venv_target
 
@@ -112,7 +113,14 @@ def prime(lock_path: Path, lock_bytes: bytes, venv: Path, cache_dir: Path | None
     target = venv_target(venv.absolute(), None, rebuild=False, default_python=sys.executable, prober=prober)
     where = (cache.memo(AREA), lock_key(sha256_bytes(lock_bytes)))
     asked = SelectionAsked(extras=(), groups=None, only_binary=frozenset())
-    read(where, lambda: parse_lock(lock_path, lock_bytes, cache, HttpClient), lock_path, target.info, asked)
+    read(where, lambda: parse_lock(lock_path, lock_bytes, cache, _http_client), lock_path, target.info, asked)
+
+
+def _http_client() -> HttpClient:
+    """The index's HTTP client, for a hashed requirements file only (imported then: a lock needs none)."""
+    from envlock.index.http import HttpClient  # lazy: a lock's read needs no HTTP client
+
+    return HttpClient()
 
 
 def _select(lock: Pylock, info: InterpreterInfo, asked: SelectionAsked, lock_path: Path) -> Selection:

@@ -202,6 +202,17 @@ def test_the_locked_resolvelib_has_the_steps_of_the_conflict_free_loop() -> None
     assert resolver._FAST_LOOP_PRESENT
 
 
+def test_the_conflict_free_loop_runs_only_on_the_resolvelib_it_was_proven_against() -> None:
+    """A later resolvelib with methods of the same names gets its own loop; so does one without them."""
+    from resolvelib.resolvers import Resolution
+
+    from envlock.resolve.resolver import fast_loop_allowed
+
+    assert fast_loop_allowed("1.2.1", Resolution) and fast_loop_allowed("1.0.1", Resolution)
+    assert not fast_loop_allowed("1.3.0", Resolution) and not fast_loop_allowed("2.0", Resolution)
+    assert not fast_loop_allowed("1.2.1", object)
+
+
 def test_a_requirements_specifier_is_spelled_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The admitted-versions memo is keyed by the specifier's text; packaging sorts and joins it anew
     each time, and a requirement's specifier is asked about every time its package's candidates are

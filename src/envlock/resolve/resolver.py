@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
+import resolvelib
 from packaging.utils import NormalizedName
 from resolvelib import ResolutionImpossible, ResolutionTooDeep
 from resolvelib.resolvers import Criterion, RequirementsConflicted
@@ -237,9 +238,19 @@ _FAST_LOOP_HOOKS = (
 # The conflict-free loop steps through these resolvelib methods (1.0 to 1.2) as resolvelib's loop does;
 # without them, resolvelib's own loop runs. tests/resolve/test_resolver_cost.py checks both loops pin
 # the same packages in the same rounds, so a resolvelib whose loop changes fails there.
-_FAST_LOOP_PRESENT = _MEMO_HOOKS_PRESENT and all(
-    callable(getattr(_ResolvelibResolution, hook, None)) for hook in _FAST_LOOP_HOOKS
-)
+PROVEN_RESOLVELIB = ("1.0", "1.1", "1.2")
+"""The resolvelib releases the conflict-free loop's steps were proven against (the test pins with both
+loops round by round): a later one, even with methods of the same names, gets resolvelib's own loop,
+for private steps may keep their names and change what they do."""
+
+
+def fast_loop_allowed(version: str, resolution: type) -> bool:
+    """May the conflict-free loop run on resolvelib ``version`` with its ``resolution`` class?"""
+    present = all(callable(getattr(resolution, hook, None)) for hook in (*_MEMO_HOOKS, *_FAST_LOOP_HOOKS))
+    return present and ".".join(version.split(".")[:2]) in PROVEN_RESOLVELIB
+
+
+_FAST_LOOP_PRESENT = fast_loop_allowed(resolvelib.__version__, _ResolvelibResolution)
 
 
 def _reachable(

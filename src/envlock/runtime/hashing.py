@@ -6,6 +6,7 @@ library only: part of the launchers' runtime)."""
 from __future__ import annotations
 
 import os
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the launch path avoids importing typing (import time)
@@ -14,17 +15,24 @@ if TYPE_CHECKING:  # the launch path avoids importing typing (import time)
     from envlock.runtime.layout import StrPath
 
 
+_CONSTRUCTOR: list[Any] = []
+"""The sha256 constructor, looked up once per process: a failed import (``_sha2`` before Python 3.12)
+searches every ``sys.path`` entry again each time it is tried."""
+
+
 def _sha256() -> Any:
     """A sha256 object, from CPython's built-in module when there is one (hashlib loads OpenSSL:
     milliseconds on the launch path)."""
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.12
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
+    if not _CONSTRUCTOR:
+        try:  # the module that has it in this version: _sha2 from 3.12, _sha256 before
+            if sys.version_info >= (3, 12):
+                from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
+            else:
+                from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:  # a Python built without it
             from hashlib import sha256
-    return sha256()
+        _CONSTRUCTOR.append(sha256)
+    return _CONSTRUCTOR[0]()
 
 
 def sha256_text(text: str) -> str:

@@ -25,7 +25,7 @@ import sys
 
 from envlock import __version__
 from envlock.cache_dir import default_cache_path, memo_disabled
-from envlock.runtime.hashing import sha256_bytes, sha256_text
+from envlock.runtime import sha256_bytes, sha256_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -130,7 +130,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
     # strings throughout: pathlib costs this answer more than its own work
     from envlock import validate
-    from envlock.runtime.hashing import sha256_bytes
+    from envlock.runtime import sha256_bytes
     from envlock.sync import noop
     from envlock.sync.summary import ZERO_COUNTS, summary
 

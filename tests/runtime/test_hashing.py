@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from envlock.runtime.hashing import sha256_bytes, sha256_file, sha256_text
+from envlock.runtime import sha256_bytes, sha256_file, sha256_text
 
 SPY = """
 import sys
@@ -18,7 +18,7 @@ class Spy:
         looked.append(name)
         return None
 sys.meta_path.insert(0, Spy)
-from envlock.runtime.hashing import sha256_bytes, sha256_file, sha256_text
+from envlock.runtime import sha256_bytes, sha256_file, sha256_text
 for _ in range(5):
     sha256_text("x"), sha256_bytes(b"x"), sha256_file(sys.argv[1])
 print(",".join(looked))

@@ -37,7 +37,7 @@ from envlock.index.pages import (
     page_of,
     parse_page,
 )
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 
 if TYPE_CHECKING:
     from envlock.index.metadata import MetadataBuilder

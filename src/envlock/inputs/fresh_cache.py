@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 
 from envlock import memo
-from envlock.runtime import drift
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import drift, sha256_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -14,15 +14,19 @@ from __future__ import annotations
 import os
 import sys
 
-from envlock.runtime.dists import canonical_name, dist_name_version, metadata_dir_names, read_installer
-from envlock.runtime.hashing import sha256_file, stat_identity
-from envlock.runtime.layout import (
+from envlock.runtime import (
     STAMP_FORMAT,
     SYNC_LEFTOVERS,
     base_interpreter,
+    canonical_name,
+    dist_name_version,
     marker_path,
+    metadata_dir_names,
+    read_installer,
     read_pyvenv_cfg,
+    sha256_file,
     stamp_path,
+    stat_identity,
     state_dir,
     swap_journal_path,
 )
@@ -32,7 +36,7 @@ if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and datacl
     from collections.abc import Sequence
     from typing import Any
 
-    from envlock.runtime.layout import StrPath
+    from envlock.runtime import StrPath
 
 
 def _json_loads(data: bytes) -> Any:

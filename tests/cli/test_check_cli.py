@@ -107,8 +107,6 @@ CLEAN_CHECK_MODULES = {
     "envlock.quick",
     "envlock.option_table",
     "envlock.cache_dir",
-    "envlock.guard",
-    "envlock.guard.launch_check",
     "envlock.inputs",
     "envlock.inputs.fresh_cache",
     "envlock.memo",

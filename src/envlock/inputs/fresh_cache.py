@@ -5,7 +5,8 @@ and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` 
 a few ``stat`` calls and one small read. Only without a remembered answer is ``inputs.freshness`` imported,
 with the TOML parser, packaging and the input readers. Standard library, ``runtime`` and ``memo`` only,
 and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
-(tests/cli/test_check_cli.py pins the modules this path loads).
+(tests/cli/test_check_cli.py pins the modules this path loads). It also holds the check ``envlock
+check``, ``run`` and ``doctor`` run (``run_check``): the stamp check judged by that verdict.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from envlock.runtime import drift, sha256_file
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any
 
 FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
@@ -116,3 +118,25 @@ def with_freshness(
     # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
     kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
     return drift.CheckResult(result.venv, result.lock, [*kept, stale], result.stamp)
+
+
+# --- the check ``envlock check`` / ``run`` / ``doctor`` run (``guard.launch_check`` names it for the guard
+# stage; here, so the answer before click loads one module and no ``guard`` package for it) -----------------
+
+
+def check_options(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> drift.CheckOptions:
+    """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
+    sync = drift.sync_fix(str(venv), None if lock is None else str(lock))
+    return drift.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
+
+
+def run_check(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> drift.CheckResult:
+    """The check of ``venv`` against ``lock`` (None: the lock its stamp names), judged by the lock's input
+    freshness: the stdlib stamp check with its fixes worded for the command line."""
+    options = check_options(venv, lock, deep=deep)
+    return with_freshness(drift.check(venv, options), options)
+
+
+def drift_message(result: drift.CheckResult, label: str) -> tuple[str, str]:
+    """The error and the hint a drifted venv is reported with: every drift, then the fixes to run."""
+    return "\n".join(drift.report_lines(result, label=label)), "run: " + " && ".join(drift.fixes(result))

@@ -38,12 +38,18 @@ LAYOUT = "v1"
 """The cache's layout folder (``index.cache.CACHE_LAYOUT_VERSION``): every area is under it."""
 FORMAT = b"envlock-memo-1"
 """First field of every entry; an entry of another format is a miss."""
+CODE_AREA = "code"
+"""The memo area of the code closures (``closure``) of the memos that carry their code identity."""
 MAX_ENTRY_BYTES = 1 << 24
 """An entry larger than this is a miss (never read whole: a hostile cache cannot make us read GiBs)."""
 
 _said: set[str] = set()
 _code: list[tuple[str, int, int]] = []
 _code_digest: list[str] = []
+_closures: dict[str, bytes | None] = {}
+_digests: dict[tuple[str, str | None], str | None] = {}
+_DYNAMIC = frozenset({"import_module", "__import__", "exec", "eval"})
+"""Calls that run code no import statement names: a module making one has no closure read from its text."""
 
 
 def cache_root(given: str | os.PathLike[str] | None = None) -> str:
@@ -121,24 +127,180 @@ def code_identity() -> list[tuple[str, int, int]]:
 
 def key(kind: str, *parts: object) -> str:
     """The key of an answer: its kind, what it was computed from (``parts``, as ``repr`` writes them) and
-    the code computing it (envlock's version and modules)."""
+    the code computing it (envlock's version and modules; a memo that names its code: ``Memo.key``)."""
     if not _code_digest:  # the modules' list hashed once per process, not once per key
         rows = "\n".join(f"{path}\0{mtime}\0{size}" for path, mtime, size in code_identity())
         _code_digest.append(sha256_text(f"{__version__}\n{rows}"))
-    return sha256_text(repr([kind, _code_digest[0], list(parts)]))
+    return _keyed(kind, _code_digest[0], parts)
+
+
+def _keyed(kind: str, code: str, parts: tuple[object, ...]) -> str:
+    return sha256_text(repr([kind, code, list(parts)]))
+
+
+def _package() -> str:
+    """envlock's folder (the one whose modules run in this process)."""
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def code_digest(module: str, remembered: Memo) -> str | None:
+    """The identity of the code ``module`` runs: envlock's version and folder, and the mtime and size of
+    each file and folder of its import closure (``closure``) as they are now; None when that closure is not
+    known cheaply (``remembered``, area ``code``, is off or untrusted) or not at all. Once per process,
+    module and cache."""
+    asked = (module, remembered.root)
+    if asked not in _digests:
+        rows = closure_rows(module, remembered)
+        text = None if rows is None else f"{__version__}\n{_package()}\n{rows.decode('utf-8')}"
+        _digests[asked] = None if text is None else sha256_text(text)
+    return _digests[asked]
+
+
+def closure_rows(module: str, remembered: Memo) -> bytes | None:
+    """The identity rows of ``closure(module)`` as the files are now: from the entry ``remembered`` holds
+    for ``module`` while every file and folder it names is unchanged (the closure is a function of their
+    contents, and a module added under a name one of them imports changes its folder), else read from the
+    modules' text (``ast``, tens of milliseconds: a first run, an upgrade, an edit) and remembered. None
+    when ``remembered`` is off or untrusted, or the closure cannot be read."""
+    if remembered.area() is None and remembered.area(make=True) is None:
+        return None
+    entry = _keyed(CODE_AREA, f"{__version__}\n{_package()}", (module,))
+    rows = remembered.recall(entry, bytes)
+    try:
+        if rows is not None and _code_unchanged(rows, module):
+            return rows
+    except (ValueError, OSError):  # a damaged entry, a file gone: read the closure again
+        pass
+    if module not in _closures:
+        try:
+            _closures[module] = _read_closure(module)
+        except (OSError, ValueError, SyntaxError):  # unreadable now: envlock's every module names the code
+            return None
+    rows = _closures[module]
+    if rows is not None:
+        remembered.remember(entry, rows)
+    return rows
+
+
+def closure(module: str) -> list[str] | None:
+    """The files (relative to envlock's folder, ``/``-separated) of ``module`` and of every envlock module
+    it imports, directly or not: every import statement counts (at the top, in functions, under
+    TYPE_CHECKING), with each module's packages and the folders holding them (a module added beside one
+    can shadow it: ``x/`` or ``x.so`` before ``x.py``). None when one of them runs code no import names
+    (``importlib.import_module``, ``exec``): its closure cannot be read from its text."""
+    if module not in _closures:
+        _closures[module] = _read_closure(module)
+    rows = _closures[module]
+    return None if rows is None else [row.split("\t")[0] for row in rows.decode("utf-8").split("\n")]
+
+
+def _read_closure(module: str) -> bytes | None:
+    """``closure``'s files and folders with their mtime and size, a line each (``rel\tmtime_ns\tsize``),
+    read from the modules' text. Each is looked at before it is read (a folder before the names in it are
+    looked up), so an edit made meanwhile shows as a changed row, never as a closure older than its rows."""
+    import ast  # lazy: only a first run, an upgrade or an edit reads the closure
+
+    package = _package()
+    rows: dict[str, str] = {}
+    files: dict[str, str | None] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in files or not (name == "envlock" or name.startswith("envlock.")):
+            continue
+        rel = files[name] = _module_file(package, name, rows)
+        if rel is None:  # a name imported from a module, not a module
+            continue
+        parts = name.split(".")
+        todo.extend(".".join(parts[:end]) for end in range(1, len(parts)))
+        rows[rel] = _row(package, rel)
+        with open(os.path.join(package, rel), encoding="utf-8") as handle:
+            source = handle.read()
+        own_package = name if rel.endswith("__init__.py") else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(source)):
+            called = getattr(node, "func", None)
+            if isinstance(node, ast.Call) and _DYNAMIC & {
+                getattr(called, "id", ""),
+                getattr(called, "attr", ""),
+            }:
+                return None
+            if isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    above = own_package.split(".")[: len(own_package.split(".")) - node.level + 1]
+                    base = ".".join([*above, *([base] if base else [])])
+                todo.append(base)
+                todo.extend(f"{base}.{alias.name}" for alias in node.names)
+    return "\n".join(rows[rel] for rel in sorted(rows, key=lambda rel: (not rel.endswith("/"), rel))).encode()
+
+
+def _row(package: str, rel: str) -> str:
+    info = os.stat(os.path.join(package, rel))
+    return f"{rel}\t{info.st_mtime_ns}\t{info.st_size}"
+
+
+def _module_file(package: str, name: str, rows: dict[str, str]) -> str | None:
+    """``inputs/fresh_cache.py`` for ``envlock.inputs.fresh_cache``, ``inputs/__init__.py`` for
+    ``envlock.inputs``; None when no such module file exists. The folder looked in gets its row first."""
+    rel = "/".join(name.split(".")[1:])
+    folder = (rel.rpartition("/")[0] or ".") + "/"
+    if folder not in rows:
+        if not os.path.isdir(os.path.join(package, folder)):  # noqa: PTH112 - its parent's row has its making
+            return None
+        rows[folder] = _row(package, folder)
+    init = f"{rel}/__init__.py" if rel else "__init__.py"
+    if os.path.isfile(os.path.join(package, init)):  # noqa: PTH113
+        if f"{rel}/" not in rows and rel:
+            rows[f"{rel}/"] = _row(package, f"{rel}/")
+        return init
+    return f"{rel}.py" if rel and os.path.isfile(os.path.join(package, f"{rel}.py")) else None  # noqa: PTH113
+
+
+def _code_unchanged(rows: bytes, module: str) -> bool:
+    """Every file and folder of ``rows`` (``_read_closure``) is as it was, and they name ``module``."""
+    package = _package()
+    wanted = _module_file_name(module)
+    named = False
+    for row in rows.decode("utf-8").split("\n"):
+        rel, mtime, size = row.split("\t")
+        info = os.stat(os.path.join(package, rel))
+        if info.st_mtime_ns != int(mtime) or info.st_size != int(size):
+            return False
+        named = named or rel in wanted
+    return named
+
+
+def _module_file_name(module: str) -> tuple[str, str]:
+    """The two files ``module`` can be (``x.py``, ``x/__init__.py``), without looking at the disk."""
+    rel = "/".join(module.split(".")[1:])
+    return (f"{rel}.py", f"{rel}/__init__.py" if rel else "__init__.py")
 
 
 class Memo:
     """The remembered answers of one kind (``kind``: their area's name) in the cache at ``root``.
     ``root`` None, ``ENVLOCK_NO_MEMO``, or a cache that is not trusted: every recall misses and nothing
-    is remembered."""
+    is remembered.
 
-    __slots__ = ("_area", "kind", "root")
+    ``code``: the module whose code computes these answers. Its keys (``Memo.key``) then name that code by
+    its import closure (``code_digest``: the few dozen files that can change the answer, looked at one by
+    one) instead of envlock's every module (``key``: a listing of every folder and a look at ~150 files)."""
 
-    def __init__(self, kind: str, root: str | os.PathLike[str] | None) -> None:
+    __slots__ = ("_area", "code", "kind", "root")
+
+    def __init__(self, kind: str, root: str | os.PathLike[str] | None, *, code: str | None = None) -> None:
         self.kind = kind
         self.root = None if root is None else os.fspath(root)
+        self.code = code
         self._area: str | None = None
+
+    def key(self, *parts: object) -> str:
+        """The key of an answer computed from ``parts`` by this memo's code: ``key``'s, with the code named
+        by its closure when the memo names its module and the closure is at hand (its own memo, area
+        ``code``, in this cache), else by envlock's every module."""
+        digest = None if self.code is None else code_digest(self.code, Memo(CODE_AREA, self.root))
+        return key(self.kind, *parts) if digest is None else _keyed(self.kind, digest, parts)
 
     def area(self, *, make: bool = False) -> str | None:
         """The area's folder when memos are on and the cache is trusted (made owner-only with ``make``),

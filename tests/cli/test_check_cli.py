@@ -146,6 +146,28 @@ def test_cached_fresh_verdict_imports_no_heavy_modules(
     assert not any(name.startswith("platformdirs") for name in loaded)
 
 
+def test_a_clean_check_lists_no_folder_of_envlock(compiled: Path, run_envlock: RunEnvlock) -> None:
+    """Its remembered verdict carries the identity of the code that judged it (a few dozen files, looked
+    at one by one): no listing of envlock's every folder and module on the measured path."""
+    assert run_envlock("sync", cwd=compiled).returncode == 0
+    assert run_envlock("check", cwd=compiled).returncode == 0  # remembers "fresh"
+    spy = (
+        "import os\n"
+        "listed = []\n"
+        "real = os.scandir\n"
+        "os.scandir = lambda path='.': listed.append(str(path)) or real(path)\n"
+    )
+    end = "\nprint('LISTED', len(listed), 'envlock.inputs.freshness' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + spy + RUN_MAIN + end, "check"],
+        capture_output=True,
+        text=True,
+        cwd=compiled,
+        check=False,
+    )
+    assert "LISTED 0 False" in result.stdout, result.stdout + result.stderr
+
+
 def assert_light_check(root: Path) -> None:
     code = (
         "import sys\n"

@@ -1,8 +1,9 @@
 """The cached answer to "is this lock still what its inputs compile to?", on ``envlock check``'s path.
 
 A *fresh* verdict of ``inputs.freshness`` is a memo (``envlock.memo``, area ``freshness``) keyed by the lock's
-and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and ``run``, ``doctor``) pays
-a few ``stat`` calls and one small read. Only without a remembered answer is ``inputs.freshness`` imported,
+and the inputs' sha256 as the stamp recorded them, and by the code judging (this module's import closure,
+``memo.code_digest``), so a clean ``envlock check`` (and ``run``, ``doctor``) pays two small reads and a
+``stat`` of each file of that code. Only without a remembered answer is ``inputs.freshness`` imported,
 with the TOML parser, packaging and the input readers. Standard library, ``runtime`` and ``memo`` only,
 and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
 (tests/cli/test_check_cli.py pins the modules this path loads). It also holds the check ``envlock
@@ -31,9 +32,16 @@ CACHE_AREA = "freshness"
 _LOCK_DRIFTS = frozenset({drift.NO_LOCK, drift.OTHER_LOCK, drift.LOCK_CHANGED})
 
 
-def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
-    """The key of a verdict: the lock's path and sha256 and every input's sha256. The input hashes are
-    the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
+def cache_key(
+    stamp_data: Mapping[str, Any],
+    lock: str,
+    *,
+    current: bool = False,
+    remembered: memo.Memo | None = None,
+) -> str | None:
+    """The key of a verdict in ``remembered`` (default: ``verdicts()``): the lock's path and sha256, every
+    input's sha256, and the code judging (``Memo.key``: this module's import closure). The input hashes
+    are the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
     the files (inputs changed since the sync). ``None`` for a stamp without them."""
     try:
         lock_path = os.path.abspath(lock)  # noqa: PTH100
@@ -47,7 +55,7 @@ def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False
             parts.append(f"{record['path']}={digest}")
     except (KeyError, TypeError, OSError):
         return None
-    return memo.key(CACHE_AREA, [str(p) for p in parts])
+    return (remembered or verdicts()).key([str(p) for p in parts])
 
 
 def verdicts(cache_dir: str | os.PathLike[str] | None = None) -> memo.Memo:
@@ -56,7 +64,7 @@ def verdicts(cache_dir: str | os.PathLike[str] | None = None) -> memo.Memo:
     importing platformdirs (~10 ms of a ~40 ms check; ``cache_dir.likely_cache_path``)."""
     from envlock.cache_dir import likely_cache_path  # lazy: envlock --help loads this module, not the cache
 
-    return memo.Memo(CACHE_AREA, cache_dir or likely_cache_path())
+    return memo.Memo(CACHE_AREA, cache_dir or likely_cache_path(), code=__name__)
 
 
 def judged(lock: str, key: str | None, remembered: memo.Memo) -> tuple[str, str, tuple[str, ...]]:
@@ -100,8 +108,9 @@ def with_freshness(
     if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
         return result
     stdlib_stale = [d for d in result.drifts if d.kind == drift.LOCK_STALE]
-    key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
-    state, detail, inputs = judged(result.lock, key, verdicts(cache_dir))
+    remembered = verdicts(cache_dir)
+    key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale), remembered=remembered)
+    state, detail, inputs = judged(result.lock, key, remembered)
     if state == FRESH and stdlib_stale:
         kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
         return drift.CheckResult(result.venv, result.lock, kept, result.stamp)

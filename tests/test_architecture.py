@@ -131,6 +131,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "tomlshim",
             "cache_dir",
             "memo",
+            "code_closure",
             "output_file",
             "runtime",
             "models",

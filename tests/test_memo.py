@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from envlock import memo
+from envlock import code_closure, memo
 
 
 def test_an_answer_is_computed_once_and_stored_owner_only(tmp_path: Path) -> None:
@@ -118,13 +118,13 @@ def test_an_answer_keyed_by_its_code_closure_misses_after_any_edit_of_that_code(
 
 
 def test_a_code_closure_names_every_module_imported_and_their_folders() -> None:
-    found = memo.closure("envlock.inputs.fresh_cache")
+    found = code_closure.closure("envlock.inputs.fresh_cache")
     assert found is not None
     # lazily imported (inside a function), through a package, and the base
     assert {"inputs/freshness.py", "inputs/__init__.py", "runtime/drift.py", "__init__.py"} <= set(found)
     assert {"./", "inputs/", "runtime/"} <= set(found)
     assert not any(rel.startswith(("cli/", "sync/", "resolve/", "guard/")) for rel in found)
-    assert memo.closure("envlock.cli") is None  # it imports its commands by computed name
+    assert code_closure.closure("envlock.cli") is None  # it imports its commands by computed name
 
 
 def test_a_key_named_by_its_code_closure_lists_no_folder_of_envlock(tmp_path: Path) -> None:

@@ -168,6 +168,34 @@ def test_a_clean_check_lists_no_folder_of_envlock(compiled: Path, run_envlock: R
     assert "LISTED 0 False" in result.stdout, result.stdout + result.stderr
 
 
+def test_a_clean_check_loads_no_code_of_the_drift_path(compiled: Path, run_envlock: RunEnvlock) -> None:
+    """What only a drift, ``--deep`` or a launcher needs is not in the modules a clean check loads."""
+    assert run_envlock("sync", cwd=compiled).returncode == 0
+    assert run_envlock("check", cwd=compiled).returncode == 0
+    drift_path = (
+        "lock_changes",
+        "verify_record",
+        "required_but_not_installed",
+        "guard",
+        "guard_or_exit",
+        "main",
+    )
+    probe = (
+        "\nnames = " + repr(drift_path) + "\n"
+        "runtime = [m for m in sys.modules if m.startswith('envlock.runtime')]\n"
+        "print('FOUND', sorted(m + '.' + n for m in runtime for n in names"
+        " if hasattr(sys.modules[m], n) or hasattr(sys.modules[m], '_' + n)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + RUN_MAIN + probe, "check"],
+        capture_output=True,
+        text=True,
+        cwd=compiled,
+        check=False,
+    )
+    assert "FOUND []" in result.stdout, result.stdout + result.stderr
+
+
 def assert_light_check(root: Path) -> None:
     code = (
         "import sys\n"

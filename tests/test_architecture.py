@@ -127,6 +127,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "__init__",
             "errors",
             "validate",
+            "regular_file",
             "atomic",
             "tomlshim",
             "cache_dir",

@@ -129,7 +129,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     sync itself, handed back to run without click (``quick_sync``)."""
     # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
     # strings throughout: pathlib costs this answer more than its own work
-    from envlock import validate
+    from envlock.regular_file import MAX_LOCK_BYTES, read_regular  # validate's, without re
     from envlock.runtime import sha256_bytes
     from envlock.sync import noop
     from envlock.sync.summary import ZERO_COUNTS, summary
@@ -146,7 +146,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
         return None
     lock = positional[0] if positional else defaults.get("lock", "pylock.toml")
     venv = str(found.get("--venv") or defaults.get("venv", ".venv"))
-    lock_bytes = validate.read_regular(lock, validate.MAX_LOCK_BYTES)
+    lock_bytes = read_regular(lock, MAX_LOCK_BYTES)
     extras, groups = found.get("--extra") or [], found.get("--group") or None
     assert isinstance(extras, list) and (groups is None or isinstance(groups, list))
     sha = sha256_bytes(lock_bytes)

@@ -126,7 +126,7 @@ def test_the_bench_starts_from_the_base_project(bench: Bench) -> None:
 
 TORN_STAMP = """\
 import sys
-from envlock.runtime.drift import _json_loads
+from envlock.runtime import json_loads as _json_loads
 assert "json.decoder" not in sys.modules  # as on the answer before click
 try:
     _json_loads(b'{"format": 1, "ab')

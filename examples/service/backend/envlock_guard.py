@@ -118,6 +118,42 @@ def base_interpreter(venv: StrPath, python: StrPath) -> str:
     return resolved
 
 
+# --- JSON -------------------------------------------------------------------------------------------
+
+
+def json_loads(data: bytes) -> Any:
+    """``json.loads`` through CPython's C scanner, without importing ``json`` (which imports ``re``:
+    the largest cost of the launch path); the ``json`` module wherever that scanner is missing."""
+    text = data.decode("utf-8")
+    try:
+        from _json import make_scanner  # type: ignore[import-not-found,unused-ignore]
+
+        class _Context:
+            strict = True
+            object_hook = None
+            object_pairs_hook = None
+            parse_float = float
+            parse_int = int
+            memo: dict[str, str] = {}  # noqa: RUF012
+
+            @staticmethod
+            def parse_constant(name: str) -> float:
+                return float(name.replace("Infinity", "inf"))
+
+        start = len(text) - len(text.lstrip())
+        value, end = make_scanner(_Context())(text, start)  # type: ignore[arg-type,unused-ignore]
+    # SystemError: before 3.12 the scanner cannot raise its error until json.decoder is imported
+    except (ImportError, TypeError, AttributeError, SystemError):  # not CPython's scanner, or no error type
+        import json
+
+        return json.loads(text)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if text[end:].strip():
+        raise ValueError(f"extra data at character {end}")
+    return value
+
+
 # --- hashing ---------------------------------------------------------------------------------------
 
 _CONSTRUCTOR: list[Any] = []
@@ -746,39 +782,6 @@ if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and datacl
 
 
 
-def _json_loads(data: bytes) -> Any:
-    """``json.loads`` through CPython's C scanner, without importing ``json`` (which imports ``re``:
-    the largest cost of the launch path); the ``json`` module wherever that scanner is missing."""
-    text = data.decode("utf-8")
-    try:
-        from _json import make_scanner  # type: ignore[import-not-found,unused-ignore]
-
-        class _Context:
-            strict = True
-            object_hook = None
-            object_pairs_hook = None
-            parse_float = float
-            parse_int = int
-            memo: dict[str, str] = {}  # noqa: RUF012
-
-            @staticmethod
-            def parse_constant(name: str) -> float:
-                return float(name.replace("Infinity", "inf"))
-
-        start = len(text) - len(text.lstrip())
-        value, end = make_scanner(_Context())(text, start)  # type: ignore[arg-type,unused-ignore]
-    # SystemError: before 3.12 the scanner cannot raise its error until json.decoder is imported
-    except (ImportError, TypeError, AttributeError, SystemError):  # not CPython's scanner, or no error type
-        import json
-
-        return json.loads(text)
-    except StopIteration:
-        raise ValueError("not a JSON document") from None
-    if text[end:].strip():
-        raise ValueError(f"extra data at character {end}")
-    return value
-
-
 # ---------------------------------------------------------------------------------------------------
 # the check (standard library only; the launch path)
 
@@ -999,7 +1002,7 @@ def read_stamp(venv: StrPath) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     try:
-        stamp = _json_loads(data)
+        stamp = json_loads(data)
     except ValueError as error:
         raise ValueError(f"unreadable stamp: {error}") from None
     if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
@@ -1245,7 +1248,7 @@ if TYPE_CHECKING:  # the launch path avoids importing typing (import time)
 def marker_note(venv: str) -> str:
     try:
         with open(marker_path(venv), "rb") as handle:
-            marker = _json_loads(handle.read())
+            marker = json_loads(handle.read())
         return " (started %s by process %s)" % (marker["started"], marker["pid"])  # noqa: UP031
     except (OSError, ValueError, KeyError, TypeError):
         return ""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from envlock.runtime import canonical_name, marker_path
-from envlock.runtime.drift import FILE_MISSING, FILE_MODIFIED, _json_loads
+from envlock.runtime import canonical_name, json_loads, marker_path
+from envlock.runtime.drift import FILE_MISSING, FILE_MODIFIED
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the launch path avoids importing typing (import time)
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the launch path avoids importing typing (import time)
 def marker_note(venv: str) -> str:
     try:
         with open(marker_path(venv), "rb") as handle:
-            marker = _json_loads(handle.read())
+            marker = json_loads(handle.read())
         return " (started %s by process %s)" % (marker["started"], marker["pid"])  # noqa: UP031
     except (OSError, ValueError, KeyError, TypeError):
         return ""

@@ -7,13 +7,11 @@ the sync command can answer before it imports the rest of sync."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
 from envlock import runtime
 from envlock.cache_dir import memo_disabled
-from envlock.runtime import drift, lock_header
+from envlock.runtime import lock_header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the no-op answer imports no pathlib or typing machinery: milliseconds each
@@ -38,8 +36,8 @@ def up_to_date(
     if memo_disabled() or os.path.exists(runtime.marker_path(venv_str)) or _leftovers_beside(venv_str):
         return False
     try:
-        with open(runtime.stamp_path(venv_str), encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(runtime.stamp_path(venv_str), "rb") as handle:
+            data = runtime.json_loads(handle.read())  # json (and re) cost this answer milliseconds
     except (OSError, ValueError):
         return False
     if not isinstance(data, dict) or data.get("format") != runtime.STAMP_FORMAT:
@@ -119,8 +117,8 @@ def _folders_unchanged(header: _Header, lock_path: str | Path | None, dist_infos
     installed = set()
     for folder in dist_infos:
         try:
-            with open(os.path.join(folder, ENVLOCK_MARKER), encoding="utf-8") as handle:
-                installed.add(json.load(handle).get("sha256"))
+            with open(os.path.join(folder, ENVLOCK_MARKER), "rb") as handle:
+                installed.add(runtime.json_loads(handle.read()).get("sha256"))
         except (OSError, ValueError, AttributeError):
             continue
     lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
@@ -139,6 +137,8 @@ def vouched(venv: Path) -> dict[str, dict[str, object]]:
     venv_str = os.path.abspath(venv)  # noqa: PTH100
     if memo_disabled() or os.path.exists(runtime.marker_path(venv_str)):
         return {}
+    from envlock.runtime import drift  # lazy: the sync engine's, not the no-op answer's
+
     try:
         data = drift.read_stamp(venv_str) or {}
         sites = [os.path.join(venv_str, rel) for rel in data.get("site_packages") or ()]
@@ -177,7 +177,7 @@ def _inputs_moved(lock_path: str | Path, records: Iterable[dict[str, object]]) -
 
 def normalized(values: Iterable[str]) -> list[str]:
     """Sorted, de-duplicated PEP 503 names (``selection.declared`` without importing packaging)."""
-    return sorted({re.sub(r"[-_.]+", "-", value).lower() for value in values})
+    return sorted({runtime.canonical_name(value) for value in values})
 
 
 def effective_groups(groups: Iterable[str] | None, header: _Header) -> list[str] | None:

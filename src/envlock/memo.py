@@ -181,14 +181,15 @@ def closure_rows(module: str, remembered: Memo) -> bytes | None:
 
 
 def _code_unchanged(rows: bytes, module: str) -> bool:
-    """Every file and folder of ``rows`` (``_read_closure``) is as it was, and they name ``module``."""
-    package = _package()
+    """Every file and folder of ``rows`` (``code_closure.closure_rows``: ``rel\tmtime_ns\tsize`` a line)
+    is as it was, and they name ``module``."""
+    prefix = _package() + os.sep
     wanted = _module_file_name(module)
     named = False
     for row in rows.decode("utf-8").split("\n"):
-        rel, mtime, size = row.split("\t")
-        info = os.stat(os.path.join(package, rel))
-        if info.st_mtime_ns != int(mtime) or info.st_size != int(size):
+        rel, tab, identity = row.partition("\t")
+        info = os.stat(prefix + rel)  # (``rel`` is /-separated: Windows takes both)
+        if not tab or f"{info.st_mtime_ns}\t{info.st_size}" != identity:
             return False
         named = named or rel in wanted
     return named

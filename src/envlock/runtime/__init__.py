@@ -108,8 +108,9 @@ def base_interpreter(venv: StrPath, python: StrPath) -> str:
         inside = os.path.commonpath([resolved, real_venv]) == real_venv
     except ValueError:
         inside = False
-    home = read_pyvenv_cfg(venv).get("home")
-    if inside and home:  # a copied interpreter (Windows): the base interpreter is the one in `home`
+    # a copied interpreter (Windows): the base interpreter is the one in `home` (only then is it read)
+    home = read_pyvenv_cfg(venv).get("home") if inside else None
+    if home:
         candidate = os.path.join(home, os.path.basename(os.fspath(python)))
         if os.path.exists(candidate):
             return os.path.realpath(candidate)

@@ -85,6 +85,31 @@ def test_outdated_per_target_blocked_by_requires_python(
     ]
 
 
+def test_outdated_skips_a_release_with_no_file_for_the_target(
+    kit_index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    """A newer release with wheels for other platforms only is not offered to a target it cannot install
+    on (compile would not take it there either): it is named as what holds the target back."""
+    publish_two_targets(kit_index)
+    compile_lock(run_envlock, kit_index, isolated, "app\n", *TARGET_ARGS)
+    kit_index.publish(
+        DistSpec("native", "2.1", tags=("cp312-cp312-win_amd64",)),
+        DistSpec("native", "2.2", tags=("cp312-cp312-macosx_11_0_arm64",)),
+    )
+    assert run_envlock("outdated", check=True).stdout.splitlines() == [
+        f"native 1.0 -> 2.2 on {LINUX}: blocked by 2.2 has no wheel for the target and no sdist "
+        "(its wheels: cp312-cp312-macosx_11_0_arm64)",
+        f"native 2.0 -> 2.2 on {WINDOWS}: blocked by 2.2 has no wheel for the target and no sdist "
+        "(its wheels: cp312-cp312-macosx_11_0_arm64) (envlock compile -P native takes 2.1)",
+    ]
+    # an sdist builds anywhere: the release is allowed on both targets
+    kit_index.publish(DistSpec("native", "2.3", tags=("cp312-cp312-macosx_11_0_arm64",), sdist=True))
+    assert run_envlock("outdated", check=True).stdout.splitlines() == [
+        f"native 1.0 -> 2.3 on {LINUX}: allowed (envlock compile -P native)",
+        f"native 2.0 -> 2.3 on {WINDOWS}: allowed (envlock compile -P native)",
+    ]
+
+
 def test_outdated_refuses_a_missing_lock(run_envlock: RunEnvlock) -> None:
     result = run_envlock("outdated", "--lock", "nothere.toml")
     assert result.returncode == 2 and "nothere.toml: lock file not found" in result.stderr

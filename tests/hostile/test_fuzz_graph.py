@@ -13,7 +13,7 @@ from packaging.version import Version
 from envlock.lock.diff import as_markdown, as_text, diff_locks
 from envlock.lock.graph import lock_graph, paths_to, tree_lines
 from envlock.lock.lockfile import lock_from_dict
-from envlock.lock.outdated import Release, find_outdated
+from envlock.lock.outdated import Release, ReleaseFile, find_outdated
 from tests.hostile.test_fuzz import FUZZ, LOCK_DATA, NAMES, NEAR_VALID_LOCK, TEXT, outcome
 
 LABELS = st.one_of(NAMES, TEXT, st.sampled_from(["-r requirements.in", "-c c.txt", "pyproject.toml"]))
@@ -57,4 +57,6 @@ def test_graph_diff_and_outdated_on_any_accepted_lock(data: dict[str, Any], newe
     as_text(same), as_markdown(same)
     empty = diff_locks(None, lock, old_label="none", new_label="a")
     as_text(empty), as_markdown(empty)
-    find_outdated(graph, lambda _name, _floor: [Release(Version(newest), (None, ">=3.99"))])
+    find_outdated(
+        graph, lambda _name, _floor: [Release(Version(newest), (ReleaseFile(), ReleaseFile(">=3.99")))]
+    )

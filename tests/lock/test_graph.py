@@ -11,7 +11,7 @@ from envlock.lock import graph as graph_module
 from envlock.lock.diff import diff_locks
 from envlock.lock.graph import CONSTRAINT, INPUT, TOP_LEVEL, lock_graph, paths_to, tree_lines
 from envlock.lock.lockfile import lock_from_dict
-from envlock.lock.outdated import Release, find_outdated
+from envlock.lock.outdated import Release, ReleaseFile, find_outdated
 
 H = "a" * 64
 
@@ -95,7 +95,10 @@ def test_a_constraint_limits_but_is_no_path_and_blocks_in_outdated() -> None:
     assert [e.child for e in graph.roots] == ["app"]
     paths, _ = paths_to(graph, "lib")
     assert [[e.parent for e in path] for path in paths] == [["-r r.in", "app"]]
-    releases = {"lib": [Release(Version("2.0"), (None,)), Release(Version("1.5"), (None,))], "app": []}
+    releases = {
+        "lib": [Release(Version("2.0"), (ReleaseFile(),)), Release(Version("1.5"), (ReleaseFile(),))],
+        "app": [],
+    }
     (found,) = find_outdated(lock_graph(parsed), lambda name, _floor: releases[name])
     assert (found.name, found.latest, found.allowed, found.blocked_by) == (
         "lib",
@@ -139,8 +142,12 @@ def test_a_subtree_cut_by_depth_is_shown_where_it_is_reached_within_it() -> None
 
 def test_outdated_without_recorded_requirements_says_so() -> None:
     parsed = lock(package("app", "1.0", "lib", via=["-r r.in"]), package("lib", "1.0", via=["app"]))
-    found = find_outdated(lock_graph(parsed), lambda _name, _floor: [Release(Version("2.0"), (None,))])
+    found = find_outdated(
+        lock_graph(parsed), lambda _name, _floor: [Release(Version("2.0"), (ReleaseFile(),))]
+    )
     assert [(o.name, o.recorded) for o in found] == [("app", False), ("lib", False)]
     top = lock(package("solo", "1.0"))  # nothing requires it: nothing to record, allowed
-    (only,) = find_outdated(lock_graph(top), lambda _name, _floor: [Release(Version("2.0"), (None,))])
+    (only,) = find_outdated(
+        lock_graph(top), lambda _name, _floor: [Release(Version("2.0"), (ReleaseFile(),))]
+    )
     assert (only.recorded, only.allowed, only.blocked_by) == (True, "2.0", ())

@@ -183,6 +183,38 @@ def test_a_folder_whose_dependencies_change_makes_the_lock_stale(
     assert refused.returncode == 1 and "lib" in refused.stderr and "envlock compile" in refused.stderr
 
 
+def test_a_cache_keys_file_edit_makes_the_lock_stale_and_reinstalls_the_editable(
+    index: KitIndex, run_envlock: RunEnvlock, isolated: Path
+) -> None:
+    """Dependencies read from a file (setuptools' dynamic ``file``) that ``[tool.envlock] cache-keys``
+    lists: editing that file is an input change for compile's fingerprint, ``check`` and sync, as an
+    edit of the folder's pyproject.toml is; sync then reinstalls the editable with its new metadata."""
+    lib = isolated / "lib"
+    make_project(lib, "lib")
+    text = (lib / "pyproject.toml").read_text().replace("dependencies = []", 'dynamic = ["dependencies"]')
+    text += '\n[tool.setuptools.dynamic]\ndependencies = {file = ["deps.txt"]}\n'
+    (lib / "pyproject.toml").write_text(text + '\n[tool.envlock]\ncache-keys = ["deps.txt"]\n')
+    (lib / "deps.txt").write_text("beta<2\n")
+    (isolated / "requirements.in").write_text("-e ./lib\n", encoding="utf-8")
+    env = {"ENVLOCK_INDEX_URL": index.url}
+    run_envlock("compile", "--index-url", index.url, check=True)
+    run_envlock("sync", env=env, check=True)
+    assert str(_packages(isolated / "pylock.toml")["beta"]["version"]) == "1.0"
+    assert run_envlock("check").returncode == 0
+
+    (lib / "deps.txt").write_text("beta>=2\n")
+    checked = run_envlock("check")
+    assert checked.returncode == 1 and "changed since pylock.toml was compiled" in checked.stderr
+    run_envlock("compile", "--index-url", index.url, check=True)  # not "kept": resolved again
+    assert str(_packages(isolated / "pylock.toml")["beta"]["version"]) == "2.0"
+    run_envlock("sync", env=env, check=True)
+    requires = _run_in(isolated / ".venv", "import importlib.metadata as m; print(m.requires('lib'))")
+    assert "beta>=2" in requires
+    assert run_envlock("check").returncode == 0
+    (lib / "deps.txt").write_text("beta<2\n")
+    assert run_envlock("compile", "--check", "--index-url", index.url).returncode == 1
+
+
 def test_an_installed_project_may_have_dynamic_dependencies(
     index: KitIndex, run_envlock: RunEnvlock, isolated: Path
 ) -> None:

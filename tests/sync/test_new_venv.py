@@ -44,11 +44,54 @@ def test_made_here_as_python_m_venv_makes_it(tmp_path: Path) -> None:
 
     here, there = tmp_path / "here", tmp_path / "there"
     venvs.create(Path(sys.executable), here, runner)  # type: ignore[arg-type]
-    subprocess.run([sys.executable, "-I", "-S", "-m", "venv", "--without-pip", str(there)], check=True)
+    # as the base makes it: 3.10's venv module run by a venv's python would link through that venv
+    maker = sys.executable if sys.version_info >= (3, 11) else str(venvs.outside_venvs(Path(sys.executable)))
+    subprocess.run([maker, "-I", "-S", "-m", "venv", "--without-pip", str(there)], check=True)
     assert calls == []
     assert _cfg(here) == _cfg(there) and _cfg(here)["home"]
     assert _bin(here) == _bin(there)
     assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in there.iterdir())
+
+
+def test_a_venvs_python_stands_for_its_base(tmp_path: Path) -> None:
+    base = tmp_path / "base" / "bin" / "python3.12"
+    base.parent.mkdir(parents=True)
+    base.write_text("")
+    (base.parent / "python").symlink_to("python3.12")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text(f"home = {base.parent}\nversion = 3.12.0\n")
+    (venv / "bin" / "python").symlink_to(base.parent / "python")
+    (venv / "bin" / "python3").symlink_to(base)
+    assert venvs.outside_venvs(venv / "bin" / "python") == base.parent / "python"
+    (base.parent / "python").unlink()  # no such name in home: the name the link resolves to
+    assert venvs.outside_venvs(venv / "bin" / "python3") == base
+    assert venvs.outside_venvs(base) == base  # not a venv's
+    (venv / "pyvenv.cfg").write_text(f"home = {tmp_path / 'gone'}\n")
+    assert venvs.outside_venvs(venv / "bin" / "python3") == venv / "bin" / "python3"
+
+
+def _home_is_no_venv(venv: Path) -> bool:
+    home = Path(layout.read_pyvenv_cfg(venv)["home"])
+    return not (home.parent / "pyvenv.cfg").exists()
+
+
+def test_a_venv_made_from_a_venvs_python_links_to_the_base(tmp_path: Path) -> None:
+    """Made in this process (envlock running from a venv, as the suite does) or by another venv's python:
+    the new venv names the base interpreter's folder, never the other venv's (which may be deleted)."""
+    here = tmp_path / "here"
+    venvs.create(Path(sys.executable), here)
+    assert _home_is_no_venv(here), layout.read_pyvenv_cfg(here)
+    other = tmp_path / "other"
+    venvs.create(Path(sys.executable), other)
+    made = tmp_path / "made"
+    venvs.create(Path(layout.venv_python(other)), made)
+    assert _home_is_no_venv(made), layout.read_pyvenv_cfg(made)
+    shutil.rmtree(other)
+    version = subprocess.run(
+        [layout.venv_python(made), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True
+    )
+    assert version.stdout.strip() == str(made), version.stderr
 
 
 def test_another_interpreter_is_run(tmp_path: Path) -> None:

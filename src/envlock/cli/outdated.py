@@ -71,7 +71,7 @@ def _releases(lock: Pylock, path: Path, cache_dir: Path | None) -> Callable[[str
     from envlock.index.client import DEFAULT_INDEX, IndexClient, IndexSettings, LazyHttp
     from envlock.index.http import HttpClient
     from envlock.lock.lockfile import lock_metadata
-    from envlock.lock.outdated import Release
+    from envlock.lock.outdated import Release, ReleaseFile
     from envlock.sync.lock_input import recorded_indexes
 
     named = os.environ.get("ENVLOCK_INDEX_URL")
@@ -96,7 +96,7 @@ def _releases(lock: Pylock, path: Path, cache_dir: Path | None) -> Callable[[str
             if version <= newer_than:
                 break  # older entries are never validated: a project may list thousands
             files = [f for f in page.files_for(version) if f.yanked is None]
-            found.append(Release(version, tuple(f.requires_python for f in files)))
+            found.append(Release(version, tuple(ReleaseFile(f.requires_python, f.tags) for f in files)))
         return found
 
     return releases

@@ -18,11 +18,17 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envlock import runtime
 from envlock.atomic import fsync_dir, write_atomic
 from envlock.env.interpreter import InstallScheme, InterpreterInfo, Runner, run_subprocess
 from envlock.errors import InputError, TargetEnvironmentError
+
+if TYPE_CHECKING:
+    from types import SimpleNamespace
+
+    from _typeshed import StrOrBytesPath
 
 Finder = Callable[[str], "str | None"]
 """``shutil.which``-like: a command name -> its path or None (tests pass fakes)."""
@@ -98,10 +104,12 @@ def _pyenv_roots() -> list[Path]:
 
 def create(base_python: Path, target: Path, runner: Runner | None = None) -> None:
     """``<base_python> -m venv --without-pip <target>`` (``runner``: ``interpreter.run_subprocess``);
-    in this process when ``base_python`` is the interpreter running envlock (POSIX)."""
+    in this process when ``base_python`` is the interpreter running envlock (POSIX). A venv's python
+    stands for its base (``outside_venvs``): 3.10's venv module would link the new venv through it."""
     if _is_running_interpreter(base_python):
         _create_here(target)
         return
+    base_python = outside_venvs(base_python)
     if runner is None:
         runner = run_subprocess
     # -I -S: creating the venv must not run the base interpreter's .pth files or read PYTHON* settings
@@ -111,6 +119,25 @@ def create(base_python: Path, target: Path, runner: Runner | None = None) -> Non
         raise TargetEnvironmentError(
             f"cannot create a venv at {target} with {base_python}" + (f": {detail[-1]}" if detail else "")
         )
+
+
+def outside_venvs(python: Path) -> Path:
+    """The interpreter ``python`` stands for when it is a venv's (in ``pyvenv.cfg``'s ``home``: the same
+    file name, else the name its link resolves to), else ``python``. A venv made from another venv's python
+    must not link through that venv, which may be deleted (envlock's own venv, a pipx one)."""
+    home = _home(python)
+    if home is None:
+        return python
+    for name in dict.fromkeys((python.name, Path(os.path.realpath(python)).name)):
+        candidate = Path(home) / name
+        if candidate.is_file() and _home(candidate) is None:
+            return candidate
+    return python
+
+
+def _home(python: Path) -> str | None:
+    """``home`` of the venv whose interpreter ``python`` is (None: not a venv's)."""
+    return layout.read_pyvenv_cfg(python.parent.parent).get("home") or None
 
 
 def _is_running_interpreter(base_python: Path) -> bool:
@@ -128,10 +155,21 @@ def _create_here(target: Path) -> None:
     start-up is a large part of a small sync (docs/benchmarks.md, "Why the fast paths exist")."""
     import venv  # lazy: only a sync that creates a venv
 
+    running = Path(getattr(sys, "_base_executable", sys.executable))
+    base = str(outside_venvs(running))
+
+    class Builder(venv.EnvBuilder):
+        def ensure_directories(self, env_dir: StrOrBytesPath) -> SimpleNamespace:
+            context: SimpleNamespace = super().ensure_directories(env_dir)
+            if base != str(running):  # 3.10 in a venv: _base_executable is that venv's python
+                context.executable = base
+                context.python_dir, context.python_exe = os.path.split(base)
+            return context
+
     if sys.version_info >= (3, 13):  # python -m venv writes a .gitignore from 3.13 on; EnvBuilder() does not
-        builder = venv.EnvBuilder(with_pip=False, symlinks=True, scm_ignore_files={"git"})
+        builder = Builder(with_pip=False, symlinks=True, scm_ignore_files={"git"})
     else:
-        builder = venv.EnvBuilder(with_pip=False, symlinks=True)
+        builder = Builder(with_pip=False, symlinks=True)
     try:
         builder.create(str(target))
     except OSError as error:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -79,6 +79,9 @@ class TargetGraph:
     """The input edges (and top-level ones), sorted by child then label."""
     python: str | None = None
     """The target's Python (``3.11.0``: what compile resolves for); None for a lock without targets."""
+    tags: frozenset[str] | None = None
+    """The target's wheel tags; None when not known (a lock without targets, or targets envlock cannot
+    name): every wheel is then taken to fit."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def lock_graph(lock: Pylock) -> LockGraph:
         target = _environment(identity)
         environment = {**target.markers, "extras": extras, "dependency_groups": groups}
         chosen = [p for p in lock.packages if _applies(p.marker, environment)]
-        graphs.append(_graph(describe_target(target), chosen, target.python_full_version))
+        graph = _graph(describe_target(target), chosen, target.python_full_version)
+        graphs.append(replace(graph, tags=frozenset(target.tags) or None))
     return LockGraph(tuple(graphs))
 
 
@@ -149,7 +153,7 @@ def _environment(identity: Mapping[str, str]) -> TargetEnvironment:
     if text is None:
         return bare
     named = target_environment(parse_target(text))
-    return TargetEnvironment(markers={**named.markers, **identity}, tags=())
+    return TargetEnvironment(markers={**named.markers, **identity}, tags=named.tags)
 
 
 def _applies(marker: Marker | None, environment: Mapping[str, object]) -> bool:

@@ -16,17 +16,30 @@ from envlock.lock.graph import TOP_LEVEL, LockGraph, TargetGraph, group_targets
 
 
 @dataclass(frozen=True)
+class ReleaseFile:
+    """A file of a release that is not yanked: its Requires-Python and, for a wheel, its tags."""
+
+    requires_python: str | None = None
+    tags: frozenset[str] = frozenset()
+    """The wheel's tags (``cp312-cp312-win_amd64``...); empty for an sdist, which builds anywhere."""
+
+    def fits(self, python: str | None, tags: frozenset[str] | None) -> bool:
+        """Can the target (its Python, None: not named; its wheel tags, None: not known) install it?"""
+        if python is not None and not _accepts(self.requires_python, python):
+            return False
+        return tags is None or not self.tags or not self.tags.isdisjoint(tags)
+
+
+@dataclass(frozen=True)
 class Release:
-    """One version on the index, with the Requires-Python of each of its files that is not yanked."""
+    """One version on the index, with its files that are not yanked."""
 
     version: Version
-    requires_python: tuple[str | None, ...]
+    files: tuple[ReleaseFile, ...]
 
-    def runs_on(self, python: str | None) -> bool:
-        """Does a file of this release accept ``python`` (None: the lock names no target Python)?"""
-        if python is None:
-            return bool(self.requires_python)
-        return any(_accepts(text, python) for text in self.requires_python)
+    def runs_on(self, python: str | None, tags: frozenset[str] | None = None) -> bool:
+        """Does a file of this release fit the target (as ``ReleaseFile.fits``)?"""
+        return any(file.fits(python, tags) for file in self.files)
 
 
 @dataclass(frozen=True)
@@ -44,8 +57,9 @@ class Outdated:
     """Why ``latest`` is not allowed: the requirements that exclude it (``left 1.0: base<3,>=1``,
     ``-r requirements.in: base<3``) or ``Requires-Python >=3.12``; empty when it is allowed."""
     python_holds_back: str | None = None
-    """A newer release than ``allowed`` that the requirements allow but the target's Python does not
-    (``2.1 needs Python >=3.12 (the target has 3.11.0)``); None when there is none."""
+    """A newer release than ``allowed`` that the requirements allow but the target does not: its Python
+    (``2.1 needs Python >=3.12 (the target has 3.11.0)``) or its platform (``2.1 has no wheel for the
+    target and no sdist (its wheels: ...)``); None when there is none."""
     recorded: bool = True
     """Does the lock record how it is required (``via-requirements``)? False for a lock from an older
     envlock or another tool: ``allowed`` then counts the target's Python only."""
@@ -84,9 +98,7 @@ def _judge(graph: TargetGraph, name: str, known: Sequence[Release], prereleases:
     if locked is None:
         return None
     usable = [
-        r
-        for r in known
-        if r.requires_python and (prereleases or locked.is_prerelease or not r.version.is_prerelease)
+        r for r in known if r.files and (prereleases or locked.is_prerelease or not r.version.is_prerelease)
     ]
     newer = [r for r in usable if r.version > locked]
     if not newer:
@@ -95,18 +107,18 @@ def _judge(graph: TargetGraph, name: str, known: Sequence[Release], prereleases:
     edges = [e for e in graph.parents.get(name, ()) if e.parent != TOP_LEVEL]
     asked = [(f"{e.parent}: {e.requirement}", _specifier(e.requirement)) for e in edges if e.requirement]
     wanted = [r for r in newer if all(s.contains(r.version, prereleases=True) for _, s in asked)]
-    allowed = next((r for r in wanted if r.runs_on(graph.python)), None)
+    allowed = next((r for r in wanted if r.runs_on(graph.python, graph.tags)), None)
     too_new = wanted[0] if wanted and wanted[0] is not allowed else None
     blocked = [text for text, spec in asked if not spec.contains(latest.version, prereleases=True)]
-    if not latest.runs_on(graph.python) and not blocked:
-        blocked.append(_python_note(latest, graph.python))
+    if not latest.runs_on(graph.python, graph.tags) and not blocked:
+        blocked.append(_fit_note(latest, graph))
     return Outdated(
         name=name,
         locked=str(locked),
         latest=str(latest.version),
         allowed=str(allowed.version) if allowed is not None else None,
         blocked_by=tuple(blocked),
-        python_holds_back=_python_note(too_new, graph.python) if too_new and too_new is not latest else None,
+        python_holds_back=_fit_note(too_new, graph) if too_new and too_new is not latest else None,
         recorded=bool(asked) or not edges,
     )
 
@@ -140,6 +152,11 @@ def _accepts(requires_python: str | None, python: str) -> bool:
         return True  # the resolver ignores an unreadable Requires-Python too
 
 
-def _python_note(release: Release, python: str | None) -> str:
-    needs = " or ".join(sorted({text for text in release.requires_python if text})) or "?"
-    return f"{release.version} needs Python {needs} (the target has {python})"
+def _fit_note(release: Release, graph: TargetGraph) -> str:
+    """Why no file of ``release`` fits the target: its Python, else its platform."""
+    if not release.runs_on(graph.python):
+        needs = " or ".join(sorted({f.requires_python or "" for f in release.files} - {""})) or "?"
+        return f"{release.version} needs Python {needs} (the target has {graph.python})"
+    wheels = sorted({tag for f in release.files for tag in f.tags})
+    shown = ", ".join(wheels[:3]) + (", ..." if len(wheels) > 3 else "")
+    return f"{release.version} has no wheel for the target and no sdist (its wheels: {shown})"

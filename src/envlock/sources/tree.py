@@ -66,20 +66,45 @@ def content_digest(root: Path) -> str:
 
 
 def config_files(source: Source | None) -> list[Path]:
-    """The build configuration files a project folder has (``CONFIG_FILES``): a compile records them
-    as lock inputs, so an edit is seen as the lock's inputs changing (check, the no-op sync)."""
+    """The files a project folder's metadata is built from (``build_inputs``): a compile records them as
+    lock inputs, so an edit is seen as the lock's inputs changing (check, the no-op sync)."""
     if source is None or source.kind != DIRECTORY or source.path is None:
         return []
-    return [source.path / name for name in CONFIG_FILES if (source.path / name).is_file()]
+    return build_inputs(source.path)
+
+
+def build_inputs(root: Path) -> list[Path]:
+    """The ``CONFIG_FILES`` the folder has, then every file its ``[tool.envlock] cache-keys`` globs match
+    (sorted): what its built metadata is read from. A file a glob matches later is seen by the next
+    compile's fingerprint (``config_digest``), not by a lock's recorded inputs."""
+    found = [root / name for name in CONFIG_FILES if (root / name).is_file()]
+    return found + [path for path in cache_key_files(root) if path not in found]
 
 
 def config_digest(root: Path) -> str:
-    """sha256 over the project's build configuration files (``CONFIG_FILES``), absent ones included."""
+    """sha256 over the project's build configuration files (``CONFIG_FILES``), absent ones included, and
+    the files its ``cache-keys`` match (path and bytes; none: the digest of a folder without the list)."""
     digest = hashlib.sha256(b"envlock-config-1\0")
     for name in CONFIG_FILES:
         path = root / name
         digest.update(name.encode() + b"\0" + (sha256_file(path) if path.is_file() else "-").encode() + b"\0")
+    for path in cache_key_files(root):
+        relative = path.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
+        digest.update(b"K" + relative + b"\0" + sha256_file(path).encode() + b"\0")
     return digest.hexdigest()
+
+
+def cache_key_files(root: Path) -> list[Path]:
+    """The files ``cache_key_patterns`` match, sorted, each once; none without the list (the common
+    case costs one read of pyproject.toml's bytes, no TOML parse)."""
+    pyproject = root / "pyproject.toml"
+    try:
+        if b"cache-keys" not in pyproject.read_bytes():
+            return []
+    except OSError:
+        return []
+    matched = {path for pattern in cache_key_patterns(root) for path in root.glob(pattern) if path.is_file()}
+    return sorted(matched)
 
 
 def cache_key_patterns(root: Path) -> tuple[str, ...]:
@@ -115,10 +140,8 @@ def metadata_files(root: Path) -> dict[str, str]:
     """What a project's built metadata is remembered by (``resolve.metadata_memo``): relative path ->
     sha256 (``-`` when absent) of ``CONFIG_FILES`` and of every file ``cache_key_patterns`` matches."""
     found = {name: sha256_file(root / name) if (root / name).is_file() else "-" for name in CONFIG_FILES}
-    for pattern in cache_key_patterns(root):
-        for path in sorted(root.glob(pattern)):
-            if path.is_file():
-                found[path.relative_to(root).as_posix()] = sha256_file(path)
+    for path in cache_key_files(root):
+        found[path.relative_to(root).as_posix()] = sha256_file(path)
     return found
 
 

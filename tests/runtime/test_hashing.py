@@ -1,4 +1,4 @@
-"""The launch runtime's hashing (``envlock.runtime.hashing``): the stdlib digests, found once per process."""
+"""The launch runtime's hashing (``envlock.runtime``): the stdlib digests, their module found once."""
 
 from __future__ import annotations
 

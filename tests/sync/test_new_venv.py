@@ -72,7 +72,7 @@ def test_a_venvs_python_stands_for_its_base(tmp_path: Path) -> None:
 
 
 def _home_is_no_venv(venv: Path) -> bool:
-    home = Path(layout.read_pyvenv_cfg(venv)["home"])
+    home = Path(runtime.read_pyvenv_cfg(venv)["home"])
     return not (home.parent / "pyvenv.cfg").exists()
 
 
@@ -81,15 +81,15 @@ def test_a_venv_made_from_a_venvs_python_links_to_the_base(tmp_path: Path) -> No
     the new venv names the base interpreter's folder, never the other venv's (which may be deleted)."""
     here = tmp_path / "here"
     venvs.create(Path(sys.executable), here)
-    assert _home_is_no_venv(here), layout.read_pyvenv_cfg(here)
+    assert _home_is_no_venv(here), runtime.read_pyvenv_cfg(here)
     other = tmp_path / "other"
     venvs.create(Path(sys.executable), other)
     made = tmp_path / "made"
-    venvs.create(Path(layout.venv_python(other)), made)
-    assert _home_is_no_venv(made), layout.read_pyvenv_cfg(made)
+    venvs.create(Path(runtime.venv_python(other)), made)
+    assert _home_is_no_venv(made), runtime.read_pyvenv_cfg(made)
     shutil.rmtree(other)
     version = subprocess.run(
-        [layout.venv_python(made), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True
+        [runtime.venv_python(made), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True
     )
     assert version.stdout.strip() == str(made), version.stderr
 

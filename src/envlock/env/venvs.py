@@ -137,7 +137,7 @@ def outside_venvs(python: Path) -> Path:
 
 def _home(python: Path) -> str | None:
     """``home`` of the venv whose interpreter ``python`` is (None: not a venv's)."""
-    return layout.read_pyvenv_cfg(python.parent.parent).get("home") or None
+    return runtime.read_pyvenv_cfg(python.parent.parent).get("home") or None
 
 
 def _is_running_interpreter(base_python: Path) -> bool:

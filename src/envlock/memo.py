@@ -25,7 +25,7 @@ import sys
 
 from envlock import __version__
 from envlock.cache_dir import default_cache_path, memo_disabled
-from envlock.runtime.hashing import sha256_bytes, sha256_text
+from envlock.runtime import sha256_bytes, sha256_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,12 +38,15 @@ LAYOUT = "v1"
 """The cache's layout folder (``index.cache.CACHE_LAYOUT_VERSION``): every area is under it."""
 FORMAT = b"envlock-memo-1"
 """First field of every entry; an entry of another format is a miss."""
+CODE_AREA = "code"
+"""The memo area of the code closures (``closure``) of the memos that carry their code identity."""
 MAX_ENTRY_BYTES = 1 << 24
 """An entry larger than this is a miss (never read whole: a hostile cache cannot make us read GiBs)."""
 
 _said: set[str] = set()
 _code: list[tuple[str, int, int]] = []
 _code_digest: list[str] = []
+_digests: dict[tuple[str, str | None], str | None] = {}
 
 
 def cache_root(given: str | os.PathLike[str] | None = None) -> str:
@@ -121,24 +124,106 @@ def code_identity() -> list[tuple[str, int, int]]:
 
 def key(kind: str, *parts: object) -> str:
     """The key of an answer: its kind, what it was computed from (``parts``, as ``repr`` writes them) and
-    the code computing it (envlock's version and modules)."""
+    the code computing it (envlock's version and modules; a memo that names its code: ``Memo.key``)."""
     if not _code_digest:  # the modules' list hashed once per process, not once per key
         rows = "\n".join(f"{path}\0{mtime}\0{size}" for path, mtime, size in code_identity())
         _code_digest.append(sha256_text(f"{__version__}\n{rows}"))
-    return sha256_text(repr([kind, _code_digest[0], list(parts)]))
+    return _keyed(kind, _code_digest[0], parts)
+
+
+def _keyed(kind: str, code: str, parts: tuple[object, ...]) -> str:
+    return sha256_text(repr([kind, code, list(parts)]))
+
+
+def _package() -> str:
+    """envlock's folder (the one whose modules run in this process)."""
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def code_digest(module: str, remembered: Memo) -> str | None:
+    """The identity of the code ``module`` runs: envlock's version and folder, and the mtime and size of
+    each file and folder of its import closure (``closure``) as they are now; None when that closure is not
+    known cheaply (``remembered``, area ``code``, is off or untrusted) or not at all. Once per process,
+    module and cache."""
+    asked = (module, remembered.root)
+    if asked not in _digests:
+        rows = closure_rows(module, remembered)
+        text = None if rows is None else f"{__version__}\n{_package()}\n{rows.decode('utf-8')}"
+        _digests[asked] = None if text is None else sha256_text(text)
+    return _digests[asked]
+
+
+def closure_rows(module: str, remembered: Memo) -> bytes | None:
+    """The identity rows of ``closure(module)`` as the files are now: from the entry ``remembered`` holds
+    for ``module`` while every file and folder it names is unchanged (the closure is a function of their
+    contents, and a module added under a name one of them imports changes its folder), else read from the
+    modules' text (``code_closure``: tens of milliseconds; a first run, an upgrade, an edit) and
+    remembered. None
+    when ``remembered`` is off or untrusted, or the closure cannot be read."""
+    if remembered.area() is None and remembered.area(make=True) is None:
+        return None
+    entry = _keyed(CODE_AREA, f"{__version__}\n{_package()}", (module,))
+    rows = remembered.recall(entry, bytes)
+    try:
+        if rows is not None and _code_unchanged(rows, module):
+            return rows
+    except (ValueError, OSError):  # a damaged entry, a file gone: read the closure again
+        pass
+    from envlock.code_closure import closure_rows as read  # lazy: only a first run, an upgrade, an edit
+
+    try:
+        rows = read(module)
+    except (OSError, ValueError, SyntaxError):  # unreadable now: envlock's every module names the code
+        return None
+    if rows is not None:
+        remembered.remember(entry, rows)
+    return rows
+
+
+def _code_unchanged(rows: bytes, module: str) -> bool:
+    """Every file and folder of ``rows`` (``code_closure.closure_rows``: ``rel\tmtime_ns\tsize`` a line)
+    is as it was, and they name ``module``."""
+    prefix = _package() + os.sep
+    wanted = _module_file_name(module)
+    named = False
+    for row in rows.decode("utf-8").split("\n"):
+        rel, tab, identity = row.partition("\t")
+        info = os.stat(prefix + rel)  # (``rel`` is /-separated: Windows takes both)
+        if not tab or f"{info.st_mtime_ns}\t{info.st_size}" != identity:
+            return False
+        named = named or rel in wanted
+    return named
+
+
+def _module_file_name(module: str) -> tuple[str, str]:
+    """The two files ``module`` can be (``x.py``, ``x/__init__.py``), without looking at the disk."""
+    rel = "/".join(module.split(".")[1:])
+    return (f"{rel}.py", f"{rel}/__init__.py" if rel else "__init__.py")
 
 
 class Memo:
     """The remembered answers of one kind (``kind``: their area's name) in the cache at ``root``.
     ``root`` None, ``ENVLOCK_NO_MEMO``, or a cache that is not trusted: every recall misses and nothing
-    is remembered."""
+    is remembered.
 
-    __slots__ = ("_area", "kind", "root")
+    ``code``: the module whose code computes these answers. Its keys (``Memo.key``) then name that code by
+    its import closure (``code_digest``: the few dozen files that can change the answer, looked at one by
+    one) instead of envlock's every module (``key``: a listing of every folder and a look at ~150 files)."""
 
-    def __init__(self, kind: str, root: str | os.PathLike[str] | None) -> None:
+    __slots__ = ("_area", "code", "kind", "root")
+
+    def __init__(self, kind: str, root: str | os.PathLike[str] | None, *, code: str | None = None) -> None:
         self.kind = kind
         self.root = None if root is None else os.fspath(root)
+        self.code = code
         self._area: str | None = None
+
+    def key(self, *parts: object) -> str:
+        """The key of an answer computed from ``parts`` by this memo's code: ``key``'s, with the code named
+        by its closure when the memo names its module and the closure is at hand (its own memo, area
+        ``code``, in this cache), else by envlock's every module."""
+        digest = None if self.code is None else code_digest(self.code, Memo(CODE_AREA, self.root))
+        return key(self.kind, *parts) if digest is None else _keyed(self.kind, digest, parts)
 
     def area(self, *, make: bool = False) -> str | None:
         """The area's folder when memos are on and the cache is trusted (made owner-only with ``make``),

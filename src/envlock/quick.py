@@ -1,6 +1,6 @@
 """The ``envlock`` entry point, and the answers it gives before click or the rest of envlock is imported:
 a ``sync`` whose stamp proves the venv already is the lock, and ``check``. Standard library,
-``option_table``, ``runtime``, ``sync.noop`` and ``guard.launch_check`` only.
+``option_table``, ``runtime``, ``sync.noop`` and ``inputs.fresh_cache`` only.
 
 The command lines answered here are a strict subset of what the click commands accept: anything else (help,
 an option this parser does not know, a repeated or empty value, ``--``, ``--json`` on a sync) goes to the
@@ -129,8 +129,8 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
     sync itself, handed back to run without click (``quick_sync``)."""
     # lazy: the sync answer's own modules (validate's file reader, the no-op judge), not check's; plain
     # strings throughout: pathlib costs this answer more than its own work
-    from envlock import validate
-    from envlock.runtime.hashing import sha256_bytes
+    from envlock.regular_file import MAX_LOCK_BYTES, read_regular  # validate's, without re
+    from envlock.runtime import sha256_bytes
     from envlock.sync import noop
     from envlock.sync.summary import ZERO_COUNTS, summary
 
@@ -146,7 +146,7 @@ def _sync(found: Parsed, positional: list[str], verbosity: int) -> Answer:
         return None
     lock = positional[0] if positional else defaults.get("lock", "pylock.toml")
     venv = str(found.get("--venv") or defaults.get("venv", ".venv"))
-    lock_bytes = validate.read_regular(lock, validate.MAX_LOCK_BYTES)
+    lock_bytes = read_regular(lock, MAX_LOCK_BYTES)
     extras, groups = found.get("--extra") or [], found.get("--group") or None
     assert isinstance(extras, list) and (groups is None or isinstance(groups, list))
     sha = sha256_bytes(lock_bytes)
@@ -193,12 +193,12 @@ def _project_defaults(pyproject: str) -> dict[str, str] | None:
 def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     """``envlock check``: silent exit 0, the JSON document, or every drift and its fix (exit 1)."""
     # lazy: after the cheap refusals
-    from envlock.guard import launch_check
+    from envlock.inputs import fresh_cache  # the check guard.launch_check names, without the guard package
     from envlock.runtime import drift
 
     venv = str(found.get("--venv") or ".venv")
     lock = found.get("--lock")
-    result = launch_check.run_check(venv, lock if isinstance(lock, str) else None, deep="--deep" in found)
+    result = fresh_cache.run_check(venv, lock if isinstance(lock, str) else None, deep="--deep" in found)
     if "--json" in found:
         import json  # lazy: only check --json prints JSON (json imports re: milliseconds)
 
@@ -207,7 +207,7 @@ def _check(found: Parsed, _positional: list[str], verbosity: int) -> int:
     if not result.ok:
         from envlock.errors import DriftError, render  # lazy: only a drifted venv's report
 
-        message, hint = launch_check.drift_message(result, str(venv))
+        message, hint = fresh_cache.drift_message(result, str(venv))
         error = DriftError(message, hint=hint)
         sys.stderr.write(render(error))
         return error.exit_code

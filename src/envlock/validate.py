@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import os
 import re
-import stat
+
+# Reading outside files (only a regular file, of bounded size) and the error of every check here: their own
+# stdlib module without ``re`` (the no-op sync reads its lock with it before anything else loads).
+from envlock.regular_file import MAX_LOCK_BYTES as MAX_LOCK_BYTES
+from envlock.regular_file import UnsafeInput as UnsafeInput
+from envlock.regular_file import open_regular as open_regular
+from envlock.regular_file import read_regular as read_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import BinaryIO
     from urllib.parse import SplitResult
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -24,9 +29,6 @@ HEX_DIGEST = re.compile(r"[0-9a-fA-F]+")
 _DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 _DRIVE = re.compile(r"[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MAX_LOCK_BYTES = 64 << 20
-"""A lock (or hashed requirements file) to sync from is at most this big: a lock of every wheel of a
-large project for many platforms is a few MiB."""
 REMOTE_SCHEMES = frozenset({"http", "https"})
 """What a remote page may link to: never ``file:`` (a page must not point at this machine's files)."""
 
@@ -36,10 +38,6 @@ UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 (``\\n \\r \\x0b \\x0c \\x1c-\\x1e \\x85 \\u2028 \\u2029``) is one. No string envlock writes
 out (an exported requirements file, a launcher, a message) may hold one raw: pip splits a requirements
 file with ``splitlines``, so U+2028 in a lock field would start a line of the attacker's choosing."""
-
-
-class UnsafeInput(ValueError):
-    """Outside input that must not be used: a path that escapes, a malformed hash or name."""
 
 
 def is_sha256(value: object) -> bool:
@@ -204,44 +202,6 @@ def _replace_userinfo(url: str, replacement: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
-
-
-def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
-    """``path`` opened for reading when it is a regular file, else UnsafeInput (a directory, FIFO or
-    device). Opened non-blocking and judged by ``fstat`` of the opened file, so a FIFO or device never
-    blocks and is never read. OSError (not found, no permission) passes through."""
-    flags = (
-        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    )
-    try:
-        descriptor = os.open(path, flags)
-    except IsADirectoryError:
-        raise UnsafeInput("is a directory, not a file") from None
-    handle = os.fdopen(descriptor, "rb")
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise UnsafeInput("is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
-            raise UnsafeInput(f"is {kind}, not a regular file")
-    except BaseException:
-        handle.close()
-        raise
-    return handle
-
-
-def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
-    """The bytes of ``path`` when it is a regular file (``open_regular``) of at most ``limit`` bytes, else
-    UnsafeInput (too big, or grew past ``limit`` while read); at most ``limit + 1`` bytes are read."""
-    with open_regular(path) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise UnsafeInput(f"is {size} bytes, more than the {limit} bytes allowed")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise UnsafeInput(f"grew past the {limit} bytes allowed while being read")
-    return data
 
 
 def _dotted(value: str) -> bool:

@@ -33,7 +33,6 @@ ANSWER_MODULES = {
     "envlock.option_table",
     "envlock.cache_dir",  # ENVLOCK_NO_MEMO's switch (stdlib)
     "envlock.runtime",
-    "envlock.runtime.hashing",
     "envlock.inputs",
     "envlock.inputs.kept_cache",
     "envlock.memo",

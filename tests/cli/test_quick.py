@@ -188,3 +188,12 @@ def test_sync_errors_read_as_click_reports_them(content: bytes, code: int, run_e
     quick, slow = run_envlock("sync"), click_path("sync")
     assert (quick.returncode, quick.stdout, quick.stderr) == (code, slow.stdout, slow.stderr)
     assert quick.stderr.startswith("error: pylock.toml") and quick.stderr.count("error:") == 1
+
+
+@pytest.mark.usefixtures("synced")
+def test_the_no_op_answer_loads_no_regular_expressions_json_or_drift_check() -> None:
+    """Each is milliseconds on an answer of ~20 ms: the lock is read by ``regular_file`` (validate's reader,
+    without its patterns), the stamp by the runtime's JSON reader, names compared as PEP 503 names."""
+    loaded = modules_loaded([sys.executable], RUN_MAIN, ("sync",))
+    assert "envlock.sync.noop" in loaded
+    assert {"re", "json", "envlock.validate", "envlock.runtime.drift"} & loaded == set()

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from envlock import runtime
 from envlock.cache_dir import NO_MEMO
-from envlock.runtime import layout
 from tests.kit.dists import DistSpec, build_sdist, build_wheel
 from tests.kit.index import KitIndex
 from tests.kit.plugin import ENVLOCK_SOURCE
@@ -379,25 +379,25 @@ def venv_drift(kind: str) -> Step:
             os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
         elif kind == "extra dist installed":
             install_wheels(
-                Path(layout.venv_python(bench.venv)), [build_wheel(EXTRA_DIST, bench.work / "wheels")]
+                Path(runtime.venv_python(bench.venv)), [build_wheel(EXTRA_DIST, bench.work / "wheels")]
             )
         elif kind == "RECORD touched":  # as a reinstall by another tool leaves it
             for found in site.glob("alpha-*.dist-info"):
                 _shift_mtime(found / "RECORD", 5)
         elif kind == "stamp removed":
-            Path(layout.stamp_path(bench.venv)).unlink()
+            Path(runtime.stamp_path(bench.venv)).unlink()
         elif kind == "stamp edited":
-            path = Path(layout.stamp_path(bench.venv))
+            path = Path(runtime.stamp_path(bench.venv))
             data = json.loads(path.read_text())
             data["distributions"] = data["distributions"][1:]
             path.write_text(json.dumps(data))
         elif kind == "stamp torn":
-            path = Path(layout.stamp_path(bench.venv))
+            path = Path(runtime.stamp_path(bench.venv))
             path.write_bytes(path.read_bytes()[:40])
         elif kind == "interrupted sync":
-            Path(layout.marker_path(bench.venv)).write_text("{}")
+            Path(runtime.marker_path(bench.venv)).write_text("{}")
         elif kind == "rebuild left beside":
-            (bench.project / f"{layout.sibling_prefix(bench.venv)}staging").mkdir()
+            (bench.project / f"{runtime.sibling_prefix(bench.venv)}staging").mkdir()
         else:
             raise AssertionError(kind)
 

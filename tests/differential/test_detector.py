@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from envlock import memo
+from envlock import memo, runtime
 from envlock.inputs import fresh_cache, kept_cache
-from envlock.runtime import layout
 from tests.differential.bench import REQUIREMENTS, Bench, append, build_bench, disagreement, edit_text
 from tests.kit.index import KitIndex
 
@@ -81,7 +80,7 @@ def test_no_memo_reads_and_writes_no_remembered_answer(bench: Bench) -> None:
 
 def plant_fresh_verdict(bench: Bench) -> None:
     """A fresh verdict for the lock and the inputs as they are now: wrong after ``STALE``."""
-    data = json.loads(Path(layout.stamp_path(bench.venv)).read_text())
+    data = json.loads(Path(runtime.stamp_path(bench.venv)).read_text())
     key = fresh_cache.cache_key(data, str(bench.project / "pylock.toml"), current=True)
     assert key is not None
     fresh_cache.verdicts(bench.cache).remember(key, fresh_cache.FRESH.encode())
@@ -127,7 +126,7 @@ def test_the_bench_starts_from_the_base_project(bench: Bench) -> None:
 
 TORN_STAMP = """\
 import sys
-from envlock.runtime.drift import _json_loads
+from envlock.runtime import json_loads as _json_loads
 assert "json.decoder" not in sys.modules  # as on the answer before click
 try:
     _json_loads(b'{"format": 1, "ab')

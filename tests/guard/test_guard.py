@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from envlock.guard import launchers
-from envlock.runtime import drift
+from envlock.runtime import launch
 from tests.kit.dists import DistSpec
 from tests.kit.imports import LAUNCH_PATH_MODULES, modules_loaded
 from tests.kit.plugin import RunEnvlock
@@ -119,10 +119,10 @@ def test_can_be_switched_off(project: Project) -> None:
 
 
 def test_guard_function_in_process(project: Project) -> None:
-    drift.guard(project.venv)
+    launch.guard(project.venv)
     project.lock.write_text(project.lock.read_text() + "\n")
-    with pytest.raises(drift.VenvDriftError, match="changed since"):
-        drift.guard(project.venv)
+    with pytest.raises(launch.VenvDriftError, match="changed since"):
+        launch.guard(project.venv)
 
 
 def test_launcher_can_write_the_guard(project: Project, run_envlock: RunEnvlock) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from envlock import runtime
 from envlock.guard import stamp_writer
-from envlock.runtime import dists, drift, hashing, layout
+from envlock.runtime import drift
 from tests.kit.dists import DistSpec
 from tests.kit.imports import LAUNCH_PATH_MODULES, launch_checker, modules_loaded, non_stdlib_imports
 from tests.kit.index import KitIndex
@@ -50,11 +51,11 @@ def run_check(project: Project, **options: object) -> drift.CheckResult:
 
 def test_stamp_records_lock_interpreter_and_installed_set(project: Project) -> None:
     data = json.loads((project.venv / ".envlock" / "stamp.json").read_text())
-    assert data["format"] == layout.STAMP_FORMAT
+    assert data["format"] == runtime.STAMP_FORMAT
     assert data["lock"] == {
         "name": "pylock.toml",
         "path": "../pylock.toml",
-        "sha256": hashing.sha256_file(project.lock),
+        "sha256": runtime.sha256_file(project.lock),
     }
     assert [i["path"] for i in data["inputs"]] == ["requirements.in"]
     assert data["interpreter"]["executable"] in ("bin/python", "Scripts/python.exe")
@@ -365,7 +366,7 @@ def test_drift_is_immutable_and_comparable() -> None:
 
 
 def test_canonical_name() -> None:
-    assert dists.canonical_name("Prometheus__Client.x") == "prometheus-client-x"
+    assert runtime.canonical_name("Prometheus__Client.x") == "prometheus-client-x"
 
 
 # --- standard library only ---

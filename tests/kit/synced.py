@@ -15,8 +15,8 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 
+from envlock import runtime
 from envlock.guard import stamp_writer
-from envlock.runtime import hashing
 from tests.kit.dists import DistSpec, build_wheel
 from tests.kit.venvs import create_venv, venv_python
 
@@ -90,7 +90,7 @@ def restamp(project: Project) -> None:
     """What a successful sync ends with: the stamp for the current lock."""
     source = stamp_writer.SyncedFrom(
         lock_path=project.lock,
-        lock_bytes_sha256=hashing.sha256_file(project.lock),
+        lock_bytes_sha256=runtime.sha256_file(project.lock),
         extras=(),
         groups=(),
         python=str(project.python),

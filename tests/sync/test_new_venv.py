@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from envlock import runtime
 from envlock.env import venvs
 from envlock.env.interpreter import InterpreterInfo, probe
 from envlock.guard import stamp_writer
-from envlock.runtime import drift, layout
+from envlock.runtime import drift
 from envlock.sync.stamp_facts import moved_facts, probed_facts
 from envlock.sync.target import _probe_existing
 from tests.cli.test_sync_cli import VENV, sync_json, write
@@ -26,11 +27,11 @@ from tests.kit.plugin import RunEnvlock
 
 
 def _cfg(venv: Path) -> dict[str, str]:
-    return {k: v for k, v in layout.read_pyvenv_cfg(venv).items() if k != "command"}
+    return {k: v for k, v in runtime.read_pyvenv_cfg(venv).items() if k != "command"}
 
 
 def _bin(venv: Path) -> dict[str, str | None]:
-    folder = Path(layout.venv_python(venv)).parent
+    folder = Path(runtime.venv_python(venv)).parent
     return {p.name: str(p.readlink()) if p.is_symlink() else None for p in folder.iterdir()}
 
 
@@ -71,7 +72,7 @@ def test_a_venvs_python_stands_for_its_base(tmp_path: Path) -> None:
 
 
 def _home_is_no_venv(venv: Path) -> bool:
-    home = Path(layout.read_pyvenv_cfg(venv)["home"])
+    home = Path(runtime.read_pyvenv_cfg(venv)["home"])
     return not (home.parent / "pyvenv.cfg").exists()
 
 
@@ -80,15 +81,15 @@ def test_a_venv_made_from_a_venvs_python_links_to_the_base(tmp_path: Path) -> No
     the new venv names the base interpreter's folder, never the other venv's (which may be deleted)."""
     here = tmp_path / "here"
     venvs.create(Path(sys.executable), here)
-    assert _home_is_no_venv(here), layout.read_pyvenv_cfg(here)
+    assert _home_is_no_venv(here), runtime.read_pyvenv_cfg(here)
     other = tmp_path / "other"
     venvs.create(Path(sys.executable), other)
     made = tmp_path / "made"
-    venvs.create(Path(layout.venv_python(other)), made)
-    assert _home_is_no_venv(made), layout.read_pyvenv_cfg(made)
+    venvs.create(Path(runtime.venv_python(other)), made)
+    assert _home_is_no_venv(made), runtime.read_pyvenv_cfg(made)
     shutil.rmtree(other)
     version = subprocess.run(
-        [layout.venv_python(made), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True
+        [runtime.venv_python(made), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True
     )
     assert version.stdout.strip() == str(made), version.stderr
 
@@ -113,8 +114,8 @@ def test_a_new_venv_is_stamped_with_what_its_interpreter_says(
 ) -> None:
     write(kit_index, DistSpec("a", "1.0"))
     assert sync_json(run_envlock)["created"] is True
-    asked = stamp_writer._ask_interpreter(layout.venv_python(VENV))
-    assert probed_facts(probe(Path(layout.venv_python(VENV)))) == asked
+    asked = stamp_writer._ask_interpreter(runtime.venv_python(VENV))
+    assert probed_facts(probe(Path(runtime.venv_python(VENV)))) == asked
     recorded = drift.read_stamp(VENV)
     assert recorded is not None
     site = sorted(os.path.relpath(path, VENV.absolute()) for path in asked["paths"])
@@ -128,12 +129,12 @@ def test_a_new_venv_is_stamped_with_what_its_interpreter_says(
 def test_facts_move_with_the_venv_only_when_its_folders_are_inside_it(tmp_path: Path) -> None:
     staging, final = tmp_path / ".v-new", tmp_path / "v"
     venvs.create(Path(sys.executable), staging)
-    info = probe(Path(layout.venv_python(staging)))
+    info = probe(Path(runtime.venv_python(staging)))
     moved = moved_facts(info, staging, final)
     assert moved is not None
     assert all(str(path).startswith(str(final) + os.sep) for path in moved["paths"])  # type: ignore[attr-defined]
     staging.rename(final)
-    assert moved == stamp_writer._ask_interpreter(layout.venv_python(final))
+    assert moved == stamp_writer._ask_interpreter(runtime.venv_python(final))
     assert moved_facts(info, tmp_path / "elsewhere", final) is None
 
 
@@ -141,7 +142,7 @@ def test_facts_move_with_the_venv_only_when_its_folders_are_inside_it(tmp_path: 
 def test_a_new_venvs_probe_answer_is_its_bases_moved(base: str, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([base, "-I", "-S", "-m", "venv", "--without-pip", str(venv)], check=True)
-    assert venvs.new_venv_info(probe(base), venv) == probe(layout.venv_python(venv))
+    assert venvs.new_venv_info(probe(base), venv) == probe(runtime.venv_python(venv))
 
 
 def test_a_new_venv_is_probed_when_its_answer_cannot_be_moved(tmp_path: Path) -> None:
@@ -150,7 +151,7 @@ def test_a_new_venv_is_probed_when_its_answer_cannot_be_moved(tmp_path: Path) ->
     base = probe(sys.executable)
     outside = dataclasses.replace(base, scheme=dataclasses.replace(base.scheme, headers="/elsewhere/include"))
     assert venvs.new_venv_info(outside, venv) is None
-    Path(layout.venv_python(venv)).unlink()
+    Path(runtime.venv_python(venv)).unlink()
     assert venvs.new_venv_info(base, venv) is None
 
 
@@ -195,8 +196,8 @@ def test_a_venv_made_beforehand_is_answered_as_its_bases(tmp_path: Path) -> None
     subprocess.run([BASE, "-m", "venv", "--without-pip", str(venv)], check=True)
     calls: list[Path] = []
     found = _probe_existing(venv, _recording(calls))
-    assert calls == [Path(layout.venv_python(venv)).resolve()]
-    assert found == probe(layout.venv_python(venv))
+    assert calls == [Path(runtime.venv_python(venv)).resolve()]
+    assert found == probe(runtime.venv_python(venv))
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX venvs link their python")
@@ -204,8 +205,8 @@ def test_a_venv_with_its_own_python_is_probed(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--copies", str(venv)], check=True)
     calls: list[Path] = []
-    assert _probe_existing(venv, _recording(calls)) == probe(layout.venv_python(venv))
-    assert calls == [Path(layout.venv_python(venv))]
+    assert _probe_existing(venv, _recording(calls)) == probe(runtime.venv_python(venv))
+    assert calls == [Path(runtime.venv_python(venv))]
 
 
 def test_a_venv_made_beforehand_from_a_warm_cache_starts_no_process(

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from envlock import runtime
 from envlock.models.artifacts import InstalledDist
-from envlock.runtime import dists
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 
 ENVLOCK_MARKER = "envlock.json"
 """File envlock adds to each dist-info it installs: which artifact (sha256, filename) it came from."""
@@ -48,7 +48,7 @@ class RecordEntry:
 def canonical_name(name: str) -> str:
     # The runtime's PEP 503 rule (the same as packaging's): the no-op sync reads installed markers
     # through this module and must not import packaging.
-    return dists.canonical_name(name)
+    return runtime.canonical_name(name)
 
 
 def scan(
@@ -123,8 +123,8 @@ def _as_stamped(dist_info: Path, record: Mapping[str, Any]) -> bool:
     if not (dist_info / "METADATA").is_file():
         return False
     folder = os.fspath(dist_info)
-    name, version = dists.dist_name_version(os.path.dirname(folder), os.path.basename(folder))  # noqa: PTH119, PTH120
-    found = (name, version, dists.read_installer(folder))
+    name, version = runtime.dist_name_version(os.path.dirname(folder), os.path.basename(folder))  # noqa: PTH119, PTH120
+    found = (name, version, runtime.read_installer(folder))
     return found == (record.get("name"), record.get("version"), record.get("installer"))
 
 

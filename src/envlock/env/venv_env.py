@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from envlock.runtime.layout import venv_python
+from envlock.runtime import venv_python
 
 
 def scripts_dir(venv: Path) -> Path:

@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envlock import runtime
 from envlock.atomic import fsync_dir, write_atomic
 from envlock.env.interpreter import InstallScheme, InterpreterInfo, Runner, run_subprocess
 from envlock.errors import InputError, TargetEnvironmentError
-from envlock.runtime import layout
 
 if TYPE_CHECKING:
     from types import SimpleNamespace
@@ -45,7 +45,7 @@ def check_target(venv: Path, *, system: bool) -> None:
         raise TargetEnvironmentError(f"{venv} is a file, not a virtual environment folder")
     if system or not venv.exists() or is_venv(venv):
         return
-    leftovers = [p.name for p in venv.iterdir() if p.name != layout.STATE_DIR]
+    leftovers = [p.name for p in venv.iterdir() if p.name != runtime.STATE_DIR]
     if leftovers:
         raise TargetEnvironmentError(
             f"{venv} is not a virtual environment (no pyvenv.cfg) and is not empty; "
@@ -62,7 +62,7 @@ def find_python(request: str, *, which: Finder | None = None, roots: Sequence[Pa
     if not re.fullmatch(r"\d+\.\d+(\.\d+)?", request):
         candidate = Path(request).expanduser()
         if candidate.is_dir():
-            candidate = Path(layout.venv_python(candidate))
+            candidate = Path(runtime.venv_python(candidate))
         if candidate.exists():
             return candidate.absolute()
         located = which(request)
@@ -137,7 +137,7 @@ def outside_venvs(python: Path) -> Path:
 
 def _home(python: Path) -> str | None:
     """``home`` of the venv whose interpreter ``python`` is (None: not a venv's)."""
-    return layout.read_pyvenv_cfg(python.parent.parent).get("home") or None
+    return runtime.read_pyvenv_cfg(python.parent.parent).get("home") or None
 
 
 def _is_running_interpreter(base_python: Path) -> bool:
@@ -182,7 +182,7 @@ def new_venv_info(base: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
     """What the probe says of a venv just made at ``venv`` from the interpreter ``base`` describes,
     without running it (a subprocess of ~40 ms): ``moved_info``, once the venv's interpreter is there
     (None otherwise, or when the answer cannot be moved: the probe must say then)."""
-    if not os.path.exists(layout.venv_python(venv)):  # noqa: PTH110 - follows the link to the base
+    if not os.path.exists(runtime.venv_python(venv)):  # noqa: PTH110 - follows the link to the base
         return None
     return moved_info(base, venv)
 
@@ -199,7 +199,7 @@ def moved_info(info: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
         if path != old and not path.startswith(old + os.sep):
             return None
         moved[key] = new + path[len(old) :]
-    python = layout.venv_python(venv)
+    python = runtime.venv_python(venv)
     return dataclasses.replace(
         info, executable=python, prefix=new, is_venv=True, scheme=InstallScheme(**moved)
     )
@@ -207,7 +207,7 @@ def moved_info(info: InterpreterInfo, venv: Path) -> InterpreterInfo | None:
 
 def sibling_path(venv: Path, purpose: str) -> Path:
     """A fresh path beside ``venv`` (same filesystem, so renames are atomic)."""
-    return venv.parent / f"{layout.sibling_prefix(venv)}{purpose}-{os.urandom(4).hex()}"
+    return venv.parent / f"{runtime.sibling_prefix(venv)}{purpose}-{os.urandom(4).hex()}"
 
 
 def build_sibling(base_python: Path, venv: Path, runner: Runner | None = None) -> Path:
@@ -226,7 +226,7 @@ def build_sibling(base_python: Path, venv: Path, runner: Runner | None = None) -
 def _retarget(staging: Path, final: Path) -> None:
     """Rewrite the staging path to the final one in text files ``venv`` writes (activate*, pyvenv.cfg)."""
     old, new = str(staging), str(final)
-    bin_dir = Path(layout.venv_python(staging)).parent
+    bin_dir = Path(runtime.venv_python(staging)).parent
     candidates = [
         staging / "pyvenv.cfg",
         *(p for p in bin_dir.iterdir() if p.name.lower().startswith("activate")),
@@ -244,7 +244,7 @@ def _retarget(staging: Path, final: Path) -> None:
 
 def swap_journal_path(venv: Path) -> Path:
     """``.<name>.envlock-swap.json`` beside ``venv``: present only while a swap is under way."""
-    return Path(layout.swap_journal_path(venv))
+    return Path(runtime.swap_journal_path(venv))
 
 
 def swap_in(
@@ -310,8 +310,8 @@ def clean_stale_siblings(venv: Path) -> list[Path]:
     only the lock holder ever has a live one). A pending swap journal is left to ``recover_rebuild``."""
     if swap_journal_path(venv).exists():
         return []
-    stale = sorted(venv.parent.glob(f"{layout.sibling_prefix(venv)}new-*")) + sorted(
-        venv.parent.glob(f"{layout.sibling_prefix(venv)}old-*")
+    stale = sorted(venv.parent.glob(f"{runtime.sibling_prefix(venv)}new-*")) + sorted(
+        venv.parent.glob(f"{runtime.sibling_prefix(venv)}old-*")
     )
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)

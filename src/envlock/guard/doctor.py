@@ -13,10 +13,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from envlock import runtime
 from envlock.env.interpreter import probe_command
 from envlock.env.venv_env import scripts_dir
 from envlock.inputs.fresh_cache import with_freshness
-from envlock.runtime import dists, drift, layout
+from envlock.runtime import drift
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -156,9 +157,9 @@ def check_virtual_env(inputs: DoctorInputs) -> Finding:
 def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner: Runner) -> list[Finding]:
     """Locked packages in the base interpreter or the first ``python`` on PATH: wrong-place installs."""
     pythons: list[str] = []
-    python = layout.venv_python(inputs.venv)
+    python = runtime.venv_python(inputs.venv)
     if Path(python).exists():
-        pythons.append(layout.base_interpreter(inputs.venv, python))
+        pythons.append(runtime.base_interpreter(inputs.venv, python))
     on_path = _first_on_path(inputs, ("python", "python3"))
     if on_path and not _inside(on_path, inputs.venv):
         pythons.append(os.path.realpath(on_path))
@@ -171,8 +172,8 @@ def check_base_installs(inputs: DoctorInputs, locked: Mapping[str, str], runner:
             continue
         found = []
         for site in sites:
-            for dirname in dists.metadata_dir_names(site):
-                name, version = dists.dist_name_version(site, dirname)
+            for dirname in runtime.metadata_dir_names(site):
+                name, version = runtime.dist_name_version(site, dirname)
                 if name in locked:
                     found.append(f"{name} {version} ({site})")
         if found:

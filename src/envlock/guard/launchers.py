@@ -318,7 +318,7 @@ def render_ps1(spec: LauncherSpec) -> str:
     )
 
 
-RUNTIME_MODULES = ("layout", "hashing", "dists", "lock_header", "drift")
+RUNTIME_MODULES = ("__init__", "lock_header", "drift", "detail", "launch")
 """The launch runtime's modules, each after those it imports (``envlock/runtime/``)."""
 
 

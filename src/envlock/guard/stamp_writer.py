@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envlock import __version__
+from envlock import __version__, runtime
 from envlock.atomic import StrPath, remove_if_present, write_atomic
-from envlock.runtime import dists, hashing, layout
 
 _INTERPRETER_SCRIPT = (
     # Run with -I -S: site.py would execute the venv's .pth files. Without it a venv's sys.prefix is its
@@ -50,12 +49,12 @@ def _relpath(path: StrPath, start: StrPath) -> str:
 
 
 def _interpreter_identity(venv: StrPath, python: StrPath, facts: Mapping[str, Any]) -> dict[str, Any]:
-    base = layout.base_interpreter(venv, python)
+    base = runtime.base_interpreter(venv, python)
     return {
         "executable": _relpath(python, venv),
         "resolved": base,
-        "stat": hashing.stat_identity(base),
-        "home": layout.read_pyvenv_cfg(venv).get("home"),
+        "stat": runtime.stat_identity(base),
+        "home": runtime.read_pyvenv_cfg(venv).get("home"),
         "version": facts["version"],
         "implementation": facts["implementation"],
     }
@@ -74,15 +73,15 @@ def _ask_interpreter(python: StrPath) -> dict[str, Any]:
 
 def describe_distribution(site: str, site_index: int, dirname: str) -> dict[str, Any]:
     """The stamp's record of one installed distribution (reads METADATA and INSTALLER: sync time only)."""
-    name, version = dists.dist_name_version(site, dirname)
+    name, version = runtime.dist_name_version(site, dirname)
     folder = os.path.join(site, dirname)
     return {
         "name": name,
         "version": version,
         "dir": dirname,
         "site": site_index,
-        "installer": dists.read_installer(folder),
-        "record": hashing.stat_identity(os.path.join(folder, "RECORD")),
+        "installer": runtime.read_installer(folder),
+        "record": runtime.stat_identity(os.path.join(folder, "RECORD")),
     }
 
 
@@ -90,7 +89,7 @@ def _described(site: str, index: int, dirname: str, known: Mapping[str, Mapping[
     """``describe_distribution``, or the previous stamp's record when its RECORD is still that file."""
     previous = known.get(os.path.join(site, dirname))
     if previous is not None:
-        record = hashing.stat_identity(os.path.join(site, dirname, "RECORD"))
+        record = runtime.stat_identity(os.path.join(site, dirname, "RECORD"))
         if record is not None and record == previous.get("record"):
             return {
                 "name": previous["name"],
@@ -121,9 +120,9 @@ def input_records(lock_path: str, inputs: Sequence[str]) -> list[dict[str, Any]]
     lock_dir = os.path.dirname(os.path.abspath(lock_path))
     for path in sorted({os.path.abspath(p) for p in inputs}):
         record: dict[str, Any] = {"path": _relpath(path, lock_dir)}
-        identity = hashing.stat_identity(path)
+        identity = runtime.stat_identity(path)
         if identity is not None:
-            record.update(identity, sha256=hashing.sha256_file(path))
+            record.update(identity, sha256=runtime.sha256_file(path))
         records.append(record)
     return records
 
@@ -160,12 +159,12 @@ def begin_sync(venv: Path) -> None:
     Until ``write_stamp`` runs, every check reports an interrupted sync, so a killed sync never leaves
     a venv that passes the check.
     """
-    directory = layout.state_dir(venv)
+    directory = runtime.state_dir(venv)
     os.makedirs(directory, exist_ok=True)
     payload = {"pid": os.getpid(), "started": _utc_now()}
-    write_atomic(layout.marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
+    write_atomic(runtime.marker_path(venv), (json.dumps(payload, sort_keys=True) + "\n").encode())
     # Not fsync'd: the marker is durable, and a venv with it fails every check whatever its stamp says.
-    remove_if_present(layout.stamp_path(venv))
+    remove_if_present(runtime.stamp_path(venv))
 
 
 @dataclass(frozen=True)
@@ -200,14 +199,14 @@ def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
     distributions = []
     for index, rel in enumerate(sites):
         site = os.path.join(os.fspath(venv), rel)
-        for dirname in dists.metadata_dir_names(site):
+        for dirname in runtime.metadata_dir_names(site):
             distributions.append(_described(site, index, dirname, source.known))
     distributions.sort(key=lambda d: (d["name"], d["version"], d["site"], d["dir"]))
     lock_path = source.lock_path
     inputs = source.inputs
     input_paths = lock_inputs(lock_path) if inputs is None else [os.fspath(p) for p in inputs]
     return {
-        "format": layout.STAMP_FORMAT,
+        "format": runtime.STAMP_FORMAT,
         "envlock": __version__,
         "synced_at": _utc_now(),
         "lock": {
@@ -228,9 +227,9 @@ def build_stamp(venv: Path, source: SyncedFrom) -> dict[str, Any]:
 def write_stamp(venv: Path, source: SyncedFrom) -> None:
     """Stamp ``venv`` after a successful sync from ``source``; then remove the in-progress marker."""
     document = build_stamp(venv, source)
-    directory = layout.state_dir(venv)
+    directory = runtime.state_dir(venv)
     os.makedirs(directory, exist_ok=True)
     data = json.dumps(document, indent=1, sort_keys=True) + "\n"
-    write_atomic(layout.stamp_path(venv), data.encode("utf-8"))
+    write_atomic(runtime.stamp_path(venv), data.encode("utf-8"))
     # Not fsync'd: a power cut that brings the marker back only makes the next check ask for a sync.
-    remove_if_present(layout.marker_path(venv))
+    remove_if_present(runtime.marker_path(venv))

@@ -34,7 +34,7 @@ from envlock.index.pages import (
     page_of,
     parse_page,
 )
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 from envlock.validate import redact, strip_credentials
 
 if TYPE_CHECKING:

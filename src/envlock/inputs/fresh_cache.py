@@ -1,11 +1,13 @@
 """The cached answer to "is this lock still what its inputs compile to?", on ``envlock check``'s path.
 
 A *fresh* verdict of ``inputs.freshness`` is a memo (``envlock.memo``, area ``freshness``) keyed by the lock's
-and the inputs' sha256 as the stamp recorded them, so a clean ``envlock check`` (and ``run``, ``doctor``) pays
-a few ``stat`` calls and one small read. Only without a remembered answer is ``inputs.freshness`` imported,
+and the inputs' sha256 as the stamp recorded them, and by the code judging (this module's import closure,
+``memo.code_digest``), so a clean ``envlock check`` (and ``run``, ``doctor``) pays two small reads and a
+``stat`` of each file of that code. Only without a remembered answer is ``inputs.freshness`` imported,
 with the TOML parser, packaging and the input readers. Standard library, ``runtime`` and ``memo`` only,
 and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the check milliseconds to import
-(tests/cli/test_check_cli.py pins the modules this path loads).
+(tests/cli/test_check_cli.py pins the modules this path loads). It also holds the check ``envlock
+check``, ``run`` and ``doctor`` run (``run_check``): the stamp check judged by that verdict.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from __future__ import annotations
 import os
 
 from envlock import memo
-from envlock.runtime import drift
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import drift, sha256_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any
 
 FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"
@@ -30,9 +32,16 @@ CACHE_AREA = "freshness"
 _LOCK_DRIFTS = frozenset({drift.NO_LOCK, drift.OTHER_LOCK, drift.LOCK_CHANGED})
 
 
-def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False) -> str | None:
-    """The key of a verdict: the lock's path and sha256 and every input's sha256. The input hashes are
-    the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
+def cache_key(
+    stamp_data: Mapping[str, Any],
+    lock: str,
+    *,
+    current: bool = False,
+    remembered: memo.Memo | None = None,
+) -> str | None:
+    """The key of a verdict in ``remembered`` (default: ``verdicts()``): the lock's path and sha256, every
+    input's sha256, and the code judging (``Memo.key``: this module's import closure). The input hashes
+    are the stamp's (the stdlib check has just confirmed they are current), or with ``current`` read from
     the files (inputs changed since the sync). ``None`` for a stamp without them."""
     try:
         lock_path = os.path.abspath(lock)  # noqa: PTH100
@@ -46,7 +55,7 @@ def cache_key(stamp_data: Mapping[str, Any], lock: str, *, current: bool = False
             parts.append(f"{record['path']}={digest}")
     except (KeyError, TypeError, OSError):
         return None
-    return memo.key(CACHE_AREA, [str(p) for p in parts])
+    return (remembered or verdicts()).key([str(p) for p in parts])
 
 
 def verdicts(cache_dir: str | os.PathLike[str] | None = None) -> memo.Memo:
@@ -55,7 +64,7 @@ def verdicts(cache_dir: str | os.PathLike[str] | None = None) -> memo.Memo:
     importing platformdirs (~10 ms of a ~40 ms check; ``cache_dir.likely_cache_path``)."""
     from envlock.cache_dir import likely_cache_path  # lazy: envlock --help loads this module, not the cache
 
-    return memo.Memo(CACHE_AREA, cache_dir or likely_cache_path())
+    return memo.Memo(CACHE_AREA, cache_dir or likely_cache_path(), code=__name__)
 
 
 def judged(lock: str, key: str | None, remembered: memo.Memo) -> tuple[str, str, tuple[str, ...]]:
@@ -99,8 +108,9 @@ def with_freshness(
     if result.stamp is None or result.lock is None or any(d.kind in _LOCK_DRIFTS for d in result.drifts):
         return result
     stdlib_stale = [d for d in result.drifts if d.kind == drift.LOCK_STALE]
-    key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale))
-    state, detail, inputs = judged(result.lock, key, verdicts(cache_dir))
+    remembered = verdicts(cache_dir)
+    key = cache_key(result.stamp, result.lock, current=bool(stdlib_stale), remembered=remembered)
+    state, detail, inputs = judged(result.lock, key, remembered)
     if state == FRESH and stdlib_stale:
         kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
         return drift.CheckResult(result.venv, result.lock, kept, result.stamp)
@@ -117,3 +127,25 @@ def with_freshness(
     # The recomputed verdict names what the lock lacks; it replaces the stdlib's coarser lock-stale.
     kept = [d for d in result.drifts if d.kind != drift.LOCK_STALE]
     return drift.CheckResult(result.venv, result.lock, [*kept, stale], result.stamp)
+
+
+# --- the check ``envlock check`` / ``run`` / ``doctor`` run (``guard.launch_check`` names it for the guard
+# stage; here, so the answer before click loads one module and no ``guard`` package for it) -----------------
+
+
+def check_options(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> drift.CheckOptions:
+    """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
+    sync = drift.sync_fix(str(venv), None if lock is None else str(lock))
+    return drift.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
+
+
+def run_check(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> drift.CheckResult:
+    """The check of ``venv`` against ``lock`` (None: the lock its stamp names), judged by the lock's input
+    freshness: the stdlib stamp check with its fixes worded for the command line."""
+    options = check_options(venv, lock, deep=deep)
+    return with_freshness(drift.check(venv, options), options)
+
+
+def drift_message(result: drift.CheckResult, label: str) -> tuple[str, str]:
+    """The error and the hint a drifted venv is reported with: every drift, then the fixes to run."""
+    return "\n".join(drift.report_lines(result, label=label)), "run: " + " && ".join(drift.fixes(result))

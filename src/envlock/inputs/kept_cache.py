@@ -8,7 +8,7 @@ working folder, envlock's version and modules, the running Python, and every ``E
 verdict holds what the outcome was read from: each file's sha256 (or that it did not exist), each
 interpreter's identity, the hash of each ``${VAR}`` the requirements files name, and the lock's sha256.
 ``recall`` answers only when all of them still hold; anything else (no entry, a damaged or foreign entry, one
-changed byte) is a miss and the full compile runs. Standard library, ``runtime.hashing`` and ``memo`` only,
+changed byte) is a miss and the full compile runs. Standard library, ``runtime`` and ``memo`` only,
 and no ``pathlib``, ``typing`` or ``dataclasses``: each costs the answer milliseconds to import.
 """
 
@@ -19,7 +19,7 @@ import stat
 import sys
 
 from envlock import memo, option_table
-from envlock.runtime.hashing import sha256_file, sha256_text, stat_identity
+from envlock.runtime import sha256_file, sha256_text, stat_identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from envlock.models.source import (
     is_source_url,
     local,
 )
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 from envlock.sources import tree
 from envlock.tomlshim import tomllib
 

@@ -17,7 +17,7 @@ from envlock.errors import LockFileError, RequirementsFileError
 from envlock.inputs.local_sources import path_requirement
 from envlock.lock.sourced import local_path
 from envlock.models.source import ARCHIVE, COMMIT, VCS, BadSource, Source, from_url
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 from envlock.sources import git
 
 

@@ -38,7 +38,7 @@ def lock_kept(
     have now, and nothing asks for a change (``--upgrade``, ``-P``, ``--dry-run``); else None."""
     if request.upgrade or request.upgrade_packages or request.dry_run or read is None:
         return None
-    from envlock.runtime.hashing import sha256_text  # lazy: envlock --help loads the job
+    from envlock.runtime import sha256_text  # lazy: envlock --help loads the job
 
     text, data = read
     try:

@@ -82,7 +82,7 @@ def _target(
         interpreter_path,
         probe,
     )
-    from envlock.runtime.layout import venv_python  # lazy: only a compile without a target named
+    from envlock.runtime import venv_python  # lazy: only a compile without a target named
 
     if request.python is not None:
         path = interpreter_path(request.python, root)

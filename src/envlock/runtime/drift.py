@@ -1,7 +1,8 @@
 # ruff: noqa: PTH100, PTH110, PTH113, PTH118, PTH119, PTH120, PTH121
 # (os.path on purpose: pathlib costs milliseconds to import on the launch path)
-"""The drift check of a venv against its stamp and lock, the entry-point guard and the launchers' command
-line: the launch runtime (standard library only). ``guard/stamp_writer.py`` writes the stamp.
+"""The drift check of a venv against its stamp and lock: the launch runtime (standard library only). What a
+drift found consists of is looked at in ``detail``, the launchers' entry points are ``launch``, and
+``guard/stamp_writer.py`` writes the stamp.
 
 This package must run inside any venv without envlock installed (launchers and the entry-point guard
 carry one file assembled from ``runtime/``: ``guard.launchers.checker_source``), so it imports only the
@@ -12,17 +13,20 @@ docs/stamp.md.
 from __future__ import annotations
 
 import os
-import sys
 
-from envlock.runtime.dists import canonical_name, dist_name_version, metadata_dir_names, read_installer
-from envlock.runtime.hashing import sha256_file, stat_identity
-from envlock.runtime.layout import (
+from envlock.runtime import (
     STAMP_FORMAT,
     SYNC_LEFTOVERS,
     base_interpreter,
+    dist_name_version,
+    json_loads,
     marker_path,
+    metadata_dir_names,
+    read_installer,
     read_pyvenv_cfg,
+    sha256_file,
     stamp_path,
+    stat_identity,
     state_dir,
     swap_journal_path,
 )
@@ -32,40 +36,7 @@ if TYPE_CHECKING:  # the launch path avoids importing typing, pathlib and datacl
     from collections.abc import Sequence
     from typing import Any
 
-    from envlock.runtime.layout import StrPath
-
-
-def _json_loads(data: bytes) -> Any:
-    """``json.loads`` through CPython's C scanner, without importing ``json`` (which imports ``re``:
-    the largest cost of the launch path); the ``json`` module wherever that scanner is missing."""
-    text = data.decode("utf-8")
-    try:
-        from _json import make_scanner  # type: ignore[import-not-found,unused-ignore]
-
-        class _Context:
-            strict = True
-            object_hook = None
-            object_pairs_hook = None
-            parse_float = float
-            parse_int = int
-            memo: dict[str, str] = {}  # noqa: RUF012
-
-            @staticmethod
-            def parse_constant(name: str) -> float:
-                return float(name.replace("Infinity", "inf"))
-
-        start = len(text) - len(text.lstrip())
-        value, end = make_scanner(_Context())(text, start)  # type: ignore[arg-type,unused-ignore]
-    # SystemError: before 3.12 the scanner cannot raise its error until json.decoder is imported
-    except (ImportError, TypeError, AttributeError, SystemError):  # not CPython's scanner, or no error type
-        import json
-
-        return json.loads(text)
-    except StopIteration:
-        raise ValueError("not a JSON document") from None
-    if text[end:].strip():
-        raise ValueError(f"extra data at character {end}")
-    return value
+    from envlock.runtime import StrPath
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -288,7 +259,7 @@ def read_stamp(venv: StrPath) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     try:
-        stamp = _json_loads(data)
+        stamp = json_loads(data)
     except ValueError as error:
         raise ValueError(f"unreadable stamp: {error}") from None
     if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
@@ -313,7 +284,9 @@ def check(venv: StrPath, options: CheckOptions | None = None) -> CheckResult:
             ctx.add(NO_VENV, venv, f"no virtual environment at {ctx.label}")
         return CheckResult(venv, options.lock, ctx.drifts, None)
     if os.path.exists(marker_path(venv)) or _sync_leftovers(venv):
-        ctx.add(SYNC_INTERRUPTED, venv, f"a sync of {ctx.label} was interrupted{_marker_note(venv)}")
+        from envlock.runtime.detail import marker_note  # the drift path only (above, in a launcher's file)
+
+        ctx.add(SYNC_INTERRUPTED, venv, f"a sync of {ctx.label} was interrupted{marker_note(venv)}")
         return CheckResult(venv, options.lock, ctx.drifts, None)
     try:
         stamp = read_stamp(venv)
@@ -337,15 +310,6 @@ def _sync_leftovers(venv: str) -> bool:
     """A sync's journal, stash or staging folder exists: it was killed (even if its marker is gone)."""
     state = state_dir(venv)
     return any(os.path.exists(os.path.join(state, name)) for name in SYNC_LEFTOVERS)
-
-
-def _marker_note(venv: str) -> str:
-    try:
-        with open(marker_path(venv), "rb") as handle:
-            marker = _json_loads(handle.read())
-        return " (started %s by process %s)" % (marker["started"], marker["pid"])  # noqa: UP031
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
 
 
 def stamped_lock_path(venv: str, stamp: dict[str, Any]) -> str:
@@ -376,7 +340,9 @@ def _check_lock(ctx: _Context, stamp: dict[str, Any]) -> str:
         )
         return lock
     if sha256_file(lock) != stamp["lock"]["sha256"]:
-        changes = _lock_changes(lock, stamp)
+        from envlock.runtime.detail import lock_changes  # the drift path only (above, in a launcher's file)
+
+        changes = lock_changes(lock, stamp)
         note = f" ({changes})" if changes else ""
         ctx.add(LOCK_CHANGED, lock, f"{name} changed since {ctx.label} was synced{note}")
         return lock  # a changed lock may well come from changed inputs: only sync can tell
@@ -394,55 +360,6 @@ def _check_lock(ctx: _Context, stamp: dict[str, Any]) -> str:
     return lock
 
 
-def _names(entries: list[str], limit: int = 8) -> str:
-    shown = ", ".join(entries[:limit])
-    return shown + (f" and {len(entries) - limit} more" if len(entries) > limit else "")
-
-
-def _lock_changes(lock: str, stamp: dict[str, Any]) -> str:
-    """What a changed lock has that the synced venv has not, e.g. ``missing: fastapi 0.115.0; no longer
-    locked: requests 2.32.0; changed: tinyweb 1.0 -> 2.0`` (empty when unknown).
-
-    Read by the lock header reader (``lock_header``, the drift path only): a lock it cannot read (no TOML;
-    on Python < 3.11 without tomli, one its scan declines) gives the plain message. Packages with a
-    marker are named as missing only when installed in another version: without a marker evaluator the
-    check cannot tell whether they apply to this venv.
-    """
-    # the drift path only: a clean check never loads the reader (in a launcher's one file it is above)
-    from envlock.runtime.lock_header import LockHeaderError, read_header
-
-    try:
-        with open(lock, "rb") as handle:
-            header = read_header(handle.read())
-    except (OSError, LockHeaderError):
-        return ""
-    locked: dict[str, list[str]] = {}
-    conditional: set[str] = set()
-    for entry in header.packages:
-        name = canonical_name(entry.name)
-        locked.setdefault(name, []).append(entry.version or "")
-        if entry.marker:
-            conditional.add(name)
-    installed = {d["name"]: d["version"] for d in stamp["distributions"]}
-    missing = [
-        f"{name} {' / '.join(sorted(set(versions)))}".strip()
-        for name, versions in sorted(locked.items())
-        if name not in installed and name not in conditional
-    ]
-    extra = [f"{name} {version}" for name, version in sorted(installed.items()) if name not in locked]
-    changed = [
-        f"{name} {installed[name]} -> {' / '.join(sorted(set(locked[name])))}"
-        for name in sorted(set(locked) & set(installed))
-        if installed[name] not in locked[name] and "" not in locked[name]
-    ]
-    parts = [
-        f"{label}: {_names(entries)}"
-        for label, entries in (("missing", missing), ("no longer locked", extra), ("changed", changed))
-        if entries
-    ]
-    return "; ".join(parts)
-
-
 def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
     """A lock input edited since the sync (content hash, looked at only when size or mtime moved)."""
     lock_dir = os.path.dirname(os.path.abspath(lock))
@@ -456,7 +373,9 @@ def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
         if identity is None and "sha256" not in record:
             continue  # absent at sync time too
         what = "was removed" if identity is None else "changed"
-        missing = [] if identity is None else _required_but_not_installed(path, stamp)
+        from envlock.runtime.detail import required_but_not_installed  # the drift path only
+
+        missing = [] if identity is None else required_but_not_installed(path, stamp)
         note = f" ({', '.join(missing)} not installed)" if missing else ""
         ctx.add(
             LOCK_STALE,
@@ -464,29 +383,6 @@ def _check_inputs(ctx: _Context, stamp: dict[str, Any], lock: str) -> None:
             f"{record['path']} {what} since {os.path.basename(lock)} was compiled{note}",
             f"{ctx.options.compile_command} && {ctx.sync}",
         )
-
-
-def _required_but_not_installed(path: str, stamp: dict[str, Any]) -> list[str]:
-    """Project names a requirements file lists that the stamp does not have (the drift path only)."""
-    if not path.endswith((".in", ".txt")):
-        return []
-    installed = {d["name"] for d in stamp["distributions"]}
-    names = set()
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        line = line.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")) or "://" in line:
-            continue
-        end = 0
-        while end < len(line) and (line[end].isalnum() or line[end] in "._-"):
-            end += 1
-        if end:
-            names.add(canonical_name(line[:end]))
-    return sorted(names - installed)
 
 
 def _check_interpreter(ctx: _Context, stamp: dict[str, Any]) -> None:
@@ -567,69 +463,9 @@ def _check_distributions(ctx: _Context, stamp: dict[str, Any]) -> None:
                 f"{dist['name']} {dist['version']} was reinstalled or modified{by} since the sync",
             )
         elif ctx.options.deep:
-            _verify_record(ctx, sites[key[0]], dist)
+            from envlock.runtime.detail import verify_record  # --deep only (above, in a launcher's file)
 
-
-def _verify_record(ctx: _Context, site: str, dist: dict[str, Any]) -> None:
-    """--deep: every file a distribution's RECORD lists with a hash, hashed and compared.
-
-    The fix is ``sync --verify``: a plain sync trusts the stamp and would not look inside a distribution.
-    """
-    fix = f"{ctx.sync} --verify"
-    import base64
-    import csv
-    import hashlib
-
-    record_file = os.path.join(site, dist["dir"], "RECORD")
-    try:
-        with open(record_file, encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        ctx.add(
-            FILE_MODIFIED,
-            f"{dist['name']}:RECORD",
-            f"{dist['name']} {dist['version']}: RECORD unreadable ({error})",
-            fix,
-        )
-        return
-    label = f"{dist['name']} {dist['version']}"
-    venv = os.path.realpath(ctx.venv)
-    for row in sorted(rows):
-        if not row or not row[0]:
-            continue
-        relative = row[0]
-        path = os.path.normpath(os.path.join(site, relative))
-        real = os.path.realpath(path)
-        if real != venv and not real.startswith(venv.rstrip(os.sep) + os.sep):
-            # A RECORD row outside the venv: an uninstall would leave it, or a hostile package
-            # claims a file of the machine. Never trusted, never hashed in place.
-            ctx.add(
-                FILE_MODIFIED,
-                f"{dist['name']}:{relative}",
-                f"{label}: RECORD lists {relative}, outside the environment",
-                fix,
-            )
-            continue
-        if len(row) < 2 or not row[1] or "=" not in row[1]:
-            continue
-        hash_spec = row[1]
-        algorithm, _, expected = hash_spec.partition("=")
-        try:
-            digest = hashlib.new(algorithm)
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except FileNotFoundError:
-            ctx.add(FILE_MISSING, f"{dist['name']}:{relative}", f"{label}: {relative} is missing", fix)
-            continue
-        except (OSError, ValueError):  # unreadable, or an unknown hash algorithm
-            ctx.add(
-                FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} cannot be verified", fix
-            )
-            continue
-        actual = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
-        if actual != expected.rstrip("="):
-            ctx.add(FILE_MODIFIED, f"{dist['name']}:{relative}", f"{label}: {relative} was modified", fix)
+            verify_record(ctx, sites[key[0]], dist)
 
 
 def report_lines(result: CheckResult, *, label: str | None = None) -> list[str]:
@@ -650,95 +486,3 @@ def fixes(result: CheckResult) -> list[str]:
         if not any(command in other for other in kept):
             kept.append(command)
     return kept
-
-
-# ---------------------------------------------------------------------------------------------------
-# the entry-point guard (the vendored copy ``envlock_guard.py`` runs ``guard()`` when imported)
-
-
-class VenvDriftError(RuntimeError):
-    """Raised by ``guard()``: the running venv does not match its lock; the message says what to run."""
-
-
-GUARD_ENV = "ENVLOCK_GUARD"
-"""``off`` (or ``0``/``false``/``no``): skip the guard; ``raise``: raise VenvDriftError instead of exiting."""
-
-
-def guard(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
-    """Raise VenvDriftError unless ``venv`` (default: the running one) matches its lock.
-
-    ``ENVLOCK_GUARD=off`` in the environment skips it (e.g. an image built without envlock).
-    """
-    if os.environ.get(GUARD_ENV, "").lower() in ("0", "off", "false", "no"):
-        return
-    if venv is None:
-        if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
-            raise VenvDriftError(
-                f"envlock: {sys.executable} is not running in a virtual environment"
-                " — start it through its launcher or the venv's python (or set ENVLOCK_GUARD=off)"
-            )
-        venv = sys.prefix
-    result = check(venv, CheckOptions(lock=lock))
-    if not result.ok:
-        lines = report_lines(result)
-        lines.append(f"refusing to start; run: {' && '.join(fixes(result))}")
-        raise VenvDriftError("envlock: " + "\nenvlock: ".join(lines))
-
-
-def guard_or_exit(venv: StrPath | None = None, *, lock: StrPath | None = None) -> None:
-    """What ``import envlock_guard`` runs: ``guard()``, but on drift the report goes to stderr and the
-    process exits with code 1 (SystemExit: no traceback). ``ENVLOCK_GUARD=raise`` raises instead."""
-    try:
-        guard(venv, lock=lock)
-    except VenvDriftError as error:
-        if os.environ.get(GUARD_ENV, "").lower() == "raise":
-            raise
-        sys.stderr.write(f"{error}\n")
-        sys.stderr.flush()
-        raise SystemExit(1) from None
-
-
-# ---------------------------------------------------------------------------------------------------
-# the launchers' command line: python -I -S _envlock_check.py --venv V [--lock L] [--deep] [--json]
-
-
-def main(argv: Sequence[str]) -> int:
-    """Check a venv from a launcher; exit 0 silently when it matches, else the report on stderr, 1."""
-    values: dict[str, str] = {}
-    flags: set[str] = set()
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg in ("--deep", "--json", "-v"):
-            flags.add(arg)
-        elif arg in ("--venv", "--lock", "--name", "--label", "--sync-command", "--compile-command") and args:
-            values[arg] = args.pop(0)
-        else:
-            sys.stderr.write(f"envlock check: unknown argument {arg!r}\n")
-            return 2
-    venv = values.get("--venv", ".venv")
-    name = values.get("--name", "envlock")
-    options = CheckOptions(
-        lock=values.get("--lock"),
-        deep="--deep" in flags,
-        venv_label=values.get("--label", os.path.normpath(venv)),
-        sync_command=values.get("--sync-command", "envlock sync"),
-        compile_command=values.get("--compile-command", "envlock compile"),
-    )
-    result = check(venv, options)
-    if "--json" in flags:
-        import json
-
-        sys.stdout.write(json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
-    elif not result.ok:
-        sys.stderr.write(
-            "".join(f"{name}: {line}\n" for line in report_lines(result, label=options.venv_label))
-        )
-        sys.stderr.write(f"{name}: refusing to start; run: {' && '.join(fixes(result))}\n")
-    elif "-v" in flags:
-        sys.stderr.write(f"{name}: {report_lines(result, label=options.venv_label)[0]}\n")
-    return 0 if result.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

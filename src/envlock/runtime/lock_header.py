@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from envlock.runtime.hashing import sha256_bytes
+from envlock.runtime import sha256_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the launch path avoids importing typing (import time)

@@ -26,7 +26,7 @@ from pyproject_hooks import BuildBackendHookCaller, BuildBackendWarning, HookMis
 from envlock import validate
 from envlock.errors import BuildError
 from envlock.index.limits import max_unpacked_bytes
-from envlock.runtime.layout import venv_python
+from envlock.runtime import venv_python
 from envlock.tomlshim import tomllib
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"

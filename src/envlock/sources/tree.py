@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from envlock.models.source import DIRECTORY, Source
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 
 CONFIG_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 """What decides a project's metadata, entry points and layout: a change re-resolves (the input

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envlock.models.artifacts import ArtifactKind, SelectedPackage
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import LinkMode, Materializer
 from envlock.sync.materialize import InstallError, announce, install_wheel, placements

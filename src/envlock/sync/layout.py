@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envlock.errors import TargetEnvironmentError
-from envlock.runtime.layout import STATE_DIR
+from envlock.runtime import STATE_DIR
 
 if TYPE_CHECKING:
     from envlock.env.interpreter import InterpreterInfo

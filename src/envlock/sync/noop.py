@@ -7,12 +7,11 @@ the sync command can answer before it imports the rest of sync."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
+from envlock import runtime
 from envlock.cache_dir import memo_disabled
-from envlock.runtime import dists, drift, hashing, layout, lock_header
+from envlock.runtime import lock_header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the no-op answer imports no pathlib or typing machinery: milliseconds each
@@ -34,14 +33,14 @@ def up_to_date(
     files; no sync in progress and nothing a killed rebuild left beside the venv. A few ``stat`` calls
     and one directory listing per site-packages."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if memo_disabled() or os.path.exists(layout.marker_path(venv_str)) or _leftovers_beside(venv_str):
+    if memo_disabled() or os.path.exists(runtime.marker_path(venv_str)) or _leftovers_beside(venv_str):
         return False
     try:
-        with open(layout.stamp_path(venv_str), encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(runtime.stamp_path(venv_str), "rb") as handle:
+            data = runtime.json_loads(handle.read())  # json (and re) cost this answer milliseconds
     except (OSError, ValueError):
         return False
-    if not isinstance(data, dict) or data.get("format") != layout.STAMP_FORMAT:
+    if not isinstance(data, dict) or data.get("format") != runtime.STAMP_FORMAT:
         return False
     if (data.get("lock") or {}).get("sha256") != lock_sha:
         return False
@@ -53,11 +52,11 @@ def up_to_date(
     if lock_path is not None and _inputs_moved(lock_path, data.get("inputs") or ()):
         return False
     interpreter = data.get("interpreter") or {}
-    python = layout.venv_python(venv_str)
+    python = runtime.venv_python(venv_str)
     if not os.path.exists(python):
         return False
-    base = layout.base_interpreter(venv_str, python)
-    if base != interpreter.get("resolved") or hashing.stat_identity(base) != interpreter.get("stat"):
+    base = runtime.base_interpreter(venv_str, python)
+    if base != interpreter.get("resolved") or runtime.stat_identity(base) != interpreter.get("stat"):
         return False
     sites = data.get("site_packages")
     if not isinstance(sites, list):
@@ -65,8 +64,8 @@ def up_to_date(
     found = []
     for index, rel in enumerate(sites):
         site = os.path.join(venv_str, rel)
-        for dirname in dists.metadata_dir_names(site):
-            found.append((dirname, index, hashing.stat_identity(os.path.join(site, dirname, "RECORD"))))
+        for dirname in runtime.metadata_dir_names(site):
+            found.append((dirname, index, runtime.stat_identity(os.path.join(site, dirname, "RECORD"))))
     recorded = [(d.get("dir"), d.get("site"), d.get("record")) for d in data.get("distributions") or ()]
     if sorted(found, key=repr) != sorted(recorded, key=repr):
         return False
@@ -118,8 +117,8 @@ def _folders_unchanged(header: _Header, lock_path: str | Path | None, dist_infos
     installed = set()
     for folder in dist_infos:
         try:
-            with open(os.path.join(folder, ENVLOCK_MARKER), encoding="utf-8") as handle:
-                installed.add(json.load(handle).get("sha256"))
+            with open(os.path.join(folder, ENVLOCK_MARKER), "rb") as handle:
+                installed.add(runtime.json_loads(handle.read()).get("sha256"))
         except (OSError, ValueError, AttributeError):
             continue
     lock_dir = os.path.dirname(os.path.abspath(lock_path))  # noqa: PTH100, PTH120
@@ -136,8 +135,10 @@ def vouched(venv: Path) -> dict[str, dict[str, object]]:
     and the new stamp keeps their records. Empty without a valid stamp or while a sync is marked in
     progress."""
     venv_str = os.path.abspath(venv)  # noqa: PTH100
-    if memo_disabled() or os.path.exists(layout.marker_path(venv_str)):
+    if memo_disabled() or os.path.exists(runtime.marker_path(venv_str)):
         return {}
+    from envlock.runtime import drift  # lazy: the sync engine's, not the no-op answer's
+
     try:
         data = drift.read_stamp(venv_str) or {}
         sites = [os.path.join(venv_str, rel) for rel in data.get("site_packages") or ()]
@@ -149,7 +150,7 @@ def vouched(venv: Path) -> dict[str, dict[str, object]]:
             if not isinstance(dist.get("installer"), (str, type(None))):
                 continue
             record = dist["record"]
-            if record is not None and hashing.stat_identity(os.path.join(folder, "RECORD")) == record:
+            if record is not None and runtime.stat_identity(os.path.join(folder, "RECORD")) == record:
                 found[folder] = dict(dist)
     except (OSError, ValueError, TypeError, KeyError, IndexError):  # a damaged stamp vouches for nothing
         return {}
@@ -164,7 +165,7 @@ def _inputs_moved(lock_path: str | Path, records: Iterable[dict[str, object]]) -
     for record in records:
         if not isinstance(record, dict) or not isinstance(record.get("path"), str):
             return True
-        now = hashing.stat_identity(os.path.join(lock_dir, str(record["path"])))
+        now = runtime.stat_identity(os.path.join(lock_dir, str(record["path"])))
         if now is None:
             if "sha256" in record:
                 return True
@@ -176,7 +177,7 @@ def _inputs_moved(lock_path: str | Path, records: Iterable[dict[str, object]]) -
 
 def normalized(values: Iterable[str]) -> list[str]:
     """Sorted, de-duplicated PEP 503 names (``selection.declared`` without importing packaging)."""
-    return sorted({re.sub(r"[-_.]+", "-", value).lower() for value in values})
+    return sorted({runtime.canonical_name(value) for value in values})
 
 
 def effective_groups(groups: Iterable[str] | None, header: _Header) -> list[str] | None:
@@ -195,7 +196,7 @@ def effective_groups(groups: Iterable[str] | None, header: _Header) -> list[str]
 def _leftovers_beside(venv: str) -> bool:
     """A killed rebuild's staging/old venv or swap journal beside ``venv`` (one directory listing)."""
     parent = os.path.dirname(venv)  # noqa: PTH120 - the no-op path stays on plain strings
-    prefix = layout.sibling_prefix(venv)
+    prefix = runtime.sibling_prefix(venv)
     try:
         return any(entry.startswith(prefix) for entry in os.listdir(parent))
     except OSError:

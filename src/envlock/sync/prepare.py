@@ -17,7 +17,7 @@ from envlock.index import fetch
 from envlock.index.cache import Cache
 from envlock.index.fetch import ArtifactClient, ProgressCallback
 from envlock.models.artifacts import Artifact, ArtifactKind, SelectedPackage
-from envlock.runtime.hashing import sha256_file
+from envlock.runtime import sha256_file
 from envlock.sync import wheel_claims, wheel_store
 from envlock.sync.executor import prepare_wheels
 from envlock.sync.plan import SyncEvent, SyncPlan

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envlock.runtime.layout import JOURNAL_NAME, STASH_NAME, STATE_DIR, SYNC_LEFTOVERS, TMP_NAME
+from envlock.runtime import JOURNAL_NAME, STASH_NAME, STATE_DIR, SYNC_LEFTOVERS, TMP_NAME
 from envlock.sync.transaction import inside, prune_empty_dirs
 
 

@@ -30,8 +30,7 @@ from envlock.guard.stamp_writer import inputs_named
 from envlock.memo import Memo
 from envlock.memo import key as memo_key
 from envlock.models.artifacts import Artifact, SelectedPackage, Selection
-from envlock.runtime.dists import canonical_name
-from envlock.runtime.hashing import sha256_bytes, sha256_text
+from envlock.runtime import canonical_name, sha256_bytes, sha256_text
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock

@@ -26,8 +26,10 @@ def staleness(
     if not lock_header.mentions(lock_bytes, "fingerprint"):
         return None
     records = stamp_writer.input_records(os.fspath(lock_path), inputs)
-    key = fresh_cache.cache_key({"lock": {"sha256": lock_sha}, "inputs": records}, os.fspath(lock_path))
-    state, detail, _inputs = fresh_cache.judged(os.fspath(lock_path), key, fresh_cache.verdicts(cache_dir))
+    stamped = {"lock": {"sha256": lock_sha}, "inputs": records}
+    remembered = fresh_cache.verdicts(cache_dir)
+    key = fresh_cache.cache_key(stamped, os.fspath(lock_path), remembered=remembered)
+    state, detail, _inputs = fresh_cache.judged(os.fspath(lock_path), key, remembered)
     return (detail or "its inputs changed") if state == fresh_cache.STALE else None
 
 

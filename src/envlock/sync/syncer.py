@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from envlock import runtime
 from envlock.env import probe_cache, site_packages, venvs
 from envlock.env.interpreter import InterpreterInfo, Runner, probe, run_subprocess
 from envlock.errors import LockBusyError, TargetEnvironmentError
@@ -22,7 +23,6 @@ from envlock.guard import stamp_writer
 from envlock.index.cache import Cache, default_cache_dir
 from envlock.memo import Memo
 from envlock.models.artifacts import InstalledDist, Selection
-from envlock.runtime import layout
 from envlock.sync import executor, noop, planner, selection_cache, stamp_facts
 from envlock.sync.layout import InstallLayout
 from envlock.sync.link import link_mode_from_env
@@ -158,7 +158,7 @@ def _sync(options: SyncOptions, edges: SyncEdges, lock_bytes: bytes, lock_sha: s
         decided = _decide(run)
         if decided is None:
             venv = options.venv.absolute()
-            python = layout.venv_python(venv)
+            python = runtime.venv_python(venv)
             return SyncResult(
                 SyncPlan(()),
                 venv,
@@ -331,14 +331,14 @@ def _dry_run_plan(target: Target, selection: Selection, options: SyncOptions) ->
     site_dirs = _layout(target).site_dirs
     if not target.owned:  # --system lists the interpreter's distributions as they are
         return planner.plan(selection, site_packages.scan(site_dirs))
-    interrupted = needs_recovery(target.root) or Path(layout.marker_path(target.root)).exists()
+    interrupted = needs_recovery(target.root) or Path(runtime.marker_path(target.root)).exists()
     return planner.plan(selection, site_packages.scan(site_dirs, verify=_verify(interrupted, options)))
 
 
 def _recover(target: Target) -> tuple[bool, list[str]]:
     """Under the venv lock, in place: undo what a killed sync left (in a venv, the in-progress marker
     goes first: recovery changes it). Whether a sync was interrupted, and the repairs to report."""
-    interrupted = target.owned and Path(layout.marker_path(target.root)).exists()
+    interrupted = target.owned and Path(runtime.marker_path(target.root)).exists()
     if not needs_recovery(target.root):
         return interrupted, []
     if target.owned and not interrupted:
@@ -441,7 +441,7 @@ def _build_and_swap(
         edges.checkpoint("staging-created")
         # The base's probe answer moved to the new venv: the same interpreter, another prefix.
         info = venvs.new_venv_info(target.info, staging) or probe(
-            Path(layout.venv_python(staging)), edges.runner
+            Path(runtime.venv_python(staging)), edges.runner
         )
         if not info.is_venv:  # pragma: no cover - python -m venv always makes one
             raise TargetEnvironmentError(f"{staging} did not become a virtual environment")

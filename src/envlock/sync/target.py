@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from envlock import runtime
 from envlock.env import venvs
 from envlock.env.interpreter import InterpreterInfo
 from envlock.errors import TargetEnvironmentError
-from envlock.runtime import layout
 
 Prober = Callable[[Path], InterpreterInfo]
 """Probes an interpreter (``interpreter.probe``, or its cached answer: ``env/probe_cache.py``)."""
@@ -110,7 +110,7 @@ def venv_target(
         base = _base_of(existing) if existing is not None else Path(default_python)
         wanted = base, prober(base)
     kind = Kind.CREATE if reason is None else Kind.REBUILD
-    final_python = layout.venv_python(venv)
+    final_python = runtime.venv_python(venv)
     return Target(kind, venv, wanted[1], final_python, base=wanted[0], config=config, reason=reason)
 
 
@@ -144,7 +144,7 @@ def _rebuild_reason(
 def _probe_existing(venv: Path, prober: Prober) -> InterpreterInfo | None:
     if not venvs.is_venv(venv):
         return None
-    python = Path(layout.venv_python(venv))
+    python = Path(runtime.venv_python(venv))
     try:
         return _as_its_bases(venv, python, prober) or prober(python)
     except TargetEnvironmentError:
@@ -156,7 +156,7 @@ def _as_its_bases(venv: Path, python: Path, prober: Prober) -> InterpreterInfo |
     when the venv's python is a link to the interpreter in the folder ``pyvenv.cfg`` names: the same
     program, so the same answer but for the prefix, and the base's answer is usually cached where the
     venv's is not (a venv made by ``python -m venv`` just before). None: the venv's own probe says."""
-    home = layout.read_pyvenv_cfg(venv).get("home")
+    home = runtime.read_pyvenv_cfg(venv).get("home")
     if not home or not python.is_symlink():
         return None
     base = python.resolve()
@@ -167,7 +167,7 @@ def _as_its_bases(venv: Path, python: Path, prober: Prober) -> InterpreterInfo |
 
 def _base_of(info: InterpreterInfo) -> Path:
     """The interpreter a venv was made from (to rebuild it with the same one)."""
-    cfg = layout.read_pyvenv_cfg(info.prefix)
+    cfg = runtime.read_pyvenv_cfg(info.prefix)
     home = cfg.get("home")
     name = Path(info.executable).name
     if home and (Path(home) / name).exists():

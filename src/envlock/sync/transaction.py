@@ -34,7 +34,7 @@ from typing import BinaryIO
 from envlock import validate
 from envlock.env.site_packages import record_entries
 from envlock.errors import TargetEnvironmentError
-from envlock.runtime.layout import JOURNAL_NAME, STASH_NAME, TMP_NAME
+from envlock.runtime import JOURNAL_NAME, STASH_NAME, TMP_NAME
 from envlock.sync.layout import InstallLayout
 
 Checkpoint = Callable[[str], None]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from envlock.runtime.layout import STATE_DIR
+from envlock.runtime import STATE_DIR
 
 SCHEMES = frozenset({"purelib", "platlib", "scripts", "headers", "data"})
 

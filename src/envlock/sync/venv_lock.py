@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from envlock.errors import InputError, LockBusyError, TargetEnvironmentError
-from envlock.runtime.layout import LOCK_NAME, STATE_DIR
+from envlock.runtime import LOCK_NAME, STATE_DIR
 
 if sys.platform != "win32":
     import fcntl

@@ -21,7 +21,7 @@ from envlock.errors import HashMismatchError
 from envlock.memo import Memo
 from envlock.memo import key as memo_key
 from envlock.models.artifacts import ArtifactKind, SelectedPackage
-from envlock.runtime.hashing import sha256_text
+from envlock.runtime import sha256_text
 from envlock.sync.plan import SyncPlan
 from envlock.sync.wheel_store import FILES, UnpackedWheel
 

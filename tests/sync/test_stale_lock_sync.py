@@ -66,3 +66,36 @@ def test_a_compile_neutral_edit_is_cleared_by_sync(project: Path, run_envlock: R
     assert run_envlock("check", cwd=project).returncode == 0
     again = run_envlock("sync", cwd=project)
     assert "already in sync" in again.stdout
+
+
+def _hint(result: subprocess.CompletedProcess[str]) -> str:
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("hint: run: ")]
+    return line.removeprefix("hint: run: ")
+
+
+def test_the_fixes_name_a_lock_that_is_not_the_default(project: Path, run_envlock: RunEnvlock) -> None:
+    """A venv synced from prod.toml (compiled from prod.in): check without --lock, run, sync's note and a
+    launcher name prod.toml in their fixes, and running the fix as printed clears the drift (a compile into
+    an existing lock takes its recorded sources)."""
+    (project / "prod.in").write_text("fastapi\n")
+    run_envlock("compile", "prod.in", "-o", "prod.toml", check=True, cwd=project)
+    run_envlock("sync", "prod.toml", check=True, cwd=project)
+    run_envlock(
+        "launcher", "api", "--lock", "prod.toml", "-o", "bin", "--", "python", check=True, cwd=project
+    )
+    (project / "prod.in").write_text("fastapi\nprometheus-client\n")
+
+    fix = "envlock compile -o prod.toml && envlock sync prod.toml"
+    checked = run_envlock("check", cwd=project)
+    assert checked.returncode == 1 and _hint(checked) == fix, checked.stderr
+    assert _hint(run_envlock("run", "--", "python", "-c", "pass", cwd=project)) == fix
+    launched = subprocess.run([str(project / "bin" / "api")], cwd=project, capture_output=True, text=True)
+    assert launched.returncode != 0 and fix in launched.stderr, launched.stderr
+    synced = run_envlock("sync", "prod.toml", cwd=project)
+    note = f"prod.toml is older than its inputs (prometheus-client is not in the lock): run: {fix}"
+    assert note in synced.stdout + synced.stderr
+
+    for command in fix.split(" && "):
+        run_envlock(*command.split()[1:], check=True, cwd=project)
+    assert run_envlock("check", cwd=project).returncode == 0
+    assert "prometheus-client" in (project / "prod.toml").read_text()

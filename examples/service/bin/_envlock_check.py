@@ -931,6 +931,14 @@ def sync_fix(venv: str, lock: str | None) -> str:
     return command
 
 
+def compile_fix(lock: str | None) -> str:
+    """``envlock compile`` with ``-o LOCK`` when the lock is not the default: a compile into an existing
+    lock takes its recorded sources and settings, so this is the whole fix for any lock."""
+    if lock is None or os.path.normpath(lock) == "pylock.toml":
+        return "envlock compile"
+    return f"envlock compile -o {sh_quote(lock)}"
+
+
 _SH_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
 
 

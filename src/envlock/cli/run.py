@@ -15,8 +15,7 @@ from envlock.cli._options import table_options
 from envlock.cli.check import drift_error
 from envlock.env.venv_env import venv_environment, which_in
 from envlock.errors import InputError
-from envlock.guard.launch_check import check_options
-from envlock.inputs.fresh_cache import with_freshness
+from envlock.guard.launch_check import run_check
 from envlock.runtime import drift
 
 if TYPE_CHECKING:
@@ -87,11 +86,10 @@ def exec_in_venv(venv: Path, command: tuple[str, ...]) -> None:
 def command(venv: Path, lock: Path | None, sync: bool, command: tuple[str, ...]) -> None:
     """Check the venv (or with --sync, sync it), then run COMMAND in it: envlock run -- CMD [ARGS...]."""
     settings = RunSettings(venv=venv, lock=lock, sync=sync, command=command)
-    options = check_options(settings.venv, settings.lock)
-    result = with_freshness(drift.check(settings.venv, options), options)
+    result = run_check(settings.venv, settings.lock)
     if not result.ok and settings.sync:
         click.echo(sync_first(sync_options(settings, result)), err=True)
-        result = with_freshness(drift.check(settings.venv, options), options)
+        result = run_check(settings.venv, settings.lock)
     if not result.ok:
         raise drift_error(result, str(settings.venv))
     exec_in_venv(settings.venv, settings.command)

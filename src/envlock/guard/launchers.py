@@ -14,7 +14,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -75,6 +75,9 @@ class LauncherSpec:
     """How messages name the venv (its path from the project folder, e.g. ``.venv``)."""
     sync_command: str
     """The fix the check suggests for drift."""
+    compile_command: str = "envlock compile"
+    """The fix for a lock older than its inputs (before ``&& sync_command``): ``-o LOCK`` when not the
+    default lock."""
 
 
 def _relative(path: Path, start: Path) -> str:
@@ -112,6 +115,7 @@ def plan_launcher(
         chdir=None if chdir is None else _relative(chdir, out_dir),
         label=venv_from_project,
         sync_command=drift.sync_fix(venv_from_project, lock_from_project),
+        compile_command=drift.compile_fix(lock_from_project),
     )
     paths = (
         ("venv", planned.label),
@@ -152,6 +156,14 @@ def _under_here(path: str) -> str:
     return f'"$here/{path}"' if quoted == path else f'"$here/"{quoted}'
 
 
+def _compile_arg(spec: LauncherSpec, quote: Callable[[str], str]) -> str:
+    """`` --compile-command ...`` when the fix is not the default (launchers of the default lock keep
+    their text)."""
+    if spec.compile_command == "envlock compile":
+        return ""
+    return f" --compile-command {quote(spec.compile_command)}"
+
+
 def render_posix(spec: LauncherSpec) -> str:
     """The POSIX sh launcher."""
     q = shlex.quote
@@ -160,7 +172,7 @@ def render_posix(spec: LauncherSpec) -> str:
     missing = f"{spec.name}: no usable virtual environment at {spec.label} — run: {spec.sync_command}"
     check_args = (
         f'"$here" --name {q(spec.name)} --label {q(spec.label)} --venv "$venv"{lock} '
-        f"--sync-command {q(spec.sync_command)}"
+        f"--sync-command {q(spec.sync_command)}{_compile_arg(spec, q)}"
     )
     command = f'{" ".join(q(word) for word in spec.command)} "$@"'
     kind = launch_kind(spec.command)
@@ -226,7 +238,7 @@ def render_cmd(spec: LauncherSpec) -> str:
     missing = "".join("^" + c if c in "^&|<>()" else c for c in missing).replace("%", "%%")
     check_args = (
         f'--name {_cmd_quote(spec.name)} --label {_cmd_quote(spec.label)} --venv "%venv%"{lock} '
-        f"--sync-command {_cmd_quote(spec.sync_command)}"
+        f"--sync-command {_cmd_quote(spec.sync_command)}{_compile_arg(spec, _cmd_quote)}"
     )
     command = f"{' '.join(_cmd_quote(word) for word in spec.command)} %*"
     if launch_kind(spec.command) == PYTHON:  # "%here%." : a trailing backslash would escape the quote
@@ -277,7 +289,7 @@ def render_ps1(spec: LauncherSpec) -> str:
     missing = f"{spec.name}: no usable virtual environment at {spec.label} - run: {spec.sync_command}"
     check_args = (
         f"--name {_ps_quote(spec.name)} --label {_ps_quote(spec.label)} --venv $venv{lock} "
-        f"--sync-command {_ps_quote(spec.sync_command)}"
+        f"--sync-command {_ps_quote(spec.sync_command)}{_compile_arg(spec, _ps_quote)}"
     )
     command = f"{' '.join(_ps_quote(word) for word in spec.command)} @args"
     check = ""

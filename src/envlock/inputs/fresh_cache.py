@@ -135,15 +135,44 @@ def with_freshness(
 
 def check_options(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> drift.CheckOptions:
     """CheckOptions whose fixes name ``--venv``/the lock when they are not the defaults."""
-    sync = drift.sync_fix(str(venv), None if lock is None else str(lock))
-    return drift.CheckOptions(lock=lock, deep=deep, venv_label=str(venv), sync_command=sync)
+    named = None if lock is None else str(lock)
+    sync, compile_ = drift.sync_fix(str(venv), named), drift.compile_fix(named)
+    return drift.CheckOptions(
+        lock=lock, deep=deep, venv_label=str(venv), sync_command=sync, compile_command=compile_
+    )
 
 
 def run_check(venv: str | Path, lock: str | Path | None, *, deep: bool = False) -> drift.CheckResult:
     """The check of ``venv`` against ``lock`` (None: the lock its stamp names), judged by the lock's input
     freshness: the stdlib stamp check with its fixes worded for the command line."""
     options = check_options(venv, lock, deep=deep)
-    return with_freshness(drift.check(venv, options), options)
+    result = with_freshness(drift.check(venv, options), options)
+    if lock is None and result.drifts and result.lock is not None:  # the drift path only
+        return _fixes_naming(result, options, check_options(venv, _shown(result.lock), deep=deep))
+    return result
+
+
+def _fixes_naming(
+    result: drift.CheckResult, old: drift.CheckOptions, new: drift.CheckOptions
+) -> drift.CheckResult:
+    """``result``'s fixes worded with ``new``'s commands: those of the lock the stamp names, when the check
+    was not given one (its fixes named the default lock, which a venv synced from another one is not)."""
+    words = {
+        old.sync_command: new.sync_command,
+        old.compile_command: new.compile_command,
+        f"{old.compile_command} && {old.sync_command}": f"{new.compile_command} && {new.sync_command}",
+    }
+    drifts = [drift.Drift(d.kind, d.subject, d.message, words.get(d.fix, d.fix)) for d in result.drifts]
+    return drift.CheckResult(result.venv, result.lock, drifts, result.stamp)
+
+
+def _shown(path: str) -> str:
+    """``path`` as a fix names it: relative to the working folder when it is inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith(os.pardir) else relative
 
 
 def drift_message(result: drift.CheckResult, label: str) -> tuple[str, str]:

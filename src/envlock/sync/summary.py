@@ -1,6 +1,8 @@
-"""The last line of ``envlock sync`` (standard library only: the no-op answer prints it before click)."""
+"""The last lines of ``envlock sync`` (standard library only: the no-op answer prints it before click)."""
 
 from __future__ import annotations
+
+import os
 
 ZERO_COUNTS = {"installed": 0, "replaced": 0, "removed": 0, "kept": 0}
 """The counts of a sync that changed nothing."""
@@ -14,3 +16,14 @@ def summary(counts: dict[str, int], elapsed: float, *, dry_run: bool, up_to_date
         f"-{counts['removed']} removed in {elapsed:.2f}s"
     )
     return line + " (already in sync)" if up_to_date else line
+
+
+def stale_note(lock: os.PathLike[str], venv: os.PathLike[str], stale: str) -> str:
+    """What sync says of a lock older than its inputs, with the fix naming the lock and the venv when they
+    are not the defaults (``envlock compile -o LOCK && envlock sync LOCK``)."""
+    from envlock.runtime import drift  # lazy: only such a note
+
+    named, where = os.fspath(lock), os.fspath(venv)
+    fix = f"{drift.compile_fix(named)} && {drift.sync_fix(where, named)}"
+    name = os.path.basename(named)  # noqa: PTH119 - no pathlib on the no-op path that loads this module
+    return f"{name} is older than its inputs ({stale}): run: {fix}"

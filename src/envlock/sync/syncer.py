@@ -32,6 +32,7 @@ from envlock.sync.plan import SyncEvent, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.selection_cache import LockRead, SelectionAsked
+from envlock.sync.summary import stale_note
 from envlock.sync.target import Kind, Prober, Target, system_target, venv_target
 from envlock.sync.venv_lock import venv_lock
 from envlock.sync.wheel_store import UnpackedWheel
@@ -278,8 +279,7 @@ def _run(run: _Sync, target: Target) -> tuple[SyncPlan, list[str]] | _Raced:
             plan, artifacts = early
             stale = _build_and_swap(run, read, target, plan, artifacts)
     if stale:
-        lock_name = run.options.lock_path.name
-        notes.append(f"{lock_name} is older than its inputs ({stale}): run: envlock compile && envlock sync")
+        notes.append(stale_note(run.options.lock_path, run.options.venv, stale))
     return plan, [*repaired, *notes]
 
 

@@ -335,6 +335,28 @@ def test_extras_and_groups(kit_index: KitIndex, run_envlock: RunEnvlock) -> None
     assert result.returncode == 2 and "nope" in result.stderr
 
 
+def test_sync_names_the_extras_it_did_not_install(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
+    """A lock compiled with ``--extra`` offers the extra; a plain sync installs without it (as uv's) and
+    says how to install it, so a missing module is not the first sign."""
+    data = lock_for(kit_index, [DistSpec("base", "1.0"), DistSpec("fast", "1.0"), DistSpec("cli", "1.0")])
+    data["packages"][1]["marker"] = "'speed' in extras"
+    data["packages"][2]["marker"] = "'Command_Line' in extras"
+    data.update({"extras": ["speed", "command-line"]})
+    write_lock_dict(Path("pylock.toml"), data)
+    plain = run_envlock("sync", check=True)
+    note = "pylock.toml offers extras this sync did not install: command-line, speed"
+    assert f"{note} (to install them: envlock sync --extra command-line --extra speed)" in plain.stdout
+    assert installed() == {"base": "1.0"}
+    one = run_envlock("sync", "--extra", "Speed", check=True)
+    assert (
+        "did not install: command-line (to install them: envlock sync --extra speed --extra command-line)"
+        in (one.stdout)
+    )
+    every = run_envlock("sync", "--extra", "speed", "--extra", "command_line", "--venv", "other", check=True)
+    assert "did not install" not in every.stdout
+    assert run_envlock("-q", "sync", "--venv", "third", check=True).stdout == ""
+
+
 def test_interrupted_sync_is_repaired(kit_index: KitIndex, run_envlock: RunEnvlock) -> None:
     write(kit_index, DistSpec("a", "1.0", files={"a/__init__.py": b"", "a/core.py": b"core = 1\n"}))
     sync_json(run_envlock)

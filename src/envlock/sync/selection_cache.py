@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 AREA = "selections"
 """The memo area of the reads (and of the marks that a full read of a lock's bytes succeeded)."""
-FORMAT = 1
+FORMAT = 2
 VALIDATED = b"validated"
 
 
@@ -52,6 +52,8 @@ class LockRead:
     """The lock's ``default-groups`` (what a sync without ``--group`` installs and stamps)."""
     inputs: tuple[str, ...]
     """The input files the lock's ``[tool.envlock]`` names, as paths (``stamp_writer.inputs_named``)."""
+    extras: tuple[str, ...] = ()
+    """The extras the lock offers (PEP 751 ``extras``), whether or not this sync installs them."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def read(
             _select(parsed, info, asked, lock_path),
             tuple(parsed.default_groups or ()),
             tuple(inputs_named(parsed.tool, lock_path.absolute())),
+            tuple(str(extra) for extra in parsed.extras or ()),
         )
         if where is not None and _encode(made) is not None:
             where[0].remember(_validated_key(where[1]), VALIDATED)
@@ -174,7 +177,8 @@ def _decode(body: bytes) -> LockRead:
     if data["format"] != FORMAT:
         raise ValueError("another format")
     packages = tuple(_package(item) for item in data["packages"])  # UnsafeInput is a ValueError
-    return LockRead(Selection(packages), _strings(data["default_groups"]), _strings(data["inputs"]))
+    groups, inputs, extras = (_strings(data[key]) for key in ("default_groups", "inputs", "extras"))
+    return LockRead(Selection(packages), groups, inputs, extras)
 
 
 def _encode(read: LockRead) -> bytes | None:
@@ -187,6 +191,7 @@ def _encode(read: LockRead) -> bytes | None:
         "packages": [_record(package) for package in read.selection.packages],
         "default_groups": list(read.default_groups),
         "inputs": list(read.inputs),
+        "extras": list(read.extras),
     }
     return json.dumps(document).encode()
 

@@ -32,7 +32,7 @@ from envlock.sync.plan import SyncEvent, SyncPlan, SyncResult
 from envlock.sync.prepare import Preparer
 from envlock.sync.recovery import needs_recovery, recover
 from envlock.sync.selection_cache import LockRead, SelectionAsked
-from envlock.sync.summary import stale_note
+from envlock.sync.summary import extras_note, stale_note
 from envlock.sync.target import Kind, Prober, Target, system_target, venv_target
 from envlock.sync.venv_lock import venv_lock
 from envlock.sync.wheel_store import UnpackedWheel
@@ -280,7 +280,7 @@ def _run(run: _Sync, target: Target) -> tuple[SyncPlan, list[str]] | _Raced:
             stale = _build_and_swap(run, read, target, plan, artifacts)
     if stale:
         notes.append(stale_note(run.options.lock_path, run.options.venv, stale))
-    return plan, [*repaired, *notes]
+    return plan, [*repaired, *notes, *extras_note(run.options, read.extras, changed=not plan.is_empty)]
 
 
 def _read(run: _Sync, target: Target) -> LockRead:

@@ -40,11 +40,11 @@ def extras_note(options: SyncOptions, offered: Iterable[str], *, changed: bool) 
     (``compile --extra cli`` puts ``cli`` in the lock; only ``sync --extra cli`` installs it, as uv's sync):
     a line, or none. A venv already in sync is answered without it, as the no-op answer (which reads no
     extras) answers it."""
-    from envlock import runtime  # lazy: the no-op answer loads this module for ``summary`` only
-    from envlock.runtime import drift
+    # lazy: the no-op answer loads this module for ``summary`` only
+    from envlock.runtime import canonical_name, drift
 
-    asked = {runtime.canonical_name(extra) for extra in options.extras}
-    missing = sorted({runtime.canonical_name(extra) for extra in offered} - asked)
+    asked = {canonical_name(extra) for extra in options.extras}
+    missing = sorted({canonical_name(extra) for extra in offered} - asked)
     if not missing or not changed:
         return []
     named, where = os.fspath(options.lock_path), os.fspath(options.venv)
